@@ -1,0 +1,76 @@
+package checks
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// ErrorAdvice says what a person can do about a probe error, in network
+// terms.
+func ErrorAdvice(err error) string {
+	var (
+		timeout *probes.TimeoutError
+		refused *probes.RefusedError
+		dnsErr  *probes.DNSError
+		tlsErr  *probes.TLSError
+		stunErr *probes.STUNError
+		proto   *probes.ProtocolError
+	)
+	switch {
+	case errors.As(err, &timeout) && timeout.Stage == "":
+		if timeout.Transport.Network() == "udp" {
+			return fmt.Sprintf("Nothing answered: a firewall on the path silently drops UDP to %s, or no server listens there. Allow outbound UDP to that port, or use TURN over TCP/TLS (ideally on 443).", timeout.Addr)
+		}
+		return fmt.Sprintf("TCP to %s got no answer (neither SYN-ACK nor RST): a firewall silently drops it. Allow outbound TCP to that port.", timeout.Addr)
+	case errors.As(err, &timeout):
+		return fmt.Sprintf("The %s with %s stalled: a proxy or middlebox may be interfering, or the server is overloaded.", timeout.Stage, timeout.Addr)
+	case errors.As(err, &refused):
+		return fmt.Sprintf("%s is reachable but nothing accepts %s there (or a firewall rejects it). Check the port and that the server is running.", refused.Addr, refused.Transport.Upper())
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("Check the spelling of %q and that this machine's DNS resolver can resolve it.", dnsErr.Host)
+	case errors.As(err, &tlsErr):
+		return "The TLS handshake failed: check that the certificate matches the host name in the URI and is signed by a trusted CA (use --ca FILE for a private CA, or --insecure to skip verification while testing)."
+	case errors.As(err, &stunErr):
+		return STUNCodeAdvice(stunErr)
+	case errors.As(err, &proto):
+		return "The server answered with something that is not valid STUN for this request: check that the URI points at a STUN/TURN server and not another service."
+	}
+	return ""
+}
+
+// STUNCodeAdvice explains a STUN/TURN error code (RFC 5389, RFC 8656).
+func STUNCodeAdvice(e *probes.STUNError) string {
+	switch e.Code {
+	case 300:
+		return "The server redirects to another server (ALTERNATE-SERVER); configure that one."
+	case 400:
+		return "The server found the request malformed; it may not speak RFC 5389 STUN."
+	case 401:
+		realm := ""
+		if e.Realm != "" {
+			realm = fmt.Sprintf(" (realm %q)", e.Realm)
+		}
+		return "The server wants credentials" + realm + ": the username or password is missing or wrong. Pass --user/--password, or --turn-secret for REST credentials."
+	case 403:
+		return "The server forbids this request by policy (for example the peer address is denied, or loopback/private peers are not allowed)."
+	case 420:
+		return "The server does not understand a required attribute; it may be an old or non-TURN server."
+	case 437:
+		return "Allocation mismatch: the server already has an allocation for this 5-tuple, or it expired. Retry from a fresh port."
+	case 438:
+		return "Stale nonce: the server's nonce expired twice in a row; check the server's clock and nonce lifetime."
+	case 441:
+		return "Wrong credentials: the username is known but the password does not match (or the REST credential expired)."
+	case 442:
+		return "The server does not support the requested relay transport."
+	case 486:
+		return "Allocation quota reached: this user has too many allocations open on the server. Close others or raise the user quota."
+	case 500:
+		return "The server had an internal error; see its logs."
+	case 508:
+		return "The server has no capacity for another allocation (out of relay ports or bandwidth)."
+	}
+	return ""
+}

@@ -1,0 +1,9 @@
+package checks
+
+// Catalog returns every check rtcprobe knows, in report order. Each group
+// lives in its own file.
+func Catalog() []*Check {
+	var all []*Check
+	all = append(all, stunChecks()...)
+	return all
+}

@@ -1,0 +1,130 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// Check is one entry of the catalogue: what to measure, against what, and
+// how to judge it.
+type Check struct {
+	// ID is "group.name", e.g. "stun.udp".
+	ID          string
+	Title       string
+	Description string
+	// Metrics names what the check reports, for `rtcprobe list` and the
+	// table (the first ones are the key metrics shown).
+	Metrics []string
+	// Timeout bounds one run of the check (the plan may override it).
+	Timeout time.Duration
+	// Subjects expands the check into the runs the plan asks for; none
+	// means the check does not apply (no server of its kind).
+	Subjects func(p *Plan) []Subject
+	// Run measures one subject. It must return by ctx's deadline.
+	Run func(ctx context.Context, s Subject, p *Plan) probes.Measurement
+	// Thresholds in force; the plan may replace them.
+	Thresholds []Threshold
+	// Advice adds check-specific advice for a result that is not pass; an
+	// empty answer falls back to advice on the error type.
+	Advice func(r Result, m probes.Measurement) string
+}
+
+// Group is the part of the ID before the dot.
+func (c *Check) Group() string { g, _, _ := strings.Cut(c.ID, "."); return g }
+
+// Subject is what one run of a check is aimed at.
+type Subject struct {
+	// Name is shown as the result's target (never with secrets).
+	Name string
+	// Target is the server and transport for server checks.
+	Target probes.Target
+}
+
+// Result is a check's verdict on one subject.
+type Result struct {
+	CheckID  string
+	Title    string
+	Target   string
+	Status   Status
+	Duration time.Duration
+	Metrics  map[string]float64
+	Evidence []probes.Evidence
+	Series   []probes.Sample
+	// KeyMetrics are the few metrics a one-line summary shows.
+	KeyMetrics []string
+	// Error is the cause in words when the status is not pass.
+	Error  string
+	Advice string
+}
+
+// Judge turns a measurement into a result: an error is fail (or skip when
+// the probe cannot run here), otherwise the worst violated threshold wins.
+func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thresholds []Threshold) Result {
+	r := Result{
+		CheckID: c.ID, Title: c.Title, Target: s.Name, Status: Pass, Duration: took,
+		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series,
+	}
+	for _, name := range c.Metrics {
+		if _, ok := m.Metrics[name]; ok && len(r.KeyMetrics) < 3 {
+			r.KeyMetrics = append(r.KeyMetrics, name)
+		}
+	}
+	switch {
+	case m.Err != nil && errors.Is(m.Err, probes.ErrUnsupported):
+		r.Status, r.Error = Skip, m.Err.Error()
+	case m.Err != nil && errors.Is(m.Err, errInternal):
+		r.Status, r.Error = Error, m.Err.Error()
+	case m.Err != nil:
+		r.Status, r.Error = Fail, m.Err.Error()
+	default:
+		var broken []string
+		for _, t := range thresholds {
+			v, ok := m.Metrics[t.Metric]
+			if !ok || t.Holds(v) {
+				continue
+			}
+			if t.Level.Worse(r.Status) {
+				r.Status = t.Level
+			}
+			broken = append(broken, fmt.Sprintf("%s is %s, want %s (%s)", t.Metric, formatNumber(v), t.String()[len(t.Metric)+1:], t.Level))
+		}
+		r.Error = strings.Join(broken, "; ")
+	}
+	if r.Status != Pass {
+		if c.Advice != nil {
+			r.Advice = c.Advice(r, m)
+		}
+		if r.Advice == "" && m.Err != nil {
+			r.Advice = ErrorAdvice(m.Err)
+		}
+	}
+	return r
+}
+
+func formatNumber(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// errInternal marks the tool's own faults (a panic in a probe, a probe that
+// ignored its deadline); they give status error and exit code 3.
+var errInternal = errors.New("internal error")
+
+// sortedMetricNames is for stable output in listings.
+func sortedMetricNames(m map[string]float64) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,98 @@
+package checks
+
+import (
+	"crypto/tls"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// Plan is what one run does: which checks, against which servers, with
+// which settings and thresholds.
+type Plan struct {
+	Servers []probes.Server
+	Checks  []*Check
+	Options Options
+	// Thresholds overrides a check's thresholds by check ID.
+	Thresholds map[string][]Threshold
+	// Timeout bounds the whole run; CheckTimeout, when set, replaces each
+	// check's own timeout.
+	Timeout      time.Duration
+	CheckTimeout time.Duration
+	// Concurrency bounds how many checks run at once.
+	Concurrency int
+}
+
+// Options are the probe settings a user can change.
+type Options struct {
+	// STUNCount is the number of Binding requests per STUN check.
+	STUNCount int
+	// TLS is used for stuns:/turns: targets (CA, --insecure).
+	TLS *tls.Config
+}
+
+// ThresholdsFor returns the thresholds in force for c.
+func (p *Plan) ThresholdsFor(c *Check) []Threshold {
+	if t, ok := p.Thresholds[c.ID]; ok {
+		return t
+	}
+	return c.Thresholds
+}
+
+// timeoutFor returns the deadline of one run of c.
+func (p *Plan) timeoutFor(c *Check) time.Duration {
+	if p.CheckTimeout > 0 {
+		return p.CheckTimeout
+	}
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return 5 * time.Second
+}
+
+// serverTargets lists (server, transport) pairs of servers that match keep,
+// for the transport tr.
+func (p *Plan) serverTargets(keep func(probes.Server) bool, tr probes.Transport) []Subject {
+	var out []Subject
+	for _, s := range p.Servers {
+		if keep(s) && slices.Contains(s.Transports(), tr) {
+			out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+		}
+	}
+	return out
+}
+
+// Select picks checks by ID or group from the catalogue, keeping
+// catalogue order: "stun.udp,stun.tcp" or "stun". Unknown names are an
+// error that names them.
+func Select(all []*Check, spec string) ([]*Check, error) {
+	if strings.TrimSpace(spec) == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, name := range strings.Split(spec, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		found := false
+		for _, c := range all {
+			if c.ID == name || c.Group() == name || strings.HasPrefix(c.ID, name+".") {
+				want[c.ID], found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown check %q in --checks (see `rtcprobe list`)", name)
+		}
+	}
+	var out []*Check
+	for _, c := range all {
+		if want[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,68 @@
+// Package checks judges: it holds the catalogue of checks, turns each
+// probe Measurement into a Result with a status and advice, and runs the
+// plan. Checks never open sockets themselves; probes do.
+package checks
+
+import "fmt"
+
+// Status is a check's verdict.
+type Status string
+
+// Statuses, from best to worst. error is reserved for rtcprobe's own
+// faults; a server or network problem is fail.
+const (
+	Pass  Status = "pass"
+	Skip  Status = "skip"
+	Warn  Status = "warn"
+	Fail  Status = "fail"
+	Error Status = "error"
+)
+
+// Statuses lists every status in report order.
+var Statuses = []Status{Pass, Warn, Fail, Skip, Error}
+
+func (s Status) rank() int {
+	switch s {
+	case Pass:
+		return 0
+	case Skip:
+		return 1
+	case Warn:
+		return 2
+	case Fail:
+		return 3
+	case Error:
+		return 4
+	}
+	return -1
+}
+
+// Worse reports whether s is a worse verdict than o.
+func (s Status) Worse(o Status) bool { return s.rank() > o.rank() }
+
+// ParseStatus accepts a status name.
+func ParseStatus(s string) (Status, error) {
+	st := Status(s)
+	if st.rank() < 0 {
+		return "", fmt.Errorf("unknown status %q (want pass, warn, fail, skip or error)", s)
+	}
+	return st, nil
+}
+
+// Overall is the worst status of the results; skips alone count as pass
+// unless every result is skip.
+func Overall(results []Result) Status {
+	out, allSkip := Pass, len(results) > 0
+	for _, r := range results {
+		if r.Status != Skip {
+			allSkip = false
+			if r.Status.Worse(out) {
+				out = r.Status
+			}
+		}
+	}
+	if allSkip {
+		return Skip
+	}
+	return out
+}

@@ -1,0 +1,46 @@
+package checks
+
+import (
+	"context"
+	"time"
+
+	"github.com/pion/stun/v4"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// The binding checks run against stun:/stuns: servers; turn: servers get
+// the TURN checks, whose Allocate exercises the same path.
+func plainSTUN(s probes.Server) bool { return s.URI.Scheme == stun.SchemeTypeSTUN }
+
+var stunThresholds = []Threshold{
+	MustThreshold(Warn, "rtt_p95_ms < 150", "ITU-T G.114: 150 ms one-way is the comfort limit; a server this far eats the whole budget"),
+	MustThreshold(Fail, "rtt_p95_ms < 400", "ITU-T G.114: beyond 400 ms one-way, conversation breaks down"),
+	MustThreshold(Warn, "loss_pct == 0", "any lost Binding request means loss on the path to the server"),
+	MustThreshold(Fail, "loss_pct < 50", "losing half the requests makes ICE connectivity checks time out"),
+}
+
+func stunChecks() []*Check {
+	mk := func(tr probes.Transport, keep func(probes.Server) bool, title string) *Check {
+		return &Check{
+			ID:          "stun." + string(tr),
+			Title:       title,
+			Description: "Sends STUN Binding requests over " + tr.Upper() + " and measures round-trip time, loss and the mapped (public) address.",
+			Metrics:     []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct", "rtt_min_ms", "rtt_max_ms", "requests", "responses", "connect_ms"},
+			Timeout:     2 * time.Second,
+			Thresholds:  stunThresholds,
+			Subjects: func(p *Plan) []Subject {
+				return p.serverTargets(keep, tr)
+			},
+			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
+				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Options.STUNCount})
+			},
+		}
+	}
+	secure := func(s probes.Server) bool { return s.URI.Scheme == stun.SchemeTypeSTUNS }
+	return []*Check{
+		mk(probes.UDP, plainSTUN, "STUN binding over UDP"),
+		mk(probes.TCP, plainSTUN, "STUN binding over TCP"),
+		mk(probes.TLS, secure, "STUN binding over TLS"),
+	}
+}

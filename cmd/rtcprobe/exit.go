@@ -1,0 +1,21 @@
+package main
+
+import "github.com/rtcprobe/rtcprobe/checks"
+
+// Exit codes, decided once in run.
+const (
+	exitOK       = 0 // every check passed (warnings allowed)
+	exitFail     = 1 // at least one check failed
+	exitUsage    = 2 // bad flag, URI or config: nothing was probed
+	exitInternal = 3 // rtcprobe itself failed
+)
+
+func exitCode(overall checks.Status) int {
+	switch overall {
+	case checks.Fail:
+		return exitFail
+	case checks.Error:
+		return exitInternal
+	}
+	return exitOK
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// options are the parsed command line.
+type options struct {
+	checks       string
+	jsonPath     string
+	timeout      time.Duration
+	checkTimeout time.Duration
+	count        int
+	concurrency  int
+	user         string
+	password     string
+	noColor      bool
+	showVersion  bool
+	servers      []string
+}
+
+// errHelp means -h was asked for: usage is printed, exit 0.
+var errHelp = errors.New("help requested")
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("rtcprobe", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.checks, "checks", "", "run only these checks: IDs or groups, comma-separated (stun.udp,turn)")
+	fs.StringVar(&o.jsonPath, "json", "", "write the JSON report to `FILE` (- for stdout, then no table)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline for the whole run")
+	fs.DurationVar(&o.checkTimeout, "check-timeout", 0, "deadline for each check (default: each check's own, e.g. 2s for STUN)")
+	fs.IntVar(&o.count, "count", 5, "STUN Binding requests per check")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "checks run at once")
+	fs.StringVar(&o.user, "user", "", "TURN username")
+	fs.StringVar(&o.password, "password", "", "TURN password (or env RTCPROBE_TURN_PASSWORD)")
+	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.Usage = func() { usage(stderr, fs) }
+
+	// Flags may follow server URIs: parse, take the positional, repeat.
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, errHelp
+			}
+			return nil, err
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		o.servers = append(o.servers, rest[0])
+		rest = rest[1:]
+	}
+	if o.password == "" {
+		o.password = os.Getenv("RTCPROBE_TURN_PASSWORD")
+	}
+	switch {
+	case o.timeout <= 0:
+		return nil, fmt.Errorf("invalid --timeout %s: must be positive", o.timeout)
+	case o.checkTimeout < 0:
+		return nil, fmt.Errorf("invalid --check-timeout %s: must be positive", o.checkTimeout)
+	case o.count < 1 || o.count > 1000:
+		return nil, fmt.Errorf("invalid --count %d: want 1-1000", o.count)
+	case o.concurrency < 1:
+		return nil, fmt.Errorf("invalid --concurrency %d: want at least 1", o.concurrency)
+	}
+	return o, nil
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
+       rtcprobe list
+
+With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
+and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,
+2 bad usage, 3 internal error.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/probes"
+	"github.com/rtcprobe/rtcprobe/report"
+)
+
+// run is the whole program with the process's I/O handed in, so tests can
+// call it; it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "list" {
+		return runList(stdout)
+	}
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		return exitUsage
+	}
+	if o.showVersion {
+		fmt.Fprintln(stdout, "rtcprobe", version)
+		return exitOK
+	}
+	plan, err := buildPlan(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		return exitUsage
+	}
+	if len(plan.Servers) == 0 {
+		srv, err := embedded.Start(embedded.Config{})
+		if err != nil {
+			fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+			return exitInternal
+		}
+		defer srv.Close()
+		plan.Servers = srv.Servers()
+	}
+
+	started := time.Now()
+	results := checks.Run(ctx, plan, nil)
+	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results}
+	for _, s := range plan.Servers {
+		rep.Servers = append(rep.Servers, s.String())
+	}
+	if err := writeReports(o, rep, stdout); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		return exitInternal
+	}
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		fmt.Fprintln(stderr, "rtcprobe: interrupted")
+	}
+	return exitCode(checks.Overall(results))
+}
+
+// buildPlan turns options into a plan; every error names the bad input.
+func buildPlan(o *options) (*checks.Plan, error) {
+	selected, err := checks.Select(checks.Catalog(), o.checks)
+	if err != nil {
+		return nil, err
+	}
+	plan := &checks.Plan{
+		Checks:       selected,
+		Timeout:      o.timeout,
+		CheckTimeout: o.checkTimeout,
+		Concurrency:  o.concurrency,
+		Options:      checks.Options{STUNCount: o.count},
+	}
+	for _, raw := range o.servers {
+		s, err := probes.ParseServer(raw)
+		if err != nil {
+			return nil, err
+		}
+		s.Username, s.Password = o.user, o.password
+		plan.Servers = append(plan.Servers, s)
+	}
+	return plan, nil
+}
+
+func writeReports(o *options, rep report.Report, stdout io.Writer) error {
+	if o.jsonPath == "-" {
+		return report.WriteJSON(stdout, rep)
+	}
+	if o.jsonPath != "" {
+		if err := writeFile(o.jsonPath, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
+			return err
+		}
+	}
+	return report.WriteTable(stdout, rep, report.TableOptions{Color: useColor(o, stdout)})
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// useColor: only on a terminal, never with NO_COLOR or --no-color.
+func useColor(o *options, w io.Writer) bool {
+	if o.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func runList(stdout io.Writer) int {
+	for _, c := range checks.Catalog() {
+		fmt.Fprintf(stdout, "%-12s %s\n", c.ID, c.Description)
+		for _, t := range c.Thresholds {
+			fmt.Fprintf(stdout, "%-12s   %s if not %s  (%s)\n", "", t.Level, t, t.Reason)
+		}
+	}
+	return exitOK
+}

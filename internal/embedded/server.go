@@ -1,0 +1,141 @@
+// Package embedded runs rtcprobe's default server: an in-process STUN/TURN
+// server on loopback with a throw-away credential. `rtcprobe` with no
+// server arguments probes it, and the tests use it as their fixture.
+package embedded
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// Realm is the TURN realm the embedded server announces.
+const Realm = "rtcprobe.local"
+
+// Server is a running embedded STUN/TURN server.
+type Server struct {
+	turn     *turn.Server
+	host     string
+	port     int
+	username string
+	password string
+}
+
+// Config adjusts the embedded server; the zero value is the default run's.
+type Config struct {
+	// Host is the loopback address to listen on (default 127.0.0.1).
+	Host string
+	// AuthHandler replaces the credential check (tests use it to reject).
+	AuthHandler turn.AuthHandler
+	// QuotaHandler limits allocations (tests use it for 486).
+	QuotaHandler turn.QuotaHandler
+	// PermissionHandler filters peers (tests use it for 403).
+	PermissionHandler turn.PermissionHandler
+}
+
+// Start listens on UDP and TCP on the same ephemeral port, so one
+// stun:/turn: URI names both, as on a real server's 3478.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	udp, tcp, err := listenPair(cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		host:     cfg.Host,
+		port:     udp.LocalAddr().(*net.UDPAddr).Port,
+		username: "rtcprobe-" + randomHex(4),
+		password: randomHex(16),
+	}
+	auth := cfg.AuthHandler
+	if auth == nil {
+		key := turn.GenerateAuthKey(s.username, Realm, s.password)
+		auth = func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, key, ra.Username == s.username
+		}
+	}
+	relay := func() turn.RelayAddressGenerator {
+		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(cfg.Host), Address: cfg.Host}
+	}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	s.turn, err = turn.NewServer(turn.ServerConfig{
+		Realm:             Realm,
+		AuthHandler:       auth,
+		QuotaHandler:      cfg.QuotaHandler,
+		LoggerFactory:     logs,
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler}},
+	})
+	if err != nil {
+		_ = udp.Close()
+		_ = tcp.Close()
+		return nil, fmt.Errorf("embedded TURN server: %w", err)
+	}
+	return s, nil
+}
+
+// listenPair binds UDP on an ephemeral port and TCP on the same number,
+// retrying when another process holds that TCP port.
+func listenPair(host string) (net.PacketConn, net.Listener, error) {
+	var lastErr error
+	for range 20 {
+		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded server: %w", err)
+		}
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		lastErr = err
+		_ = udp.Close()
+	}
+	return nil, nil, fmt.Errorf("embedded server: no port free on both UDP and TCP: %w", lastErr)
+}
+
+// Servers lists what the embedded server offers, credentials included.
+func (s *Server) Servers() []probes.Server {
+	return []probes.Server{s.server("stun"), s.server("turn")}
+}
+
+func (s *Server) server(scheme string) probes.Server {
+	srv, err := probes.ParseServer(fmt.Sprintf("%s:%s", scheme, net.JoinHostPort(s.host, fmt.Sprint(s.port))))
+	if err != nil {
+		panic(err) // built from our own listener's address: cannot be malformed
+	}
+	if srv.IsTURN() {
+		srv.Username, srv.Password = s.username, s.password
+	}
+	return srv
+}
+
+// Port is the UDP and TCP port the server listens on.
+func (s *Server) Port() int { return s.port }
+
+// Credentials are the throw-away username and password of this run.
+func (s *Server) Credentials() (username, password string) { return s.username, s.password }
+
+// Close stops the server and releases its ports.
+func (s *Server) Close() error {
+	if s == nil || s.turn == nil {
+		return errors.New("embedded server not started")
+	}
+	return s.turn.Close()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,92 @@
+package probes
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// dial connects to t over its transport under ctx and maps every failure
+// to one of the typed errors: DNSError, RefusedError, TimeoutError or
+// TLSError. For UDP the socket is connected, so ICMP port unreachable
+// shows up as ECONNREFUSED on the next read.
+func dial(ctx context.Context, t Target) (net.Conn, error) {
+	start := time.Now()
+	addr, err := resolve(ctx, t, start)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, t.Transport.Network(), addr)
+	if err != nil {
+		return nil, classify(err, t, start, "")
+	}
+	if t.Transport != TLS {
+		return conn, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.TLS != nil {
+		cfg = t.TLS.Clone()
+	}
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		cfg.ServerName = t.Server.URI.Host
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, classify(err, t, start, "TLS handshake")
+	}
+	return tc, nil
+}
+
+// resolve turns the target's host into an IP:port, naming DNS failures.
+func resolve(ctx context.Context, t Target, start time.Time) (string, error) {
+	host, port := t.Server.URI.Host, strconv.Itoa(t.Server.URI.Port)
+	if net.ParseIP(host) != nil {
+		return t.Addr(), nil
+	}
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", &TimeoutError{Addr: host, Transport: t.Transport, Stage: "DNS lookup", After: time.Since(start)}
+		}
+		return "", &DNSError{Host: host, Err: err}
+	}
+	if len(ips) == 0 {
+		return "", &DNSError{Host: host, Err: errors.New("no addresses")}
+	}
+	return net.JoinHostPort(ips[0].IP.String(), port), nil
+}
+
+// classify maps a network error to a typed error. stage names what was in
+// progress when it is not the first exchange ("TLS handshake").
+func classify(err error, t Target, start time.Time, stage string) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		already *TimeoutError
+		refused *RefusedError
+		tlsErr  *TLSError
+		dnsErr  *DNSError
+	)
+	if errors.As(err, &already) || errors.As(err, &refused) || errors.As(err, &tlsErr) || errors.As(err, &dnsErr) {
+		return err
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return &RefusedError{Addr: t.Addr(), Transport: t.Transport}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(start), Stage: stage}
+	}
+	if stage == "TLS handshake" {
+		return &TLSError{Addr: t.Addr(), Err: err}
+	}
+	return err
+}

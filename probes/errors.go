@@ -1,0 +1,107 @@
+package probes
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// URIError is a malformed server URI; the message names the input.
+type URIError struct {
+	URI string
+	Err error
+}
+
+func (e *URIError) Error() string { return fmt.Sprintf("invalid URI %q: %v", e.URI, e.Err) }
+func (e *URIError) Unwrap() error { return e.Err }
+
+// TimeoutError means nothing answered before the deadline: on a path with
+// a firewall this is a silent drop.
+type TimeoutError struct {
+	Addr      string
+	Transport Transport
+	After     time.Duration
+	// Stage names what was waited for when it is not the first answer,
+	// e.g. "TLS handshake".
+	Stage string
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Stage != "" {
+		return fmt.Sprintf("%s with %s over %s timed out after %s", e.Stage, e.Addr, e.Transport.Upper(), roundDur(e.After))
+	}
+	return fmt.Sprintf("no response from %s over %s in %s", e.Addr, e.Transport.Upper(), roundDur(e.After))
+}
+
+// RefusedError means the host answered that nothing listens there: a TCP
+// RST or an ICMP port unreachable.
+type RefusedError struct {
+	Addr      string
+	Transport Transport
+}
+
+func (e *RefusedError) Error() string {
+	how := "TCP connection refused (RST)"
+	if e.Transport.Network() == "udp" {
+		how = "ICMP port unreachable"
+	}
+	return fmt.Sprintf("%s refused %s: %s", e.Addr, e.Transport.Upper(), how)
+}
+
+// DNSError means the server name did not resolve.
+type DNSError struct {
+	Host string
+	Err  error
+}
+
+func (e *DNSError) Error() string { return fmt.Sprintf("cannot resolve %q: %v", e.Host, e.Err) }
+func (e *DNSError) Unwrap() error { return e.Err }
+
+// TLSError is a failed TLS or DTLS handshake, typically a certificate problem.
+type TLSError struct {
+	Addr string
+	Err  error
+}
+
+func (e *TLSError) Error() string {
+	return fmt.Sprintf("TLS handshake with %s failed: %v", e.Addr, e.Err)
+}
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// STUNError is an error response from the server, carrying its code.
+type STUNError struct {
+	Code   int
+	Reason string
+	// Realm is the REALM the server asked for (401), when it sent one.
+	Realm string
+	// Request names what was refused: "Binding", "Allocate", ...
+	Request string
+}
+
+func (e *STUNError) Error() string {
+	return fmt.Sprintf("%s request rejected: %d %s", e.Request, e.Code, e.Reason)
+}
+
+// ProtocolError is an answer that is not what the protocol allows: a
+// malformed message, or a response missing a required attribute.
+type ProtocolError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ProtocolError) Error() string { return fmt.Sprintf("bad answer from %s: %v", e.Addr, e.Err) }
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// ErrUnsupported marks a target the probe cannot run against (for example
+// a transport it does not implement); checks report it as skip.
+var ErrUnsupported = errors.New("unsupported")
+
+func roundDur(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d
+}

@@ -1,0 +1,89 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+type jsonReport struct {
+	Schema     string      `json:"schema"`
+	Tool       jsonTool    `json:"tool"`
+	StartedAt  time.Time   `json:"started_at"`
+	DurationMS float64     `json:"duration_ms"`
+	Servers    []string    `json:"servers"`
+	Summary    jsonSummary `json:"summary"`
+	Checks     []jsonCheck `json:"checks"`
+}
+
+type jsonTool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type jsonSummary struct {
+	Status checks.Status `json:"status"`
+	Total  int           `json:"total"`
+	Pass   int           `json:"pass"`
+	Warn   int           `json:"warn"`
+	Fail   int           `json:"fail"`
+	Skip   int           `json:"skip"`
+	Error  int           `json:"error"`
+}
+
+type jsonCheck struct {
+	ID         string             `json:"id"`
+	Title      string             `json:"title"`
+	Target     string             `json:"target"`
+	Status     checks.Status      `json:"status"`
+	DurationMS float64            `json:"duration_ms"`
+	Metrics    map[string]float64 `json:"metrics"`
+	Evidence   []probes.Evidence  `json:"evidence"`
+	Series     []probes.Sample    `json:"series,omitempty"`
+	Error      string             `json:"error"`
+	Advice     string             `json:"advice"`
+}
+
+// WriteJSON writes the versioned JSON report (schema rtcprobe/v1).
+func WriteJSON(w io.Writer, r Report) error {
+	s := r.Summary()
+	out := jsonReport{
+		Schema:     Schema,
+		Tool:       jsonTool{Name: "rtcprobe", Version: r.Version},
+		StartedAt:  r.StartedAt.UTC(),
+		DurationMS: millis(r.Duration),
+		Servers:    nonNil(r.Servers),
+		Summary: jsonSummary{Status: s.Status, Total: s.Total, Pass: s.Counts[checks.Pass], Warn: s.Counts[checks.Warn],
+			Fail: s.Counts[checks.Fail], Skip: s.Counts[checks.Skip], Error: s.Counts[checks.Error]},
+		Checks: []jsonCheck{},
+	}
+	for _, res := range r.Results {
+		metrics := map[string]float64{}
+		for k, v := range res.Metrics {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) { // JSON has no NaN
+				metrics[k] = v
+			}
+		}
+		out.Checks = append(out.Checks, jsonCheck{
+			ID: res.CheckID, Title: res.Title, Target: res.Target, Status: res.Status,
+			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence),
+			Series: res.Series, Error: res.Error, Advice: res.Advice,
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func millis(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,96 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+)
+
+// TableOptions adjusts the terminal table.
+type TableOptions struct {
+	// Color marks statuses with ANSI colors (only on a terminal, and not
+	// when NO_COLOR is set: the caller decides).
+	Color bool
+	// Width caps the details column (default 60 characters).
+	Width int
+}
+
+var statusColors = map[checks.Status]string{
+	checks.Pass: "\x1b[32m", checks.Warn: "\x1b[33m", checks.Fail: "\x1b[31m",
+	checks.Error: "\x1b[35m", checks.Skip: "\x1b[90m",
+}
+
+// WriteTable renders one row per result and a summary line.
+func WriteTable(w io.Writer, r Report, opt TableOptions) error {
+	if opt.Width <= 0 {
+		opt.Width = 60
+	}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint()),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+		tablewriter.WithColumnWidths(tw.NewMapper[int, int]().Set(3, 34).Set(4, opt.Width)),
+		tablewriter.WithHeaderAutoFormat(tw.On),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	)
+	t.Header("check", "target", "status", "measured", "details")
+	for _, res := range r.Results {
+		status := strings.ToUpper(string(res.Status))
+		if opt.Color {
+			status = statusColors[res.Status] + status + "\x1b[0m"
+		}
+		if err := t.Append(res.CheckID, res.Target, status, measured(res), details(res)); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, SummaryLine(r))
+	return err
+}
+
+// SummaryLine is the one-line verdict: "7 checks: 6 pass, 1 warn — PASS in 1.2s".
+func SummaryLine(r Report) string {
+	s := r.Summary()
+	var parts []string
+	for _, st := range checks.Statuses {
+		if n := s.Counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, st))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "nothing ran")
+	}
+	return fmt.Sprintf("%d checks: %s — %s in %s", s.Total, strings.Join(parts, ", "),
+		strings.ToUpper(string(s.Status)), r.Duration.Round(millisecond(r.Duration)))
+}
+
+func measured(res checks.Result) string {
+	var out []string
+	for _, name := range res.KeyMetrics {
+		if v, ok := res.Metrics[name]; ok {
+			out = append(out, FormatMetric(name, v))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func details(res checks.Result) string {
+	if res.Status == checks.Pass {
+		if len(res.Evidence) > 0 {
+			e := res.Evidence[0]
+			return strings.ReplaceAll(e.Name, "_", " ") + " " + e.Value
+		}
+		return ""
+	}
+	if res.Advice == "" {
+		return res.Error
+	}
+	return res.Error + " → " + res.Advice
+}
