@@ -1,0 +1,57 @@
+# rtcprobe — build, run, test.
+#   make run    build and run against the embedded server (no arguments)
+#   make test   install what the tests need, then run every test
+#   make bench  run the benchmarks
+
+GO      ?= go
+BIN     := bin/rtcprobe
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+ARGS    ?=
+# Debian packages the tests drive for real.
+DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg
+# Tools those packages provide, to tell whether they are installed.
+DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg
+# Tests run in a fresh network namespace with only lo, so no packet can
+# leave loopback (needs root, or unprivileged user namespaces).
+NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
+TESTFLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: build run test test-short deps bench vet fmt fuzz clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
+
+run: build
+	./$(BIN) $(ARGS)
+
+# Installs the Debian packages the tests need when any is missing (root).
+deps:
+	@missing=""; for b in $(DEB_BINS); do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || [ -x /usr/bin/$$b ] || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing:$$missing — install: apt-get install $(DEB_PKGS)"; exit 1; fi; \
+		echo "installing $(DEB_PKGS) (missing:$$missing)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null; \
+	fi
+	$(GO) mod download
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+test: deps vet
+	$(GO) build ./...
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test $(TESTFLAGS) ./...'
+
+# Quick loop while developing: no race detector, no installs.
+test-short:
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -short ./...'
+
+bench: deps
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -run '^$$' -bench . -benchtime 2s ./...'
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseServer -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzParseBindingResponse -fuzztime 30s ./probes
+
+clean:
+	rm -rf bin

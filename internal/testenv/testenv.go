@@ -1,0 +1,102 @@
+// Package testenv lets tests demand real tools (coturn, Chromium, root)
+// honestly: outside CI a missing tool skips the test with the reason; in CI
+// (CI=true) it fails it, because a skipped test is not a passing test.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// InCI reports whether the tests run under CI.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Unavailable skips t outside CI and fails it in CI.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("required in CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// LookPath returns the path of a binary the test needs, or skips/fails.
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin"} {
+			if _, err := os.Stat(dir + "/" + name); err == nil {
+				return dir + "/" + name
+			}
+		}
+		Unavailable(t, "%s not found (install the Debian package, or run `make test`)", name)
+	}
+	return p
+}
+
+// RequireRoot skips/fails when the test cannot change network namespaces.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "needs root for network namespaces and firewall rules")
+	}
+}
+
+// CheckGoroutines fails t if goroutines started during the test are still
+// running shortly after it ends. Call it first: defer-registered via
+// t.Cleanup so it runs after the test's own cleanups.
+func CheckGoroutines(t testing.TB) {
+	t.Helper()
+	before := goroutines()
+	t.Cleanup(func() {
+		var leaked []string
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			leaked = leaked[:0]
+			for id, stack := range goroutines() {
+				if _, ok := before[id]; !ok && !ignorable(stack) {
+					leaked = append(leaked, stack)
+				}
+			}
+			if len(leaked) == 0 {
+				return
+			}
+		}
+		t.Errorf("%d goroutine(s) leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+	})
+}
+
+func ignorable(stack string) bool {
+	for _, s := range []string{"testing.(*T).Run", "testing.tRunner", "runtime.goexit0", "os/signal.signal_recv", "testing.runFuzzing", "created by testing.(*T).Parallel"} {
+		if strings.Contains(stack, s) && !strings.Contains(stack, "rtcprobe") {
+			return true
+		}
+	}
+	return strings.Contains(stack, "testenv.goroutines")
+}
+
+// goroutines maps goroutine IDs to their stacks.
+func goroutines() map[string]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	out := map[string]string{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		head, _, _ := strings.Cut(g, "\n")
+		fields := strings.Fields(head)
+		if len(fields) >= 2 {
+			out[fields[1]] = g
+		}
+	}
+	return out
+}
