@@ -1,0 +1,267 @@
+// Package browser drives a real Chrome/Chromium over the DevTools protocol
+// to measure what the browser can do for WebRTC: API support, devices,
+// getUserMedia, codecs, ICE gathering, media quality and a call with a
+// pion/webrtc peer. The checks themselves are JavaScript functions in
+// pages/ (served by a local HTTP server), each returning a JSON result, so
+// the same page can serve a self-service pre-call test; Go only
+// orchestrates and turns results into probes.Measurement. Nothing here
+// judges: the checks package owns the thresholds.
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+)
+
+// Media selects the capture devices the browser uses.
+type Media string
+
+const (
+	// FakeMedia is Chrome's synthetic camera and microphone (or the files
+	// in Config.FakeVideoFile/FakeAudioFile): deterministic, for CI.
+	FakeMedia Media = "fake"
+	// RealMedia uses the machine's own camera and microphone, for a
+	// pre-call equipment check; permissions are granted via DevTools.
+	RealMedia Media = "real"
+)
+
+// ParseMedia validates a --media value.
+func ParseMedia(s string) (Media, error) {
+	switch Media(s) {
+	case FakeMedia, RealMedia:
+		return Media(s), nil
+	}
+	return "", fmt.Errorf("invalid --media %q: want fake or real", s)
+}
+
+// Config is how the browser is started.
+type Config struct {
+	// Path is the browser binary; empty means Find("").
+	Path  string
+	Media Media
+	// Headful shows the window (needs a display).
+	Headful bool
+	// FakeVideoFile and FakeAudioFile replace the synthetic devices with
+	// a Y4M/MJPEG clip and a WAV file (fake media only).
+	FakeVideoFile string
+	FakeAudioFile string
+	// StartTimeout bounds the start of the browser (default 15 s).
+	StartTimeout time.Duration
+	// Output receives the browser's own stdout/stderr (nil discards it).
+	Output io.Writer
+}
+
+// Browser is one running browser process with its page server. All checks
+// of a run share it, each in its own tab and browser context.
+type Browser struct {
+	cfg         Config
+	path        string
+	pages       *pageServer
+	cancelAlloc context.CancelFunc
+	ctx         context.Context // the browser's root chromedp context
+	cancel      context.CancelFunc
+	version     string
+	userAgent   string
+	pid         int
+	profileDir  string
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// flags are the command-line switches every run uses. They keep the
+// browser quiet on the network: no background requests, no QUIC, no mDNS
+// (host candidates stay plain IPs, so nothing multicasts on the LAN), no
+// media-router discovery.
+func (cfg Config) flags() []chromedp.ExecAllocatorOption {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.NoSandbox, // root in containers; the pages are our own
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-breakpad", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("disable-client-side-phishing-detection", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("use-mock-keychain", true),
+		chromedp.Flag("disable-features", "Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints,WebRtcHideLocalIpsWithMdns"),
+		// Background tabs must keep running their timers and media.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.WindowSize(800, 600),
+	}
+	if cfg.Headful {
+		opts = append(opts, chromedp.VisibleWindow)
+	} else {
+		opts = append(opts, chromedp.Headless)
+	}
+	if cfg.Media != RealMedia {
+		opts = append(opts, chromedp.Flag("use-fake-device-for-media-stream", true))
+		if cfg.FakeVideoFile != "" {
+			opts = append(opts, chromedp.Flag("use-file-for-fake-video-capture", cfg.FakeVideoFile))
+		}
+		if cfg.FakeAudioFile != "" {
+			opts = append(opts, chromedp.Flag("use-file-for-fake-audio-capture", cfg.FakeAudioFile))
+		}
+	}
+	if cfg.Output != nil {
+		opts = append(opts, chromedp.CombinedOutput(cfg.Output))
+	}
+	return opts
+}
+
+// Launch starts the browser and the page server. ctx bounds the start
+// only: the browser lives until Close.
+func Launch(ctx context.Context, cfg Config) (*Browser, error) {
+	if cfg.Media == "" {
+		cfg.Media = FakeMedia
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 15 * time.Second
+	}
+	path := cfg.Path
+	if path == "" {
+		var err error
+		if path, err = Find(""); err != nil {
+			return nil, err
+		}
+	}
+	pages, err := startPageServer()
+	if err != nil {
+		return nil, err
+	}
+	b := &Browser{cfg: cfg, path: path, pages: pages}
+	// The allocator's context is not ctx: the process must outlive the
+	// caller's deadline and end only in Close.
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(cfg.flags(), chromedp.ExecPath(path))...)
+	b.cancelAlloc = cancelAlloc
+	b.ctx, b.cancel = chromedp.NewContext(allocCtx)
+
+	started := make(chan error, 1)
+	go func() {
+		// The first action on the root context starts the process.
+		v, err := chromedp.CallBrowser(b.ctx, browser.GetVersion, cdp.Empty{})
+		if err == nil {
+			b.version, b.userAgent = v.Product, v.UserAgent
+		}
+		started <- err
+	}()
+	timer := time.NewTimer(cfg.StartTimeout)
+	defer timer.Stop()
+	select {
+	case err = <-started:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timer.C:
+		err = &TimeoutError{Stage: "browser start", After: cfg.StartTimeout}
+	}
+	if err != nil {
+		_ = b.Close()
+		return nil, &LaunchError{Path: path, Err: err}
+	}
+	// Camera and mic are granted through DevTools rather than with
+	// --use-fake-ui-for-media-stream: that switch accepts every request and
+	// overrides a denial set via DevTools, which the checks need to test.
+	if err := b.setPermission(b.ctx, "", permissionGrant); err != nil {
+		_ = b.Close()
+		return nil, &LaunchError{Path: path, Err: err}
+	}
+	if c := chromedp.FromContext(b.ctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
+		b.pid = c.Browser.Process().Pid
+		b.profileDir = profileDirOf(b.pid)
+	}
+	return b, nil
+}
+
+// profileDirOf reads the temporary --user-data-dir chromedp gave the
+// process, so tests can prove it is removed.
+func profileDirOf(pid int) string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	for _, arg := range strings.Split(string(raw), "\x00") {
+		if dir, ok := strings.CutPrefix(arg, "--user-data-dir="); ok {
+			return dir
+		}
+	}
+	return ""
+}
+
+// Close shuts the browser down (gracefully, then by force), waits for it
+// and its temporary profile to be gone, and stops the page server. It is
+// safe to call more than once.
+func (b *Browser) Close() error {
+	b.closeOnce.Do(func() {
+		// Cancel needs a chromedp context: a deadline on the root one.
+		ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+		defer cancel()
+		if err := chromedp.Cancel(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			b.closeErr = err
+		}
+		b.cancel()
+		b.cancelAlloc() // kills the process if still there, waits, removes the profile
+		b.pages.close()
+	})
+	return b.closeErr
+}
+
+// Path is the browser binary in use.
+func (b *Browser) Path() string { return b.path }
+
+// Version is the product and version, e.g. "HeadlessChrome/156.0.8078.79".
+func (b *Browser) Version() string { return b.version }
+
+// UserAgent is the browser's User-Agent header.
+func (b *Browser) UserAgent() string { return b.userAgent }
+
+// PID is the browser's process ID (0 when unknown).
+func (b *Browser) PID() int { return b.pid }
+
+// ProfileDir is the temporary profile directory, removed by Close.
+func (b *Browser) ProfileDir() string { return b.profileDir }
+
+// Media is the capture mode the browser was started with.
+func (b *Browser) Media() Media { return b.cfg.Media }
+
+// Origin is where the check pages are served (a secure context).
+func (b *Browser) Origin() string { return b.pages.origin }
+
+// setPermission sets camera and microphone for the check pages' origin in
+// one browser context ("" is the default one).
+func (b *Browser) setPermission(ctx context.Context, bc cdp.BrowserContextID, perm permission) error {
+	for _, what := range []string{"camera", "microphone"} {
+		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission:       &browser.PermissionDescriptor{Name: what},
+			Setting:          browser.PermissionSetting(perm),
+			Origin:           b.pages.origin,
+			BrowserContextID: bc,
+		})
+		if err != nil {
+			return fmt.Errorf("setting the %s permission: %w", what, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pion/stun/v4"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// ICEConfig adjusts the browser's candidate gathering.
+type ICEConfig struct {
+	// Timeout bounds gathering (default 3 s): a server that has not
+	// answered by then counts as silent.
+	Timeout time.Duration
+}
+
+// iceServer is an RTCIceServer dictionary. The credential goes to the
+// page only, never into evidence.
+type iceServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// browserURL spells a server for RTCIceServer.urls over transport tr:
+// stun: URIs as they are, turn:/turns: with ?transport= when it matters.
+func browserURL(s probes.Server, tr probes.Transport) string {
+	u := s.URI.Scheme.String() + ":" + s.Addr()
+	if s.IsTURN() && s.URI.Scheme == stun.SchemeTypeTURN {
+		u += "?transport=" + tr.Network()
+	}
+	return u
+}
+
+func iceServerOf(s probes.Server, tr probes.Transport) iceServer {
+	is := iceServer{URLs: []string{browserURL(s, tr)}}
+	if s.IsTURN() {
+		is.Username, is.Credential = s.Username, s.Password
+	}
+	return is
+}
+
+type candidate struct {
+	Type          string  `json:"type"`
+	Protocol      string  `json:"protocol"`
+	Address       string  `json:"address"`
+	Port          int     `json:"port"`
+	URL           string  `json:"url"`
+	RelayProtocol string  `json:"relayProtocol"`
+	AtMs          float64 `json:"atMs"`
+}
+
+// ICE gathers candidates in the browser with one server over one
+// transport and counts host, srflx and relay candidates and
+// icecandidateerror events. relay is reported for TURN servers only, so a
+// threshold on it never applies to a STUN server. Chrome drops a srflx
+// candidate equal to a host one, so on loopback or without NAT a working
+// STUN server can yield none: "complete" and "errors" are what show it
+// answered.
+func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) probes.Measurement {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	var res struct {
+		Candidates []candidate `json:"candidates"`
+		Errors     []struct {
+			URL       string  `json:"url"`
+			ErrorCode int     `json:"errorCode"`
+			ErrorText string  `json:"errorText"`
+			AtMs      float64 `json:"atMs"`
+		} `json:"errors"`
+		Complete bool    `json:"complete"`
+		GatherMs float64 `json:"gatherMs"`
+	}
+	arg := map[string]any{"iceServers": []iceServer{iceServerOf(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
+	ev, err := b.call(ctx, "ice", arg, &res, permissionDefault)
+	m := probes.Measurement{Evidence: b.identity()}
+	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	if err != nil {
+		m.Err = err
+		return m
+	}
+	count := map[string]int{}
+	for _, c := range res.Candidates {
+		count[c.Type]++
+		desc := fmt.Sprintf("%s %s %s:%d", c.Type, c.Protocol, c.Address, c.Port)
+		if c.RelayProtocol != "" {
+			desc += " via " + c.RelayProtocol
+		}
+		m.AddEvidence("candidate", fmt.Sprintf("%s after %.0f ms", desc, c.AtMs))
+	}
+	m.SetMetric("host", float64(count["host"]))
+	m.SetMetric("srflx", float64(count["srflx"]))
+	if t.Server.IsTURN() {
+		m.SetMetric("relay", float64(count["relay"]))
+	}
+	m.SetMetric("errors", float64(len(res.Errors)))
+	m.SetMetric("complete", boolMetric(res.Complete))
+	m.SetMetric("gather_ms", res.GatherMs)
+	for _, e := range res.Errors {
+		m.AddEvidence("icecandidateerror", fmt.Sprintf("%d %s (%s) after %.0f ms", e.ErrorCode, strings.TrimSpace(e.ErrorText), e.URL, e.AtMs))
+	}
+	return m
+}

@@ -1,0 +1,354 @@
+package browser
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// InteropConfig adjusts a Chrome ↔ pion call.
+type InteropConfig struct {
+	// Relay, when set, makes both sides relay-only through this TURN
+	// server and transport.
+	Relay *probes.Target
+	// Duration is how long media flows after the data channel echo
+	// (default 1.5 s).
+	Duration time.Duration
+	// Messages is the number of data channel messages echoed (default 10).
+	Messages int
+}
+
+// Interop makes a real call between the browser and a pion/webrtc peer in
+// this process, signaled over the page server: Chrome sends its camera and
+// mic and opens a data channel; the pion peer counts what it receives,
+// echoes every data channel message and sends the media back (reflected
+// RTP, so no encoder is needed); Chrome's getStats shows what it decoded.
+func Interop(ctx context.Context, b *Browser, cfg InteropConfig) probes.Measurement {
+	if cfg.Duration <= 0 {
+		cfg.Duration = 1500 * time.Millisecond
+	}
+	if cfg.Messages <= 0 {
+		cfg.Messages = 10
+	}
+	m := probes.Measurement{Evidence: b.identity()}
+	peer := &pionPeer{relay: cfg.Relay}
+	defer peer.close()
+	id := randomID()
+	defer b.pages.register(id, peer.answer)()
+
+	var res struct {
+		ConnectedMs float64   `json:"connectedMs"`
+		OpenMs      float64   `json:"openMs"`
+		Echoed      int       `json:"echoed"`
+		RTTsMs      []float64 `json:"rttsMs"`
+		Video       struct {
+			Inbound  *inboundStats  `json:"inbound"`
+			Outbound *outboundStats `json:"outbound"`
+		} `json:"video"`
+		Audio struct {
+			Inbound  *inboundStats  `json:"inbound"`
+			Outbound *outboundStats `json:"outbound"`
+		} `json:"audio"`
+		Pair *candidatePair `json:"pair"`
+	}
+	arg := map[string]any{
+		"signalURL": "/signal/" + id, "iceServers": []iceServer{}, "relayOnly": cfg.Relay != nil,
+		"loopbackOnly": true, "durationMs": cfg.Duration.Milliseconds(), "messages": cfg.Messages,
+	}
+	if cfg.Relay != nil {
+		arg["iceServers"] = []iceServer{iceServerOf(cfg.Relay.Server, cfg.Relay.Transport)}
+	}
+	ev, err := b.call(ctx, "interop", arg, &res, b.mediaPermission())
+	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	got := peer.snapshot()
+	if got.err != nil {
+		m.AddEvidence("pion", got.err.Error())
+	}
+	if err != nil {
+		m.Err = err
+		return m
+	}
+	m.SetMetric("connected_ms", res.ConnectedMs)
+	m.SetMetric("dc_open_ms", res.OpenMs)
+	m.SetMetric("dc_sent", float64(cfg.Messages))
+	m.SetMetric("dc_lost", float64(cfg.Messages-res.Echoed))
+	if len(res.RTTsMs) > 0 {
+		var d probes.Durations
+		for _, r := range res.RTTsMs {
+			d = append(d, time.Duration(r*float64(time.Millisecond)))
+		}
+		m.SetMetric("dc_rtt_median_ms", d.Median())
+	}
+	// Chrome → pion.
+	m.SetMetric("pion_video_packets", float64(got.videoPackets))
+	m.SetMetric("pion_video_frames", float64(got.videoFrames))
+	m.SetMetric("pion_audio_packets", float64(got.audioPackets))
+	// pion → Chrome.
+	var chromeFrames, chromeAudio float64
+	if v := res.Video.Inbound; v != nil {
+		chromeFrames = v.FramesDecoded
+		m.AddEvidence("pion→chrome video", fmt.Sprintf("%s, %g frames decoded", v.Codec, v.FramesDecoded))
+	}
+	if a := res.Audio.Inbound; a != nil {
+		chromeAudio = a.PacketsReceived
+		m.AddEvidence("pion→chrome audio", fmt.Sprintf("%s, %g packets", a.Codec, a.PacketsReceived))
+	}
+	m.SetMetric("chrome_frames_decoded", chromeFrames)
+	m.SetMetric("chrome_audio_packets", chromeAudio)
+	if v := res.Video.Outbound; v != nil {
+		m.AddEvidence("chrome→pion video", fmt.Sprintf("%s sent, %s received by pion", v.Codec, got.codecs["video"]))
+	}
+	if a := res.Audio.Outbound; a != nil {
+		m.AddEvidence("chrome→pion audio", fmt.Sprintf("%s sent, %s received by pion", a.Codec, got.codecs["audio"]))
+	}
+	if p := res.Pair; p != nil {
+		m.AddEvidence("chrome pair", p.Local+" ↔ "+p.Remote)
+		if cfg.Relay != nil {
+			m.SetMetric("relayed", boolMetric(p.LocalType == "relay"))
+		}
+	}
+	if got.pair != "" {
+		m.AddEvidence("pion pair", got.pair)
+	}
+	return m
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// pionPeer is the answering side of an interop call.
+type pionPeer struct {
+	relay *probes.Target
+
+	mu      sync.Mutex
+	pc      *webrtc.PeerConnection
+	err     error
+	codecs  map[string]string
+	readers sync.WaitGroup
+
+	videoPackets, videoFrames, audioPackets atomic.Int64
+	videoSSRC                               atomic.Uint32
+}
+
+type peerStats struct {
+	videoPackets, videoFrames, audioPackets int64
+	codecs                                  map[string]string
+	pair                                    string
+	err                                     error
+}
+
+func (p *pionPeer) snapshot() peerStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := peerStats{videoPackets: p.videoPackets.Load(), videoFrames: p.videoFrames.Load(),
+		audioPackets: p.audioPackets.Load(), codecs: map[string]string{}, err: p.err}
+	for k, v := range p.codecs {
+		s.codecs[k] = v
+	}
+	if p.pc != nil && p.pc.SCTP() != nil {
+		if pair, err := p.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
+			s.pair = fmt.Sprintf("%s %s %s:%d ↔ %s %s:%d", pair.Local.Typ, pair.Local.Protocol, pair.Local.Address, pair.Local.Port,
+				pair.Remote.Typ, pair.Remote.Address, pair.Remote.Port)
+		}
+	}
+	return s
+}
+
+func (p *pionPeer) fail(err error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+	}
+	return err
+}
+
+// loopbackOnly says whether the peer may use loopback addresses only:
+// always, unless it must reach a TURN server elsewhere.
+func (p *pionPeer) loopbackOnly() bool {
+	if p.relay == nil {
+		return true
+	}
+	ip := net.ParseIP(p.relay.Server.URI.Host)
+	return ip != nil && ip.IsLoopback() || strings.EqualFold(p.relay.Server.URI.Host, "localhost")
+}
+
+func (p *pionPeer) api() (*webrtc.API, error) {
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if p.loopbackOnly() {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	se.LoggerFactory = logs
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	var ir interceptor.Registry
+	if err := webrtc.RegisterDefaultInterceptors(&me, &ir); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&ir)), nil
+}
+
+// answer sets up the peer for Chrome's offer and returns the answer once
+// its candidates are gathered (no trickle: one request, one answer).
+func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
+	api, err := p.api()
+	if err != nil {
+		return "", p.fail(err)
+	}
+	conf := webrtc.Configuration{}
+	if r := p.relay; r != nil {
+		conf.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+		s := iceServerOf(r.Server, r.Transport)
+		conf.ICEServers = []webrtc.ICEServer{{URLs: s.URLs, Username: s.Username, Credential: s.Credential}}
+	}
+	pc, err := api.NewPeerConnection(conf)
+	if err != nil {
+		return "", p.fail(err)
+	}
+	p.mu.Lock()
+	if p.pc != nil {
+		p.mu.Unlock()
+		_ = pc.Close()
+		return "", errors.New("the call has an answer already")
+	}
+	p.pc, p.codecs = pc, map[string]string{}
+	p.mu.Unlock()
+
+	out := map[webrtc.RTPCodecType]*webrtc.TrackLocalStaticRTP{}
+	for kind, mime := range map[webrtc.RTPCodecType]string{webrtc.RTPCodecTypeVideo: webrtc.MimeTypeVP8, webrtc.RTPCodecTypeAudio: webrtc.MimeTypeOpus} {
+		track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: mime}, kind.String(), "rtcprobe")
+		if err != nil {
+			return "", p.fail(err)
+		}
+		sender, err := pc.AddTrack(track)
+		if err != nil {
+			return "", p.fail(err)
+		}
+		out[kind] = track
+		p.readers.Add(1)
+		go p.readRTCP(sender)
+	}
+	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		kind := remote.Kind()
+		p.mu.Lock()
+		p.codecs[kind.String()] = remote.Codec().MimeType
+		p.mu.Unlock()
+		if kind == webrtc.RTPCodecTypeVideo {
+			p.videoSSRC.Store(uint32(remote.SSRC()))
+		}
+		p.readers.Add(1)
+		go p.reflect(remote, out[kind])
+	})
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+			if msg.IsString {
+				_ = dc.SendText(string(msg.Data))
+			} else {
+				_ = dc.Send(msg.Data)
+			}
+		})
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", p.fail(fmt.Errorf("pion: applying Chrome's offer: %w", err))
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", p.fail(fmt.Errorf("pion: answer: %w", err))
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return "", p.fail(fmt.Errorf("pion: %w", err))
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", p.fail(fmt.Errorf("pion: gathering candidates: %w", ctx.Err()))
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// reflect counts what arrives on remote and sends it back on out when the
+// codecs match (payload type and SSRC are rewritten by the local track).
+func (p *pionPeer) reflect(remote *webrtc.TrackRemote, out *webrtc.TrackLocalStaticRTP) {
+	defer p.readers.Done()
+	video := remote.Kind() == webrtc.RTPCodecTypeVideo
+	echo := out != nil && strings.EqualFold(remote.Codec().MimeType, out.Codec().MimeType)
+	for {
+		pkt, _, err := remote.ReadRTP()
+		if err != nil {
+			return
+		}
+		if video {
+			p.videoPackets.Add(1)
+			if pkt.Marker {
+				p.videoFrames.Add(1)
+			}
+		} else {
+			p.audioPackets.Add(1)
+		}
+		if echo {
+			_ = out.WriteRTP(pkt)
+		}
+	}
+}
+
+// readRTCP drains a sender's RTCP (the interceptors need it read) and
+// passes Chrome's keyframe requests for the reflected video upstream.
+func (p *pionPeer) readRTCP(sender *webrtc.RTPSender) {
+	defer p.readers.Done()
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		if slices.ContainsFunc(pkts, func(k rtcp.Packet) bool {
+			_, pli := k.(*rtcp.PictureLossIndication)
+			_, fir := k.(*rtcp.FullIntraRequest)
+			return pli || fir
+		}) {
+			if ssrc := p.videoSSRC.Load(); ssrc != 0 {
+				p.mu.Lock()
+				pc := p.pc
+				p.mu.Unlock()
+				_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+			}
+		}
+	}
+}
+
+// close ends the call and waits for every reader to stop.
+func (p *pionPeer) close() {
+	p.mu.Lock()
+	pc := p.pc
+	p.mu.Unlock()
+	if pc != nil {
+		_ = pc.Close()
+	}
+	p.readers.Wait()
+}

@@ -1,0 +1,455 @@
+// rtcprobe browser checks. Each check is an async function that returns a
+// plain JSON-able result and never judges it: the thresholds live with
+// whoever reads the result (rtcprobe's check catalogue, or a pre-call page).
+// rtcprobe.run(name, arg) wraps a check so it always resolves to
+// {ok: true, result} or {ok: false, error: {name, message, constraint, op}}.
+'use strict';
+
+const rtcprobe = (() => {
+  const now = () => performance.now();
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // withOp tags an exception with what was being done, for the report.
+  async function withOp(op, promise) {
+    try {
+      return await promise;
+    } catch (e) {
+      if (e && typeof e === 'object') {
+        try { e.op = op; } catch (_) { /* frozen */ }
+      }
+      throw e;
+    }
+  }
+
+  function gum(constraints) {
+    const what = Object.keys(constraints).filter((k) => constraints[k]).join('+');
+    return withOp('getUserMedia(' + what + ')', navigator.mediaDevices.getUserMedia(constraints));
+  }
+
+  function stopAll(stream) {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+  }
+
+  // reader returns a reader of a track's raw frames (VideoFrame/AudioData).
+  function reader(track) {
+    if (typeof MediaStreamTrackProcessor !== 'function') {
+      const e = new Error('MediaStreamTrackProcessor is not available in this browser');
+      e.name = 'NotSupportedError';
+      throw e;
+    }
+    return new MediaStreamTrackProcessor({ track }).readable.getReader();
+  }
+
+  // readUntil reads frames until fn returns true or the time is up;
+  // every frame is closed after fn saw it.
+  async function readUntil(track, ms, fn) {
+    const r = reader(track);
+    const end = now() + ms;
+    try {
+      while (now() < end) {
+        const left = end - now();
+        const next = await Promise.race([r.read(), sleep(left).then(() => null)]);
+        if (!next || next.done) break;
+        const stop = fn(next.value);
+        next.value.close();
+        if (stop) break;
+      }
+    } finally {
+      r.cancel().catch(() => {});
+    }
+  }
+
+  function settingsOf(track) {
+    const s = track.getSettings();
+    return {
+      label: track.label,
+      width: s.width, height: s.height, frameRate: s.frameRate,
+      sampleRate: s.sampleRate, channelCount: s.channelCount,
+    };
+  }
+
+  const checks = {};
+
+  checks.api = async () => {
+    const md = navigator.mediaDevices || {};
+    const sender = typeof RTCRtpSender === 'function' ? RTCRtpSender : null;
+    return {
+      userAgent: navigator.userAgent,
+      secureContext: window.isSecureContext,
+      features: {
+        peerconnection: typeof RTCPeerConnection === 'function',
+        getusermedia: typeof md.getUserMedia === 'function',
+        datachannel: typeof RTCDataChannel === 'function',
+        enumeratedevices: typeof md.enumerateDevices === 'function',
+        getdisplaymedia: typeof md.getDisplayMedia === 'function',
+        getcapabilities: !!sender && typeof sender.getCapabilities === 'function',
+        encoded_transforms: typeof RTCRtpScriptTransform === 'function' ||
+          (!!sender && 'createEncodedStreams' in sender.prototype),
+        getstats: typeof RTCPeerConnection === 'function' && 'getStats' in RTCPeerConnection.prototype,
+        track_processor: typeof MediaStreamTrackProcessor === 'function',
+      },
+    };
+  };
+
+  checks.devices = async () => {
+    const list = async () => (await withOp('enumerateDevices', navigator.mediaDevices.enumerateDevices()))
+      .map((d) => ({ kind: d.kind, label: d.label }));
+    let devices = await list();
+    let permission = 'granted';
+    // Labels are hidden until the page may capture: ask once, then look again.
+    if (devices.some((d) => !d.label)) {
+      try {
+        stopAll(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
+      } catch (e) {
+        permission = e.name;
+      }
+      devices = await list();
+    }
+    const counts = { audioinput: 0, videoinput: 0, audiooutput: 0 };
+    for (const d of devices) counts[d.kind] = (counts[d.kind] || 0) + 1;
+    return { devices, counts, permission };
+  };
+
+  // getUserMedia opens one kind of device and times the first frame or
+  // the first audio chunk.
+  checks.getUserMedia = async ({ kind = 'video', constraints = true, waitMs = 3000 } = {}) => {
+    const t0 = now();
+    const stream = await gum({ [kind]: constraints });
+    const gumMs = now() - t0;
+    try {
+      const track = stream.getTracks()[0];
+      let firstMs = null;
+      await readUntil(track, waitMs, () => { firstMs = now() - t0; return true; });
+      return { kind, gumMs, firstMs, settings: settingsOf(track) };
+    } finally {
+      stopAll(stream);
+    }
+  };
+
+  checks.resolutions = async ({ sizes = [[320, 240], [640, 480], [1280, 720], [1920, 1080]] } = {}) => {
+    const out = [];
+    for (const [w, h] of sizes) {
+      try {
+        const stream = await gum({ video: { width: { exact: w }, height: { exact: h } } });
+        const s = stream.getVideoTracks()[0].getSettings();
+        out.push({ width: w, height: h, ok: s.width === w && s.height === h, got: [s.width, s.height] });
+        stopAll(stream);
+      } catch (e) {
+        out.push({ width: w, height: h, ok: false, error: e.name });
+      }
+    }
+    return { sizes: out };
+  };
+
+  // videoQuality draws each frame small and records its mean luma and its
+  // mean absolute difference from the previous frame (0-255 scale).
+  checks.videoQuality = async ({ durationMs = 1500, constraints = { width: 640, height: 480 } } = {}) => {
+    const stream = await gum({ video: constraints });
+    try {
+      const track = stream.getVideoTracks()[0];
+      const W = 64; const H = 48;
+      const canvas = new OffscreenCanvas(W, H);
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      const luma = []; const diff = [];
+      let prev = null; let first = null; let last = null;
+      await readUntil(track, durationMs, (frame) => {
+        const t = now();
+        if (first === null) first = t;
+        last = t;
+        ctx.drawImage(frame, 0, 0, W, H);
+        const px = ctx.getImageData(0, 0, W, H).data;
+        const y = new Float32Array(W * H);
+        let sum = 0;
+        for (let i = 0; i < W * H; i++) {
+          y[i] = 0.299 * px[4 * i] + 0.587 * px[4 * i + 1] + 0.114 * px[4 * i + 2];
+          sum += y[i];
+        }
+        luma.push(sum / (W * H));
+        if (prev) {
+          let d = 0;
+          for (let i = 0; i < W * H; i++) d += Math.abs(y[i] - prev[i]);
+          diff.push(d / (W * H));
+        }
+        prev = y;
+        return false;
+      });
+      const spanMs = first === null ? 0 : last - first;
+      return { frames: luma.length, spanMs, luma, diff, settings: settingsOf(track) };
+    } finally {
+      stopAll(stream);
+    }
+  };
+
+  // audioQuality reads raw samples (processing off, to hear the device
+  // itself) and sums their energy, peaks and clipping per 10 ms chunk.
+  checks.audioQuality = async ({ durationMs = 1500, clipLevel = 0.999 } = {}) => {
+    const stream = await gum({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    try {
+      const track = stream.getAudioTracks()[0];
+      let samples = 0; let sumSquares = 0; let peak = 0; let clipped = 0;
+      const chunkRms = [];
+      let sampleRate = 0;
+      await readUntil(track, durationMs, (data) => {
+        sampleRate = data.sampleRate;
+        const opts = { planeIndex: 0, format: 'f32-planar' };
+        const buf = new Float32Array(data.allocationSize(opts) / 4);
+        data.copyTo(buf, opts);
+        let ss = 0;
+        for (const x of buf) {
+          ss += x * x;
+          const a = Math.abs(x);
+          if (a > peak) peak = a;
+          if (a >= clipLevel) clipped++;
+        }
+        samples += buf.length;
+        sumSquares += ss;
+        chunkRms.push(buf.length ? Math.sqrt(ss / buf.length) : 0);
+        return false;
+      });
+      return { samples, sumSquares, peak, clipped, chunkRms, sampleRate, settings: settingsOf(track) };
+    } finally {
+      stopAll(stream);
+    }
+  };
+
+  checks.codecs = async () => {
+    const caps = (cls, kind) => {
+      const c = cls && cls.getCapabilities ? cls.getCapabilities(kind) : null;
+      return c ? c.codecs.map((x) => ({ mimeType: x.mimeType, clockRate: x.clockRate, channels: x.channels, sdpFmtpLine: x.sdpFmtpLine })) : [];
+    };
+    return {
+      sender: { audio: caps(window.RTCRtpSender, 'audio'), video: caps(window.RTCRtpSender, 'video') },
+      receiver: { audio: caps(window.RTCRtpReceiver, 'audio'), video: caps(window.RTCRtpReceiver, 'video') },
+    };
+  };
+
+  function parseCandidate(line) {
+    // candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type> …
+    const f = line.replace(/^a=/, '').split(' ');
+    const c = { protocol: (f[2] || '').toLowerCase(), address: f[4], port: Number(f[5]), type: f[7] };
+    const i = f.indexOf('tcptype');
+    if (i > 0) c.tcpType = f[i + 1];
+    return c;
+  }
+
+  function isLoopback(addr) {
+    return /^127\./.test(addr) || addr === '::1' || addr === 'localhost';
+  }
+
+  // keepCandidate drops host and server-reflexive candidates on non-loopback
+  // interfaces when the call is meant to stay on loopback; relay candidates
+  // are kept (they lead to the configured TURN server).
+  function keepCandidate(line, loopbackOnly) {
+    if (!loopbackOnly) return true;
+    const c = parseCandidate(line);
+    return c.type === 'relay' || isLoopback(c.address);
+  }
+
+  function filterSDP(sdp, loopbackOnly) {
+    return sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') || keepCandidate(l, loopbackOnly)).join('\r\n');
+  }
+
+  function gatheringDone(pc, ms) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(true); }
+      });
+    });
+  }
+
+  function connected(pc, ms, what) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        const e = new Error(what + ': not connected after ' + ms + ' ms (state ' + pc.connectionState + ', ICE ' + pc.iceConnectionState + ')');
+        e.name = 'TimeoutError';
+        reject(e);
+      }, ms);
+      const check = () => {
+        if (pc.connectionState === 'connected') { clearTimeout(t); resolve(); }
+        if (pc.connectionState === 'failed') {
+          clearTimeout(t);
+          const e = new Error(what + ': ICE/DTLS failed');
+          e.name = 'ConnectionFailedError';
+          reject(e);
+        }
+      };
+      pc.addEventListener('connectionstatechange', check);
+      check();
+    });
+  }
+
+  // ice gathers candidates with the given servers and reports every
+  // candidate and every icecandidateerror.
+  checks.ice = async ({ iceServers = [], timeoutMs = 3000 } = {}) => {
+    const t0 = now();
+    const pc = new RTCPeerConnection({ iceServers });
+    const candidates = []; const errors = [];
+    pc.onicecandidate = (e) => {
+      if (e.candidate && e.candidate.candidate) {
+        const c = parseCandidate(e.candidate.candidate);
+        c.url = e.candidate.url || '';
+        c.relayProtocol = e.candidate.relayProtocol || '';
+        c.atMs = now() - t0;
+        candidates.push(c);
+      }
+    };
+    pc.onicecandidateerror = (e) => {
+      errors.push({ url: e.url, errorCode: e.errorCode, errorText: e.errorText, atMs: now() - t0 });
+    };
+    try {
+      pc.createDataChannel('probe');
+      await pc.setLocalDescription(await pc.createOffer());
+      const complete = await gatheringDone(pc, timeoutMs);
+      return { candidates, errors, complete, gatherMs: now() - t0 };
+    } finally {
+      pc.close();
+    }
+  };
+
+  async function statsList(pc) {
+    const out = [];
+    (await pc.getStats()).forEach((s) => out.push(s));
+    return out;
+  }
+
+  function codecOf(all, rtp) {
+    const c = rtp && all.find((s) => s.id === rtp.codecId);
+    return c ? c.mimeType : '';
+  }
+
+  function selectedPair(all) {
+    const t = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+    const pair = t ? all.find((s) => s.id === t.selectedCandidatePairId)
+      : all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    if (!pair) return null;
+    const local = all.find((s) => s.id === pair.localCandidateId) || {};
+    const remote = all.find((s) => s.id === pair.remoteCandidateId) || {};
+    return {
+      rttMs: pair.currentRoundTripTime !== undefined ? pair.currentRoundTripTime * 1000 : null,
+      local: local.candidateType + ' ' + local.protocol + ' ' + local.address + ':' + local.port,
+      remote: remote.candidateType + ' ' + remote.protocol + ' ' + remote.address + ':' + remote.port,
+      localType: local.candidateType, remoteType: remote.candidateType,
+    };
+  }
+
+  function mediaStats(all, kind) {
+    const inb = all.find((s) => s.type === 'inbound-rtp' && s.kind === kind) || null;
+    const out = all.find((s) => s.type === 'outbound-rtp' && s.kind === kind) || null;
+    return {
+      inbound: inb && {
+        codec: codecOf(all, inb), packetsReceived: inb.packetsReceived, packetsLost: inb.packetsLost,
+        bytesReceived: inb.bytesReceived, framesDecoded: inb.framesDecoded, framesPerSecond: inb.framesPerSecond,
+        frameWidth: inb.frameWidth, frameHeight: inb.frameHeight, jitterMs: inb.jitter !== undefined ? inb.jitter * 1000 : null,
+      },
+      outbound: out && {
+        codec: codecOf(all, out), packetsSent: out.packetsSent, bytesSent: out.bytesSent, framesEncoded: out.framesEncoded,
+      },
+    };
+  }
+
+  // loopback calls itself: two peer connections in this page, the camera
+  // and mic on one side, and reads the receiving side's stats.
+  checks.loopback = async ({ durationMs = 2000, loopbackOnly = true, iceServers = [], connectMs = 5000 } = {}) => {
+    const t0 = now();
+    const stream = await gum({ audio: true, video: { width: 640, height: 480 } });
+    const a = new RTCPeerConnection({ iceServers });
+    const b = new RTCPeerConnection({ iceServers });
+    try {
+      a.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate && keepCandidate(e.candidate.candidate, loopbackOnly)) b.addIceCandidate(e.candidate).catch(() => {}); };
+      b.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate && keepCandidate(e.candidate.candidate, loopbackOnly)) a.addIceCandidate(e.candidate).catch(() => {}); };
+      stream.getTracks().forEach((t) => a.addTrack(t, stream));
+      await a.setLocalDescription(await a.createOffer());
+      await b.setRemoteDescription(a.localDescription);
+      await b.setLocalDescription(await b.createAnswer());
+      await a.setRemoteDescription(b.localDescription);
+      await connected(b, connectMs, 'loopback call');
+      const connectedMs = now() - t0;
+      const s0 = await statsList(b);
+      const tStart = now();
+      await sleep(durationMs);
+      const s1 = await statsList(b);
+      const span = (now() - tStart) / 1000;
+      const v0 = mediaStats(s0, 'video').inbound || {};
+      const v1 = mediaStats(s1, 'video').inbound || {};
+      const a0 = mediaStats(s0, 'audio').inbound || {};
+      const a1 = mediaStats(s1, 'audio').inbound || {};
+      const sa = await statsList(a);
+      return {
+        connectedMs,
+        video: mediaStats(s1, 'video').inbound,
+        audio: mediaStats(s1, 'audio').inbound,
+        videoKbps: ((v1.bytesReceived || 0) - (v0.bytesReceived || 0)) * 8 / 1000 / span,
+        audioKbps: ((a1.bytesReceived || 0) - (a0.bytesReceived || 0)) * 8 / 1000 / span,
+        fps: ((v1.framesDecoded || 0) - (v0.framesDecoded || 0)) / span,
+        pair: selectedPair(sa),
+      };
+    } finally {
+      a.close(); b.close(); stopAll(stream);
+    }
+  };
+
+  // interop calls a remote peer (rtcprobe's pion peer) through the
+  // signaling URL: sends camera and mic, opens a data channel, times the
+  // echo of each message, and reads what arrives back.
+  checks.interop = async ({ signalURL, iceServers = [], relayOnly = false, loopbackOnly = true,
+    durationMs = 1500, messages = 10, connectMs = 5000 } = {}) => {
+    const t0 = now();
+    const stream = await gum({ audio: true, video: { width: 640, height: 480 } });
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    try {
+      stream.getTracks().forEach((t) => pc.addTrack(t, stream));
+      const dc = pc.createDataChannel('echo');
+      const opened = new Promise((resolve) => { dc.onopen = resolve; });
+      await pc.setLocalDescription(await pc.createOffer());
+      await gatheringDone(pc, 3000);
+      const offer = filterSDP(pc.localDescription.sdp, loopbackOnly);
+      const resp = await withOp('signaling', fetch(signalURL, { method: 'POST', body: offer, headers: { 'Content-Type': 'application/sdp' } }));
+      if (!resp.ok) {
+        const e = new Error('signaling: HTTP ' + resp.status + ': ' + (await resp.text()));
+        e.name = 'SignalingError';
+        throw e;
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: await resp.text() });
+      await connected(pc, connectMs, 'call with the pion peer');
+      const connectedMs = now() - t0;
+      await opened;
+      const openMs = now() - t0;
+
+      // Echo messages one at a time, timing each round trip.
+      const rtts = []; let echoed = 0;
+      for (let i = 0; i < messages; i++) {
+        const payload = 'ping ' + i + ' ' + now();
+        const reply = new Promise((resolve) => { dc.onmessage = (e) => resolve(e.data); });
+        const sent = now();
+        dc.send(payload);
+        const back = await Promise.race([reply, sleep(1000).then(() => null)]);
+        if (back === null) break;
+        if (back === payload) { echoed++; rtts.push(now() - sent); }
+      }
+      await sleep(durationMs);
+      const all = await statsList(pc);
+      return {
+        connectedMs, openMs, messages, echoed, rttsMs: rtts,
+        video: mediaStats(all, 'video'), audio: mediaStats(all, 'audio'),
+        pair: selectedPair(all),
+      };
+    } finally {
+      pc.close(); stopAll(stream);
+    }
+  };
+
+  async function run(name, arg) {
+    const fn = checks[name];
+    try {
+      if (!fn) throw Object.assign(new Error('no such check: ' + name), { name: 'NotFoundError' });
+      return { ok: true, result: await fn(arg || {}) };
+    } catch (e) {
+      const err = e instanceof Error || (e && e.name) ? e : new Error(String(e));
+      return { ok: false, error: { name: err.name || 'Error', message: err.message || '', constraint: err.constraint || '', op: err.op || '' } };
+    }
+  }
+
+  return { run, checks };
+})();

@@ -1,0 +1,134 @@
+package browser
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// How single frames and audio chunks are classified. These define what a
+// black, frozen or silent unit is; how many of them are too many is the
+// checks' business.
+const (
+	// BlackLuma: a frame whose mean luma (0-255) is below this is black.
+	// Video black is 16 (BT.601); a covered or dead camera stays near it.
+	BlackLuma = 20
+	// FrozenDiff: a frame whose mean absolute luma difference from the
+	// previous one is below this repeats it. Live sensors always have
+	// more noise than this.
+	FrozenDiff = 0.5
+	// SilentDBFS: a 10 ms chunk whose RMS is below this is silence (a
+	// quiet room through a working mic is around -50 to -40 dBFS).
+	SilentDBFS = -60
+	// FloorDBFS stands for digital silence, where the level is -Inf.
+	FloorDBFS = -120
+)
+
+// QualityConfig sets how long the media is sampled.
+type QualityConfig struct {
+	Duration time.Duration // default 1.5 s
+}
+
+func (c QualityConfig) durationMs() float64 {
+	if c.Duration <= 0 {
+		return 1500
+	}
+	return float64(c.Duration.Milliseconds())
+}
+
+// VideoQuality samples the camera for about Duration and measures black
+// frames, frozen frames, mean luma and the delivered frame rate.
+func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Measurement {
+	var res struct {
+		Frames   int           `json:"frames"`
+		SpanMs   float64       `json:"spanMs"`
+		Luma     []float64     `json:"luma"`
+		Diff     []float64     `json:"diff"`
+		Settings trackSettings `json:"settings"`
+	}
+	ev, err := b.call(ctx, "videoQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
+	m := probes.Measurement{Evidence: b.identity()}
+	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	if err != nil {
+		m.Err = err
+		return m
+	}
+	res.Settings.record(&m)
+	m.SetMetric("frames", float64(res.Frames))
+	if res.Frames == 0 {
+		m.Err = &TimeoutError{Stage: "the first video frame", After: time.Duration(cfg.durationMs()) * time.Millisecond}
+		return m
+	}
+	black, sum := 0, 0.0
+	for _, y := range res.Luma {
+		sum += y
+		if y < BlackLuma {
+			black++
+		}
+	}
+	frozen := 0
+	for _, d := range res.Diff {
+		if d < FrozenDiff {
+			frozen++
+		}
+	}
+	m.SetMetric("luma_mean", sum/float64(len(res.Luma)))
+	m.SetMetric("black_frames_pct", 100*float64(black)/float64(len(res.Luma)))
+	if len(res.Diff) > 0 {
+		m.SetMetric("frozen_frames_pct", 100*float64(frozen)/float64(len(res.Diff)))
+	}
+	if res.Frames > 1 && res.SpanMs > 0 {
+		m.SetMetric("fps", float64(res.Frames-1)/(res.SpanMs/1000))
+	}
+	return m
+}
+
+// AudioQuality samples the microphone (no echo cancellation, noise
+// suppression or gain control) and measures level, peak, silence and
+// clipping.
+func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Measurement {
+	var res struct {
+		Samples    float64       `json:"samples"`
+		SumSquares float64       `json:"sumSquares"`
+		Peak       float64       `json:"peak"`
+		Clipped    float64       `json:"clipped"`
+		ChunkRms   []float64     `json:"chunkRms"`
+		SampleRate float64       `json:"sampleRate"`
+		Settings   trackSettings `json:"settings"`
+	}
+	ev, err := b.call(ctx, "audioQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
+	m := probes.Measurement{Evidence: b.identity()}
+	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	if err != nil {
+		m.Err = err
+		return m
+	}
+	res.Settings.record(&m)
+	if res.Samples == 0 {
+		m.Err = &TimeoutError{Stage: "the first audio samples", After: time.Duration(cfg.durationMs()) * time.Millisecond}
+		return m
+	}
+	silent := 0
+	for _, r := range res.ChunkRms {
+		if dBFS(r) < SilentDBFS {
+			silent++
+		}
+	}
+	m.SetMetric("rms_dbfs", dBFS(math.Sqrt(res.SumSquares/res.Samples)))
+	m.SetMetric("peak_dbfs", dBFS(res.Peak))
+	m.SetMetric("clipped_pct", 100*res.Clipped/res.Samples)
+	m.SetMetric("silent_pct", 100*float64(silent)/float64(max(1, len(res.ChunkRms))))
+	m.SetMetric("samples", res.Samples)
+	return m
+}
+
+// dBFS converts a linear full-scale amplitude to decibels, with digital
+// silence at FloorDBFS rather than -Inf (which JSON cannot carry).
+func dBFS(a float64) float64 {
+	if a <= 0 {
+		return FloorDBFS
+	}
+	return max(FloorDBFS, 20*math.Log10(a))
+}

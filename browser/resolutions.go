@@ -1,0 +1,49 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// Resolutions are the capture sizes browser.resolutions asks for.
+var Resolutions = [][2]int{{320, 240}, {640, 480}, {1280, 720}, {1920, 1080}}
+
+// ResolutionMetric names the metric for one size, e.g. "res_1280x720".
+func ResolutionMetric(w, h int) string { return fmt.Sprintf("res_%dx%d", w, h) }
+
+// CaptureResolutions asks the camera for each size with exact constraints
+// and records which it delivers exactly (1) or not (0).
+func CaptureResolutions(ctx context.Context, b *Browser) probes.Measurement {
+	var res struct {
+		Sizes []struct {
+			Width  int    `json:"width"`
+			Height int    `json:"height"`
+			OK     bool   `json:"ok"`
+			Got    []int  `json:"got"`
+			Error  string `json:"error"`
+		} `json:"sizes"`
+	}
+	ev, err := b.call(ctx, "resolutions", map[string]any{"sizes": Resolutions}, &res, b.mediaPermission())
+	m := probes.Measurement{Evidence: b.identity()}
+	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	if err != nil {
+		m.Err = err
+		return m
+	}
+	ok := 0
+	for _, s := range res.Sizes {
+		m.SetMetric(ResolutionMetric(s.Width, s.Height), boolMetric(s.OK))
+		switch {
+		case s.OK:
+			ok++
+		case s.Error != "":
+			m.AddEvidence(fmt.Sprintf("%dx%d", s.Width, s.Height), s.Error)
+		case len(s.Got) == 2:
+			m.AddEvidence(fmt.Sprintf("%dx%d", s.Width, s.Height), fmt.Sprintf("delivered %dx%d instead", s.Got[0], s.Got[1]))
+		}
+	}
+	m.SetMetric("resolutions", float64(ok))
+	return m
+}

@@ -1,0 +1,110 @@
+package browser
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+//go:embed pages
+var pagesFS embed.FS
+
+// Pages returns the check pages (index.html, rtcprobe.js), so they can be
+// served elsewhere as a self-service pre-call test.
+func Pages() fs.FS {
+	sub, err := fs.Sub(pagesFS, "pages")
+	if err != nil {
+		panic(err) // the embedded tree always has pages/
+	}
+	return sub
+}
+
+// signalFunc answers an SDP offer with an SDP answer.
+type signalFunc func(ctx context.Context, offer string) (string, error)
+
+// pageServer serves the check pages and the signaling endpoint of calls
+// with a pion peer, on 127.0.0.1 only.
+type pageServer struct {
+	srv    *http.Server
+	ln     net.Listener
+	origin string
+
+	mu    sync.Mutex
+	peers map[string]signalFunc
+	done  chan struct{}
+}
+
+func startPageServer() (*pageServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("page server: %w", err)
+	}
+	// localhost (not 127.0.0.1) makes the page a secure context, which
+	// getUserMedia requires; Chrome resolves it to loopback itself.
+	p := &pageServer{ln: ln, origin: fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port),
+		peers: map[string]signalFunc{}, done: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServerFS(Pages()))
+	mux.HandleFunc("POST /signal/{id}", p.signal)
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		defer close(p.done)
+		_ = p.srv.Serve(ln)
+	}()
+	return p, nil
+}
+
+// register makes /signal/id answer offers with f until the returned
+// function is called.
+func (p *pageServer) register(id string, f signalFunc) (unregister func()) {
+	p.mu.Lock()
+	p.peers[id] = f
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		delete(p.peers, id)
+		p.mu.Unlock()
+	}
+}
+
+func (p *pageServer) signal(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	f := p.peers[r.PathValue("id")]
+	p.mu.Unlock()
+	if f == nil {
+		http.Error(w, "no such call", http.StatusNotFound)
+		return
+	}
+	offer, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	answer, err := f(ctx, string(offer))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	_, _ = io.Copy(w, strings.NewReader(answer))
+}
+
+func (p *pageServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := p.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		_ = p.srv.Close()
+	}
+	_ = p.srv.Close()
+	<-p.done
+}
