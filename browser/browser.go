@@ -75,6 +75,10 @@ type Browser struct {
 	pid         int
 	profileDir  string
 
+	// camera serialises browser.resolutions (exact sizes need the camera
+	// to itself) against the other capturing checks, which share it.
+	camera sync.RWMutex
+
 	closeOnce sync.Once
 	closeErr  error
 }

@@ -25,13 +25,13 @@ type codecCap struct {
 // Codecs reads RTCRtpSender/RTCRtpReceiver.getCapabilities: per codec
 // family, 1 when the browser can both send and receive it, else 0; the
 // evidence holds the matrix with profiles.
-func Codecs(ctx context.Context, b *Browser) probes.Measurement {
+func Codecs(ctx context.Context, b *Browser) (m probes.Measurement) {
 	var res struct {
 		Sender   map[string][]codecCap `json:"sender"`
 		Receiver map[string][]codecCap `json:"receiver"`
 	}
 	ev, err := b.call(ctx, "codecs", nil, &res, permissionDefault)
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	defer func() { m.Evidence = append(m.Evidence, ev...) }()
 	if err != nil {
 		m.Err = err

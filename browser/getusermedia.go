@@ -45,7 +45,7 @@ func (s trackSettings) record(m *probes.Measurement) {
 
 // GetUserMedia opens the camera or the microphone and times the first
 // frame (or audio chunk) after the call.
-func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) probes.Measurement {
+func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) (m probes.Measurement) {
 	var res struct {
 		GUMMs    float64       `json:"gumMs"`
 		FirstMs  *float64      `json:"firstMs"`
@@ -56,7 +56,7 @@ func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) pro
 		perm = permissionDeny
 	}
 	ev, err := b.call(ctx, "getUserMedia", map[string]any{"kind": kind}, &res, perm)
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	defer func() { m.Evidence = append(m.Evidence, ev...) }()
 	if err != nil {
 		m.Err = err

@@ -61,7 +61,7 @@ type candidate struct {
 // candidate equal to a host one, so on loopback or without NAT a working
 // STUN server can yield none: "complete" and "errors" are what show it
 // answered.
-func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) probes.Measurement {
+func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m probes.Measurement) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 3 * time.Second
 	}
@@ -78,7 +78,7 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) probes
 	}
 	arg := map[string]any{"iceServers": []iceServer{iceServerOf(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
 	ev, err := b.call(ctx, "ice", arg, &res, permissionDefault)
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	defer func() { m.Evidence = append(m.Evidence, ev...) }()
 	if err != nil {
 		m.Err = err

@@ -39,20 +39,23 @@ type InteropConfig struct {
 // mic and opens a data channel; the pion peer counts what it receives,
 // echoes every data channel message and sends the media back (reflected
 // RTP, so no encoder is needed); Chrome's getStats shows what it decoded.
-func Interop(ctx context.Context, b *Browser, cfg InteropConfig) probes.Measurement {
+func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measurement) {
 	if cfg.Duration <= 0 {
 		cfg.Duration = 1500 * time.Millisecond
 	}
 	if cfg.Messages <= 0 {
 		cfg.Messages = 10
 	}
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	peer := &pionPeer{relay: cfg.Relay}
 	defer peer.close()
 	id := randomID()
 	defer b.pages.register(id, peer.answer)()
 
 	var res struct {
+		GUMMs       float64   `json:"gumMs"`
+		GatheredMs  float64   `json:"gatheredMs"`
+		AnsweredMs  float64   `json:"answeredMs"`
 		ConnectedMs float64   `json:"connectedMs"`
 		OpenMs      float64   `json:"openMs"`
 		Echoed      int       `json:"echoed"`
@@ -85,6 +88,10 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) probes.Measurem
 		return m
 	}
 	m.SetMetric("connected_ms", res.ConnectedMs)
+	// Where the time to connected went, each from the start of the page check.
+	m.SetMetric("gum_ms", res.GUMMs)
+	m.SetMetric("gathered_ms", res.GatheredMs)
+	m.SetMetric("answered_ms", res.AnsweredMs)
 	m.SetMetric("dc_open_ms", res.OpenMs)
 	m.SetMetric("dc_sent", float64(cfg.Messages))
 	m.SetMetric("dc_lost", float64(cfg.Messages-res.Echoed))

@@ -45,7 +45,7 @@ type candidatePair struct {
 // Loopback calls the page itself: two RTCPeerConnections joined over
 // loopback, the camera and mic on one side; after Duration it reads the
 // receiving side's getStats.
-func Loopback(ctx context.Context, b *Browser, cfg LoopbackConfig) probes.Measurement {
+func Loopback(ctx context.Context, b *Browser, cfg LoopbackConfig) (m probes.Measurement) {
 	if cfg.Duration <= 0 {
 		cfg.Duration = 2 * time.Second
 	}
@@ -60,7 +60,7 @@ func Loopback(ctx context.Context, b *Browser, cfg LoopbackConfig) probes.Measur
 	}
 	arg := map[string]any{"durationMs": cfg.Duration.Milliseconds(), "loopbackOnly": true}
 	ev, err := b.call(ctx, "loopback", arg, &res, b.mediaPermission())
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	defer func() { m.Evidence = append(m.Evidence, ev...) }()
 	if err != nil {
 		m.Err = err

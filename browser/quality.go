@@ -40,7 +40,7 @@ func (c QualityConfig) durationMs() float64 {
 
 // VideoQuality samples the camera for about Duration and measures black
 // frames, frozen frames, mean luma and the delivered frame rate.
-func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Measurement {
+func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.Measurement) {
 	var res struct {
 		Frames   int           `json:"frames"`
 		SpanMs   float64       `json:"spanMs"`
@@ -49,7 +49,7 @@ func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Mea
 		Settings trackSettings `json:"settings"`
 	}
 	ev, err := b.call(ctx, "videoQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	defer func() { m.Evidence = append(m.Evidence, ev...) }()
 	if err != nil {
 		m.Err = err
@@ -88,7 +88,7 @@ func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Mea
 // AudioQuality samples the microphone (no echo cancellation, noise
 // suppression or gain control) and measures level, peak, silence and
 // clipping.
-func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Measurement {
+func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.Measurement) {
 	var res struct {
 		Samples    float64       `json:"samples"`
 		SumSquares float64       `json:"sumSquares"`
@@ -99,7 +99,7 @@ func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Mea
 		Settings   trackSettings `json:"settings"`
 	}
 	ev, err := b.call(ctx, "audioQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	defer func() { m.Evidence = append(m.Evidence, ev...) }()
 	if err != nil {
 		m.Err = err

@@ -15,7 +15,7 @@ func ResolutionMetric(w, h int) string { return fmt.Sprintf("res_%dx%d", w, h) }
 
 // CaptureResolutions asks the camera for each size with exact constraints
 // and records which it delivers exactly (1) or not (0).
-func CaptureResolutions(ctx context.Context, b *Browser) probes.Measurement {
+func CaptureResolutions(ctx context.Context, b *Browser) (m probes.Measurement) {
 	var res struct {
 		Sizes []struct {
 			Width  int    `json:"width"`
@@ -26,7 +26,7 @@ func CaptureResolutions(ctx context.Context, b *Browser) probes.Measurement {
 		} `json:"sizes"`
 	}
 	ev, err := b.call(ctx, "resolutions", map[string]any{"sizes": Resolutions}, &res, b.mediaPermission())
-	m := probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{Evidence: b.identity()}
 	defer func() { m.Evidence = append(m.Evidence, ev...) }()
 	if err != nil {
 		m.Err = err

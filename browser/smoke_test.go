@@ -28,15 +28,18 @@ func TestSmoke(t *testing.T) {
 	relay := probes.Target{Server: servers[1], Transport: probes.UDP}
 	relayTCP := probes.Target{Server: servers[1], Transport: probes.TCP}
 	for name, f := range map[string]func() probes.Measurement{
-		"api":       func() probes.Measurement { return API(ctx, b) },
-		"vq":        func() probes.Measurement { return VideoQuality(ctx, b, QualityConfig{}) },
-		"aq":        func() probes.Measurement { return AudioQuality(ctx, b, QualityConfig{}) },
-		"deny":      func() probes.Measurement { return GetUserMedia(ctx, b, Video, GUMConfig{Deny: true}) },
-		"ice-stun":  func() probes.Measurement { return ICE(ctx, b, probes.Target{Server: servers[0], Transport: probes.UDP}, ICEConfig{}) },
+		"api":  func() probes.Measurement { return API(ctx, b) },
+		"vq":   func() probes.Measurement { return VideoQuality(ctx, b, QualityConfig{}) },
+		"aq":   func() probes.Measurement { return AudioQuality(ctx, b, QualityConfig{}) },
+		"deny": func() probes.Measurement { return GetUserMedia(ctx, b, Video, GUMConfig{Deny: true}) },
+		"ice-stun": func() probes.Measurement {
+			return ICE(ctx, b, probes.Target{Server: servers[0], Transport: probes.UDP}, ICEConfig{})
+		},
 		"ice-turn":  func() probes.Measurement { return ICE(ctx, b, relay, ICEConfig{}) },
 		"ice-turnt": func() probes.Measurement { return ICE(ctx, b, relayTCP, ICEConfig{}) },
 		"interop":   func() probes.Measurement { return Interop(ctx, b, InteropConfig{}) },
 		"interop-r": func() probes.Measurement { return Interop(ctx, b, InteropConfig{Relay: &relay}) },
+		"interop-rt": func() probes.Measurement { return Interop(ctx, b, InteropConfig{Relay: &relayTCP}) },
 		"codecs":    func() probes.Measurement { return Codecs(ctx, b) },
 	} {
 		t1 := time.Now()

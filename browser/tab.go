@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-		"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -100,6 +100,12 @@ type pageResult struct {
 // evidence either way. ctx bounds everything, the tab is always closed.
 func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm permission) ([]probes.Evidence, error) {
 	start := time.Now()
+	if capturing[name] {
+		if err := lockCamera(ctx, &b.camera, name == "resolutions"); err != nil {
+			return nil, &TimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
+		}
+		defer unlockCamera(&b.camera, name == "resolutions")
+	}
 	argJSON, err := json.Marshal(arg)
 	if err != nil {
 		return nil, err
@@ -161,4 +167,37 @@ func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm 
 		}
 	}
 	return con.evidence(), nil
+}
+
+// capturing lists the page checks that open the camera or microphone.
+var capturing = map[string]bool{"devices": true, "getUserMedia": true, "resolutions": true,
+	"videoQuality": true, "audioQuality": true, "loopback": true, "interop": true}
+
+// lockCamera takes l (exclusively or shared) unless ctx ends first.
+func lockCamera(ctx context.Context, l *sync.RWMutex, exclusive bool) error {
+	got := make(chan struct{})
+	go func() {
+		if exclusive {
+			l.Lock()
+		} else {
+			l.RLock()
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		return nil
+	case <-ctx.Done():
+		// Release the lock once it is granted, since nobody will use it.
+		go func() { <-got; unlockCamera(l, exclusive) }()
+		return ctx.Err()
+	}
+}
+
+func unlockCamera(l *sync.RWMutex, exclusive bool) {
+	if exclusive {
+		l.Unlock()
+	} else {
+		l.RUnlock()
+	}
 }

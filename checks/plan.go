@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -32,6 +33,12 @@ type Options struct {
 	STUNCount int
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
+	// Browser is the run's shared browser for the browser.* checks,
+	// started on first use; nil skips them.
+	Browser *browser.Session
+	// RequireBrowser makes a missing browser fail the browser.* checks
+	// instead of skipping them.
+	RequireBrowser bool
 }
 
 // ThresholdsFor returns the thresholds in force for c.

@@ -259,6 +259,19 @@ const rtcprobe = (() => {
     });
   }
 
+  // firstCandidate resolves with the first local candidate that passes
+  // keep, or when gathering completes or the time is up.
+  function firstCandidate(pc, keep, ms) {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      const done = () => { clearTimeout(t); resolve(); };
+      pc.addEventListener('icecandidate', (e) => {
+        if (!e.candidate || !e.candidate.candidate) done();
+        else if (keep(e.candidate.candidate)) done();
+      });
+    });
+  }
+
   function connected(pc, ms, what) {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
@@ -396,14 +409,26 @@ const rtcprobe = (() => {
   checks.interop = async ({ signalURL, iceServers = [], relayOnly = false, loopbackOnly = true,
     durationMs = 1500, messages = 10, connectMs = 5000 } = {}) => {
     const t0 = now();
-    const stream = await gum({ audio: true, video: { width: 640, height: 480 } });
+    // Capture starts in parallel with negotiation: the transceivers are
+    // negotiated first and get their tracks when the devices are open.
+    const streamP = gum({ audio: true, video: { width: 640, height: 480 } });
+    streamP.catch(() => {});
     const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    let stream = null;
     try {
-      stream.getTracks().forEach((t) => pc.addTrack(t, stream));
+      const audioTx = pc.addTransceiver('audio', { direction: 'sendrecv' });
+      const videoTx = pc.addTransceiver('video', { direction: 'sendrecv' });
       const dc = pc.createDataChannel('echo');
       const opened = new Promise((resolve) => { dc.onopen = resolve; });
+      // Signaling is not trickled. With all candidates the offer goes out
+      // with the first loopback UDP host candidate; relay-only waits for
+      // gathering to complete, because an offer sent at the first relay
+      // candidate left about half of the calls stuck in "checking".
+      const usable = relayOnly ? gatheringDone(pc, 3000)
+        : firstCandidate(pc, (c) => keepCandidate(c, loopbackOnly) && parseCandidate(c).protocol === 'udp', 3000);
       await pc.setLocalDescription(await pc.createOffer());
-      await gatheringDone(pc, 3000);
+      await usable;
+      const gatheredMs = now() - t0;
       const offer = filterSDP(pc.localDescription.sdp, loopbackOnly);
       const resp = await withOp('signaling', fetch(signalURL, { method: 'POST', body: offer, headers: { 'Content-Type': 'application/sdp' } }));
       if (!resp.ok) {
@@ -412,8 +437,14 @@ const rtcprobe = (() => {
         throw e;
       }
       await pc.setRemoteDescription({ type: 'answer', sdp: await resp.text() });
-      await connected(pc, connectMs, 'call with the pion peer');
-      const connectedMs = now() - t0;
+      const answeredMs = now() - t0;
+      const conn = connected(pc, connectMs, 'call with the pion peer').then(() => now() - t0);
+      conn.catch(() => {});
+      stream = await streamP;
+      const gumMs = now() - t0;
+      await audioTx.sender.replaceTrack(stream.getAudioTracks()[0]);
+      await videoTx.sender.replaceTrack(stream.getVideoTracks()[0]);
+      const connectedMs = await conn;
       await opened;
       const openMs = now() - t0;
 
@@ -431,12 +462,12 @@ const rtcprobe = (() => {
       await sleep(durationMs);
       const all = await statsList(pc);
       return {
-        connectedMs, openMs, messages, echoed, rttsMs: rtts,
+        gumMs, gatheredMs, answeredMs, connectedMs, openMs, messages, echoed, rttsMs: rtts,
         video: mediaStats(all, 'video'), audio: mediaStats(all, 'audio'),
         pair: selectedPair(all),
       };
     } finally {
-      pc.close(); stopAll(stream);
+      pc.close(); stopAll(stream); streamP.then(stopAll, () => {});
     }
   };
 

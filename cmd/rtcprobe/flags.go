@@ -22,6 +22,11 @@ type options struct {
 	noColor      bool
 	showVersion  bool
 	servers      []string
+	// browser checks
+	browserPath    string
+	media          string
+	headful        bool
+	requireBrowser bool
 }
 
 // errHelp means -h was asked for: usage is printed, exit 0.
@@ -41,6 +46,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.password, "password", "", "TURN password (or env RTCPROBE_TURN_PASSWORD)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.StringVar(&o.browserPath, "browser", "", "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)")
+	fs.StringVar(&o.media, "media", "fake", "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)")
+	fs.BoolVar(&o.headful, "headful", false, "show the browser window")
+	fs.BoolVar(&o.requireBrowser, "require-browser", false, "fail the browser checks when no browser is found (default: skip them)")
 	fs.Usage = func() { usage(stderr, fs) }
 
 	// Flags may follow server URIs: parse, take the positional, repeat.
@@ -72,6 +81,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("invalid --count %d: want 1-1000", o.count)
 	case o.concurrency < 1:
 		return nil, fmt.Errorf("invalid --concurrency %d: want at least 1", o.concurrency)
+	case o.media != "fake" && o.media != "real":
+		return nil, fmt.Errorf("invalid --media %q: want fake or real", o.media)
 	}
 	return o, nil
 }

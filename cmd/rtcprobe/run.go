@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -37,6 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
+	defer plan.Options.Browser.Close()
 	if len(plan.Servers) == 0 {
 		srv, err := embedded.Start(embedded.Config{})
 		if err != nil {
@@ -74,7 +76,13 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Timeout:      o.timeout,
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count},
+		Options:      checks.Options{STUNCount: o.count, RequireBrowser: o.requireBrowser},
+	}
+	for _, c := range selected {
+		if c.Group() == "browser" {
+			plan.Options.Browser = browser.NewSession(browser.Config{Path: o.browserPath, Media: browser.Media(o.media), Headful: o.headful})
+			break
+		}
 	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)

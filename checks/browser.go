@@ -1,0 +1,356 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pion/stun/v4"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// The browser checks run in one shared Chrome/Chromium (Options.Browser),
+// each in its own tab. Their numbers come from the page's JavaScript; the
+// verdicts are the thresholds below.
+
+// browserTimeout covers the browser's start (shared, but the first check
+// waits for it) plus the check itself.
+const browserTimeout = 15 * time.Second
+
+var browserAPIThresholds = []Threshold{
+	MustThreshold(Fail, "peerconnection == 1", "RTCPeerConnection is WebRTC itself (W3C webrtc-pc)"),
+	MustThreshold(Fail, "getusermedia == 1", "no getUserMedia: no camera or microphone in calls (W3C mediacapture-streams)"),
+	MustThreshold(Fail, "datachannel == 1", "data channels (RFC 8831) carry chat, files and signaling in most apps"),
+	MustThreshold(Fail, "secure_context == 1", "browsers expose capture only to secure contexts (https or localhost)"),
+	MustThreshold(Warn, "enumeratedevices == 1", "without enumerateDevices the user cannot pick a camera or mic"),
+	MustThreshold(Warn, "getcapabilities == 1", "apps use RTCRtpSender.getCapabilities to choose codecs"),
+	MustThreshold(Warn, "getdisplaymedia == 1", "no screen sharing"),
+	MustThreshold(Warn, "encoded_transforms == 1", "end-to-end encryption (SFrame, insertable streams) needs encoded transforms"),
+}
+
+var browserDevicesThresholds = []Threshold{
+	MustThreshold(Fail, "audioinput >= 1", "a call needs a microphone"),
+	MustThreshold(Warn, "videoinput >= 1", "no camera: audio-only calls"),
+	MustThreshold(Warn, "audiooutput >= 1", "no speaker or headset listed"),
+}
+
+var browserGUMAudioThresholds = []Threshold{
+	MustThreshold(Warn, "first_sample_ms < 1000", "a microphone that takes over a second to start clips the first words"),
+}
+
+var browserGUMVideoThresholds = []Threshold{
+	MustThreshold(Warn, "first_frame_ms < 1500", "a camera that takes over 1.5 s to show a picture makes joining feel broken"),
+	MustThreshold(Warn, "frame_rate >= 15", "below 15 fps motion looks jerky (common conferencing minimum)"),
+}
+
+var browserResolutionThresholds = []Threshold{
+	MustThreshold(Fail, "resolutions >= 1", "the camera delivers none of the usual sizes exactly"),
+	MustThreshold(Warn, "res_640x480 == 1", "VGA is the baseline size services ask cameras for"),
+	MustThreshold(Warn, "res_1280x720 == 1", "HD (720p) is what most services send when bandwidth allows"),
+}
+
+var browserVideoQualityThresholds = []Threshold{
+	MustThreshold(Fail, "black_frames_pct < 50", "mostly black frames: others see a black tile"),
+	MustThreshold(Warn, "black_frames_pct < 5", "black frames now and then: the camera is covered or starting"),
+	MustThreshold(Fail, "frozen_frames_pct < 50", "mostly repeated frames: others see a frozen picture"),
+	MustThreshold(Warn, "frozen_frames_pct < 10", "frames repeat: the camera or its driver stalls"),
+	MustThreshold(Fail, "fps >= 5", "below 5 fps video is a slide show"),
+	MustThreshold(Warn, "fps >= 15", "below 15 fps motion looks jerky (common conferencing minimum)"),
+}
+
+var browserAudioQualityThresholds = []Threshold{
+	MustThreshold(Fail, "peak_dbfs > -90", "digital silence: no working microphone ever gives a peak this low"),
+	MustThreshold(Warn, "rms_dbfs > -70", "far below a quiet room through a working mic (about -60 to -40 dBFS)"),
+	MustThreshold(Warn, "clipped_pct < 2", "samples at full scale are audible distortion"),
+}
+
+var browserCodecThresholds = []Threshold{
+	MustThreshold(Fail, "vp8 == 1", "RFC 7742: WebRTC browsers must support VP8"),
+	MustThreshold(Warn, "h264 == 1", "RFC 7742: WebRTC browsers must support H.264 (some Chromium builds leave it out); Safari/iOS peers prefer it"),
+	MustThreshold(Fail, "opus == 1", "RFC 7874: Opus is mandatory for WebRTC audio"),
+	MustThreshold(Warn, "pcmu == 1", "RFC 7874: G.711 is mandatory (interop with telephony)"),
+	MustThreshold(Warn, "pcma == 1", "RFC 7874: G.711 is mandatory (interop with telephony)"),
+}
+
+var browserICEThresholds = []Threshold{
+	MustThreshold(Fail, "errors == 0", "an icecandidateerror means the browser could not use the server"),
+	MustThreshold(Fail, "complete == 1", "gathering did not finish: the server never answered"),
+	MustThreshold(Fail, "relay >= 1", "no relay candidate: calls that need TURN (symmetric NAT, UDP blocked) fail"),
+	MustThreshold(Warn, "gather_ms < 1000", "slow gathering delays every call setup"),
+}
+
+var browserLoopbackThresholds = []Threshold{
+	MustThreshold(Fail, "frames_decoded >= 1", "no video frame went through the browser's own encoder, network stack and decoder"),
+	MustThreshold(Fail, "fps >= 5", "below 5 fps video is a slide show"),
+	MustThreshold(Warn, "fps >= 15", "below 15 fps motion looks jerky: the machine may be too slow to encode"),
+	MustThreshold(Warn, "rtt_ms < 50", "a loopback call has no network: a high RTT means an overloaded machine"),
+}
+
+var browserInteropThresholds = []Threshold{
+	MustThreshold(Fail, "pion_video_frames >= 1", "no video frame from Chrome reached the pion peer"),
+	MustThreshold(Fail, "pion_audio_packets >= 1", "no audio from Chrome reached the pion peer"),
+	MustThreshold(Fail, "chrome_frames_decoded >= 1", "Chrome decoded no video frame from the pion peer"),
+	MustThreshold(Fail, "chrome_audio_packets >= 1", "no audio from the pion peer reached Chrome"),
+	MustThreshold(Fail, "dc_lost == 0", "data channels are reliable and ordered by default (RFC 8831): none may be lost"),
+	MustThreshold(Fail, "relayed == 1", "relay-only call did not go through the TURN server"),
+	MustThreshold(Warn, "connected_ms < 500", "on loopback a call connects in well under half a second"),
+}
+
+// browserRun starts (or reuses) the run's browser and measures with it.
+// No browser is a skip with an install hint, or a failure when the plan
+// requires one.
+func browserRun(measure func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement) func(context.Context, Subject, *Plan) probes.Measurement {
+	return func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
+		if p.Options.Browser == nil {
+			return probes.Failed(fmt.Errorf("%w: no browser set up for this run", probes.ErrUnsupported))
+		}
+		b, err := p.Options.Browser.Get(ctx)
+		if err != nil {
+			if browser.IsNotFound(err) && !p.Options.RequireBrowser {
+				err = fmt.Errorf("%w: %w", probes.ErrUnsupported, err)
+			}
+			return probes.Failed(err)
+		}
+		return measure(ctx, b, s, p)
+	}
+}
+
+// browserSubject is the one subject of a browser-wide check.
+func browserSubject(p *Plan) []Subject {
+	return []Subject{{Name: "browser"}}
+}
+
+func browserChecks() []*Check {
+	one := func(id, title, desc string, metrics []string, th []Threshold, timeout time.Duration,
+		measure func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement) *Check {
+		return &Check{ID: id, Title: title, Description: desc, Metrics: metrics, Timeout: timeout,
+			Thresholds: th, Subjects: browserSubject, Run: browserRun(measure), Advice: browserAdvice}
+	}
+	gum := func(kind browser.Kind, first string, th []Threshold) *Check {
+		return one("browser.getusermedia."+string(kind), "getUserMedia "+string(kind),
+			"Opens the "+map[browser.Kind]string{browser.Audio: "microphone", browser.Video: "camera"}[kind]+
+				" with getUserMedia: time to the first data, track settings and the device used.",
+			[]string{first, "gum_ms", "width", "height", "frame_rate", "sample_rate", "channels"}, th, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.GetUserMedia(ctx, b, kind, browser.GUMConfig{})
+			})
+	}
+	res := []string{"resolutions"}
+	for _, r := range browser.Resolutions {
+		res = append(res, browser.ResolutionMetric(r[0], r[1]))
+	}
+	codecs := []string{}
+	for _, f := range browser.CodecFamilies {
+		codecs = append(codecs, f.Metric)
+	}
+	return []*Check{
+		one("browser.api", "Browser WebRTC APIs",
+			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version.",
+			append([]string{"missing_apis", "version_major", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement { return browser.API(ctx, b) }),
+		one("browser.devices", "Cameras, microphones, speakers",
+			"Lists media devices (enumerateDevices) with their labels and counts them per kind.",
+			browser.DeviceKinds, browserDevicesThresholds, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement { return browser.Devices(ctx, b) }),
+		gum(browser.Audio, "first_sample_ms", browserGUMAudioThresholds),
+		gum(browser.Video, "first_frame_ms", browserGUMVideoThresholds),
+		one("browser.resolutions", "Camera resolutions",
+			"Asks the camera for 320x240, 640x480, 1280x720 and 1920x1080 with exact constraints and records which it delivers.",
+			res, browserResolutionThresholds, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.CaptureResolutions(ctx, b)
+			}),
+		one("browser.video.quality", "Camera picture",
+			"Samples about 1.5 s of camera frames: black frames (mean luma), frozen frames (frame-to-frame difference) and the frame rate delivered.",
+			[]string{"fps", "black_frames_pct", "frozen_frames_pct", "luma_mean", "frames", "width", "height"}, browserVideoQualityThresholds, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.VideoQuality(ctx, b, browser.QualityConfig{})
+			}),
+		one("browser.audio.quality", "Microphone signal",
+			"Samples about 1.5 s of raw microphone audio: RMS level and peak in dBFS, silent chunks and clipped samples.",
+			[]string{"rms_dbfs", "peak_dbfs", "clipped_pct", "silent_pct", "samples"}, browserAudioQualityThresholds, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.AudioQuality(ctx, b, browser.QualityConfig{})
+			}),
+		one("browser.codecs", "Browser codecs",
+			"Reads RTCRtpSender/RTCRtpReceiver capabilities: VP8, VP9, AV1, H.264 (profiles), Opus, G.711, G.722, RED, FEC.",
+			codecs, browserCodecThresholds, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement { return browser.Codecs(ctx, b) }),
+		{
+			ID: "browser.ice", Title: "Browser ICE gathering",
+			Description: "Gathers ICE candidates in the browser with each configured server: host, srflx and relay candidates found, and icecandidateerror codes.",
+			Metrics:     []string{"relay", "srflx", "gather_ms", "host", "errors", "complete"},
+			Timeout:     browserTimeout, Thresholds: browserICEThresholds, Subjects: browserICESubjects,
+			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, _ *Plan) probes.Measurement {
+				return browser.ICE(ctx, b, s.Target, browser.ICEConfig{})
+			}),
+			Advice: browserAdvice,
+		},
+		one("browser.loopback", "Browser loopback call",
+			"Calls the page itself (two RTCPeerConnections over loopback) with the camera and mic, and reads getStats after 2 s: fps, bitrate, RTT, codec.",
+			[]string{"fps", "video_kbps", "rtt_ms", "audio_kbps", "frames_decoded", "connected_ms"}, browserLoopbackThresholds, browserTimeout,
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.Loopback(ctx, b, browser.LoopbackConfig{})
+			}),
+		{
+			ID: "browser.interop", Title: "Chrome ↔ pion call",
+			Description: "A real call between the browser and rtcprobe's pion/webrtc peer: media both ways, data channel echo; once with all candidates and once relay-only per TURN server.",
+			Metrics: []string{"connected_ms", "chrome_frames_decoded", "pion_video_frames", "pion_audio_packets", "chrome_audio_packets",
+				"dc_rtt_median_ms", "dc_lost", "relayed"},
+			Timeout: browserTimeout, Thresholds: browserInteropThresholds, Subjects: browserInteropSubjects,
+			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, _ *Plan) probes.Measurement {
+				cfg := browser.InteropConfig{}
+				if s.Target.Server.IsTURN() {
+					t := s.Target
+					cfg.Relay = &t
+				}
+				return browser.Interop(ctx, b, cfg)
+			}),
+			Advice: browserAdvice,
+		},
+	}
+}
+
+// browserICESubjects: each stun: server over UDP (browsers use no other
+// transport for STUN) and each TURN server over each of its transports.
+func browserICESubjects(p *Plan) []Subject {
+	var out []Subject
+	for _, s := range p.Servers {
+		for _, tr := range s.Transports() {
+			if !s.IsTURN() && (s.URI.Scheme != stun.SchemeTypeSTUN || tr != probes.UDP) {
+				continue
+			}
+			out = append(out, Subject{Name: browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+		}
+	}
+	return out
+}
+
+// browserInteropSubjects: one call with all candidates, and one relay-only
+// call per TURN server and transport.
+func browserInteropSubjects(p *Plan) []Subject {
+	out := []Subject{{Name: "all candidates"}}
+	for _, s := range p.Servers {
+		if !s.IsTURN() {
+			continue
+		}
+		for _, tr := range s.Transports() {
+			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+		}
+	}
+	return out
+}
+
+func browserSubjectName(s probes.Server, tr probes.Transport) string {
+	if s.IsTURN() && !s.ExplicitTransport {
+		return s.String() + " (" + tr.Upper() + ")"
+	}
+	return s.String()
+}
+
+// browserAdvice explains browser errors and broken thresholds.
+func browserAdvice(r Result, m probes.Measurement) string {
+	var (
+		dom     *browser.DOMError
+		timeout *browser.TimeoutError
+		launch  *browser.LaunchError
+	)
+	switch {
+	case browser.IsNotFound(m.Err):
+		return "No browser to drive: " + browser.InstallHint + "."
+	case errors.As(m.Err, &dom):
+		return DOMExceptionAdvice(dom)
+	case errors.As(m.Err, &timeout):
+		return "The browser did not finish in time: the machine is overloaded, or a device never delivered data (try another camera/mic, close other apps using it)."
+	case errors.As(m.Err, &launch):
+		return "The browser would not start: run it by hand with --headless to see why (missing libraries, or --no-sandbox needed as root)."
+	case m.Err != nil:
+		return ""
+	}
+	broken := func(metric string) bool { return strings.Contains(r.Error, metric+" is ") }
+	switch r.CheckID {
+	case "browser.video.quality":
+		switch {
+		case broken("black_frames_pct"):
+			return "The camera delivers black frames: open the privacy shutter or lens cover, check the lighting, or close other apps holding the camera."
+		case broken("frozen_frames_pct"):
+			return "The camera repeats the same frame: its driver or a virtual camera stalls; reconnect it or pick another camera."
+		case broken("fps"):
+			return "The camera delivers few frames: poor light makes cameras lengthen exposure; add light or lower the CPU load."
+		}
+	case "browser.audio.quality":
+		switch {
+		case broken("peak_dbfs"):
+			return "The microphone delivers digital silence: it is muted (hardware switch, OS mixer) or the wrong input is selected."
+		case broken("rms_dbfs"):
+			return "The microphone is very quiet: raise its input level in the OS, or move it closer."
+		case broken("clipped_pct"):
+			return "The microphone clips: lower its input gain in the OS."
+		}
+	case "browser.ice":
+		for _, e := range m.Evidence {
+			if e.Name == "icecandidateerror" {
+				return ICEErrorAdvice(e.Value)
+			}
+		}
+		if broken("relay") {
+			return "The browser got no relay candidate: check the TURN credentials and that the browser can reach the server over this transport."
+		}
+	case "browser.interop":
+		if broken("relayed") {
+			return "The relay-only call did not use the TURN server: check that the server relays to loopback peers (coturn: --allow-loopback-peers)."
+		}
+		return "Chrome and pion did not exchange media both ways: compare the negotiated codecs and candidate pairs in the evidence."
+	case "browser.codecs":
+		return "This browser build lacks a mandatory codec: calls with some peers will fail or fall back; use an official Chrome/Chromium build."
+	case "browser.devices":
+		return "Connect a microphone (and a camera), and check the OS privacy settings allow the browser to see them."
+	}
+	return ""
+}
+
+// DOMExceptionAdvice maps a getUserMedia/WebRTC DOMException to what the
+// user can do.
+func DOMExceptionAdvice(e *browser.DOMError) string {
+	switch e.Name {
+	case "NotAllowedError":
+		return "Permission denied: allow the camera and microphone for this site (the camera icon in the address bar), and in the OS privacy settings (macOS: System Settings › Privacy & Security; Windows: Settings › Privacy › Camera/Microphone)."
+	case "NotFoundError":
+		return "No such device: connect a camera/microphone, or enable it in the OS device settings."
+	case "NotReadableError":
+		return "The device is busy or failed: close other apps or tabs using the camera/microphone (Zoom, Teams, another browser), or reconnect it."
+	case "OverconstrainedError":
+		return fmt.Sprintf("The device cannot deliver what was asked (constraint %q): relax the constraint or pick another device.", e.Constraint)
+	case "SecurityError":
+		return "Capture is blocked for this page: it must be served over https (or from localhost), and not blocked by a Permissions-Policy."
+	case "AbortError":
+		return "The device was opened but failed to start: reconnect it or restart the browser."
+	case "TimeoutError":
+		return "The connection did not come up in time: check the candidate pairs in the evidence (a firewall between the peers, or TURN needed)."
+	case "ConnectionFailedError":
+		return "ICE or DTLS failed: no candidate pair worked; a firewall blocks UDP between the peers, or TURN is needed."
+	}
+	return ""
+}
+
+// ICEErrorAdvice explains an icecandidateerror line ("CODE text (url) …").
+func ICEErrorAdvice(line string) string {
+	code, _, _ := strings.Cut(line, " ")
+	switch code {
+	case "701":
+		return "The browser could not reach the server (error 701): a firewall blocks this transport/port, or the host name does not resolve."
+	case "401":
+		return "The TURN server rejected the credentials (401): check the username and password, or the expiry of time-limited credentials."
+	case "403":
+		return "The TURN server forbids this (403): its policy denies the peer address or the allocation."
+	case "486":
+		return "The TURN server's allocation quota is exhausted (486): too many allocations for this user."
+	case "508":
+		return "The TURN server has no capacity (508): try again or use another server."
+	}
+	return "The browser reported an error for this server: " + line
+}
