@@ -478,6 +478,7 @@ const rtcprobe = (() => {
       return { ok: true, result: await fn(arg || {}) };
     } catch (e) {
       const err = e instanceof Error || (e && e.name) ? e : new Error(String(e));
+      console.error('rtcprobe: ' + name + ' failed: ' + err.name + ': ' + err.message);
       return { ok: false, error: { name: err.name || 'Error', message: err.message || '', constraint: err.constraint || '', op: err.op || '' } };
     }
   }

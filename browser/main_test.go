@@ -1,0 +1,105 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+)
+
+// One browser for the whole test binary; each test opens its own tabs.
+// Tests that need other launch flags (file-backed devices) start their own.
+var (
+	shared    *Browser
+	sharedErr error
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild())
+	}
+	if _, err := Find(""); err != nil {
+		sharedErr = err
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		shared, sharedErr = Launch(ctx, Config{})
+		cancel()
+	}
+	code := m.Run()
+	if shared != nil {
+		if err := shared.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "closing the browser:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// sharedBrowser returns the binary's browser, or skips (fails in CI) when
+// there is none.
+func sharedBrowser(t testing.TB) *Browser {
+	t.Helper()
+	if sharedErr != nil {
+		testenv.Unavailable(t, "no browser: %v (%s)", sharedErr, InstallHint)
+	}
+	return shared
+}
+
+// testCtx bounds a test's browser work.
+func testCtx(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// fixtures generates the file-backed fake devices with ffmpeg (once; they
+// are not committed, being large and trivially reproducible): one second
+// of black 320x240 video and one second of digital silence.
+func fixtures(t testing.TB) (video, audio string) {
+	t.Helper()
+	ffmpeg := testenv.LookPath(t, "ffmpeg")
+	video, _ = filepath.Abs(filepath.Join("testdata", "black.y4m"))
+	audio, _ = filepath.Abs(filepath.Join("testdata", "silent.wav"))
+	for path, args := range map[string][]string{
+		video: {"-f", "lavfi", "-i", "color=c=black:s=320x240:r=15", "-t", "1", "-pix_fmt", "yuv420p"},
+		audio: {"-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1", "-c:a", "pcm_s16le"},
+	} {
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		cmd := exec.Command(ffmpeg, append(append([]string{"-y", "-loglevel", "error"}, args...), path)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %s: %v\n%s", filepath.Base(path), err, out)
+		}
+	}
+	return video, audio
+}
+
+// childEnv makes the test binary a process that launches a browser,
+// prints its PID and profile directory, and closes it on SIGINT/SIGTERM,
+// as rtcprobe does, so a test can signal it and look for leftovers.
+const childEnv = "RTCPROBE_BROWSER_TEST_CHILD"
+
+func runChild() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b, err := Launch(ctx, Config{})
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	fmt.Println(b.PID(), b.ProfileDir())
+	<-ctx.Done()
+	if err := b.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "close:", err)
+		return 1
+	}
+	return 0
+}
