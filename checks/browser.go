@@ -151,11 +151,15 @@ func browserChecks() []*Check {
 		one("browser.api", "Browser WebRTC APIs",
 			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version.",
 			append([]string{"missing_apis", "version_major", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
-			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement { return browser.API(ctx, b) }),
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.API(ctx, b)
+			}),
 		one("browser.devices", "Cameras, microphones, speakers",
 			"Lists media devices (enumerateDevices) with their labels and counts them per kind.",
 			browser.DeviceKinds, browserDevicesThresholds, browserTimeout,
-			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement { return browser.Devices(ctx, b) }),
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.Devices(ctx, b)
+			}),
 		gum(browser.Audio, "first_sample_ms", browserGUMAudioThresholds),
 		gum(browser.Video, "first_frame_ms", browserGUMVideoThresholds),
 		one("browser.resolutions", "Camera resolutions",
@@ -179,7 +183,9 @@ func browserChecks() []*Check {
 		one("browser.codecs", "Browser codecs",
 			"Reads RTCRtpSender/RTCRtpReceiver capabilities: VP8, VP9, AV1, H.264 (profiles), Opus, G.711, G.722, RED, FEC.",
 			codecs, browserCodecThresholds, browserTimeout,
-			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement { return browser.Codecs(ctx, b) }),
+			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
+				return browser.Codecs(ctx, b)
+			}),
 		{
 			ID: "browser.ice", Title: "Browser ICE gathering",
 			Description: "Gathers ICE candidates in the browser with each configured server: host, srflx and relay candidates found, and icecandidateerror codes.",

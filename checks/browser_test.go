@@ -1,0 +1,179 @@
+package checks
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+func mustSelect(t *testing.T, spec string) []*Check {
+	t.Helper()
+	cs, err := Select(Catalog(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func TestBrowserMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv(browser.EnvBrowser, "")
+	for _, tt := range []struct {
+		name    string
+		path    string
+		require bool
+		want    Status
+	}{
+		{"none on PATH", "", false, Skip},
+		{"none on PATH, required", "", true, Fail},
+		{"named path missing", "/nonexistent/chromium", false, Skip},
+		{"named path missing, required", "/nonexistent/chromium", true, Fail},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sess := browser.NewSession(browser.Config{Path: tt.path})
+			defer sess.Close()
+			p := &Plan{Checks: mustSelect(t, "browser"), Timeout: 10 * time.Second,
+				Options: Options{Browser: sess, RequireBrowser: tt.require}}
+			p.Servers = []probes.Server{mustParse(t, "turn:127.0.0.1:3478")}
+			results := Run(context.Background(), p, nil)
+			if len(results) < len(p.Checks) {
+				t.Fatalf("%d results for %d checks", len(results), len(p.Checks))
+			}
+			for _, r := range results {
+				if r.Status != tt.want {
+					t.Errorf("%s: status %s, want %s (%s)", r.CheckID, r.Status, tt.want, r.Error)
+				}
+				if !strings.Contains(r.Advice, "install Chromium") {
+					t.Errorf("%s: advice %q lacks the install hint", r.CheckID, r.Advice)
+				}
+			}
+		})
+	}
+}
+
+func mustParse(t *testing.T, uri string) probes.Server {
+	t.Helper()
+	s, err := probes.ParseServer(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// needBrowser skips (fails in CI) without Chromium.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := browser.Find(""); err != nil {
+		testenv.Unavailable(t, "%v (%s)", err, browser.InstallHint)
+	}
+}
+
+// TestBrowserChecks runs every browser check through the runner, as
+// `rtcprobe --checks browser` does, against the embedded server.
+func TestBrowserChecks(t *testing.T) {
+	needBrowser(t)
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sess := browser.NewSession(browser.Config{})
+	defer sess.Close()
+	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Timeout: 60 * time.Second,
+		Options: Options{Browser: sess, RequireBrowser: true}}
+	results := Run(context.Background(), p, nil)
+	seen := map[string]int{}
+	for _, r := range results {
+		seen[r.CheckID]++
+		// Warnings are allowed: a loaded CI machine can start a camera slowly.
+		if r.Status != Pass && r.Status != Warn {
+			t.Errorf("%s %s: %s: %s (advice %q)", r.CheckID, r.Target, r.Status, r.Error, r.Advice)
+		}
+		if len(r.Metrics) == 0 {
+			t.Errorf("%s %s: no metrics", r.CheckID, r.Target)
+		}
+		for _, e := range r.Evidence {
+			if _, pass := srv.Credentials(); strings.Contains(e.Value, pass) {
+				t.Fatalf("%s evidence leaks the TURN password", r.CheckID)
+			}
+		}
+	}
+	// ICE: stun (UDP) + turn UDP/TCP; interop: all + relay over UDP/TCP.
+	if seen["browser.ice"] != 3 || seen["browser.interop"] != 3 {
+		t.Errorf("subjects per check = %v", seen)
+	}
+}
+
+// TestBrowserDetectorsJudged feeds black video and a silent mic (files
+// made with ffmpeg) through the catalogue's thresholds, and denies the
+// camera for real: each must fail with the matching advice.
+func TestBrowserDetectorsJudged(t *testing.T) {
+	needBrowser(t)
+	ffmpeg := testenv.LookPath(t, "ffmpeg")
+	dir := t.TempDir()
+	video, audio := filepath.Join(dir, "black.y4m"), filepath.Join(dir, "silent.wav")
+	for _, args := range [][]string{
+		{"-f", "lavfi", "-i", "color=c=black:s=320x240:r=15", "-t", "1", "-pix_fmt", "yuv420p", video},
+		{"-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1", "-c:a", "pcm_s16le", audio},
+	} {
+		if out, err := exec.Command(ffmpeg, append([]string{"-y", "-loglevel", "error"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, out)
+		}
+	}
+	sess := browser.NewSession(browser.Config{FakeVideoFile: video, FakeAudioFile: audio})
+	defer sess.Close()
+	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Timeout: 30 * time.Second,
+		Options: Options{Browser: sess}}
+	want := map[string]string{
+		"browser.video.quality": "black frames",
+		"browser.audio.quality": "digital silence",
+	}
+	for _, r := range Run(context.Background(), p, nil) {
+		if r.Status != Fail || !strings.Contains(r.Advice, want[r.CheckID]) {
+			t.Errorf("%s: %s %q, advice %q; want fail with %q", r.CheckID, r.Status, r.Error, r.Advice, want[r.CheckID])
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := sess.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustSelect(t, "browser.getusermedia.video")[0]
+	m := browser.GetUserMedia(ctx, b, browser.Video, browser.GUMConfig{Deny: true})
+	r := c.Judge(Subject{Name: "browser"}, m, time.Second, c.Thresholds)
+	if r.Status != Fail || !strings.Contains(r.Error, "NotAllowedError") || !strings.HasPrefix(r.Advice, "Permission denied") {
+		t.Errorf("denied camera: %s %q, advice %q", r.Status, r.Error, r.Advice)
+	}
+}
+
+func TestBrowserAdvice(t *testing.T) {
+	tests := []struct {
+		err  *browser.DOMError
+		want string
+	}{
+		{&browser.DOMError{Name: "NotAllowedError"}, "Permission denied"},
+		{&browser.DOMError{Name: "NotFoundError"}, "No such device"},
+		{&browser.DOMError{Name: "NotReadableError"}, "busy"},
+		{&browser.DOMError{Name: "OverconstrainedError", Constraint: "width"}, `constraint "width"`},
+	}
+	for _, tt := range tests {
+		if got := DOMExceptionAdvice(tt.err); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q in it", tt.err.Name, got, tt.want)
+		}
+	}
+	for code, want := range map[string]string{"701 x": "could not reach", "401 x": "credentials", "999 x": "reported an error"} {
+		if got := ICEErrorAdvice(code); !strings.Contains(got, want) {
+			t.Errorf("%s: %q", code, got)
+		}
+	}
+}
