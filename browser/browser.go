@@ -1,11 +1,3 @@
-// Package browser drives a real Chrome/Chromium over the DevTools protocol
-// to measure what the browser can do for WebRTC: API support, devices,
-// getUserMedia, codecs, ICE gathering, media quality and a call with a
-// pion/webrtc peer. The checks themselves are JavaScript functions in
-// pages/ (served by a local HTTP server), each returning a JSON result, so
-// the same page can serve a self-service pre-call test; Go only
-// orchestrates and turns results into probes.Measurement. Nothing here
-// judges: the checks package owns the thresholds.
 package browser
 
 import (

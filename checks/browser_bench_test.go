@@ -1,0 +1,40 @@
+package checks
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+)
+
+// BenchmarkBrowserNonMedia times what `rtcprobe --checks
+// browser.api,browser.codecs,browser.ice` costs: a fresh browser start
+// plus every check that opens no device, through the runner (goal ≤ 3 s).
+func BenchmarkBrowserNonMedia(b *testing.B) {
+	if _, err := browser.Find(""); err != nil {
+		b.Skip(err)
+	}
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	checks, err := Select(Catalog(), "browser.api,browser.codecs,browser.ice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		sess := browser.NewSession(browser.Config{})
+		p := &Plan{Checks: checks, Servers: srv.Servers(), Timeout: 30 * time.Second, Options: Options{Browser: sess}}
+		for _, r := range Run(context.Background(), p, nil) {
+			if r.Status != Pass {
+				b.Fatalf("%s %s: %s %s", r.CheckID, r.Target, r.Status, r.Error)
+			}
+		}
+		b.StopTimer()
+		_ = sess.Close()
+		b.StartTimer()
+	}
+}
