@@ -44,6 +44,13 @@ func API(ctx context.Context, b *Browser) probes.Measurement {
 	return m
 }
 
+// withContext appends the page's console lines and the browser's identity
+// to a check's own evidence, which comes first (the report shows the first
+// item).
+func (b *Browser) withContext(own, console []probes.Evidence) []probes.Evidence {
+	return append(append(own, console...), b.identity()...)
+}
+
 // identity is the evidence naming the browser every check ran in.
 func (b *Browser) identity() []probes.Evidence {
 	return []probes.Evidence{{Name: "browser", Value: b.version + " (" + b.path + ", " + string(b.cfg.Media) + " media)"}}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -229,7 +231,7 @@ func TestPageChecks(t *testing.T) {
 					t.Errorf("%s = %g, want %g..%g", w.metric, v, w.min, w.max)
 				}
 			}
-			if len(m.Evidence) == 0 || !strings.Contains(m.Evidence[0].Value, "Chrome/") {
+			if !hasEvidence(m, "browser", "Chrome/") {
 				t.Errorf("evidence does not name the browser: %v", m.Evidence)
 			}
 		})
@@ -444,5 +446,42 @@ func TestCheckDeadline(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("took %s to honour a 300 ms deadline", took)
+	}
+}
+
+// TestConsoleCapture: console messages and uncaught exceptions of a tab
+// become evidence.
+func TestConsoleCapture(t *testing.T) {
+	b := sharedBrowser(t)
+	tab, cancel := chromedp.NewContext(b.ctx)
+	defer cancel()
+	var con console
+	if err := chromedp.Listen(tab, con.listen); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab, chromedp.Navigate(b.Origin()+"/index.html")); err != nil {
+		t.Fatal(err)
+	}
+	// The exception is thrown from a timer, so nothing catches it.
+	script := `console.warn("careful", 42); setTimeout(() => { throw new Error("boom") }, 0); true`
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](script)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"console.warning": "careful 42", "exception": "boom"}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		found := 0
+		for name, text := range want {
+			if hasEvidence(probes.Measurement{Evidence: con.evidence()}, name, text) {
+				found++
+			}
+		}
+		if found == len(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("captured %v, want %v", con.evidence(), want)
+		}
+		time.Sleep(20 * time.Millisecond) // events arrive on the tab's reader goroutine
 	}
 }

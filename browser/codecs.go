@@ -31,8 +31,8 @@ func Codecs(ctx context.Context, b *Browser) (m probes.Measurement) {
 		Receiver map[string][]codecCap `json:"receiver"`
 	}
 	ev, err := b.call(ctx, "codecs", nil, &res, permissionDefault)
-	m = probes.Measurement{Evidence: b.identity()}
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	m = probes.Measurement{}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m

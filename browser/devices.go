@@ -13,7 +13,7 @@ var DeviceKinds = []string{"audioinput", "videoinput", "audiooutput"}
 
 // Devices lists the media devices (enumerateDevices) with their labels;
 // it asks for capture permission once so the labels are visible.
-func Devices(ctx context.Context, b *Browser) probes.Measurement {
+func Devices(ctx context.Context, b *Browser) (m probes.Measurement) {
 	var res struct {
 		Devices []struct {
 			Kind  string `json:"kind"`
@@ -23,9 +23,9 @@ func Devices(ctx context.Context, b *Browser) probes.Measurement {
 		Permission string             `json:"permission"`
 	}
 	ev, err := b.call(ctx, "devices", nil, &res, b.mediaPermission())
-	m := probes.Measurement{Evidence: b.identity()}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
-		m.Evidence, m.Err = append(m.Evidence, ev...), err
+		m.Err = err
 		return m
 	}
 	for _, k := range DeviceKinds {
@@ -43,7 +43,6 @@ func Devices(ctx context.Context, b *Browser) probes.Measurement {
 	if res.Permission != "granted" {
 		m.AddEvidence("permission", res.Permission+" (labels hidden)")
 	}
-	m.Evidence = append(m.Evidence, ev...)
 	return m
 }
 

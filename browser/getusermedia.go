@@ -56,8 +56,8 @@ func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) (m 
 		perm = permissionDeny
 	}
 	ev, err := b.call(ctx, "getUserMedia", map[string]any{"kind": kind}, &res, perm)
-	m = probes.Measurement{Evidence: b.identity()}
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	m = probes.Measurement{}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m

@@ -78,8 +78,8 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 	}
 	arg := map[string]any{"iceServers": []iceServer{iceServerOf(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
 	ev, err := b.call(ctx, "ice", arg, &res, permissionDefault)
-	m = probes.Measurement{Evidence: b.identity()}
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	m = probes.Measurement{}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m

@@ -46,7 +46,7 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 	if cfg.Messages <= 0 {
 		cfg.Messages = 10
 	}
-	m = probes.Measurement{Evidence: b.identity()}
+	m = probes.Measurement{}
 	peer := &pionPeer{relay: cfg.Relay}
 	defer peer.close()
 	id := randomID()
@@ -78,7 +78,7 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 		arg["iceServers"] = []iceServer{iceServerOf(cfg.Relay.Server, cfg.Relay.Transport)}
 	}
 	ev, err := b.call(ctx, "interop", arg, &res, b.mediaPermission())
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	got := peer.snapshot()
 	if got.err != nil {
 		m.AddEvidence("pion", got.err.Error())

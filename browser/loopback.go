@@ -60,8 +60,8 @@ func Loopback(ctx context.Context, b *Browser, cfg LoopbackConfig) (m probes.Mea
 	}
 	arg := map[string]any{"durationMs": cfg.Duration.Milliseconds(), "loopbackOnly": true}
 	ev, err := b.call(ctx, "loopback", arg, &res, b.mediaPermission())
-	m = probes.Measurement{Evidence: b.identity()}
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	m = probes.Measurement{}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m

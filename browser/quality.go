@@ -49,8 +49,8 @@ func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.
 		Settings trackSettings `json:"settings"`
 	}
 	ev, err := b.call(ctx, "videoQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
-	m = probes.Measurement{Evidence: b.identity()}
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	m = probes.Measurement{}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m
@@ -99,8 +99,8 @@ func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.
 		Settings   trackSettings `json:"settings"`
 	}
 	ev, err := b.call(ctx, "audioQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
-	m = probes.Measurement{Evidence: b.identity()}
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	m = probes.Measurement{}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m

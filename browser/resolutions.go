@@ -26,8 +26,8 @@ func CaptureResolutions(ctx context.Context, b *Browser) (m probes.Measurement) 
 		} `json:"sizes"`
 	}
 	ev, err := b.call(ctx, "resolutions", map[string]any{"sizes": Resolutions}, &res, b.mediaPermission())
-	m = probes.Measurement{Evidence: b.identity()}
-	defer func() { m.Evidence = append(m.Evidence, ev...) }()
+	m = probes.Measurement{}
+	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m
