@@ -109,7 +109,7 @@ type tick struct {
 }
 
 const (
-	chartW, chartH = 360, 170
+	chartW, chartH = 330, 160
 	padL, padR     = 52, 14
 	padT, padB     = 12, 30
 	maxDots        = 60
