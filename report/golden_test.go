@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"math"
 	"os"
@@ -19,14 +18,12 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
 // clock is the fixed start of the fixture run.
 var clock = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
-// fixture is a run with every status, advice, evidence and a media-like
+// fullFixture is a run with every status, advice, evidence and a media-like
 // time series, with fixed times and metrics.
-func fixture() Report {
+func fullFixture() Report {
 	var series []probes.Sample
 	for i := 0; i < 12; i++ {
 		series = append(series, probes.Sample{At: clock.Add(time.Duration(i) * time.Second), Metrics: map[string]float64{
@@ -98,7 +95,7 @@ func TestGolden(t *testing.T) {
 	for _, failOn := range []checks.Status{checks.Fail, checks.Warn} {
 		for _, wr := range writers {
 			t.Run(wr.name+"/fail-on-"+string(failOn), func(t *testing.T) {
-				r := fixture()
+				r := fullFixture()
 				r.FailOn = failOn
 				var buf bytes.Buffer
 				if err := wr.write(&buf, r); err != nil {
@@ -163,8 +160,8 @@ func firstDiff(want, got string) string {
 // shipped in the repository.
 func TestJSONSchema(t *testing.T) {
 	schema := compileSchema(t)
-	reports := map[string]Report{"fixture": fixture(), "empty": {Version: "dev", StartedAt: clock}}
-	odd := fixture()
+	reports := map[string]Report{"fixture": fullFixture(), "empty": {Version: "dev", StartedAt: clock}}
+	odd := fullFixture()
 	odd.Results[0].Metrics["nan"] = math.NaN() // JSON has no NaN: left out
 	odd.Results[1].Metrics["inf_ms"] = math.Inf(1)
 	odd.FailOn = checks.Warn
@@ -189,7 +186,7 @@ func TestJSONSchema(t *testing.T) {
 	for name, mutate := range bad {
 		t.Run("rejects/"+name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := WriteJSON(&buf, fixture()); err != nil {
+			if err := WriteJSON(&buf, fullFixture()); err != nil {
 				t.Fatal(err)
 			}
 			var m map[string]any

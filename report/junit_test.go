@@ -128,7 +128,7 @@ type parsedSuites struct {
 func TestJUnit(t *testing.T) {
 	for _, failOn := range []checks.Status{checks.Fail, checks.Warn} {
 		t.Run("fail-on-"+string(failOn), func(t *testing.T) {
-			r := fixture()
+			r := fullFixture()
 			r.FailOn = failOn
 			var buf bytes.Buffer
 			if err := WriteJUnit(&buf, r); err != nil {
