@@ -471,7 +471,7 @@ func (p *configParser) thresholds(n *yaml.Node, field string, strict bool) []Thr
 					p.errorf(it, tf, "metric %q is not reported by %s (metrics: %s)", t.Metric, pat, strings.Join(metricsOf(matched), ", "))
 					continue
 				}
-				t.Reason = "set in " + p.file
+				t.Reason = fmt.Sprintf("set in %s:%d", p.file, it.Line)
 				rule.Thresholds = append(rule.Thresholds, t)
 			}
 		}

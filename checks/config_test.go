@@ -250,7 +250,7 @@ func TestResolveThresholds(t *testing.T) {
 	if _, ok := r.Thresholds["turn.udp"]; ok {
 		t.Error("turn.udp thresholds changed by a stun rule")
 	}
-	if reason := r.Thresholds["stun.udp"][0].Reason; reason != "set in valid-full.yml" {
+	if reason := r.Thresholds["stun.udp"][0].Reason; reason != "set in valid-full.yml:26" {
 		t.Errorf("reason %q", reason)
 	}
 	// The plan judges with the merged list.

@@ -22,6 +22,7 @@ type options struct {
 	noColor      bool
 	showVersion  bool
 	servers      []string
+	reportFlags
 }
 
 // errHelp means -h was asked for: usage is printed, exit 0.
@@ -41,6 +42,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.password, "password", "", "TURN password (or env RTCPROBE_TURN_PASSWORD)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	o.register(fs)
 	fs.Usage = func() { usage(stderr, fs) }
 
 	// Flags may follow server URIs: parse, take the positional, repeat.
@@ -63,6 +65,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.password == "" {
 		o.password = os.Getenv("RTCPROBE_TURN_PASSWORD")
 	}
+	if err := o.finish(fs); err != nil {
+		return nil, err
+	}
 	switch {
 	case o.timeout <= 0:
 		return nil, fmt.Errorf("invalid --timeout %s: must be positive", o.timeout)
@@ -78,7 +83,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
-       rtcprobe list
+       rtcprobe list [--config FILE] [--profile NAME]
+       rtcprobe validate --config FILE [--profile NAME]
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,
