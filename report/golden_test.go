@@ -177,11 +177,13 @@ func TestJSONSchema(t *testing.T) {
 	}
 	// The schema must reject what a v1 report cannot be.
 	bad := map[string]func(m map[string]any){
-		"wrong schema":  func(m map[string]any) { m["schema"] = "rtcprobe/v2" },
-		"bad status":    func(m map[string]any) { m["checks"].([]any)[0].(map[string]any)["status"] = "ok" },
-		"string metric": func(m map[string]any) { m["checks"].([]any)[0].(map[string]any)["metrics"].(map[string]any)["loss_pct"] = "0" },
-		"no summary":    func(m map[string]any) { delete(m, "summary") },
-		"credentials":   func(m map[string]any) { m["servers"] = []any{"turn:alice:pw@example.com"} },
+		"wrong schema": func(m map[string]any) { m["schema"] = "rtcprobe/v2" },
+		"bad status":   func(m map[string]any) { m["checks"].([]any)[0].(map[string]any)["status"] = "ok" },
+		"string metric": func(m map[string]any) {
+			m["checks"].([]any)[0].(map[string]any)["metrics"].(map[string]any)["loss_pct"] = "0"
+		},
+		"no summary":  func(m map[string]any) { delete(m, "summary") },
+		"credentials": func(m map[string]any) { m["servers"] = []any{"turn:alice:pw@example.com"} },
 	}
 	for name, mutate := range bad {
 		t.Run("rejects/"+name, func(t *testing.T) {
