@@ -276,3 +276,35 @@ func TestThresholdErrorWhere(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Defaults are documented: every threshold in the catalogue says where its
+// number comes from, and every ID is a pattern a config can name.
+func TestCatalogThresholdsHaveReasons(t *testing.T) {
+	for _, c := range Catalog() {
+		if err := validPattern(c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
+			t.Errorf("check ID %q cannot be named in a config", c.ID)
+		}
+		for _, th := range c.Thresholds {
+			if strings.TrimSpace(th.Reason) == "" {
+				t.Errorf("%s: threshold %q has no reason", c.ID, th)
+			}
+			if len(c.Metrics) > 0 && !slices.Contains(c.Metrics, th.Metric) {
+				t.Errorf("%s: threshold on %q, which the check does not list in Metrics", c.ID, th.Metric)
+			}
+		}
+	}
+}
+
+func BenchmarkParseConfig(b *testing.B) {
+	data, err := os.ReadFile("testdata/config/valid-full.yml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseConfig("valid-full.yml", data, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -232,3 +232,17 @@ func validateJSON(t testing.TB, s *jsonschema.Schema, data []byte) {
 		t.Errorf("report does not validate: %v", err)
 	}
 }
+
+func BenchmarkWriters(b *testing.B) {
+	r := fullFixture()
+	for _, wr := range writers {
+		b.Run(wr.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := wr.write(io.Discard, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
