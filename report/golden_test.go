@@ -246,3 +246,37 @@ func BenchmarkWriters(b *testing.B) {
 		})
 	}
 }
+
+// The page stands alone (nothing to fetch, no scripts), escapes what
+// servers send, and charts every series metric.
+func TestHTMLSelfContainedAndEscaped(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, fullFixture()); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, bad := range []string{"http://", "https://", "<script", "<link", "@import", "url(", `<realm "example.com">`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+	if !strings.Contains(page, "401 Unauthorized &lt;realm &#34;example.com&#34;&gt; &amp; more") {
+		t.Error("the server's error text is not escaped")
+	}
+	if n := strings.Count(page, "<polyline"); n != 3 {
+		t.Errorf("%d charts, want 3 (rtt, bitrate, loss)", n)
+	}
+	for _, want := range []string{"rtt (ms)", "bitrate (kbit/s)", "loss (%)", "Chromium 131.0.6778.85", "2 pass", "1 warn", "1 fail"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	for _, tt := range []struct{ span, want float64 }{{4, 1}, {3.4, 1}, {1265, 500}, {80, 20}, {0.9, 0.5}, {0, 1}} {
+		if got := niceStep(tt.span, 4); got != tt.want {
+			t.Errorf("niceStep(%v) = %v, want %v", tt.span, got, tt.want)
+		}
+	}
+}

@@ -178,6 +178,7 @@ func TestConfigErrorsExit2WithFileLineField(t *testing.T) {
 		{[]string{"--profile", "nosuch"}, `unknown profile "nosuch" (want one of: ci, firewall, precall)`},
 		{[]string{"--fail-on", "skip"}, `invalid --fail-on "skip"`},
 		{[]string{"validate"}, "missing --config FILE"},
+		{[]string{"--config", writeConfig(t, "checks: [stun.udp]\n"), "--checks", "stun.tcp"}, "no check selected"},
 	}
 	for _, tt := range tests {
 		res := rtcprobe(t, tt.args...)
