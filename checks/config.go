@@ -144,12 +144,76 @@ func ParseConfig(file string, data []byte, env ConfigEnv) (*Config, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, ConfigErrors{{File: file, Msg: "empty config"}}
 	}
-	p.top(doc.Content[0], cfg)
+	root, err := expandAliases(doc.Content[0], 0, new(int))
+	if err != nil {
+		return nil, ConfigErrors{{File: file, Line: root.Line, Msg: err.Error()}}
+	}
+	p.top(root, cfg)
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
 		return nil, p.errs
 	}
 	return cfg, nil
+}
+
+// expandAliases returns a copy of the tree with *aliases replaced by what
+// they point at and "<<" merge keys folded into their mapping (keys
+// written in the mapping win), so the parser sees plain data. Sizes are
+// bounded against alias bombs.
+func expandAliases(n *yaml.Node, depth int, count *int) (*yaml.Node, error) {
+	*count++
+	if depth > 64 || *count > 100000 {
+		return n, errors.New("config too deeply nested or too many alias expansions")
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return expandAliases(n.Alias, depth+1, count)
+	}
+	out := *n
+	out.Content = nil
+	if n.Kind != yaml.MappingNode {
+		for _, c := range n.Content {
+			e, err := expandAliases(c, depth+1, count)
+			if err != nil {
+				return e, err
+			}
+			out.Content = append(out.Content, e)
+		}
+		return &out, nil
+	}
+	var merged, own []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		v, err := expandAliases(n.Content[i+1], depth+1, count)
+		if err != nil {
+			return v, err
+		}
+		if k.Value != "<<" || k.Tag != "!!merge" {
+			own = append(own, k, v)
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			if src.Kind != yaml.MappingNode {
+				return k, errors.New("a << merge key needs a mapping or a list of mappings")
+			}
+			merged = append(merged, src.Content...)
+		}
+	}
+	have := map[string]bool{}
+	for i := 0; i < len(own); i += 2 {
+		have[own[i].Value] = true
+	}
+	for i := 0; i+1 < len(merged); i += 2 {
+		if !have[merged[i].Value] {
+			have[merged[i].Value] = true
+			out.Content = append(out.Content, merged[i], merged[i+1])
+		}
+	}
+	out.Content = append(out.Content, own...)
+	return &out, nil
 }
 
 type configParser struct {
@@ -190,6 +254,8 @@ func (p *configParser) fields(n *yaml.Node, field string, handlers map[string]fu
 		k, v := n.Content[i], n.Content[i+1]
 		h, ok := handlers[k.Value]
 		switch {
+		case !ok && field == "" && strings.HasPrefix(k.Value, "x-"):
+			// Top-level x- keys hold anchors to reuse (as in Compose files).
 		case !ok:
 			p.errorf(k, join(field, k.Value), "unknown field %q (want one of: %s)", k.Value, strings.Join(sortedKeys(handlers), ", "))
 		case seen[k.Value]:
@@ -426,10 +492,16 @@ func (p *configParser) thresholds(n *yaml.Node, field string, strict bool) []Thr
 		return nil
 	}
 	var rules []ThresholdRule
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		pat := k.Value
 		rf := join(field, pat)
+		if seen[pat] {
+			p.errorf(k, rf, "repeated check %q", pat)
+			continue
+		}
+		seen[pat] = true
 		if err := validPattern(pat); err != nil {
 			p.errorf(k, rf, "%v", err)
 			continue

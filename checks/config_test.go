@@ -145,6 +145,17 @@ func TestConfigFull(t *testing.T) {
 	}
 }
 
+func TestConfigAnchors(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-anchors.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Servers) != 2 || cfg.Servers[0].Username != "alice" || cfg.Servers[1].Username != "bob" ||
+		cfg.Servers[1].Password != testEnv["TURN_PASSWORD"] {
+		t.Errorf("merge keys not applied: %+v", cfg.Servers)
+	}
+}
+
 func checkIDs(cs []*Check) []string {
 	var out []string
 	for _, c := range cs {
