@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -95,8 +96,24 @@ func applyConfig(o *options, plan *checks.Plan) error {
 	if cfg.Concurrency > 0 && !o.set["concurrency"] {
 		plan.Concurrency = cfg.Concurrency
 	}
-	plan.Servers = append(append(plan.Servers[:0:0], cfg.Servers...), plan.Servers...)
+	plan.Servers = dedupe(append(append(plan.Servers[:0:0], cfg.Servers...), plan.Servers...))
 	return nil
+}
+
+// dedupe drops a server named twice with the same credentials (in the
+// config and on the command line): probing it twice tells nothing new.
+func dedupe(servers []probes.Server) []probes.Server {
+	type key struct{ uri, user, password string }
+	seen := map[key]bool{}
+	var out []probes.Server
+	for _, s := range servers {
+		k := key{s.String(), s.Username, s.Password}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func intersect(a, b []*checks.Check) []*checks.Check {

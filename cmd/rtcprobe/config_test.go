@@ -205,14 +205,14 @@ func TestValidate(t *testing.T) {
 }
 
 func TestListShowsThresholdsInForce(t *testing.T) {
-	cfg := writeConfig(t, "thresholds:\n  stun.udp:\n    warn: rtt_p95_ms < 42\n")
+	cfg := writeConfig(t, "thresholds:\n  stun.udp:\n    warn: rtt_p95_ms < 42\noptions:\n  stun_count: 9\n")
 	tests := []struct {
 		args     []string
 		want     []string
 		dontWant []string
 	}{
 		{nil, []string{"stun.udp  STUN binding over UDP", "metrics:    rtt_median_ms", "warn unless rtt_p95_ms < 150", "ITU-T G.114", "ci ", "firewall ", "precall ", "stun_count"}, []string{"not run"}},
-		{[]string{"--config", cfg}, []string{"warn unless rtt_p95_ms < 42", "set in " + cfg + ":3", "fail unless rtt_p95_ms < 400"}, nil},
+		{[]string{"--config", cfg}, []string{"warn unless rtt_p95_ms < 42", "set in " + cfg + ":3", "fail unless rtt_p95_ms < 400", "Options set: stun_count (config)."}, nil},
 		{[]string{"--profile", "ci"}, []string{"Profile ci:", "A run fails on: warn."}, nil},
 	}
 	for _, tt := range tests {

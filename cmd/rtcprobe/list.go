@@ -62,7 +62,22 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	if cfg != nil {
 		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
 	}
-	fmt.Fprintf(&b, "A run fails on: %s.\n\n", res.FailOn)
+	fmt.Fprintf(&b, "A run fails on: %s.\n", res.FailOn)
+	var set []string
+	if res.Profile != nil {
+		for _, n := range res.Profile.Options.Names() {
+			set = append(set, n+" (profile)")
+		}
+	}
+	if cfg != nil {
+		for _, n := range cfg.Options.Names() {
+			set = append(set, n+" (config)")
+		}
+	}
+	if len(set) > 0 {
+		fmt.Fprintf(&b, "Options set: %s.\n", strings.Join(set, ", "))
+	}
+	b.WriteString("\n")
 	selected := map[string]bool{}
 	for _, c := range res.Checks {
 		selected[c.ID] = true
