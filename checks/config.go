@@ -282,7 +282,7 @@ func (p *configParser) top(n *yaml.Node, cfg *Config) {
 		"concurrency":   func(k, v *yaml.Node) { cfg.Concurrency = p.positiveInt(v, "concurrency") },
 		"fail_on":       func(k, v *yaml.Node) { cfg.FailOn = p.failOn(v, "fail_on") },
 		"options":       func(k, v *yaml.Node) { cfg.Options = p.options(v, "options") },
-		"thresholds":    func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds", true) },
+		"thresholds":    func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds") },
 		"profiles":      func(k, v *yaml.Node) { cfg.Profiles = p.profiles(v) },
 	})
 	if cfg.Profile != "" {
@@ -484,9 +484,9 @@ func (p *configParser) patterns(n *yaml.Node, field string) []string {
 	return out
 }
 
-// thresholds reads "pattern: {warn: [...], fail: [...]}". strict rejects
-// patterns that match no check (user config); built-ins are lenient.
-func (p *configParser) thresholds(n *yaml.Node, field string, strict bool) []ThresholdRule {
+// thresholds reads "pattern: {warn: [...], fail: [...]}"; a pattern must
+// match a check and a metric must be one a matched check reports.
+func (p *configParser) thresholds(n *yaml.Node, field string) []ThresholdRule {
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, field, "want a mapping of check ID to warn/fail thresholds, got %s", kindName(n))
 		return nil
@@ -507,7 +507,7 @@ func (p *configParser) thresholds(n *yaml.Node, field string, strict bool) []Thr
 			continue
 		}
 		matched := Matching(p.env.Catalog, pat)
-		if strict && len(matched) == 0 {
+		if len(matched) == 0 {
 			p.errorf(k, rf, "unknown check %q (no check ID, group or pattern matches it; see `rtcprobe list`)", pat)
 			continue
 		}
@@ -539,7 +539,7 @@ func (p *configParser) thresholds(n *yaml.Node, field string, strict bool) []Thr
 					p.errorf(it, tf, "%v", err)
 					continue
 				}
-				if strict && !reportedByAny(matched, t.Metric) {
+				if !reportedByAny(matched, t.Metric) {
 					p.errorf(it, tf, "metric %q is not reported by %s (metrics: %s)", t.Metric, pat, strings.Join(metricsOf(matched), ", "))
 					continue
 				}
@@ -576,7 +576,7 @@ func (p *configParser) profiles(n *yaml.Node) map[string]*Profile {
 			"description": func(k, v *yaml.Node) { pr.Description = p.str(v, field+".description") },
 			"checks":      func(k, v *yaml.Node) { pr.Include = p.patterns(v, field+".checks") },
 			"exclude":     func(k, v *yaml.Node) { pr.Exclude = p.patterns(v, field+".exclude") },
-			"thresholds":  func(k, v *yaml.Node) { pr.Thresholds = p.thresholds(v, field+".thresholds", true) },
+			"thresholds":  func(k, v *yaml.Node) { pr.Thresholds = p.thresholds(v, field+".thresholds") },
 			"options":     func(k, v *yaml.Node) { pr.Options = p.options(v, field+".options") },
 			"fail_on":     func(k, v *yaml.Node) { pr.FailOn = p.failOn(v, field+".fail_on") },
 		})
@@ -611,6 +611,12 @@ func (p *configParser) options(n *yaml.Node, field string) OptionSet {
 			continue
 		}
 		dst := reflect.ValueOf(&set.values).Elem().Field(fi)
+		if dst.Kind() == reflect.String && v.Kind == yaml.ScalarNode {
+			// Strings may come from the environment, like credentials.
+			dst.SetString(p.expand(v, of))
+			set.fields = append(set.fields, fi)
+			continue
+		}
 		if err := decodeOption(v, dst); err != nil {
 			p.errorf(v, of, "%v", err)
 			continue
