@@ -598,6 +598,7 @@ func (p *configParser) options(n *yaml.Node, field string) OptionSet {
 		return set
 	}
 	index := optionIndex()
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		fi, ok := index[k.Value]
@@ -606,10 +607,11 @@ func (p *configParser) options(n *yaml.Node, field string) OptionSet {
 			p.errorf(k, of, "unknown option %q (want one of: %s)", k.Value, strings.Join(sortedKeys(index), ", "))
 			continue
 		}
-		if contains(set.fields, fi) {
+		if seen[k.Value] {
 			p.errorf(k, of, "repeated option %q", k.Value)
 			continue
 		}
+		seen[k.Value] = true
 		dst := reflect.ValueOf(&set.values).Elem().Field(fi)
 		if dst.Kind() == reflect.String && v.Kind == yaml.ScalarNode {
 			// Strings may come from the environment, like credentials.

@@ -319,3 +319,30 @@ func BenchmarkParseConfig(b *testing.B) {
 		}
 	}
 }
+
+// Options layer: profile, then config (a flag, applied by the caller, last).
+func TestResolveOptions(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(testCatalog(), cfg, "office")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{STUNCount: 5}
+	r.Profile.Options.Apply(&o)
+	if o.STUNCount != 3 {
+		t.Errorf("profile option: %d, want 3", o.STUNCount)
+	}
+	o = Options{STUNCount: 5}
+	r.ApplyOptions(cfg, &o)
+	if o.STUNCount != 20 {
+		t.Errorf("config over profile: %d, want 20", o.STUNCount)
+	}
+	o = Options{STUNCount: 5}
+	r.ApplyOptions(nil, &o)
+	if o.STUNCount != 3 {
+		t.Errorf("profile alone: %d, want 3", o.STUNCount)
+	}
+}
