@@ -346,3 +346,38 @@ func TestResolveOptions(t *testing.T) {
 		t.Errorf("profile alone: %d, want 3", o.STUNCount)
 	}
 }
+
+// No input makes the parser panic, and a rejected config always says
+// where and why.
+func FuzzParseConfig(f *testing.F) {
+	files, _ := filepath.Glob("testdata/config/*.yml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig("fuzz.yml", data, env)
+		if err == nil {
+			if cfg == nil {
+				t.Fatal("nil config without error")
+			}
+			if _, err := Resolve(env.Catalog, cfg, ""); err != nil && !strings.Contains(err.Error(), "profile") {
+				t.Fatalf("a valid config does not resolve: %v", err)
+			}
+			return
+		}
+		var ce ConfigErrors
+		if !errors.As(err, &ce) || len(ce) == 0 {
+			t.Fatalf("error %T: %v", err, err)
+		}
+		for _, e := range ce {
+			if e.Msg == "" || e.File != "fuzz.yml" {
+				t.Fatalf("error without message or file: %+v", e)
+			}
+		}
+	})
+}
