@@ -12,9 +12,10 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 )
 
-// The JUnit XML shape most CI systems parse (Jenkins' junit-10.xsd, as
-// read by GitLab, GitHub actions and Surefire), plus <properties> in a
-// testcase as pytest and the Jenkins JUnit plugin write them.
+// The JUnit XML shape most CI systems parse: the common JUnit XSD
+// (Jenkins' junit-10.xsd, as read by GitLab, GitHub reporters and
+// Surefire). That schema allows <properties> only in a <testsuite>, so
+// each (check, target) is a suite of one test case carrying its metrics.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -33,7 +34,8 @@ type junitSuite struct {
 	Skipped    int             `xml:"skipped,attr"`
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr"`
-	Properties *junitProps     `xml:"properties,omitempty"`
+	Package    string          `xml:"package,attr"`
+	Properties *junitProps     `xml:"properties"`
 	Cases      []junitTestcase `xml:"testcase"`
 }
 
@@ -47,14 +49,13 @@ type junitProp struct {
 }
 
 type junitTestcase struct {
-	Name       string        `xml:"name,attr"`
-	Classname  string        `xml:"classname,attr"`
-	Time       string        `xml:"time,attr"`
-	Properties *junitProps   `xml:"properties,omitempty"`
-	Skipped    *junitMessage `xml:"skipped,omitempty"`
-	Error      *junitMessage `xml:"error,omitempty"`
-	Failure    *junitMessage `xml:"failure,omitempty"`
-	SystemOut  string        `xml:"system-out,omitempty"`
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	Error     *junitMessage `xml:"error,omitempty"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
 }
 
 type junitMessage struct {
@@ -63,32 +64,24 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes one <testsuite> per check group and one <testcase>
-// per (check, target), named "group.name[target]". fail is <failure>
-// (cause and advice), error is <error>, skip is <skipped>, and warn is
-// <failure> only when the run fails on warnings. Metrics are properties.
+// WriteJUnit writes one <testcase> per (check, target), named
+// "group.name[target]" with classname "rtcprobe.group", each in a
+// <testsuite> of the same name whose <properties> are the status, the
+// metrics and the run's environment. fail is <failure> (cause and
+// advice), error is <error>, skip is <skipped>, and warn is <failure>
+// only when the run fails on warnings.
 func WriteJUnit(w io.Writer, r Report) error {
 	out := junitSuites{Name: "rtcprobe", Time: seconds(r.Duration)}
 	stamp := r.StartedAt.UTC().Format("2006-01-02T15:04:05")
-	index := map[string]int{}
 	for _, res := range r.Results {
 		group, _, _ := strings.Cut(res.CheckID, ".")
-		i, ok := index[group]
-		if !ok {
-			i = len(out.Suites)
-			index[group] = i
-			out.Suites = append(out.Suites, junitSuite{Name: group, Timestamp: stamp, Properties: suiteProps(r)})
+		name := fmt.Sprintf("%s[%s]", res.CheckID, res.Target)
+		props := append([]junitProp{{Name: "status", Value: string(res.Status)}}, metricProps(res.Metrics)...)
+		s := junitSuite{
+			Name: name, Tests: 1, Time: seconds(res.Duration), Timestamp: stamp, Package: "rtcprobe." + group,
+			Properties: &junitProps{Props: append(props, envProps(r)...)},
 		}
-		s := &out.Suites[i]
-		tc := junitTestcase{
-			Name:      fmt.Sprintf("%s[%s]", res.CheckID, res.Target),
-			Classname: "rtcprobe." + group,
-			Time:      seconds(res.Duration),
-			Properties: &junitProps{Props: append([]junitProp{
-				{Name: "status", Value: string(res.Status)},
-			}, metricProps(res.Metrics)...)},
-			SystemOut: systemOut(res),
-		}
+		tc := junitTestcase{Name: name, Classname: "rtcprobe." + group, Time: seconds(res.Duration), SystemOut: systemOut(res)}
 		msg := &junitMessage{Message: firstLine(res.Error), Type: string(res.Status), Text: causeAndAdvice(res)}
 		switch {
 		case res.Status == checks.Skip:
@@ -101,19 +94,9 @@ func WriteJUnit(w io.Writer, r Report) error {
 			tc.Failure = msg
 			s.Failures++
 		}
-		s.Tests++
-		s.Cases = append(s.Cases, tc)
-	}
-	for i := range out.Suites {
-		s := &out.Suites[i]
-		var d time.Duration
-		for _, res := range r.Results {
-			if g, _, _ := strings.Cut(res.CheckID, "."); g == s.Name {
-				d += res.Duration
-			}
-		}
-		s.Time = seconds(d)
-		out.Tests += s.Tests
+		s.Cases = []junitTestcase{tc}
+		out.Suites = append(out.Suites, s)
+		out.Tests++
 		out.Failures += s.Failures
 		out.Errors += s.Errors
 	}
@@ -129,13 +112,16 @@ func WriteJUnit(w io.Writer, r Report) error {
 	return err
 }
 
-func suiteProps(r Report) *junitProps {
-	p := &junitProps{Props: []junitProp{{Name: "rtcprobe.version", Value: r.Version}}}
+// envProps are the run's environment, prefixed "rtcprobe." so they never
+// clash with a metric name.
+func envProps(r Report) []junitProp {
+	var p []junitProp
 	add := func(name, v string) {
 		if v != "" {
-			p.Props = append(p.Props, junitProp{Name: name, Value: v})
+			p = append(p, junitProp{Name: "rtcprobe." + name, Value: v})
 		}
 	}
+	add("version", r.Version)
 	add("os", r.Environment.OS)
 	add("browser", r.Environment.Browser)
 	add("profile", r.Environment.Profile)

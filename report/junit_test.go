@@ -8,35 +8,37 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rtcprobe/rtcprobe/checks"
 )
 
-// junitShape is the element structure of Jenkins' junit-10.xsd (what
-// GitLab, GitHub reporters and Surefire accept), with <properties> in a
-// testcase as pytest and the Jenkins JUnit plugin write it.
+// junitShape is the structure of the common JUnit XSD (Jenkins'
+// junit-10.xsd, which GitLab, GitHub reporters and Surefire follow):
+// which children and attributes each element may have, and which
+// attributes it must have. Children there are choices, in any order.
 var junitShape = map[string]struct {
 	children []string
 	attrs    []string
 	required []string
 }{
-	"testsuites": {[]string{"testsuite"}, []string{"name", "time", "tests", "failures", "disabled", "errors"}, nil},
-	"testsuite": {[]string{"properties", "testcase", "system-out", "system-err"},
-		[]string{"name", "tests", "failures", "errors", "time", "disabled", "skipped", "timestamp", "hostname", "id", "package", "file", "log", "url", "version"},
-		[]string{"name", "tests"}},
+	"testsuites": {[]string{"testsuite"}, []string{"name", "time", "tests", "failures", "errors"}, nil},
+	"testsuite": {[]string{"testsuite", "properties", "testcase", "system-out", "system-err"},
+		[]string{"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname", "id", "package", "file", "log", "url"},
+		[]string{"name", "tests", "failures", "errors"}},
 	"properties": {[]string{"property"}, nil, nil},
 	"property":   {nil, []string{"name", "value"}, []string{"name", "value"}},
-	"testcase": {[]string{"properties", "skipped", "error", "failure", "system-out", "system-err"},
-		[]string{"name", "assertions", "time", "classname", "status", "file", "line"}, []string{"name"}},
-	"skipped":    {nil, []string{"message"}, nil},
-	"error":      {nil, []string{"message", "type"}, nil},
-	"failure":    {nil, []string{"message", "type"}, nil},
+	"testcase": {[]string{"skipped", "error", "failure", "rerunFailure", "rerunError", "flakyFailure", "flakyError", "system-out", "system-err"},
+		[]string{"name", "time", "classname", "group"}, []string{"name"}},
+	"skipped":    {nil, []string{"type", "message"}, nil},
+	"error":      {nil, []string{"type", "message"}, nil},
+	"failure":    {nil, []string{"type", "message"}, nil},
 	"system-out": {nil, nil, nil},
 	"system-err": {nil, nil, nil},
 }
 
-var xsdDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+var xsdDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`) // stricter than SUREFIRE_TIME
 var xsdTimestamp = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$`)
 
 // checkJUnitShape walks the document and rejects elements, attributes and
@@ -108,14 +110,14 @@ type parsedSuites struct {
 		Failures int    `xml:"failures,attr"`
 		Errors   int    `xml:"errors,attr"`
 		Skipped  int    `xml:"skipped,attr"`
-		Cases    []struct {
+		Props    []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"properties>property"`
+		Cases []struct {
 			Name      string `xml:"name,attr"`
 			Classname string `xml:"classname,attr"`
-			Props     []struct {
-				Name  string `xml:"name,attr"`
-				Value string `xml:"value,attr"`
-			} `xml:"properties>property"`
-			Failure *struct {
+			Failure   *struct {
 				Message string `xml:"message,attr"`
 				Text    string `xml:",chardata"`
 			} `xml:"failure"`
@@ -152,14 +154,14 @@ func TestJUnit(t *testing.T) {
 				n := 0
 				for _, c := range s.Cases {
 					names[c.Name] = true
-					if c.Classname != "rtcprobe."+s.Name {
-						t.Errorf("classname %q in suite %q", c.Classname, s.Name)
+					if c.Name != s.Name || !strings.HasPrefix(c.Name, strings.TrimPrefix(c.Classname, "rtcprobe.")+".") {
+						t.Errorf("testcase %q (classname %q) in suite %q", c.Name, c.Classname, s.Name)
 					}
 					if c.Failure != nil || c.Error != nil {
 						n++
 					}
 				}
-				if s.Tests != len(s.Cases) || n != s.Failures+s.Errors {
+				if s.Tests != 1 || len(s.Cases) != 1 || n != s.Failures+s.Errors {
 					t.Errorf("suite %s counts do not match its testcases", s.Name)
 				}
 				sum += s.Tests
@@ -182,12 +184,12 @@ func TestJUnit(t *testing.T) {
 						}
 					}
 					if c.Name == "stun.udp[stun:127.0.0.1:3478]" {
-						found := false
-						for _, p := range c.Props {
-							found = found || p.Name == "rtt_p95_ms" && p.Value == "0.34"
+						props := map[string]string{}
+						for _, p := range s.Props {
+							props[p.Name] = p.Value
 						}
-						if !found {
-							t.Errorf("metrics not in properties: %+v", c.Props)
+						if props["rtt_p95_ms"] != "0.34" || props["status"] != "pass" || props["rtcprobe.version"] != "v1.2.3" {
+							t.Errorf("metrics, status or environment not in properties: %v", props)
 						}
 					}
 					if c.Name == "stun.tls[(no stuns: server)]" && c.Skipped == nil {
