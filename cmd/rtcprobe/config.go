@@ -33,8 +33,8 @@ type reportFlags struct {
 
 func (o *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.configPath, "config", "", "read servers, checks, options and thresholds from the YAML `FILE`")
-	fs.StringVar(&o.profile, "profile", "", "run a profile: ci, firewall, precall, or one the config defines (see `rtcprobe list`)")
-	fs.StringVar(&o.failOn, "fail-on", "", "worst status that fails the run: fail (default) or warn")
+	fs.StringVar(&o.profile, "profile", "", "run the profile `NAME`: ci, firewall, precall, or one the config defines (see rtcprobe list)")
+	fs.StringVar(&o.failOn, "fail-on", "", "`STATUS` that fails the run: fail (default) or warn (warnings fail too)")
 	fs.StringVar(&o.junitPath, "junit", "", "write a JUnit XML report to `FILE`")
 	fs.StringVar(&o.htmlPath, "html", "", "write a self-contained HTML report with charts to `FILE`")
 	fs.StringVar(&o.markdownPath, "markdown", "", "write a Markdown summary to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")

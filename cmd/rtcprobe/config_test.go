@@ -283,3 +283,15 @@ func TestDedupeServers(t *testing.T) {
 		t.Errorf("dedupe kept %d servers, want 3 (same URI with other credentials stays)", len(got))
 	}
 }
+
+func TestHelpListsReportFlagsOnce(t *testing.T) {
+	res := rtcprobe(t, "-h")
+	if res.code != 0 || strings.Count(res.stderr, "Usage:") != 1 {
+		t.Fatalf("exit %d, usage printed %d times", res.code, strings.Count(res.stderr, "Usage:"))
+	}
+	for _, f := range []string{"-config FILE", "-profile NAME", "-fail-on STATUS", "-junit FILE", "-html FILE", "-markdown FILE", "rtcprobe validate --config FILE"} {
+		if !strings.Contains(res.stderr, f) {
+			t.Errorf("usage lacks %q", f)
+		}
+	}
+}

@@ -49,8 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+			if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
 				return nil, errHelp
 			}
 			return nil, err
