@@ -138,9 +138,15 @@ func (o *reportFlags) failOnStatus() checks.Status {
 	return checks.Fail
 }
 
-// runExitCode is exitCode with --fail-on warn turning warnings into exit 1.
-func (o *reportFlags) runExitCode(overall checks.Status) int {
+// runExitCode is exitCode with --fail-on warn turning warnings into exit
+// 1, saying so, since the table alone shows only WARN.
+func (o *reportFlags) runExitCode(overall checks.Status, stderr io.Writer) int {
 	if overall == checks.Warn && o.failOnStatus() == checks.Warn {
+		why := "--fail-on warn"
+		if !o.set["fail-on"] {
+			why = "fail_on: warn in the profile or config"
+		}
+		fmt.Fprintf(stderr, "rtcprobe: warnings fail this run (%s)\n", why)
 		return exitFail
 	}
 	return exitCode(overall)

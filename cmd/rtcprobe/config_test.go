@@ -161,6 +161,9 @@ thresholds:
 		if !strings.Contains(res.stdout, "WARN") || !strings.Contains(res.stdout, "rtt_min_ms is") {
 			t.Errorf("%v: the config's threshold did not judge:\n%s", tt.args, res.stdout)
 		}
+		if said := strings.Contains(res.stderr, "warnings fail this run"); said != (tt.code == 1) {
+			t.Errorf("%v: exit %d but stderr %q", tt.args, res.code, res.stderr)
+		}
 	}
 }
 

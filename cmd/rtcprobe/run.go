@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
 		fmt.Fprintln(stderr, "rtcprobe: interrupted")
 	}
-	return o.runExitCode(checks.Overall(results))
+	return o.runExitCode(checks.Overall(results), stderr)
 }
 
 // buildPlan turns options into a plan; every error names the bad input.
