@@ -280,3 +280,28 @@ func TestNiceStep(t *testing.T) {
 		}
 	}
 }
+
+// Charts cope with samples out of order, flat lines and negative values:
+// delta spans -4..3, so the axis runs -4..4 in steps of 2 and 3 sits at
+// 130 - 7/8*118 = 26.8 px.
+func TestChartsEdgeCases(t *testing.T) {
+	at := func(s int) time.Time { return clock.Add(time.Duration(s) * time.Second) }
+	cs := charts([]probes.Sample{
+		{At: at(2), Metrics: map[string]float64{"flat_ms": 0, "delta_ms": -4}},
+		{At: at(0), Metrics: map[string]float64{"flat_ms": 0, "delta_ms": 3, "once": 1}},
+		{At: at(1), Metrics: map[string]float64{"flat_ms": 0, "delta_ms": math.NaN()}},
+	})
+	if len(cs) != 2 {
+		t.Fatalf("%d charts, want 2 (a metric seen once is not charted)", len(cs))
+	}
+	for _, c := range cs {
+		for _, pt := range c.Dots {
+			if pt.X < float64(c.Left) || pt.X > float64(c.Right) || pt.Y < float64(c.Top) || pt.Y > float64(c.Bottom) {
+				t.Errorf("%s: point %+v outside the plot", c.Title, pt)
+			}
+		}
+	}
+	if cs[0].Title != "delta (ms)" || cs[0].Points != "52,26.8 316,130" {
+		t.Errorf("delta chart %q: %q", cs[0].Title, cs[0].Points)
+	}
+}

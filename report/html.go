@@ -121,6 +121,8 @@ func charts(series []probes.Sample) []chart {
 	if len(series) < 2 {
 		return nil
 	}
+	series = append([]probes.Sample(nil), series...)
+	sort.SliceStable(series, func(i, j int) bool { return series[i].At.Before(series[j].At) })
 	names := map[string]bool{}
 	for _, s := range series {
 		for k := range s.Metrics {
