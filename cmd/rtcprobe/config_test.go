@@ -199,7 +199,7 @@ func TestValidate(t *testing.T) {
 	t.Setenv("RTCPROBE_TEST_PW", "pw-never-printed")
 	good := writeConfig(t, "servers:\n  - urls: turn:turn.example.com\n    username: a\n    credential: ${RTCPROBE_TEST_PW}\nprofile: firewall\n")
 	res := rtcprobe(t, "validate", "--config", good)
-	if res.code != 0 || !strings.Contains(res.stdout, "valid — 1 servers") || !strings.Contains(res.stdout, "profile firewall") ||
+	if res.code != 0 || !strings.Contains(res.stdout, "valid — 1 server, ") || !strings.Contains(res.stdout, "(profile firewall)") ||
 		!strings.Contains(res.stdout, "turn:turn.example.com:3478") {
 		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}

@@ -161,10 +161,17 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	for _, s := range cfg.Servers {
 		servers = append(servers, s.String())
 	}
-	fmt.Fprintf(stdout, "%s: valid — %d servers, %d checks (profile %s), thresholds changed for %d checks, fails on %s\n",
-		cfg.File, len(cfg.Servers), len(res.Checks), profile, len(res.Thresholds), res.FailOn)
+	fmt.Fprintf(stdout, "%s: valid — %s, %s (profile %s), thresholds changed for %s, fails on %s\n",
+		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), res.FailOn)
 	for _, s := range servers {
 		fmt.Fprintf(stdout, "    %s\n", s)
 	}
 	return exitOK
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
