@@ -11,15 +11,15 @@ import (
 )
 
 type jsonReport struct {
-	Schema     string        `json:"schema"`
-	Tool       jsonTool      `json:"tool"`
-	StartedAt  time.Time     `json:"started_at"`
-	DurationMS float64       `json:"duration_ms"`
-	Servers    []string      `json:"servers"`
-	Env        Environment   `json:"environment"`
-	FailOn     checks.Status `json:"fail_on"`
-	Summary    jsonSummary   `json:"summary"`
-	Checks     []jsonCheck   `json:"checks"`
+	Schema     string      `json:"schema"`
+	Tool       jsonTool    `json:"tool"`
+	StartedAt  time.Time   `json:"started_at"`
+	DurationMS float64     `json:"duration_ms"`
+	Servers    []string    `json:"servers"`
+	Env        Environment `json:"environment"`
+	FailOn     string      `json:"fail_on"`
+	Summary    jsonSummary `json:"summary"`
+	Checks     []jsonCheck `json:"checks"`
 }
 
 type jsonTool struct {
@@ -60,7 +60,7 @@ func WriteJSON(w io.Writer, r Report) error {
 		DurationMS: millis(r.Duration),
 		Servers:    nonNil(r.Servers),
 		Env:        r.Environment,
-		FailOn:     r.failOn(),
+		FailOn:     string(r.failOn()),
 		Summary: jsonSummary{Status: s.Status, Total: s.Total, Pass: s.Counts[checks.Pass], Warn: s.Counts[checks.Warn],
 			Fail: s.Counts[checks.Fail], Skip: s.Counts[checks.Skip], Error: s.Counts[checks.Error]},
 		Checks: []jsonCheck{},
