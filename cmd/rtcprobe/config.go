@@ -200,15 +200,15 @@ func (o *reportFlags) writeExtraReports(rep report.Report) error {
 
 // progress returns the runner's per-result callback: a line per finished
 // check when stdout is a terminal and the table goes there; nil otherwise.
-func (o *reportFlags) progress(opts *options, plan *checks.Plan, stdout io.Writer) (*report.Progress, func(checks.Result)) {
-	if opts.jsonPath == "-" || !isTerminal(stdout) {
+func startProgress(o *options, plan *checks.Plan, stdout io.Writer) (*report.Progress, func(checks.Result)) {
+	if o.jsonPath == "-" || !isTerminal(stdout) {
 		return nil, nil
 	}
 	total := 0
 	for _, c := range plan.Checks {
 		total += len(c.Subjects(plan))
 	}
-	p := report.NewProgress(stdout, total, useColor(opts, stdout))
+	p := report.NewProgress(stdout, total, useColor(o, stdout))
 	return p, p.Result
 }
 

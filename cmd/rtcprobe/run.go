@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		plan.Servers = srv.Servers()
 	}
 
-	progress, onResult := o.progress(o, plan, stdout)
+	progress, onResult := startProgress(o, plan, stdout)
 	started := time.Now()
 	results := checks.Run(ctx, plan, onResult)
 	if progress != nil {
