@@ -22,6 +22,7 @@ type options struct {
 	noColor      bool
 	showVersion  bool
 	servers      []string
+	reportFlags
 	// browser checks
 	browserPath    string
 	media          string
@@ -46,6 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.password, "password", "", "TURN password (or env RTCPROBE_TURN_PASSWORD)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	o.register(fs)
 	fs.StringVar(&o.browserPath, "browser", "", "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)")
 	fs.StringVar(&o.media, "media", "fake", "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)")
 	fs.BoolVar(&o.headful, "headful", false, "show the browser window")
@@ -56,8 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+			if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
 				return nil, errHelp
 			}
 			return nil, err
@@ -71,6 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.password == "" {
 		o.password = os.Getenv("RTCPROBE_TURN_PASSWORD")
+	}
+	if err := o.finish(fs); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.timeout <= 0:
@@ -89,7 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
-       rtcprobe list
+       rtcprobe list [--config FILE] [--profile NAME]
+       rtcprobe validate --config FILE [--profile NAME]
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,

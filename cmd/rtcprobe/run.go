@@ -19,7 +19,10 @@ import (
 // call it; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "list" {
-		return runList(stdout)
+		return listCommand(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "validate" {
+		return validateCommand(args[1:], stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, errHelp) {
@@ -49,9 +52,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		plan.Servers = srv.Servers()
 	}
 
+	progress, onResult := startProgress(o, plan, stdout)
 	started := time.Now()
-	results := checks.Run(ctx, plan, nil)
-	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results}
+	results := checks.Run(ctx, plan, onResult)
+	if progress != nil {
+		progress.Done()
+	}
+	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results,
+		Environment: o.environment(results), FailOn: o.failOnStatus()}
 	for _, s := range plan.Servers {
 		rep.Servers = append(rep.Servers, s.String())
 	}
@@ -62,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
 		fmt.Fprintln(stderr, "rtcprobe: interrupted")
 	}
-	return exitCode(checks.Overall(results))
+	return o.runExitCode(checks.Overall(results), stderr)
 }
 
 // buildPlan turns options into a plan; every error names the bad input.
@@ -78,12 +86,6 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Concurrency:  o.concurrency,
 		Options:      checks.Options{STUNCount: o.count, RequireBrowser: o.requireBrowser},
 	}
-	for _, c := range selected {
-		if c.Group() == "browser" {
-			plan.Options.Browser = browser.NewSession(browser.Config{Path: o.browserPath, Media: browser.Media(o.media), Headful: o.headful})
-			break
-		}
-	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)
 		if err != nil {
@@ -92,10 +94,23 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		s.Username, s.Password = o.user, o.password
 		plan.Servers = append(plan.Servers, s)
 	}
+	if err := applyConfig(o, plan); err != nil {
+		return nil, err
+	}
+	// The browser starts only if a browser check is selected, on first use.
+	for _, c := range plan.Checks {
+		if c.Group() == "browser" {
+			plan.Options.Browser = browser.NewSession(browser.Config{Path: o.browserPath, Media: browser.Media(o.media), Headful: o.headful})
+			break
+		}
+	}
 	return plan, nil
 }
 
 func writeReports(o *options, rep report.Report, stdout io.Writer) error {
+	if err := o.writeExtraReports(rep); err != nil {
+		return err
+	}
 	if o.jsonPath == "-" {
 		return report.WriteJSON(stdout, rep)
 	}
@@ -130,14 +145,4 @@ func useColor(o *options, w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func runList(stdout io.Writer) int {
-	for _, c := range checks.Catalog() {
-		fmt.Fprintf(stdout, "%-12s %s\n", c.ID, c.Description)
-		for _, t := range c.Thresholds {
-			fmt.Fprintf(stdout, "%-12s   %s if not %s  (%s)\n", "", t.Level, t, t.Reason)
-		}
-	}
-	return exitOK
 }
