@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -33,11 +34,18 @@ func CaptureResolutions(ctx context.Context, b *Browser) (m probes.Measurement) 
 		return m
 	}
 	ok := 0
+	var delivered []string
+	defer func() {
+		if len(delivered) > 0 {
+			m.Evidence = append([]probes.Evidence{{Name: "delivered", Value: strings.Join(delivered, ", ")}}, m.Evidence...)
+		}
+	}()
 	for _, s := range res.Sizes {
 		m.SetMetric(ResolutionMetric(s.Width, s.Height), boolMetric(s.OK))
 		switch {
 		case s.OK:
 			ok++
+			delivered = append(delivered, fmt.Sprintf("%dx%d", s.Width, s.Height))
 		case s.Error != "":
 			m.AddEvidence(fmt.Sprintf("%dx%d", s.Width, s.Height), s.Error)
 		case len(s.Got) == 2:
