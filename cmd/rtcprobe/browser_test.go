@@ -3,8 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
 
 func TestBrowserFlags(t *testing.T) {
@@ -31,4 +39,61 @@ func TestBrowserFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInterruptLeavesNoBrowser interrupts a run in the middle of its
+// browser checks: rtcprobe must exit promptly, leaving no browser process
+// and no profile directory (found through a TMPDIR of the test's own).
+func TestInterruptLeavesNoBrowser(t *testing.T) {
+	if _, err := browser.Find(""); err != nil {
+		testenv.Unavailable(t, "%v (%s)", err, browser.InstallHint)
+	}
+	tmp := t.TempDir()
+	cmd := exec.Command(binary, "--checks", "browser.loopback,browser.interop", "--no-color")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// Wait until the browser runs with its profile under tmp.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(processesMentioning(tmp)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the browser never started")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // let the checks get under way in their tabs
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("rtcprobe did not exit within 10 s of SIGINT")
+	}
+	if left := processesMentioning(tmp); len(left) > 0 {
+		t.Errorf("browser processes left after the interrupt: %v", left)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
+		t.Errorf("left in TMPDIR: %v", entries)
+	}
+}
+
+// processesMentioning lists PIDs whose command line contains s.
+func processesMentioning(s string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && strings.Contains(string(cmdline), s) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
