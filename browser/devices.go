@@ -41,7 +41,7 @@ func Devices(ctx context.Context, b *Browser) (m probes.Measurement) {
 		}
 	}
 	if res.Permission != "granted" {
-		m.AddEvidence("permission", res.Permission+" (labels hidden)")
+		m.AddEvidence("getUserMedia", res.Permission+" (device labels may be hidden)")
 	}
 	return m
 }
