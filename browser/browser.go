@@ -66,6 +66,7 @@ type Browser struct {
 	userAgent   string
 	pid         int
 	profileDir  string
+	tmpDir      string
 
 	// camera serialises browser.resolutions (exact sizes need the camera
 	// to itself) against the other capturing checks, which share it.
@@ -148,10 +149,19 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Browser{cfg: cfg, path: path, pages: pages}
+	// Chrome keeps shared-memory files in $TMPDIR (--disable-dev-shm-usage)
+	// and leaves some behind when a renderer dies: give it a directory of
+	// its own, removed in Close.
+	tmp, err := os.MkdirTemp("", "rtcprobe-browser-")
+	if err != nil {
+		pages.close()
+		return nil, err
+	}
+	b := &Browser{cfg: cfg, path: path, pages: pages, tmpDir: tmp}
 	// The allocator's context is not ctx: the process must outlive the
 	// caller's deadline and end only in Close.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(cfg.flags(), chromedp.ExecPath(path))...)
+	opts := append(cfg.flags(), chromedp.ExecPath(path), chromedp.Env("TMPDIR="+tmp))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b.cancelAlloc = cancelAlloc
 	b.ctx, b.cancel = chromedp.NewContext(allocCtx)
 
@@ -220,6 +230,9 @@ func (b *Browser) Close() error {
 		b.cancel()
 		b.cancelAlloc() // kills the process if still there, waits, removes the profile
 		b.pages.close()
+		if err := os.RemoveAll(b.tmpDir); err != nil && b.closeErr == nil {
+			b.closeErr = err
+		}
 	})
 	return b.closeErr
 }

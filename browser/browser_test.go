@@ -98,7 +98,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, pid := b.ProfileDir(), b.PID()
+	dir, pid, tmp := b.ProfileDir(), b.PID(), b.tmpDir
 	if dir == "" || pid == 0 {
 		t.Fatalf("profile dir %q, pid %d: want both", dir, pid)
 	}
@@ -114,8 +114,10 @@ func TestCloseLeavesNothing(t *testing.T) {
 	if left := processesUsing(dir); len(left) > 0 {
 		t.Errorf("processes left after Close: %v", left)
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("profile dir %s still there after Close (stat: %v)", dir, err)
+	for _, d := range []string{dir, tmp} {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Close (stat: %v)", d, err)
+		}
 	}
 }
 
