@@ -125,27 +125,28 @@ func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm 
 	defer stop()
 
 	var con console
-	timedOut := func(err error) error {
+	// timedOut names the step the deadline interrupted, if it did.
+	timedOut := func(step string, err error) error {
 		if ctx.Err() != nil {
-			return &TimeoutError{Stage: "page check " + name, After: time.Since(start)}
+			return &TimeoutError{Stage: "page check " + name + " (" + step + ")", After: time.Since(start)}
 		}
-		return err
+		return fmt.Errorf("%s: %w", step, err)
 	}
 	if err := chromedp.Listen(tab, con.listen); err != nil {
-		return nil, timedOut(fmt.Errorf("opening a tab: %w", err))
+		return nil, timedOut("opening a tab", err)
 	}
 	if perm != permissionDefault {
 		if err := b.setPermission(tab, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
-			return con.evidence(), timedOut(err)
+			return con.evidence(), timedOut("setting permissions", err)
 		}
 	}
 	if err := chromedp.Do(tab, chromedp.Navigate(b.pages.origin+"/index.html")); err != nil {
-		return con.evidence(), timedOut(fmt.Errorf("loading the check page: %w", err))
+		return con.evidence(), timedOut("loading the check page", err)
 	}
 	expr := fmt.Sprintf("rtcprobe.run(%q, %s).then(r => JSON.stringify(r))", name, argJSON)
 	raw, err := chromedp.Run(tab, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
-		return con.evidence(), timedOut(fmt.Errorf("page check %s: %w", name, err))
+		return con.evidence(), timedOut("running the check", err)
 	}
 	var res pageResult
 	if err := json.Unmarshal([]byte(raw), &res); err != nil {
