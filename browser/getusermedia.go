@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -43,6 +44,9 @@ func (s trackSettings) record(m *probes.Measurement) {
 	m.AddEvidence("device", fmt.Sprintf("%q", s.Label))
 }
 
+// firstDataWait is how long an open device may take to deliver data.
+const firstDataWait = 3 * time.Second
+
 // GetUserMedia opens the camera or the microphone and times the first
 // frame (or audio chunk) after the call.
 func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) (m probes.Measurement) {
@@ -55,7 +59,7 @@ func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) (m 
 	if cfg.Deny {
 		perm = permissionDeny
 	}
-	ev, err := b.call(ctx, "getUserMedia", map[string]any{"kind": kind}, &res, perm)
+	ev, err := b.call(ctx, "getUserMedia", map[string]any{"kind": kind, "waitMs": firstDataWait.Milliseconds()}, &res, perm)
 	m = probes.Measurement{}
 	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
@@ -68,7 +72,7 @@ func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) (m 
 		first = "first_sample_ms"
 	}
 	if res.FirstMs == nil {
-		m.Err = &TimeoutError{Stage: "the first " + string(kind) + " data from " + res.Settings.Label, After: 3e9}
+		m.Err = &TimeoutError{Stage: "the first " + string(kind) + " data from " + res.Settings.Label, After: firstDataWait}
 		return m
 	}
 	m.SetMetric(first, *res.FirstMs)

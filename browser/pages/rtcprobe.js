@@ -21,9 +21,27 @@ const rtcprobe = (() => {
     }
   }
 
-  function gum(constraints) {
-    const what = Object.keys(constraints).filter((k) => constraints[k]).join('+');
-    return withOp('getUserMedia(' + what + ')', navigator.mediaDevices.getUserMedia(constraints));
+  // timeout rejects with a TimeoutError when p has not settled in ms.
+  function timeout(p, ms, what) {
+    let t;
+    const late = new Promise((_, reject) => {
+      t = setTimeout(() => {
+        const e = new Error(what + ' did not finish in ' + ms + ' ms');
+        e.name = 'TimeoutError';
+        reject(e);
+      }, ms);
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(t));
+  }
+
+  // gum is getUserMedia with a deadline: a request that never settles (a
+  // stuck device, a permission prompt nobody sees) is an answer too.
+  function gum(constraints, ms = 6000) {
+    const what = 'getUserMedia(' + Object.keys(constraints).filter((k) => constraints[k]).join('+') + ')';
+    const p = navigator.mediaDevices.getUserMedia(constraints);
+    // A stream that arrives after the deadline is stopped, not leaked.
+    timeout(p, ms, what).catch(() => p.then(stopAll, () => {}));
+    return withOp(what, timeout(p, ms, what));
   }
 
   function stopAll(stream) {
@@ -99,7 +117,7 @@ const rtcprobe = (() => {
     // Labels are hidden until the page may capture: ask once, then look again.
     if (devices.some((d) => !d.label)) {
       try {
-        stopAll(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
+        stopAll(await gum({ audio: true, video: true }));
       } catch (e) {
         permission = e.name;
       }
