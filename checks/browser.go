@@ -341,6 +341,9 @@ func DOMExceptionAdvice(e *browser.DOMError) string {
 	case "AbortError":
 		return "The device was opened but failed to start: reconnect it or restart the browser."
 	case "TimeoutError":
+		if strings.HasPrefix(e.Op, "getUserMedia") {
+			return "The device did not open in time: it is stuck or held by another app, or a permission prompt is waiting unseen; close other apps using it or reconnect it."
+		}
 		return "The connection did not come up in time: check the candidate pairs in the evidence (a firewall between the peers, or TURN needed)."
 	case "ConnectionFailedError":
 		return "ICE or DTLS failed: no candidate pair worked; a firewall blocks UDP between the peers, or TURN is needed."

@@ -165,6 +165,8 @@ func TestBrowserAdvice(t *testing.T) {
 		{&browser.DOMError{Name: "NotFoundError"}, "No such device"},
 		{&browser.DOMError{Name: "NotReadableError"}, "busy"},
 		{&browser.DOMError{Name: "OverconstrainedError", Constraint: "width"}, `constraint "width"`},
+		{&browser.DOMError{Name: "TimeoutError", Op: "getUserMedia(video)"}, "did not open in time"},
+		{&browser.DOMError{Name: "TimeoutError", Op: "interop"}, "did not come up in time"},
 	}
 	for _, tt := range tests {
 		if got := DOMExceptionAdvice(tt.err); !strings.Contains(got, tt.want) {
