@@ -219,6 +219,9 @@ func (c *turnClient) roundTrip(ctx context.Context, method stun.Method, setters 
 			rto *= 2
 			continue // retransmit
 		}
+		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+			return nil, c.netError(ctx, err, method)
+		}
 		return msg, err
 	}
 }
