@@ -32,6 +32,9 @@ type Options struct {
 	STUNCount int
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
+	// TURNPackets is the number of relayed echo packets per TURN check
+	// (0: the probe's default).
+	TURNPackets int
 }
 
 // ThresholdsFor returns the thresholds in force for c.
