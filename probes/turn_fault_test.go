@@ -132,7 +132,7 @@ func listenTCP(t *testing.T, serve func(net.Conn)) net.Addr {
 // the server's own, still valid nonce): the probe must retry and succeed.
 func TestTURNStaleNonceRetriedOnce(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv := startEmbedded(t, embedded.Config{})
+	srv := startTURNServer(t, embedded.Config{})
 	upstream := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.Port()}
 	front, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -249,7 +249,7 @@ func TestTURNRESTCredentials(t *testing.T) {
 	const secret = "shared-secret-for-test"
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
-	srv := startEmbedded(t, embedded.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
+	srv := startTURNServer(t, embedded.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
 	for _, tc := range []struct {
 		name string
 		ttl  time.Duration
@@ -274,7 +274,7 @@ func TestTURNRESTCredentials(t *testing.T) {
 
 func TestTURNTLSCertificate(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv := startEmbedded(t, embedded.Config{})
+	srv := startTURNServer(t, embedded.Config{})
 	base := turnTarget(t, srv, probes.TLS)
 	tests := []struct {
 		name    string

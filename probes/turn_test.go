@@ -40,7 +40,7 @@ func containsTransport(ts []probes.Transport, tr probes.Transport) bool {
 	return false
 }
 
-func startEmbedded(t *testing.T, cfg embedded.Config) *embedded.Server {
+func startTURNServer(t *testing.T, cfg embedded.Config) *embedded.Server {
 	t.Helper()
 	srv, err := embedded.Start(cfg)
 	if err != nil {
@@ -54,7 +54,7 @@ var fastTURN = probes.TURNConfig{Packets: 10, Interval: 2 * time.Millisecond, Ec
 
 func TestTURNRelaysOverEveryTransport(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv := startEmbedded(t, embedded.Config{})
+	srv := startTURNServer(t, embedded.Config{})
 	for _, tr := range []probes.Transport{probes.UDP, probes.TCP, probes.TLS} {
 		t.Run(string(tr), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -76,7 +76,7 @@ func TestTURNRelaysOverEveryTransport(t *testing.T) {
 			if m.Metrics["rtt_min_ms"] > m.Metrics["rtt_max_ms"] {
 				t.Errorf("rtt_min_ms %v > rtt_max_ms %v", m.Metrics["rtt_min_ms"], m.Metrics["rtt_max_ms"])
 			}
-			ev := evidence(m)
+			ev := evidenceMap(m)
 			relayed, _, err := net.SplitHostPort(ev["relayed_address"])
 			if err != nil || relayed != "127.0.0.1" {
 				t.Errorf("relayed_address = %q, want 127.0.0.1:port", ev["relayed_address"])
@@ -98,7 +98,7 @@ func TestTURNRelaysOverEveryTransport(t *testing.T) {
 	}
 }
 
-func evidence(m probes.Measurement) map[string]string {
+func evidenceMap(m probes.Measurement) map[string]string {
 	out := map[string]string{}
 	for _, e := range m.Evidence {
 		out[e.Name] = e.Value
@@ -131,7 +131,7 @@ func TestTURNServerErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startEmbedded(t, tc.cfg)
+			srv := startTURNServer(t, tc.cfg)
 			for _, tr := range []probes.Transport{probes.UDP, probes.TCP} {
 				target := turnTarget(t, srv, tr)
 				switch tc.password {
