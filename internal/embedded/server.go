@@ -30,6 +30,7 @@ type Server struct {
 	password string
 	tlsPort  int
 	certPool *x509.CertPool
+	cert     []byte // DER
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -80,7 +81,7 @@ func Start(cfg Config) (*Server, error) {
 		_ = tcp.Close()
 		return nil, fmt.Errorf("embedded TLS listener: %w", err)
 	}
-	s.tlsPort, s.certPool = tlsLn.Addr().(*net.TCPAddr).Port, pool
+	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Certificate[0]
 	relay := func() turn.RelayAddressGenerator {
 		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(cfg.Host), Address: cfg.Host}
 	}
