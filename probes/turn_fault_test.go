@@ -275,28 +275,30 @@ func TestTURNRESTCredentials(t *testing.T) {
 func TestTURNTLSCertificate(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	srv := startTURNServer(t, embedded.Config{})
-	base := turnTarget(t, srv, probes.TLS)
-	tests := []struct {
-		name    string
-		cfg     *tls.Config
-		wantErr bool
-	}{
-		{"unknown authority", &tls.Config{MinVersion: tls.VersionTLS12}, true},
-		{"wrong name", &tls.Config{RootCAs: srv.CertPool(), ServerName: "turn.example.org", MinVersion: tls.VersionTLS12}, true},
-		{"insecure", &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, false}, //nolint:gosec // what --insecure does
-		{"trusted", base.TLS, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			target := base
-			target.TLS = tc.cfg
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			m := probes.TURN(ctx, target, probes.TURNConfig{Packets: 2, Interval: time.Millisecond, SkipIPv6: true})
-			var te *probes.TLSError
-			if tc.wantErr != errors.As(m.Err, &te) {
-				t.Fatalf("err = %v (%T), want TLSError %v", m.Err, m.Err, tc.wantErr)
-			}
-		})
+	for _, tr := range []probes.Transport{probes.TLS, probes.DTLS} {
+		base := turnTarget(t, srv, tr)
+		tests := []struct {
+			name    string
+			cfg     *tls.Config
+			wantErr bool
+		}{
+			{"unknown authority", &tls.Config{MinVersion: tls.VersionTLS12}, true},
+			{"wrong name", &tls.Config{RootCAs: srv.CertPool(), ServerName: "turn.example.org", MinVersion: tls.VersionTLS12}, true},
+			{"insecure", &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, false}, //nolint:gosec // what --insecure does
+			{"trusted", base.TLS, false},
+		}
+		for _, tc := range tests {
+			t.Run(string(tr)+" "+tc.name, func(t *testing.T) {
+				target := base
+				target.TLS = tc.cfg
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				m := probes.TURN(ctx, target, probes.TURNConfig{Packets: 2, Interval: time.Millisecond, SkipIPv6: true})
+				var te *probes.TLSError
+				if tc.wantErr != errors.As(m.Err, &te) || (!tc.wantErr && m.Err != nil) {
+					t.Fatalf("err = %v (%T), want TLSError %v", m.Err, m.Err, tc.wantErr)
+				}
+			})
+		}
 	}
 }

@@ -55,7 +55,7 @@ var fastTURN = probes.TURNConfig{Packets: 10, Interval: 2 * time.Millisecond, Ec
 func TestTURNRelaysOverEveryTransport(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	srv := startTURNServer(t, embedded.Config{})
-	for _, tr := range []probes.Transport{probes.UDP, probes.TCP, probes.TLS} {
+	for _, tr := range []probes.Transport{probes.UDP, probes.TCP, probes.TLS, probes.DTLS} {
 		t.Run(string(tr), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

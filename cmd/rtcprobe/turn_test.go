@@ -65,7 +65,7 @@ func TestDefaultRunExercisesEveryTURNTransport(t *testing.T) {
 			t.Errorf("%s %s: %s %v", c.ID, c.Target, c.Status, c.Metrics)
 		}
 	}
-	for _, id := range []string{"turn.udp", "turn.tcp", "turn.tls"} {
+	for _, id := range []string{"turn.udp", "turn.tcp", "turn.tls", "turn.dtls"} {
 		if !got[id] {
 			t.Errorf("%s did not run by default", id)
 		}

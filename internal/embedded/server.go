@@ -5,12 +5,12 @@ package embedded
 
 import (
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
@@ -74,12 +74,13 @@ func Start(cfg Config) (*Server, error) {
 		_ = tcp.Close()
 		return nil, err
 	}
-	// TURN over TLS gets its own port, as 5349 beside 3478 on a real server.
-	tlsLn, err := tls.Listen("tcp", net.JoinHostPort(cfg.Host, "0"), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	// TURN over TLS and DTLS get their own port, as 5349 beside 3478 on a
+	// real server.
+	tlsLn, dtlsLn, err := secureListeners(cfg.Host, cert)
 	if err != nil {
 		_ = udp.Close()
 		_ = tcp.Close()
-		return nil, fmt.Errorf("embedded TLS listener: %w", err)
+		return nil, err
 	}
 	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Certificate[0]
 	relay := func() turn.RelayAddressGenerator {
@@ -96,12 +97,14 @@ func Start(cfg Config) (*Server, error) {
 		ListenerConfigs: []turn.ListenerConfig{
 			{Listener: tcp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
 			{Listener: tlsLn, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
+			{Listener: dtlsLn, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
 		},
 	})
 	if err != nil {
 		_ = udp.Close()
 		_ = tcp.Close()
 		_ = tlsLn.Close()
+		_ = dtlsLn.Close()
 		return nil, fmt.Errorf("embedded TURN server: %w", err)
 	}
 	return s, nil
@@ -129,11 +132,12 @@ func listenPair(host string) (net.PacketConn, net.Listener, error) {
 
 // Servers lists what the embedded server offers, credentials included.
 func (s *Server) Servers() []probes.Server {
-	return []probes.Server{s.server("stun", s.port), s.server("turn", s.port), s.server("turns", s.tlsPort)}
+	return []probes.Server{s.server("stun", s.port), s.server("turn", s.port), s.server("turns", s.tlsPort),
+		s.server("turns", s.tlsPort, "?transport=udp")}
 }
 
-func (s *Server) server(scheme string, port int) probes.Server {
-	srv, err := probes.ParseServer(fmt.Sprintf("%s:%s", scheme, net.JoinHostPort(s.host, fmt.Sprint(port))))
+func (s *Server) server(scheme string, port int, query ...string) probes.Server {
+	srv, err := probes.ParseServer(fmt.Sprintf("%s:%s%s", scheme, net.JoinHostPort(s.host, fmt.Sprint(port)), strings.Join(query, "")))
 	if err != nil {
 		panic(err) // built from our own listener's address: cannot be malformed
 	}
@@ -146,7 +150,8 @@ func (s *Server) server(scheme string, port int) probes.Server {
 // Port is the UDP and TCP port the server listens on.
 func (s *Server) Port() int { return s.port }
 
-// TLSPort is the port of TURN over TLS (turns:).
+// TLSPort is the port of TURN over TLS (turns:) on TCP and over DTLS
+// (turns:…?transport=udp) on UDP.
 func (s *Server) TLSPort() int { return s.tlsPort }
 
 // CertPool trusts this run's self-signed certificate, for probing the

@@ -12,6 +12,8 @@ import (
 	"math/big"
 	"net"
 	"time"
+
+	"github.com/pion/dtls/v3"
 )
 
 // selfSigned makes a throw-away certificate for the loopback names, valid
@@ -57,4 +59,26 @@ func selfSigned(host string) (tls.Certificate, *x509.CertPool, error) {
 // CertPEM is this run's certificate in PEM, for clients given --ca FILE.
 func (s *Server) CertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert})
+}
+
+// secureListeners listens for TLS on an ephemeral TCP port and for DTLS on
+// the same UDP port, retrying when another process holds the UDP one.
+func secureListeners(host string, cert tls.Certificate) (net.Listener, net.Listener, error) {
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	dtlsCfg := &dtls.Config{Certificates: []tls.Certificate{cert}, ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
+	var lastErr error
+	for range 20 {
+		tlsLn, err := tls.Listen("tcp", net.JoinHostPort(host, "0"), tlsCfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded TLS listener: %w", err)
+		}
+		port := tlsLn.Addr().(*net.TCPAddr).Port
+		dtlsLn, err := dtls.Listen("udp", &net.UDPAddr{IP: net.ParseIP(host), Port: port}, dtlsCfg)
+		if err == nil {
+			return tlsLn, dtlsLn, nil
+		}
+		lastErr = err
+		_ = tlsLn.Close()
+	}
+	return nil, nil, fmt.Errorf("embedded DTLS listener: no port free on both TCP and UDP: %w", lastErr)
 }
