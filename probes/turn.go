@@ -70,12 +70,23 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	if err != nil {
 		return Failed(err)
 	}
-	defer a.Close()
 	if t.Transport != UDP {
 		m.SetMetric("connect_ms", ms(time.Since(a.start)))
 	}
 	allocStart := time.Now()
 	allocA, err := a.allocate(ctx, 0)
+	if hasCode(err, 437) {
+		// The server still holds an allocation for this 5-tuple: retry
+		// once from a fresh port (RFC 8656 §7.2).
+		_ = a.Close()
+		m.AddEvidence("allocate_retry", "437 Allocation Mismatch on the first port; retried from a fresh one")
+		if a, err = dialTURN(ctx, t); err != nil {
+			m.Err = err
+			return m
+		}
+		allocA, err = a.allocate(ctx, 0)
+	}
+	defer a.Close()
 	if err != nil {
 		m.Err = err
 		return m
@@ -91,17 +102,12 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	}
 	m.SetMetric("relay_unroutable", boolMetric(unroutable(allocA.Relayed.IP) && !unroutable(serverIP(a))))
 
-	b, err := dialTURN(ctx, t)
-	if err != nil {
-		m.Err = fmt.Errorf("second connection: %w", err)
-		return m
-	}
-	defer b.Close()
-	allocB, err := b.allocate(ctx, 0)
+	b, allocB, _, err := dialAllocate(ctx, t, 0)
 	if err != nil {
 		m.Err = fmt.Errorf("second allocation: %w", err)
 		return m
 	}
+	defer b.Close()
 	defer releaseQuietly(ctx, b)
 	m.AddEvidence("peer_relayed_address", allocB.Relayed.String())
 
@@ -152,13 +158,10 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 // probeIPv6Relay asks for an IPv6 relay on a fresh connection (RFC 8656
 // allows one allocation per 5-tuple) and records whether it was granted.
 func probeIPv6Relay(ctx context.Context, t Target, m *Measurement) {
-	c, err := dialTURN(ctx, t)
-	if err != nil {
-		m.AddEvidence("relay_ipv6", "not asked: "+err.Error())
-		return
+	c, alloc, _, err := dialAllocate(ctx, t, 2)
+	if c != nil {
+		defer c.Close()
 	}
-	defer c.Close()
-	alloc, err := c.allocate(ctx, 2)
 	var se *STUNError
 	switch {
 	case err == nil && alloc.Relayed.IP.To4() == nil:
@@ -173,7 +176,7 @@ func probeIPv6Relay(ctx context.Context, t Target, m *Measurement) {
 		m.SetMetric("relay_ipv6", 0)
 		m.AddEvidence("relay_ipv6", fmt.Sprintf("refused: %d %s", se.Code, se.Reason))
 	default:
-		m.AddEvidence("relay_ipv6", "no answer: "+err.Error())
+		m.AddEvidence("relay_ipv6", "not known: "+err.Error())
 	}
 }
 
@@ -182,6 +185,11 @@ func releaseQuietly(ctx context.Context, c *turnClient) {
 		return
 	}
 	_ = c.release(ctx) // the allocation expires on its own if this fails
+}
+
+func hasCode(err error, code int) bool {
+	var se *STUNError
+	return errors.As(err, &se) && se.Code == code
 }
 
 func isSTUNError(err error) bool {

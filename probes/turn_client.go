@@ -52,7 +52,11 @@ func dialTURN(ctx context.Context, t Target) (*turnClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &turnClient{conn: conn, t: t, stream: t.Transport.Network() == "tcp", start: start, buf: make([]byte, maxFrame)}, nil
+	return newTURNClient(conn, t, start), nil
+}
+
+func newTURNClient(conn net.Conn, t Target, start time.Time) *turnClient {
+	return &turnClient{conn: conn, t: t, stream: t.Transport.Network() == "tcp", start: start, buf: make([]byte, maxFrame)}
 }
 
 func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) {
@@ -88,6 +92,28 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 		return nil, &TLSError{Addr: t.Addr(), Err: err}
 	}
 	return dc, nil
+}
+
+// dialAllocate connects and allocates a relay. A 437 (allocation
+// mismatch: the server still holds an allocation for this 5-tuple, e.g.
+// a recently reused source port) is retried once from a fresh port, as
+// RFC 8656 §7.2 suggests. retried reports whether that happened.
+func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a allocation, retried bool, err error) {
+	for attempt := 0; ; attempt++ {
+		c, err = dialTURN(ctx, t)
+		if err != nil {
+			return nil, a, retried, err
+		}
+		a, err = c.allocate(ctx, family)
+		if err == nil {
+			return c, a, retried, nil
+		}
+		_ = c.Close()
+		if attempt > 0 || !hasCode(err, 437) {
+			return nil, a, retried, err
+		}
+		retried = true
+	}
 }
 
 // Close drops the connection without releasing the allocation.
