@@ -15,6 +15,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
 
+	"github.com/rtcprobe/rtcprobe/internal/coturn"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -125,7 +126,7 @@ func TestTURNSecretsNeverPrinted(t *testing.T) {
 		{"password", nil, []string{"--user", "alice", "--password", password, staticURI}, exitOK, "turn.udp"},
 		{"password json", nil, []string{"--user", "alice", "--password", password, "--json", "-", staticURI}, exitOK, `"turn.tcp"`},
 		{"password from env", []string{"RTCPROBE_TURN_PASSWORD=" + password}, []string{"--user", "alice", staticURI}, exitOK, "PASS"},
-		{"wrong password", nil, []string{"--user", "alice", "--password", password + "x", staticURI}, exitFail, `realm "rtcprobe.local"`},
+		{"wrong password", nil, []string{"--user", "alice", "--password", password + "x", "--json", "-", staticURI}, exitFail, `realm \"rtcprobe.local\"`},
 		{"REST secret", nil, []string{"--user", "alice", "--turn-secret", secret, "--json", "-", restURI}, exitOK, `"relayed_address"`},
 		{"REST secret from env", []string{"RTCPROBE_TURN_SECRET=" + secret}, []string{restURI}, exitOK, "PASS"},
 		{"wrong REST secret", nil, []string{"--turn-secret", secret + "x", restURI}, exitFail, "turn-secret"},
@@ -179,6 +180,47 @@ func TestTURNOverTLSWithCAFile(t *testing.T) {
 			res := rtcprobeEnv(t, env, append(append([]string{"--user", user, "--turn-packets", "3"}, tc.args...), uri)...)
 			if res.code != tc.wantCode || !strings.Contains(res.stdout, tc.want) {
 				t.Errorf("exit %d (want %d), stdout lacks %q:\n%s%s", res.code, tc.wantCode, tc.want, res.stdout, res.stderr)
+			}
+		})
+	}
+}
+
+// TestTURNAgainstCoturn is the command line against a real coturn: every
+// transport relays with long-term credentials, a wrong password fails with
+// the 401 advice naming the realm, and REST credentials from the shared
+// secret work.
+func TestTURNAgainstCoturn(t *testing.T) {
+	ct := coturn.Start(t, coturn.Config{User: "u", Password: "p", Realm: "r", TLS: true})
+	const secret = "cli-rest-secret"
+	rest := coturn.Start(t, coturn.Config{AuthSecret: secret})
+	plain := ct.URI("turn", "127.0.0.1", ct.Port)
+	secure := ct.URI("turns", "127.0.0.1", ct.TLSPort)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{"long-term credentials", []string{"--user", "u", "--password", "p", "--ca", ct.CertFile, plain, secure, secure + "?transport=udp"},
+			exitOK, []string{"turn.udp", "turn.tcp", "turn.tls", "turn.dtls", "rtt median", "loss 0%"}},
+		{"wrong password", []string{"--user", "u", "--password", "nope", "--checks", "turn.udp", "--json", "-", plain},
+			exitFail, []string{"401", `realm \"r\"`, "password is wrong"}},
+		{"REST secret", []string{"--user", "alice", "--turn-secret", secret, rest.URI("turn", "127.0.0.1", rest.Port)},
+			exitOK, []string{"turn.udp", "turn.tcp", "PASS"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := rtcprobe(t, append([]string{"--turn-packets", "5"}, tc.args...)...)
+			if res.code != tc.wantCode {
+				t.Errorf("exit %d, want %d", res.code, tc.wantCode)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(res.stdout, w) {
+					t.Errorf("output lacks %q", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 			}
 		})
 	}

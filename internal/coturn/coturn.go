@@ -53,8 +53,10 @@ type Config struct {
 type Server struct {
 	Port, TLSPort int
 	Realm         string
-	// CertPool trusts the server's certificate (TLS only).
+	// CertPool trusts the server's certificate and CertFile holds it in
+	// PEM (TLS only).
 	CertPool *x509.CertPool
+	CertFile string
 	cmd      *exec.Cmd
 	log      *syncBuffer
 	exited   chan struct{}
@@ -95,7 +97,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	}
 	if cfg.TLS {
 		certFile, keyFile, pool := writeCert(t, dir)
-		s.CertPool = pool
+		s.CertPool, s.CertFile = pool, certFile
 		args = append(args, "--cert="+certFile, "--pkey="+keyFile)
 	} else {
 		args = append(args, "--no-tls", "--no-dtls")
