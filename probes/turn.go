@@ -251,7 +251,7 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 			}
 		}
 	}()
-	defer func() { _ = b.conn.SetReadDeadline(time.Now()); wg.Wait() }()
+	defer func() { _ = b.conn.SetDeadline(time.Now()); wg.Wait() }()
 
 	// a sends on a pacer while this goroutine collects the echoes; when
 	// the pacer is done it gives the echoes EchoWait more to arrive.

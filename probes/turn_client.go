@@ -87,7 +87,8 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 	if err := dc.HandshakeContext(ctx); err != nil {
 		_ = dc.Close()
 		if ctx.Err() != nil {
-			return nil, &TimeoutError{Addr: t.Addr(), Transport: DTLS, After: time.Since(start), Stage: "DTLS handshake"}
+			// No answer to the ClientHello looks like any silent UDP drop.
+			return nil, &TimeoutError{Addr: t.Addr(), Transport: DTLS, After: time.Since(start)}
 		}
 		return nil, &TLSError{Addr: t.Addr(), Err: err}
 	}
@@ -220,6 +221,11 @@ func (c *turnClient) roundTrip(ctx context.Context, method stun.Method, setters 
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Now()) })
 	defer stop()
+	// Earlier exchanges may have left a deadline in the past.
+	writeBy, _ := ctx.Deadline()
+	if err := c.conn.SetWriteDeadline(writeBy); err != nil {
+		return nil, c.netError(ctx, err, method)
+	}
 	rto := initialRTO
 	for {
 		if err := ctx.Err(); err != nil {

@@ -66,6 +66,10 @@ func TestTURNFaults(t *testing.T) {
 			var te *probes.TimeoutError
 			return errors.As(err, &te) && te.Stage == "" && te.Transport == probes.UDP
 		}},
+		{"silent DTLS", "turns:127.0.0.1:" + port(silentUDP.LocalAddr()) + "?transport=udp", func(err error) bool {
+			var te *probes.TimeoutError
+			return errors.As(err, &te) && te.Transport == probes.DTLS
+		}},
 		{"closed UDP port", "turn:127.0.0.1:" + strconv.Itoa(closedPort) + "?transport=udp", func(err error) bool {
 			var re *probes.RefusedError
 			return errors.As(err, &re)
