@@ -119,23 +119,12 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		m.Err = err
 		return m
 	}
-	chA, chB := uint16(firstChannel), uint16(firstChannel)
-	if err := a.channelBind(ctx, chA, allocB.Relayed); err != nil {
-		if !isSTUNError(err) {
-			m.Err = err
-			return m
-		}
-		chA = 0
-		m.AddEvidence("channel", "ChannelBind refused ("+err.Error()+"); relayed with Send/Data indications")
+	chA := bindOrIndicate(ctx, a, allocB.Relayed, &m)
+	chB := bindOrIndicate(ctx, b, allocA.Relayed, &m)
+	if m.Err != nil {
+		return m
 	}
-	if chA != 0 {
-		if err := b.channelBind(ctx, chB, allocA.Relayed); err != nil {
-			if !isSTUNError(err) {
-				m.Err = err
-				return m
-			}
-			chB = 0
-		}
+	if chA != 0 && chB != 0 {
 		m.AddEvidence("channel", fmt.Sprintf("bound %#04x both ways", firstChannel))
 	}
 
@@ -153,6 +142,26 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		probeIPv6Relay(ctx, t, &m)
 	}
 	return m
+}
+
+// bindOrIndicate binds the first channel to peer and returns its number,
+// or 0 when the server refuses channels: the packets then go as Send/Data
+// indications, which every TURN server must support. Other errors end the
+// probe through m.Err.
+func bindOrIndicate(ctx context.Context, c *turnClient, peer *net.UDPAddr, m *Measurement) uint16 {
+	if m.Err != nil {
+		return 0
+	}
+	err := c.channelBind(ctx, firstChannel, peer)
+	switch {
+	case err == nil:
+		return firstChannel
+	case isSTUNError(err):
+		m.AddEvidence("channel", "ChannelBind refused ("+err.Error()+"); relayed with Send/Data indications")
+	default:
+		m.Err = err
+	}
+	return 0
 }
 
 // probeIPv6Relay asks for an IPv6 relay on a fresh connection (RFC 8656

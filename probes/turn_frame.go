@@ -92,6 +92,9 @@ func parseTURNResponse(raw []byte, tid [stun.TransactionIDSize]byte, method stun
 		if se.Code == 0 {
 			return nil, errors.New("error response without a valid ERROR-CODE")
 		}
+		if se.Reason == "" {
+			se.Reason = reasonPhrases[se.Code] // some servers send the code alone
+		}
 		return msg, se
 	}
 	return nil, fmt.Errorf("unexpected %s", msg.Type)
@@ -170,4 +173,13 @@ func parseAllocation(msg *stun.Message) (allocation, error) {
 		a.Software = sw.String()
 	}
 	return a, nil
+}
+
+// reasonPhrases are the registered reason phrases (RFC 8489 §14.8, RFC 8656
+// §18.11) for servers that leave them out.
+var reasonPhrases = map[int]string{
+	300: "Try Alternate", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 420: "Unknown Attribute",
+	437: "Allocation Mismatch", 438: "Stale Nonce", 440: "Address Family not Supported", 441: "Wrong Credentials",
+	442: "Unsupported Transport Protocol", 443: "Peer Address Family Mismatch", 486: "Allocation Quota Reached",
+	500: "Server Error", 508: "Insufficient Capacity",
 }

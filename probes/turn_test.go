@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,5 +167,31 @@ func quotaOf(n int) turn.QuotaHandler {
 		defer func() { <-mu }()
 		count++
 		return count <= n
+	}
+}
+
+// TestTURNSendIndicationsWhenChannelRefused: a server that grants
+// permissions but refuses ChannelBind (pion/turn answers 401 there) still
+// relays, via Send/Data indications.
+func TestTURNSendIndicationsWhenChannelRefused(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	var calls atomic.Int32
+	// The probe creates both permissions before binding channels: allow
+	// the first two checks, refuse the rest.
+	srv := startTURNServer(t, embedded.Config{PermissionHandler: func(net.Addr, net.IP) bool { return calls.Add(1) <= 2 }})
+	for _, tr := range []probes.Transport{probes.UDP, probes.TCP} {
+		calls.Store(0)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		m := probes.TURN(ctx, turnTarget(t, srv, tr), probes.TURNConfig{Packets: 5, Interval: time.Millisecond, SkipIPv6: true})
+		cancel()
+		if m.Err != nil {
+			t.Fatalf("%s: %v", tr, m.Err)
+		}
+		if m.Metrics["packets_received"] != 5 {
+			t.Errorf("%s: packets_received = %v, want 5", tr, m.Metrics["packets_received"])
+		}
+		if ev := evidenceMap(m)["channel"]; !strings.Contains(ev, "Send/Data indications") || !strings.Contains(ev, "401 Unauthorized") {
+			t.Errorf("%s: channel evidence %q", tr, ev)
+		}
 	}
 }
