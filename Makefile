@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseServer -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzParseBindingResponse -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzTURNServerFrames -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./checks
 
 clean:
 	rm -rf bin

@@ -27,6 +27,7 @@ type options struct {
 	turnPackets  int
 	caFile       string
 	insecure     bool
+	reportFlags
 }
 
 // errHelp means -h was asked for: usage is printed, exit 0.
@@ -51,14 +52,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify TLS/DTLS certificates (testing only)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	o.register(fs)
 	fs.Usage = func() { usage(stderr, fs) }
 
 	// Flags may follow server URIs: parse, take the positional, repeat.
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+			if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
 				return nil, errHelp
 			}
 			return nil, err
@@ -75,6 +76,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.turnSecret == "" {
 		o.turnSecret = os.Getenv("RTCPROBE_TURN_SECRET")
+	}
+	if err := o.finish(fs); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.timeout <= 0:
@@ -99,7 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
-       rtcprobe list
+       rtcprobe list [--config FILE] [--profile NAME]
+       rtcprobe validate --config FILE [--profile NAME]
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,
