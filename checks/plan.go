@@ -33,6 +33,9 @@ type Options struct {
 	STUNCount int
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
+	// TURNPackets is the number of relayed echo packets per TURN check
+	// (0: the probe's default).
+	TURNPackets int
 	// Browser is the run's shared browser for the browser.* checks,
 	// started on first use; nil skips them.
 	Browser *browser.Session

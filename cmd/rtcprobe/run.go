@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer srv.Close()
 		plan.Servers = srv.Servers()
+		// Trust the embedded server's throw-away certificate, and only it.
+		plan.Options.TLS = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
 	}
 
 	progress, onResult := startProgress(o, plan, stdout)
@@ -84,7 +87,10 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Timeout:      o.timeout,
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count, RequireBrowser: o.requireBrowser},
+		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets, RequireBrowser: o.requireBrowser},
+	}
+	if plan.Options.TLS, err = tlsConfig(o); err != nil {
+		return nil, err
 	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)
@@ -92,6 +98,9 @@ func buildPlan(o *options) (*checks.Plan, error) {
 			return nil, err
 		}
 		s.Username, s.Password = o.user, o.password
+		if err := turnCredentials(o, &s, time.Now()); err != nil {
+			return nil, err
+		}
 		plan.Servers = append(plan.Servers, s)
 	}
 	if err := applyConfig(o, plan); err != nil {
