@@ -214,8 +214,13 @@ func (p *pionPeer) api() (*webrtc.API, error) {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
+	// NACK and RTCP reports only: the default set adds congestion-control
+	// feedback whose interceptor logs to stderr on its own.
 	var ir interceptor.Registry
-	if err := webrtc.RegisterDefaultInterceptors(&me, &ir); err != nil {
+	if err := webrtc.ConfigureNack(&me, &ir); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(&ir); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&ir)), nil

@@ -191,7 +191,10 @@ func browserChecks() []*Check {
 			Description: "Gathers ICE candidates in the browser with each configured server: host, srflx and relay candidates found, and icecandidateerror codes.",
 			Metrics:     []string{"relay", "srflx", "gather_ms", "host", "errors", "complete"},
 			Timeout:     browserTimeout, Thresholds: browserICEThresholds, Subjects: browserICESubjects,
-			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, _ *Plan) probes.Measurement {
+			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
+				if err := browserTrustsTarget(s, p); err != nil {
+					return probes.Failed(err)
+				}
 				return browser.ICE(ctx, b, s.Target, browser.ICEConfig{})
 			}),
 			Advice: browserAdvice,
@@ -208,7 +211,10 @@ func browserChecks() []*Check {
 			Metrics: []string{"connected_ms", "chrome_frames_decoded", "pion_video_frames", "pion_audio_packets", "chrome_audio_packets",
 				"dc_rtt_median_ms", "dc_lost", "relayed"},
 			Timeout: browserTimeout, Thresholds: browserInteropThresholds, Subjects: browserInteropSubjects,
-			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, _ *Plan) probes.Measurement {
+			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
+				if err := browserTrustsTarget(s, p); err != nil {
+					return probes.Failed(err)
+				}
 				cfg := browser.InteropConfig{}
 				if s.Target.Server.IsTURN() {
 					t := s.Target
@@ -221,13 +227,33 @@ func browserChecks() []*Check {
 	}
 }
 
-// browserICESubjects: each stun: server over UDP (browsers use no other
-// transport for STUN) and each TURN server over each of its transports.
+// browserTrustsTarget skips TLS servers when the run trusts them by its
+// own rules (--ca, --insecure): the browser verifies certificates against
+// the system's store only, so its verdict would be about that, not the
+// server.
+func browserTrustsTarget(s Subject, p *Plan) error {
+	tc := p.Options.TLS
+	if s.Target.Server.URI.Scheme != stun.SchemeTypeTURNS || tc == nil || (tc.RootCAs == nil && !tc.InsecureSkipVerify) {
+		return nil
+	}
+	return fmt.Errorf("%w: the browser trusts only the system's certificate authorities; --ca and --insecure do not reach it", probes.ErrUnsupported)
+}
+
+// browserSpeaks: browsers use STUN over UDP only, and TURN over UDP, TCP
+// and TLS, not DTLS.
+func browserSpeaks(s probes.Server, tr probes.Transport) bool {
+	if s.IsTURN() {
+		return tr != probes.DTLS
+	}
+	return s.URI.Scheme == stun.SchemeTypeSTUN && tr == probes.UDP
+}
+
+// browserICESubjects: each server over each transport the browser speaks.
 func browserICESubjects(p *Plan) []Subject {
 	var out []Subject
 	for _, s := range p.Servers {
 		for _, tr := range s.Transports() {
-			if !s.IsTURN() && (s.URI.Scheme != stun.SchemeTypeSTUN || tr != probes.UDP) {
+			if !browserSpeaks(s, tr) {
 				continue
 			}
 			out = append(out, Subject{Name: browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
@@ -245,6 +271,9 @@ func browserInteropSubjects(p *Plan) []Subject {
 			continue
 		}
 		for _, tr := range s.Transports() {
+			if !browserSpeaks(s, tr) {
+				continue
+			}
 			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
 		}
 	}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"crypto/tls"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -87,12 +88,20 @@ func TestBrowserChecks(t *testing.T) {
 	defer srv.Close()
 	sess := browser.NewSession(browser.Config{})
 	defer sess.Close()
+	// As the default run does: the embedded server's certificate is trusted
+	// by rtcprobe, which the browser cannot share (those subjects skip).
 	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Timeout: 60 * time.Second,
-		Options: Options{Browser: sess, RequireBrowser: true}}
+		Options: Options{Browser: sess, RequireBrowser: true, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
 		seen[r.CheckID]++
+		if strings.HasPrefix(strings.TrimPrefix(r.Target, "relay-only via "), "turns:") {
+			if r.Status != Skip || !strings.Contains(r.Error, "--ca") {
+				t.Errorf("%s %s: %s %q, want a skip naming --ca", r.CheckID, r.Target, r.Status, r.Error)
+			}
+			continue
+		}
 		// Warnings are allowed: a loaded CI machine can start a camera slowly.
 		if r.Status != Pass && r.Status != Warn {
 			t.Errorf("%s %s: %s: %s (advice %q)", r.CheckID, r.Target, r.Status, r.Error, r.Advice)
@@ -106,8 +115,9 @@ func TestBrowserChecks(t *testing.T) {
 			}
 		}
 	}
-	// ICE: stun (UDP) + turn UDP/TCP; interop: all + relay over UDP/TCP.
-	if seen["browser.ice"] != 3 || seen["browser.interop"] != 3 {
+	// ICE: stun (UDP) + turn UDP/TCP + turns TLS (no DTLS: browsers lack
+	// it); interop: all + relay over the same three.
+	if seen["browser.ice"] != 4 || seen["browser.interop"] != 4 {
 		t.Errorf("subjects per check = %v", seen)
 	}
 }

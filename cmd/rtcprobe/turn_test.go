@@ -134,7 +134,7 @@ func TestTURNSecretsNeverPrinted(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := time.Now()
-			res := rtcprobeEnv(t, tc.env, append([]string{"--turn-packets", "3", "--check-timeout", "3s"}, tc.args...)...)
+			res := rtcprobeEnv(t, tc.env, append([]string{"--checks", "stun,turn", "--turn-packets", "3", "--check-timeout", "3s"}, tc.args...)...)
 			out := res.stdout + res.stderr
 			if res.code != tc.wantCode || !strings.Contains(out, tc.want) {
 				t.Errorf("exit %d (want %d), output lacks %q:\n%s", res.code, tc.wantCode, tc.want, out)
@@ -177,7 +177,7 @@ func TestTURNOverTLSWithCAFile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := rtcprobeEnv(t, env, append(append([]string{"--user", user, "--turn-packets", "3"}, tc.args...), uri)...)
+			res := rtcprobeEnv(t, env, append(append([]string{"--checks", "stun,turn", "--user", user, "--turn-packets", "3"}, tc.args...), uri)...)
 			if res.code != tc.wantCode || !strings.Contains(res.stdout, tc.want) {
 				t.Errorf("exit %d (want %d), stdout lacks %q:\n%s%s", res.code, tc.wantCode, tc.want, res.stdout, res.stderr)
 			}
@@ -210,7 +210,7 @@ func TestTURNAgainstCoturn(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := rtcprobe(t, append([]string{"--turn-packets", "5"}, tc.args...)...)
+			res := rtcprobe(t, append([]string{"--checks", "stun,turn", "--turn-packets", "5"}, tc.args...)...)
 			if res.code != tc.wantCode {
 				t.Errorf("exit %d, want %d", res.code, tc.wantCode)
 			}
