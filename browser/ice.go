@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,9 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 		return m
 	}
 	count := map[string]int{}
+	// The candidates that show the server worked come first.
+	rank := map[string]int{"relay": 0, "srflx": 1, "prflx": 2, "host": 3}
+	slices.SortStableFunc(res.Candidates, func(a, b candidate) int { return rank[a.Type] - rank[b.Type] })
 	for _, c := range res.Candidates {
 		count[c.Type]++
 		desc := fmt.Sprintf("%s %s %s:%d", c.Type, c.Protocol, c.Address, c.Port)
