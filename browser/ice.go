@@ -85,6 +85,9 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 		m.Err = err
 		return m
 	}
+	for _, e := range res.Errors {
+		m.AddEvidence("icecandidateerror", fmt.Sprintf("%d %s (%s) after %.0f ms", e.ErrorCode, strings.TrimSpace(e.ErrorText), e.URL, e.AtMs))
+	}
 	count := map[string]int{}
 	// The candidates that show the server worked come first.
 	rank := map[string]int{"relay": 0, "srflx": 1, "prflx": 2, "host": 3}
@@ -105,8 +108,5 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 	m.SetMetric("errors", float64(len(res.Errors)))
 	m.SetMetric("complete", boolMetric(res.Complete))
 	m.SetMetric("gather_ms", res.GatherMs)
-	for _, e := range res.Errors {
-		m.AddEvidence("icecandidateerror", fmt.Sprintf("%d %s (%s) after %.0f ms", e.ErrorCode, strings.TrimSpace(e.ErrorText), e.URL, e.AtMs))
-	}
 	return m
 }
