@@ -94,10 +94,10 @@ type pageResult struct {
 	} `json:"error"`
 }
 
-// call runs the page check name(arg) in a fresh tab (in its own browser
-// context, so permissions of one check never leak into another) and
-// decodes its JSON result into out. Console output is returned as
-// evidence either way. ctx bounds everything, the tab is always closed.
+// call runs the page check name(arg) in a fresh tab and decodes its JSON
+// result into out. Console output is returned as evidence either way. ctx
+// bounds everything (waiting for the camera too), and the tab is always
+// closed.
 func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm permission) ([]probes.Evidence, error) {
 	start := time.Now()
 	if capturing[name] {
