@@ -148,6 +148,7 @@ type pionPeer struct {
 
 	mu      sync.Mutex
 	pc      *webrtc.PeerConnection
+	closed  bool // no answer may start a connection any more
 	err     error
 	codecs  map[string]string
 	readers sync.WaitGroup
@@ -229,6 +230,16 @@ func (p *pionPeer) api() (*webrtc.API, error) {
 // answer sets up the peer for Chrome's offer and returns the answer once
 // its candidates are gathered (no trickle: one request, one answer).
 func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
+	// The answer counts as a reader, so close waits for it: a call that
+	// timed out must not leave a connection made after it gave up.
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return "", errors.New("the call is over")
+	}
+	p.readers.Add(1)
+	p.mu.Unlock()
+	defer p.readers.Done()
 	api, err := p.api()
 	if err != nil {
 		return "", p.fail(err)
@@ -244,10 +255,10 @@ func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
 		return "", p.fail(err)
 	}
 	p.mu.Lock()
-	if p.pc != nil {
+	if p.pc != nil || p.closed {
 		p.mu.Unlock()
 		_ = pc.Close()
-		return "", errors.New("the call has an answer already")
+		return "", errors.New("the call has an answer already, or is over")
 	}
 	p.pc, p.codecs = pc, map[string]string{}
 	p.mu.Unlock()
@@ -357,10 +368,12 @@ func (p *pionPeer) readRTCP(sender *webrtc.RTPSender) {
 // close ends the call and waits for every reader to stop.
 func (p *pionPeer) close() {
 	p.mu.Lock()
+	p.closed = true
 	pc := p.pc
 	p.mu.Unlock()
 	if pc != nil {
 		_ = pc.Close()
 	}
+	// An answer still running finds the peer closed and closes what it made.
 	p.readers.Wait()
 }
