@@ -487,3 +487,17 @@ func TestConsoleCapture(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // events arrive on the tab's reader goroutine
 	}
 }
+
+// TestInteropDeadline: a call cut short by its deadline reports a timeout
+// and leaves no pion connection or goroutine behind.
+func TestInteropDeadline(t *testing.T) {
+	b := sharedBrowser(t)
+	testenv.CheckGoroutines(t)
+	for _, d := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond} {
+		m := Interop(testCtx(t, d), b, InteropConfig{})
+		var te *TimeoutError
+		if !errors.As(m.Err, &te) {
+			t.Fatalf("deadline %s: err = %v, want a TimeoutError", d, m.Err)
+		}
+	}
+}

@@ -55,6 +55,9 @@ func startPageServer() (*pageServer, error) {
 	mux.Handle("GET /", http.FileServerFS(Pages()))
 	mux.HandleFunc("POST /signal/{id}", p.signal)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// A few requests per tab: no idle connections (and their goroutines)
+	// kept open between checks.
+	p.srv.SetKeepAlivesEnabled(false)
 	go func() {
 		defer close(p.done)
 		_ = p.srv.Serve(ln)
