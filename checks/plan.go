@@ -32,6 +32,9 @@ type Options struct {
 	STUNCount int
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
+	// FirewallPorts are the --ports the firewall matrix adds to each
+	// server's own port.
+	FirewallPorts []PortSpec
 }
 
 // ThresholdsFor returns the thresholds in force for c.

@@ -20,6 +20,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "list" {
 		return runList(stdout)
 	}
+	if len(args) > 0 && args[0] == "firewall" {
+		args = append(firewallProfile(), args[1:]...)
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, errHelp) {
 		return exitOK
@@ -75,6 +78,9 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
 		Options:      checks.Options{STUNCount: o.count},
+	}
+	if plan.Options.FirewallPorts, err = checks.ParsePorts(o.ports); err != nil {
+		return nil, err
 	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)

@@ -1,0 +1,275 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// PortSpec is one --ports entry: a port and the transports tried on it.
+type PortSpec struct {
+	Port       int
+	Transports []probes.Transport
+}
+
+// conventionalTransports are what servers usually run on a bare port:
+// 5349 is the TLS port (RFC 5766), 443 carries TLS (and often UDP and
+// plain TCP) to get through web-only firewalls, anything else UDP+TCP.
+func conventionalTransports(port int) []probes.Transport {
+	switch port {
+	case 5349:
+		return []probes.Transport{probes.TLS}
+	case 443:
+		return []probes.Transport{probes.UDP, probes.TCP, probes.TLS}
+	}
+	return []probes.Transport{probes.UDP, probes.TCP}
+}
+
+// ParsePorts reads --ports: comma-separated PORT or PORT/udp|tcp|tls
+// ("3478,5349,443/tls"). Errors name the bad entry.
+func ParsePorts(spec string) ([]PortSpec, error) {
+	var out []PortSpec
+	for _, entry := range strings.Split(spec, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		num, tr, hasTr := strings.Cut(entry, "/")
+		port, err := strconv.Atoi(num)
+		if err != nil || port < 1 || port > 65535 {
+			return nil, fmt.Errorf("invalid --ports entry %q: port must be 1-65535", entry)
+		}
+		ps := PortSpec{Port: port, Transports: conventionalTransports(port)}
+		if hasTr {
+			t := probes.Transport(strings.ToLower(tr))
+			if t != probes.UDP && t != probes.TCP && t != probes.TLS {
+				return nil, fmt.Errorf("invalid --ports entry %q: transport must be udp, tcp or tls", entry)
+			}
+			ps.Transports = []probes.Transport{t}
+		}
+		out = append(out, ps)
+	}
+	if len(out) == 0 && strings.TrimSpace(spec) != "" {
+		return nil, fmt.Errorf("invalid --ports %q: no port given", spec)
+	}
+	return out, nil
+}
+
+// cellKind is a protocol the matrix speaks in its cells.
+type cellKind struct {
+	name    string
+	applies func(probes.Server) bool
+	run     func(ctx context.Context, t probes.Target, p *Plan) probes.Measurement
+}
+
+// matrixKinds lists the protocols of the matrix. Binding requests work on
+// TURN servers too, so STUN cells test the path for every server.
+var matrixKinds = []cellKind{
+	{name: "STUN", applies: func(probes.Server) bool { return true }, run: stunCell},
+}
+
+// stunCell sends a few Binding requests: one lost datagram is not a drop,
+// and three at 500 ms each still end before the 2 s deadline.
+func stunCell(ctx context.Context, t probes.Target, _ *Plan) probes.Measurement {
+	return probes.STUN(ctx, t, probes.STUNConfig{Count: 3, RequestTimeout: 500 * time.Millisecond})
+}
+
+// matrixCells expands one server into its cells: the URI's own port with
+// the transports its scheme allows, plus every --ports entry.
+func matrixCells(s probes.Server, p *Plan) []probes.Cell {
+	type key struct {
+		kind string
+		tr   probes.Transport
+		port int
+	}
+	specs := []PortSpec{{Port: s.URI.Port, Transports: s.Transports()}}
+	specs = append(specs, p.Options.FirewallPorts...)
+	var (
+		cells []probes.Cell
+		seen  = map[key]bool{}
+	)
+	for _, kind := range matrixKinds {
+		if !kind.applies(s) {
+			continue
+		}
+		for _, ps := range specs {
+			for _, tr := range ps.Transports {
+				k := key{kind.name, tr, ps.Port}
+				if tr == probes.DTLS || seen[k] {
+					continue
+				}
+				seen[k] = true
+				srv := s
+				srv.URI.Port = ps.Port
+				run := kind.run
+				cells = append(cells, probes.Cell{
+					Name:   fmt.Sprintf("%s/%s %d", kind.name, tr.Upper(), ps.Port),
+					Target: probes.Target{Server: srv, Transport: tr, TLS: p.Options.TLS},
+					Run:    func(ctx context.Context, t probes.Target) probes.Measurement { return run(ctx, t, p) },
+				})
+			}
+		}
+	}
+	return cells
+}
+
+// classifyCell turns a cell's measurement into an outcome in firewall
+// terms.
+func classifyCell(r probes.CellResult) CellOutcome {
+	kind, _, _ := strings.Cut(r.Cell.Name, "/")
+	c := CellOutcome{Kind: kind, Transport: r.Cell.Target.Transport, Port: r.Cell.Target.Server.URI.Port}
+	m := r.Measurement
+	var (
+		timeout *probes.TimeoutError
+		refused *probes.RefusedError
+		tlsErr  *probes.TLSError
+		dnsErr  *probes.DNSError
+		stunErr *probes.STUNError
+		proto   *probes.ProtocolError
+	)
+	_, connected := m.Metrics["connect_ms"]
+	err := m.Err
+	switch {
+	case err == nil:
+		c.Outcome, c.RTTms = OutcomeOK, m.Metrics["rtt_median_ms"]
+	case errors.Is(err, probes.ErrUnsupported):
+		c.Outcome = OutcomeSkipped
+	case errors.As(err, &stunErr) && (stunErr.Code == 401 || stunErr.Code == 441):
+		c.Outcome, c.Detail = OutcomeAuth, fmt.Sprintf("%d %s", stunErr.Code, stunErr.Reason)
+	case errors.As(err, &stunErr):
+		c.Outcome, c.Detail = OutcomeAnswered, fmt.Sprintf("error %d %s", stunErr.Code, stunErr.Reason)
+	case errors.As(err, &tlsErr):
+		c.Outcome, c.Detail = OutcomeTLS, tlsReason(tlsErr)
+	case errors.As(err, &timeout) && timeout.Stage == "TLS handshake":
+		c.Outcome, c.Detail = OutcomeTLS, "handshake stalled after TCP connected"
+	case errors.As(err, &timeout) && connected:
+		// TCP connected, so the firewall let it through; the service is
+		// what stays silent.
+		c.Outcome, c.Detail = OutcomeAnswered, "TCP connected but no STUN answer"
+	case errors.As(err, &timeout):
+		c.Outcome, c.Detail = OutcomeDropped, fmt.Sprintf("no answer in %s", timeout.After.Round(100*time.Millisecond))
+	case errors.As(err, &refused):
+		c.Outcome, c.Detail = OutcomeRefused, "TCP RST"
+		if c.Transport.Network() == "udp" {
+			c.Detail = "ICMP port unreachable"
+		}
+	case errors.As(err, &dnsErr):
+		c.Outcome, c.Detail = OutcomeDNS, dnsErr.Error()
+	case errors.As(err, &proto) || connected:
+		c.Outcome, c.Detail = OutcomeAnswered, "not a STUN answer: "+err.Error()
+	default:
+		c.Outcome, c.Detail = OutcomeError, err.Error()
+	}
+	return c
+}
+
+// tlsReason keeps the certificate problem and drops the address prefix.
+func tlsReason(e *probes.TLSError) string {
+	if e.Err == nil {
+		return "handshake failed"
+	}
+	return e.Err.Error()
+}
+
+func (c CellOutcome) evidence() string {
+	switch {
+	case c.Outcome == OutcomeOK:
+		return fmt.Sprintf("ok %s ms", formatNumber(c.RTTms))
+	case c.Detail != "":
+		return fmt.Sprintf("%s (%s)", c.Outcome, c.Detail)
+	}
+	return string(c.Outcome)
+}
+
+// matrixMetrics counts outcomes; udp_open and friends are set only when
+// the matrix had a cell of that transport, so thresholds on them do not
+// fire for servers that offer no such transport.
+func matrixMetrics(m *probes.Measurement, cells []CellOutcome) {
+	count := func(o Outcome) float64 {
+		return float64(len(filter(cells, func(c CellOutcome) bool { return c.Outcome == o })))
+	}
+	m.SetMetric("cells", float64(len(cells)))
+	m.SetMetric("cells_ok", count(OutcomeOK))
+	m.SetMetric("cells_dropped", count(OutcomeDropped))
+	m.SetMetric("cells_refused", count(OutcomeRefused))
+	m.SetMetric("cells_tls_failed", count(OutcomeTLS))
+	m.SetMetric("cells_auth_failed", count(OutcomeAuth))
+	m.SetMetric("paths_open", float64(len(filter(cells, func(c CellOutcome) bool { return c.Outcome.Open() }))))
+	for _, tr := range []probes.Transport{probes.UDP, probes.TCP, probes.TLS} {
+		of := filter(cells, func(c CellOutcome) bool { return c.Transport == tr })
+		if len(of) == 0 {
+			continue
+		}
+		open := 0.0
+		if slices.ContainsFunc(of, func(c CellOutcome) bool { return c.Outcome.Open() }) {
+			open = 1
+		}
+		m.SetMetric(string(tr)+"_open", open)
+	}
+	best := -1.0
+	for _, c := range cells {
+		if c.Outcome == OutcomeOK && (best < 0 || c.RTTms < best) {
+			best = c.RTTms
+		}
+	}
+	if best >= 0 {
+		m.SetMetric("rtt_best_ms", best)
+	}
+}
+
+func firewallChecks() []*Check {
+	return []*Check{{
+		ID:    "firewall.matrix",
+		Title: "Firewall matrix (transport × port)",
+		Description: "Tries every transport (UDP, TCP, TLS) on the URI's port and each --ports entry at once and tells " +
+			"ok, silently dropped, refused, TLS failure and auth failure apart; the verdict says which rule to change.",
+		Metrics: []string{"paths_open", "cells", "rtt_best_ms", "cells_ok", "cells_dropped", "cells_refused",
+			"cells_tls_failed", "cells_auth_failed", "udp_open", "tcp_open", "tls_open"},
+		Timeout: 2 * time.Second,
+		Thresholds: []Threshold{
+			MustThreshold(Fail, "paths_open >= 1", "with no open path no ICE candidate can reach the server: calls fail"),
+			MustThreshold(Warn, "udp_open == 1", "without UDP, media is relayed over TCP/TLS: head-of-line blocking adds latency and jitter"),
+			MustThreshold(Warn, "cells_dropped == 0", "a silently dropped port makes clients wait out ICE timeouts before falling back"),
+			MustThreshold(Warn, "cells_tls_failed == 0", "browsers refuse TURN over TLS with a bad certificate"),
+		},
+		Subjects: func(p *Plan) []Subject {
+			out := make([]Subject, 0, len(p.Servers))
+			for _, s := range p.Servers {
+				out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, TLS: p.Options.TLS}})
+			}
+			return out
+		},
+		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
+			var cells []CellOutcome
+			for _, r := range probes.Matrix(ctx, matrixCells(s.Target.Server, p)) {
+				cells = append(cells, classifyCell(r))
+			}
+			// The verdict comes first: it is what a one-line summary shows.
+			var m probes.Measurement
+			v := FirewallVerdict(s.Target.Server.URI.Host, cells)
+			m.AddEvidence("verdict", v.Class+": "+v.Summary)
+			if v.Advice != "" {
+				m.AddEvidence("advice", v.Advice)
+			}
+			for _, c := range cells {
+				m.AddEvidence(c.Name(), c.evidence())
+			}
+			matrixMetrics(&m, cells)
+			return m
+		},
+		Advice: func(_ Result, m probes.Measurement) string {
+			for _, e := range m.Evidence {
+				if e.Name == "advice" {
+					return e.Value
+				}
+			}
+			return ""
+		},
+	}}
+}

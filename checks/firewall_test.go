@@ -1,0 +1,142 @@
+package checks
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+func evidenceOf(r Result, name string) string {
+	for _, e := range r.Evidence {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+func firewallCheck(t *testing.T) *Check {
+	t.Helper()
+	sel, err := Select(Catalog(), "firewall.matrix")
+	if err != nil || len(sel) != 1 {
+		t.Fatalf("firewall.matrix not in the catalogue: %v", err)
+	}
+	return sel[0]
+}
+
+// freePort reserves a port on loopback and releases it: nothing listens
+// there afterwards, so the kernel answers RST / ICMP port unreachable.
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestFirewallMatrixLoopback runs the matrix against real sockets on
+// loopback: the embedded server (ok), a UDP socket that never answers
+// (dropped), closed ports (refused), and a TLS server whose certificate
+// the client does not trust (tls failure).
+func TestFirewallMatrixLoopback(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = silent.Close() })
+	silentPort := silent.LocalAddr().(*net.UDPAddr).Port
+
+	cert, err := netlab.NewCert(time.Now().Add(24*time.Hour), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tl.Close() })
+	go func() {
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*tls.Conn).Handshake() // fails: the client rejects the certificate
+			_ = c.Close()
+		}
+	}()
+	tlsPort := tl.Addr().(*net.TCPAddr).Port
+	closedTCP, closedUDP := freePort(t, "tcp"), freePort(t, "udp")
+
+	stunSrv := srv.Servers()[0]
+	ports, err := ParsePorts(strings.Join([]string{
+		itoa(silentPort) + "/udp", itoa(closedTCP) + "/tcp", itoa(closedUDP) + "/udp", itoa(tlsPort) + "/tls"}, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := firewallCheck(t)
+	p := &Plan{Servers: []probes.Server{stunSrv}, Checks: []*Check{c}, CheckTimeout: time.Second,
+		Options: Options{FirewallPorts: ports}}
+	results := Run(context.Background(), p, nil)
+	if len(results) != 1 {
+		t.Fatalf("got %d results, want 1", len(results))
+	}
+	r := results[0]
+	want := map[string]string{
+		"STUN/UDP " + itoa(srv.Port()): "ok ",
+		"STUN/TCP " + itoa(srv.Port()): "ok ",
+		"STUN/UDP " + itoa(silentPort): "dropped (no answer",
+		"STUN/TCP " + itoa(closedTCP):  "refused (TCP RST)",
+		"STUN/UDP " + itoa(closedUDP):  "refused (ICMP port unreachable)",
+		"STUN/TLS " + itoa(tlsPort):    "tls failure (",
+	}
+	for name, prefix := range want {
+		if got := evidenceOf(r, name); !strings.HasPrefix(got, prefix) {
+			t.Errorf("cell %s = %q, want %q…", name, got, prefix)
+		}
+	}
+	if got := evidenceOf(r, "STUN/TLS "+itoa(tlsPort)); !strings.Contains(got, "certificate") {
+		t.Errorf("TLS cell %q does not name the certificate problem", got)
+	}
+	if r.Status != Warn {
+		t.Errorf("status = %s, want warn (UDP open, one port dropped, bad certificate): %s", r.Status, r.Error)
+	}
+	if v := evidenceOf(r, "verdict"); !strings.HasPrefix(v, "udp-open:") {
+		t.Errorf("verdict = %q, want udp-open", v)
+	}
+	if !strings.Contains(r.Advice, "fix the certificate") {
+		t.Errorf("advice %q does not mention the certificate", r.Advice)
+	}
+	if r.Metrics["cells"] != 6 || r.Metrics["cells_ok"] != 2 || r.Metrics["cells_dropped"] != 1 ||
+		r.Metrics["cells_refused"] != 2 || r.Metrics["cells_tls_failed"] != 1 || r.Metrics["udp_open"] != 1 {
+		t.Errorf("metrics = %v", r.Metrics)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
