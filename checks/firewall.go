@@ -151,7 +151,7 @@ func classifyCell(r probes.CellResult) CellOutcome {
 	case errors.As(err, &timeout) && connected:
 		// TCP connected, so the firewall let it through; the service is
 		// what stays silent.
-		c.Outcome, c.Detail = OutcomeAnswered, "TCP connected but no STUN answer"
+		c.Outcome, c.Detail = OutcomeNoSTUN, "TCP connected but no STUN answer"
 	case errors.As(err, &timeout):
 		c.Outcome, c.Detail = OutcomeDropped, fmt.Sprintf("no answer in %s", timeout.After.Round(100*time.Millisecond))
 	case errors.As(err, &refused):
@@ -161,8 +161,10 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		}
 	case errors.As(err, &dnsErr):
 		c.Outcome, c.Detail = OutcomeDNS, dnsErr.Error()
-	case errors.As(err, &proto) || connected:
+	case errors.As(err, &proto):
 		c.Outcome, c.Detail = OutcomeAnswered, "not a STUN answer: "+err.Error()
+	case connected:
+		c.Outcome, c.Detail = OutcomeNoSTUN, err.Error()
 	default:
 		c.Outcome, c.Detail = OutcomeError, err.Error()
 	}

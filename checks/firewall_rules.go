@@ -18,6 +18,9 @@ const (
 	OutcomeOK       Outcome = "ok"
 	OutcomeAuth     Outcome = "auth failure"
 	OutcomeAnswered Outcome = "answered"
+	// OutcomeNoSTUN: TCP connected, so the firewall let it through, but no
+	// STUN server answered there; the path is open yet not usable.
+	OutcomeNoSTUN Outcome = "open, no STUN"
 	OutcomeDropped  Outcome = "dropped"
 	OutcomeRefused  Outcome = "refused"
 	OutcomeTLS      Outcome = "tls failure"
@@ -26,7 +29,8 @@ const (
 	OutcomeError    Outcome = "error"
 )
 
-// Open reports whether the outcome proves the path to the server open.
+// Open reports whether the outcome proves a usable path: the server
+// itself answered.
 func (o Outcome) Open() bool { return o == OutcomeOK || o == OutcomeAuth || o == OutcomeAnswered }
 
 // Blocked reports whether the outcome is a firewall's doing (or nothing

@@ -10,6 +10,8 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -71,4 +73,28 @@ func NewCert(notAfter time.Time, hosts ...string) (*Cert, error) {
 	}
 	c.Pool.AddCert(ca)
 	return c, nil
+}
+
+// WriteFiles stores the leaf chain, its key and the CA as PEM files in dir
+// for another process to load.
+func (c *Cert) WriteFiles(dir string) (certFile, keyFile, caFile string, err error) {
+	var chain []byte
+	for _, der := range c.TLS.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.TLS.PrivateKey)
+	if err != nil {
+		return "", "", "", err
+	}
+	certFile, keyFile, caFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
+	for name, data := range map[string][]byte{
+		certFile: chain,
+		keyFile:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		caFile:   c.CAPEM,
+	} {
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			return "", "", "", err
+		}
+	}
+	return certFile, keyFile, caFile, nil
 }

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
+)
+
+// Environment of the lab's child processes.
+const (
+	labRole = "RTCPROBE_LAB_ROLE" // "server" or "client"
+	labArgs = "RTCPROBE_LAB_ARGS" // client: rtcprobe arguments, \x1f-separated
+	labAddr = "RTCPROBE_LAB_ADDR" // server: the address to listen on
+	labCert = "RTCPROBE_LAB_CERT" // server: PEM chain
+	labKey  = "RTCPROBE_LAB_KEY"  // server: PEM key
+)
+
+// TestLabProcess is the entry point of the lab's child processes, which
+// are this test binary run inside a namespace with -test.run pointing
+// here. Run normally it does nothing.
+func TestLabProcess(t *testing.T) {
+	switch os.Getenv(labRole) {
+	case "server":
+		if err := labServer(); err != nil {
+			fmt.Fprintln(os.Stderr, "lab server:", err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	case "client":
+		os.Exit(run(context.Background(), strings.Split(os.Getenv(labArgs), "\x1f"), os.Stdout, os.Stderr))
+	}
+}
+
+// labServer is a TURN server as deployed: UDP and TCP on 3478, TLS on
+// 443. It prints "ready" once listening and stops when stdin closes.
+func labServer() error {
+	addr := os.Getenv(labAddr)
+	cert, err := tls.LoadX509KeyPair(os.Getenv(labCert), os.Getenv(labKey))
+	if err != nil {
+		return err
+	}
+	udp, err := net.ListenPacket("udp", net.JoinHostPort(addr, "3478"))
+	if err != nil {
+		return err
+	}
+	tcp, err := net.Listen("tcp", net.JoinHostPort(addr, "3478"))
+	if err != nil {
+		return err
+	}
+	tl, err := tls.Listen("tcp", net.JoinHostPort(addr, "443"), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return err
+	}
+	relay := &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(addr), Address: addr}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	key := turn.GenerateAuthKey("lab", "lab.test", "lab-password")
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         "lab.test",
+		LoggerFactory: logs,
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, key, ra.Username == "lab"
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: relay}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: relay}, {Listener: tl, RelayAddressGenerator: relay}},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return srv.Close()
+}
+
+// labReport is the part of the JSON report the lab looks at.
+type labReport struct {
+	Checks []struct {
+		ID       string             `json:"id"`
+		Target   string             `json:"target"`
+		Status   string             `json:"status"`
+		Advice   string             `json:"advice"`
+		Metrics  map[string]float64 `json:"metrics"`
+		Evidence []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"evidence"`
+	} `json:"checks"`
+}
+
+func (r labReport) evidence(checkID, name string) string {
+	for _, c := range r.Checks {
+		if c.ID != checkID {
+			continue
+		}
+		for _, e := range c.Evidence {
+			if e.Name == name {
+				return e.Value
+			}
+		}
+	}
+	return ""
+}
+
+func (r labReport) advice(checkID string) string {
+	for _, c := range r.Checks {
+		if c.ID == checkID {
+			return c.Advice
+		}
+	}
+	return ""
+}
+
+// TestFirewallLab runs rtcprobe in a client namespace behind a NAT router
+// (iptables MASQUERADE) against a TURN server in a server namespace whose
+// iptables rules change per case, and checks the matrix cells and the
+// advice against what each rule does.
+//
+//	client 10.N.1.2 ── 10.N.1.1 router 10.N.2.1 (MASQUERADE) ── 10.N.2.2 server
+func TestFirewallLab(t *testing.T) {
+	netlab.Require(t)
+	n := 1 + rand.IntN(250)
+	ip := func(subnet, host int) string { return fmt.Sprintf("10.%d.%d.%d", n, subnet, host) }
+	client, router, server := netlab.NewNS(t, "cli"), netlab.NewNS(t, "rtr"), netlab.NewNS(t, "srv")
+	netlab.Link(t, client, "eth0", netlab.CIDR(ip(1, 2), 24), router, "in0", netlab.CIDR(ip(1, 1), 24))
+	netlab.Link(t, router, "out0", netlab.CIDR(ip(2, 1), 24), server, "eth0", netlab.CIDR(ip(2, 2), 24))
+	client.Run(t, "ip", "route", "add", "default", "via", ip(1, 1))
+	router.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	// The server has no route back to the client's subnet: replies only
+	// arrive because the router rewrites the source.
+	router.IPTables(t, "-t nat -A POSTROUTING -o out0 -j MASQUERADE")
+
+	cert, err := netlab.NewCert(time.Now().Add(30*24*time.Hour), ip(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, caFile, err := cert.WriteFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	srvCmd := server.Command(ctx, self, "-test.run=^TestLabProcess$")
+	srvCmd.Env = netlab.Env(labRole+"=server", labAddr+"="+ip(2, 2), labCert+"="+certFile, labKey+"="+keyFile)
+	netlab.StartProcess(t, srvCmd, 10*time.Second)
+
+	probe := func(t *testing.T) (labReport, int) {
+		t.Helper()
+		args := []string{"firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls", "--json", "-",
+			"stun:" + ip(2, 2) + ":3478", "turn:" + ip(2, 2) + ":3478"}
+		cmd := client.Command(ctx, self, "-test.run=^TestLabProcess$")
+		// SSL_CERT_FILE makes the lab CA the client's system root.
+		cmd.Env = netlab.Env(labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, _ := cmd.Output()
+		var rep labReport
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatalf("rtcprobe in the client namespace: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
+		}
+		return rep, cmd.ProcessState.ExitCode()
+	}
+
+	tests := []struct {
+		name     string
+		rules    []string
+		cells    map[string]string // evidence name → value prefix
+		verdict  string
+		advice   []string
+		exitCode int
+	}{
+		{
+			name:     "no firewall",
+			cells:    map[string]string{"STUN/UDP 3478": "ok", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
+			verdict:  "all-open",
+			exitCode: exitOK,
+		},
+		{
+			name:     "server drops UDP",
+			rules:    []string{"-A INPUT -p udp -j DROP"},
+			cells:    map[string]string{"STUN/UDP 3478": "dropped (no answer", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
+			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is silently dropped",
+			advice:   []string{"Use TURN over TCP/TLS", "permit outbound UDP to " + ip(2, 2) + ":3478"},
+			exitCode: exitFail, // stun.udp has no answer at all
+		},
+		{
+			name:     "server rejects UDP with ICMP",
+			rules:    []string{"-A INPUT -p udp -j REJECT --reject-with icmp-port-unreachable"},
+			cells:    map[string]string{"STUN/UDP 3478": "refused (ICMP port unreachable)", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
+			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is refused",
+			advice:   []string{"Use TURN over TCP/TLS"},
+			exitCode: exitFail,
+		},
+		{
+			name:     "server resets TCP 3478",
+			rules:    []string{"-A INPUT -p tcp --dport 3478 -j REJECT --reject-with tcp-reset"},
+			cells:    map[string]string{"STUN/UDP 3478": "ok", "STUN/TCP 3478": "refused (TCP RST)", "STUN/TLS 443": "ok"},
+			verdict:  "udp-open",
+			exitCode: exitOK,
+		},
+		{
+			name:     "server allows only TCP 443",
+			rules:    []string{"-A INPUT -p tcp --dport 443 -j ACCEPT", "-A INPUT -j DROP"},
+			cells:    map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "dropped", "STUN/TLS 443": "ok"},
+			verdict:  "tls-443-only: UDP to " + ip(2, 2) + ":3478 is silently dropped",
+			advice:   []string{"Use TURN over TLS", "turn(s): URIs on 443"},
+			exitCode: exitFail,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			server.IPTables(t, "-F INPUT")
+			for _, r := range tt.rules {
+				server.IPTables(t, r)
+			}
+			rep, code := probe(t)
+			for name, want := range tt.cells {
+				if got := rep.evidence("firewall.matrix", name); !strings.HasPrefix(got, want) {
+					t.Errorf("cell %s = %q, want %q…", name, got, want)
+				}
+			}
+			if got := rep.evidence("firewall.matrix", "verdict"); !strings.HasPrefix(got, tt.verdict) {
+				t.Errorf("verdict = %q, want %q…", got, tt.verdict)
+			}
+			for _, a := range tt.advice {
+				if got := rep.advice("firewall.matrix"); !strings.Contains(got, a) {
+					t.Errorf("advice %q lacks %q", got, a)
+				}
+			}
+			if code != tt.exitCode {
+				t.Errorf("exit code %d, want %d", code, tt.exitCode)
+			}
+			if tt.name == "no firewall" {
+				// MASQUERADE: the server sees the router's address.
+				if got := rep.evidence("stun.udp", "mapped_address"); !strings.HasPrefix(got, ip(2, 1)+":") {
+					t.Errorf("mapped address %q, want the router's %s", got, ip(2, 1))
+				}
+			}
+		})
+	}
+}
