@@ -6,5 +6,6 @@ func Catalog() []*Check {
 	var all []*Check
 	all = append(all, stunChecks()...)
 	all = append(all, firewallChecks()...)
+	all = append(all, natChecks()...)
 	return all
 }

@@ -20,13 +20,13 @@ const (
 	OutcomeAnswered Outcome = "answered"
 	// OutcomeNoSTUN: TCP connected, so the firewall let it through, but no
 	// STUN server answered there; the path is open yet not usable.
-	OutcomeNoSTUN Outcome = "open, no STUN"
-	OutcomeDropped  Outcome = "dropped"
-	OutcomeRefused  Outcome = "refused"
-	OutcomeTLS      Outcome = "tls failure"
-	OutcomeDNS      Outcome = "dns failure"
-	OutcomeSkipped  Outcome = "skipped"
-	OutcomeError    Outcome = "error"
+	OutcomeNoSTUN  Outcome = "open, no STUN"
+	OutcomeDropped Outcome = "dropped"
+	OutcomeRefused Outcome = "refused"
+	OutcomeTLS     Outcome = "tls failure"
+	OutcomeDNS     Outcome = "dns failure"
+	OutcomeSkipped Outcome = "skipped"
+	OutcomeError   Outcome = "error"
 )
 
 // Open reports whether the outcome proves a usable path: the server

@@ -35,6 +35,9 @@ type Options struct {
 	// FirewallPorts are the --ports the firewall matrix adds to each
 	// server's own port.
 	FirewallPorts []PortSpec
+	// NATServers answer RFC 5780 NAT discovery; empty means the stun:
+	// servers of the plan.
+	NATServers []probes.Server
 }
 
 // ThresholdsFor returns the thresholds in force for c.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
 
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 )
 
@@ -24,6 +26,7 @@ const (
 	labRole = "RTCPROBE_LAB_ROLE" // "server" or "client"
 	labArgs = "RTCPROBE_LAB_ARGS" // client: rtcprobe arguments, \x1f-separated
 	labAddr = "RTCPROBE_LAB_ADDR" // server: the address to listen on
+	labAlt  = "RTCPROBE_LAB_ALT"  // server: second address, for RFC 5780
 	labCert = "RTCPROBE_LAB_CERT" // server: PEM chain
 	labKey  = "RTCPROBE_LAB_KEY"  // server: PEM key
 )
@@ -45,7 +48,9 @@ func TestLabProcess(t *testing.T) {
 }
 
 // labServer is a TURN server as deployed: UDP and TCP on 3478, TLS on
-// 443. It prints "ready" once listening and stops when stdin closes.
+// 443, plus an RFC 5780 responder on both of its addresses. It prints
+// "ready PORT" (the responder's primary port) once listening and stops
+// when stdin closes.
 func labServer() error {
 	addr := os.Getenv(labAddr)
 	cert, err := tls.LoadX509KeyPair(os.Getenv(labCert), os.Getenv(labKey))
@@ -80,9 +85,14 @@ func labServer() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("ready")
+	nat, err := embedded.StartNATResponder(nil, addr, os.Getenv(labAlt))
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	fmt.Println("ready", nat.Addr().Port)
 	_, _ = io.Copy(io.Discard, os.Stdin)
-	return srv.Close()
+	return errors.Join(srv.Close(), nat.Close())
 }
 
 // labReport is the part of the JSON report the lab looks at.
@@ -136,6 +146,7 @@ func TestFirewallLab(t *testing.T) {
 	client, router, server := netlab.NewNS(t, "cli"), netlab.NewNS(t, "rtr"), netlab.NewNS(t, "srv")
 	netlab.Link(t, client, "eth0", netlab.CIDR(ip(1, 2), 24), router, "in0", netlab.CIDR(ip(1, 1), 24))
 	netlab.Link(t, router, "out0", netlab.CIDR(ip(2, 1), 24), server, "eth0", netlab.CIDR(ip(2, 2), 24))
+	server.Run(t, "ip", "addr", "add", netlab.CIDR(ip(2, 3), 24), "dev", "eth0")
 	client.Run(t, "ip", "route", "add", "default", "via", ip(1, 1))
 	router.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	// The server has no route back to the client's subnet: replies only
@@ -156,13 +167,12 @@ func TestFirewallLab(t *testing.T) {
 	}
 	ctx := t.Context()
 	srvCmd := server.Command(ctx, self, "-test.run=^TestLabProcess$")
-	srvCmd.Env = netlab.Env(labRole+"=server", labAddr+"="+ip(2, 2), labCert+"="+certFile, labKey+"="+keyFile)
-	netlab.StartProcess(t, srvCmd, 10*time.Second)
+	srvCmd.Env = netlab.Env(labRole+"=server", labAddr+"="+ip(2, 2), labAlt+"="+ip(2, 3), labCert+"="+certFile, labKey+"="+keyFile)
+	natPort := strings.TrimPrefix(netlab.StartProcess(t, srvCmd, 10*time.Second).Ready, "ready ")
 
-	probe := func(t *testing.T) (labReport, int) {
+	probe := func(t *testing.T, args ...string) (labReport, int) {
 		t.Helper()
-		args := []string{"firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls", "--json", "-",
-			"stun:" + ip(2, 2) + ":3478", "turn:" + ip(2, 2) + ":3478"}
+		args = append(args, "--json", "-")
 		cmd := client.Command(ctx, self, "-test.run=^TestLabProcess$")
 		// SSL_CERT_FILE makes the lab CA the client's system root.
 		cmd.Env = netlab.Env(labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)
@@ -228,7 +238,8 @@ func TestFirewallLab(t *testing.T) {
 			for _, r := range tt.rules {
 				server.IPTables(t, r)
 			}
-			rep, code := probe(t)
+			rep, code := probe(t, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls",
+				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
 			for name, want := range tt.cells {
 				if got := rep.evidence("firewall.matrix", name); !strings.HasPrefix(got, want) {
 					t.Errorf("cell %s = %q, want %q…", name, got, want)
@@ -253,4 +264,24 @@ func TestFirewallLab(t *testing.T) {
 			}
 		})
 	}
+
+	// Linux MASQUERADE keeps one mapping per source port whatever the
+	// destination, and conntrack lets in only replies from the exact
+	// address and port contacted.
+	t.Run("NAT behaviour through MASQUERADE", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		rep, _ := probe(t, "--checks", "nat.behavior", "stun:"+ip(2, 2)+":"+natPort)
+		if got := rep.evidence("nat.behavior", "mapping"); got != "endpoint-independent" {
+			t.Errorf("mapping = %q, want endpoint-independent", got)
+		}
+		if got := rep.evidence("nat.behavior", "filtering"); got != "address-and-port-dependent" {
+			t.Errorf("filtering = %q, want address-and-port-dependent", got)
+		}
+		if got := rep.evidence("nat.behavior", "mapped_address"); !strings.HasPrefix(got, ip(2, 1)+":") {
+			t.Errorf("mapped address %q, want the router's %s", got, ip(2, 1))
+		}
+		if got := rep.evidence("nat.behavior", "meaning"); !strings.Contains(got, "Cone NAT") {
+			t.Errorf("meaning = %q", got)
+		}
+	})
 }

@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
        rtcprobe list
-       rtcprobe firewall [flags] URI…   (= --checks firewall,nat,signaling --ports 3478,5349,443)
+       rtcprobe firewall [flags] URI…   (= --checks firewall,nat --ports 3478,5349,443)
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,

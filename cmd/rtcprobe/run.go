@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer srv.Close()
 		plan.Servers = srv.Servers()
+		plan.Options.NATServers = srv.NATServers()
 	}
 
 	started := time.Now()

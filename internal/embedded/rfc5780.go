@@ -154,3 +154,6 @@ func (r *NATResponder) serve(a, p int) {
 		_, _ = out.WriteTo(resp.Raw, from)
 	}
 }
+
+// NATServers are the embedded server's RFC 5780 responder, for nat.behavior.
+func (s *Server) NATServers() []probes.Server { return []probes.Server{s.nat.Server()} }

@@ -26,6 +26,7 @@ type Server struct {
 	port     int
 	username string
 	password string
+	nat      *NATResponder
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -81,6 +82,10 @@ func Start(cfg Config) (*Server, error) {
 		_ = tcp.Close()
 		return nil, fmt.Errorf("embedded TURN server: %w", err)
 	}
+	if s.nat, err = StartNATResponder(nil, "127.0.0.1", "127.0.0.2"); err != nil {
+		_ = s.turn.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -131,7 +136,7 @@ func (s *Server) Close() error {
 	if s == nil || s.turn == nil {
 		return errors.New("embedded server not started")
 	}
-	return s.turn.Close()
+	return errors.Join(s.turn.Close(), s.nat.Close())
 }
 
 func randomHex(n int) string {
