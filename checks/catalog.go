@@ -7,5 +7,6 @@ func Catalog() []*Check {
 	all = append(all, stunChecks()...)
 	all = append(all, firewallChecks()...)
 	all = append(all, natChecks()...)
+	all = append(all, signalingChecks()...)
 	return all
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type Subject struct {
 	Name string
 	// Target is the server and transport for server checks.
 	Target probes.Target
+	// URL is the endpoint of URL checks (signaling). It may carry tokens:
+	// never shown; Name is its redacted form.
+	URL *url.URL
 }
 
 // Result is a check's verdict on one subject.

@@ -110,7 +110,7 @@ func matrixCells(s probes.Server, p *Plan) []probes.Cell {
 				run := kind.run
 				cells = append(cells, probes.Cell{
 					Name:   fmt.Sprintf("%s/%s %d", kind.name, tr.Upper(), ps.Port),
-					Target: probes.Target{Server: srv, Transport: tr, TLS: p.Options.TLS},
+					Target: probes.Target{Server: srv, Transport: tr, TLS: p.Options.TLS, Proxy: p.Options.Proxy},
 					Run:    func(ctx context.Context, t probes.Target) probes.Measurement { return run(ctx, t, p) },
 				})
 			}

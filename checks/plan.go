@@ -3,6 +3,7 @@ package checks
 import (
 	"crypto/tls"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +39,11 @@ type Options struct {
 	// NATServers answer RFC 5780 NAT discovery; empty means the stun:
 	// servers of the plan.
 	NATServers []probes.Server
+	// SignalingURLs are the ws:// and wss:// endpoints of --signaling.
+	SignalingURLs []*url.URL
+	// Proxy is --proxy: the HTTP proxy for WebSocket and TCP/TLS
+	// connections; nil means HTTPS_PROXY from the environment.
+	Proxy *url.URL
 }
 
 // ThresholdsFor returns the thresholds in force for c.
@@ -65,7 +71,7 @@ func (p *Plan) serverTargets(keep func(probes.Server) bool, tr probes.Transport)
 	var out []Subject
 	for _, s := range p.Servers {
 		if keep(s) && slices.Contains(s.Transports(), tr) {
-			out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+			out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS, Proxy: p.Options.Proxy}})
 		}
 	}
 	return out

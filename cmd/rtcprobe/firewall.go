@@ -5,5 +5,5 @@ package main
 // the conventional STUN/TURN ports added. Flags given after it win, since
 // the last occurrence of a flag counts.
 func firewallProfile() []string {
-	return []string{"--checks", "firewall,nat", "--ports", "3478,5349,443"}
+	return []string{"--checks", "firewall,nat,signaling", "--ports", "3478,5349,443"}
 }

@@ -23,6 +23,8 @@ type options struct {
 	showVersion  bool
 	servers      []string
 	ports        string
+	signaling    []string
+	proxy        string
 }
 
 // errHelp means -h was asked for: usage is printed, exit 0.
@@ -43,6 +45,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&o.ports, "ports", "", "firewall matrix: also try these `PORTS` on every server (3478,5349,443 or PORT/udp|tcp|tls)")
+	fs.Func("signaling", "check this ws:// or wss:// signaling `URL` (repeatable)", func(v string) error {
+		o.signaling = append(o.signaling, v)
+		return nil
+	})
+	fs.StringVar(&o.proxy, "proxy", "", "HTTP proxy `URL` for WebSocket and TCP/TLS (CONNECT); default HTTPS_PROXY")
 	fs.Usage = func() { usage(stderr, fs) }
 
 	// Flags may follow server URIs: parse, take the positional, repeat.
@@ -81,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
        rtcprobe list
-       rtcprobe firewall [flags] URI…   (= --checks firewall,nat --ports 3478,5349,443)
+       rtcprobe firewall [flags] URI…   (= --checks firewall,nat,signaling --ports 3478,5349,443)
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,

@@ -83,6 +83,18 @@ func buildPlan(o *options) (*checks.Plan, error) {
 	if plan.Options.FirewallPorts, err = checks.ParsePorts(o.ports); err != nil {
 		return nil, err
 	}
+	for _, raw := range o.signaling {
+		u, err := probes.ParseWebSocketURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--signaling: %w", err)
+		}
+		plan.Options.SignalingURLs = append(plan.Options.SignalingURLs, u)
+	}
+	if o.proxy != "" {
+		if plan.Options.Proxy, err = probes.ParseProxy(o.proxy); err != nil {
+			return nil, err
+		}
+	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)
 		if err != nil {
