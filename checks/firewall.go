@@ -132,7 +132,13 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		dnsErr  *probes.DNSError
 		stunErr *probes.STUNError
 		proto   *probes.ProtocolError
+		proxy   *probes.ProxyError
 	)
+	if c.Transport.Network() == "tcp" {
+		if u, _ := probes.ResolveProxy(r.Cell.Target.Proxy, "https", r.Cell.Target.Addr()); u != nil {
+			c.Proxy = u.Redacted()
+		}
+	}
 	_, connected := m.Metrics["connect_ms"]
 	err := m.Err
 	switch {
@@ -144,6 +150,10 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		c.Outcome, c.Detail = OutcomeAuth, fmt.Sprintf("%d %s", stunErr.Code, stunErr.Reason)
 	case errors.As(err, &stunErr):
 		c.Outcome, c.Detail = OutcomeAnswered, fmt.Sprintf("error %d %s", stunErr.Code, stunErr.Reason)
+	case errors.As(err, &proxy) && proxy.Status != "":
+		c.Outcome, c.Detail = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status
+	case errors.As(err, &proxy):
+		c.Outcome, c.Detail = OutcomeError, proxy.Error()
 	case errors.As(err, &tlsErr):
 		c.Outcome, c.Detail = OutcomeTLS, tlsReason(tlsErr)
 	case errors.As(err, &timeout) && timeout.Stage == "TLS handshake":
@@ -180,13 +190,17 @@ func tlsReason(e *probes.TLSError) string {
 }
 
 func (c CellOutcome) evidence() string {
+	via := ""
+	if c.Proxy != "" {
+		via = " via proxy " + c.Proxy
+	}
 	switch {
 	case c.Outcome == OutcomeOK:
-		return fmt.Sprintf("ok %s ms", formatNumber(c.RTTms))
+		return fmt.Sprintf("ok %s ms%s", formatNumber(c.RTTms), via)
 	case c.Detail != "":
-		return fmt.Sprintf("%s (%s)", c.Outcome, c.Detail)
+		return fmt.Sprintf("%s (%s)%s", c.Outcome, c.Detail, via)
 	}
-	return string(c.Outcome)
+	return string(c.Outcome) + via
 }
 
 // matrixMetrics counts outcomes; udp_open and friends are set only when

@@ -45,6 +45,7 @@ type CellOutcome struct {
 	Outcome   Outcome
 	RTTms     float64 // ok cells only
 	Detail    string  // the reason in words for cells that are not ok
+	Proxy     string  // the HTTP proxy the cell went through, if any
 }
 
 // Name is "STUN/UDP 3478".

@@ -140,3 +140,36 @@ func TestFirewallMatrixLoopback(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestFirewallMatrixProxy sends the TCP and TLS cells through a real
+// tinyproxy: allowed, they are ok and say so; refused by a proxy that
+// only tunnels to 443, the cell is refused by the proxy while UDP, which
+// never uses the proxy, stays ok.
+func TestFirewallMatrixProxy(t *testing.T) {
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	port := itoa(srv.Port())
+	for _, tt := range []struct {
+		name     string
+		ports    []int
+		tcp, udp string
+	}{
+		{name: "tunnelled", tcp: "ok ", udp: "ok "},
+		{name: "refused by proxy", ports: []int{443}, tcp: "refused (proxy refused CONNECT: 403", udp: "ok "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy := netlab.StartTinyproxy(t, tt.ports...)
+			p := &Plan{Servers: srv.Servers()[:1], Checks: []*Check{firewallCheck(t)}, Options: Options{Proxy: proxy}}
+			rs := Run(context.Background(), p, nil)
+			if got := evidenceOf(rs[0], "STUN/TCP "+port); !strings.HasPrefix(got, tt.tcp) || !strings.HasSuffix(got, "via proxy "+proxy.String()) {
+				t.Errorf("TCP cell = %q, want %q… via proxy %s", got, tt.tcp, proxy)
+			}
+			if got := evidenceOf(rs[0], "STUN/UDP "+port); !strings.HasPrefix(got, tt.udp) || strings.Contains(got, "proxy") {
+				t.Errorf("UDP cell = %q, want %q… without proxy", got, tt.udp)
+			}
+		})
+	}
+}
