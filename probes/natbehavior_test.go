@@ -17,15 +17,6 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-func evidence(m probes.Measurement, name string) string {
-	for _, e := range m.Evidence {
-		if e.Name == name {
-			return e.Value
-		}
-	}
-	return ""
-}
-
 // natLab is a pion vnet: an RFC 5780 responder on two "public" addresses
 // (TEST-NET-3) and a client behind a NAT of the given type, or directly
 // on the WAN when nat is nil. Nothing here touches a real socket.
