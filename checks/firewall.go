@@ -262,8 +262,12 @@ func firewallChecks() []*Check {
 			return out
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
+			todo := matrixCells(s.Target.Server, p)
+			if len(todo) == 0 {
+				return probes.Failed(fmt.Errorf("no transport of %s can be tested (DTLS is not probed); add --ports: %w", s.Name, probes.ErrUnsupported))
+			}
 			var cells []CellOutcome
-			for _, r := range probes.Matrix(ctx, matrixCells(s.Target.Server, p)) {
+			for _, r := range probes.Matrix(ctx, todo) {
 				cells = append(cells, classifyCell(r))
 			}
 			// The verdict comes first: it is what a one-line summary shows.

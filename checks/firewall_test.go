@@ -173,3 +173,42 @@ func TestFirewallMatrixProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestFirewallMatrixBlackhole: an address where a real firewall drops
+// everything ends by the deadline with every cell "dropped", not a hang,
+// and the verdict tells to open UDP 3478 and TCP 443.
+func TestFirewallMatrixBlackhole(t *testing.T) {
+	hole := netlab.Blackhole(t)
+	s, err := probes.ParseServer("turn:" + hole + ":3478")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports, err := ParsePorts("443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Plan{Servers: []probes.Server{s}, Checks: []*Check{firewallCheck(t)}, CheckTimeout: 500 * time.Millisecond,
+		Options: Options{FirewallPorts: ports}}
+	rs := Run(context.Background(), p, nil)
+	r := rs[0]
+	if r.Status != Fail || r.Metrics["cells"] != 5 || r.Metrics["cells_dropped"] != 5 {
+		t.Fatalf("status %s, metrics %v; want fail with 5 dropped cells", r.Status, r.Metrics)
+	}
+	if r.Duration > 2*time.Second {
+		t.Errorf("took %s with a 500ms deadline", r.Duration)
+	}
+	if !strings.Contains(r.Advice, "Permit outbound UDP 3478 and TCP 443 to "+hole) {
+		t.Errorf("advice = %q", r.Advice)
+	}
+}
+
+func TestFirewallMatrixNothingToTest(t *testing.T) {
+	s, err := probes.ParseServer("turns:127.0.0.1:5349?transport=udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := Run(context.Background(), &Plan{Servers: []probes.Server{s}, Checks: []*Check{firewallCheck(t)}}, nil)
+	if rs[0].Status != Skip || !strings.Contains(rs[0].Error, "--ports") {
+		t.Errorf("DTLS-only server: %s %q, want skip naming --ports", rs[0].Status, rs[0].Error)
+	}
+}
