@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +18,17 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
+var vnetBuild sync.Mutex
+
 // natLab is a pion vnet: an RFC 5780 responder on two "public" addresses
 // (TEST-NET-3) and a client behind a NAT of the given type, or directly
 // on the WAN when nat is nil. Nothing here touches a real socket.
 func natLab(t *testing.T, nat *vnet.NATType) (client *vnet.Net, server probes.Target) {
 	t.Helper()
+	// vnet hands out MAC addresses from an unguarded global counter:
+	// build one lab at a time, run them in parallel.
+	vnetBuild.Lock()
+	defer vnetBuild.Unlock()
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
 	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "203.0.113.0/24", LoggerFactory: logs})
