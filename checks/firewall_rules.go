@@ -159,6 +159,10 @@ func extraAdvice(host string, cells []CellOutcome) string {
 			out = append(out, fmt.Sprintf("TLS to %s:%d fails (%s): the port is open, fix the certificate (name, chain, expiry) or pass the CA.", host, c.Port, c.Detail))
 		case OutcomeAuth:
 			out = append(out, fmt.Sprintf("%s reached the server (path open) but the credentials were rejected (%s): fix --user/--password.", c.Name(), c.Detail))
+		case OutcomeRefused:
+			if strings.HasPrefix(c.Detail, "proxy refused") {
+				out = append(out, fmt.Sprintf("The HTTP proxy refuses CONNECT to port %d (%s): ask its admin to allow that port, or use TURN over TLS on 443, which proxies usually tunnel.", c.Port, c.Detail))
+			}
 		}
 	}
 	return strings.Join(slices.Compact(out), " ")
