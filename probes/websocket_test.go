@@ -99,7 +99,10 @@ func TestWebSocket(t *testing.T) {
 			metrics:  []string{"connect_ms", "tls_ms", "upgrade_ms", "ping_rtt_ms"},
 			evidence: map[string]string{"proxy": "via " + proxy.String() + " (from --proxy)"}},
 		{name: "proxy refuses CONNECT", url: wss, cfg: probes.WebSocketConfig{TLS: trusted, Proxy: strict},
-			err:     func(err error) bool { var pe *probes.ProxyError; return errors.As(err, &pe) && strings.HasPrefix(pe.Status, "403") },
+			err: func(err error) bool {
+				var pe *probes.ProxyError
+				return errors.As(err, &pe) && strings.HasPrefix(pe.Status, "403")
+			},
 			errText: "refused CONNECT"},
 		{name: "server without pong", url: silent,
 			metrics:  []string{"upgrade_ms"},
