@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
+	"golang.org/x/net/websocket"
 
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
@@ -48,7 +50,8 @@ func TestLabProcess(t *testing.T) {
 }
 
 // labServer is a TURN server as deployed: UDP and TCP on 3478, TLS on
-// 443, plus an RFC 5780 responder on both of its addresses. It prints
+// 443, plus an RFC 5780 responder on both of its addresses and a wss://
+// signaling server (WebSocket echo) on 8443. It prints
 // "ready PORT" (the responder's primary port) once listening and stops
 // when stdin closes.
 func labServer() error {
@@ -90,9 +93,18 @@ func labServer() error {
 		_ = srv.Close()
 		return err
 	}
+	wsl, err := tls.Listen("tcp", net.JoinHostPort(addr, "8443"), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return errors.Join(err, srv.Close(), nat.Close())
+	}
+	ws := &http.Server{
+		Handler:           websocket.Server{Handler: func(c *websocket.Conn) { _, _ = io.Copy(c, c) }},
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { _ = ws.Serve(wsl) }()
 	fmt.Println("ready", nat.Addr().Port)
 	_, _ = io.Copy(io.Discard, os.Stdin)
-	return errors.Join(srv.Close(), nat.Close())
+	return errors.Join(srv.Close(), nat.Close(), ws.Close())
 }
 
 // labReport is the part of the JSON report the lab looks at.
@@ -170,12 +182,12 @@ func TestFirewallLab(t *testing.T) {
 	srvCmd.Env = netlab.Env(labRole+"=server", labAddr+"="+ip(2, 2), labAlt+"="+ip(2, 3), labCert+"="+certFile, labKey+"="+keyFile)
 	natPort := strings.TrimPrefix(netlab.StartProcess(t, srvCmd, 10*time.Second).Ready, "ready ")
 
-	probe := func(t *testing.T, args ...string) (labReport, int) {
+	probe := func(t *testing.T, env []string, args ...string) (labReport, int) {
 		t.Helper()
 		args = append(args, "--json", "-")
 		cmd := client.Command(ctx, self, "-test.run=^TestLabProcess$")
 		// SSL_CERT_FILE makes the lab CA the client's system root.
-		cmd.Env = netlab.Env(labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)
+		cmd.Env = netlab.Env(append(env, labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, _ := cmd.Output()
@@ -238,7 +250,7 @@ func TestFirewallLab(t *testing.T) {
 			for _, r := range tt.rules {
 				server.IPTables(t, r)
 			}
-			rep, code := probe(t, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls",
+			rep, code := probe(t, nil, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls",
 				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
 			for name, want := range tt.cells {
 				if got := rep.evidence("firewall.matrix", name); !strings.HasPrefix(got, want) {
@@ -270,7 +282,7 @@ func TestFirewallLab(t *testing.T) {
 	// address and port contacted.
 	t.Run("NAT behaviour through MASQUERADE", func(t *testing.T) {
 		server.IPTables(t, "-F INPUT")
-		rep, _ := probe(t, "--checks", "nat.behavior", "stun:"+ip(2, 2)+":"+natPort)
+		rep, _ := probe(t, nil, "--checks", "nat.behavior", "stun:"+ip(2, 2)+":"+natPort)
 		if got := rep.evidence("nat.behavior", "mapping"); got != "endpoint-independent" {
 			t.Errorf("mapping = %q, want endpoint-independent", got)
 		}
@@ -282,6 +294,38 @@ func TestFirewallLab(t *testing.T) {
 		}
 		if got := rep.evidence("nat.behavior", "meaning"); !strings.Contains(got, "Cone NAT") {
 			t.Errorf("meaning = %q", got)
+		}
+	})
+
+	// A corporate network: the router forwards nothing from the client,
+	// whose only way out is tinyproxy on the router, named by HTTPS_PROXY.
+	// TCP and TLS to the TURN server and the wss:// signaling go through
+	// it; UDP has no way out.
+	t.Run("only an HTTP proxy gets out", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		router.IPTables(t, "-A FORWARD -s "+ip(1, 0)+"/24 -j DROP")
+		t.Cleanup(func() { router.IPTables(t, "-F FORWARD") })
+		proxy := router.StartTinyproxy(t, ip(1, 1), 8888, ip(1, 0)+"/24")
+		rep, _ := probe(t, []string{"HTTPS_PROXY=" + proxy.String()}, "firewall", "--checks", "firewall,signaling",
+			"--ports", "443/tls", "--signaling", "wss://"+ip(2, 2)+":8443/ws?token=lab-secret", "turn:"+ip(2, 2)+":3478")
+		via := " via proxy " + proxy.String()
+		for name, want := range map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"} {
+			got := rep.evidence("firewall.matrix", name)
+			if !strings.HasPrefix(got, want) || (want == "ok") != strings.HasSuffix(got, via) {
+				t.Errorf("cell %s = %q, want %q… (TCP/TLS%s)", name, got, want, via)
+			}
+		}
+		if got := rep.evidence("firewall.matrix", "verdict"); !strings.Contains(got, "only via TURN over TCP/TLS") {
+			t.Errorf("verdict = %q", got)
+		}
+		if got := rep.evidence("signaling.websocket", "proxy"); got != "via "+proxy.String()+" (from HTTPS_PROXY)" {
+			t.Errorf("signaling proxy evidence = %q", got)
+		}
+		for _, c := range rep.Checks {
+			if c.ID == "signaling.websocket" && (c.Status != "pass" || c.Metrics["proxy_used"] != 1 || c.Metrics["ping_rtt_ms"] <= 0 ||
+				strings.Contains(c.Target, "lab-secret")) {
+				t.Errorf("signaling.websocket: %s %q %v", c.Status, c.Target, c.Metrics)
+			}
 		}
 	})
 }

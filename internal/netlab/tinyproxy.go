@@ -2,6 +2,7 @@ package netlab
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -23,7 +24,6 @@ import (
 // real one too. The proxy is killed when the test ends.
 func StartTinyproxy(t testing.TB, connectPorts ...int) *url.URL {
 	t.Helper()
-	bin := testenv.LookPath(t, "tinyproxy")
 	// tinyproxy takes a fixed port: reserve one, then hand it over.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -31,7 +31,20 @@ func StartTinyproxy(t testing.TB, connectPorts ...int) *url.URL {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	conf := fmt.Sprintf("Port %d\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nMaxClients 20\n", port)
+	return startTinyproxy(t, nil, "127.0.0.1", port, "127.0.0.1", connectPorts)
+}
+
+// StartTinyproxy runs tinyproxy inside the namespace on listen:port,
+// serving clients from allow (an address or CIDR).
+func (ns *NS) StartTinyproxy(t testing.TB, listen string, port int, allow string) *url.URL {
+	t.Helper()
+	return startTinyproxy(t, ns, listen, port, allow, nil)
+}
+
+func startTinyproxy(t testing.TB, ns *NS, listen string, port int, allow string, connectPorts []int) *url.URL {
+	t.Helper()
+	bin := testenv.LookPath(t, "tinyproxy")
+	conf := fmt.Sprintf("Port %d\nListen %s\nTimeout 10\nAllow %s\nMaxClients 20\n", port, listen, allow)
 	if os.Geteuid() == 0 {
 		conf += "User nobody\nGroup nogroup\n"
 	}
@@ -43,6 +56,9 @@ func StartTinyproxy(t testing.TB, connectPorts ...int) *url.URL {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-d", "-c", path)
+	if ns != nil {
+		cmd = ns.Command(context.Background(), bin, "-d", "-c", path)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe() // tinyproxy -d logs to stdout
 	if err != nil {
@@ -81,5 +97,5 @@ func StartTinyproxy(t testing.TB, connectPorts ...int) *url.URL {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("tinyproxy not listening after 10s")
 	}
-	return &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", fmt.Sprint(port))}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(listen, fmt.Sprint(port))}
 }
