@@ -64,7 +64,7 @@ func (e *InconclusiveError) Error() string { return e.Test + " inconclusive: " +
 // run is trying to measure.
 //
 // Evidence: mapping, filtering (a behaviour or "inconclusive: why"),
-// mapped_address, other_address, nat ("none" when the mapped address is
+// mapped_address, response_origin, other_address, nat ("none" when the mapped address is
 // the local one). Metrics: nat_present (0/1), mapping_level and
 // filtering_level (1 endpoint-independent, 2 address-dependent, 3
 // address-and-port-dependent; absent when inconclusive). A server without
@@ -149,6 +149,9 @@ func discoverMapping(ctx context.Context, cfg NATConfig, server *net.UDPAddr, m 
 		return "", nil, err
 	}
 	m.AddEvidence("mapped_address", first.mapped.String())
+	if first.origin != nil {
+		m.AddEvidence("response_origin", first.origin.String())
+	}
 	if isLocal(cfg.Net, first.mapped, conn.LocalAddr()) {
 		m.AddEvidence("nat", "none")
 		m.SetMetric("nat_present", 0)

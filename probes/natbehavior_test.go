@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pion/logging"
+	"github.com/pion/stun/v4"
 	"github.com/pion/transport/v4/vnet"
 
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
@@ -170,5 +171,79 @@ func TestNATBehaviorLoopback(t *testing.T) {
 	var te *probes.TimeoutError
 	if !errors.As(m.Err, &te) {
 		t.Errorf("silent server: err = %v, want a timeout", m.Err)
+	}
+}
+
+// fakeRFC5780 is a STUN server that claims RFC 5780 support by sending
+// OTHER-ADDRESS other, yet answers everything from its one socket,
+// ignoring CHANGE-REQUEST: the servers that make discovery inconclusive.
+func fakeRFC5780(t *testing.T, other func(self *net.UDPAddr) *net.UDPAddr) probes.Target {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := conn.LocalAddr().(*net.UDPAddr)
+	done := make(chan struct{})
+	t.Cleanup(func() { _ = conn.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil {
+				continue
+			}
+			ua := from.(*net.UDPAddr)
+			oa := other(self)
+			resp, err := stun.Build(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: ua.IP, Port: ua.Port},
+				&stun.OtherAddress{IP: oa.IP, Port: oa.Port}, stun.Fingerprint)
+			if err == nil {
+				_, _ = conn.WriteTo(resp.Raw, from)
+			}
+		}
+	}()
+	s, err := probes.ParseServer("stun:" + self.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return probes.Target{Server: s, Transport: probes.UDP}
+}
+
+func TestNATBehaviorInconclusive(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	tests := []struct {
+		name               string
+		other              func(self *net.UDPAddr) *net.UDPAddr
+		mapping, filtering string
+	}{
+		{name: "OTHER-ADDRESS on the same IP",
+			other:     func(self *net.UDPAddr) *net.UDPAddr { return &net.UDPAddr{IP: self.IP, Port: self.Port + 1} },
+			mapping:   "inconclusive: OTHER-ADDRESS 127.0.0.1:",
+			filtering: "inconclusive: needs the server's OTHER-ADDRESS"},
+		{name: "CHANGE-REQUEST ignored",
+			other: func(self *net.UDPAddr) *net.UDPAddr {
+				return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: self.Port + 1}
+			},
+			mapping:   probes.EndpointIndependent, // no NAT on loopback: nothing to compare
+			filtering: "inconclusive: the server ignored CHANGE-REQUEST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := probes.NATBehavior(context.Background(), fakeRFC5780(t, tt.other), probes.NATConfig{RequestTimeout: 50 * time.Millisecond})
+			if m.Err != nil {
+				t.Fatal(m.Err)
+			}
+			if got := evidence(m, "mapping"); !strings.HasPrefix(got, tt.mapping) {
+				t.Errorf("mapping = %q, want %q…", got, tt.mapping)
+			}
+			if got := evidence(m, "filtering"); !strings.HasPrefix(got, tt.filtering) {
+				t.Errorf("filtering = %q, want %q…", got, tt.filtering)
+			}
+		})
 	}
 }
