@@ -136,7 +136,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	}
 	// A polite close; the server's answer is not waited for.
 	_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	_ = writeFrame(conn, 0x8, []byte{0x03, 0xe8})
+	_ = wsWriteFrame(conn, 0x8, []byte{0x03, 0xe8})
 	return m
 }
 
@@ -243,11 +243,11 @@ func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) (time.Duration,
 	_ = conn.SetDeadline(time.Now().Add(wait))
 	defer conn.SetDeadline(time.Time{})
 	start := time.Now()
-	if err := writeFrame(conn, 0x9, payload); err != nil {
+	if err := wsWriteFrame(conn, 0x9, payload); err != nil {
 		return 0, err
 	}
 	for {
-		op, data, err := readFrame(br)
+		op, data, err := wsReadFrame(br)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -264,8 +264,8 @@ func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) (time.Duration,
 	}
 }
 
-// writeFrame writes one final, masked client frame (RFC 6455 §5.2).
-func writeFrame(w io.Writer, opcode byte, payload []byte) error {
+// wsWriteFrame writes one final, masked client frame (RFC 6455 §5.2).
+func wsWriteFrame(w io.Writer, opcode byte, payload []byte) error {
 	if len(payload) > 125 {
 		return errors.New("control frame payload too long")
 	}
@@ -279,9 +279,9 @@ func writeFrame(w io.Writer, opcode byte, payload []byte) error {
 	return err
 }
 
-// readFrame reads one frame; fragments are returned as they come, which
+// wsReadFrame reads one frame; fragments are returned as they come, which
 // is enough to find a control frame.
-func readFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
+func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return 0, nil, err
