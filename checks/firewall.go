@@ -69,7 +69,8 @@ type cellKind struct {
 }
 
 // matrixKinds lists the protocols of the matrix. Binding requests work on
-// TURN servers too, so STUN cells test the path for every server.
+// TURN servers too, so STUN cells test the path for every server; TURN
+// cells (an Allocate and a relayed echo) join as one more entry here.
 var matrixKinds = []cellKind{
 	{name: "STUN", applies: func(probes.Server) bool { return true }, run: stunCell},
 }

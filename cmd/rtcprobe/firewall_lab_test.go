@@ -122,6 +122,7 @@ type labReport struct {
 	} `json:"checks"`
 }
 
+// evidence is the first value named name in any result of checkID.
 func (r labReport) evidence(checkID, name string) string {
 	for _, c := range r.Checks {
 		if c.ID != checkID {
@@ -214,7 +215,7 @@ func TestFirewallLab(t *testing.T) {
 		},
 		{
 			name:     "server drops UDP",
-			rules:    []string{"-A INPUT -p udp -j DROP"},
+			rules:    []string{"-A INPUT -i eth0 -p udp -j DROP"},
 			cells:    map[string]string{"STUN/UDP 3478": "dropped (no answer", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
 			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is silently dropped",
 			advice:   []string{"Use TURN over TCP/TLS", "permit outbound UDP to " + ip(2, 2) + ":3478"},
@@ -222,7 +223,7 @@ func TestFirewallLab(t *testing.T) {
 		},
 		{
 			name:     "server rejects UDP with ICMP",
-			rules:    []string{"-A INPUT -p udp -j REJECT --reject-with icmp-port-unreachable"},
+			rules:    []string{"-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-port-unreachable"},
 			cells:    map[string]string{"STUN/UDP 3478": "refused (ICMP port unreachable)", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
 			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is refused",
 			advice:   []string{"Use TURN over TCP/TLS"},
@@ -230,14 +231,14 @@ func TestFirewallLab(t *testing.T) {
 		},
 		{
 			name:     "server resets TCP 3478",
-			rules:    []string{"-A INPUT -p tcp --dport 3478 -j REJECT --reject-with tcp-reset"},
+			rules:    []string{"-A INPUT -i eth0 -p tcp --dport 3478 -j REJECT --reject-with tcp-reset"},
 			cells:    map[string]string{"STUN/UDP 3478": "ok", "STUN/TCP 3478": "refused (TCP RST)", "STUN/TLS 443": "ok"},
 			verdict:  "udp-open",
 			exitCode: exitOK,
 		},
 		{
 			name:     "server allows only TCP 443",
-			rules:    []string{"-A INPUT -p tcp --dport 443 -j ACCEPT", "-A INPUT -j DROP"},
+			rules:    []string{"-A INPUT -i eth0 -p tcp --dport 443 -j ACCEPT", "-A INPUT -i eth0 -j DROP"},
 			cells:    map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "dropped", "STUN/TLS 443": "ok"},
 			verdict:  "tls-443-only: UDP to " + ip(2, 2) + ":3478 is silently dropped",
 			advice:   []string{"Use TURN over TLS", "turn(s): URIs on 443"},
@@ -250,7 +251,7 @@ func TestFirewallLab(t *testing.T) {
 			for _, r := range tt.rules {
 				server.IPTables(t, r)
 			}
-			rep, code := probe(t, nil, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls",
+			rep, code := probe(t, nil, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
 				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
 			for name, want := range tt.cells {
 				if got := rep.evidence("firewall.matrix", name); !strings.HasPrefix(got, want) {
@@ -307,7 +308,8 @@ func TestFirewallLab(t *testing.T) {
 		t.Cleanup(func() { router.IPTables(t, "-F FORWARD") })
 		proxy := router.StartTinyproxy(t, ip(1, 1), 8888, ip(1, 0)+"/24")
 		rep, _ := probe(t, []string{"HTTPS_PROXY=" + proxy.String()}, "firewall", "--checks", "firewall,signaling",
-			"--ports", "443/tls", "--signaling", "wss://"+ip(2, 2)+":8443/ws?token=lab-secret", "turn:"+ip(2, 2)+":3478")
+			"--ports", "443/tls", "--user", "lab", "--password", "lab-password",
+			"--signaling", "wss://"+ip(2, 2)+":8443/ws?token=lab-secret", "turn:"+ip(2, 2)+":3478")
 		via := " via proxy " + proxy.String()
 		for name, want := range map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"} {
 			got := rep.evidence("firewall.matrix", name)
