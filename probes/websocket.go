@@ -159,7 +159,8 @@ func wsConnect(ctx context.Context, m *Measurement, cfg WebSocketConfig, secure 
 	}
 	m.SetMetric("proxy_used", 0)
 	m.AddEvidence("proxy", "none (direct)")
-	dialAddr := addr
+	_, port, _ := net.SplitHostPort(addr)
+	addrs := []string{addr}
 	if net.ParseIP(host) == nil {
 		start := time.Now()
 		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
@@ -170,16 +171,31 @@ func wsConnect(ctx context.Context, m *Measurement, cfg WebSocketConfig, secure 
 			return nil, &DNSError{Host: host, Err: err}
 		}
 		m.SetMetric("dns_ms", ms(time.Since(start)))
-		_, port, _ := net.SplitHostPort(addr)
-		dialAddr = net.JoinHostPort(ips[0].IP.String(), port)
+		addrs = addrs[:0]
+		for _, ip := range ips {
+			addrs = append(addrs, net.JoinHostPort(ip.IP.String(), port))
+		}
 	}
+	// Like a browser, try each address in turn (an AAAA record with no
+	// IPv6 route must not hide a working IPv4 one).
+	var (
+		d       net.Dialer
+		lastErr error
+	)
 	start := time.Now()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", dialAddr)
-	if err == nil {
-		m.SetMetric("connect_ms", ms(time.Since(start)))
+	for _, a := range addrs {
+		conn, err := d.DialContext(ctx, "tcp", a)
+		if err == nil {
+			m.SetMetric("connect_ms", ms(time.Since(start)))
+			m.AddEvidence("address", a)
+			return conn, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return conn, err
+	return nil, lastErr
 }
 
 // HTTPStatusError is an HTTP answer other than 101 Switching Protocols to

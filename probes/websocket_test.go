@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -58,6 +59,7 @@ func mustURL(t *testing.T, raw string) *url.URL {
 }
 
 func TestWebSocket(t *testing.T) {
+	testenv.CheckGoroutines(t)
 	cert, err := netlab.NewCert(time.Now().Add(20*24*time.Hour), "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +94,8 @@ func TestWebSocket(t *testing.T) {
 		{name: "ws direct", url: ws,
 			metrics:  []string{"connect_ms", "upgrade_ms", "ping_rtt_ms"},
 			evidence: map[string]string{"proxy": "none (direct)"}},
+		{name: "ws by name", url: strings.Replace(ws, "127.0.0.1", "localhost", 1),
+			metrics: []string{"dns_ms", "connect_ms", "upgrade_ms", "ping_rtt_ms"}},
 		{name: "wss direct", url: wss, cfg: probes.WebSocketConfig{TLS: trusted},
 			metrics:  []string{"connect_ms", "tls_ms", "upgrade_ms", "ping_rtt_ms", "cert_days_left"},
 			evidence: map[string]string{"tls": "chain verified", "certificate": "issued by rtcprobe test CA"}},
