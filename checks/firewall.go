@@ -61,6 +61,23 @@ func ParsePorts(spec string) ([]PortSpec, error) {
 	return out, nil
 }
 
+// UnmarshalText reads one entry, "443" or "443/tls", so a list of
+// ports can come from a config file too.
+func (ps *PortSpec) UnmarshalText(text []byte) error {
+	if strings.Contains(string(text), ",") {
+		return fmt.Errorf("invalid port entry %q: one port per entry", text)
+	}
+	specs, err := ParsePorts(string(text))
+	if err != nil {
+		return err
+	}
+	if len(specs) != 1 {
+		return fmt.Errorf("invalid port entry %q: no port given", text)
+	}
+	*ps = specs[0]
+	return nil
+}
+
 // cellKind is a protocol the matrix speaks in its cells.
 type cellKind struct {
 	name    string

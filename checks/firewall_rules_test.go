@@ -173,3 +173,15 @@ func TestParsePorts(t *testing.T) {
 		}
 	}
 }
+
+func TestPortSpecUnmarshalText(t *testing.T) {
+	var ps PortSpec
+	if err := ps.UnmarshalText([]byte("443/tls")); err != nil || ps.Port != 443 || len(ps.Transports) != 1 || ps.Transports[0] != probes.TLS {
+		t.Errorf("443/tls = %+v, %v", ps, err)
+	}
+	for _, bad := range []string{"", "3478,443", "0", "443/quic"} {
+		if err := ps.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("UnmarshalText(%q) accepted", bad)
+		}
+	}
+}

@@ -34,13 +34,13 @@ type Options struct {
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
 	// FirewallPorts are the --ports the firewall matrix adds to each
-	// server's own port.
+	// server's own port (each entry parses from "443" or "443/tls").
 	FirewallPorts []PortSpec
 	// NATServers answer RFC 5780 NAT discovery; empty means the stun:
 	// servers of the plan.
-	NATServers []probes.Server
+	NATServers []probes.Server `yaml:"-"`
 	// SignalingURLs are the ws:// and wss:// endpoints of --signaling.
-	SignalingURLs []*url.URL
+	SignalingURLs []*url.URL `yaml:"-"`
 	// Proxy is --proxy: the HTTP proxy for WebSocket and TCP/TLS
 	// connections; nil means HTTPS_PROXY from the environment.
 	Proxy *url.URL
