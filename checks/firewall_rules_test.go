@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -183,5 +185,36 @@ func TestPortSpecUnmarshalText(t *testing.T) {
 		if err := ps.UnmarshalText([]byte(bad)); err == nil {
 			t.Errorf("UnmarshalText(%q) accepted", bad)
 		}
+	}
+}
+
+// firewall_ports in a config file's options reach the matrix; a bad entry
+// is an error naming file, line and value.
+func TestFirewallPortsFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	if err := os.WriteFile(good, []byte("version: 1\noptions:\n  firewall_ports: [\"3478\", \"443/tls\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(good, Catalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(Catalog(), cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o Options
+	r.ApplyOptions(cfg, &o)
+	if len(o.FirewallPorts) != 2 || o.FirewallPorts[0].Port != 3478 || o.FirewallPorts[1].Port != 443 ||
+		len(o.FirewallPorts[1].Transports) != 1 || o.FirewallPorts[1].Transports[0] != probes.TLS {
+		t.Errorf("firewall_ports = %+v", o.FirewallPorts)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("version: 1\noptions:\n  firewall_ports: [\"3478\", \"99999\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(bad, Catalog()); err == nil || !strings.Contains(err.Error(), "bad.yml:3") || !strings.Contains(err.Error(), "firewall_ports") {
+		t.Errorf("bad firewall_ports: %v", err)
 	}
 }

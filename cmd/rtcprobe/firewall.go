@@ -1,9 +1,9 @@
 package main
 
-// firewallProfile is what `rtcprobe firewall …` means: the checks a
-// network admin needs (reachability matrix, NAT behaviour, signaling) with
-// the conventional STUN/TURN ports added. Flags given after it win, since
-// the last occurrence of a flag counts.
+// firewallProfile is what `rtcprobe firewall …` means: the firewall
+// profile (STUN, TURN, the firewall matrix, NAT behaviour, signaling) with
+// the conventional STUN/TURN ports added to the matrix. Flags given after
+// it win, since the last occurrence of a flag counts.
 func firewallProfile() []string {
-	return []string{"--checks", "firewall,nat,signaling", "--ports", "3478,5349,443"}
+	return []string{"--profile", "firewall", "--ports", "3478,5349,443"}
 }

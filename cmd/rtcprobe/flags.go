@@ -25,6 +25,7 @@ type options struct {
 	ports        string
 	signaling    []string
 	proxy        string
+	reportFlags
 }
 
 // errHelp means -h was asked for: usage is printed, exit 0.
@@ -50,14 +51,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil
 	})
 	fs.StringVar(&o.proxy, "proxy", "", "HTTP proxy `URL` for WebSocket and TCP/TLS (CONNECT); default HTTPS_PROXY")
+	o.register(fs)
 	fs.Usage = func() { usage(stderr, fs) }
 
 	// Flags may follow server URIs: parse, take the positional, repeat.
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+			if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
 				return nil, errHelp
 			}
 			return nil, err
@@ -71,6 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.password == "" {
 		o.password = os.Getenv("RTCPROBE_TURN_PASSWORD")
+	}
+	if err := o.finish(fs); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.timeout <= 0:
@@ -87,8 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
-       rtcprobe list
-       rtcprobe firewall [flags] URI…   (= --checks firewall,nat,signaling --ports 3478,5349,443)
+       rtcprobe list [--config FILE] [--profile NAME]
+       rtcprobe validate --config FILE [--profile NAME]
+       rtcprobe firewall [flags] URI…   (= --profile firewall --ports 3478,5349,443)
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,

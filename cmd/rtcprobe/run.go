@@ -18,7 +18,10 @@ import (
 // call it; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "list" {
-		return runList(stdout)
+		return listCommand(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "validate" {
+		return validateCommand(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "firewall" {
 		args = append(firewallProfile(), args[1:]...)
@@ -51,9 +54,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		plan.Options.NATServers = srv.NATServers()
 	}
 
+	progress, onResult := startProgress(o, plan, stdout)
 	started := time.Now()
-	results := checks.Run(ctx, plan, nil)
-	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results}
+	results := checks.Run(ctx, plan, onResult)
+	if progress != nil {
+		progress.Done()
+	}
+	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results,
+		Environment: o.environment(results), FailOn: o.failOnStatus()}
 	for _, s := range plan.Servers {
 		rep.Servers = append(rep.Servers, s.String())
 	}
@@ -64,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
 		fmt.Fprintln(stderr, "rtcprobe: interrupted")
 	}
-	return exitCode(checks.Overall(results))
+	return o.runExitCode(checks.Overall(results), stderr)
 }
 
 // buildPlan turns options into a plan; every error names the bad input.
@@ -80,9 +88,11 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Concurrency:  o.concurrency,
 		Options:      checks.Options{STUNCount: o.count},
 	}
-	if plan.Options.FirewallPorts, err = checks.ParsePorts(o.ports); err != nil {
+	ports, err := checks.ParsePorts(o.ports)
+	if err != nil {
 		return nil, err
 	}
+	plan.Options.FirewallPorts = ports
 	for _, raw := range o.signaling {
 		u, err := probes.ParseWebSocketURL(raw)
 		if err != nil {
@@ -103,10 +113,19 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		s.Username, s.Password = o.user, o.password
 		plan.Servers = append(plan.Servers, s)
 	}
+	if err := applyConfig(o, plan); err != nil {
+		return nil, err
+	}
+	if o.ports != "" { // a flag beats the file
+		plan.Options.FirewallPorts = ports
+	}
 	return plan, nil
 }
 
 func writeReports(o *options, rep report.Report, stdout io.Writer) error {
+	if err := o.writeExtraReports(rep); err != nil {
+		return err
+	}
 	if o.jsonPath == "-" {
 		return report.WriteJSON(stdout, rep)
 	}
@@ -141,14 +160,4 @@ func useColor(o *options, w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func runList(stdout io.Writer) int {
-	for _, c := range checks.Catalog() {
-		fmt.Fprintf(stdout, "%-12s %s\n", c.ID, c.Description)
-		for _, t := range c.Thresholds {
-			fmt.Fprintf(stdout, "%-12s   %s if not %s  (%s)\n", "", t.Level, t, t.Reason)
-		}
-	}
-	return exitOK
 }
