@@ -185,7 +185,9 @@ func TestFirewallLab(t *testing.T) {
 
 	probe := func(t *testing.T, env []string, args ...string) (labReport, int) {
 		t.Helper()
-		args = append(args, "--json", "-")
+		// 3s, not the default 2s: a TLS handshake with a race-instrumented
+		// server on a loaded machine can take most of 2s.
+		args = append(args, "--check-timeout", "3s", "--json", "-")
 		cmd := client.Command(ctx, self, "-test.run=^TestLabProcess$")
 		// SSL_CERT_FILE makes the lab CA the client's system root.
 		cmd.Env = netlab.Env(append(env, labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)...)
