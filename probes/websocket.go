@@ -81,9 +81,10 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	t.Server.URI.Host = host
 	t.Server.URI.Port, _ = strconv.Atoi(port)
 
+	begin := time.Now()
 	conn, err := wsConnect(ctx, &m, cfg, secure, addr, host)
 	if err != nil {
-		m.Err = classify(err, t, time.Now(), "")
+		m.Err = classify(err, t, begin, "")
 		return m
 	}
 	defer conn.Close()
