@@ -186,8 +186,13 @@ func TestFirewallLab(t *testing.T) {
 	probe := func(t *testing.T, env []string, args ...string) (labReport, int) {
 		t.Helper()
 		// 3s, not the default 2s: a TLS handshake with a race-instrumented
-		// server on a loaded machine can take most of 2s.
-		args = append(args, "--check-timeout", "3s", "--json", "-")
+		// server on a loaded machine can take most of 2s. Given first, so
+		// the case's own flags win.
+		var head []string
+		if len(args) > 0 && args[0] == "firewall" {
+			head, args = []string{"firewall"}, args[1:]
+		}
+		args = append(append(head, "--check-timeout", "3s", "--json", "-"), args...)
 		cmd := client.Command(ctx, self, "-test.run=^TestLabProcess$")
 		// SSL_CERT_FILE makes the lab CA the client's system root.
 		cmd.Env = netlab.Env(append(env, labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)...)
@@ -279,6 +284,24 @@ func TestFirewallLab(t *testing.T) {
 			}
 		})
 	}
+
+	// Random loss from a real kernel rule: half the Binding requests die,
+	// so loss is measured strictly between none and all (each outcome
+	// has odds of 0.1% with 10 requests).
+	t.Run("random UDP loss", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		server.IPTables(t, "-A INPUT -i eth0 -p udp -m statistic --mode random --probability 0.5 -j DROP")
+		t.Cleanup(func() { server.IPTables(t, "-F INPUT") })
+		rep, _ := probe(t, nil, "--checks", "stun.udp", "--count", "10", "--check-timeout", "10s", "stun:"+ip(2, 2)+":3478")
+		for _, c := range rep.Checks {
+			if loss := c.Metrics["loss_pct"]; c.ID == "stun.udp" && (loss <= 0 || loss >= 100 || c.Status == "pass") {
+				t.Errorf("stun.udp with 50%% random loss: %s, loss_pct %v", c.Status, loss)
+			}
+		}
+		if len(rep.Checks) != 1 {
+			t.Errorf("%d results, want stun.udp only", len(rep.Checks))
+		}
+	})
 
 	// Linux MASQUERADE keeps one mapping per source port whatever the
 	// destination, and conntrack lets in only replies from the exact
