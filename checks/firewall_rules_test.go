@@ -1,11 +1,14 @@
 package checks
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -216,5 +219,44 @@ func TestFirewallPortsFromConfig(t *testing.T) {
 	}
 	if _, err := LoadConfig(bad, Catalog()); err == nil || !strings.Contains(err.Error(), "bad.yml:3") || !strings.Contains(err.Error(), "firewall_ports") {
 		t.Errorf("bad firewall_ports: %v", err)
+	}
+}
+
+// TestClassifyCell maps each kind of probe result to its outcome.
+func TestClassifyCell(t *testing.T) {
+	srv, err := probes.ParseServer("stun:198.51.100.7:3478")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected := map[string]float64{"connect_ms": 1}
+	tests := []struct {
+		name    string
+		tr      probes.Transport
+		m       probes.Measurement
+		outcome Outcome
+		detail  string
+	}{
+		{"answer", probes.UDP, probes.Measurement{Metrics: map[string]float64{"rtt_median_ms": 12}}, OutcomeOK, ""},
+		{"silence", probes.UDP, probes.Failed(&probes.TimeoutError{Transport: probes.UDP, After: 2 * time.Second}), OutcomeDropped, "no answer in 2s"},
+		{"ICMP", probes.UDP, probes.Failed(&probes.RefusedError{Transport: probes.UDP}), OutcomeRefused, "ICMP port unreachable"},
+		{"RST", probes.TCP, probes.Failed(&probes.RefusedError{Transport: probes.TCP}), OutcomeRefused, "TCP RST"},
+		{"certificate", probes.TLS, probes.Failed(&probes.TLSError{Err: errors.New("x509: certificate has expired")}), OutcomeTLS, "x509: certificate has expired"},
+		{"TLS stalls", probes.TLS, probes.Failed(&probes.TimeoutError{Stage: "TLS handshake"}), OutcomeTLS, "handshake stalled"},
+		{"401", probes.UDP, probes.Failed(&probes.STUNError{Code: 401, Reason: "Unauthorized"}), OutcomeAuth, "401 Unauthorized"},
+		{"441", probes.TCP, probes.Failed(&probes.STUNError{Code: 441, Reason: "Wrong Credentials"}), OutcomeAuth, "441"},
+		{"other STUN error", probes.UDP, probes.Failed(&probes.STUNError{Code: 420}), OutcomeAnswered, "error 420"},
+		{"not STUN", probes.UDP, probes.Failed(&probes.ProtocolError{Err: errors.New("garbage")}), OutcomeAnswered, "not a STUN answer"},
+		{"connected, silent", probes.TCP, probes.Measurement{Metrics: connected, Err: &probes.TimeoutError{}}, OutcomeNoSTUN, "TCP connected"},
+		{"connected, closed", probes.TCP, probes.Measurement{Metrics: connected, Err: io.EOF}, OutcomeNoSTUN, "EOF"},
+		{"proxy refuses", probes.TCP, probes.Failed(&probes.ProxyError{Status: "403 Access violation"}), OutcomeRefused, "proxy refused CONNECT: 403"},
+		{"DNS", probes.UDP, probes.Failed(&probes.DNSError{Host: "x.test", Err: errors.New("no such host")}), OutcomeDNS, "x.test"},
+		{"unsupported", probes.TLS, probes.Failed(probes.ErrUnsupported), OutcomeSkipped, ""},
+		{"anything else", probes.UDP, probes.Failed(errors.New("boom")), OutcomeError, "boom"},
+	}
+	for _, tt := range tests {
+		c := classifyCell(probes.CellResult{Cell: probes.Cell{Name: "STUN/" + tt.tr.Upper() + " 3478", Target: probes.Target{Server: srv, Transport: tt.tr}}, Measurement: tt.m})
+		if c.Outcome != tt.outcome || !strings.Contains(c.Detail, tt.detail) || c.Kind != "STUN" || c.Port != 3478 {
+			t.Errorf("%s: %+v, want %s with %q", tt.name, c, tt.outcome, tt.detail)
+		}
 	}
 }
