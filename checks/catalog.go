@@ -5,6 +5,7 @@ package checks
 func Catalog() []*Check {
 	var all []*Check
 	all = append(all, stunChecks()...)
+	all = append(all, turnChecks()...)
 	all = append(all, firewallChecks()...)
 	all = append(all, natChecks()...)
 	all = append(all, signalingChecks()...)

@@ -87,15 +87,22 @@ type cellKind struct {
 
 // matrixKinds lists the protocols of the matrix. Binding requests work on
 // TURN servers too, so STUN cells test the path for every server; TURN
-// cells (an Allocate and a relayed echo) join as one more entry here.
+// servers also get TURN cells (an Allocate and a relayed echo).
 var matrixKinds = []cellKind{
 	{name: "STUN", applies: func(probes.Server) bool { return true }, run: stunCell},
+	{name: "TURN", applies: probes.Server.IsTURN, run: turnCell},
 }
 
 // stunCell sends a few Binding requests: one lost datagram is not a drop,
 // and three at 500 ms each still end before the 2 s deadline.
 func stunCell(ctx context.Context, t probes.Target, _ *Plan) probes.Measurement {
 	return probes.STUN(ctx, t, probes.STUNConfig{Count: 3, RequestTimeout: 500 * time.Millisecond})
+}
+
+// turnCell allocates a relay and echoes a few packets through it: enough
+// to prove path, credentials and relay within the 2 s deadline.
+func turnCell(ctx context.Context, t probes.Target, _ *Plan) probes.Measurement {
+	return probes.TURN(ctx, t, probes.TURNConfig{Packets: 3, EchoWait: 500 * time.Millisecond, SkipIPv6: true})
 }
 
 // matrixCells expands one server into its cells: the URI's own port with
@@ -158,8 +165,13 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		}
 	}
 	_, connected := m.Metrics["connect_ms"]
+	_, allocated := m.Metrics["alloc_ms"]
 	err := m.Err
 	switch {
+	case err != nil && allocated:
+		// The relay was granted, so path and credentials work; what
+		// failed is relaying itself.
+		c.Outcome, c.Detail = OutcomeAnswered, "allocated, relay failed: "+err.Error()
 	case err == nil:
 		c.Outcome, c.RTTms = OutcomeOK, m.Metrics["rtt_median_ms"]
 	case errors.Is(err, probes.ErrUnsupported):

@@ -44,6 +44,9 @@ type Options struct {
 	// Proxy is --proxy: the HTTP proxy for WebSocket and TCP/TLS
 	// connections; nil means HTTPS_PROXY from the environment.
 	Proxy *url.URL
+	// TURNPackets is the number of relayed echo packets per TURN check
+	// (0: the probe's default).
+	TURNPackets int
 }
 
 // ThresholdsFor returns the thresholds in force for c.

@@ -261,8 +261,11 @@ func TestFirewallLab(t *testing.T) {
 			rep, code := probe(t, nil, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
 				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
 			for name, want := range tt.cells {
-				if got := rep.evidence("firewall.matrix", name); !strings.HasPrefix(got, want) {
-					t.Errorf("cell %s = %q, want %q…", name, got, want)
+				// A TURN Allocate meets the same rule as a Binding request.
+				for _, cell := range []string{name, strings.Replace(name, "STUN/", "TURN/", 1)} {
+					if got := rep.evidence("firewall.matrix", cell); !strings.HasPrefix(got, want) {
+						t.Errorf("cell %s = %q, want %q…", cell, got, want)
+					}
 				}
 			}
 			if got := rep.evidence("firewall.matrix", "verdict"); !strings.HasPrefix(got, tt.verdict) {
@@ -284,6 +287,22 @@ func TestFirewallLab(t *testing.T) {
 			}
 		})
 	}
+
+	// A wrong password still proves the path open: the server answered
+	// (pion's server says 400 where coturn says 401).
+	t.Run("wrong TURN password", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		rep, _ := probe(t, nil, "firewall", "--checks", "firewall", "--ports", "443/tls", "--user", "lab", "--password", "wrong",
+			"turn:"+ip(2, 2)+":3478")
+		for _, cell := range []string{"TURN/UDP 3478", "TURN/TCP 3478", "TURN/TLS 443"} {
+			if got := rep.evidence("firewall.matrix", cell); !strings.HasPrefix(got, "auth failure") && !strings.HasPrefix(got, "answered (error 4") {
+				t.Errorf("cell %s = %q, want the server's error answer", cell, got)
+			}
+		}
+		if got := rep.evidence("firewall.matrix", "verdict"); !strings.HasPrefix(got, "all-open") {
+			t.Errorf("verdict = %q, want all-open (every path answered)", got)
+		}
+	})
 
 	// Random loss from a real kernel rule: half the Binding requests die,
 	// so loss is measured strictly between none and all (each outcome
@@ -336,7 +355,8 @@ func TestFirewallLab(t *testing.T) {
 			"--ports", "443/tls", "--user", "lab", "--password", "lab-password",
 			"--signaling", "wss://"+ip(2, 2)+":8443/ws?token=lab-secret", "turn:"+ip(2, 2)+":3478")
 		via := " via proxy " + proxy.String()
-		for name, want := range map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"} {
+		for name, want := range map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok",
+			"TURN/UDP 3478": "dropped", "TURN/TCP 3478": "ok", "TURN/TLS 443": "ok"} {
 			got := rep.evidence("firewall.matrix", name)
 			if !strings.HasPrefix(got, want) || (want == "ok") != strings.HasSuffix(got, via) {
 				t.Errorf("cell %s = %q, want %q… (TCP/TLS%s)", name, got, want, via)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer srv.Close()
 		plan.Servers = srv.Servers()
 		plan.Options.NATServers = srv.NATServers()
+		// Trust the embedded server's throw-away certificate, and only it.
+		plan.Options.TLS = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
 	}
 
 	progress, onResult := startProgress(o, plan, stdout)
@@ -86,7 +89,10 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Timeout:      o.timeout,
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count},
+		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets},
+	}
+	if plan.Options.TLS, err = tlsConfig(o); err != nil {
+		return nil, err
 	}
 	ports, err := checks.ParsePorts(o.ports)
 	if err != nil {
@@ -111,6 +117,9 @@ func buildPlan(o *options) (*checks.Plan, error) {
 			return nil, err
 		}
 		s.Username, s.Password = o.user, o.password
+		if err := turnCredentials(o, &s, time.Now()); err != nil {
+			return nil, err
+		}
 		plan.Servers = append(plan.Servers, s)
 	}
 	if err := applyConfig(o, plan); err != nil {
