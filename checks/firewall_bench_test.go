@@ -2,74 +2,79 @@ package checks
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"testing"
+
+	"github.com/pion/turn/v5"
 
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// BenchmarkFirewallMatrix runs firewall.matrix for 3 servers × 5 cells
-// with the default 2 s deadline: all answering (embedded servers on
-// loopback) and all silently dropped (a blackholed address). The second
-// must take about one deadline, not the sum of them.
+// BenchmarkFirewallMatrix runs firewall.matrix for 3 TURN servers × 6
+// cells (STUN and TURN over UDP and TCP on the server's port, over TLS on
+// a TLS port) with the default 2 s deadline: all answering (embedded
+// servers on loopback) and all silently dropped (an address behind a
+// DROP rule). The second must take about one deadline, not the sum.
 func BenchmarkFirewallMatrix(b *testing.B) {
-	check := func() *Check {
-		sel, err := Select(Catalog(), "firewall.matrix")
-		if err != nil {
-			b.Fatal(err)
-		}
-		return sel[0]
-	}()
-	bench := func(b *testing.B, servers []probes.Server, ports []PortSpec, outcome string) {
-		p := &Plan{Servers: servers, Checks: []*Check{check}, Options: Options{FirewallPorts: ports}}
+	sel, err := Select(Catalog(), "firewall.matrix")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bench := func(b *testing.B, p *Plan, outcome string) {
+		p.Checks = sel
 		for b.Loop() {
 			rs := Run(context.Background(), p, nil)
-			cells := 0.0
+			n := 0.0
 			for _, r := range rs {
-				cells += r.Metrics[outcome]
+				n += r.Metrics[outcome]
 			}
-			if len(rs) != 3 || cells != 15 {
-				b.Fatalf("%d results, %v %s; want 3 and 15", len(rs), cells, outcome)
+			if len(rs) != 3 || n != 18 {
+				b.Fatalf("%d results, %v %s; want 3 and 18: %+v", len(rs), n, outcome, rs)
 			}
 		}
 	}
 	b.Run("all-answer", func(b *testing.B) {
-		var ports []int
-		var servers []probes.Server
-		for i := range 5 {
-			srv, err := embedded.Start(embedded.Config{})
+		// One credential for all three, so every server's cells may use
+		// the first one's TLS port.
+		key := turn.GenerateAuthKey("bench", embedded.Realm, "bench-password")
+		auth := func(ra *turn.RequestAttributes) (string, []byte, bool) { return ra.Username, key, ra.Username == "bench" }
+		pool := x509.NewCertPool()
+		p := &Plan{}
+		for range 3 {
+			srv, err := embedded.Start(embedded.Config{AuthHandler: auth})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = srv.Close() })
-			if i < 3 {
-				servers = append(servers, srv.Servers()[0])
-			} else {
-				ports = append(ports, srv.Port())
-			}
-		}
-		spec, err := ParsePorts(fmt.Sprintf("%d/udp,%d/tcp,%d/udp", ports[0], ports[0], ports[1]))
-		if err != nil {
-			b.Fatal(err)
-		}
-		bench(b, servers, spec, "cells_ok")
-	})
-	b.Run("all-dropped", func(b *testing.B) {
-		hole := netlab.Blackhole(b)
-		var servers []probes.Server
-		for _, port := range []int{3478, 3479, 3480} {
-			s, err := probes.ParseServer(fmt.Sprintf("stun:%s:%d", hole, port))
+			pool.AppendCertsFromPEM(srv.CertPEM())
+			s, err := probes.ParseServer(fmt.Sprintf("turn:127.0.0.1:%d", srv.Port()))
 			if err != nil {
 				b.Fatal(err)
 			}
-			servers = append(servers, s)
+			s.Username, s.Password = "bench", "bench-password"
+			p.Servers = append(p.Servers, s)
+			if p.Options.FirewallPorts == nil {
+				p.Options.FirewallPorts = []PortSpec{{Port: srv.TLSPort(), Transports: []probes.Transport{probes.TLS}}}
+			}
 		}
-		spec, err := ParsePorts("443/udp,443/tcp,5349/tls")
-		if err != nil {
-			b.Fatal(err)
+		p.Options.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		bench(b, p, "cells_ok")
+	})
+	b.Run("all-dropped", func(b *testing.B) {
+		hole := netlab.Blackhole(b)
+		p := &Plan{Options: Options{FirewallPorts: []PortSpec{{Port: 443, Transports: []probes.Transport{probes.TLS}}}}}
+		for _, port := range []int{3478, 3479, 3480} {
+			s, err := probes.ParseServer(fmt.Sprintf("turn:%s:%d", hole, port))
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Username, s.Password = "bench", "bench-password"
+			p.Servers = append(p.Servers, s)
 		}
-		bench(b, servers, spec, "cells_dropped")
+		bench(b, p, "cells_dropped")
 	})
 }
