@@ -105,39 +105,66 @@ func turnCell(ctx context.Context, t probes.Target, _ *Plan) probes.Measurement 
 	return probes.TURN(ctx, t, probes.TURNConfig{Packets: 3, EchoWait: 500 * time.Millisecond, SkipIPv6: true})
 }
 
-// matrixCells expands one server into its cells: the URI's own port with
-// the transports its scheme allows, plus every --ports entry.
-func matrixCells(s probes.Server, p *Plan) []probes.Cell {
+// hostServers are the plan's servers on host, in plan order: one matrix
+// covers every URI of a host, since a firewall rule is about the address.
+func hostServers(p *Plan, host string) []probes.Server {
+	var out []probes.Server
+	for _, s := range p.Servers {
+		if s.URI.Host == host {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// matrixCells expands the servers of one host into cells: each URI's own
+// port with the transports its scheme allows, then every --ports entry
+// (with the credentials of the first URI of that kind). A host whose URIs
+// offer nothing testable (DTLS only) gets no cells: extra ports would say
+// nothing about it.
+func matrixCells(servers []probes.Server, p *Plan) []probes.Cell {
 	type key struct {
 		kind string
 		tr   probes.Transport
 		port int
 	}
-	specs := []PortSpec{{Port: s.URI.Port, Transports: s.Transports()}}
-	specs = append(specs, p.Options.FirewallPorts...)
 	var (
 		cells []probes.Cell
 		seen  = map[key]bool{}
 	)
-	for _, kind := range matrixKinds {
-		if !kind.applies(s) {
-			continue
+	add := func(kind cellKind, s probes.Server, port int, tr probes.Transport) {
+		k := key{kind.name, tr, port}
+		if tr == probes.DTLS || seen[k] {
+			return
 		}
-		for _, ps := range specs {
-			for _, tr := range ps.Transports {
-				k := key{kind.name, tr, ps.Port}
-				if tr == probes.DTLS || seen[k] {
-					continue
+		seen[k] = true
+		srv := s
+		srv.URI.Port = port
+		run := kind.run
+		cells = append(cells, probes.Cell{
+			Name:   fmt.Sprintf("%s/%s %d", kind.name, tr.Upper(), port),
+			Target: probes.Target{Server: srv, Transport: tr, TLS: p.Options.TLS, Proxy: p.Options.Proxy},
+			Run:    func(ctx context.Context, t probes.Target) probes.Measurement { return run(ctx, t, p) },
+		})
+	}
+	for _, kind := range matrixKinds {
+		for _, s := range servers {
+			if kind.applies(s) {
+				for _, tr := range s.Transports() {
+					add(kind, s, s.URI.Port, tr)
 				}
-				seen[k] = true
-				srv := s
-				srv.URI.Port = ps.Port
-				run := kind.run
-				cells = append(cells, probes.Cell{
-					Name:   fmt.Sprintf("%s/%s %d", kind.name, tr.Upper(), ps.Port),
-					Target: probes.Target{Server: srv, Transport: tr, TLS: p.Options.TLS, Proxy: p.Options.Proxy},
-					Run:    func(ctx context.Context, t probes.Target) probes.Measurement { return run(ctx, t, p) },
-				})
+			}
+		}
+	}
+	if len(cells) == 0 {
+		return nil
+	}
+	for _, kind := range matrixKinds {
+		if i := slices.IndexFunc(servers, kind.applies); i >= 0 {
+			for _, ps := range p.Options.FirewallPorts {
+				for _, tr := range ps.Transports {
+					add(kind, servers[i], ps.Port, tr)
+				}
 			}
 		}
 	}
@@ -273,7 +300,7 @@ func firewallChecks() []*Check {
 	return []*Check{{
 		ID:    "firewall.matrix",
 		Title: "Firewall matrix (transport × port)",
-		Description: "Tries every transport (UDP, TCP, TLS) on the URI's port and each --ports entry at once and tells " +
+		Description: "Per host, tries STUN (and TURN for turn: URIs) over every transport on each URI's port and each --ports entry at once and tells " +
 			"ok, silently dropped, refused, TLS failure and auth failure apart; the verdict says which rule to change.",
 		Metrics: []string{"paths_open", "cells", "rtt_best_ms", "cells_ok", "cells_dropped", "cells_refused",
 			"cells_tls_failed", "cells_auth_failed", "udp_open", "tcp_open", "tls_open"},
@@ -284,17 +311,20 @@ func firewallChecks() []*Check {
 			MustThreshold(Warn, "cells_dropped == 0", "a silently dropped port makes clients wait out ICE timeouts before falling back"),
 			MustThreshold(Warn, "cells_tls_failed == 0", "browsers refuse TURN over TLS with a bad certificate"),
 		},
+		// One subject per host, named by it; Run finds the host's URIs.
 		Subjects: func(p *Plan) []Subject {
-			out := make([]Subject, 0, len(p.Servers))
+			var out []Subject
 			for _, s := range p.Servers {
-				out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, TLS: p.Options.TLS}})
+				if !slices.ContainsFunc(out, func(o Subject) bool { return o.Target.Server.URI.Host == s.URI.Host }) {
+					out = append(out, Subject{Name: s.URI.Host, Target: probes.Target{Server: s, TLS: p.Options.TLS}})
+				}
 			}
 			return out
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-			todo := matrixCells(s.Target.Server, p)
+			todo := matrixCells(hostServers(p, s.Target.Server.URI.Host), p)
 			if len(todo) == 0 {
-				return probes.Failed(fmt.Errorf("no transport of %s can be tested (DTLS is not probed); add --ports: %w", s.Name, probes.ErrUnsupported))
+				return probes.Failed(fmt.Errorf("the URIs of %s offer only DTLS, which the matrix does not probe: %w", s.Name, probes.ErrUnsupported))
 			}
 			var cells []CellOutcome
 			for _, r := range probes.Matrix(ctx, todo) {
