@@ -5,5 +5,6 @@ package checks
 func Catalog() []*Check {
 	var all []*Check
 	all = append(all, stunChecks()...)
+	all = append(all, iceChecks()...)
 	return all
 }

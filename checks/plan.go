@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -32,6 +33,13 @@ type Options struct {
 	STUNCount int
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
+	// MediaDuration is how long the media checks send (default 5s).
+	MediaDuration time.Duration
+	// Simulate, when set, runs the ice/media/datachannel checks over a
+	// simulated network instead of the plan's servers.
+	Simulate *netsim.Spec
+	// Stats, when set, receives the peers' full stats every second.
+	Stats *probes.StatsLog
 }
 
 // ThresholdsFor returns the thresholds in force for c.
@@ -46,6 +54,9 @@ func (p *Plan) ThresholdsFor(c *Check) []Threshold {
 func (p *Plan) timeoutFor(c *Check) time.Duration {
 	if p.CheckTimeout > 0 {
 		return p.CheckTimeout
+	}
+	if c.TimeoutFor != nil {
+		return c.TimeoutFor(p)
 	}
 	if c.Timeout > 0 {
 		return c.Timeout

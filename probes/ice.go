@@ -28,6 +28,7 @@ func ICE(ctx context.Context, cfg PairConfig) Measurement {
 	err = p.Connect(ctx)
 	var m Measurement
 	p.RecordConnection(&m, err == nil)
+	p.snapshot(cfg.Stats, cfg.StatsLabel)
 	m.Err = err
 	return m
 }

@@ -36,6 +36,10 @@ type PairConfig struct {
 	// ReportInterval is how often RTCP sender/receiver reports go out
 	// (default 500ms, so a few seconds of media yield several RTTs).
 	ReportInterval time.Duration
+	// Stats, when set, receives the peers' full stats (every second
+	// during media, once when connected otherwise), labelled StatsLabel.
+	Stats      *StatsLog
+	StatsLabel string
 }
 
 // Connection stages, named in a ConnectError.
@@ -76,6 +80,7 @@ type Pair struct {
 	// RTT and loss included), which GetStats does not expose for senders.
 	rtp   [2]*statsHolder
 	start time.Time
+	cfg   PairConfig
 
 	mu      sync.Mutex
 	states  [2]webrtc.PeerConnectionState
@@ -102,7 +107,7 @@ func NewPair(cfg PairConfig) (*Pair, error) {
 	if cfg.ReportInterval <= 0 {
 		cfg.ReportInterval = 500 * time.Millisecond
 	}
-	p := &Pair{changed: make(chan struct{}), start: time.Now()}
+	p := &Pair{changed: make(chan struct{}), start: time.Now(), cfg: cfg}
 	pcs := [2]*webrtc.PeerConnection{}
 	for i := range pcs {
 		p.rtp[i] = &statsHolder{}
