@@ -162,14 +162,9 @@ func newAPI(cfg PairConfig, side int, holder *statsHolder) (*webrtc.API, error) 
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
-		[]report.ReceiverOption{report.ReceiverInterval(cfg.ReportInterval)},
-		report.SenderInterval(cfg.ReportInterval)); err != nil {
-		return nil, err
-	}
+	// The stats interceptor goes first, i.e. closest to the network, so
+	// it sees the sender reports the report interceptor writes (it needs
+	// them to compute the RTT from the receiver reports).
 	si, err := stats.NewInterceptor()
 	if err != nil {
 		return nil, err
@@ -180,6 +175,14 @@ func newAPI(cfg PairConfig, side int, holder *statsHolder) (*webrtc.API, error) 
 		holder.mu.Unlock()
 	})
 	reg.Add(si)
+	if err := webrtc.ConfigureNack(me, reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
+		[]report.ReceiverOption{report.ReceiverInterval(cfg.ReportInterval)},
+		report.SenderInterval(cfg.ReportInterval)); err != nil {
+		return nil, err
+	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg)), nil
 }
 
