@@ -10,8 +10,8 @@ import (
 // emodel.go (Idd, Ie,eff, Annex B), rounded to 3 decimals.
 func TestEModelReferencePoints(t *testing.T) {
 	for _, tc := range []struct {
-		name          string
-		ta, loss      float64
+		name           string
+		ta, loss       float64
 		wantR, wantMOS float64
 	}{
 		// Ta <= 100 ms, no loss: R is the default 93.2;

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/internal/media"
@@ -58,14 +60,17 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 		return Failed(fmt.Errorf("media track: %w", err))
 	}
 	// RTCP must be read for the interceptors (reports, NACK, stats) to
-	// see it.
+	// see it; the receiver reports also give the RTT samples.
+	var rtts rttSamples
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for {
-			if _, _, err := sender.ReadRTCP(); err != nil {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
 				return
 			}
+			rtts.add(time.Now(), pkts)
 		}
 	}()
 	rx := receiver{video: cfg.Kind == webrtc.RTPCodecTypeVideo}
@@ -130,7 +135,7 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 	sendTime := time.Since(start)
 	p.drain(ctx, ssrc)
 	p.sample(&m, ssrc, &rx, prev)
-	p.recordMedia(&m, ssrc, &rx, sendTime, cfg.Kind)
+	p.recordMedia(&m, ssrc, &rx, &rtts, sendTime, cfg.Kind)
 	return m
 }
 
@@ -227,6 +232,9 @@ func (p *Pair) sample(m *Measurement, ssrc uint32, rx *receiver, prev sampleStat
 	if rtt := out.RemoteInboundRTPStreamStats.RoundTripTime; rtt > 0 {
 		s.Metrics["rtt_ms"] = ms(rtt)
 	}
+	if rtt, ok := p.ICERTT(); ok {
+		s.Metrics["ice_rtt_ms"] = ms(rtt)
+	}
 	if !prev.at.IsZero() {
 		secs := now.Sub(prev.at).Seconds()
 		s.Metrics["bitrate_kbps"] = round3(float64(in.InboundRTPStreamStats.BytesReceived-prev.bytes) * 8 / secs / 1000)
@@ -265,7 +273,7 @@ func (p *Pair) drain(ctx context.Context, ssrc uint32) {
 }
 
 // recordMedia writes the final metrics of one stream.
-func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, sendTime time.Duration, kind webrtc.RTPCodecType) {
+func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, rtts *rttSamples, sendTime time.Duration, kind webrtc.RTPCodecType) {
 	out, in := p.streamStats(ssrc)
 	recv := in.InboundRTPStreamStats
 	m.SetMetric("packets_sent", float64(out.OutboundRTPStreamStats.PacketsSent))
@@ -283,18 +291,33 @@ func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, sendTime t
 		m.SetMetric("rtcp_loss_pct", round3(float64(ri.PacketsLost)/float64(sent)*100))
 	}
 	var rtt time.Duration
-	if ri.RoundTripTimeMeasurements > 0 {
-		rtt = ri.TotalRoundTripTime / time.Duration(ri.RoundTripTimeMeasurements)
-		m.SetMetric("rtt_ms", ms(rtt))
-		m.SetMetric("rtt_samples", float64(ri.RoundTripTimeMeasurements))
+	samples := rtts.get()
+	if len(samples) > 0 {
+		// The median: one late wake-up on a busy machine must not move it.
+		rtt = time.Duration(samples.Median() * float64(time.Millisecond))
+		m.SetMetric("rtt_ms", samples.Median())
+		m.SetMetric("rtt_min_ms", samples.Percentile(0))
+		m.SetMetric("rtt_max_ms", samples.Percentile(100))
+		m.SetMetric("rtt_samples", float64(len(samples)))
 	} else {
 		m.AddEvidence("rtt", "no RTCP receiver report with a round trip arrived")
+	}
+	// ICE keepalives during the sample give several ICE RTTs; as for
+	// RTCP, the median resists a late wake-up.
+	var ice Durations
+	for _, s := range m.Series {
+		if v, ok := s.Metrics["ice_rtt_ms"]; ok {
+			ice = append(ice, time.Duration(v*float64(time.Millisecond)))
+		}
+	}
+	if len(ice) > 0 {
+		m.SetMetric("ice_rtt_ms", ice.Median())
 	}
 	_, frames := rx.counts()
 	if kind == webrtc.RTPCodecTypeVideo {
 		m.SetMetric("fps", round3(float64(frames)/sendTime.Seconds()))
 	}
-	if kind == webrtc.RTPCodecTypeAudio && ri.RoundTripTimeMeasurements > 0 {
+	if kind == webrtc.RTPCodecTypeAudio && len(samples) > 0 {
 		jitter := time.Duration(m.Metrics["jitter_ms"] * float64(time.Millisecond))
 		ta := MouthToEar(rtt, jitter, CodecOpus)
 		r := RFactor(ta, m.Metrics["loss_pct"], CodecOpus)
@@ -316,3 +339,47 @@ func lossPct(received uint64, lost int64) float64 {
 }
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
+
+// rttSamples are round trips computed from RTCP receiver reports as in
+// RFC 3550 §6.4.1: arrival time - LSR - DLSR, all in compact NTP units of
+// 1/65536 s.
+type rttSamples struct {
+	mu sync.Mutex
+	d  Durations
+}
+
+func (r *rttSamples) add(at time.Time, pkts []rtcp.Packet) {
+	arrival := compactNTP(at)
+	for _, pkt := range pkts {
+		rr, ok := pkt.(*rtcp.ReceiverReport)
+		if !ok {
+			continue
+		}
+		for _, rep := range rr.Reports {
+			if rep.LastSenderReport == 0 {
+				continue // no sender report received yet
+			}
+			units := arrival - rep.LastSenderReport - rep.Delay
+			if int32(units) < 0 {
+				continue // clock steps or a corrupt report
+			}
+			r.mu.Lock()
+			r.d = append(r.d, time.Duration(float64(units)/65536*float64(time.Second)))
+			r.mu.Unlock()
+		}
+	}
+}
+
+func (r *rttSamples) get() Durations {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.d)
+}
+
+// compactNTP is the middle 32 bits of the 64-bit NTP timestamp of t.
+func compactNTP(t time.Time) uint32 {
+	const unixToNTP = 2208988800
+	secs := uint64(t.Unix()) + unixToNTP
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return uint32(secs<<16 | frac>>16)
+}

@@ -392,8 +392,9 @@ func selectedPair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
 	return pair
 }
 
-// ICERTT is the latest STUN connectivity-check round trip on the offerer's
-// nominated pair.
+// ICERTT is the latest STUN round trip (connectivity check or consent
+// keepalive) on the offerer's nominated pair. The mean over all checks is
+// not used: it includes retransmitted checks from before the pair worked.
 func (p *Pair) ICERTT() (time.Duration, bool) {
 	for _, s := range p.Offer.GetStats() {
 		c, ok := s.(webrtc.ICECandidatePairStats)

@@ -1,0 +1,91 @@
+package probes_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// The truth tests inject known conditions into a simulated network and
+// check that the reported numbers match them.
+
+const truthSample = 3 * time.Second
+
+// audioOver runs the audio probe over a simulated network.
+func audioOver(t *testing.T, spec string) probes.Measurement {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	m := probes.Media(ctx, probes.MediaConfig{Pair: simulated(t, spec), Kind: webrtc.RTPCodecTypeAudio, Duration: truthSample})
+	if m.Err != nil {
+		t.Fatalf("media over %q: %v", spec, m.Err)
+	}
+	return m
+}
+
+func TestTruthRTT(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	for _, oneWay := range []time.Duration{10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
+		t.Run(oneWay.String(), func(t *testing.T) {
+			t.Parallel()
+			m := audioOver(t, fmt.Sprintf("delay=%s", oneWay))
+			want := 2 * float64(oneWay) / float64(time.Millisecond)
+			tol := math.Max(0.05*want, 2)
+			for _, k := range []string{"rtt_ms", "ice_rtt_ms"} {
+				if got, ok := m.Metrics[k]; !ok || math.Abs(got-want) > tol {
+					t.Errorf("%s = %v (present %v), want %v ± %v", k, got, ok, want, tol)
+				}
+			}
+		})
+	}
+}
+
+func TestTruthLoss(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	for _, loss := range []float64{0, 2, 5, 10, 20} {
+		t.Run(fmt.Sprint(loss), func(t *testing.T) {
+			t.Parallel()
+			m := audioOver(t, fmt.Sprintf("delay=5ms,loss=%v%%", loss))
+			if got := m.Metrics["loss_pct"]; math.Abs(got-loss) > 1.5 {
+				t.Errorf("loss_pct = %v, want %v ± 1.5", got, loss)
+			}
+		})
+	}
+}
+
+// TestTruthTrends: jitter rises with injected jitter, MOS falls as loss
+// rises (each compared with the previous, milder condition).
+func TestTruthTrends(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	for _, tc := range []struct {
+		metric string
+		specs  []string
+		rising bool
+	}{
+		{"jitter_ms", []string{"delay=20ms", "delay=20ms,jitter=10ms", "delay=20ms,jitter=30ms"}, true},
+		{"mos", []string{"delay=20ms", "delay=20ms,loss=5%", "delay=20ms,loss=15%"}, false},
+	} {
+		t.Run(tc.metric, func(t *testing.T) {
+			t.Parallel()
+			got := make([]float64, len(tc.specs))
+			var wg sync.WaitGroup
+			for i, spec := range tc.specs {
+				wg.Go(func() { got[i] = audioOver(t, spec).Metrics[tc.metric] })
+			}
+			wg.Wait()
+			for i := 1; i < len(got); i++ {
+				if tc.rising && got[i] <= got[i-1] || !tc.rising && got[i] >= got[i-1] {
+					t.Errorf("%s over %v = %v: want it to %s with each step", tc.metric, tc.specs, got, map[bool]string{true: "rise", false: "fall"}[tc.rising])
+				}
+			}
+		})
+	}
+}
