@@ -1,0 +1,89 @@
+package probes_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+func TestDataChannelLoopback(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	stunSrv, turnSrv := startEmbedded(t, embedded.Config{})
+	for _, tc := range []struct {
+		name  string
+		relay bool
+	}{{"direct", false}, {"relay", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			servers := []webrtc.ICEServer{probes.ICEServer(stunSrv, probes.UDP), probes.ICEServer(turnSrv, probes.UDP)}
+			m := probes.DataChannel(ctx, probes.DataChannelConfig{Pair: probes.PairConfig{ICEServers: servers, Loopback: true, Relay: tc.relay}, Bytes: 1 << 20})
+			if m.Err != nil {
+				t.Fatalf("data channel: %v", m.Err)
+			}
+			t.Logf("%v", m.Metrics)
+			if m.Metrics["throughput_mbps"] <= 0 || m.Metrics["bytes"] != 1<<20 {
+				t.Errorf("throughput_mbps = %v for %v bytes", m.Metrics["throughput_mbps"], m.Metrics["bytes"])
+			}
+			if rtt := m.Metrics["echo_rtt_median_ms"]; rtt <= 0 || rtt > 50 {
+				t.Errorf("echo_rtt_median_ms = %v on loopback", rtt)
+			}
+			if _, ok := m.Metrics["open_ms"]; !ok {
+				t.Error("open_ms missing")
+			}
+		})
+	}
+}
+
+func TestDataChannelTruthRTT(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	m := probes.DataChannel(ctx, probes.DataChannelConfig{Pair: simulated(t, "delay=30ms"), Bytes: 256 << 10, Echoes: 5})
+	if m.Err != nil {
+		t.Fatal(m.Err)
+	}
+	// An echo is one SCTP message each way: the path's round trip.
+	if rtt := m.Metrics["echo_rtt_median_ms"]; rtt < 60 || rtt > 63 {
+		t.Errorf("echo_rtt_median_ms = %v, want 60 ± 3 over a 30 ms one-way path", rtt)
+	}
+}
+
+func TestDataChannelDeadline(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	// 10 % loss and 50 ms delay make 4 MiB impossible in 3 s: the probe must
+	// stop at its deadline and say where it was.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	m := probes.DataChannel(ctx, probes.DataChannelConfig{Pair: simulated(t, "delay=50ms,loss=10%")})
+	var ce *probes.ConnectError
+	if !errors.As(m.Err, &ce) {
+		t.Fatalf("err = %v, want a ConnectError", m.Err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("returned before the deadline without finishing")
+	}
+	t.Log(m.Err)
+}
+
+func BenchmarkDataChannelThroughput(b *testing.B) {
+	stunSrv, _ := startEmbedded(b, embedded.Config{})
+	var sum float64
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		m := probes.DataChannel(ctx, probes.DataChannelConfig{Pair: probes.PairConfig{ICEServers: []webrtc.ICEServer{probes.ICEServer(stunSrv, probes.UDP)}, Loopback: true}})
+		cancel()
+		if m.Err != nil {
+			b.Fatal(m.Err)
+		}
+		sum += m.Metrics["throughput_mbps"]
+	}
+	b.ReportMetric(sum/float64(b.N), "Mbit/s")
+}
