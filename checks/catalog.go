@@ -6,5 +6,7 @@ func Catalog() []*Check {
 	var all []*Check
 	all = append(all, stunChecks()...)
 	all = append(all, iceChecks()...)
+	all = append(all, mediaChecks()...)
+	all = append(all, dataChannelChecks()...)
 	return all
 }

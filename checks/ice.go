@@ -20,7 +20,7 @@ var iceThresholds = []Threshold{
 	MustThreshold(Fail, "ice_rtt_ms < 800", "ITU-T G.114: beyond 400 ms one-way (800 ms round trip), conversation breaks down"),
 }
 
-var iceMetrics = []string{"connect_ms", "ice_rtt_ms", "selected_relay", "gathering_ms", "ice_ms", "dtls_ms",
+var iceMetrics = []string{"connect_ms", "ice_rtt_ms", "gathering_ms", "selected_relay", "ice_ms", "dtls_ms",
 	"candidates_host", "candidates_srflx", "candidates_prflx", "candidates_relay"}
 
 func iceChecks() []*Check {
@@ -153,6 +153,8 @@ func iceAdvice(r Result, m probes.Measurement) string {
 		return "Even relayed pairs failed: the TURN server's relay ports (usually UDP 49152-65535) may be firewalled, or it refuses to relay to these peers."
 	case probes.StageDTLS:
 		return "ICE connected but the DTLS handshake failed: something on the path passes small STUN packets but drops larger UDP packets (MTU problems, deep packet inspection)."
+	case probes.StageDataChannel:
+		return "The data channel (SCTP over DTLS) stalled: heavy packet loss, or a path that drops larger UDP packets."
 	case probes.StageMedia:
 		return "The connection dropped during the test: a NAT binding or firewall state timed out, or the path lost too many packets for consent checks."
 	}

@@ -346,6 +346,16 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 		m.SetMetric("dtls_ms", ms(t.DTLS))
 		m.SetMetric("connect_ms", ms(t.Total))
 	}
+	// The selected pair first: it is what a one-line summary shows.
+	if pair := selectedPair(p.Offer); pair != nil {
+		m.AddEvidence("selected_pair", fmt.Sprintf("%s %s:%d ↔ %s %s:%d over %s",
+			pair.Local.Typ, pair.Local.Address, pair.Local.Port, pair.Remote.Typ, pair.Remote.Address, pair.Remote.Port, pair.Local.Protocol))
+		relay := 0.0
+		if pair.Local.Typ == webrtc.ICECandidateTypeRelay || pair.Remote.Typ == webrtc.ICECandidateTypeRelay {
+			relay = 1
+		}
+		m.SetMetric("selected_relay", relay)
+	}
 	counts := map[string]int{}
 	for i, pc := range []*webrtc.PeerConnection{p.Offer, p.Answer} {
 		var list []string
@@ -362,15 +372,6 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 	}
 	for _, typ := range []string{"host", "srflx", "prflx", "relay"} {
 		m.SetMetric("candidates_"+typ, float64(counts[typ]))
-	}
-	if pair := selectedPair(p.Offer); pair != nil {
-		m.AddEvidence("selected_pair", fmt.Sprintf("%s %s:%d ↔ %s %s:%d over %s",
-			pair.Local.Typ, pair.Local.Address, pair.Local.Port, pair.Remote.Typ, pair.Remote.Address, pair.Remote.Port, pair.Local.Protocol))
-		relay := 0.0
-		if pair.Local.Typ == webrtc.ICECandidateTypeRelay || pair.Remote.Typ == webrtc.ICECandidateTypeRelay {
-			relay = 1
-		}
-		m.SetMetric("selected_relay", relay)
 	}
 	if rtt, ok := p.ICERTT(); ok {
 		m.SetMetric("ice_rtt_ms", ms(rtt))

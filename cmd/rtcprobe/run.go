@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -47,8 +48,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		plan.Servers = srv.Servers()
 	}
 
+	if o.statsPath != "" {
+		f, err := os.Create(o.statsPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		plan.Options.Stats = probes.NewStatsLog(f)
+	}
+
 	started := time.Now()
 	results := checks.Run(ctx, plan, nil)
+	if err := plan.Options.Stats.Err(); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
+		return exitInternal
+	}
 	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results}
 	for _, s := range plan.Servers {
 		rep.Servers = append(rep.Servers, s.String())
@@ -74,7 +89,14 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Timeout:      o.timeout,
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count},
+		Options:      checks.Options{STUNCount: o.count, MediaDuration: o.mediaDuration},
+	}
+	if o.simulate != "" {
+		spec, err := netsim.ParseSpec(o.simulate)
+		if err != nil {
+			return nil, err
+		}
+		plan.Options.Simulate = &spec
 	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)

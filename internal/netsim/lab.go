@@ -27,8 +27,11 @@ const (
 )
 
 // Lab is a running simulated network: a WAN router with the STUN/TURN
-// server on it and each peer either directly on the WAN (nat=none) or
-// behind its own NAT router.
+// server on it, and each peer behind its own access router that does the
+// NAT and carries half of the injected delay, jitter and loss. Splitting
+// the impairment over the two access links makes a relayed call see the
+// same one-way delay as a direct one (the relay sits on the path), and
+// keeps the relay-to-relay hop inside the server unimpaired.
 type Lab struct {
 	spec       Spec
 	wan        *vnet.Router
@@ -41,14 +44,9 @@ type Lab struct {
 func Start(spec Spec) (*Lab, error) {
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{
-		CIDR: wanCIDR, MinDelay: spec.Delay, MaxJitter: spec.Jitter, LoggerFactory: logs,
-	})
+	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: wanCIDR, LoggerFactory: logs})
 	if err != nil {
 		return nil, fmt.Errorf("WAN router: %w", err)
-	}
-	if spec.LossPct > 0 {
-		wan.AddChunkFilter(newLossFilter(spec.LossPct, spec.Seed))
 	}
 	l := &Lab{spec: spec, wan: wan, user: "sim-" + randomHex(4), pass: randomHex(16)}
 
@@ -76,17 +74,17 @@ func Start(spec Spec) (*Lab, error) {
 	return l, nil
 }
 
-// addPeer attaches peer i to the WAN, directly or behind a NAT router.
+// addPeer attaches peer i to the WAN behind its access router.
 func (l *Lab) addPeer(i int, nat NAT, logs logging.LoggerFactory) (*vnet.Net, error) {
-	if nat == NATNone {
-		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{fmt.Sprintf("198.51.100.%d", 10+i)}})
-		if err != nil {
-			return nil, err
-		}
-		return n, l.wan.AddNet(n)
-	}
+	public := fmt.Sprintf("198.51.100.%d", 20+i)
+	private := fmt.Sprintf("10.0.%d.2", i+1)
 	typ := &vnet.NATType{Mode: vnet.NATModeNormal}
 	switch nat {
+	case NATNone:
+		// 1:1, no filtering: the peer is reachable at its public address
+		// as if it had it on its interface.
+		typ.Mode = vnet.NATModeNAT1To1
+		public += "/" + private
 	case NATFullCone:
 		typ.MappingBehavior, typ.FilteringBehavior = vnet.EndpointIndependent, vnet.EndpointIndependent
 	case NATRestricted:
@@ -98,19 +96,27 @@ func (l *Lab) addPeer(i int, nat NAT, logs logging.LoggerFactory) (*vnet.Net, er
 	default:
 		return nil, fmt.Errorf("unknown NAT type %q", nat)
 	}
+	// Each direction crosses both access routers: half the delay and
+	// jitter on each, and a loss q per router with 1-(1-q)^2 = loss.
 	lan, err := vnet.NewRouter(&vnet.RouterConfig{
 		CIDR:          fmt.Sprintf("10.0.%d.0/24", i+1),
-		StaticIPs:     []string{fmt.Sprintf("198.51.100.%d", 20+i)},
+		StaticIPs:     []string{public},
 		NATType:       typ,
+		MinDelay:      l.spec.Delay / 2,
+		MaxJitter:     l.spec.Jitter / 2,
 		LoggerFactory: logs,
 	})
 	if err != nil {
 		return nil, err
 	}
+	if l.spec.LossPct > 0 {
+		q := 100 * (1 - math.Sqrt(1-l.spec.LossPct/100))
+		lan.AddChunkFilter(newLossFilter(q, l.spec.Seed+uint64(i)))
+	}
 	if err := l.wan.AddRouter(lan); err != nil {
 		return nil, err
 	}
-	n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{fmt.Sprintf("10.0.%d.2", i+1)}})
+	n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{private}})
 	if err != nil {
 		return nil, err
 	}

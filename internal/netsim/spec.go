@@ -27,13 +27,13 @@ var nats = []NAT{NATNone, NATFullCone, NATRestricted, NATPortRestricted, NATSymm
 
 // Spec is a simulated network: "delay=40ms,jitter=5ms,loss=3%,nat=symmetric".
 type Spec struct {
-	// Delay is added one way to every packet crossing the WAN (like
-	// netem); a direct call's round trip is twice this, a relayed call
-	// crosses the WAN twice each way.
+	// Delay is added one way between the peers (like netem), relayed or
+	// not: a call's round trip is twice this.
 	Delay time.Duration
-	// Jitter is the most extra random delay the WAN adds.
+	// Jitter is the most extra random delay a packet gets.
 	Jitter time.Duration
-	// LossPct is the share of UDP packets the WAN drops, per packet.
+	// LossPct is the share of UDP packets lost between the peers, per
+	// packet.
 	LossPct float64
 	// NAT is what the offerer ([0]) and the answerer ([1]) sit behind.
 	NAT [2]NAT
