@@ -34,7 +34,8 @@ type PairConfig struct {
 	// networks (pion vnet); nil means the host's network.
 	Nets [2]transport.Net
 	// ReportInterval is how often RTCP sender/receiver reports go out
-	// (default 500ms, so a few seconds of media yield several RTTs).
+	// (default 250ms, so a few seconds of media yield enough RTTs for a
+	// median that one late wake-up cannot move).
 	ReportInterval time.Duration
 	// Stats, when set, receives the peers' full stats (every second
 	// during media, once when connected otherwise), labelled StatsLabel.
@@ -105,7 +106,7 @@ func (h *statsHolder) Get(ssrc uint32) *stats.Stats {
 // channels to Offer, then call Connect.
 func NewPair(cfg PairConfig) (*Pair, error) {
 	if cfg.ReportInterval <= 0 {
-		cfg.ReportInterval = 500 * time.Millisecond
+		cfg.ReportInterval = 250 * time.Millisecond
 	}
 	p := &Pair{changed: make(chan struct{}), start: time.Now(), cfg: cfg}
 	pcs := [2]*webrtc.PeerConnection{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +14,11 @@ import (
 )
 
 // The truth tests inject known conditions into a simulated network and
-// check that the reported numbers match them.
+// check that the reported numbers match them. They run one call at a
+// time: on a busy two-core machine, concurrent calls starve each other and
+// the scheduling delay shows up as jitter and RTT that were not injected.
 
-const truthSample = 3 * time.Second
+const truthSample = 2500 * time.Millisecond
 
 // audioOver runs the audio probe over a simulated network.
 func audioOver(t *testing.T, spec string) probes.Measurement {
@@ -35,7 +36,6 @@ func TestTruthRTT(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	for _, oneWay := range []time.Duration{10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
 		t.Run(oneWay.String(), func(t *testing.T) {
-			t.Parallel()
 			m := audioOver(t, fmt.Sprintf("delay=%s", oneWay))
 			want := 2 * float64(oneWay) / float64(time.Millisecond)
 			tol := math.Max(0.05*want, 2)
@@ -52,7 +52,6 @@ func TestTruthLoss(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	for _, loss := range []float64{0, 2, 5, 10, 20} {
 		t.Run(fmt.Sprint(loss), func(t *testing.T) {
-			t.Parallel()
 			m := audioOver(t, fmt.Sprintf("delay=5ms,loss=%v%%", loss))
 			if got := m.Metrics["loss_pct"]; math.Abs(got-loss) > 1.5 {
 				t.Errorf("loss_pct = %v, want %v ± 1.5", got, loss)
@@ -74,13 +73,11 @@ func TestTruthTrends(t *testing.T) {
 		{"mos", []string{"delay=20ms", "delay=20ms,loss=5%", "delay=20ms,loss=15%"}, false},
 	} {
 		t.Run(tc.metric, func(t *testing.T) {
-			t.Parallel()
 			got := make([]float64, len(tc.specs))
-			var wg sync.WaitGroup
 			for i, spec := range tc.specs {
-				wg.Go(func() { got[i] = audioOver(t, spec).Metrics[tc.metric] })
+				got[i] = audioOver(t, spec).Metrics[tc.metric]
 			}
-			wg.Wait()
+			t.Logf("%s over %v = %v", tc.metric, tc.specs, got)
 			for i := 1; i < len(got); i++ {
 				if tc.rising && got[i] <= got[i-1] || !tc.rising && got[i] >= got[i-1] {
 					t.Errorf("%s over %v = %v: want it to %s with each step", tc.metric, tc.specs, got, map[bool]string{true: "rise", false: "fall"}[tc.rising])

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	mrand "math/rand/v2"
 	"net"
 	"sync"
@@ -97,7 +96,8 @@ func (l *Lab) addPeer(i int, nat NAT, logs logging.LoggerFactory) (*vnet.Net, er
 		return nil, fmt.Errorf("unknown NAT type %q", nat)
 	}
 	// Each direction crosses both access routers: half the delay and
-	// jitter on each, and a loss q per router with 1-(1-q)^2 = loss.
+	// jitter on each. Loss is applied once, on the way out of the sending
+	// peer's access link (as netem on each host's egress would).
 	lan, err := vnet.NewRouter(&vnet.RouterConfig{
 		CIDR:          fmt.Sprintf("10.0.%d.0/24", i+1),
 		StaticIPs:     []string{public},
@@ -110,8 +110,8 @@ func (l *Lab) addPeer(i int, nat NAT, logs logging.LoggerFactory) (*vnet.Net, er
 		return nil, err
 	}
 	if l.spec.LossPct > 0 {
-		q := 100 * (1 - math.Sqrt(1-l.spec.LossPct/100))
-		lan.AddChunkFilter(newLossFilter(q, l.spec.Seed+uint64(i)))
+		_, lanNet, _ := net.ParseCIDR(fmt.Sprintf("10.0.%d.0/24", i+1))
+		lan.AddChunkFilter(newLossFilter(l.spec.LossPct, l.spec.Seed+uint64(i), lanNet))
 	}
 	if err := l.wan.AddRouter(lan); err != nil {
 		return nil, err
@@ -176,48 +176,63 @@ func (l *Lab) Close() error {
 	return errors.Join(errs...)
 }
 
-// newLossFilter drops pct % of UDP packets per flow (source → destination).
-// Drops are stratified: every block of 100 packets of a flow loses
-// round-ish pct of them at random positions, so even a few seconds of media
-// see the asked-for rate rather than a binomial draw around it.
-func newLossFilter(pct float64, seed uint64) vnet.ChunkFilter {
-	const block = 100
-	type flow struct {
-		n     int
-		drops map[int]bool
+// newLossFilter drops pct % of the UDP packets leaving lan. Drops are
+// spread evenly, with a random phase, within each flow (source →
+// destination) and packet class (RTP, RTCP, other: RFC 7983
+// demultiplexing, looking inside TURN ChannelData), so that even a
+// few seconds of one media stream lose the asked-for share. Real
+// networks lose packets in bursts; the E-model's MOS here assumes random
+// loss too.
+func newLossFilter(pct float64, seed uint64, lan *net.IPNet) vnet.ChunkFilter {
+	type key struct {
+		flow  string
+		class byte
 	}
 	var (
 		mu    sync.Mutex
-		flows = map[string]*flow{}
+		debt  = map[key]float64{}
 		rng   = mrand.New(mrand.NewPCG(seed, 0x5eed))
+		share = pct / 100
 	)
-	perBlock := pct / 100 * block
 	return func(c vnet.Chunk) bool {
 		if c.Network() != "udp" {
 			return true // vnet TCP does not retransmit: a drop would be a hang, not loss
 		}
+		src, ok := c.SourceAddr().(*net.UDPAddr)
+		if !ok || !lan.Contains(src.IP) {
+			return true // inbound: the sender's link already decided
+		}
+		k := key{c.SourceAddr().String() + ">" + c.DestinationAddr().String(), packetClass(c.UserData())}
 		mu.Lock()
 		defer mu.Unlock()
-		key := c.SourceAddr().String() + ">" + c.DestinationAddr().String()
-		f := flows[key]
-		if f == nil {
-			f = &flow{}
-			flows[key] = f
+		d, seen := debt[k]
+		if !seen {
+			d = rng.Float64() // random phase
 		}
-		if f.n%block == 0 {
-			k := int(math.Floor(perBlock))
-			if rng.Float64() < perBlock-float64(k) {
-				k++
-			}
-			f.drops = map[int]bool{}
-			for _, i := range rng.Perm(block)[:k] {
-				f.drops[i] = true
-			}
+		d += share
+		drop := d >= 1
+		if drop {
+			d--
 		}
-		drop := f.drops[f.n%block]
-		f.n++
+		debt[k] = d
 		return !drop
 	}
+}
+
+// packetClass sorts a UDP payload into RTP (r), RTCP (c) or anything else
+// (o): STUN, DTLS, TURN control. TURN ChannelData (first byte 64-79) is
+// looked into.
+func packetClass(b []byte) byte {
+	if len(b) > 4 && b[0] >= 64 && b[0] <= 79 {
+		b = b[4:]
+	}
+	if len(b) < 2 || b[0] < 128 || b[0] > 191 {
+		return 'o'
+	}
+	if b[1] >= 192 && b[1] <= 223 { // RTCP packet types (RFC 5761 §4)
+		return 'c'
+	}
+	return 'r'
 }
 
 func randomHex(n int) string {
