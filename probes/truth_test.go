@@ -38,10 +38,21 @@ func TestTruthRTT(t *testing.T) {
 		t.Run(oneWay.String(), func(t *testing.T) {
 			m := audioOver(t, fmt.Sprintf("delay=%s", oneWay))
 			want := 2 * float64(oneWay) / float64(time.Millisecond)
-			tol := math.Max(0.05*want, 2)
-			for _, k := range []string{"rtt_ms", "ice_rtt_ms"} {
-				if got, ok := m.Metrics[k]; !ok || math.Abs(got-want) > tol {
-					t.Errorf("%s = %v (present %v), want %v ± %v", k, got, ok, want, tol)
+			// The fastest round trip is the path's: ±5 % or ±2 ms. The
+			// median also carries the machine's scheduling delay (each
+			// simulated hop is a timer wake-up), which on a loaded two-core
+			// machine adds up to a few ms, so it gets a wider band that
+			// still catches a wrong computation.
+			for _, tc := range []struct {
+				metric string
+				tol    float64
+			}{
+				{"rtt_min_ms", math.Max(0.05*want, 2)},
+				{"rtt_ms", math.Max(0.10*want, 5)},
+				{"ice_rtt_ms", math.Max(0.10*want, 5)},
+			} {
+				if got, ok := m.Metrics[tc.metric]; !ok || math.Abs(got-want) > tc.tol {
+					t.Errorf("%s = %v (present %v), want %v ± %v", tc.metric, got, ok, want, tc.tol)
 				}
 			}
 		})
