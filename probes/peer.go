@@ -145,6 +145,13 @@ func newAPI(cfg PairConfig, side int, holder *statsHolder) (*webrtc.API, error) 
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// Fail fast enough that a dead peer is seen within a media sample.
 	se.SetICETimeouts(2*time.Second, 4*time.Second, 500*time.Millisecond)
+	// pion waits up to 2 s before accepting a relayed pair in case a
+	// better one works; browsers nominate much sooner. Short waits keep
+	// the preference for direct pairs without adding seconds to calls
+	// that need the relay.
+	se.SetSrflxAcceptanceMinWait(100 * time.Millisecond)
+	se.SetPrflxAcceptanceMinWait(200 * time.Millisecond)
+	se.SetRelayAcceptanceMinWait(300 * time.Millisecond)
 	if cfg.Relay {
 		// Only relay pairs exist, so there is nothing better to wait for.
 		se.SetRelayAcceptanceMinWait(0)
