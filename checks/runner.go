@@ -100,7 +100,9 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
-			r = c.Judge(s, probes.Failed(fmt.Errorf("%w: panic in %s: %v\n%s", errInternal, c.ID, v, debug.Stack())), time.Since(start), nil)
+			m := probes.Failed(fmt.Errorf("%w: panic in %s: %v", errInternal, c.ID, v))
+			m.AddEvidence("stack", string(debug.Stack()))
+			r = c.Judge(s, m, time.Since(start), nil)
 		}
 	}()
 	m := c.Run(ctx, s, p)

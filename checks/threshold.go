@@ -23,7 +23,7 @@ var ops = []string{"<=", ">=", "==", "!=", "<", ">"} // two-character ops first
 // ParseThreshold parses "METRIC OP NUMBER" for the given level.
 func ParseThreshold(level Status, expr string) (Threshold, error) {
 	bad := func(why string) (Threshold, error) {
-		return Threshold{}, fmt.Errorf("invalid threshold %q: %s", expr, why)
+		return Threshold{}, &ThresholdError{Expr: expr, Why: why}
 	}
 	if level != Warn && level != Fail {
 		return bad("level must be warn or fail")
@@ -51,6 +51,21 @@ func ParseThreshold(level Status, expr string) (Threshold, error) {
 		return Threshold{Metric: metric, Op: op, Value: v, Level: level}, nil
 	}
 	return bad("no comparison (want one of < <= > >= == !=)")
+}
+
+// ThresholdError is a threshold expression that does not parse.
+type ThresholdError struct {
+	Expr string
+	Why  string
+	// Where names the check it was written for ("checks.stun.udp"), when known.
+	Where string
+}
+
+func (e *ThresholdError) Error() string {
+	if e.Where != "" {
+		return fmt.Sprintf("invalid threshold %q in %s: %s", e.Expr, e.Where, e.Why)
+	}
+	return fmt.Sprintf("invalid threshold %q: %s", e.Expr, e.Why)
 }
 
 // MustThreshold is ParseThreshold for the built-in catalogue.

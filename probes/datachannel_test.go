@@ -8,14 +8,13 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 func TestDataChannelLoopback(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	stunSrv, turnSrv := startEmbedded(t, embedded.Config{})
+	stunSrv, turnSrv := stunTURN(t)
 	for _, tc := range []struct {
 		name  string
 		relay bool
@@ -90,7 +89,7 @@ func TestDataChannelDeadline(t *testing.T) {
 }
 
 func BenchmarkDataChannelThroughput(b *testing.B) {
-	stunSrv, _ := startEmbedded(b, embedded.Config{})
+	stunSrv, _ := stunTURN(b)
 	var sum float64
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

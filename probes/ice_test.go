@@ -7,28 +7,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// startEmbedded runs the embedded STUN/TURN server for one test.
-func startEmbedded(t testing.TB, cfg embedded.Config) (stunSrv, turnSrv probes.Server) {
+// stunTURN runs the embedded server for one test and returns its stun:
+// and turn: servers.
+func stunTURN(t testing.TB) (stunSrv, turnSrv probes.Server) {
 	t.Helper()
-	srv, err := embedded.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
+	for _, s := range startEmbedded(t).Servers() {
+		switch s.URI.Scheme {
+		case stun.SchemeTypeSTUN:
+			stunSrv = s
+		case stun.SchemeTypeTURN:
+			turnSrv = s
+		}
 	}
-	t.Cleanup(func() { _ = srv.Close() })
-	ss := srv.Servers()
-	return ss[0], ss[1]
+	return stunSrv, turnSrv
 }
 
 func TestICEEmbedded(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	stunSrv, turnSrv := startEmbedded(t, embedded.Config{})
+	stunSrv, turnSrv := stunTURN(t)
 	for _, tc := range []struct {
 		name      string
 		servers   []webrtc.ICEServer
@@ -72,7 +75,7 @@ func TestICEEmbedded(t *testing.T) {
 
 func TestICEFailsAtNamedStage(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	_, turnSrv := startEmbedded(t, embedded.Config{})
+	_, turnSrv := stunTURN(t)
 	bad := turnSrv
 	bad.Password = "wrong"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -91,7 +94,7 @@ func BenchmarkICEAll(b *testing.B)   { benchICE(b, false) }
 func BenchmarkICERelay(b *testing.B) { benchICE(b, true) }
 
 func benchICE(b *testing.B, relay bool) {
-	stunSrv, turnSrv := startEmbedded(b, embedded.Config{})
+	stunSrv, turnSrv := stunTURN(b)
 	servers := []webrtc.ICEServer{probes.ICEServer(stunSrv, probes.UDP), probes.ICEServer(turnSrv, probes.UDP)}
 	var total float64
 	for b.Loop() {

@@ -7,14 +7,13 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 func TestMediaLoopback(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	stunSrv, turnSrv := startEmbedded(t, embedded.Config{})
+	stunSrv, turnSrv := stunTURN(t)
 	servers := []webrtc.ICEServer{probes.ICEServer(stunSrv, probes.UDP), probes.ICEServer(turnSrv, probes.UDP)}
 	for _, tc := range []struct {
 		kind    webrtc.RTPCodecType

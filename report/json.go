@@ -16,6 +16,8 @@ type jsonReport struct {
 	StartedAt  time.Time   `json:"started_at"`
 	DurationMS float64     `json:"duration_ms"`
 	Servers    []string    `json:"servers"`
+	Env        Environment `json:"environment"`
+	FailOn     string      `json:"fail_on"`
 	Summary    jsonSummary `json:"summary"`
 	Checks     []jsonCheck `json:"checks"`
 }
@@ -57,6 +59,8 @@ func WriteJSON(w io.Writer, r Report) error {
 		StartedAt:  r.StartedAt.UTC(),
 		DurationMS: millis(r.Duration),
 		Servers:    nonNil(r.Servers),
+		Env:        r.Environment,
+		FailOn:     string(r.failOn()),
 		Summary: jsonSummary{Status: s.Status, Total: s.Total, Pass: s.Counts[checks.Pass], Warn: s.Counts[checks.Warn],
 			Fail: s.Counts[checks.Fail], Skip: s.Counts[checks.Skip], Error: s.Counts[checks.Error]},
 		Checks: []jsonCheck{},

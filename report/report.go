@@ -20,6 +20,40 @@ type Report struct {
 	// Servers are the probed ICE servers as URIs, without credentials.
 	Servers []string
 	Results []checks.Result
+	// Environment is where the run happened, for reports attached to a
+	// ticket. Zero fields are left out.
+	Environment Environment
+	// FailOn is the worst status that still passes the run: checks.Fail
+	// (the default when empty) or checks.Warn (--fail-on warn).
+	FailOn checks.Status
+}
+
+// Environment describes the machine and settings of a run. It never holds
+// secrets.
+type Environment struct {
+	OS        string `json:"os,omitempty"`         // "linux 6.1.0-18-amd64 (amd64)"
+	GoVersion string `json:"go_version,omitempty"` // toolchain rtcprobe was built with
+	Browser   string `json:"browser,omitempty"`    // "Chromium 131.0.6778.85" when a browser check ran
+	Profile   string `json:"profile,omitempty"`
+	Config    string `json:"config,omitempty"` // the config file's path
+}
+
+func (r Report) failOn() checks.Status {
+	if r.FailOn == checks.Warn {
+		return checks.Warn
+	}
+	return checks.Fail
+}
+
+// Failing reports whether a result of status st fails the run.
+func (r Report) Failing(st checks.Status) bool {
+	switch st {
+	case checks.Fail, checks.Error:
+		return true
+	case checks.Warn:
+		return r.FailOn == checks.Warn
+	}
+	return false
 }
 
 // Summary counts results per status.

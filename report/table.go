@@ -34,7 +34,7 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 	t := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewBlueprint()),
 		tablewriter.WithRowAutoWrap(tw.WrapNormal),
-		tablewriter.WithColumnWidths(tw.NewMapper[int, int]().Set(3, 34).Set(4, opt.Width)),
+		tablewriter.WithColumnWidths(tw.NewMapper[int, int]().Set(4, opt.Width)),
 		tablewriter.WithHeaderAutoFormat(tw.On),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)
@@ -67,7 +67,11 @@ func SummaryLine(r Report) string {
 	if len(parts) == 0 {
 		parts = append(parts, "nothing ran")
 	}
-	return fmt.Sprintf("%d checks: %s — %s in %s", s.Total, strings.Join(parts, ", "),
+	noun := "checks"
+	if s.Total == 1 {
+		noun = "check"
+	}
+	return fmt.Sprintf("%d %s: %s — %s in %s", s.Total, noun, strings.Join(parts, ", "),
 		strings.ToUpper(string(s.Status)), r.Duration.Round(millisecond(r.Duration)))
 }
 

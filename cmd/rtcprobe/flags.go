@@ -22,6 +22,7 @@ type options struct {
 	noColor      bool
 	showVersion  bool
 	servers      []string
+	reportFlags
 	// mediaDuration, statsPath and simulate drive the ice/media/
 	// datachannel checks.
 	mediaDuration time.Duration
@@ -46,6 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.password, "password", "", "TURN password (or env RTCPROBE_TURN_PASSWORD)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	o.register(fs)
 	fs.DurationVar(&o.mediaDuration, "media-duration", 5*time.Second, "how long the media checks send audio/video")
 	fs.StringVar(&o.statsPath, "stats", "", "write both peers' full WebRTC stats, sampled every second, to `FILE` (JSON lines)")
 	fs.StringVar(&o.simulate, "simulate", "", "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" (keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)")
@@ -55,8 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+			if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
 				return nil, errHelp
 			}
 			return nil, err
@@ -70,6 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.password == "" {
 		o.password = os.Getenv("RTCPROBE_TURN_PASSWORD")
+	}
+	if err := o.finish(fs); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.timeout <= 0:
@@ -88,7 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
-       rtcprobe list
+       rtcprobe list [--config FILE] [--profile NAME]
+       rtcprobe validate --config FILE [--profile NAME]
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,

@@ -19,7 +19,10 @@ import (
 // call it; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "list" {
-		return runList(stdout)
+		return listCommand(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "validate" {
+		return validateCommand(args[1:], stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, errHelp) {
@@ -58,13 +61,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		plan.Options.Stats = probes.NewStatsLog(f)
 	}
 
+	progress, onResult := startProgress(o, plan, stdout)
 	started := time.Now()
-	results := checks.Run(ctx, plan, nil)
+	results := checks.Run(ctx, plan, onResult)
+	if progress != nil {
+		progress.Done()
+	}
 	if err := plan.Options.Stats.Err(); err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
 		return exitInternal
 	}
-	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results}
+	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results,
+		Environment: o.environment(results), FailOn: o.failOnStatus()}
 	for _, s := range plan.Servers {
 		rep.Servers = append(rep.Servers, s.String())
 	}
@@ -75,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
 		fmt.Fprintln(stderr, "rtcprobe: interrupted")
 	}
-	return exitCode(checks.Overall(results))
+	return o.runExitCode(checks.Overall(results), stderr)
 }
 
 // buildPlan turns options into a plan; every error names the bad input.
@@ -106,10 +114,16 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		s.Username, s.Password = o.user, o.password
 		plan.Servers = append(plan.Servers, s)
 	}
+	if err := applyConfig(o, plan); err != nil {
+		return nil, err
+	}
 	return plan, nil
 }
 
 func writeReports(o *options, rep report.Report, stdout io.Writer) error {
+	if err := o.writeExtraReports(rep); err != nil {
+		return err
+	}
 	if o.jsonPath == "-" {
 		return report.WriteJSON(stdout, rep)
 	}
@@ -144,14 +158,4 @@ func useColor(o *options, w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func runList(stdout io.Writer) int {
-	for _, c := range checks.Catalog() {
-		fmt.Fprintf(stdout, "%-12s %s\n", c.ID, c.Description)
-		for _, t := range c.Thresholds {
-			fmt.Fprintf(stdout, "%-12s   %s if not %s  (%s)\n", "", t.Level, t, t.Reason)
-		}
-	}
-	return exitOK
 }

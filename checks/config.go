@@ -1,0 +1,828 @@
+package checks
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// Config is a parsed configuration file: what to probe, what to run and
+// what counts as good. Credentials live only in Servers (probes.Server
+// never prints them).
+type Config struct {
+	// File is the path the config was read from, for messages.
+	File    string
+	Servers []probes.Server
+	// Checks are check IDs, groups or globs ("stun", "turn.udp", "ice.*");
+	// empty means every check the profile selects.
+	Checks []string
+	// Profile is used when no --profile is given.
+	Profile      string
+	Timeout      time.Duration
+	CheckTimeout time.Duration
+	Concurrency  int
+	// FailOn is the worst status that still passes the run ("" = unset).
+	FailOn     Status
+	Options    OptionSet
+	Thresholds []ThresholdRule
+	// Profiles defined by this file; they replace built-ins of the same name.
+	Profiles map[string]*Profile
+}
+
+// ThresholdRule sets thresholds on every check a pattern matches. A rule's
+// threshold replaces the check's threshold on the same metric and level;
+// the others stay.
+type ThresholdRule struct {
+	Pattern    string
+	Thresholds []Threshold
+}
+
+// OptionSet is a partial Options: only the fields the file named.
+type OptionSet struct {
+	values Options
+	fields []int // indexes into Options of the fields that were set
+}
+
+// Apply copies the fields that were set into o.
+func (s OptionSet) Apply(o *Options) {
+	src, dst := reflect.ValueOf(s.values), reflect.ValueOf(o).Elem()
+	for _, i := range s.fields {
+		dst.Field(i).Set(src.Field(i))
+	}
+}
+
+// Names lists the option keys that were set, in file order.
+func (s OptionSet) Names() []string {
+	t := reflect.TypeOf(Options{})
+	var out []string
+	for _, i := range s.fields {
+		out = append(out, optionName(t.Field(i)))
+	}
+	return out
+}
+
+// ConfigError is one problem in a config file, located.
+type ConfigError struct {
+	File   string
+	Line   int
+	Column int
+	// Field is the path to the bad value: "servers[1].ttl".
+	Field string
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ConfigErrors is every problem found in one file, in line order.
+type ConfigErrors []*ConfigError
+
+func (es ConfigErrors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadConfig reads and validates a config file against the catalogue.
+// ${VAR} references are resolved from the environment.
+func LoadConfig(file string, catalog []*Check) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(file, data, ConfigEnv{Catalog: catalog, LookupEnv: os.LookupEnv, Now: time.Now()})
+}
+
+// ConfigEnv is what parsing a config depends on besides its text.
+type ConfigEnv struct {
+	Catalog   []*Check
+	LookupEnv func(string) (string, bool)
+	// Now is the clock for TURN REST credentials' expiry.
+	Now time.Time
+}
+
+// ParseConfig parses and validates a config. All problems are reported at
+// once as ConfigErrors, each with file, line and field.
+func ParseConfig(file string, data []byte, env ConfigEnv) (*Config, error) {
+	if env.LookupEnv == nil {
+		env.LookupEnv = func(string) (string, bool) { return "", false }
+	}
+	p := &configParser{file: file, env: env}
+	cfg := &Config{File: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, ConfigErrors{p.yamlError(err)}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, ConfigErrors{{File: file, Msg: "empty config"}}
+	}
+	root, err := expandAliases(doc.Content[0], 0, new(int))
+	if err != nil {
+		return nil, ConfigErrors{{File: file, Line: root.Line, Msg: err.Error()}}
+	}
+	p.top(root, cfg)
+	if len(p.errs) > 0 {
+		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
+		return nil, p.errs
+	}
+	return cfg, nil
+}
+
+// expandAliases returns a copy of the tree with *aliases replaced by what
+// they point at and "<<" merge keys folded into their mapping (keys
+// written in the mapping win), so the parser sees plain data. Sizes are
+// bounded against alias bombs.
+func expandAliases(n *yaml.Node, depth int, count *int) (*yaml.Node, error) {
+	*count++
+	if depth > 64 || *count > 100000 {
+		return n, errors.New("config too deeply nested or too many alias expansions")
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return expandAliases(n.Alias, depth+1, count)
+	}
+	out := *n
+	out.Content = nil
+	if n.Kind != yaml.MappingNode {
+		for _, c := range n.Content {
+			e, err := expandAliases(c, depth+1, count)
+			if err != nil {
+				return e, err
+			}
+			out.Content = append(out.Content, e)
+		}
+		return &out, nil
+	}
+	var merged, own []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		v, err := expandAliases(n.Content[i+1], depth+1, count)
+		if err != nil {
+			return v, err
+		}
+		if k.Value != "<<" || k.Tag != "!!merge" {
+			own = append(own, k, v)
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			if src.Kind != yaml.MappingNode {
+				return k, errors.New("a << merge key needs a mapping or a list of mappings")
+			}
+			merged = append(merged, src.Content...)
+		}
+	}
+	have := map[string]bool{}
+	for i := 0; i < len(own); i += 2 {
+		have[own[i].Value] = true
+	}
+	for i := 0; i+1 < len(merged); i += 2 {
+		if !have[merged[i].Value] {
+			have[merged[i].Value] = true
+			out.Content = append(out.Content, merged[i], merged[i+1])
+		}
+	}
+	out.Content = append(out.Content, own...)
+	return &out, nil
+}
+
+type configParser struct {
+	file string
+	env  ConfigEnv
+	errs ConfigErrors
+}
+
+func (p *configParser) errorf(n *yaml.Node, field, format string, args ...any) {
+	e := &ConfigError{File: p.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	p.errs = append(p.errs, e)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError locates a syntax error from the YAML library.
+func (p *configParser) yamlError(err error) *ConfigError {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: p.file, Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &ConfigError{File: p.file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// fields walks a mapping, rejecting unknown and repeated keys, and calls
+// each handler with the value node.
+func (p *configParser) fields(n *yaml.Node, field string, handlers map[string]func(key, val *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, field, "want a mapping (key: value), got %s", kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		h, ok := handlers[k.Value]
+		switch {
+		case !ok && field == "" && strings.HasPrefix(k.Value, "x-"):
+			// Top-level x- keys hold anchors to reuse (as in Compose files).
+		case !ok:
+			p.errorf(k, join(field, k.Value), "unknown field %q (want one of: %s)", k.Value, strings.Join(sortedKeys(handlers), ", "))
+		case seen[k.Value]:
+			p.errorf(k, join(field, k.Value), "repeated field %q", k.Value)
+		default:
+			seen[k.Value] = true
+			h(k, v)
+		}
+	}
+}
+
+func (p *configParser) top(n *yaml.Node, cfg *Config) {
+	p.fields(n, "", map[string]func(k, v *yaml.Node){
+		"version": func(k, v *yaml.Node) {
+			if v.Kind != yaml.ScalarNode || v.Value != "1" {
+				p.errorf(v, "version", "unsupported config version %q (want 1)", v.Value)
+			}
+		},
+		"servers":       func(k, v *yaml.Node) { p.servers(v, cfg) },
+		"checks":        func(k, v *yaml.Node) { cfg.Checks = p.patterns(v, "checks") },
+		"profile":       func(k, v *yaml.Node) { cfg.Profile = p.str(v, "profile") },
+		"timeout":       func(k, v *yaml.Node) { cfg.Timeout = p.duration(v, "timeout") },
+		"check_timeout": func(k, v *yaml.Node) { cfg.CheckTimeout = p.duration(v, "check_timeout") },
+		"concurrency":   func(k, v *yaml.Node) { cfg.Concurrency = p.positiveInt(v, "concurrency") },
+		"fail_on":       func(k, v *yaml.Node) { cfg.FailOn = p.failOn(v, "fail_on") },
+		"options":       func(k, v *yaml.Node) { cfg.Options = p.options(v, "options") },
+		"thresholds":    func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds") },
+		"profiles":      func(k, v *yaml.Node) { cfg.Profiles = p.profiles(v) },
+	})
+	if cfg.Profile != "" {
+		if _, ok := cfg.Profiles[cfg.Profile]; !ok && BuiltinProfile(cfg.Profile) == nil {
+			p.errorf(valueNode(n, "profile"), "profile", "unknown profile %q (want one of: %s)", cfg.Profile, strings.Join(profileNames(cfg), ", "))
+		}
+	}
+}
+
+func (p *configParser) servers(n *yaml.Node, cfg *Config) {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "servers", "want a list of servers, got %s", kindName(n))
+		return
+	}
+	for i, sn := range n.Content {
+		field := fmt.Sprintf("servers[%d]", i)
+		var (
+			urls                     []string
+			urlNodes                 []*yaml.Node
+			username, password, user string
+			secret                   string
+			ttl                      = 24 * time.Hour
+			hasPassword, hasSecret   bool
+			scalarURL                bool
+		)
+		p.fields(sn, field, map[string]func(k, v *yaml.Node){
+			"urls": func(k, v *yaml.Node) {
+				if v.Kind == yaml.ScalarNode {
+					urls, urlNodes = []string{p.expand(v, field+".urls")}, []*yaml.Node{v}
+					scalarURL = true
+					return
+				}
+				if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+					p.errorf(v, field+".urls", "want a URI or a non-empty list of URIs")
+					return
+				}
+				for j, u := range v.Content {
+					urls = append(urls, p.expand(u, fmt.Sprintf("%s.urls[%d]", field, j)))
+					urlNodes = append(urlNodes, u)
+				}
+			},
+			"username": func(k, v *yaml.Node) { username = p.expand(v, field+".username") },
+			"credential": func(k, v *yaml.Node) {
+				password, hasPassword = p.secret(v, field+".credential"), true
+			},
+			"password": func(k, v *yaml.Node) {
+				password, hasPassword = p.secret(v, field+".password"), true
+			},
+			"secret": func(k, v *yaml.Node) { secret, hasSecret = p.secret(v, field+".secret"), true },
+			"ttl":    func(k, v *yaml.Node) { ttl = p.duration(v, field+".ttl") },
+			"user":   func(k, v *yaml.Node) { user = p.expand(v, field+".user") },
+		})
+		if sn.Kind != yaml.MappingNode {
+			continue
+		}
+		if len(urlNodes) == 0 {
+			p.errorf(sn, field, "missing urls (a stun:, stuns:, turn: or turns: URI)")
+			continue
+		}
+		if hasPassword && hasSecret {
+			p.errorf(sn, field, "give either credential/password or secret (TURN REST), not both")
+		}
+		if hasSecret {
+			username, password = restCredentials(secret, firstNonEmpty(user, username), ttl, p.env.Now)
+		}
+		for j, raw := range urls {
+			ufield := fmt.Sprintf("%s.urls[%d]", field, j)
+			if scalarURL {
+				ufield = field + ".urls"
+			}
+			if strings.Contains(raw, "@") {
+				// The URI may hold a password: never echo it.
+				p.errorf(urlNodes[j], ufield, "credentials in the URI are not allowed; use username and credential")
+				continue
+			}
+			s, err := probes.ParseServer(raw)
+			if err != nil {
+				p.errorf(urlNodes[j], ufield, "%v", err)
+				continue
+			}
+			s.Username, s.Password = username, password
+			cfg.Servers = append(cfg.Servers, s)
+		}
+	}
+}
+
+// restCredentials derives TURN REST API credentials (draft-uberti-behave-
+// turn-rest, as coturn's use-auth-secret): username "expiry:user", password
+// base64(HMAC-SHA1(secret, username)).
+func restCredentials(secret, user string, ttl time.Duration, now time.Time) (username, password string) {
+	username = strconv.FormatInt(now.Add(ttl).Unix(), 10)
+	if user != "" {
+		username += ":" + user
+	}
+	mac := hmac.New(sha1.New, []byte(secret))
+	mac.Write([]byte(username))
+	return username, base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// expand reads a scalar and replaces ${VAR} with the environment's value.
+func (p *configParser) expand(n *yaml.Node, field string) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		p.errorf(n, field, "want a string, got %s", kindName(n))
+		return ""
+	}
+	return envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		if !envName.MatchString(name) {
+			p.errorf(n, field, "invalid environment variable reference %q", ref)
+			return ""
+		}
+		v, ok := p.env.LookupEnv(name)
+		if !ok {
+			p.errorf(n, field, "environment variable %s is not set", name)
+		}
+		return v
+	})
+}
+
+// secret is expand for credentials: the same, but a value that is not a
+// string is reported without being echoed.
+func (p *configParser) secret(n *yaml.Node, field string) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		p.errorf(n, field, "want a string")
+		return ""
+	}
+	return p.expand(n, field)
+}
+
+func (p *configParser) str(n *yaml.Node, field string) string {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		p.errorf(n, field, "want a string, got %s", kindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (p *configParser) duration(n *yaml.Node, field string) time.Duration {
+	if n.Kind != yaml.ScalarNode {
+		p.errorf(n, field, "want a duration like 5s or 1m30s, got %s", kindName(n))
+		return 0
+	}
+	d, err := time.ParseDuration(n.Value)
+	if err != nil || d <= 0 {
+		p.errorf(n, field, "invalid duration %q (want a positive duration like 5s or 1m30s)", n.Value)
+		return 0
+	}
+	return d
+}
+
+func (p *configParser) positiveInt(n *yaml.Node, field string) int {
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil || v < 1 {
+		p.errorf(n, field, "invalid value %q (want a positive whole number)", n.Value)
+		return 0
+	}
+	return v
+}
+
+func (p *configParser) failOn(n *yaml.Node, field string) Status {
+	st := Status(n.Value)
+	if n.Kind != yaml.ScalarNode || (st != Warn && st != Fail) {
+		p.errorf(n, field, "invalid value %q (want warn or fail)", n.Value)
+		return ""
+	}
+	return st
+}
+
+// patterns reads a list of check patterns and rejects those that match
+// no check in the catalogue.
+func (p *configParser) patterns(n *yaml.Node, field string) []string {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	var out []string
+	for i, it := range items {
+		f := field
+		if n.Kind == yaml.SequenceNode {
+			f = fmt.Sprintf("%s[%d]", field, i)
+		}
+		pat := p.str(it, f)
+		if pat == "" {
+			continue
+		}
+		if err := validPattern(pat); err != nil {
+			p.errorf(it, f, "%v", err)
+			continue
+		}
+		if len(Matching(p.env.Catalog, pat)) == 0 {
+			p.errorf(it, f, "unknown check %q (no check ID, group or pattern matches it; see `rtcprobe list`)", pat)
+			continue
+		}
+		out = append(out, pat)
+	}
+	return out
+}
+
+// thresholds reads "pattern: {warn: [...], fail: [...]}"; a pattern must
+// match a check and a metric must be one a matched check reports.
+func (p *configParser) thresholds(n *yaml.Node, field string) []ThresholdRule {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, field, "want a mapping of check ID to warn/fail thresholds, got %s", kindName(n))
+		return nil
+	}
+	var rules []ThresholdRule
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		pat := k.Value
+		rf := join(field, pat)
+		if seen[pat] {
+			p.errorf(k, rf, "repeated check %q", pat)
+			continue
+		}
+		seen[pat] = true
+		if err := validPattern(pat); err != nil {
+			p.errorf(k, rf, "%v", err)
+			continue
+		}
+		matched := Matching(p.env.Catalog, pat)
+		if len(matched) == 0 {
+			p.errorf(k, rf, "unknown check %q (no check ID, group or pattern matches it; see `rtcprobe list`)", pat)
+			continue
+		}
+		rule := ThresholdRule{Pattern: pat}
+		for _, level := range []Status{Warn, Fail} {
+			lv := valueNode(v, string(level))
+			if lv == nil {
+				continue
+			}
+			items := []*yaml.Node{lv}
+			if lv.Kind == yaml.SequenceNode {
+				items = lv.Content
+			}
+			for j, it := range items {
+				tf := join(rf, string(level))
+				if lv.Kind == yaml.SequenceNode {
+					tf = fmt.Sprintf("%s[%d]", tf, j)
+				}
+				if it.Kind != yaml.ScalarNode {
+					p.errorf(it, tf, "want a threshold like \"loss_pct < 1\", got %s", kindName(it))
+					continue
+				}
+				t, err := ParseThreshold(level, it.Value)
+				var te *ThresholdError
+				if errors.As(err, &te) {
+					te.Where = "checks." + pat
+				}
+				if err != nil {
+					p.errorf(it, tf, "%v", err)
+					continue
+				}
+				if !reportedByAny(matched, t.Metric) {
+					p.errorf(it, tf, "metric %q is not reported by %s (metrics: %s)", t.Metric, pat, strings.Join(metricsOf(matched), ", "))
+					continue
+				}
+				t.Reason = fmt.Sprintf("set in %s:%d", p.file, it.Line)
+				rule.Thresholds = append(rule.Thresholds, t)
+			}
+		}
+		// Reject anything besides warn and fail.
+		p.fields(v, rf, map[string]func(k, v *yaml.Node){"warn": func(k, v *yaml.Node) {}, "fail": func(k, v *yaml.Node) {}})
+		rules = append(rules, rule)
+	}
+	return rules
+}
+
+func (p *configParser) profiles(n *yaml.Node) map[string]*Profile {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "profiles", "want a mapping of profile name to profile, got %s", kindName(n))
+		return nil
+	}
+	out := map[string]*Profile{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := join("profiles", k.Value)
+		if !validProfileName(k.Value) {
+			p.errorf(k, field, "invalid profile name %q (want lower-case letters, digits, - and _)", k.Value)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			p.errorf(k, field, "repeated profile %q", k.Value)
+			continue
+		}
+		pr := &Profile{Name: k.Value}
+		p.fields(v, field, map[string]func(k, v *yaml.Node){
+			"description": func(k, v *yaml.Node) { pr.Description = p.str(v, field+".description") },
+			"checks":      func(k, v *yaml.Node) { pr.Include = p.patterns(v, field+".checks") },
+			"exclude":     func(k, v *yaml.Node) { pr.Exclude = p.patterns(v, field+".exclude") },
+			"thresholds":  func(k, v *yaml.Node) { pr.Thresholds = p.thresholds(v, field+".thresholds") },
+			"options":     func(k, v *yaml.Node) { pr.Options = p.options(v, field+".options") },
+			"fail_on":     func(k, v *yaml.Node) { pr.FailOn = p.failOn(v, field+".fail_on") },
+		})
+		if len(pr.Include) == 0 {
+			pr.Include = []string{"*"}
+		}
+		out[k.Value] = pr
+	}
+	return out
+}
+
+// options decodes "key: value" into the Options fields of the same name
+// (the field's yaml tag, or its name in snake_case), so every option a
+// check adds to Options is configurable without more code here.
+func (p *configParser) options(n *yaml.Node, field string) OptionSet {
+	var set OptionSet
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, field, "want a mapping of option to value, got %s", kindName(n))
+		return set
+	}
+	index := optionIndex()
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		fi, ok := index[k.Value]
+		of := join(field, k.Value)
+		if !ok {
+			p.errorf(k, of, "unknown option %q (want one of: %s)", k.Value, strings.Join(sortedKeys(index), ", "))
+			continue
+		}
+		if seen[k.Value] {
+			p.errorf(k, of, "repeated option %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		dst := reflect.ValueOf(&set.values).Elem().Field(fi)
+		if dst.Kind() == reflect.String && v.Kind == yaml.ScalarNode {
+			// Strings may come from the environment, like credentials.
+			dst.SetString(p.expand(v, of))
+			set.fields = append(set.fields, fi)
+			continue
+		}
+		if err := decodeOption(v, dst); err != nil {
+			p.errorf(v, of, "%v", err)
+			continue
+		}
+		set.fields = append(set.fields, fi)
+	}
+	return set
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// decodeOption sets dst from a scalar; messages name the wanted type.
+func decodeOption(n *yaml.Node, dst reflect.Value) error {
+	if dst.Type() == durationType {
+		if n.Kind != yaml.ScalarNode {
+			return fmt.Errorf("want a duration like 5s, got %s", kindName(n))
+		}
+		d, err := time.ParseDuration(n.Value)
+		if err != nil || d < 0 {
+			return fmt.Errorf("invalid duration %q (want a duration like 5s or 1m30s)", n.Value)
+		}
+		dst.SetInt(int64(d))
+		return nil
+	}
+	tmp := reflect.New(dst.Type())
+	if err := n.Decode(tmp.Interface()); err != nil {
+		return fmt.Errorf("invalid value %q (want %s)", n.Value, typeName(dst.Type()))
+	}
+	dst.Set(tmp.Elem())
+	if k := dst.Kind(); (k >= reflect.Int && k <= reflect.Int64 && dst.Int() < 0) || (k == reflect.Float64 && dst.Float() < 0) {
+		return fmt.Errorf("invalid value %q (must not be negative)", n.Value)
+	}
+	return nil
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "a list"
+	}
+	if t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 {
+		return "a whole number"
+	}
+	return t.String()
+}
+
+// optionIndex maps option keys to Options field indexes. Fields that
+// cannot come from a file (pointers, funcs, yaml:"-") are left out.
+func optionIndex() map[string]int {
+	t := reflect.TypeOf(Options{})
+	out := map[string]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() || f.Tag.Get("yaml") == "-" {
+			continue
+		}
+		switch f.Type.Kind() {
+		case reflect.Pointer, reflect.Func, reflect.Chan, reflect.Interface, reflect.Map, reflect.Struct, reflect.UnsafePointer:
+			continue
+		}
+		out[optionName(f)] = i
+	}
+	return out
+}
+
+// OptionNames lists the keys accepted under options:.
+func OptionNames() []string { return sortedKeys(optionIndex()) }
+
+func optionName(f reflect.StructField) string {
+	if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" {
+		return tag
+	}
+	return snakeCase(f.Name)
+}
+
+// snakeCase: STUNCount → stun_count, MediaDuration → media_duration.
+func snakeCase(s string) string {
+	r := []rune(s)
+	var b strings.Builder
+	for i, c := range r {
+		if i > 0 && unicode.IsUpper(c) && (unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
+}
+
+// Matching returns the checks of the catalogue that pattern selects: "*",
+// a group ("stun"), an ID ("stun.udp") or a glob on IDs ("turn.*").
+func Matching(catalog []*Check, pattern string) []*Check {
+	var out []*Check
+	for _, c := range catalog {
+		if matches(pattern, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func matches(pattern string, c *Check) bool {
+	if pattern == "*" || pattern == c.ID || pattern == c.Group() {
+		return true
+	}
+	ok, _ := path.Match(pattern, c.ID)
+	return ok
+}
+
+func validPattern(p string) error {
+	if _, err := path.Match(p, ""); err != nil || strings.TrimSpace(p) != p || p == "" {
+		return fmt.Errorf("invalid check pattern %q (want an ID like stun.udp, a group like turn, or a glob like \"ice.*\")", p)
+	}
+	return nil
+}
+
+func reportedByAny(cs []*Check, metric string) bool {
+	for _, c := range cs {
+		// A check that does not list its metrics cannot be validated.
+		if len(c.Metrics) == 0 || contains(c.Metrics, metric) {
+			return true
+		}
+	}
+	return false
+}
+
+func metricsOf(cs []*Check) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cs {
+		for _, m := range c.Metrics {
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func valueNode(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

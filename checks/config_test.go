@@ -1,0 +1,383 @@
+package checks
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected outputs in testdata")
+
+// testCatalog is the real catalogue plus stand-ins for groups a build may
+// not have yet, so profiles and patterns are tested against many groups.
+func testCatalog() []*Check {
+	all := Catalog()
+	have := map[string]bool{}
+	for _, c := range all {
+		have[c.ID] = true
+	}
+	for _, id := range []string{"turn.udp", "turn.tcp", "ice.host", "media.audio", "browser.devices", "firewall.ports", "nat.type", "signaling.wss"} {
+		if !have[id] {
+			all = append(all, &Check{ID: id, Title: id, Metrics: []string{"rtt_p95_ms", "loss_pct"}})
+		}
+	}
+	return all
+}
+
+var testEnv = map[string]string{"TURN_PASSWORD": "pw-Zq81-never-shown", "TURN_SECRET": "sec-Kx77-never-shown"}
+
+func parseTestConfig(t *testing.T, file string) (*Config, error) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ParseConfig(filepath.Base(file), data, ConfigEnv{
+		Catalog:   testCatalog(),
+		LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok },
+		Now:       time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	})
+}
+
+// Each testdata/config/invalid-NAME.yml must fail with the message in
+// invalid-NAME.err (go test -update rewrites them; review the diff).
+func TestInvalidConfigs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/config/invalid-*.yml")
+	if len(files) < 10 {
+		t.Fatalf("found %d invalid configs", len(files))
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yml"), func(t *testing.T) {
+			cfg, err := parseTestConfig(t, file)
+			if err == nil {
+				t.Fatalf("parsed without error: %+v", cfg)
+			}
+			var ce ConfigErrors
+			if !errors.As(err, &ce) {
+				t.Fatalf("error is %T, want ConfigErrors: %v", err, err)
+			}
+			for _, e := range ce {
+				if e.File != filepath.Base(file) || e.Msg == "" {
+					t.Errorf("error without file or message: %+v", e)
+				}
+			}
+			for _, secret := range testEnv {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error shows a secret: %v", err)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error shows the password from the URI: %v", err)
+			}
+			golden := strings.TrimSuffix(file, ".yml") + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, rerr := os.ReadFile(golden)
+			if rerr != nil {
+				t.Fatalf("%v (run go test -update)", rerr)
+			}
+			if got := err.Error(); got != strings.TrimSpace(string(want)) {
+				t.Errorf("error:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestValidConfigs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/config/valid-*.yml")
+	if len(files) == 0 {
+		t.Fatal("no valid configs")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			if _, err := parseTestConfig(t, file); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestConfigFull(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, s := range cfg.Servers {
+		uris = append(uris, s.String())
+	}
+	wantURIs := []string{"stun:stun.example.com:3478", "turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443", "turn:rest.example.com:3478"}
+	if !slices.Equal(uris, wantURIs) {
+		t.Errorf("servers %q, want %q", uris, wantURIs)
+	}
+	if s := cfg.Servers[1]; s.Username != "alice" || s.Password != testEnv["TURN_PASSWORD"] {
+		t.Errorf("credentials from ${TURN_PASSWORD} not applied: %q", s.Username)
+	}
+	// coturn's use-auth-secret: username "expiry:user", password
+	// base64(HMAC-SHA1(secret, username)); expiry = now + ttl (1h);
+	// the expected value is computed independently with Python hmac.
+	rest := cfg.Servers[3]
+	if rest.Username != "1767326645:ci-runner" || rest.Password != "8mn51odNKY7Lm3jwfz/bgAFChBU=" {
+		t.Errorf("REST credentials %q / %q", rest.Username, rest.Password)
+	}
+	if cfg.Timeout != 45*time.Second || cfg.CheckTimeout != 8*time.Second || cfg.Concurrency != 4 || cfg.FailOn != Warn || cfg.Profile != "firewall" {
+		t.Errorf("settings: %+v", cfg)
+	}
+	var o Options
+	cfg.Options.Apply(&o)
+	if o.STUNCount != 20 {
+		t.Errorf("options.stun_count: got %d", o.STUNCount)
+	}
+	if got := cfg.Options.Names(); !slices.Equal(got, []string{"stun_count"}) {
+		t.Errorf("option names %q", got)
+	}
+	office := cfg.Profiles["office"]
+	if office == nil || !slices.Equal(office.Include, []string{"turn"}) || !slices.Equal(office.Exclude, []string{"turn.tcp"}) {
+		t.Fatalf("profile office: %+v", office)
+	}
+}
+
+func TestConfigAnchors(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-anchors.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Servers) != 2 || cfg.Servers[0].Username != "alice" || cfg.Servers[1].Username != "bob" ||
+		cfg.Servers[1].Password != testEnv["TURN_PASSWORD"] {
+		t.Errorf("merge keys not applied: %+v", cfg.Servers)
+	}
+}
+
+func checkIDs(cs []*Check) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func TestResolve(t *testing.T) {
+	cat := testCatalog()
+	full, err := parseTestConfig(t, "testdata/config/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	office := func(ids []string) bool { return slices.Equal(ids, []string{"turn.udp"}) }
+	tests := []struct {
+		name    string
+		cfg     *Config
+		profile string
+		want    func([]string) bool
+		failOn  Status
+		err     string
+	}{
+		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Fail},
+		{name: "ci runs everything, strict", profile: "ci", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Warn},
+		{name: "firewall has no media", profile: "firewall", want: func(ids []string) bool {
+			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.type") && slices.Contains(ids, "signaling.wss") &&
+				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.host")
+		}, failOn: Fail},
+		{name: "precall", profile: "precall", want: func(ids []string) bool {
+			return slices.Contains(ids, "browser.devices") && slices.Contains(ids, "media.audio") && slices.Contains(ids, "ice.host") &&
+				slices.Contains(ids, "turn.tcp") && !slices.Contains(ids, "firewall.ports") && !slices.Contains(ids, "nat.type")
+		}, failOn: Fail},
+		{name: "config profile and checks narrow", cfg: full, want: func(ids []string) bool {
+			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.type")
+		}, failOn: Warn},
+		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: Warn},
+		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, precall)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Resolve(cat, tt.cfg, tt.profile)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids := checkIDs(r.Checks); !tt.want(ids) {
+				t.Errorf("checks %q", ids)
+			}
+			if r.FailOn != tt.failOn {
+				t.Errorf("fail on %s, want %s", r.FailOn, tt.failOn)
+			}
+		})
+	}
+}
+
+// A built-in profile naming a group this build lacks still works.
+func TestBuiltinProfileToleratesMissingGroups(t *testing.T) {
+	only := []*Check{{ID: "stun.udp"}, {ID: "media.audio"}}
+	r, err := Resolve(only, nil, "firewall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := checkIDs(r.Checks); !slices.Equal(ids, []string{"stun.udp"}) {
+		t.Errorf("checks %q", ids)
+	}
+	if _, err := Resolve([]*Check{{ID: "media.audio"}}, nil, "firewall"); err == nil || !strings.Contains(err.Error(), "selects no check") {
+		t.Errorf("profile selecting nothing: %v", err)
+	}
+}
+
+func TestResolveThresholds(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(testCatalog(), cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(ts []Threshold) []string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, string(t.Level)+" "+t.String())
+		}
+		return out
+	}
+	// stun.udp: the group rule (warn p95 < 100) then the ID rule (warn
+	// p95 < 80) replace the default warn; loss warn replaced; fail p95 set.
+	want := []string{"warn rtt_p95_ms < 80", "fail rtt_p95_ms < 300", "warn loss_pct < 2", "fail loss_pct < 50"}
+	if got := str(r.Thresholds["stun.udp"]); !slices.Equal(got, want) {
+		t.Errorf("stun.udp thresholds %q, want %q", got, want)
+	}
+	want = []string{"warn rtt_p95_ms < 100", "fail rtt_p95_ms < 400", "warn loss_pct == 0", "fail loss_pct < 50"}
+	if got := str(r.Thresholds["stun.tcp"]); !slices.Equal(got, want) {
+		t.Errorf("stun.tcp thresholds %q, want %q", got, want)
+	}
+	if _, ok := r.Thresholds["turn.udp"]; ok {
+		t.Error("turn.udp thresholds changed by a stun rule")
+	}
+	if reason := r.Thresholds["stun.udp"][0].Reason; reason != "set in valid-full.yml:26" {
+		t.Errorf("reason %q", reason)
+	}
+	// The plan judges with the merged list.
+	p := &Plan{Thresholds: r.Thresholds}
+	for _, c := range Catalog() {
+		if c.ID == "stun.udp" && len(p.ThresholdsFor(c)) != 4 {
+			t.Errorf("plan thresholds %v", p.ThresholdsFor(c))
+		}
+	}
+}
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{"STUNCount": "stun_count", "MediaDuration": "media_duration", "ICEPolicy": "ice_policy", "Packets": "packets", "RealMedia": "real_media", "TURNTLSPort": "turntls_port"} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestThresholdErrorWhere(t *testing.T) {
+	_, err := ParseThreshold(Warn, "rtt_ms <<< 3")
+	if err == nil || err.Error() != `invalid threshold "rtt_ms <<< 3": more than one comparison` {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// Defaults are documented: every threshold in the catalogue says where its
+// number comes from, and every ID is a pattern a config can name.
+func TestCatalogThresholdsHaveReasons(t *testing.T) {
+	for _, c := range Catalog() {
+		if err := validPattern(c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
+			t.Errorf("check ID %q cannot be named in a config", c.ID)
+		}
+		for _, th := range c.Thresholds {
+			if strings.TrimSpace(th.Reason) == "" {
+				t.Errorf("%s: threshold %q has no reason", c.ID, th)
+			}
+			if len(c.Metrics) > 0 && !slices.Contains(c.Metrics, th.Metric) {
+				t.Errorf("%s: threshold on %q, which the check does not list in Metrics", c.ID, th.Metric)
+			}
+		}
+	}
+}
+
+func BenchmarkParseConfig(b *testing.B) {
+	data, err := os.ReadFile("testdata/config/valid-full.yml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseConfig("valid-full.yml", data, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Options layer: profile, then config (a flag, applied by the caller, last).
+func TestResolveOptions(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(testCatalog(), cfg, "office")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{STUNCount: 5}
+	r.Profile.Options.Apply(&o)
+	if o.STUNCount != 3 {
+		t.Errorf("profile option: %d, want 3", o.STUNCount)
+	}
+	o = Options{STUNCount: 5}
+	r.ApplyOptions(cfg, &o)
+	if o.STUNCount != 20 {
+		t.Errorf("config over profile: %d, want 20", o.STUNCount)
+	}
+	o = Options{STUNCount: 5}
+	r.ApplyOptions(nil, &o)
+	if o.STUNCount != 3 {
+		t.Errorf("profile alone: %d, want 3", o.STUNCount)
+	}
+}
+
+// No input makes the parser panic, and a rejected config always says
+// where and why.
+func FuzzParseConfig(f *testing.F) {
+	files, _ := filepath.Glob("testdata/config/*.yml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig("fuzz.yml", data, env)
+		if err == nil {
+			if cfg == nil {
+				t.Fatal("nil config without error")
+			}
+			if _, err := Resolve(env.Catalog, cfg, ""); err != nil && !strings.Contains(err.Error(), "profile") {
+				t.Fatalf("a valid config does not resolve: %v", err)
+			}
+			return
+		}
+		var ce ConfigErrors
+		if !errors.As(err, &ce) || len(ce) == 0 {
+			t.Fatalf("error %T: %v", err, err)
+		}
+		for _, e := range ce {
+			if e.Msg == "" || e.File != "fuzz.yml" {
+				t.Fatalf("error without message or file: %+v", e)
+			}
+		}
+	})
+}

@@ -1,0 +1,175 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// fakeCheck builds a check whose Run is given; it is the runner that is
+// under test here, so the measurement is supplied directly.
+func fakeCheck(id string, subjects int, run func(ctx context.Context, s Subject) probes.Measurement, th ...Threshold) *Check {
+	return &Check{
+		ID: id, Title: id, Metrics: []string{"rtt_p95_ms", "loss_pct"}, Thresholds: th,
+		Subjects: func(*Plan) []Subject {
+			var out []Subject
+			for i := range subjects {
+				out = append(out, Subject{Name: fmt.Sprintf("t%d", i)})
+			}
+			return out
+		},
+		Run: func(ctx context.Context, s Subject, _ *Plan) probes.Measurement { return run(ctx, s) },
+	}
+}
+
+func metrics(kv map[string]float64) probes.Measurement { return probes.Measurement{Metrics: kv} }
+
+func TestJudge(t *testing.T) {
+	th := []Threshold{
+		MustThreshold(Warn, "rtt_p95_ms < 150", ""),
+		MustThreshold(Fail, "rtt_p95_ms < 400", ""),
+		MustThreshold(Warn, "loss_pct == 0", ""),
+	}
+	c := fakeCheck("x.y", 1, nil, th...)
+	tests := []struct {
+		name string
+		m    probes.Measurement
+		want Status
+		msg  string
+	}{
+		{"pass", metrics(map[string]float64{"rtt_p95_ms": 20, "loss_pct": 0}), Pass, ""},
+		{"warn", metrics(map[string]float64{"rtt_p95_ms": 200, "loss_pct": 0}), Warn, "rtt_p95_ms is 200, want < 150 (warn)"},
+		{"fail beats warn", metrics(map[string]float64{"rtt_p95_ms": 500, "loss_pct": 20}), Fail, "want < 400 (fail)"},
+		{"missing metric is not judged", metrics(map[string]float64{}), Pass, ""},
+		{"error is fail", probes.Failed(&probes.RefusedError{Addr: "127.0.0.1:9", Transport: probes.UDP}), Fail, "refused UDP"},
+		{"unsupported is skip", probes.Failed(fmt.Errorf("x: %w", probes.ErrUnsupported)), Skip, "unsupported"},
+		{"internal is error", probes.Failed(fmt.Errorf("%w: boom", errInternal)), Error, "boom"},
+	}
+	for _, tt := range tests {
+		r := c.Judge(Subject{Name: "t"}, tt.m, time.Millisecond, th)
+		if r.Status != tt.want || !strings.Contains(r.Error, tt.msg) {
+			t.Errorf("%s: status %s error %q, want %s containing %q", tt.name, r.Status, r.Error, tt.want, tt.msg)
+		}
+	}
+	r := c.Judge(Subject{Name: "t"}, probes.Failed(&probes.RefusedError{Addr: "127.0.0.1:9", Transport: probes.UDP}), 0, th)
+	if !strings.Contains(r.Advice, "nothing accepts UDP") {
+		t.Errorf("refused advice = %q", r.Advice)
+	}
+}
+
+func TestRunOrderDeadlinesAndFaults(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	slowFirst := fakeCheck("a.slow", 3, func(ctx context.Context, s Subject) probes.Measurement {
+		// Later subjects finish first: the output order must not care.
+		d := map[string]time.Duration{"t0": 60 * time.Millisecond, "t1": 30 * time.Millisecond, "t2": 0}[s.Name]
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+		}
+		return metrics(map[string]float64{"rtt_p95_ms": 1})
+	})
+	hang := fakeCheck("b.hang", 1, func(ctx context.Context, _ Subject) probes.Measurement {
+		<-ctx.Done()
+		return probes.Failed(&probes.TimeoutError{Addr: "127.0.0.1:1", Transport: probes.UDP, After: 50 * time.Millisecond})
+	})
+	hang.Timeout = 50 * time.Millisecond
+	boom := fakeCheck("c.panic", 1, func(context.Context, Subject) probes.Measurement { panic("kaboom") })
+
+	p := &Plan{Checks: []*Check{slowFirst, hang, boom}, Concurrency: 2}
+	var seen []string
+	start := time.Now()
+	results := Run(context.Background(), p, func(r Result) { seen = append(seen, r.CheckID+"/"+r.Target) })
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("run took %s", took)
+	}
+	var got []string
+	for _, r := range results {
+		got = append(got, fmt.Sprintf("%s/%s:%s", r.CheckID, r.Target, r.Status))
+	}
+	want := "a.slow/t0:pass a.slow/t1:pass a.slow/t2:pass b.hang/t0:fail c.panic/t0:error"
+	if strings.Join(got, " ") != want {
+		t.Errorf("results\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if len(seen) != 5 {
+		t.Errorf("progress saw %d results, want 5", len(seen))
+	}
+	if !strings.Contains(results[4].Error, "kaboom") {
+		t.Errorf("panic result error = %q", results[4].Error)
+	}
+}
+
+// A probe that ignores its context must not hang the run: the runner
+// gives up one grace period after the run's deadline.
+func TestRunGivesUpOnStragglers(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	stuck := fakeCheck("a.stuck", 1, func(context.Context, Subject) probes.Measurement {
+		<-release
+		return probes.Measurement{}
+	})
+	p := &Plan{Checks: []*Check{stuck}, Timeout: 100 * time.Millisecond}
+	start := time.Now()
+	results := Run(context.Background(), p, nil)
+	if took := time.Since(start); took > 100*time.Millisecond+stragglerGrace+500*time.Millisecond {
+		t.Errorf("run took %s", took)
+	}
+	if results[0].Status != Error || !strings.Contains(results[0].Error, "did not stop") {
+		t.Errorf("straggler result = %+v", results[0])
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c := fakeCheck("a.b", 2, func(ctx context.Context, _ Subject) probes.Measurement {
+		return probes.Failed(ctx.Err())
+	})
+	for _, r := range Run(ctx, &Plan{Checks: []*Check{c}}, nil) {
+		if r.Status != Fail {
+			t.Errorf("cancelled run: %s %s", r.Status, r.Error)
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	all := Catalog()
+	got, err := Select(all, "stun")
+	if err != nil || len(got) != 3 {
+		t.Fatalf("Select(stun) = %d checks, %v", len(got), err)
+	}
+	got, err = Select(all, "stun.tcp, stun.udp")
+	if err != nil || len(got) != 2 || got[0].ID != "stun.udp" {
+		t.Fatalf("Select keeps catalogue order: %v %v", got, err)
+	}
+	if _, err := Select(all, "stun.udp,nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown check error = %v", err)
+	}
+}
+
+func TestOverall(t *testing.T) {
+	tests := []struct {
+		in   []Status
+		want Status
+	}{
+		{[]Status{Pass, Warn}, Warn},
+		{[]Status{Pass, Skip}, Pass},
+		{[]Status{Skip, Skip}, Skip},
+		{[]Status{Warn, Fail, Pass}, Fail},
+		{[]Status{Fail, Error}, Error},
+		{nil, Pass},
+	}
+	for _, tt := range tests {
+		var rs []Result
+		for _, s := range tt.in {
+			rs = append(rs, Result{Status: s})
+		}
+		if got := Overall(rs); got != tt.want {
+			t.Errorf("Overall(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+)
+
+// listCommand prints every check with its description, metrics and the
+// thresholds in force after the config and profile, so users see what
+// will be judged before running anything.
+func listCommand(args []string, stdout, stderr io.Writer) int {
+	var o reportFlags
+	fs := flag.NewFlagSet("rtcprobe list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.configPath, "config", "", "apply the YAML config `FILE`")
+	fs.StringVar(&o.profile, "profile", "", "apply the profile `NAME`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rtcprobe list: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	catalog := checks.Catalog()
+	cfg, res, err := loadAndResolve(o.configPath, o.profile, catalog)
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		return exitUsage
+	}
+	writeList(stdout, catalog, cfg, res)
+	return exitOK
+}
+
+func loadAndResolve(path, profile string, catalog []*checks.Check) (*checks.Config, *checks.Resolved, error) {
+	var cfg *checks.Config
+	if path != "" {
+		var err error
+		if cfg, err = checks.LoadConfig(path, catalog); err != nil {
+			return nil, nil, err
+		}
+	}
+	res, err := checks.Resolve(catalog, cfg, profile)
+	return cfg, res, err
+}
+
+func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *checks.Resolved) {
+	var b strings.Builder
+	switch {
+	case res.Profile != nil:
+		fmt.Fprintf(&b, "Profile %s: %s\n", res.Profile.Name, res.Profile.Description)
+	default:
+		b.WriteString("No profile: every check runs.\n")
+	}
+	if cfg != nil {
+		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
+	}
+	fmt.Fprintf(&b, "A run fails on: %s.\n", res.FailOn)
+	var set []string
+	if res.Profile != nil {
+		for _, n := range res.Profile.Options.Names() {
+			set = append(set, n+" (profile)")
+		}
+	}
+	if cfg != nil {
+		for _, n := range cfg.Options.Names() {
+			set = append(set, n+" (config)")
+		}
+	}
+	if len(set) > 0 {
+		fmt.Fprintf(&b, "Options set: %s.\n", strings.Join(set, ", "))
+	}
+	b.WriteString("\n")
+	selected := map[string]bool{}
+	for _, c := range res.Checks {
+		selected[c.ID] = true
+	}
+	plan := &checks.Plan{Thresholds: res.Thresholds}
+	for _, c := range catalog {
+		fmt.Fprintf(&b, "%s  %s", c.ID, c.Title)
+		if !selected[c.ID] {
+			b.WriteString("  [not run: not selected by the profile or config]")
+		}
+		b.WriteString("\n")
+		if c.Description != "" {
+			fmt.Fprintf(&b, "    %s\n", c.Description)
+		}
+		if len(c.Metrics) > 0 {
+			fmt.Fprintf(&b, "    metrics:    %s\n", strings.Join(c.Metrics, ", "))
+		}
+		ts := plan.ThresholdsFor(c)
+		if len(ts) == 0 {
+			b.WriteString("    thresholds: none (pass unless the probe fails)\n")
+		}
+		width := 0
+		for _, t := range ts {
+			width = max(width, len(t.String()))
+		}
+		for i, t := range ts {
+			label := "thresholds:"
+			if i > 0 {
+				label = ""
+			}
+			fmt.Fprintf(&b, "    %-11s %-4s unless %-*s  %s\n", label, t.Level, width, t.String(), t.Reason)
+		}
+		if c.Timeout > 0 {
+			fmt.Fprintf(&b, "    timeout:    %s\n", c.Timeout)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Profiles (--profile NAME):\n")
+	for _, p := range checks.Profiles(cfg) {
+		fmt.Fprintf(&b, "    %-9s %s\n", p.Name, p.Description)
+	}
+	fmt.Fprintf(&b, "\nConfig options (options: in a config file): %s\n", strings.Join(checks.OptionNames(), ", "))
+	_, _ = io.WriteString(w, b.String())
+}
+
+// validateCommand checks a config file without probing anything: exit 0
+// and a summary when it is good, exit 2 and every problem (file:line:
+// field: message) when not.
+func validateCommand(args []string, stdout, stderr io.Writer) int {
+	var o reportFlags
+	fs := flag.NewFlagSet("rtcprobe validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.configPath, "config", "", "the YAML config `FILE` to check")
+	fs.StringVar(&o.profile, "profile", "", "also check that the profile `NAME` resolves")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 1 && o.configPath == "" {
+		o.configPath = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rtcprobe validate: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if o.configPath == "" {
+		fmt.Fprintln(stderr, "rtcprobe validate: missing --config FILE")
+		return exitUsage
+	}
+	cfg, res, err := loadAndResolve(o.configPath, o.profile, checks.Catalog())
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		return exitUsage
+	}
+	profile := "none"
+	if res.Profile != nil {
+		profile = res.Profile.Name
+	}
+	var servers []string
+	for _, s := range cfg.Servers {
+		servers = append(servers, s.String())
+	}
+	fmt.Fprintf(stdout, "%s: valid — %s, %s (profile %s), thresholds changed for %s, fails on %s\n",
+		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), res.FailOn)
+	for _, s := range servers {
+		fmt.Fprintf(stdout, "    %s\n", s)
+	}
+	return exitOK
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

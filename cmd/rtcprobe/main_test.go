@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the CLI tests run it end to end.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rtcprobe-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "rtcprobe")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+func rtcprobe(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := cliResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+type jsonReport struct {
+	Schema  string `json:"schema"`
+	Summary struct {
+		Status string `json:"status"`
+		Total  int    `json:"total"`
+		Pass   int    `json:"pass"`
+	} `json:"summary"`
+	Checks []struct {
+		ID       string             `json:"id"`
+		Target   string             `json:"target"`
+		Status   string             `json:"status"`
+		Metrics  map[string]float64 `json:"metrics"`
+		Error    string             `json:"error"`
+		Advice   string             `json:"advice"`
+		Duration float64            `json:"duration_ms"`
+	} `json:"checks"`
+}
+
+func TestDefaultRunPassesAgainstEmbeddedServer(t *testing.T) {
+	res := rtcprobe(t, "--json", "-", "--checks", "stun")
+	if res.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, res.stdout)
+	}
+	if rep.Schema != "rtcprobe/v1" || rep.Summary.Status != "pass" {
+		t.Fatalf("schema %q status %q", rep.Schema, rep.Summary.Status)
+	}
+	ids := map[string]bool{}
+	for _, c := range rep.Checks {
+		ids[c.ID] = true
+		if c.Status != "pass" || c.Metrics["responses"] != 5 || c.Metrics["rtt_median_ms"] <= 0 {
+			t.Errorf("%s %s: %s, metrics %v", c.ID, c.Target, c.Status, c.Metrics)
+		}
+		if !strings.HasPrefix(c.Target, "stun:127.0.0.1:") {
+			t.Errorf("target %q is not the embedded loopback server", c.Target)
+		}
+	}
+	if !ids["stun.udp"] || !ids["stun.tcp"] {
+		t.Errorf("checks run: %v, want stun.udp and stun.tcp", ids)
+	}
+}
+
+func TestDefaultRunTable(t *testing.T) {
+	res := rtcprobe(t, "--checks", "stun")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"stun.udp", "stun.tcp", "PASS", "mapped address 127.0.0.1:", "— PASS in"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if strings.Contains(res.stdout, "\x1b[") {
+		t.Error("colors on a pipe")
+	}
+}
+
+func TestClosedPortFailsWithExit1(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	res := rtcprobe(t, "stun:"+addr)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, addr+" refused UDP") || !strings.Contains(res.stdout, addr+" refused TCP") {
+		t.Errorf("cause not in the table:\n%s", res.stdout)
+	}
+}
+
+func TestSilentServerFailsWithinTimeout(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	res := rtcprobe(t, "--checks", "stun.udp", "--check-timeout", "500ms", "--json", "-", "stun:"+pc.LocalAddr().String())
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Checks[0]
+	if c.Status != "fail" || !strings.Contains(c.Error, "no response from "+pc.LocalAddr().String()+" over UDP in") || c.Advice == "" {
+		t.Errorf("result = %+v", c)
+	}
+	if res.took > 3*time.Second {
+		t.Errorf("took %s with a 500ms check deadline", res.took)
+	}
+}
+
+func TestUsageErrorsExit2NamingTheInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stun:"}, `invalid URI "stun:"`},
+		{[]string{"turn:host:99999"}, `invalid URI "turn:host:99999"`},
+		{[]string{"turn:host?transport=sctp"}, `"turn:host?transport=sctp": unsupported transport`},
+		{[]string{"--count", "0"}, "invalid --count 0"},
+		{[]string{"--timeout", "-1s"}, "invalid --timeout"},
+		{[]string{"--timeout", "soon"}, `invalid value "soon" for flag -timeout`},
+		{[]string{"--checks", "stun.nope"}, `unknown check "stun.nope"`},
+		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+	}
+	for _, tt := range tests {
+		res := rtcprobe(t, tt.args...)
+		if res.code != 2 {
+			t.Errorf("%v: exit %d, want 2", tt.args, res.code)
+		}
+		if !strings.Contains(res.stderr, tt.want) {
+			t.Errorf("%v: stderr %q lacks %q", tt.args, res.stderr, tt.want)
+		}
+		if res.stdout != "" {
+			t.Errorf("%v: printed a report on a usage error: %q", tt.args, res.stdout)
+		}
+	}
+}
+
+func TestFlagsAfterURIs(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	res := rtcprobe(t, "stun:"+pc.LocalAddr().String(), "--checks", "stun.udp", "--check-timeout", "200ms")
+	if res.code != 1 || strings.Contains(res.stdout, "stun.tcp") {
+		t.Errorf("flags after the URI were not applied: exit %d\n%s", res.code, res.stdout)
+	}
+}
+
+func TestCredentialsNeverPrinted(t *testing.T) {
+	const secret = "pa55-word-never-shown"
+	for _, args := range [][]string{
+		{"--user", "alice", "--password", secret, "--json", "-", "turn:127.0.0.1:9"},
+		{"--user", "alice", "--password", secret, "turn:127.0.0.1:9", "stun:"},
+	} {
+		res := rtcprobe(t, args...)
+		if strings.Contains(res.stdout+res.stderr, secret) {
+			t.Errorf("%v printed the password", args)
+		}
+	}
+}
