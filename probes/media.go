@@ -295,7 +295,7 @@ func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, rtts *rttS
 	if len(samples) > 0 {
 		// The median: one late wake-up on a busy machine must not move it.
 		rtt = time.Duration(samples.Median() * float64(time.Millisecond))
-		m.SetMetric("rtt_ms", samples.Median())
+		m.SetMetric("rtt_ms", round3(samples.Median()))
 		m.SetMetric("rtt_min_ms", samples.Percentile(0))
 		m.SetMetric("rtt_max_ms", samples.Percentile(100))
 		m.SetMetric("rtt_samples", float64(len(samples)))
@@ -311,7 +311,7 @@ func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, rtts *rttS
 		}
 	}
 	if len(ice) > 0 {
-		m.SetMetric("ice_rtt_ms", ice.Median())
+		m.SetMetric("ice_rtt_ms", round3(ice.Median()))
 	}
 	_, frames := rx.counts()
 	if kind == webrtc.RTPCodecTypeVideo {
