@@ -39,8 +39,14 @@ type Lab struct {
 	user, pass string
 }
 
+// buildMu serialises building networks: vnet numbers the MAC addresses
+// of new interfaces from an unguarded package counter.
+var buildMu sync.Mutex
+
 // Start builds and starts the network for spec.
 func Start(spec Spec) (*Lab, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
 	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: wanCIDR, LoggerFactory: logs})
