@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -13,6 +15,12 @@ import (
 
 // simulated returns the pair configuration for a simulated network.
 func simulated(t testing.TB, spec string) probes.PairConfig {
+	t.Helper()
+	cfg, _ := simulatedLab(t, spec)
+	return cfg
+}
+
+func simulatedLab(t testing.TB, spec string) (probes.PairConfig, *netsim.Lab) {
 	t.Helper()
 	s, err := netsim.ParseSpec(spec)
 	if err != nil {
@@ -23,7 +31,33 @@ func simulated(t testing.TB, spec string) probes.PairConfig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = lab.Close() })
-	return probes.PairConfig{ICEServers: lab.ICEServers(), Nets: lab.Nets()}
+	return probes.PairConfig{ICEServers: lab.ICEServers(), Nets: lab.Nets()}, lab
+}
+
+// TestMediaNetworkCutMidSample: a call whose network goes away while
+// media flows ends as a media-stage failure soon after, not at the
+// deadline.
+func TestMediaNetworkCutMidSample(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	cfg, lab := simulatedLab(t, "delay=5ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Cut once media has flowed for a moment (the call connects in well
+	// under a second here).
+	timer := time.AfterFunc(1500*time.Millisecond, lab.Cut)
+	defer timer.Stop()
+	start := time.Now()
+	m := probes.Media(ctx, probes.MediaConfig{Pair: cfg, Kind: webrtc.RTPCodecTypeAudio, Duration: 20 * time.Second})
+	var ce *probes.ConnectError
+	if !errors.As(m.Err, &ce) || ce.Stage != probes.StageMedia {
+		t.Fatalf("err = %v, want a media-stage failure", m.Err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("noticed the cut after %s", took)
+	}
+	if len(m.Series) == 0 {
+		t.Error("no samples from before the cut")
+	}
 }
 
 func TestICEThroughNATs(t *testing.T) {

@@ -147,6 +147,11 @@ func (c *Clip) Play(ctx context.Context, w SampleWriter, d time.Duration) (int, 
 		sent int
 	)
 	for i := 0; at < d; i = (i + 1) % len(c.Frames) {
+		// Checked first: when catching up after a late wake-up the timer
+		// is always ready, and select would pick between the two at random.
+		if err := ctx.Err(); err != nil {
+			return sent, err
+		}
 		select {
 		case <-ctx.Done():
 			return sent, ctx.Err()

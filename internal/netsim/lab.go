@@ -8,6 +8,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/logging"
 	"github.com/pion/transport/v4"
@@ -33,6 +34,7 @@ const (
 // keeps the relay-to-relay hop inside the server unimpaired.
 type Lab struct {
 	spec       Spec
+	cut        atomic.Bool
 	wan        *vnet.Router
 	nets       [2]*vnet.Net
 	turn       *turn.Server
@@ -54,6 +56,7 @@ func Start(spec Spec) (*Lab, error) {
 		return nil, fmt.Errorf("WAN router: %w", err)
 	}
 	l := &Lab{spec: spec, wan: wan, user: "sim-" + randomHex(4), pass: randomHex(16)}
+	wan.AddChunkFilter(func(vnet.Chunk) bool { return !l.cut.Load() })
 
 	serverNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{serverIP}})
 	if err != nil {
@@ -154,6 +157,10 @@ func (l *Lab) startServer(n *vnet.Net, logs logging.LoggerFactory) error {
 	}
 	return nil
 }
+
+// Cut drops every packet crossing the WAN from now on: the network goes
+// away mid-call.
+func (l *Lab) Cut() { l.cut.Store(true) }
 
 // Nets are the offerer's and the answerer's networks.
 func (l *Lab) Nets() [2]transport.Net { return [2]transport.Net{l.nets[0], l.nets[1]} }
