@@ -52,6 +52,7 @@ bench: deps
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseServer -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzParseBindingResponse -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzTURNServerFrames -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./checks
 
 clean:

@@ -17,6 +17,7 @@ func ErrorAdvice(err error) string {
 		tlsErr  *probes.TLSError
 		stunErr *probes.STUNError
 		proto   *probes.ProtocolError
+		closed  *probes.ClosedError
 	)
 	switch {
 	case errors.As(err, &timeout) && timeout.Stage == "":
@@ -34,6 +35,8 @@ func ErrorAdvice(err error) string {
 		return "The TLS handshake failed: check that the certificate matches the host name in the URI and is signed by a trusted CA (use --ca FILE for a private CA, or --insecure to skip verification while testing)."
 	case errors.As(err, &stunErr):
 		return STUNCodeAdvice(stunErr)
+	case errors.As(err, &closed):
+		return fmt.Sprintf("The server at %s hung up during %s instead of answering: another service may own this port, the server may reject %s clients by policy, or it is overloaded. Check the port and the server's logs.", closed.Addr, closed.Stage, closed.Transport.Upper())
 	case errors.As(err, &proto):
 		return "The server answered with something that is not valid STUN for this request: check that the URI points at a STUN/TURN server and not another service."
 	}
@@ -46,23 +49,27 @@ func STUNCodeAdvice(e *probes.STUNError) string {
 	case 300:
 		return "The server redirects to another server (ALTERNATE-SERVER); configure that one."
 	case 400:
+		if e.Authenticated {
+			return "The server refused the credentials it asked for" + realmIn(e) + " with 400 Bad Request, as some servers (pion/turn) answer a wrong username or password: check --user/--password, or --turn-secret and --turn-ttl for REST credentials."
+		}
 		return "The server found the request malformed; it may not speak RFC 5389 STUN."
 	case 401:
-		realm := ""
-		if e.Realm != "" {
-			realm = fmt.Sprintf(" (realm %q)", e.Realm)
+		if e.Authenticated {
+			return "The server refused the username and password" + realmIn(e) + ": the password is wrong, the user is unknown in that realm, or the REST credential expired (check --turn-secret, --turn-ttl and both clocks)."
 		}
-		return "The server wants credentials" + realm + ": the username or password is missing or wrong. Pass --user/--password, or --turn-secret for REST credentials."
+		return "The server wants credentials" + realmIn(e) + ": the username or password is missing. Pass --user/--password, or --turn-secret for REST credentials."
 	case 403:
 		return "The server forbids this request by policy (for example the peer address is denied, or loopback/private peers are not allowed)."
 	case 420:
 		return "The server does not understand a required attribute; it may be an old or non-TURN server."
 	case 437:
-		return "Allocation mismatch: the server already has an allocation for this 5-tuple, or it expired. Retry from a fresh port."
+		return "Allocation mismatch: the server already has an allocation for this 5-tuple, or it expired. Retry from a fresh port; if it persists, a NAT on the path may be reusing ports."
 	case 438:
 		return "Stale nonce: the server's nonce expired twice in a row; check the server's clock and nonce lifetime."
 	case 441:
 		return "Wrong credentials: the username is known but the password does not match (or the REST credential expired)."
+	case 440:
+		return "The server does not relay the requested address family (IPv4/IPv6)."
 	case 442:
 		return "The server does not support the requested relay transport."
 	case 486:
@@ -73,4 +80,12 @@ func STUNCodeAdvice(e *probes.STUNError) string {
 		return "The server has no capacity for another allocation (out of relay ports or bandwidth)."
 	}
 	return ""
+}
+
+// realmIn names the realm a server asked for, when it named one.
+func realmIn(e *probes.STUNError) string {
+	if e.Realm == "" {
+		return ""
+	}
+	return fmt.Sprintf(" for realm %q", e.Realm)
 }

@@ -5,6 +5,7 @@ package checks
 func Catalog() []*Check {
 	var all []*Check
 	all = append(all, stunChecks()...)
+	all = append(all, turnChecks()...)
 	all = append(all, iceChecks()...)
 	all = append(all, mediaChecks()...)
 	all = append(all, dataChannelChecks()...)

@@ -1,9 +1,6 @@
 package checks
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -346,7 +343,7 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 			p.errorf(sn, field, "give either credential/password or secret (TURN REST), not both")
 		}
 		if hasSecret {
-			username, password = restCredentials(secret, firstNonEmpty(user, username), ttl, p.env.Now)
+			username, password = probes.RESTCredentials(secret, firstNonEmpty(user, username), ttl, p.env.Now)
 		}
 		for j, raw := range urls {
 			ufield := fmt.Sprintf("%s.urls[%d]", field, j)
@@ -367,19 +364,6 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 			cfg.Servers = append(cfg.Servers, s)
 		}
 	}
-}
-
-// restCredentials derives TURN REST API credentials (draft-uberti-behave-
-// turn-rest, as coturn's use-auth-secret): username "expiry:user", password
-// base64(HMAC-SHA1(secret, username)).
-func restCredentials(secret, user string, ttl time.Duration, now time.Time) (username, password string) {
-	username = strconv.FormatInt(now.Add(ttl).Unix(), 10)
-	if user != "" {
-		username += ":" + user
-	}
-	mac := hmac.New(sha1.New, []byte(secret))
-	mac.Write([]byte(username))
-	return username, base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)

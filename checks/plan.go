@@ -33,6 +33,9 @@ type Options struct {
 	STUNCount int
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
+	// TURNPackets is the number of relayed echo packets per TURN check
+	// (0: the probe's default).
+	TURNPackets int
 	// MediaDuration is how long the media checks send (default 5s).
 	MediaDuration time.Duration
 	// Simulate, when set, runs the ice/media/datachannel checks over a

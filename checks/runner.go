@@ -86,6 +86,7 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 				Error: "the check did not stop at its deadline (a bug in rtcprobe)"}
 		}
 	}
+	annotateTURNTransports(results)
 	return results
 }
 

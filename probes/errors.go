@@ -76,6 +76,10 @@ type STUNError struct {
 	Realm string
 	// Request names what was refused: "Binding", "Allocate", ...
 	Request string
+	// Authenticated is true when the refused request carried the
+	// long-term credentials the server asked for (after its 401
+	// challenge): then a 400 or 401 means those credentials were refused.
+	Authenticated bool
 }
 
 func (e *STUNError) Error() string {
@@ -105,3 +109,18 @@ func roundDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// ClosedError means the server closed a TCP or TLS connection in the middle
+// of an exchange (FIN or RST) instead of answering.
+type ClosedError struct {
+	Addr      string
+	Transport Transport
+	// Stage is the request in flight: "Allocate", "ChannelBind", ...
+	Stage string
+	Err   error
+}
+
+func (e *ClosedError) Error() string {
+	return fmt.Sprintf("%s closed the %s connection during %s: %v", e.Addr, e.Transport.Upper(), e.Stage, e.Err)
+}
+func (e *ClosedError) Unwrap() error { return e.Err }

@@ -22,6 +22,11 @@ type options struct {
 	noColor      bool
 	showVersion  bool
 	servers      []string
+	turnSecret   string
+	turnTTL      time.Duration
+	turnPackets  int
+	caFile       string
+	insecure     bool
 	reportFlags
 	// mediaDuration, statsPath and simulate drive the ice/media/
 	// datachannel checks.
@@ -45,6 +50,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 8, "checks run at once")
 	fs.StringVar(&o.user, "user", "", "TURN username")
 	fs.StringVar(&o.password, "password", "", "TURN password (or env RTCPROBE_TURN_PASSWORD)")
+	fs.StringVar(&o.turnSecret, "turn-secret", "", "TURN REST shared secret (coturn use-auth-secret) to mint credentials from (or env RTCPROBE_TURN_SECRET)")
+	fs.DurationVar(&o.turnTTL, "turn-ttl", 24*time.Hour, "lifetime of credentials minted from --turn-secret")
+	fs.IntVar(&o.turnPackets, "turn-packets", 20, "relayed echo packets per TURN check")
+	fs.StringVar(&o.caFile, "ca", "", "trust the CA certificates in PEM `FILE` for turns:/stuns: servers")
+	fs.BoolVar(&o.insecure, "insecure", false, "do not verify TLS/DTLS certificates (testing only)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	o.register(fs)
@@ -72,6 +82,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.password == "" {
 		o.password = os.Getenv("RTCPROBE_TURN_PASSWORD")
 	}
+	if o.turnSecret == "" {
+		o.turnSecret = os.Getenv("RTCPROBE_TURN_SECRET")
+	}
 	if err := o.finish(fs); err != nil {
 		return nil, err
 	}
@@ -86,6 +99,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("invalid --media-duration %s: want 500ms-5m", o.mediaDuration)
 	case o.concurrency < 1:
 		return nil, fmt.Errorf("invalid --concurrency %d: want at least 1", o.concurrency)
+	case o.turnTTL <= 0:
+		return nil, fmt.Errorf("invalid --turn-ttl %s: must be positive", o.turnTTL)
+	case o.turnPackets < 1 || o.turnPackets > 1000:
+		return nil, fmt.Errorf("invalid --turn-packets %d: want 1-1000", o.turnPackets)
+	case o.turnSecret != "" && o.password != "":
+		return nil, errors.New("--password (or RTCPROBE_TURN_PASSWORD) and --turn-secret (or RTCPROBE_TURN_SECRET) exclude each other: give one")
+	case o.caFile != "" && o.insecure:
+		return nil, errors.New("--ca and --insecure exclude each other: give one")
 	}
 	return o, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer srv.Close()
 		plan.Servers = srv.Servers()
+		// Trust the embedded server's throw-away certificate, and only it.
+		plan.Options.TLS = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
 	}
 
 	if o.statsPath != "" {
@@ -97,7 +100,10 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Timeout:      o.timeout,
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count, MediaDuration: o.mediaDuration},
+		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets, MediaDuration: o.mediaDuration},
+	}
+	if plan.Options.TLS, err = tlsConfig(o); err != nil {
+		return nil, err
 	}
 	if o.simulate != "" {
 		spec, err := netsim.ParseSpec(o.simulate)
@@ -112,6 +118,9 @@ func buildPlan(o *options) (*checks.Plan, error) {
 			return nil, err
 		}
 		s.Username, s.Password = o.user, o.password
+		if err := turnCredentials(o, &s, time.Now()); err != nil {
+			return nil, err
+		}
 		plan.Servers = append(plan.Servers, s)
 	}
 	if err := applyConfig(o, plan); err != nil {

@@ -5,10 +5,12 @@ package embedded
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
@@ -26,6 +28,9 @@ type Server struct {
 	port     int
 	username string
 	password string
+	tlsPort  int
+	certPool *x509.CertPool
+	cert     []byte // DER
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -63,6 +68,21 @@ func Start(cfg Config) (*Server, error) {
 			return ra.Username, key, ra.Username == s.username
 		}
 	}
+	cert, pool, err := selfSigned(cfg.Host)
+	if err != nil {
+		_ = udp.Close()
+		_ = tcp.Close()
+		return nil, err
+	}
+	// TURN over TLS and DTLS get their own port, as 5349 beside 3478 on a
+	// real server.
+	tlsLn, dtlsLn, err := secureListeners(cfg.Host, cert)
+	if err != nil {
+		_ = udp.Close()
+		_ = tcp.Close()
+		return nil, err
+	}
+	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Certificate[0]
 	relay := func() turn.RelayAddressGenerator {
 		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(cfg.Host), Address: cfg.Host}
 	}
@@ -74,11 +94,17 @@ func Start(cfg Config) (*Server, error) {
 		QuotaHandler:      cfg.QuotaHandler,
 		LoggerFactory:     logs,
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler}},
-		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler}},
+		ListenerConfigs: []turn.ListenerConfig{
+			{Listener: tcp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
+			{Listener: tlsLn, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
+			{Listener: dtlsLn, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
+		},
 	})
 	if err != nil {
 		_ = udp.Close()
 		_ = tcp.Close()
+		_ = tlsLn.Close()
+		_ = dtlsLn.Close()
 		return nil, fmt.Errorf("embedded TURN server: %w", err)
 	}
 	return s, nil
@@ -106,11 +132,12 @@ func listenPair(host string) (net.PacketConn, net.Listener, error) {
 
 // Servers lists what the embedded server offers, credentials included.
 func (s *Server) Servers() []probes.Server {
-	return []probes.Server{s.server("stun"), s.server("turn")}
+	return []probes.Server{s.server("stun", s.port), s.server("turn", s.port), s.server("turns", s.tlsPort),
+		s.server("turns", s.tlsPort, "?transport=udp")}
 }
 
-func (s *Server) server(scheme string) probes.Server {
-	srv, err := probes.ParseServer(fmt.Sprintf("%s:%s", scheme, net.JoinHostPort(s.host, fmt.Sprint(s.port))))
+func (s *Server) server(scheme string, port int, query ...string) probes.Server {
+	srv, err := probes.ParseServer(fmt.Sprintf("%s:%s%s", scheme, net.JoinHostPort(s.host, fmt.Sprint(port)), strings.Join(query, "")))
 	if err != nil {
 		panic(err) // built from our own listener's address: cannot be malformed
 	}
@@ -122,6 +149,14 @@ func (s *Server) server(scheme string) probes.Server {
 
 // Port is the UDP and TCP port the server listens on.
 func (s *Server) Port() int { return s.port }
+
+// TLSPort is the port of TURN over TLS (turns:) on TCP and over DTLS
+// (turns:…?transport=udp) on UDP.
+func (s *Server) TLSPort() int { return s.tlsPort }
+
+// CertPool trusts this run's self-signed certificate, for probing the
+// turns: server without --insecure.
+func (s *Server) CertPool() *x509.CertPool { return s.certPool }
 
 // Credentials are the throw-away username and password of this run.
 func (s *Server) Credentials() (username, password string) { return s.username, s.password }

@@ -1,0 +1,224 @@
+package checks
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+func turnCheck(t *testing.T, id string) *Check {
+	t.Helper()
+	for _, c := range Catalog() {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %s in the catalogue", id)
+	return nil
+}
+
+func TestTURNJudge(t *testing.T) {
+	c := turnCheck(t, "turn.udp")
+	ok := map[string]float64{"alloc_ms": 1, "rtt_p95_ms": 1, "rtt_median_ms": 1, "loss_pct": 0, "packets_sent": 20, "packets_received": 20, "relay_unroutable": 0}
+	with := func(k string, v float64) map[string]float64 {
+		m := map[string]float64{}
+		for a, b := range ok {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	tests := []struct {
+		name       string
+		m          probes.Measurement
+		want       Status
+		wantAdvice string
+	}{
+		{"healthy", probes.Measurement{Metrics: ok}, Pass, ""},
+		{"all lost", probes.Measurement{Metrics: func() map[string]float64 { m := with("packets_received", 0); m["loss_pct"] = 100; return m }()}, Fail, "no relayed packet came back"},
+		{"some loss", probes.Measurement{Metrics: with("loss_pct", 5)}, Warn, "were lost"},
+		{"far relay", probes.Measurement{Metrics: with("rtt_p95_ms", 200)}, Warn, "closer"},
+		{"unusable relay", probes.Measurement{Metrics: with("rtt_p95_ms", 500)}, Fail, "closer"},
+		{"slow allocation", probes.Measurement{Metrics: with("alloc_ms", 900)}, Warn, "Allocation is slow"},
+		{"private relay on public server", probes.Measurement{Metrics: with("relay_unroutable", 1), Evidence: []probes.Evidence{{Name: "relayed_address", Value: "10.0.0.5:50000"}}}, Warn, "10.0.0.5:50000"},
+		{"peer denied", probes.Failed(&probes.STUNError{Code: 403, Request: "CreatePermission"}), Fail, "--allow-loopback-peers"},
+		{"quota", probes.Failed(&probes.STUNError{Code: 486, Request: "Allocate"}), Fail, "quota"},
+		{"hang-up", probes.Failed(&probes.ClosedError{Addr: "127.0.0.1:3478", Transport: probes.TCP, Stage: "Allocate"}), Fail, "hung up during Allocate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.Judge(Subject{Name: "turn:192.0.2.1:3478"}, tc.m, time.Millisecond, c.Thresholds)
+			if r.Status != tc.want {
+				t.Errorf("status %s, want %s (%s)", r.Status, tc.want, r.Error)
+			}
+			if !strings.Contains(r.Advice, tc.wantAdvice) {
+				t.Errorf("advice %q, want it to mention %q", r.Advice, tc.wantAdvice)
+			}
+		})
+	}
+}
+
+// TestSTUNCodeAdviceTURN: every TURN error code a server may send gets
+// advice that names its cause.
+func TestSTUNCodeAdviceTURN(t *testing.T) {
+	tests := []struct {
+		err  probes.STUNError
+		want []string
+	}{
+		{probes.STUNError{Code: 401, Realm: "example.org"}, []string{`"example.org"`, "missing", "--user"}},
+		{probes.STUNError{Code: 401, Realm: "example.org", Authenticated: true}, []string{`"example.org"`, "password is wrong", "expired"}},
+		{probes.STUNError{Code: 400, Realm: "r", Authenticated: true}, []string{`"r"`, "credentials"}},
+		{probes.STUNError{Code: 400}, []string{"malformed"}},
+		{probes.STUNError{Code: 403}, []string{"policy"}},
+		{probes.STUNError{Code: 437}, []string{"mismatch"}},
+		{probes.STUNError{Code: 438}, []string{"nonce"}},
+		{probes.STUNError{Code: 440}, []string{"address family"}},
+		{probes.STUNError{Code: 441}, []string{"Wrong credentials"}},
+		{probes.STUNError{Code: 442}, []string{"transport"}},
+		{probes.STUNError{Code: 486}, []string{"quota"}},
+		{probes.STUNError{Code: 508}, []string{"capacity"}},
+	}
+	for _, tc := range tests {
+		got := STUNCodeAdvice(&tc.err)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("advice for %d (authenticated %v) = %q, want %q in it", tc.err.Code, tc.err.Authenticated, got, w)
+			}
+		}
+	}
+}
+
+func TestAnnotateTURNTransports(t *testing.T) {
+	const blocked = "UDP is blocked on the path"
+	tests := []struct {
+		name    string
+		in      []Result
+		want    string // substring of turn.udp's advice; "" means no cross advice
+		wantAlt string
+	}{
+		{"UDP fails, TCP and TLS pass", []Result{
+			{CheckID: "turn.udp", Target: "turn:turn.example.org:3478", Status: Fail, Advice: "Nothing answered."},
+			{CheckID: "turn.tcp", Target: "turn:turn.example.org:3478", Status: Pass},
+			{CheckID: "turn.tls", Target: "turns:turn.example.org:5349", Status: Warn},
+		}, blocked, "TCP and TLS works on turn.example.org"},
+		{"keeps the specific advice", []Result{
+			{CheckID: "turn.udp", Target: "turn:[2001:db8::1]:3478", Status: Fail, Advice: "Nothing answered."},
+			{CheckID: "turn.tls", Target: "turns:[2001:db8::1]:443", Status: Pass},
+		}, "turns:[2001:db8::1]:443?transport=tcp", "Nothing answered."},
+		{"everything fails", []Result{
+			{CheckID: "turn.udp", Target: "turn:h:3478", Status: Fail},
+			{CheckID: "turn.tcp", Target: "turn:h:3478", Status: Fail},
+		}, "", ""},
+		{"another host works", []Result{
+			{CheckID: "turn.udp", Target: "turn:a:3478", Status: Fail},
+			{CheckID: "turn.tcp", Target: "turn:b:3478", Status: Pass},
+		}, "", ""},
+		{"UDP passes", []Result{
+			{CheckID: "turn.udp", Target: "turn:h:3478", Status: Pass},
+			{CheckID: "turn.tcp", Target: "turn:h:3478", Status: Pass},
+		}, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			annotateTURNTransports(tc.in)
+			got := tc.in[0].Advice
+			if tc.want == "" {
+				if strings.Contains(got, blocked) {
+					t.Errorf("unexpected cross advice %q", got)
+				}
+				return
+			}
+			if !strings.Contains(got, tc.want) || !strings.Contains(got, tc.wantAlt) {
+				t.Errorf("advice %q, want %q and %q", got, tc.want, tc.wantAlt)
+			}
+		})
+	}
+}
+
+// TestTURNChecksAgainstEmbedded runs the TURN group through the runner
+// against the embedded server: every transport relays.
+func TestTURNChecksAgainstEmbedded(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sel, err := Select(Catalog(), "turn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Plan{Servers: srv.Servers(), Checks: sel, Timeout: 10 * time.Second,
+		Options: Options{TURNPackets: 5, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	results := Run(context.Background(), p, nil)
+	got := map[string]Status{}
+	for _, r := range results {
+		got[r.CheckID] = r.Status
+		if r.Status != Pass {
+			t.Errorf("%s on %s: %s: %s (%s)", r.CheckID, r.Target, r.Status, r.Error, r.Advice)
+		}
+		if len(r.KeyMetrics) != 3 {
+			t.Errorf("%s key metrics %v", r.CheckID, r.KeyMetrics)
+		}
+	}
+	for _, id := range []string{"turn.udp", "turn.tcp", "turn.tls", "turn.dtls"} {
+		if _, ok := got[id]; !ok {
+			t.Errorf("%s did not run against the embedded server", id)
+		}
+	}
+}
+
+// TestTURNUDPBlockedAdvice: the embedded server's TCP and TLS work while
+// UDP goes to a port where nothing answers; the runner's results carry
+// the cross-transport advice.
+func TestTURNUDPBlockedAdvice(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	user, pass := srv.Credentials()
+	var servers []probes.Server
+	for _, raw := range []string{
+		fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", srv.Port()),
+		fmt.Sprintf("turns:127.0.0.1:%d", srv.TLSPort()),
+		fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", silent.LocalAddr().(*net.UDPAddr).Port),
+	} {
+		s, err := probes.ParseServer(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Username, s.Password = user, pass
+		servers = append(servers, s)
+	}
+	sel, _ := Select(Catalog(), "turn")
+	p := &Plan{Servers: servers, Checks: sel, CheckTimeout: time.Second,
+		Options: Options{TURNPackets: 3, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	var udpResult *Result
+	results := Run(context.Background(), p, nil)
+	for i, r := range results {
+		if r.CheckID == "turn.udp" {
+			udpResult = &results[i]
+		}
+	}
+	if udpResult == nil || udpResult.Status != Fail {
+		t.Fatalf("turn.udp result %+v, want fail", udpResult)
+	}
+	if !strings.Contains(udpResult.Advice, "UDP is blocked on the path") || !strings.Contains(udpResult.Advice, "443") {
+		t.Errorf("turn.udp advice %q lacks the cross-transport conclusion", udpResult.Advice)
+	}
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+
+	"github.com/rtcprobe/rtcprobe/internal/coturn"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// rtcprobeEnv runs the binary with extra environment variables.
+func rtcprobeEnv(t *testing.T, env []string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := cliResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func startServer(t *testing.T, cfg embedded.Config) *embedded.Server {
+	t.Helper()
+	srv, err := embedded.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func TestDefaultRunExercisesEveryTURNTransport(t *testing.T) {
+	res := rtcprobe(t, "--json", "-", "--checks", "turn", "--turn-packets", "5")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, c := range rep.Checks {
+		got[c.ID] = true
+		if c.Status != "pass" || c.Metrics["packets_received"] != 5 || c.Metrics["alloc_ms"] <= 0 {
+			t.Errorf("%s %s: %s %v", c.ID, c.Target, c.Status, c.Metrics)
+		}
+	}
+	for _, id := range []string{"turn.udp", "turn.tcp", "turn.tls", "turn.dtls"} {
+		if !got[id] {
+			t.Errorf("%s did not run by default", id)
+		}
+	}
+}
+
+func TestTURNCredentialUsageErrors(t *testing.T) {
+	caFile := filepath.Join(t.TempDir(), "not-a-cert.pem")
+	if err := os.WriteFile(caFile, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"turn:127.0.0.1:3478"}, "turn:127.0.0.1:3478 needs credentials"},
+		{[]string{"--user", "alice", "turns:127.0.0.1:5349"}, "turns:127.0.0.1:5349 needs credentials"},
+		{[]string{"--user", "a", "--password", "p", "--turn-secret", "s", "turn:127.0.0.1"}, "exclude each other"},
+		{[]string{"--turn-secret", "s", "--turn-ttl", "-1h", "turn:127.0.0.1"}, "invalid --turn-ttl"},
+		{[]string{"--turn-packets", "0"}, "invalid --turn-packets"},
+		{[]string{"--ca", caFile, "stun:127.0.0.1"}, "no PEM certificate"},
+		{[]string{"--ca", filepath.Join(t.TempDir(), "missing.pem"), "stun:127.0.0.1"}, "missing.pem"},
+	}
+	for _, tc := range tests {
+		res := rtcprobe(t, tc.args...)
+		if res.code != exitUsage || !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %q", tc.args, res.code, res.stderr, tc.want)
+		}
+	}
+}
+
+// TestTURNSecretsNeverPrinted runs against servers that know the password
+// and the REST secret, passing and failing, and scans every byte of
+// output for them and for the credentials minted from the secret.
+func TestTURNSecretsNeverPrinted(t *testing.T) {
+	const (
+		password = "pw-Zq8-never-printed"
+		secret   = "rest-secret-K2v-never-printed"
+	)
+	key := turn.GenerateAuthKey("alice", embedded.Realm, password)
+	static := startServer(t, embedded.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+		return ra.Username, key, ra.Username == "alice"
+	}})
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	rest := startServer(t, embedded.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
+	staticURI := fmt.Sprintf("turn:127.0.0.1:%d", static.Port())
+	restURI := fmt.Sprintf("turn:127.0.0.1:%d", rest.Port())
+
+	tests := []struct {
+		name     string
+		env      []string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"password", nil, []string{"--user", "alice", "--password", password, staticURI}, exitOK, "turn.udp"},
+		{"password json", nil, []string{"--user", "alice", "--password", password, "--json", "-", staticURI}, exitOK, `"turn.tcp"`},
+		{"password from env", []string{"RTCPROBE_TURN_PASSWORD=" + password}, []string{"--user", "alice", staticURI}, exitOK, "PASS"},
+		{"wrong password", nil, []string{"--user", "alice", "--password", password + "x", "--json", "-", staticURI}, exitFail, `realm \"rtcprobe.local\"`},
+		{"REST secret", nil, []string{"--user", "alice", "--turn-secret", secret, "--json", "-", restURI}, exitOK, `"relayed_address"`},
+		{"REST secret from env", []string{"RTCPROBE_TURN_SECRET=" + secret}, []string{restURI}, exitOK, "PASS"},
+		{"wrong REST secret", nil, []string{"--turn-secret", secret + "x", restURI}, exitFail, "turn-secret"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := time.Now()
+			res := rtcprobeEnv(t, tc.env, append([]string{"--turn-packets", "3", "--check-timeout", "3s"}, tc.args...)...)
+			out := res.stdout + res.stderr
+			if res.code != tc.wantCode || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d (want %d), output lacks %q:\n%s", res.code, tc.wantCode, tc.want, out)
+			}
+			leaks := []string{password, secret}
+			// Whatever the binary minted from the secret during the run.
+			for ts := before.Add(-time.Second); !ts.After(time.Now().Add(time.Second)); ts = ts.Add(time.Second) {
+				for _, user := range []string{"", "alice"} {
+					_, minted := probes.RESTCredentials(secret, user, 24*time.Hour, ts)
+					leaks = append(leaks, minted)
+				}
+			}
+			for _, s := range leaks {
+				if strings.Contains(out, s) {
+					t.Fatalf("output contains the secret %q", s)
+				}
+			}
+		})
+	}
+}
+
+func TestTURNOverTLSWithCAFile(t *testing.T) {
+	srv := startServer(t, embedded.Config{})
+	user, pass := srv.Credentials()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, srv.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	uri := fmt.Sprintf("turns:127.0.0.1:%d", srv.TLSPort())
+	env := []string{"RTCPROBE_TURN_PASSWORD=" + pass}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"trusted with --ca", []string{"--ca", caFile}, exitOK, "turn.tls"},
+		{"--insecure", []string{"--insecure"}, exitOK, "turn.tls"},
+		{"untrusted", nil, exitFail, "--ca FILE"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := rtcprobeEnv(t, env, append(append([]string{"--user", user, "--turn-packets", "3"}, tc.args...), uri)...)
+			if res.code != tc.wantCode || !strings.Contains(res.stdout, tc.want) {
+				t.Errorf("exit %d (want %d), stdout lacks %q:\n%s%s", res.code, tc.wantCode, tc.want, res.stdout, res.stderr)
+			}
+		})
+	}
+}
+
+// TestTURNAgainstCoturn is the command line against a real coturn: every
+// transport relays with long-term credentials, a wrong password fails with
+// the 401 advice naming the realm, and REST credentials from the shared
+// secret work.
+func TestTURNAgainstCoturn(t *testing.T) {
+	ct := coturn.Start(t, coturn.Config{User: "u", Password: "p", Realm: "r", TLS: true})
+	const secret = "cli-rest-secret"
+	rest := coturn.Start(t, coturn.Config{AuthSecret: secret})
+	plain := ct.URI("turn", "127.0.0.1", ct.Port)
+	secure := ct.URI("turns", "127.0.0.1", ct.TLSPort)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{"long-term credentials", []string{"--user", "u", "--password", "p", "--ca", ct.CertFile, plain, secure, secure + "?transport=udp"},
+			exitOK, []string{"turn.udp", "turn.tcp", "turn.tls", "turn.dtls", "rtt median", "loss 0%"}},
+		{"wrong password", []string{"--user", "u", "--password", "nope", "--checks", "turn.udp", "--json", "-", plain},
+			exitFail, []string{"401", `realm \"r\"`, "password is wrong"}},
+		{"REST secret", []string{"--user", "alice", "--turn-secret", secret, rest.URI("turn", "127.0.0.1", rest.Port)},
+			exitOK, []string{"turn.udp", "turn.tcp", "PASS"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := rtcprobe(t, append([]string{"--turn-packets", "5"}, tc.args...)...)
+			if res.code != tc.wantCode {
+				t.Errorf("exit %d, want %d", res.code, tc.wantCode)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(res.stdout, w) {
+					t.Errorf("output lacks %q", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+			}
+		})
+	}
+}

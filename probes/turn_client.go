@@ -1,0 +1,354 @@
+package probes
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/stun/v4"
+)
+
+// turnClient speaks TURN (RFC 8656) on one connection: one allocation per
+// client. It is written on raw STUN messages rather than a TURN library so
+// that every error response keeps its code and REALM, and so the probe
+// controls retries and deadlines itself.
+type turnClient struct {
+	conn   net.Conn
+	t      Target
+	stream bool
+	start  time.Time
+	buf    []byte
+	// Set once the server challenged us (401): long-term credentials.
+	realm, nonce string
+	key          stun.MessageIntegrity
+	// answered is true once any valid answer arrived: a later silence is
+	// a stalled exchange, not a filtered port.
+	answered bool
+}
+
+// initialRTO is the first UDP retransmission timeout. RFC 8489 suggests
+// 500 ms for unknown paths; a probe wants to notice loss sooner and still
+// backs off exponentially.
+const initialRTO = 250 * time.Millisecond
+
+// dialTURN connects to t: UDP, TCP, TLS, or DTLS over UDP.
+func dialTURN(ctx context.Context, t Target) (*turnClient, error) {
+	start := time.Now()
+	var (
+		conn net.Conn
+		err  error
+	)
+	if t.Transport == DTLS {
+		conn, err = dialDTLS(ctx, t, start)
+	} else {
+		conn, err = dial(ctx, t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newTURNClient(conn, t, start), nil
+}
+
+func newTURNClient(conn net.Conn, t Target, start time.Time) *turnClient {
+	return &turnClient{conn: conn, t: t, stream: t.Transport.Network() == "tcp", start: start, buf: make([]byte, maxFrame)}
+}
+
+func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) {
+	addr, err := resolve(ctx, t, start)
+	if err != nil {
+		return nil, err
+	}
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, &DNSError{Host: t.Server.URI.Host, Err: err}
+	}
+	pc, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &dtls.Config{ServerName: t.Server.URI.Host, ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
+	if t.TLS != nil {
+		cfg.RootCAs, cfg.InsecureSkipVerify = t.TLS.RootCAs, t.TLS.InsecureSkipVerify
+		if t.TLS.ServerName != "" {
+			cfg.ServerName = t.TLS.ServerName
+		}
+	}
+	dc, err := dtls.Client(pc, raddr, cfg)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	if err := dc.HandshakeContext(ctx); err != nil {
+		_ = dc.Close()
+		if ctx.Err() != nil {
+			// No answer to the ClientHello looks like any silent UDP drop.
+			return nil, &TimeoutError{Addr: t.Addr(), Transport: DTLS, After: time.Since(start)}
+		}
+		return nil, &TLSError{Addr: t.Addr(), Err: err}
+	}
+	return dc, nil
+}
+
+// dialAllocate connects and allocates a relay. A 437 (allocation
+// mismatch: the server still holds an allocation for this 5-tuple, e.g.
+// a recently reused source port) is retried once from a fresh port, as
+// RFC 8656 §7.2 suggests. retried reports whether that happened.
+func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a allocation, retried bool, err error) {
+	for attempt := 0; ; attempt++ {
+		c, err = dialTURN(ctx, t)
+		if err != nil {
+			return nil, a, retried, err
+		}
+		a, err = c.allocate(ctx, family)
+		if err == nil {
+			return c, a, retried, nil
+		}
+		_ = c.Close()
+		if attempt > 0 || !hasCode(err, 437) {
+			return nil, a, retried, err
+		}
+		retried = true
+	}
+}
+
+// Close drops the connection without releasing the allocation.
+func (c *turnClient) Close() error { return c.conn.Close() }
+
+// allocate asks for a UDP relay. family is 0 (server's choice), 1 (IPv4)
+// or 2 (IPv6) for REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.10).
+func (c *turnClient) allocate(ctx context.Context, family byte) (allocation, error) {
+	setters := []stun.Setter{stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}}
+	if family != 0 {
+		setters = append(setters, stun.RawAttribute{Type: stun.AttrRequestedAddressFamily, Value: []byte{family, 0, 0, 0}})
+	}
+	msg, err := c.request(ctx, stun.MethodAllocate, setters...)
+	if err != nil {
+		return allocation{}, err
+	}
+	a, err := parseAllocation(msg)
+	if err != nil {
+		return a, &ProtocolError{Addr: c.t.Addr(), Err: err}
+	}
+	return a, nil
+}
+
+// createPermission lets peer's IP send to our relay.
+func (c *turnClient) createPermission(ctx context.Context, peer *net.UDPAddr) error {
+	_, err := c.request(ctx, stun.MethodCreatePermission, peerAddress(peer))
+	return err
+}
+
+// channelBind binds channel ch (0x4000-0x4FFF) to peer.
+func (c *turnClient) channelBind(ctx context.Context, ch uint16, peer *net.UDPAddr) error {
+	num := []byte{0, 0, 0, 0}
+	binary.BigEndian.PutUint16(num, ch)
+	_, err := c.request(ctx, stun.MethodChannelBind, stun.RawAttribute{Type: stun.AttrChannelNumber, Value: num}, peerAddress(peer))
+	return err
+}
+
+// release ends the allocation at once (Refresh with LIFETIME 0) instead of
+// leaving it to expire on the server.
+func (c *turnClient) release(ctx context.Context) error {
+	_, err := c.request(ctx, stun.MethodRefresh, stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}})
+	return err
+}
+
+func peerAddress(peer *net.UDPAddr) stun.Setter {
+	return setterFunc(func(m *stun.Message) error {
+		return stun.XORMappedAddress{IP: peer.IP, Port: peer.Port}.AddToAs(m, stun.AttrXORPeerAddress)
+	})
+}
+
+type setterFunc func(*stun.Message) error
+
+func (f setterFunc) AddTo(m *stun.Message) error { return f(m) }
+
+// request runs one transaction and returns the success response. It
+// answers the first 401 challenge with long-term credentials and a 438
+// (stale nonce) once with the fresh nonce, as RFC 8489 §9.2.5 asks; any
+// other error response is a *STUNError.
+func (c *turnClient) request(ctx context.Context, method stun.Method, setters ...stun.Setter) (*stun.Message, error) {
+	challenged, refreshed := c.key != nil, false
+	for {
+		msg, err := c.roundTrip(ctx, method, setters)
+		var se *STUNError
+		if !errors.As(err, &se) {
+			return msg, err
+		}
+		var nonce stun.Nonce
+		hasNonce := nonce.GetFrom(msg) == nil
+		switch {
+		case se.Code == 401 && !challenged && hasNonce && c.t.Server.Username != "":
+			challenged = true
+			c.realm, c.nonce = se.Realm, nonce.String()
+			c.key = stun.NewLongTermIntegrity(c.t.Server.Username, c.realm, c.t.Server.Password)
+			continue
+		case se.Code == 438 && !refreshed && hasNonce && c.key != nil:
+			refreshed = true
+			c.nonce = nonce.String()
+			if se.Realm != "" && se.Realm != c.realm {
+				c.realm = se.Realm
+				c.key = stun.NewLongTermIntegrity(c.t.Server.Username, c.realm, c.t.Server.Password)
+			}
+			continue
+		}
+		if se.Realm == "" {
+			se.Realm = c.realm
+		}
+		se.Authenticated = c.key != nil
+		return nil, se
+	}
+}
+
+// roundTrip sends one request and waits for its answer under ctx,
+// retransmitting over UDP and DTLS with exponential back-off.
+func (c *turnClient) roundTrip(ctx context.Context, method stun.Method, setters []stun.Setter) (*stun.Message, error) {
+	all := []stun.Setter{stun.TransactionID, stun.NewType(method, stun.ClassRequest)}
+	all = append(all, setters...)
+	if c.key != nil {
+		all = append(all, stun.NewUsername(c.t.Server.Username), stun.NewRealm(c.realm), stun.NewNonce(c.nonce), c.key)
+	}
+	all = append(all, stun.Fingerprint)
+	req, err := stun.Build(all...)
+	if err != nil {
+		return nil, fmt.Errorf("building %s request: %w", method, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Now()) })
+	defer stop()
+	// Earlier exchanges may have left a deadline in the past.
+	writeBy, _ := ctx.Deadline()
+	if err := c.conn.SetWriteDeadline(writeBy); err != nil {
+		return nil, c.netError(ctx, err, method)
+	}
+	rto := initialRTO
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, c.netError(ctx, err, method)
+		}
+		if _, err := c.conn.Write(req.Raw); err != nil {
+			return nil, c.netError(ctx, err, method)
+		}
+		deadline, hasDeadline := ctx.Deadline()
+		if !c.stream {
+			if d := time.Now().Add(rto); !hasDeadline || d.Before(deadline) {
+				deadline, hasDeadline = d, true
+			}
+		}
+		if hasDeadline {
+			if err := c.conn.SetReadDeadline(deadline); err != nil {
+				return nil, c.netError(ctx, err, method)
+			}
+		}
+		msg, err := c.await(req.TransactionID, method)
+		var ne net.Error
+		if err != nil && errors.As(err, &ne) && ne.Timeout() && !c.stream && ctx.Err() == nil {
+			rto *= 2
+			continue // retransmit
+		}
+		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+			return nil, c.netError(ctx, err, method)
+		}
+		return msg, err
+	}
+}
+
+// await reads frames until the answer to tid arrives, skipping others.
+func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method) (*stun.Message, error) {
+	for {
+		raw, err := readFrame(c.conn, c.stream, c.buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil, err
+			}
+			if isClosed(err) {
+				return nil, c.closedError(err, method)
+			}
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				return nil, &RefusedError{Addr: c.t.Addr(), Transport: c.t.Transport}
+			}
+			return nil, &ProtocolError{Addr: c.t.Addr(), Err: err}
+		}
+		msg, err := parseTURNResponse(raw, tid, method)
+		if errors.Is(err, errOtherFrame) {
+			continue
+		}
+		var se *STUNError
+		if err != nil && !errors.As(err, &se) {
+			return nil, &ProtocolError{Addr: c.t.Addr(), Err: err}
+		}
+		c.answered = true
+		return msg, err
+	}
+}
+
+// netError names a failed exchange: no answer at all is a filtered or
+// closed port; silence after earlier answers is a stalled request.
+func (c *turnClient) netError(ctx context.Context, err error, method stun.Method) error {
+	if isClosed(err) {
+		return c.closedError(err, method)
+	}
+	stage := ""
+	if c.answered {
+		stage = method.String() + " request"
+	}
+	if ctx.Err() != nil {
+		return &TimeoutError{Addr: c.t.Addr(), Transport: c.t.Transport, After: time.Since(c.start), Stage: stage}
+	}
+	return classify(err, c.t, c.start, stage)
+}
+
+func (c *turnClient) closedError(err error, method stun.Method) error {
+	return &ClosedError{Addr: c.t.Addr(), Transport: c.t.Transport, Stage: method.String(), Err: err}
+}
+
+// isClosed is a stream the server ended: EOF mid-frame or a reset.
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// sendData relays payload to peer: as ChannelData on a bound channel,
+// else as a Send indication.
+func (c *turnClient) sendData(peer *net.UDPAddr, ch uint16, payload []byte) error {
+	var frame []byte
+	if ch != 0 {
+		size := channelHeaderSize + len(payload)
+		if c.stream {
+			size = (size + 3) &^ 3 // RFC 8656 §12.5: pad over TCP/TLS
+		}
+		frame = make([]byte, size)
+		binary.BigEndian.PutUint16(frame[0:2], ch)
+		binary.BigEndian.PutUint16(frame[2:4], uint16(len(payload))) //nolint:gosec // payload is at most a few KB
+		copy(frame[channelHeaderSize:], payload)
+	} else {
+		msg, err := stun.Build(stun.TransactionID, stun.NewType(stun.MethodSend, stun.ClassIndication),
+			peerAddress(peer), stun.RawAttribute{Type: stun.AttrData, Value: payload})
+		if err != nil {
+			return err
+		}
+		frame = msg.Raw
+	}
+	_, err := c.conn.Write(frame)
+	return err
+}
+
+// readData waits for the next relayed packet, skipping other frames.
+func (c *turnClient) readData() (relayedData, error) {
+	for {
+		raw, err := readFrame(c.conn, c.stream, c.buf)
+		if err != nil {
+			return relayedData{}, err
+		}
+		d, err := parseRelayedData(raw)
+		if err != nil {
+			continue // a stray response or malformed frame: not ours
+		}
+		return d, nil
+	}
+}
