@@ -95,6 +95,19 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 		return m
 	}
 	p.RecordConnection(&m, true)
+	// Fit the sample into the deadline (--check-timeout may be shorter
+	// than --media-duration), keeping a second for the drain and report.
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline) - time.Second; left < cfg.Duration {
+			if left < 500*time.Millisecond {
+				m.Err = &ConnectError{Stage: StageMedia, Err: errors.New("no time left for a media sample before the deadline"), After: p.Timings.Total}
+				return m
+			}
+			m.AddEvidence("sample", fmt.Sprintf("shortened to %s to fit the deadline", left.Round(100*time.Millisecond)))
+			cfg.Duration = left
+		}
+	}
+	m.SetMetric("sample_ms", ms(cfg.Duration))
 	ssrc := uint32(sender.GetParameters().Encodings[0].SSRC)
 	m.AddEvidence("codec", fmt.Sprintf("%s %d Hz", clip.MimeType, clip.ClockRate))
 
