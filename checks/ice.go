@@ -134,6 +134,9 @@ func serverList(servers []probes.Server) string {
 // iceAdvice explains a failed stage in network terms.
 func iceAdvice(r Result, m probes.Measurement) string {
 	var ce *probes.ConnectError
+	if errors.Is(m.Err, context.Canceled) {
+		return "" // interrupted: nothing to advise
+	}
 	if !errors.As(m.Err, &ce) {
 		if m.Err == nil && r.Status != Pass {
 			return "The connection works but is slow: a long path to the TURN server or between the peers; prefer a TURN server closer to the users."

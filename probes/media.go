@@ -141,7 +141,7 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 		case <-ctx.Done():
 			stopPlay()
 			<-played
-			m.Err = &ConnectError{Stage: StageMedia, Err: fmt.Errorf("media did not finish before the deadline: %w", context.Cause(ctx)), After: time.Since(start)}
+			m.Err = &ConnectError{Stage: StageMedia, Err: fmt.Errorf("sample stopped after %s of %s: %w", time.Since(start).Round(100*time.Millisecond), cfg.Duration, context.Cause(ctx)), After: time.Since(start)}
 			return m
 		}
 	}
