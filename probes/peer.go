@@ -79,9 +79,8 @@ type Pair struct {
 	Timings       Timings
 	// rtp are the RTP stream statistics of each peer (RTCP-derived
 	// RTT and loss included), which GetStats does not expose for senders.
-	rtp   [2]*statsHolder
-	start time.Time
-	cfg   PairConfig
+	rtp [2]*statsHolder
+	cfg PairConfig
 
 	mu      sync.Mutex
 	states  [2]webrtc.PeerConnectionState
@@ -108,7 +107,7 @@ func NewPair(cfg PairConfig) (*Pair, error) {
 	if cfg.ReportInterval <= 0 {
 		cfg.ReportInterval = 250 * time.Millisecond
 	}
-	p := &Pair{changed: make(chan struct{}), start: time.Now(), cfg: cfg}
+	p := &Pair{changed: make(chan struct{}), cfg: cfg}
 	pcs := [2]*webrtc.PeerConnection{}
 	for i := range pcs {
 		p.rtp[i] = &statsHolder{}
