@@ -9,5 +9,8 @@ func Catalog() []*Check {
 	all = append(all, firewallChecks()...)
 	all = append(all, natChecks()...)
 	all = append(all, signalingChecks()...)
+	all = append(all, iceChecks()...)
+	all = append(all, mediaChecks()...)
+	all = append(all, dataChannelChecks()...)
 	return all
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -47,6 +48,13 @@ type Options struct {
 	// TURNPackets is the number of relayed echo packets per TURN check
 	// (0: the probe's default).
 	TURNPackets int
+	// MediaDuration is how long the media checks send (default 5s).
+	MediaDuration time.Duration
+	// Simulate, when set, runs the ice/media/datachannel checks over a
+	// simulated network instead of the plan's servers.
+	Simulate *netsim.Spec
+	// Stats, when set, receives the peers' full stats every second.
+	Stats *probes.StatsLog
 }
 
 // ThresholdsFor returns the thresholds in force for c.
@@ -61,6 +69,9 @@ func (p *Plan) ThresholdsFor(c *Check) []Threshold {
 func (p *Plan) timeoutFor(c *Check) time.Duration {
 	if p.CheckTimeout > 0 {
 		return p.CheckTimeout
+	}
+	if c.TimeoutFor != nil {
+		return c.TimeoutFor(p)
 	}
 	if c.Timeout > 0 {
 		return c.Timeout

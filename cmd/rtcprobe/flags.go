@@ -31,6 +31,11 @@ type options struct {
 	caFile       string
 	insecure     bool
 	reportFlags
+	// mediaDuration, statsPath and simulate drive the ice/media/
+	// datachannel checks.
+	mediaDuration time.Duration
+	statsPath     string
+	simulate      string
 }
 
 // errHelp means -h was asked for: usage is printed, exit 0.
@@ -62,6 +67,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	})
 	fs.StringVar(&o.proxy, "proxy", "", "HTTP proxy `URL` for WebSocket and TCP/TLS (CONNECT); default HTTPS_PROXY")
 	o.register(fs)
+	fs.DurationVar(&o.mediaDuration, "media-duration", 5*time.Second, "how long the media checks send audio/video")
+	fs.StringVar(&o.statsPath, "stats", "", "write both peers' full WebRTC stats, sampled every second, to `FILE` (JSON lines)")
+	fs.StringVar(&o.simulate, "simulate", "", "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" (keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)")
 	fs.Usage = func() { usage(stderr, fs) }
 
 	// Flags may follow server URIs: parse, take the positional, repeat.
@@ -96,6 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("invalid --check-timeout %s: must be positive", o.checkTimeout)
 	case o.count < 1 || o.count > 1000:
 		return nil, fmt.Errorf("invalid --count %d: want 1-1000", o.count)
+	case o.mediaDuration < 500*time.Millisecond || o.mediaDuration > 5*time.Minute:
+		return nil, fmt.Errorf("invalid --media-duration %s: want 500ms-5m", o.mediaDuration)
 	case o.concurrency < 1:
 		return nil, fmt.Errorf("invalid --concurrency %d: want at least 1", o.concurrency)
 	case o.turnTTL <= 0:

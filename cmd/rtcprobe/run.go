@@ -11,6 +11,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -57,11 +58,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		plan.Options.TLS = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
 	}
 
+	if o.statsPath != "" {
+		f, err := os.Create(o.statsPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		plan.Options.Stats = probes.NewStatsLog(f)
+	}
+
 	progress, onResult := startProgress(o, plan, stdout)
 	started := time.Now()
 	results := checks.Run(ctx, plan, onResult)
 	if progress != nil {
 		progress.Done()
+	}
+	if err := plan.Options.Stats.Err(); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
+		return exitInternal
 	}
 	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results,
 		Environment: o.environment(results), FailOn: o.failOnStatus()}
@@ -89,7 +104,7 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Timeout:      o.timeout,
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets},
+		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets, MediaDuration: o.mediaDuration},
 	}
 	if plan.Options.TLS, err = tlsConfig(o); err != nil {
 		return nil, err
@@ -110,6 +125,13 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		if plan.Options.Proxy, err = probes.ParseProxy(o.proxy); err != nil {
 			return nil, err
 		}
+	}
+	if o.simulate != "" {
+		spec, err := netsim.ParseSpec(o.simulate)
+		if err != nil {
+			return nil, err
+		}
+		plan.Options.Simulate = &spec
 	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)
