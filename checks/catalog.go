@@ -6,6 +6,12 @@ func Catalog() []*Check {
 	var all []*Check
 	all = append(all, stunChecks()...)
 	all = append(all, turnChecks()...)
+	all = append(all, firewallChecks()...)
+	all = append(all, natChecks()...)
+	all = append(all, signalingChecks()...)
+	all = append(all, iceChecks()...)
+	all = append(all, mediaChecks()...)
+	all = append(all, dataChannelChecks()...)
 	all = append(all, browserChecks()...)
 	return all
 }

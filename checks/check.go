@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type Check struct {
 	Metrics []string
 	// Timeout bounds one run of the check (the plan may override it).
 	Timeout time.Duration
+	// TimeoutFor, when set, replaces Timeout with one that depends on the
+	// plan (the media checks last as long as --media-duration asks).
+	TimeoutFor func(p *Plan) time.Duration
 	// Subjects expands the check into the runs the plan asks for; none
 	// means the check does not apply (no server of its kind).
 	Subjects func(p *Plan) []Subject
@@ -45,6 +49,9 @@ type Subject struct {
 	Name string
 	// Target is the server and transport for server checks.
 	Target probes.Target
+	// URL is the endpoint of URL checks (signaling). It may carry tokens:
+	// never shown; Name is its redacted form.
+	URL *url.URL
 }
 
 // Result is a check's verdict on one subject.

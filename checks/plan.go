@@ -3,11 +3,13 @@ package checks
 import (
 	"crypto/tls"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -33,6 +35,17 @@ type Options struct {
 	STUNCount int
 	// TLS is used for stuns:/turns: targets (CA, --insecure).
 	TLS *tls.Config
+	// FirewallPorts are the --ports the firewall matrix adds to each
+	// server's own port (each entry parses from "443" or "443/tls").
+	FirewallPorts []PortSpec
+	// NATServers answer RFC 5780 NAT discovery; empty means the stun:
+	// servers of the plan.
+	NATServers []probes.Server `yaml:"-"`
+	// SignalingURLs are the ws:// and wss:// endpoints of --signaling.
+	SignalingURLs []*url.URL `yaml:"-"`
+	// Proxy is --proxy: the HTTP proxy for WebSocket and TCP/TLS
+	// connections; nil means HTTPS_PROXY from the environment.
+	Proxy *url.URL
 	// TURNPackets is the number of relayed echo packets per TURN check
 	// (0: the probe's default).
 	TURNPackets int
@@ -42,6 +55,13 @@ type Options struct {
 	// RequireBrowser makes a missing browser fail the browser.* checks
 	// instead of skipping them.
 	RequireBrowser bool
+	// MediaDuration is how long the media checks send (default 5s).
+	MediaDuration time.Duration
+	// Simulate, when set, runs the ice/media/datachannel checks over a
+	// simulated network instead of the plan's servers.
+	Simulate *netsim.Spec
+	// Stats, when set, receives the peers' full stats every second.
+	Stats *probes.StatsLog
 }
 
 // ThresholdsFor returns the thresholds in force for c.
@@ -57,6 +77,9 @@ func (p *Plan) timeoutFor(c *Check) time.Duration {
 	if p.CheckTimeout > 0 {
 		return p.CheckTimeout
 	}
+	if c.TimeoutFor != nil {
+		return c.TimeoutFor(p)
+	}
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
@@ -69,7 +92,7 @@ func (p *Plan) serverTargets(keep func(probes.Server) bool, tr probes.Transport)
 	var out []Subject
 	for _, s := range p.Servers {
 		if keep(s) && slices.Contains(s.Transports(), tr) {
-			out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+			out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS, Proxy: p.Options.Proxy}})
 		}
 	}
 	return out

@@ -17,12 +17,21 @@ import (
 // shows up as ECONNREFUSED on the next read.
 func dial(ctx context.Context, t Target) (net.Conn, error) {
 	start := time.Now()
-	addr, err := resolve(ctx, t, start)
-	if err != nil {
-		return nil, err
+	var (
+		conn net.Conn
+		err  error
+	)
+	if proxy, _ := ResolveProxy(t.Proxy, "https", t.Addr()); proxy != nil && t.Transport.Network() == "tcp" {
+		// The proxy resolves the name, as a browser's would.
+		conn, err = dialProxy(ctx, proxy, t.Addr())
+	} else {
+		var addr string
+		if addr, err = resolve(ctx, t, start); err != nil {
+			return nil, err
+		}
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, t.Transport.Network(), addr)
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, t.Transport.Network(), addr)
 	if err != nil {
 		return nil, classify(err, t, start, "")
 	}
@@ -74,8 +83,9 @@ func classify(err error, t Target, start time.Time, stage string) error {
 		refused *RefusedError
 		tlsErr  *TLSError
 		dnsErr  *DNSError
+		proxy   *ProxyError
 	)
-	if errors.As(err, &already) || errors.As(err, &refused) || errors.As(err, &tlsErr) || errors.As(err, &dnsErr) {
+	if errors.As(err, &already) || errors.As(err, &refused) || errors.As(err, &tlsErr) || errors.As(err, &dnsErr) || errors.As(err, &proxy) {
 		return err
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -202,6 +203,9 @@ type Target struct {
 	// TLS configures stuns:/turns: connections (CA pool, --insecure). Nil
 	// means the system roots and the URI host as the server name.
 	TLS *tls.Config
+	// Proxy is the HTTP proxy TCP and TLS connections go through (CONNECT);
+	// nil means HTTPS_PROXY from the environment, if any.
+	Proxy *url.URL
 }
 
 // String names the target without secrets.

@@ -22,12 +22,20 @@ type options struct {
 	noColor      bool
 	showVersion  bool
 	servers      []string
+	ports        string
+	signaling    []string
+	proxy        string
 	turnSecret   string
 	turnTTL      time.Duration
 	turnPackets  int
 	caFile       string
 	insecure     bool
 	reportFlags
+	// mediaDuration, statsPath and simulate drive the ice/media/
+	// datachannel checks.
+	mediaDuration time.Duration
+	statsPath     string
+	simulate      string
 	// browser checks
 	browserPath    string
 	media          string
@@ -57,7 +65,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify TLS/DTLS certificates (testing only)")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.StringVar(&o.ports, "ports", "", "firewall matrix: also try these `PORTS` on every server (3478,5349,443 or PORT/udp|tcp|tls)")
+	fs.Func("signaling", "check this ws:// or wss:// signaling `URL` (repeatable)", func(v string) error {
+		o.signaling = append(o.signaling, v)
+		return nil
+	})
+	fs.StringVar(&o.proxy, "proxy", "", "HTTP proxy `URL` for WebSocket and TCP/TLS (CONNECT); default HTTPS_PROXY")
 	o.register(fs)
+	fs.DurationVar(&o.mediaDuration, "media-duration", 5*time.Second, "how long the media checks send audio/video")
+	fs.StringVar(&o.statsPath, "stats", "", "write both peers' full WebRTC stats, sampled every second, to `FILE` (JSON lines)")
+	fs.StringVar(&o.simulate, "simulate", "", "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" (keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)")
 	fs.StringVar(&o.browserPath, "browser", "", "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)")
 	fs.StringVar(&o.media, "media", "fake", "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)")
 	fs.BoolVar(&o.headful, "headful", false, "show the browser window")
@@ -96,6 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("invalid --check-timeout %s: must be positive", o.checkTimeout)
 	case o.count < 1 || o.count > 1000:
 		return nil, fmt.Errorf("invalid --count %d: want 1-1000", o.count)
+	case o.mediaDuration < 500*time.Millisecond || o.mediaDuration > 5*time.Minute:
+		return nil, fmt.Errorf("invalid --media-duration %s: want 500ms-5m", o.mediaDuration)
 	case o.concurrency < 1:
 		return nil, fmt.Errorf("invalid --concurrency %d: want at least 1", o.concurrency)
 	case o.turnTTL <= 0:
@@ -116,6 +135,7 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
        rtcprobe list [--config FILE] [--profile NAME]
        rtcprobe validate --config FILE [--profile NAME]
+       rtcprobe firewall [flags] URI…   (= --profile firewall --ports 3478,5349,443)
 
 With no server URIs, rtcprobe starts an embedded STUN/TURN server on 127.0.0.1
 and checks it. Exit status: 0 pass (warnings allowed), 1 a check failed,

@@ -12,6 +12,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -24,6 +25,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "validate" {
 		return validateCommand(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "firewall" {
+		args = append(firewallProfile(), args[1:]...)
 	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, errHelp) {
@@ -51,8 +55,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer srv.Close()
 		plan.Servers = srv.Servers()
+		plan.Options.NATServers = srv.NATServers()
 		// Trust the embedded server's throw-away certificate, and only it.
 		plan.Options.TLS = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
+	}
+
+	if o.statsPath != "" {
+		f, err := os.Create(o.statsPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		plan.Options.Stats = probes.NewStatsLog(f)
 	}
 
 	progress, onResult := startProgress(o, plan, stdout)
@@ -60,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	results := checks.Run(ctx, plan, onResult)
 	if progress != nil {
 		progress.Done()
+	}
+	if err := plan.Options.Stats.Err(); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
+		return exitInternal
 	}
 	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results,
 		Environment: o.environment(results), FailOn: o.failOnStatus()}
@@ -87,10 +106,34 @@ func buildPlan(o *options) (*checks.Plan, error) {
 		Timeout:      o.timeout,
 		CheckTimeout: o.checkTimeout,
 		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets, RequireBrowser: o.requireBrowser},
+		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets, MediaDuration: o.mediaDuration, RequireBrowser: o.requireBrowser},
 	}
 	if plan.Options.TLS, err = tlsConfig(o); err != nil {
 		return nil, err
+	}
+	ports, err := checks.ParsePorts(o.ports)
+	if err != nil {
+		return nil, err
+	}
+	plan.Options.FirewallPorts = ports
+	for _, raw := range o.signaling {
+		u, err := probes.ParseWebSocketURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--signaling: %w", err)
+		}
+		plan.Options.SignalingURLs = append(plan.Options.SignalingURLs, u)
+	}
+	if o.proxy != "" {
+		if plan.Options.Proxy, err = probes.ParseProxy(o.proxy); err != nil {
+			return nil, err
+		}
+	}
+	if o.simulate != "" {
+		spec, err := netsim.ParseSpec(o.simulate)
+		if err != nil {
+			return nil, err
+		}
+		plan.Options.Simulate = &spec
 	}
 	for _, raw := range o.servers {
 		s, err := probes.ParseServer(raw)
@@ -105,6 +148,9 @@ func buildPlan(o *options) (*checks.Plan, error) {
 	}
 	if err := applyConfig(o, plan); err != nil {
 		return nil, err
+	}
+	if o.ports != "" { // a flag beats the file
+		plan.Options.FirewallPorts = ports
 	}
 	// The browser starts only if a browser check is selected, on first use.
 	for _, c := range plan.Checks {

@@ -28,6 +28,7 @@ type Server struct {
 	port     int
 	username string
 	password string
+	nat      *NATResponder
 	tlsPort  int
 	certPool *x509.CertPool
 	cert     []byte // DER
@@ -107,6 +108,10 @@ func Start(cfg Config) (*Server, error) {
 		_ = dtlsLn.Close()
 		return nil, fmt.Errorf("embedded TURN server: %w", err)
 	}
+	if s.nat, err = StartNATResponder(nil, "127.0.0.1", "127.0.0.2"); err != nil {
+		_ = s.turn.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -166,7 +171,7 @@ func (s *Server) Close() error {
 	if s == nil || s.turn == nil {
 		return errors.New("embedded server not started")
 	}
-	return s.turn.Close()
+	return errors.Join(s.turn.Close(), s.nat.Close())
 }
 
 func randomHex(n int) string {

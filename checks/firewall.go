@@ -1,0 +1,355 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// PortSpec is one --ports entry: a port and the transports tried on it.
+type PortSpec struct {
+	Port       int
+	Transports []probes.Transport
+}
+
+// conventionalTransports are what servers usually run on a bare port:
+// 5349 is the TLS port (RFC 5766), 443 carries TLS (and often UDP and
+// plain TCP) to get through web-only firewalls, anything else UDP+TCP.
+func conventionalTransports(port int) []probes.Transport {
+	switch port {
+	case 5349:
+		return []probes.Transport{probes.TLS}
+	case 443:
+		return []probes.Transport{probes.UDP, probes.TCP, probes.TLS}
+	}
+	return []probes.Transport{probes.UDP, probes.TCP}
+}
+
+// ParsePorts reads --ports: comma-separated PORT or PORT/udp|tcp|tls
+// ("3478,5349,443/tls"). Errors name the bad entry.
+func ParsePorts(spec string) ([]PortSpec, error) {
+	var out []PortSpec
+	for _, entry := range strings.Split(spec, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		num, tr, hasTr := strings.Cut(entry, "/")
+		port, err := strconv.Atoi(num)
+		if err != nil || port < 1 || port > 65535 {
+			return nil, fmt.Errorf("invalid --ports entry %q: port must be 1-65535", entry)
+		}
+		ps := PortSpec{Port: port, Transports: conventionalTransports(port)}
+		if hasTr {
+			t := probes.Transport(strings.ToLower(tr))
+			if t != probes.UDP && t != probes.TCP && t != probes.TLS {
+				return nil, fmt.Errorf("invalid --ports entry %q: transport must be udp, tcp or tls", entry)
+			}
+			ps.Transports = []probes.Transport{t}
+		}
+		out = append(out, ps)
+	}
+	if len(out) == 0 && strings.TrimSpace(spec) != "" {
+		return nil, fmt.Errorf("invalid --ports %q: no port given", spec)
+	}
+	return out, nil
+}
+
+// UnmarshalText reads one entry, "443" or "443/tls", so a list of
+// ports can come from a config file too.
+func (ps *PortSpec) UnmarshalText(text []byte) error {
+	if strings.Contains(string(text), ",") {
+		return fmt.Errorf("invalid port entry %q: one port per entry", text)
+	}
+	specs, err := ParsePorts(string(text))
+	if err != nil {
+		return err
+	}
+	if len(specs) != 1 {
+		return fmt.Errorf("invalid port entry %q: no port given", text)
+	}
+	*ps = specs[0]
+	return nil
+}
+
+// cellKind is a protocol the matrix speaks in its cells.
+type cellKind struct {
+	name    string
+	applies func(probes.Server) bool
+	run     func(ctx context.Context, t probes.Target, p *Plan) probes.Measurement
+}
+
+// matrixKinds lists the protocols of the matrix. Binding requests work on
+// TURN servers too, so STUN cells test the path for every server; TURN
+// servers also get TURN cells (an Allocate and a relayed echo).
+var matrixKinds = []cellKind{
+	{name: "STUN", applies: func(probes.Server) bool { return true }, run: stunCell},
+	{name: "TURN", applies: probes.Server.IsTURN, run: turnCell},
+}
+
+// stunCell sends a few Binding requests: one lost datagram is not a drop,
+// and three at 500 ms each still end before the 2 s deadline.
+func stunCell(ctx context.Context, t probes.Target, _ *Plan) probes.Measurement {
+	return probes.STUN(ctx, t, probes.STUNConfig{Count: 3, RequestTimeout: 500 * time.Millisecond})
+}
+
+// turnCell allocates a relay and echoes a few packets through it: enough
+// to prove path, credentials and relay within the 2 s deadline.
+func turnCell(ctx context.Context, t probes.Target, _ *Plan) probes.Measurement {
+	return probes.TURN(ctx, t, probes.TURNConfig{Packets: 3, EchoWait: 500 * time.Millisecond, SkipIPv6: true})
+}
+
+// hostServers are the plan's servers on host, in plan order: one matrix
+// covers every URI of a host, since a firewall rule is about the address.
+func hostServers(p *Plan, host string) []probes.Server {
+	var out []probes.Server
+	for _, s := range p.Servers {
+		if s.URI.Host == host {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// matrixCells expands the servers of one host into cells: each URI's own
+// port with the transports its scheme allows, then every --ports entry
+// (with the credentials of the first URI of that kind). A host whose URIs
+// offer nothing testable (DTLS only) gets no cells: extra ports would say
+// nothing about it.
+func matrixCells(servers []probes.Server, p *Plan) []probes.Cell {
+	type key struct {
+		kind string
+		tr   probes.Transport
+		port int
+	}
+	var (
+		cells []probes.Cell
+		seen  = map[key]bool{}
+	)
+	add := func(kind cellKind, s probes.Server, port int, tr probes.Transport) {
+		k := key{kind.name, tr, port}
+		if tr == probes.DTLS || seen[k] {
+			return
+		}
+		seen[k] = true
+		srv := s
+		srv.URI.Port = port
+		run := kind.run
+		cells = append(cells, probes.Cell{
+			Name:   fmt.Sprintf("%s/%s %d", kind.name, tr.Upper(), port),
+			Target: probes.Target{Server: srv, Transport: tr, TLS: p.Options.TLS, Proxy: p.Options.Proxy},
+			Run:    func(ctx context.Context, t probes.Target) probes.Measurement { return run(ctx, t, p) },
+		})
+	}
+	for _, kind := range matrixKinds {
+		for _, s := range servers {
+			if kind.applies(s) {
+				for _, tr := range s.Transports() {
+					add(kind, s, s.URI.Port, tr)
+				}
+			}
+		}
+	}
+	if len(cells) == 0 {
+		return nil
+	}
+	for _, kind := range matrixKinds {
+		if i := slices.IndexFunc(servers, kind.applies); i >= 0 {
+			for _, ps := range p.Options.FirewallPorts {
+				for _, tr := range ps.Transports {
+					add(kind, servers[i], ps.Port, tr)
+				}
+			}
+		}
+	}
+	return cells
+}
+
+// classifyCell turns a cell's measurement into an outcome in firewall
+// terms.
+func classifyCell(r probes.CellResult) CellOutcome {
+	kind, _, _ := strings.Cut(r.Cell.Name, "/")
+	c := CellOutcome{Kind: kind, Transport: r.Cell.Target.Transport, Port: r.Cell.Target.Server.URI.Port}
+	m := r.Measurement
+	var (
+		timeout *probes.TimeoutError
+		refused *probes.RefusedError
+		tlsErr  *probes.TLSError
+		dnsErr  *probes.DNSError
+		stunErr *probes.STUNError
+		proto   *probes.ProtocolError
+		proxy   *probes.ProxyError
+	)
+	if c.Transport.Network() == "tcp" {
+		if u, _ := probes.ResolveProxy(r.Cell.Target.Proxy, "https", r.Cell.Target.Addr()); u != nil {
+			c.Proxy = u.Redacted()
+		}
+	}
+	_, connected := m.Metrics["connect_ms"]
+	_, allocated := m.Metrics["alloc_ms"]
+	err := m.Err
+	switch {
+	case err != nil && allocated:
+		// The relay was granted, so path and credentials work; what
+		// failed is relaying itself.
+		c.Outcome, c.Detail = OutcomeAnswered, "allocated, relay failed: "+err.Error()
+	case err == nil:
+		c.Outcome, c.RTTms = OutcomeOK, m.Metrics["rtt_median_ms"]
+	case errors.Is(err, probes.ErrUnsupported):
+		c.Outcome = OutcomeSkipped
+	case errors.As(err, &stunErr) && (stunErr.Code == 401 || stunErr.Code == 441):
+		c.Outcome, c.Detail = OutcomeAuth, fmt.Sprintf("%d %s", stunErr.Code, stunErr.Reason)
+	case errors.As(err, &stunErr):
+		c.Outcome, c.Detail = OutcomeAnswered, fmt.Sprintf("error %d %s", stunErr.Code, stunErr.Reason)
+	case errors.As(err, &proxy) && proxy.Status != "":
+		c.Outcome, c.Detail = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status
+	case errors.As(err, &proxy):
+		c.Outcome, c.Detail = OutcomeError, proxy.Error()
+	case errors.As(err, &tlsErr):
+		c.Outcome, c.Detail = OutcomeTLS, tlsReason(tlsErr)
+	case errors.As(err, &timeout) && timeout.Stage == "TLS handshake":
+		c.Outcome, c.Detail = OutcomeTLS, "handshake stalled after TCP connected"
+	case errors.As(err, &timeout) && connected:
+		// TCP connected, so the firewall let it through; the service is
+		// what stays silent.
+		c.Outcome, c.Detail = OutcomeNoSTUN, "TCP connected but no STUN answer"
+	case errors.As(err, &timeout):
+		c.Outcome, c.Detail = OutcomeDropped, fmt.Sprintf("no answer in %s", timeout.After.Round(100*time.Millisecond))
+	case errors.As(err, &refused):
+		c.Outcome, c.Detail = OutcomeRefused, "TCP RST"
+		if c.Transport.Network() == "udp" {
+			c.Detail = "ICMP port unreachable"
+		}
+	case errors.As(err, &dnsErr):
+		c.Outcome, c.Detail = OutcomeDNS, dnsErr.Error()
+	case errors.As(err, &proto):
+		c.Outcome, c.Detail = OutcomeAnswered, "not a STUN answer: "+err.Error()
+	case connected:
+		c.Outcome, c.Detail = OutcomeNoSTUN, err.Error()
+	default:
+		c.Outcome, c.Detail = OutcomeError, err.Error()
+	}
+	return c
+}
+
+// tlsReason keeps the certificate problem and drops the address prefix.
+func tlsReason(e *probes.TLSError) string {
+	if e.Err == nil {
+		return "handshake failed"
+	}
+	return e.Err.Error()
+}
+
+func (c CellOutcome) evidence() string {
+	via := ""
+	if c.Proxy != "" {
+		via = " via proxy " + c.Proxy
+	}
+	switch {
+	case c.Outcome == OutcomeOK:
+		return fmt.Sprintf("ok %s ms%s", formatNumber(c.RTTms), via)
+	case c.Detail != "":
+		return fmt.Sprintf("%s (%s)%s", c.Outcome, c.Detail, via)
+	}
+	return string(c.Outcome) + via
+}
+
+// matrixMetrics counts outcomes; udp_open and friends are set only when
+// the matrix had a cell of that transport, so thresholds on them do not
+// fire for servers that offer no such transport.
+func matrixMetrics(m *probes.Measurement, cells []CellOutcome) {
+	count := func(o Outcome) float64 {
+		return float64(len(filter(cells, func(c CellOutcome) bool { return c.Outcome == o })))
+	}
+	m.SetMetric("cells", float64(len(cells)))
+	m.SetMetric("cells_ok", count(OutcomeOK))
+	m.SetMetric("cells_dropped", count(OutcomeDropped))
+	m.SetMetric("cells_refused", count(OutcomeRefused))
+	m.SetMetric("cells_tls_failed", count(OutcomeTLS))
+	m.SetMetric("cells_auth_failed", count(OutcomeAuth))
+	m.SetMetric("paths_open", float64(len(filter(cells, func(c CellOutcome) bool { return c.Outcome.Open() }))))
+	for _, tr := range []probes.Transport{probes.UDP, probes.TCP, probes.TLS} {
+		of := filter(cells, func(c CellOutcome) bool { return c.Transport == tr })
+		if len(of) == 0 {
+			continue
+		}
+		open := 0.0
+		if slices.ContainsFunc(of, func(c CellOutcome) bool { return c.Outcome.Open() }) {
+			open = 1
+		}
+		m.SetMetric(string(tr)+"_open", open)
+	}
+	best := -1.0
+	for _, c := range cells {
+		if c.Outcome == OutcomeOK && (best < 0 || c.RTTms < best) {
+			best = c.RTTms
+		}
+	}
+	if best >= 0 {
+		m.SetMetric("rtt_best_ms", best)
+	}
+}
+
+func firewallChecks() []*Check {
+	return []*Check{{
+		ID:    "firewall.matrix",
+		Title: "Firewall matrix (transport × port)",
+		Description: "Per host, tries STUN (and TURN for turn: URIs) over every transport on each URI's port and each --ports entry at once and tells " +
+			"ok, silently dropped, refused, TLS failure and auth failure apart; the verdict says which rule to change.",
+		Metrics: []string{"paths_open", "cells", "rtt_best_ms", "cells_ok", "cells_dropped", "cells_refused",
+			"cells_tls_failed", "cells_auth_failed", "udp_open", "tcp_open", "tls_open"},
+		Timeout: 2 * time.Second,
+		Thresholds: []Threshold{
+			MustThreshold(Fail, "paths_open >= 1", "with no open path no ICE candidate can reach the server: calls fail"),
+			MustThreshold(Warn, "udp_open == 1", "without UDP, media is relayed over TCP/TLS: head-of-line blocking adds latency and jitter"),
+			MustThreshold(Warn, "cells_dropped == 0", "a silently dropped port makes clients wait out ICE timeouts before falling back"),
+			MustThreshold(Warn, "cells_tls_failed == 0", "browsers refuse TURN over TLS with a bad certificate"),
+		},
+		// One subject per host, named by it; Run finds the host's URIs.
+		Subjects: func(p *Plan) []Subject {
+			var out []Subject
+			for _, s := range p.Servers {
+				if !slices.ContainsFunc(out, func(o Subject) bool { return o.Target.Server.URI.Host == s.URI.Host }) {
+					out = append(out, Subject{Name: s.URI.Host, Target: probes.Target{Server: s, TLS: p.Options.TLS}})
+				}
+			}
+			return out
+		},
+		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
+			todo := matrixCells(hostServers(p, s.Target.Server.URI.Host), p)
+			if len(todo) == 0 {
+				return probes.Failed(fmt.Errorf("the URIs of %s offer only DTLS, which the matrix does not probe: %w", s.Name, probes.ErrUnsupported))
+			}
+			var cells []CellOutcome
+			for _, r := range probes.Matrix(ctx, todo) {
+				cells = append(cells, classifyCell(r))
+			}
+			// The verdict comes first: it is what a one-line summary shows.
+			var m probes.Measurement
+			v := FirewallVerdict(s.Target.Server.URI.Host, cells)
+			m.AddEvidence("verdict", v.Class+": "+v.Summary)
+			if v.Advice != "" {
+				m.AddEvidence("advice", v.Advice)
+			}
+			for _, c := range cells {
+				m.AddEvidence(c.Name(), c.evidence())
+			}
+			matrixMetrics(&m, cells)
+			return m
+		},
+		Advice: func(_ Result, m probes.Measurement) string {
+			for _, e := range m.Evidence {
+				if e.Name == "advice" {
+					return e.Value
+				}
+			}
+			return ""
+		},
+	}}
+}

@@ -1,0 +1,262 @@
+package checks
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+func cell(kind string, tr probes.Transport, port int, o Outcome) CellOutcome {
+	c := CellOutcome{Kind: kind, Transport: tr, Port: port, Outcome: o}
+	switch o {
+	case OutcomeOK:
+		c.RTTms = 1
+	case OutcomeTLS:
+		c.Detail = "x509: certificate signed by unknown authority"
+	case OutcomeAuth:
+		c.Detail = "401 Unauthorized"
+	}
+	return c
+}
+
+func TestFirewallVerdict(t *testing.T) {
+	const (
+		ok, drop, ref, tlsf, auth, dns = OutcomeOK, OutcomeDropped, OutcomeRefused, OutcomeTLS, OutcomeAuth, OutcomeDNS
+		udp, tcp, tls                  = probes.UDP, probes.TCP, probes.TLS
+	)
+	tests := []struct {
+		name     string
+		cells    []CellOutcome
+		class    string
+		summary  []string // substrings the summary must contain
+		advice   []string // substrings the advice must contain
+		noAdvice bool
+	}{
+		{name: "empty", class: "none", noAdvice: true},
+		{name: "everything open",
+			cells: []CellOutcome{cell("STUN", udp, 3478, ok), cell("STUN", tcp, 3478, ok), cell("STUN", tls, 443, ok)},
+			class: "all-open", summary: []string{"every tested transport"}, noAdvice: true},
+		{name: "udp dropped, tcp and tls work",
+			cells: []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tcp, 3478, ok), cell("STUN", tls, 443, ok)},
+			class: "udp-blocked",
+			summary: []string{"UDP to 198.51.100.7:3478 is silently dropped", "STUN/TCP 3478 ok", "STUN/TLS 443 ok",
+				"only via TURN over TCP/TLS on 3478,443"},
+			advice: []string{"Use TURN over TCP/TLS", "permit outbound UDP to 198.51.100.7:3478"}},
+		{name: "only TLS on 443 passes",
+			cells: []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tcp, 3478, drop), cell("STUN", udp, 443, drop),
+				cell("STUN", tcp, 443, drop), cell("STUN", tls, 443, ok)},
+			class:   "tls-443-only",
+			summary: []string{"only via TURN over TLS on 443"},
+			advice:  []string{"Use TURN over TLS", "turn(s): URIs on 443", "UDP to 198.51.100.7:3478,443"}},
+		{name: "udp refused with ICMP, tcp works",
+			cells:   []CellOutcome{cell("STUN", udp, 3478, ref), cell("STUN", tcp, 3478, ok)},
+			class:   "udp-blocked",
+			summary: []string{"is refused", "only via TURN over TCP on 3478"},
+			advice:  []string{"Use TURN over TCP"}},
+		{name: "udp partly dropped partly refused",
+			cells:   []CellOutcome{cell("STUN", udp, 3478, ref), cell("STUN", udp, 443, drop), cell("STUN", tls, 443, ok)},
+			class:   "tls-443-only",
+			summary: []string{"is blocked"}},
+		{name: "everything dropped",
+			cells:   []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tcp, 3478, drop)},
+			class:   "all-dropped",
+			summary: []string{"silently dropped"},
+			advice:  []string{"Permit outbound UDP 3478 and TCP 443 to 198.51.100.7"}},
+		{name: "everything refused",
+			cells:  []CellOutcome{cell("STUN", udp, 3478, ref), cell("STUN", tcp, 3478, ref)},
+			class:  "all-refused",
+			advice: []string{"nothing accepts"}},
+		{name: "mix of dropped and refused",
+			cells:  []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tcp, 3478, ref)},
+			class:  "all-blocked",
+			advice: []string{"dropped ports are filtered silently"}},
+		{name: "tls fails, rest dropped",
+			cells:  []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tls, 5349, tlsf)},
+			class:  "all-blocked",
+			advice: []string{"TLS to 198.51.100.7:5349 fails", "unknown authority"}},
+		{name: "only tls tested and it fails",
+			cells:  []CellOutcome{cell("STUN", tls, 5349, tlsf)},
+			class:  "tls-failing",
+			advice: []string{"fix the certificate"}},
+		{name: "udp works, tcp dropped",
+			cells:   []CellOutcome{cell("STUN", udp, 3478, ok), cell("STUN", tcp, 3478, drop)},
+			class:   "udp-open",
+			summary: []string{"UDP to 198.51.100.7 works (3478)", "not open: STUN/TCP 3478 dropped"},
+			advice:  []string{"only as a fallback"}},
+		{name: "udp works, certificate bad",
+			cells:  []CellOutcome{cell("STUN", udp, 3478, ok), cell("STUN", tls, 5349, tlsf)},
+			class:  "udp-open",
+			advice: []string{"TLS to 198.51.100.7:5349 fails (x509: certificate signed by unknown authority)"}},
+		{name: "auth failure still means open",
+			cells:  []CellOutcome{cell("TURN", udp, 3478, auth), cell("STUN", udp, 3478, ok)},
+			class:  "all-open",
+			advice: []string{"TURN/UDP 3478 reached the server (path open)", "fix --user/--password"}},
+		{name: "no udp in the matrix",
+			cells:  []CellOutcome{cell("STUN", tls, 5349, ok), cell("STUN", tcp, 443, drop)},
+			class:  "no-udp-tested",
+			advice: []string{"--ports 3478"}},
+		{name: "proxy refuses CONNECT to 3478",
+			cells: []CellOutcome{cell("STUN", udp, 3478, drop),
+				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 Access violation"},
+				cell("STUN", tls, 443, ok)},
+			class:  "tls-443-only",
+			advice: []string{"The HTTP proxy refuses CONNECT to port 3478 (proxy refused CONNECT: 403 Access violation)"}},
+		{name: "name does not resolve",
+			cells:  []CellOutcome{cell("STUN", udp, 3478, dns), cell("STUN", tcp, 3478, dns)},
+			class:  "dns",
+			advice: []string{"DNS resolver"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := FirewallVerdict("198.51.100.7", tt.cells)
+			if v.Class != tt.class {
+				t.Errorf("class = %q, want %q (summary %q)", v.Class, tt.class, v.Summary)
+			}
+			for _, s := range tt.summary {
+				if !strings.Contains(v.Summary, s) {
+					t.Errorf("summary %q lacks %q", v.Summary, s)
+				}
+			}
+			for _, s := range tt.advice {
+				if !strings.Contains(v.Advice, s) {
+					t.Errorf("advice %q lacks %q", v.Advice, s)
+				}
+			}
+			if tt.noAdvice && v.Advice != "" {
+				t.Errorf("advice = %q, want none", v.Advice)
+			}
+		})
+	}
+}
+
+func TestParsePorts(t *testing.T) {
+	tests := []struct {
+		spec    string
+		want    string // "port:tr+tr port:tr"
+		wantErr string
+	}{
+		{spec: "", want: ""},
+		{spec: "3478", want: "3478:udp+tcp"},
+		{spec: "3478,5349,443", want: "3478:udp+tcp 5349:tls 443:udp+tcp+tls"},
+		{spec: " 443/tls , 8443/UDP", want: "443:tls 8443:udp"},
+		{spec: "0", wantErr: `"0"`},
+		{spec: "70000", wantErr: `"70000"`},
+		{spec: "3478,abc", wantErr: `"abc"`},
+		{spec: "443/sctp", wantErr: `"443/sctp": transport`},
+		{spec: ",", wantErr: `no port`},
+		{spec: "-1", wantErr: `"-1"`},
+	}
+	for _, tt := range tests {
+		got, err := ParsePorts(tt.spec)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParsePorts(%q) error = %v, want one containing %s", tt.spec, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParsePorts(%q): %v", tt.spec, err)
+			continue
+		}
+		var parts []string
+		for _, p := range got {
+			var trs []string
+			for _, tr := range p.Transports {
+				trs = append(trs, string(tr))
+			}
+			parts = append(parts, fmt.Sprintf("%d:%s", p.Port, strings.Join(trs, "+")))
+		}
+		if s := strings.Join(parts, " "); s != tt.want {
+			t.Errorf("ParsePorts(%q) = %q, want %q", tt.spec, s, tt.want)
+		}
+	}
+}
+
+func TestPortSpecUnmarshalText(t *testing.T) {
+	var ps PortSpec
+	if err := ps.UnmarshalText([]byte("443/tls")); err != nil || ps.Port != 443 || len(ps.Transports) != 1 || ps.Transports[0] != probes.TLS {
+		t.Errorf("443/tls = %+v, %v", ps, err)
+	}
+	for _, bad := range []string{"", "3478,443", "0", "443/quic"} {
+		if err := ps.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("UnmarshalText(%q) accepted", bad)
+		}
+	}
+}
+
+// firewall_ports in a config file's options reach the matrix; a bad entry
+// is an error naming file, line and value.
+func TestFirewallPortsFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	if err := os.WriteFile(good, []byte("version: 1\noptions:\n  firewall_ports: [\"3478\", \"443/tls\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(good, Catalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(Catalog(), cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o Options
+	r.ApplyOptions(cfg, &o)
+	if len(o.FirewallPorts) != 2 || o.FirewallPorts[0].Port != 3478 || o.FirewallPorts[1].Port != 443 ||
+		len(o.FirewallPorts[1].Transports) != 1 || o.FirewallPorts[1].Transports[0] != probes.TLS {
+		t.Errorf("firewall_ports = %+v", o.FirewallPorts)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("version: 1\noptions:\n  firewall_ports: [\"3478\", \"99999\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(bad, Catalog()); err == nil || !strings.Contains(err.Error(), "bad.yml:3") || !strings.Contains(err.Error(), "firewall_ports") {
+		t.Errorf("bad firewall_ports: %v", err)
+	}
+}
+
+// TestClassifyCell maps each kind of probe result to its outcome.
+func TestClassifyCell(t *testing.T) {
+	srv, err := probes.ParseServer("stun:198.51.100.7:3478")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected := map[string]float64{"connect_ms": 1}
+	tests := []struct {
+		name    string
+		tr      probes.Transport
+		m       probes.Measurement
+		outcome Outcome
+		detail  string
+	}{
+		{"answer", probes.UDP, probes.Measurement{Metrics: map[string]float64{"rtt_median_ms": 12}}, OutcomeOK, ""},
+		{"silence", probes.UDP, probes.Failed(&probes.TimeoutError{Transport: probes.UDP, After: 2 * time.Second}), OutcomeDropped, "no answer in 2s"},
+		{"ICMP", probes.UDP, probes.Failed(&probes.RefusedError{Transport: probes.UDP}), OutcomeRefused, "ICMP port unreachable"},
+		{"RST", probes.TCP, probes.Failed(&probes.RefusedError{Transport: probes.TCP}), OutcomeRefused, "TCP RST"},
+		{"certificate", probes.TLS, probes.Failed(&probes.TLSError{Err: errors.New("x509: certificate has expired")}), OutcomeTLS, "x509: certificate has expired"},
+		{"TLS stalls", probes.TLS, probes.Failed(&probes.TimeoutError{Stage: "TLS handshake"}), OutcomeTLS, "handshake stalled"},
+		{"401", probes.UDP, probes.Failed(&probes.STUNError{Code: 401, Reason: "Unauthorized"}), OutcomeAuth, "401 Unauthorized"},
+		{"441", probes.TCP, probes.Failed(&probes.STUNError{Code: 441, Reason: "Wrong Credentials"}), OutcomeAuth, "441"},
+		{"other STUN error", probes.UDP, probes.Failed(&probes.STUNError{Code: 420}), OutcomeAnswered, "error 420"},
+		{"not STUN", probes.UDP, probes.Failed(&probes.ProtocolError{Err: errors.New("garbage")}), OutcomeAnswered, "not a STUN answer"},
+		{"connected, silent", probes.TCP, probes.Measurement{Metrics: connected, Err: &probes.TimeoutError{}}, OutcomeNoSTUN, "TCP connected"},
+		{"connected, closed", probes.TCP, probes.Measurement{Metrics: connected, Err: io.EOF}, OutcomeNoSTUN, "EOF"},
+		{"proxy refuses", probes.TCP, probes.Failed(&probes.ProxyError{Status: "403 Access violation"}), OutcomeRefused, "proxy refused CONNECT: 403"},
+		{"DNS", probes.UDP, probes.Failed(&probes.DNSError{Host: "x.test", Err: errors.New("no such host")}), OutcomeDNS, "x.test"},
+		{"unsupported", probes.TLS, probes.Failed(probes.ErrUnsupported), OutcomeSkipped, ""},
+		{"anything else", probes.UDP, probes.Failed(errors.New("boom")), OutcomeError, "boom"},
+	}
+	for _, tt := range tests {
+		c := classifyCell(probes.CellResult{Cell: probes.Cell{Name: "STUN/" + tt.tr.Upper() + " 3478", Target: probes.Target{Server: srv, Transport: tt.tr}}, Measurement: tt.m})
+		if c.Outcome != tt.outcome || !strings.Contains(c.Detail, tt.detail) || c.Kind != "STUN" || c.Port != 3478 {
+			t.Errorf("%s: %+v, want %s with %q", tt.name, c, tt.outcome, tt.detail)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package checks
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// NATMeaning says what a discovered NAT behaviour means for calls. mapping
+// and filtering are behaviours (probes.EndpointIndependent, …) or
+// "inconclusive: why"; nat is false when no NAT sits on the path.
+func NATMeaning(nat bool, mapping, filtering string) string {
+	if reason, ok := strings.CutPrefix(mapping, "inconclusive: "); ok {
+		return "NAT behaviour could not be determined: " + reason + ". Probe a server that implements RFC 5780 on two IP addresses (the embedded server does; coturn does when given two listening IPs)."
+	}
+	if !nat {
+		return "No NAT between this host and the server: peers can reach this host's address directly where the firewall allows it."
+	}
+	switch mapping {
+	case probes.AddressDependent, probes.AddressAndPortDependent:
+		return "Symmetric NAT (" + mapping + " mapping): every peer sees a different public port, so the address STUN learns is useless to peers and calls need a relay (TURN). " +
+			"To allow direct calls, configure the NAT for endpoint-independent mapping (RFC 4787 REQ-1)."
+	}
+	switch filtering {
+	case probes.EndpointIndependent:
+		return "Full-cone NAT (endpoint-independent mapping and filtering): the STUN-learned address works for any peer; direct calls work."
+	case probes.AddressDependent, probes.AddressAndPortDependent:
+		return "Cone NAT with " + filtering + " filtering: ICE hole punching opens the filter because both peers send, so direct calls work in most cases; " +
+			"calls between two such NATs with address-and-port-dependent filtering may still need TURN."
+	}
+	return "Endpoint-independent mapping (good for direct calls); filtering " + filtering + "."
+}
+
+func natChecks() []*Check {
+	return []*Check{{
+		ID:    "nat.behavior",
+		Title: "NAT behaviour (RFC 5780)",
+		Description: "Discovers NAT mapping and filtering behaviour with CHANGE-REQUEST and OTHER-ADDRESS (RFC 5780), " +
+			"in separate runs, and says whether peers behind this NAT need a relay.",
+		Metrics: []string{"mapping_level", "filtering_level", "nat_present", "tests_inconclusive"},
+		Timeout: 5 * time.Second,
+		Thresholds: []Threshold{
+			MustThreshold(Warn, "mapping_level < 2", "RFC 4787 REQ-1: without endpoint-independent mapping (symmetric NAT) peers need TURN"),
+			MustThreshold(Warn, "tests_inconclusive == 0", "an inconclusive test leaves the NAT type unknown"),
+		},
+		Subjects: func(p *Plan) []Subject {
+			if len(p.Options.NATServers) > 0 {
+				var out []Subject
+				for _, s := range p.Options.NATServers {
+					out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, Transport: probes.UDP}})
+				}
+				return out
+			}
+			return p.serverTargets(plainSTUN, probes.UDP)
+		},
+		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
+			m := probes.NATBehavior(ctx, s.Target, probes.NATConfig{})
+			if m.Err != nil {
+				return m
+			}
+			var mapping, filtering string
+			for _, e := range m.Evidence {
+				switch e.Name {
+				case "mapping":
+					mapping = e.Value
+				case "filtering":
+					filtering = e.Value
+				}
+			}
+			inconclusive := 0.0
+			for _, v := range []string{mapping, filtering} {
+				if strings.HasPrefix(v, "inconclusive") {
+					inconclusive++
+				}
+			}
+			m.SetMetric("tests_inconclusive", inconclusive)
+			// The meaning first: it is what a one-line summary shows.
+			m.Evidence = append([]probes.Evidence{{Name: "meaning", Value: NATMeaning(m.Metrics["nat_present"] == 1, mapping, filtering)}}, m.Evidence...)
+			return m
+		},
+		Advice: func(_ Result, m probes.Measurement) string {
+			if m.Err != nil {
+				return ""
+			}
+			return m.Evidence[0].Value
+		},
+	}}
+}

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+	"golang.org/x/net/websocket"
+
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
+)
+
+// Environment of the lab's child processes.
+const (
+	labRole = "RTCPROBE_LAB_ROLE" // "server" or "client"
+	labArgs = "RTCPROBE_LAB_ARGS" // client: rtcprobe arguments, \x1f-separated
+	labAddr = "RTCPROBE_LAB_ADDR" // server: the address to listen on
+	labAlt  = "RTCPROBE_LAB_ALT"  // server: second address, for RFC 5780
+	labCert = "RTCPROBE_LAB_CERT" // server: PEM chain
+	labKey  = "RTCPROBE_LAB_KEY"  // server: PEM key
+)
+
+// TestLabProcess is the entry point of the lab's child processes, which
+// are this test binary run inside a namespace with -test.run pointing
+// here. Run normally it does nothing.
+func TestLabProcess(t *testing.T) {
+	switch os.Getenv(labRole) {
+	case "server":
+		if err := labServer(); err != nil {
+			fmt.Fprintln(os.Stderr, "lab server:", err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	case "client":
+		os.Exit(run(context.Background(), strings.Split(os.Getenv(labArgs), "\x1f"), os.Stdout, os.Stderr))
+	}
+}
+
+// labServer is a TURN server as deployed: UDP and TCP on 3478, TLS on
+// 443, plus an RFC 5780 responder on both of its addresses and a wss://
+// signaling server (WebSocket echo) on 8443. It prints
+// "ready PORT" (the responder's primary port) once listening and stops
+// when stdin closes.
+func labServer() error {
+	addr := os.Getenv(labAddr)
+	cert, err := tls.LoadX509KeyPair(os.Getenv(labCert), os.Getenv(labKey))
+	if err != nil {
+		return err
+	}
+	udp, err := net.ListenPacket("udp", net.JoinHostPort(addr, "3478"))
+	if err != nil {
+		return err
+	}
+	tcp, err := net.Listen("tcp", net.JoinHostPort(addr, "3478"))
+	if err != nil {
+		return err
+	}
+	tl, err := tls.Listen("tcp", net.JoinHostPort(addr, "443"), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return err
+	}
+	relay := &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(addr), Address: addr}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	key := turn.GenerateAuthKey("lab", "lab.test", "lab-password")
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         "lab.test",
+		LoggerFactory: logs,
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, key, ra.Username == "lab"
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: relay}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: relay}, {Listener: tl, RelayAddressGenerator: relay}},
+	})
+	if err != nil {
+		return err
+	}
+	nat, err := embedded.StartNATResponder(nil, addr, os.Getenv(labAlt))
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	wsl, err := tls.Listen("tcp", net.JoinHostPort(addr, "8443"), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return errors.Join(err, srv.Close(), nat.Close())
+	}
+	ws := &http.Server{
+		Handler:           websocket.Server{Handler: func(c *websocket.Conn) { _, _ = io.Copy(c, c) }},
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { _ = ws.Serve(wsl) }()
+	fmt.Println("ready", nat.Addr().Port)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return errors.Join(srv.Close(), nat.Close(), ws.Close())
+}
+
+// labReport is the part of the JSON report the lab looks at.
+type labReport struct {
+	Checks []struct {
+		ID       string             `json:"id"`
+		Target   string             `json:"target"`
+		Status   string             `json:"status"`
+		Advice   string             `json:"advice"`
+		Metrics  map[string]float64 `json:"metrics"`
+		Evidence []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"evidence"`
+	} `json:"checks"`
+}
+
+// evidence is the first value named name in any result of checkID.
+func (r labReport) evidence(checkID, name string) string {
+	for _, c := range r.Checks {
+		if c.ID != checkID {
+			continue
+		}
+		for _, e := range c.Evidence {
+			if e.Name == name {
+				return e.Value
+			}
+		}
+	}
+	return ""
+}
+
+func (r labReport) advice(checkID string) string {
+	for _, c := range r.Checks {
+		if c.ID == checkID {
+			return c.Advice
+		}
+	}
+	return ""
+}
+
+// TestFirewallLab runs rtcprobe in a client namespace behind a NAT router
+// (iptables MASQUERADE) against a TURN server in a server namespace whose
+// iptables rules change per case, and checks the matrix cells and the
+// advice against what each rule does.
+//
+//	client 10.N.1.2 ── 10.N.1.1 router 10.N.2.1 (MASQUERADE) ── 10.N.2.2 server
+func TestFirewallLab(t *testing.T) {
+	netlab.Require(t)
+	n := 1 + rand.IntN(250)
+	ip := func(subnet, host int) string { return fmt.Sprintf("10.%d.%d.%d", n, subnet, host) }
+	client, router, server := netlab.NewNS(t, "cli"), netlab.NewNS(t, "rtr"), netlab.NewNS(t, "srv")
+	netlab.Link(t, client, "eth0", netlab.CIDR(ip(1, 2), 24), router, "in0", netlab.CIDR(ip(1, 1), 24))
+	netlab.Link(t, router, "out0", netlab.CIDR(ip(2, 1), 24), server, "eth0", netlab.CIDR(ip(2, 2), 24))
+	server.Run(t, "ip", "addr", "add", netlab.CIDR(ip(2, 3), 24), "dev", "eth0")
+	client.Run(t, "ip", "route", "add", "default", "via", ip(1, 1))
+	router.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	// The server has no route back to the client's subnet: replies only
+	// arrive because the router rewrites the source.
+	router.IPTables(t, "-t nat -A POSTROUTING -o out0 -j MASQUERADE")
+
+	cert, err := netlab.NewCert(time.Now().Add(30*24*time.Hour), ip(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, caFile, err := cert.WriteFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	srvCmd := server.Command(ctx, self, "-test.run=^TestLabProcess$")
+	srvCmd.Env = netlab.Env(labRole+"=server", labAddr+"="+ip(2, 2), labAlt+"="+ip(2, 3), labCert+"="+certFile, labKey+"="+keyFile)
+	natPort := strings.TrimPrefix(netlab.StartProcess(t, srvCmd, 10*time.Second).Ready, "ready ")
+
+	probe := func(t *testing.T, env []string, args ...string) (labReport, int) {
+		t.Helper()
+		// 3s, not the default 2s: a TLS handshake with a race-instrumented
+		// server on a loaded machine can take most of 2s. Given first, so
+		// the case's own flags win.
+		var head []string
+		if len(args) > 0 && args[0] == "firewall" {
+			head, args = []string{"firewall"}, args[1:]
+		}
+		args = append(append(head, "--check-timeout", "3s", "--json", "-"), args...)
+		cmd := client.Command(ctx, self, "-test.run=^TestLabProcess$")
+		// SSL_CERT_FILE makes the lab CA the client's system root.
+		cmd.Env = netlab.Env(append(env, labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, _ := cmd.Output()
+		var rep labReport
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatalf("rtcprobe in the client namespace: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
+		}
+		return rep, cmd.ProcessState.ExitCode()
+	}
+
+	tests := []struct {
+		name     string
+		rules    []string
+		cells    map[string]string // evidence name → value prefix
+		verdict  string
+		advice   []string
+		exitCode int
+	}{
+		{
+			name:     "no firewall",
+			cells:    map[string]string{"STUN/UDP 3478": "ok", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
+			verdict:  "all-open",
+			exitCode: exitOK,
+		},
+		{
+			name:     "server drops UDP",
+			rules:    []string{"-A INPUT -i eth0 -p udp -j DROP"},
+			cells:    map[string]string{"STUN/UDP 3478": "dropped (no answer", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
+			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is silently dropped",
+			advice:   []string{"Use TURN over TCP/TLS", "permit outbound UDP to " + ip(2, 2) + ":3478"},
+			exitCode: exitFail, // stun.udp has no answer at all
+		},
+		{
+			name:     "server rejects UDP with ICMP",
+			rules:    []string{"-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-port-unreachable"},
+			cells:    map[string]string{"STUN/UDP 3478": "refused (ICMP port unreachable)", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
+			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is refused",
+			advice:   []string{"Use TURN over TCP/TLS"},
+			exitCode: exitFail,
+		},
+		{
+			name:     "server resets TCP 3478",
+			rules:    []string{"-A INPUT -i eth0 -p tcp --dport 3478 -j REJECT --reject-with tcp-reset"},
+			cells:    map[string]string{"STUN/UDP 3478": "ok", "STUN/TCP 3478": "refused (TCP RST)", "STUN/TLS 443": "ok"},
+			verdict:  "udp-open",
+			exitCode: exitOK,
+		},
+		{
+			name:     "server allows only TCP 443",
+			rules:    []string{"-A INPUT -i eth0 -p tcp --dport 443 -j ACCEPT", "-A INPUT -i eth0 -j DROP"},
+			cells:    map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "dropped", "STUN/TLS 443": "ok"},
+			verdict:  "tls-443-only: UDP to " + ip(2, 2) + ":3478 is silently dropped",
+			advice:   []string{"Use TURN over TLS", "turn(s): URIs on 443"},
+			exitCode: exitFail,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			server.IPTables(t, "-F INPUT")
+			for _, r := range tt.rules {
+				server.IPTables(t, r)
+			}
+			rep, code := probe(t, nil, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
+				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
+			for name, want := range tt.cells {
+				// A TURN Allocate meets the same rule as a Binding request.
+				for _, cell := range []string{name, strings.Replace(name, "STUN/", "TURN/", 1)} {
+					if got := rep.evidence("firewall.matrix", cell); !strings.HasPrefix(got, want) {
+						t.Errorf("cell %s = %q, want %q…", cell, got, want)
+					}
+				}
+			}
+			if got := rep.evidence("firewall.matrix", "verdict"); !strings.HasPrefix(got, tt.verdict) {
+				t.Errorf("verdict = %q, want %q…", got, tt.verdict)
+			}
+			for _, a := range tt.advice {
+				if got := rep.advice("firewall.matrix"); !strings.Contains(got, a) {
+					t.Errorf("advice %q lacks %q", got, a)
+				}
+			}
+			if code != tt.exitCode {
+				t.Errorf("exit code %d, want %d", code, tt.exitCode)
+			}
+			if tt.name == "no firewall" {
+				// MASQUERADE: the server sees the router's address.
+				if got := rep.evidence("stun.udp", "mapped_address"); !strings.HasPrefix(got, ip(2, 1)+":") {
+					t.Errorf("mapped address %q, want the router's %s", got, ip(2, 1))
+				}
+			}
+		})
+	}
+
+	// A wrong password still proves the path open: the server answered
+	// (pion's server says 400 where coturn says 401).
+	t.Run("wrong TURN password", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		rep, _ := probe(t, nil, "firewall", "--checks", "firewall", "--ports", "443/tls", "--user", "lab", "--password", "wrong",
+			"turn:"+ip(2, 2)+":3478")
+		for _, cell := range []string{"TURN/UDP 3478", "TURN/TCP 3478", "TURN/TLS 443"} {
+			if got := rep.evidence("firewall.matrix", cell); !strings.HasPrefix(got, "auth failure") && !strings.HasPrefix(got, "answered (error 4") {
+				t.Errorf("cell %s = %q, want the server's error answer", cell, got)
+			}
+		}
+		if got := rep.evidence("firewall.matrix", "verdict"); !strings.HasPrefix(got, "all-open") {
+			t.Errorf("verdict = %q, want all-open (every path answered)", got)
+		}
+	})
+
+	// Random loss from a real kernel rule: half the Binding requests die,
+	// so loss is measured strictly between none and all (each outcome
+	// has odds of 0.1% with 10 requests).
+	t.Run("random UDP loss", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		server.IPTables(t, "-A INPUT -i eth0 -p udp -m statistic --mode random --probability 0.5 -j DROP")
+		t.Cleanup(func() { server.IPTables(t, "-F INPUT") })
+		rep, _ := probe(t, nil, "--checks", "stun.udp", "--count", "10", "--check-timeout", "10s", "stun:"+ip(2, 2)+":3478")
+		for _, c := range rep.Checks {
+			if loss := c.Metrics["loss_pct"]; c.ID == "stun.udp" && (loss <= 0 || loss >= 100 || c.Status == "pass") {
+				t.Errorf("stun.udp with 50%% random loss: %s, loss_pct %v", c.Status, loss)
+			}
+		}
+		if len(rep.Checks) != 1 {
+			t.Errorf("%d results, want stun.udp only", len(rep.Checks))
+		}
+	})
+
+	// Linux MASQUERADE keeps one mapping per source port whatever the
+	// destination, and conntrack lets in only replies from the exact
+	// address and port contacted.
+	t.Run("NAT behaviour through MASQUERADE", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		rep, _ := probe(t, nil, "--checks", "nat.behavior", "stun:"+ip(2, 2)+":"+natPort)
+		if got := rep.evidence("nat.behavior", "mapping"); got != "endpoint-independent" {
+			t.Errorf("mapping = %q, want endpoint-independent", got)
+		}
+		if got := rep.evidence("nat.behavior", "filtering"); got != "address-and-port-dependent" {
+			t.Errorf("filtering = %q, want address-and-port-dependent", got)
+		}
+		if got := rep.evidence("nat.behavior", "mapped_address"); !strings.HasPrefix(got, ip(2, 1)+":") {
+			t.Errorf("mapped address %q, want the router's %s", got, ip(2, 1))
+		}
+		if got := rep.evidence("nat.behavior", "meaning"); !strings.Contains(got, "Cone NAT") {
+			t.Errorf("meaning = %q", got)
+		}
+	})
+
+	// A corporate network: the router forwards nothing from the client,
+	// whose only way out is tinyproxy on the router, named by HTTPS_PROXY.
+	// TCP and TLS to the TURN server and the wss:// signaling go through
+	// it; UDP has no way out.
+	t.Run("only an HTTP proxy gets out", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		router.IPTables(t, "-A FORWARD -s "+ip(1, 0)+"/24 -j DROP")
+		t.Cleanup(func() { router.IPTables(t, "-F FORWARD") })
+		proxy := router.StartTinyproxy(t, ip(1, 1), 8888, ip(1, 0)+"/24")
+		rep, _ := probe(t, []string{"HTTPS_PROXY=" + proxy.String()}, "firewall", "--checks", "firewall,signaling",
+			"--ports", "443/tls", "--user", "lab", "--password", "lab-password",
+			"--signaling", "wss://"+ip(2, 2)+":8443/ws?token=lab-secret", "turn:"+ip(2, 2)+":3478")
+		via := " via proxy " + proxy.String()
+		for name, want := range map[string]string{"STUN/UDP 3478": "dropped", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok",
+			"TURN/UDP 3478": "dropped", "TURN/TCP 3478": "ok", "TURN/TLS 443": "ok"} {
+			got := rep.evidence("firewall.matrix", name)
+			if !strings.HasPrefix(got, want) || (want == "ok") != strings.HasSuffix(got, via) {
+				t.Errorf("cell %s = %q, want %q… (TCP/TLS%s)", name, got, want, via)
+			}
+		}
+		if got := rep.evidence("firewall.matrix", "verdict"); !strings.Contains(got, "only via TURN over TCP/TLS") {
+			t.Errorf("verdict = %q", got)
+		}
+		if got := rep.evidence("signaling.websocket", "proxy"); got != "via "+proxy.String()+" (from HTTPS_PROXY)" {
+			t.Errorf("signaling proxy evidence = %q", got)
+		}
+		for _, c := range rep.Checks {
+			if c.ID == "signaling.websocket" && (c.Status != "pass" || c.Metrics["proxy_used"] != 1 || c.Metrics["ping_rtt_ms"] <= 0 ||
+				strings.Contains(c.Target, "lab-secret")) {
+				t.Errorf("signaling.websocket: %s %q %v", c.Status, c.Target, c.Metrics)
+			}
+		}
+	})
+}

@@ -1,0 +1,58 @@
+package netlab
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+)
+
+// IsolatedNetns reports whether this process's network namespace has no
+// way off the machine: only loopback (and blackholes made here), as under
+// `unshare -n`.
+func IsolatedNetns() bool {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return false
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagLoopback == 0 && !strings.HasPrefix(ifc.Name, "rtcpbh") {
+			return false
+		}
+	}
+	return true
+}
+
+// Blackhole returns an address where every packet silently vanishes:
+// a veth pair leads from the current namespace into a namespace of the
+// test's own whose iptables drops all input, so SYNs and datagrams get no
+// answer and no ICMP. The current namespace must be isolated (unshare
+// -n), never the host's. Everything is removed when the test ends.
+func Blackhole(tb testing.TB) string {
+	tb.Helper()
+	Require(tb)
+	if !IsolatedNetns() {
+		testenv.Unavailable(tb, "a blackhole route is only added to an isolated network namespace (run under unshare -n, as make test does)")
+	}
+	ns := NewNS(tb, "bh")
+	name := "rtcpbh" + Suffix()
+	n := 1 + rand.IntN(250)
+	local, remote := fmt.Sprintf("10.%d.0.1", n), fmt.Sprintf("10.%d.0.2", n)
+	for _, args := range [][]string{
+		{"ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", ns.Name},
+		{"ip", "addr", "add", local + "/24", "dev", name},
+		{"ip", "link", "set", name, "up"},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			tb.Fatalf("%v: %v: %s", args, err, out)
+		}
+	}
+	ns.Run(tb, "ip", "addr", "add", remote+"/24", "dev", "eth0")
+	ns.Run(tb, "ip", "link", "set", "eth0", "up")
+	ns.IPTables(tb, "-A INPUT -j DROP")
+	return remote
+}

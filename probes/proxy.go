@@ -1,0 +1,118 @@
+package probes
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// ProxyError means the HTTP proxy did not open the tunnel: it refused
+// CONNECT (Status is its answer) or could not be reached (Err).
+type ProxyError struct {
+	Proxy  string // redacted proxy URL
+	Target string
+	Status string
+	Err    error
+}
+
+func (e *ProxyError) Error() string {
+	if e.Status != "" {
+		return fmt.Sprintf("proxy %s refused CONNECT to %s: %s", e.Proxy, e.Target, e.Status)
+	}
+	return fmt.Sprintf("proxy %s: %v", e.Proxy, e.Err)
+}
+func (e *ProxyError) Unwrap() error { return e.Err }
+
+// ResolveProxy picks the HTTP proxy for a TCP connection to addr:
+// explicit (--proxy) when set, else HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+// from the environment for the given scheme ("https" for TLS and TURN,
+// "http" for ws://). Loopback destinations never use an environment
+// proxy. The second result names where the proxy came from.
+func ResolveProxy(explicit *url.URL, scheme, addr string) (*url.URL, string) {
+	if explicit != nil {
+		return explicit, "--proxy"
+	}
+	u, err := http.ProxyFromEnvironment(&http.Request{URL: &url.URL{Scheme: scheme, Host: addr}})
+	if err != nil || u == nil {
+		return nil, ""
+	}
+	if scheme == "https" {
+		return u, "HTTPS_PROXY"
+	}
+	return u, "HTTP_PROXY"
+}
+
+// ParseProxy validates a --proxy value: http://[user:pass@]host:port.
+func ParseProxy(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --proxy %q: %v", raw, err)
+	}
+	if u.Scheme != "http" || u.Host == "" || u.Port() == "" {
+		return nil, fmt.Errorf("invalid --proxy %q: want http://HOST:PORT", redactURL(u))
+	}
+	return u, nil
+}
+
+// dialProxy opens a TCP tunnel to addr through an HTTP proxy with
+// CONNECT.
+func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
+	name := redactURL(proxy)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", proxy.Host)
+	if err != nil {
+		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
+	if u := proxy.User; u != nil {
+		pw, _ := u.Password()
+		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)))
+	}
+	if err := req.Write(conn); err != nil {
+		_ = conn.Close()
+		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		_ = conn.Close()
+		if ctx.Err() != nil {
+			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: "proxy CONNECT"}
+		}
+		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_ = conn.Close()
+		return nil, &ProxyError{Proxy: name, Target: addr, Status: resp.Status}
+	}
+	if br.Buffered() > 0 {
+		// The proxy must not speak first after 200; anything here is
+		// the far end's, so keep it.
+		return &bufferedConn{Conn: conn, r: br}, nil
+	}
+	return conn, nil
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// redactURL hides a password and any query (tokens ride there).
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.RawQuery != "" {
+		c.RawQuery = "…"
+	}
+	return c.Redacted()
+}

@@ -1,0 +1,341 @@
+package probes
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WebSocketConfig sets how a signaling endpoint is probed.
+type WebSocketConfig struct {
+	// Proxy is the HTTP proxy to tunnel through (--proxy); nil means
+	// HTTPS_PROXY/HTTP_PROXY from the environment, if any.
+	Proxy *url.URL
+	// TLS configures wss: (CA pool, --insecure); nil means system roots.
+	TLS *tls.Config
+	// PingTimeout bounds the wait for a pong (default 1s); servers need
+	// not answer pings, so a missing pong is evidence, not an error.
+	PingTimeout time.Duration
+}
+
+// ParseWebSocketURL validates a ws:// or wss:// URL; errors name it.
+func ParseWebSocketURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, &URIError{URI: raw, Err: err}
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New("want a ws:// or wss:// URL")}
+	}
+	if u.Hostname() == "" {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New("missing host")}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, &URIError{URI: redactURL(u), Err: fmt.Errorf("invalid port %q", p)}
+		}
+	}
+	if u.User != nil {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New("credentials in the URL are not allowed")}
+	}
+	return u, nil
+}
+
+// WebSocketName is the URL as shown in reports: without its query, where
+// signaling tokens usually ride.
+func WebSocketName(u *url.URL) string { return redactURL(u) }
+
+// WebSocket opens a WebSocket to u step by step and times each step:
+// DNS (dns_ms, direct connections to a name only), TCP connect
+// (connect_ms, to the proxy when one is used), proxy CONNECT, TLS
+// (tls_ms, cert_days_left), the HTTP Upgrade (upgrade_ms) and a ping
+// (ping_rtt_ms, when the server answers). proxy_used is 1 when the
+// connection went through a proxy; evidence "proxy" says which.
+func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement {
+	if cfg.PingTimeout <= 0 {
+		cfg.PingTimeout = time.Second
+	}
+	var m Measurement
+	secure := u.Scheme == "wss"
+	port := u.Port()
+	if port == "" {
+		port = map[bool]string{true: "443", false: "80"}[secure]
+	}
+	host := u.Hostname()
+	addr := net.JoinHostPort(host, port)
+	t := Target{Transport: TCP}
+	t.Server.URI.Host = host
+	t.Server.URI.Port, _ = strconv.Atoi(port)
+
+	begin := time.Now()
+	conn, err := wsConnect(ctx, &m, cfg, secure, addr, host)
+	if err != nil {
+		m.Err = classify(err, t, begin, "")
+		return m
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+
+	if secure {
+		start := time.Now()
+		tcfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.TLS != nil {
+			tcfg = cfg.TLS.Clone()
+		}
+		if tcfg.ServerName == "" {
+			tcfg.ServerName = host
+		}
+		tc := tls.Client(conn, tcfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			m.Err = classify(err, t, start, "TLS handshake")
+			return m
+		}
+		conn = tc
+		m.SetMetric("tls_ms", ms(time.Since(start)))
+		st := tc.ConnectionState()
+		if len(st.PeerCertificates) > 0 {
+			leaf := st.PeerCertificates[0]
+			m.SetMetric("cert_days_left", math.Floor(time.Until(leaf.NotAfter).Hours()/24))
+			m.AddEvidence("certificate", fmt.Sprintf("%s, issued by %s, valid until %s", leaf.Subject.CommonName, leaf.Issuer.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly)))
+		}
+		chain := "verified"
+		if tcfg.InsecureSkipVerify {
+			chain = "not verified (--insecure)"
+		}
+		m.AddEvidence("tls", fmt.Sprintf("%s, chain %s", tls.VersionName(st.Version), chain))
+	}
+
+	start := time.Now()
+	br, err := wsUpgrade(conn, u, addr)
+	if err != nil {
+		m.Err = classify(err, t, start, "HTTP Upgrade")
+		return m
+	}
+	m.SetMetric("upgrade_ms", ms(time.Since(start)))
+
+	rtt, err := wsPing(conn, br, cfg.PingTimeout)
+	switch {
+	case err == nil:
+		m.SetMetric("ping_rtt_ms", ms(rtt))
+	case ctx.Err() == nil:
+		m.AddEvidence("ping", "no pong: "+err.Error())
+	}
+	// A polite close; the server's answer is not waited for.
+	_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	_ = wsWriteFrame(conn, 0x8, []byte{0x03, 0xe8})
+	return m
+}
+
+// wsConnect opens the TCP connection, directly or through a proxy, and
+// records dns_ms, connect_ms, proxy_used and the proxy evidence.
+func wsConnect(ctx context.Context, m *Measurement, cfg WebSocketConfig, secure bool, addr, host string) (net.Conn, error) {
+	scheme := "http"
+	if secure {
+		scheme = "https"
+	}
+	if proxy, from := ResolveProxy(cfg.Proxy, scheme, addr); proxy != nil {
+		m.SetMetric("proxy_used", 1)
+		m.AddEvidence("proxy", fmt.Sprintf("via %s (from %s)", redactURL(proxy), from))
+		start := time.Now()
+		conn, err := dialProxy(ctx, proxy, addr)
+		if err == nil {
+			m.SetMetric("connect_ms", ms(time.Since(start)))
+		}
+		return conn, err
+	}
+	m.SetMetric("proxy_used", 0)
+	m.AddEvidence("proxy", "none (direct)")
+	_, port, _ := net.SplitHostPort(addr)
+	addrs := []string{addr}
+	if net.ParseIP(host) == nil {
+		start := time.Now()
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		if err != nil || len(ips) == 0 {
+			if ctx.Err() != nil {
+				return nil, &TimeoutError{Addr: host, Transport: TCP, Stage: "DNS lookup", After: time.Since(start)}
+			}
+			return nil, &DNSError{Host: host, Err: err}
+		}
+		m.SetMetric("dns_ms", ms(time.Since(start)))
+		addrs = addrs[:0]
+		for _, ip := range ips {
+			addrs = append(addrs, net.JoinHostPort(ip.IP.String(), port))
+		}
+	}
+	// Like a browser, try each address in turn (an AAAA record with no
+	// IPv6 route must not hide a working IPv4 one).
+	var (
+		d       net.Dialer
+		lastErr error
+	)
+	start := time.Now()
+	for _, a := range addrs {
+		conn, err := d.DialContext(ctx, "tcp", a)
+		if err == nil {
+			m.SetMetric("connect_ms", ms(time.Since(start)))
+			m.AddEvidence("address", a)
+			return conn, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// HTTPStatusError is an HTTP answer other than 101 Switching Protocols to
+// the Upgrade request.
+type HTTPStatusError struct {
+	Status string
+	Code   int
+}
+
+func (e *HTTPStatusError) Error() string {
+	return fmt.Sprintf("server answered HTTP %s instead of 101 Switching Protocols", e.Status)
+}
+
+const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" // RFC 6455 §1.3
+
+// wsUpgrade sends the opening handshake (RFC 6455 §4.1) and checks the
+// answer, returning the reader that holds any bytes after it.
+func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	key := base64.StdEncoding.EncodeToString(nonce)
+	path := u.RequestURI()
+	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Opaque: path}, Host: u.Host, Header: http.Header{
+		"Upgrade":               {"websocket"},
+		"Connection":            {"Upgrade"},
+		"Sec-WebSocket-Key":     {key},
+		"Sec-WebSocket-Version": {"13"},
+		"User-Agent":            {"rtcprobe"},
+	}}
+	if err := req.Write(conn); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, err
+		}
+		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return nil, &HTTPStatusError{Status: resp.Status, Code: resp.StatusCode}
+	}
+	sum := sha1.Sum([]byte(key + wsGUID))
+	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {
+		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("wrong Sec-WebSocket-Accept %q", got)}
+	}
+	if !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
+		return nil, &ProtocolError{Addr: addr, Err: errors.New("101 without Upgrade: websocket")}
+	}
+	return br, nil
+}
+
+// wsPing sends a ping and waits for the pong with the same payload,
+// skipping data frames the server pushes meanwhile.
+func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) (time.Duration, error) {
+	payload := make([]byte, 8)
+	_, _ = rand.Read(payload)
+	_ = conn.SetDeadline(time.Now().Add(wait))
+	defer conn.SetDeadline(time.Time{})
+	start := time.Now()
+	if err := wsWriteFrame(conn, 0x9, payload); err != nil {
+		return 0, err
+	}
+	for {
+		op, data, err := wsReadFrame(br)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return 0, fmt.Errorf("none within %s (the server may not answer pings)", wait)
+			}
+			return 0, err
+		}
+		switch {
+		case op == 0xA && string(data) == string(payload):
+			return time.Since(start), nil
+		case op == 0x8:
+			return 0, errors.New("the server closed the WebSocket")
+		}
+	}
+}
+
+// wsWriteFrame writes one final, masked client frame (RFC 6455 §5.2).
+func wsWriteFrame(w io.Writer, opcode byte, payload []byte) error {
+	if len(payload) > 125 {
+		return errors.New("control frame payload too long")
+	}
+	mask := make([]byte, 4)
+	_, _ = rand.Read(mask)
+	frame := append([]byte{0x80 | opcode, 0x80 | byte(len(payload))}, mask...)
+	for i, b := range payload {
+		frame = append(frame, b^mask[i%4])
+	}
+	_, err := w.Write(frame)
+	return err
+}
+
+// wsReadFrame reads one frame; fragments are returned as they come, which
+// is enough to find a control frame.
+func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	if n > 1<<20 {
+		return 0, nil, fmt.Errorf("frame of %d bytes is too large to inspect", n)
+	}
+	var mask [4]byte
+	masked := h[1]&0x80 != 0
+	if masked {
+		if _, err := io.ReadFull(r, mask[:]); err != nil {
+			return 0, nil, err
+		}
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	if masked {
+		for i := range payload {
+			payload[i] ^= mask[i%4]
+		}
+	}
+	return h[0] & 0x0f, payload, nil
+}
