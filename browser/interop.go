@@ -47,7 +47,7 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 		cfg.Messages = 10
 	}
 	m = probes.Measurement{}
-	peer := &pionPeer{relay: cfg.Relay}
+	peer := &pionPeer{relay: cfg.Relay, done: make(chan struct{})}
 	defer peer.close()
 	id := randomID()
 	defer b.pages.register(id, peer.answer)()
@@ -146,12 +146,15 @@ func randomID() string {
 type pionPeer struct {
 	relay *probes.Target
 
-	mu      sync.Mutex
-	pc      *webrtc.PeerConnection
-	closed  bool // no answer may start a connection any more
-	err     error
-	codecs  map[string]string
-	readers sync.WaitGroup
+	mu     sync.Mutex
+	pc     *webrtc.PeerConnection
+	closed bool          // no answer may start a connection any more
+	done   chan struct{} // closed by close: an answer in progress gives up
+	// answering counts answers in progress; readers the RTP/RTCP loops.
+	answering sync.WaitGroup
+	err       error
+	codecs    map[string]string
+	readers   sync.WaitGroup
 
 	videoPackets, videoFrames, audioPackets atomic.Int64
 	videoSSRC                               atomic.Uint32
@@ -230,16 +233,16 @@ func (p *pionPeer) api() (*webrtc.API, error) {
 // answer sets up the peer for Chrome's offer and returns the answer once
 // its candidates are gathered (no trickle: one request, one answer).
 func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
-	// The answer counts as a reader, so close waits for it: a call that
-	// timed out must not leave a connection made after it gave up.
+	// close waits for a running answer before it closes the connection:
+	// closing under a half-built one can leave its ICE agent running.
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return "", errors.New("the call is over")
 	}
-	p.readers.Add(1)
+	p.answering.Add(1)
 	p.mu.Unlock()
-	defer p.readers.Done()
+	defer p.answering.Done()
 	api, err := p.api()
 	if err != nil {
 		return "", p.fail(err)
@@ -312,6 +315,8 @@ func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
 	case <-gathered:
 	case <-ctx.Done():
 		return "", p.fail(fmt.Errorf("pion: gathering candidates: %w", ctx.Err()))
+	case <-p.done:
+		return "", errors.New("the call is over")
 	}
 	return pc.LocalDescription().SDP, nil
 }
@@ -368,12 +373,17 @@ func (p *pionPeer) readRTCP(sender *webrtc.RTPSender) {
 // close ends the call and waits for every reader to stop.
 func (p *pionPeer) close() {
 	p.mu.Lock()
-	p.closed = true
+	if !p.closed {
+		p.closed = true
+		close(p.done)
+	}
+	p.mu.Unlock()
+	p.answering.Wait()
+	p.mu.Lock()
 	pc := p.pc
 	p.mu.Unlock()
 	if pc != nil {
 		_ = pc.Close()
 	}
-	// An answer still running finds the peer closed and closes what it made.
 	p.readers.Wait()
 }

@@ -39,9 +39,10 @@ const rtcprobe = (() => {
   function gum(constraints, ms = 6000) {
     const what = 'getUserMedia(' + Object.keys(constraints).filter((k) => constraints[k]).join('+') + ')';
     const p = navigator.mediaDevices.getUserMedia(constraints);
+    const bounded = timeout(p, ms, what);
     // A stream that arrives after the deadline is stopped, not leaked.
-    timeout(p, ms, what).catch(() => p.then(stopAll, () => {}));
-    return withOp(what, timeout(p, ms, what));
+    bounded.catch(() => p.then(stopAll, () => {}));
+    return withOp(what, bounded);
   }
 
   function stopAll(stream) {
@@ -198,8 +199,10 @@ const rtcprobe = (() => {
     }
   };
 
-  // audioQuality reads raw samples (processing off, to hear the device
-  // itself) and sums their energy, peaks and clipping per 10 ms chunk.
+  // audioQuality reads durationMs of raw samples (processing off, to hear
+  // the device itself) and sums their energy, peaks and clipping per 10 ms
+  // chunk. It counts samples, not wall time, so a starved machine measures
+  // as much audio (within three times the duration).
   checks.audioQuality = async ({ durationMs = 1500, clipLevel = 0.999 } = {}) => {
     const stream = await gum({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
     try {
@@ -207,8 +210,10 @@ const rtcprobe = (() => {
       let samples = 0; let sumSquares = 0; let peak = 0; let clipped = 0;
       const chunkRms = [];
       let sampleRate = 0;
-      await readUntil(track, durationMs, (data) => {
+      let frames = 0;
+      await readUntil(track, 3 * durationMs, (data) => {
         sampleRate = data.sampleRate;
+        frames += data.numberOfFrames;
         const opts = { planeIndex: 0, format: 'f32-planar' };
         const buf = new Float32Array(data.allocationSize(opts) / 4);
         data.copyTo(buf, opts);
@@ -222,7 +227,7 @@ const rtcprobe = (() => {
         samples += buf.length;
         sumSquares += ss;
         chunkRms.push(buf.length ? Math.sqrt(ss / buf.length) : 0);
-        return false;
+        return frames >= sampleRate * durationMs / 1000;
       });
       return { samples, sumSquares, peak, clipped, chunkRms, sampleRate, settings: settingsOf(track) };
     } finally {
