@@ -424,6 +424,10 @@ func TestInterop(t *testing.T) {
 					t.Errorf("no negotiated codec in %q evidence: %v", ev, m.Evidence)
 				}
 			}
+			// Chrome decoded pion's own clip, not its own camera (640x480).
+			if !hasEvidence(m, "pion→chrome video", "320x240") {
+				t.Errorf("Chrome did not decode the 320x240 clip: %v", m.Evidence)
+			}
 			t.Logf("connected in %.0f ms", metric(t, m, "connected_ms"))
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,9 +15,9 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/rtcprobe/rtcprobe/internal/media"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -36,9 +35,10 @@ type InteropConfig struct {
 
 // Interop makes a real call between the browser and a pion/webrtc peer in
 // this process, signaled over the page server: Chrome sends its camera and
-// mic and opens a data channel; the pion peer counts what it receives,
-// echoes every data channel message and sends the media back (reflected
-// RTP, so no encoder is needed); Chrome's getStats shows what it decoded.
+// mic and opens a data channel; the pion peer counts the packets and
+// frames it receives, echoes every data channel message and sends media of
+// its own (rtcprobe's VP8 and Opus clips); Chrome's getStats shows what it
+// decoded.
 func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measurement) {
 	if cfg.Duration <= 0 {
 		cfg.Duration = 1500 * time.Millisecond
@@ -110,7 +110,7 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 	var chromeFrames, chromeAudio float64
 	if v := res.Video.Inbound; v != nil {
 		chromeFrames = v.FramesDecoded
-		m.AddEvidence("pion→chrome video", fmt.Sprintf("%s, %g frames decoded", v.Codec, v.FramesDecoded))
+		m.AddEvidence("pion→chrome video", fmt.Sprintf("%s %gx%g, %g frames decoded", v.Codec, v.FrameWidth, v.FrameHeight, v.FramesDecoded))
 	}
 	if a := res.Audio.Inbound; a != nil {
 		chromeAudio = a.PacketsReceived
@@ -156,8 +156,9 @@ type pionPeer struct {
 	codecs    map[string]string
 	readers   sync.WaitGroup
 
+	tracks []*webrtc.TrackLocalStaticSample
+
 	videoPackets, videoFrames, audioPackets atomic.Int64
-	videoSSRC                               atomic.Uint32
 }
 
 type peerStats struct {
@@ -266,9 +267,19 @@ func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
 	p.pc, p.codecs = pc, map[string]string{}
 	p.mu.Unlock()
 
-	out := map[webrtc.RTPCodecType]*webrtc.TrackLocalStaticRTP{}
-	for kind, mime := range map[webrtc.RTPCodecType]string{webrtc.RTPCodecTypeVideo: webrtc.MimeTypeVP8, webrtc.RTPCodecTypeAudio: webrtc.MimeTypeOpus} {
-		track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: mime}, kind.String(), "rtcprobe")
+	// pion sends media of its own: rtcprobe's VP8 and Opus clips, played
+	// in real time from the moment the connection is up.
+	var clips []*media.Clip
+	for _, load := range []func() (*media.Clip, error){media.Video, media.Audio} {
+		clip, err := load()
+		if err != nil {
+			return "", p.fail(err)
+		}
+		kind := "audio"
+		if clip.MimeType == webrtc.MimeTypeVP8 {
+			kind = "video"
+		}
+		track, err := webrtc.NewTrackLocalStaticSample(clip.Capability(), kind, "rtcprobe")
 		if err != nil {
 			return "", p.fail(err)
 		}
@@ -276,20 +287,34 @@ func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
 		if err != nil {
 			return "", p.fail(err)
 		}
-		out[kind] = track
+		p.tracks = append(p.tracks, track)
+		clips = append(clips, clip)
 		p.readers.Add(1)
-		go p.readRTCP(sender)
+		go p.drainRTCP(sender)
 	}
-	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		kind := remote.Kind()
-		p.mu.Lock()
-		p.codecs[kind.String()] = remote.Codec().MimeType
-		p.mu.Unlock()
-		if kind == webrtc.RTPCodecTypeVideo {
-			p.videoSSRC.Store(uint32(remote.SSRC()))
+	var playOnce sync.Once
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st != webrtc.PeerConnectionStateConnected {
+			return
 		}
+		playOnce.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.closed {
+				return
+			}
+			for i, clip := range clips {
+				p.readers.Add(1)
+				go p.play(clip, p.tracks[i])
+			}
+		})
+	})
+	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		p.mu.Lock()
+		p.codecs[remote.Kind().String()] = remote.Codec().MimeType
+		p.mu.Unlock()
 		p.readers.Add(1)
-		go p.reflect(remote, out[kind])
+		go p.count(remote)
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
@@ -321,51 +346,55 @@ func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
 	return pc.LocalDescription().SDP, nil
 }
 
-// reflect counts what arrives on remote and sends it back on out when the
-// codecs match (payload type and SSRC are rewritten by the local track).
-func (p *pionPeer) reflect(remote *webrtc.TrackRemote, out *webrtc.TrackLocalStaticRTP) {
+// count counts the packets (and, for video, the frames: the RTP marker
+// bit ends one) that arrive on remote.
+func (p *pionPeer) count(remote *webrtc.TrackRemote) {
 	defer p.readers.Done()
 	video := remote.Kind() == webrtc.RTPCodecTypeVideo
-	echo := out != nil && strings.EqualFold(remote.Codec().MimeType, out.Codec().MimeType)
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
 			return
 		}
-		if video {
-			p.videoPackets.Add(1)
-			if pkt.Marker {
-				p.videoFrames.Add(1)
-			}
-		} else {
+		if !video {
 			p.audioPackets.Add(1)
+			continue
 		}
-		if echo {
-			_ = out.WriteRTP(pkt)
+		p.videoPackets.Add(1)
+		if pkt.Marker {
+			p.videoFrames.Add(1)
 		}
 	}
 }
 
-// readRTCP drains a sender's RTCP (the interceptors need it read) and
-// passes Chrome's keyframe requests for the reflected video upstream.
-func (p *pionPeer) readRTCP(sender *webrtc.RTPSender) {
+// play sends clip on track until the call ends.
+func (p *pionPeer) play(clip *media.Clip, track *webrtc.TrackLocalStaticSample) {
 	defer p.readers.Done()
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-ctx.Done():
 		}
-		if slices.ContainsFunc(pkts, func(k rtcp.Packet) bool {
-			_, pli := k.(*rtcp.PictureLossIndication)
-			_, fir := k.(*rtcp.FullIntraRequest)
-			return pli || fir
-		}) {
-			if ssrc := p.videoSSRC.Load(); ssrc != 0 {
-				p.mu.Lock()
-				pc := p.pc
-				p.mu.Unlock()
-				_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
-			}
+	}()
+	_, _ = clip.Play(ctx, track, maxCall)
+}
+
+// maxCall bounds how long the pion peer plays its clips; the call's
+// context ends it long before.
+const maxCall = 10 * time.Minute
+
+// drainRTCP reads a sender's RTCP, which its interceptors need read.
+// Keyframe requests go unanswered: the clips are pre-encoded, with a
+// keyframe at the start of every loop.
+func (p *pionPeer) drainRTCP(sender *webrtc.RTPSender) {
+	defer p.readers.Done()
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := sender.Read(buf); err != nil {
+			return
 		}
 	}
 }
