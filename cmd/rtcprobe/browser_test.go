@@ -51,26 +51,33 @@ func TestInterruptLeavesNoBrowser(t *testing.T) {
 	tmp := t.TempDir()
 	cmd := exec.Command(binary, "--checks", "browser.loopback,browser.interop", "--no-color")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 	// Wait until the browser runs with its profile under tmp.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for len(processesMentioning(tmp)) == 0 {
-		if time.Now().After(deadline) {
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("rtcprobe exited (%v) before its browser was seen:\n%s", err, out.String())
+		case <-deadline:
 			t.Fatal("the browser never started")
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // let the checks get under way in their tabs
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	select {
-	case <-exited:
+	case err := <-exited:
+		exited <- err
 	case <-time.After(10 * time.Second):
 		t.Fatal("rtcprobe did not exit within 10 s of SIGINT")
 	}
