@@ -156,7 +156,7 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	// Chrome keeps shared-memory files in $TMPDIR (--disable-dev-shm-usage)
 	// and leaves some behind when a renderer dies: give it a directory of
 	// its own, removed in Close.
-	tmp, err := os.MkdirTemp("", "rtcprobe-browser-")
+	tmp, err := os.MkdirTemp(shortTempBase(), "rtcprobe-browser-")
 	if err != nil {
 		pages.close()
 		return nil, err
@@ -277,4 +277,18 @@ func (b *Browser) setPermission(ctx context.Context, bc cdp.BrowserContextID, pe
 		}
 	}
 	return nil
+}
+
+// maxTempBase keeps Chrome's singleton socket path
+// ($TMPDIR/rtcprobe-browser-N/org.chromium.Chromium.XXXXXX/SingletonSocket)
+// under the 108-byte limit of a Unix socket address; past it Chrome dies
+// at start with "Socket path too long".
+const maxTempBase = 40
+
+// shortTempBase is os.TempDir() unless that is too long, then /tmp.
+func shortTempBase() string {
+	if base := os.TempDir(); len(base) <= maxTempBase {
+		return base
+	}
+	return "/tmp"
 }
