@@ -28,6 +28,9 @@ type Check struct {
 	// TimeoutFor, when set, replaces Timeout with one that depends on the
 	// plan (the media checks last as long as --media-duration asks).
 	TimeoutFor func(p *Plan) time.Duration
+	// Exclusive checks run alone, after the others: what they measure
+	// (throughput) would otherwise include the CPU the other checks use.
+	Exclusive bool
 	// Subjects expands the check into the runs the plan asks for; none
 	// means the check does not apply (no server of its kind).
 	Subjects func(p *Plan) []Subject

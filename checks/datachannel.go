@@ -21,6 +21,7 @@ func dataChannelChecks() []*Check {
 		Description: "Opens a reliable, ordered WebRTC data channel between two in-process peers: open time, echo RTT, and throughput for 4 MiB (chat and file sharing).",
 		Metrics:     []string{"throughput_mbps", "echo_rtt_median_ms", "open_ms", "echo_rtt_p95_ms", "bytes", "connect_ms"},
 		Timeout:     20 * time.Second,
+		Exclusive:   true,
 		Thresholds:  dataChannelThresholds,
 		Subjects:    callSubjects,
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {

@@ -17,7 +17,8 @@ const stragglerGrace = time.Second
 // Run executes the plan: every (check, subject) pair, concurrently up to
 // p.Concurrency, each under its own deadline inside the run's deadline.
 // Results come back in catalogue order, then subject order, however the
-// runs finish. onResult, when set, sees each result as it completes (for
+// runs finish. Exclusive checks run after all the others, one at a time.
+// onResult, when set, sees each result as it completes (for
 // progress output); it is called from one goroutine at a time.
 func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	if p.Timeout > 0 {
@@ -46,15 +47,33 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, limit)
 	)
+	var (
+		shared     sync.WaitGroup // the jobs that are not exclusive
+		sharedDone = make(chan struct{})
+		alone      sync.Mutex // held by the exclusive job that runs
+	)
 	finished := make(chan struct{})
 	for i, j := range jobs {
 		wg.Add(1)
+		if !j.check.Exclusive {
+			shared.Add(1)
+		}
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
+			if j.check.Exclusive {
+				select {
+				case <-sharedDone:
+				case <-ctx.Done():
+				}
+				alone.Lock()
+				defer alone.Unlock()
+			} else {
+				defer shared.Done()
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+				}
 			}
 			r := runOne(ctx, p, j.check, j.subject)
 			mu.Lock()
@@ -68,6 +87,7 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 			}
 		}()
 	}
+	go func() { shared.Wait(); close(sharedDone) }()
 	go func() { wg.Wait(); close(finished) }()
 	select {
 	case <-finished:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +172,49 @@ func TestOverall(t *testing.T) {
 		if got := Overall(rs); got != tt.want {
 			t.Errorf("Overall(%v) = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+// Exclusive checks start only when every other check has finished, and
+// never overlap one another.
+func TestRunExclusiveRunsAlone(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		running int
+		overlap []string
+	)
+	track := func(name string, d time.Duration) func(context.Context, Subject) probes.Measurement {
+		return func(ctx context.Context, s Subject) probes.Measurement {
+			mu.Lock()
+			running++
+			if name == "x" && running > 1 {
+				overlap = append(overlap, s.Name)
+			}
+			mu.Unlock()
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+			mu.Lock()
+			running--
+			mu.Unlock()
+			return metrics(map[string]float64{})
+		}
+	}
+	excl := fakeCheck("x.alone", 3, track("x", 20*time.Millisecond))
+	excl.Exclusive = true
+	// The exclusive check comes first in the catalogue: it must still wait.
+	p := &Plan{Checks: []*Check{excl, fakeCheck("a.shared", 4, track("a", 40*time.Millisecond))}, Concurrency: 4}
+	results := Run(context.Background(), p, nil)
+	if len(results) != 7 || results[0].CheckID != "x.alone" {
+		t.Fatalf("results out of catalogue order: %v", results)
+	}
+	for _, r := range results {
+		if r.Status != Pass {
+			t.Errorf("%s/%s: %s %s", r.CheckID, r.Target, r.Status, r.Error)
+		}
+	}
+	if len(overlap) > 0 {
+		t.Errorf("exclusive runs overlapped other checks: %v", overlap)
 	}
 }
