@@ -30,7 +30,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then echo "missing:$$missing — install: apt-get install $(DEB_PKGS)"; exit 1; fi; \
 		echo "installing $(DEB_PKGS) (missing:$$missing)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS) >/dev/null; \
 	fi
 	$(GO) mod download
 
