@@ -8,6 +8,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
 
 // BenchmarkBrowserNonMedia times what `rtcprobe --checks
@@ -15,7 +16,7 @@ import (
 // plus every check that opens no device, through the runner (goal ≤ 3 s).
 func BenchmarkBrowserNonMedia(b *testing.B) {
 	if _, err := browser.Find(""); err != nil {
-		b.Skip(err)
+		testenv.Unavailable(b, "%v (%s)", err, browser.InstallHint)
 	}
 	srv, err := embedded.Start(embedded.Config{})
 	if err != nil {

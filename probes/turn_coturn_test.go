@@ -101,7 +101,7 @@ func TestCoturnPolicyErrors(t *testing.T) {
 func TestCoturnIPv6(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	if !coturn.HasIPv6() {
-		t.Skip("no ::1 on this machine")
+		testenv.Unavailable(t, "no ::1 on this machine")
 	}
 	ct := coturn.Start(t, coturn.Config{User: "u", Password: "p", IPv6: true})
 	for _, host := range []string{"127.0.0.1", "::1"} {

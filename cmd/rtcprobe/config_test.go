@@ -14,6 +14,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -249,10 +250,8 @@ func TestListShowsThresholdsInForce(t *testing.T) {
 // On a terminal the run prints a line per check as it finishes, with
 // colors unless NO_COLOR is set; on a pipe it prints neither.
 func TestProgressOnTerminal(t *testing.T) {
-	scriptPath, err := exec.LookPath("script")
-	if err != nil {
-		t.Skip("script(1) is needed to give rtcprobe a terminal")
-	}
+	// script(1) gives rtcprobe a terminal.
+	scriptPath := testenv.LookPath(t, "script")
 	addr := startEmbedded(t)
 	for _, noColor := range []bool{false, true} {
 		cmd := exec.Command(scriptPath, "-qec", binary+" --checks stun stun:"+addr, "/dev/null")
