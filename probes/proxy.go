@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -51,7 +52,13 @@ func ResolveProxy(explicit *url.URL, scheme, addr string) (*url.URL, string) {
 func ParseProxy(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("invalid --proxy %q: %v", raw, err)
+		// url.Parse quotes the whole value, password included: keep only
+		// the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("invalid --proxy: %v", err)
 	}
 	if u.Scheme != "http" || u.Host == "" || u.Port() == "" {
 		return nil, fmt.Errorf("invalid --proxy %q: want http://HOST:PORT", redactURL(u))
