@@ -1,12 +1,15 @@
 package checks
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,7 +257,7 @@ func (p *configParser) fields(n *yaml.Node, field string, handlers map[string]fu
 		case !ok && field == "" && strings.HasPrefix(k.Value, "x-"):
 			// Top-level x- keys hold anchors to reuse (as in Compose files).
 		case !ok:
-			p.errorf(k, join(field, k.Value), "unknown field %q (want one of: %s)", k.Value, strings.Join(sortedKeys(handlers), ", "))
+			p.errorf(k, join(field, k.Value), "unknown field %q (want one of: %s)", k.Value, strings.Join(slices.Sorted(maps.Keys(handlers)), ", "))
 		case seen[k.Value]:
 			p.errorf(k, join(field, k.Value), "repeated field %q", k.Value)
 		default:
@@ -343,7 +346,7 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 			p.errorf(sn, field, "give either credential/password or secret (TURN REST), not both")
 		}
 		if hasSecret {
-			username, password = probes.RESTCredentials(secret, firstNonEmpty(user, username), ttl, p.env.Now)
+			username, password = probes.RESTCredentials(secret, cmp.Or(user, username), ttl, p.env.Now)
 		}
 		for j, raw := range urls {
 			ufield := fmt.Sprintf("%s.urls[%d]", field, j)
@@ -588,7 +591,7 @@ func (p *configParser) options(n *yaml.Node, field string) OptionSet {
 		fi, ok := index[k.Value]
 		of := join(field, k.Value)
 		if !ok {
-			p.errorf(k, of, "unknown option %q (want one of: %s)", k.Value, strings.Join(sortedKeys(index), ", "))
+			p.errorf(k, of, "unknown option %q (want one of: %s)", k.Value, strings.Join(slices.Sorted(maps.Keys(index)), ", "))
 			continue
 		}
 		if seen[k.Value] {
@@ -675,7 +678,7 @@ func optionIndex() map[string]int {
 }
 
 // OptionNames lists the keys accepted under options:.
-func OptionNames() []string { return sortedKeys(optionIndex()) }
+func OptionNames() []string { return slices.Sorted(maps.Keys(optionIndex())) }
 
 func optionName(f reflect.StructField) string {
 	if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" {
@@ -727,7 +730,7 @@ func validPattern(p string) error {
 func reportedByAny(cs []*Check, metric string) bool {
 	for _, c := range cs {
 		// A check that does not list its metrics cannot be validated.
-		if len(c.Metrics) == 0 || contains(c.Metrics, metric) {
+		if len(c.Metrics) == 0 || slices.Contains(c.Metrics, metric) {
 			return true
 		}
 	}
@@ -782,31 +785,4 @@ func join(field, key string) string {
 		return key
 	}
 	return field + "." + key
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains[T comparable](s []T, v T) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

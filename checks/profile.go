@@ -2,7 +2,9 @@ package checks
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -87,7 +89,7 @@ func Profiles(cfg *Config) []*Profile {
 		}
 	}
 	out := make([]*Profile, 0, len(byName))
-	for _, n := range sortedKeys(byName) {
+	for _, n := range slices.Sorted(maps.Keys(byName)) {
 		out = append(out, byName[n])
 	}
 	return out

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,7 +54,7 @@ func WriteHTML(w io.Writer, r Report) error {
 		if res.Status != checks.Pass {
 			row.Details = res.Error
 		}
-		for _, name := range sortedKeys(res.Metrics) {
+		for _, name := range slices.Sorted(maps.Keys(res.Metrics)) {
 			row.All = append(row.All, FormatMetric(name, res.Metrics[name]))
 		}
 		page.Rows = append(page.Rows, row)
@@ -129,7 +131,7 @@ func charts(series []probes.Sample) []chart {
 			names[k] = true
 		}
 	}
-	order := sortedKeys(names)
+	order := slices.Sorted(maps.Keys(names))
 	rank := func(n string) int {
 		for i, p := range []string{"rtt", "bitrate", "loss", "jitter"} {
 			if strings.HasPrefix(n, p) {
@@ -236,15 +238,6 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // durationText is for the template: "12.3ms".
