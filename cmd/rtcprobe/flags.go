@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/rtcprobe/rtcprobe/browser"
 )
 
 // options are the parsed command line.
@@ -125,8 +127,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("--password (or RTCPROBE_TURN_PASSWORD) and --turn-secret (or RTCPROBE_TURN_SECRET) exclude each other: give one")
 	case o.caFile != "" && o.insecure:
 		return nil, errors.New("--ca and --insecure exclude each other: give one")
-	case o.media != "fake" && o.media != "real":
-		return nil, fmt.Errorf("invalid --media %q: want fake or real", o.media)
+	}
+	if _, err := browser.ParseMedia(o.media); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
