@@ -33,10 +33,6 @@ const (
 // itself answered.
 func (o Outcome) Open() bool { return o == OutcomeOK || o == OutcomeAuth || o == OutcomeAnswered }
 
-// Blocked reports whether the outcome is a firewall's doing (or nothing
-// listening): silence or a refusal.
-func (o Outcome) Blocked() bool { return o == OutcomeDropped || o == OutcomeRefused }
-
 // CellOutcome is one judged cell: protocol (STUN/TURN), transport, port.
 type CellOutcome struct {
 	Kind      string

@@ -3,8 +3,6 @@
 // plan. Checks never open sockets themselves; probes do.
 package checks
 
-import "fmt"
-
 // Status is a check's verdict.
 type Status string
 
@@ -39,15 +37,6 @@ func (s Status) rank() int {
 
 // Worse reports whether s is a worse verdict than o.
 func (s Status) Worse(o Status) bool { return s.rank() > o.rank() }
-
-// ParseStatus accepts a status name.
-func ParseStatus(s string) (Status, error) {
-	st := Status(s)
-	if st.rank() < 0 {
-		return "", fmt.Errorf("unknown status %q (want pass, warn, fail, skip or error)", s)
-	}
-	return st, nil
-}
 
 // Overall is the worst status of the results; skips alone count as pass
 // unless every result is skip.

@@ -388,9 +388,6 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 	}
 }
 
-// SelectedPair is the offerer's selected candidate pair, or nil.
-func (p *Pair) SelectedPair() *webrtc.ICECandidatePair { return selectedPair(p.Offer) }
-
 func selectedPair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
 	sctp := pc.SCTP()
 	if sctp == nil || sctp.Transport() == nil {
