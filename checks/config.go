@@ -378,10 +378,20 @@ func (p *configParser) expand(n *yaml.Node, field string) string {
 		p.errorf(n, field, "want a string, got %s", kindName(n))
 		return ""
 	}
+	return p.expandRefs(n, field, false)
+}
+
+// expandRefs replaces each ${VAR} in n's value; a bad reference inside a
+// secret is reported without its text, which is part of the secret.
+func (p *configParser) expandRefs(n *yaml.Node, field string, secret bool) string {
 	return envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 		name := ref[2 : len(ref)-1]
 		if !envName.MatchString(name) {
-			p.errorf(n, field, "invalid environment variable reference %q", ref)
+			if secret {
+				p.errorf(n, field, "invalid environment variable reference (want ${NAME})")
+			} else {
+				p.errorf(n, field, "invalid environment variable reference %q", ref)
+			}
 			return ""
 		}
 		v, ok := p.env.LookupEnv(name)
@@ -399,7 +409,7 @@ func (p *configParser) secret(n *yaml.Node, field string) string {
 		p.errorf(n, field, "want a string")
 		return ""
 	}
-	return p.expand(n, field)
+	return p.expandRefs(n, field, true)
 }
 
 func (p *configParser) str(n *yaml.Node, field string) string {

@@ -388,3 +388,20 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// A malformed ${...} inside a credential or REST secret is reported by
+// field and line, without the text around it, which is the secret.
+func TestBadEnvReferenceInSecretNotEchoed(t *testing.T) {
+	for _, key := range []string{"credential", "password", "secret"} {
+		t.Run(key, func(t *testing.T) {
+			data := "servers:\n  - urls: turn:127.0.0.1\n    username: u\n    " + key + ": s3cret${not-a-name}\n"
+			_, err := ParseConfig("c.yml", []byte(data), ConfigEnv{Catalog: testCatalog(), LookupEnv: func(string) (string, bool) { return "", false }})
+			if err == nil {
+				t.Fatal("accepted a malformed reference")
+			}
+			if msg := err.Error(); !strings.Contains(msg, "servers[0]."+key) || strings.Contains(msg, "not-a-name") || strings.Contains(msg, "s3cret") {
+				t.Errorf("error %q: want the field named and the secret hidden", msg)
+			}
+		})
+	}
+}
