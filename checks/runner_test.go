@@ -218,3 +218,17 @@ func TestRunExclusiveRunsAlone(t *testing.T) {
 		t.Errorf("exclusive runs overlapped other checks: %v", overlap)
 	}
 }
+
+func TestFailsRun(t *testing.T) {
+	for _, tt := range []struct {
+		s, failOn Status
+		want      bool
+	}{
+		{Pass, Fail, false}, {Skip, Warn, false}, {Warn, Fail, false}, {Warn, Warn, true},
+		{Fail, Fail, true}, {Error, Fail, true},
+	} {
+		if got := tt.s.FailsRun(tt.failOn); got != tt.want {
+			t.Errorf("%s.FailsRun(%s) = %v, want %v", tt.s, tt.failOn, got, tt.want)
+		}
+	}
+}

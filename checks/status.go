@@ -55,3 +55,15 @@ func Overall(results []Result) Status {
 	}
 	return out
 }
+
+// FailsRun reports whether a result of status s fails a run whose worst
+// passing status is failOn (warn with --fail-on warn, else fail).
+func (s Status) FailsRun(failOn Status) bool {
+	switch s {
+	case Fail, Error:
+		return true
+	case Warn:
+		return failOn == Warn
+	}
+	return false
+}

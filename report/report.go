@@ -45,16 +45,9 @@ func (r Report) failOn() checks.Status {
 	return checks.Fail
 }
 
-// Failing reports whether a result of status st fails the run.
-func (r Report) Failing(st checks.Status) bool {
-	switch st {
-	case checks.Fail, checks.Error:
-		return true
-	case checks.Warn:
-		return r.FailOn == checks.Warn
-	}
-	return false
-}
+// Failing reports whether a result of status st fails the run (the rule
+// is the checks package's; writers only show it).
+func (r Report) Failing(st checks.Status) bool { return st.FailsRun(r.failOn()) }
 
 // Summary counts results per status.
 type Summary struct {

@@ -141,7 +141,7 @@ func (o *reportFlags) failOnStatus() checks.Status {
 // runExitCode is exitCode with --fail-on warn turning warnings into exit
 // 1, saying so, since the table alone shows only WARN.
 func (o *reportFlags) runExitCode(overall checks.Status, stderr io.Writer) int {
-	if overall == checks.Warn && o.failOnStatus() == checks.Warn {
+	if overall == checks.Warn && overall.FailsRun(o.failOnStatus()) {
 		why := "--fail-on warn"
 		if !o.set["fail-on"] {
 			why = "fail_on: warn in the profile or config"
