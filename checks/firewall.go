@@ -186,11 +186,7 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		proto   *probes.ProtocolError
 		proxy   *probes.ProxyError
 	)
-	if c.Transport.Network() == "tcp" {
-		if u, _ := probes.ResolveProxy(r.Cell.Target.Proxy, "https", r.Cell.Target.Addr()); u != nil {
-			c.Proxy = u.Redacted()
-		}
-	}
+	c.Proxy = r.Cell.Target.ProxyName()
 	_, connected := m.Metrics["connect_ms"]
 	_, allocated := m.Metrics["alloc_ms"]
 	err := m.Err

@@ -66,6 +66,18 @@ func ParseProxy(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// ProxyName names the proxy a TCP or TLS connection to t goes through,
+// without credentials or query tokens; "" when it connects directly.
+func (t Target) ProxyName() string {
+	if t.Transport.Network() != "tcp" {
+		return ""
+	}
+	if u, _ := ResolveProxy(t.Proxy, "https", t.Addr()); u != nil {
+		return redactURL(u)
+	}
+	return ""
+}
+
 // dialProxy opens a TCP tunnel to addr through an HTTP proxy with
 // CONNECT.
 func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
