@@ -210,6 +210,10 @@ func (r *receiver) counts() (packets, frames int) {
 	return r.packets, r.frames
 }
 
+// minRateInterval is the shortest interval a per-second rate is
+// computed over.
+const minRateInterval = 500 * time.Millisecond
+
 // sampleState carries the previous sample's counters, for per-second rates.
 type sampleState struct {
 	at     time.Time
@@ -248,8 +252,10 @@ func (p *Pair) sample(m *Measurement, ssrc uint32, rx *receiver, prev sampleStat
 	if rtt, ok := p.ICERTT(); ok {
 		s.Metrics["ice_rtt_ms"] = ms(rtt)
 	}
-	if !prev.at.IsZero() {
-		secs := now.Sub(prev.at).Seconds()
+	// Rates need a real interval: the last sample can come a few
+	// milliseconds after the previous tick, where a frame or two would
+	// read as a burst of 80 fps.
+	if secs := now.Sub(prev.at).Seconds(); !prev.at.IsZero() && secs >= minRateInterval.Seconds() {
 		s.Metrics["bitrate_kbps"] = round3(float64(in.InboundRTPStreamStats.BytesReceived-prev.bytes) * 8 / secs / 1000)
 		if rx.video {
 			s.Metrics["fps"] = round3(float64(frames-prev.frames) / secs)

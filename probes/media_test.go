@@ -68,6 +68,16 @@ func TestMediaLoopback(t *testing.T) {
 			if len(m.Series) < 2 {
 				t.Errorf("%d samples, want one a second", len(m.Series))
 			}
+			// Every per-second point is a plausible rate: the clip is
+			// 30 fps, and no second carries more than twice the average.
+			for i, s := range m.Series {
+				if fps, ok := s.Metrics["fps"]; ok && fps > 45 {
+					t.Errorf("sample %d: fps %v from a 30 fps clip", i, fps)
+				}
+				if kbps, ok := s.Metrics["bitrate_kbps"]; ok && kbps > 3*got["bitrate_kbps"] {
+					t.Errorf("sample %d: bitrate %v kbit/s, the whole sample averaged %v", i, kbps, got["bitrate_kbps"])
+				}
+			}
 		})
 	}
 }
