@@ -54,7 +54,9 @@ func startPageServer() (*pageServer, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(Pages()))
 	mux.HandleFunc("POST /signal/{id}", p.signal)
-	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// Every exchange has a deadline; the write one outlasts any check's
+	// own, since an answer may wait for ICE gathering.
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute}
 	// A few requests per tab: no idle connections (and their goroutines)
 	// kept open between checks.
 	p.srv.SetKeepAlivesEnabled(false)
