@@ -316,9 +316,9 @@ func TestICE(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() }) // after the parallel subtests
 	stunSrv, turnSrv := srv.Servers()[0], srv.Servers()[1]
 	badPass := turnSrv
-	badPass.Password = "wrong"
+	badPass.Password = "wrong-pass-never-shown"
 	closed := mustServer(t, "turn:127.0.0.1:"+strconv.Itoa(closedPort(t)))
-	closed.Username, closed.Password = "u", "p"
+	closed.Username, closed.Password = "u", "closed-pass-never-shown"
 	tests := []struct {
 		name      string
 		target    probes.Target
@@ -353,8 +353,10 @@ func TestICE(t *testing.T) {
 				t.Errorf("errors/incomplete = %v, want %v (evidence %v)", failed, tt.wantErr, m.Evidence)
 			}
 			for _, e := range m.Evidence {
-				if strings.Contains(e.Value, turnSrv.Password) {
-					t.Fatalf("evidence leaks the TURN password: %v", e)
+				for _, secret := range []string{turnSrv.Password, badPass.Password, closed.Password} {
+					if strings.Contains(e.Value, secret) {
+						t.Fatalf("evidence leaks a TURN password: %v", e)
+					}
 				}
 			}
 		})
