@@ -119,7 +119,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 }
 
 func formatNumber(v float64) string {
-	if v == math.Trunc(v) {
+	if v == math.Trunc(v) || math.Abs(v) >= 100 {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.3g", v)

@@ -139,6 +139,11 @@ func iceAdvice(r Result, m probes.Measurement) string {
 	}
 	if !errors.As(m.Err, &ce) {
 		if m.Err == nil && r.Status != Pass {
+			// Gathering waits for every STUN/TURN server; one that never
+			// answers costs its whole timeout, however short the path.
+			if g, c := m.Metrics["gathering_ms"], m.Metrics["connect_ms"]; g > 1000 && g > c/2 {
+				return "Most of the time went into gathering candidates: a configured STUN or TURN server did not answer (see its stun.*/turn.* rows). Browsers wait for it too; fix or remove that server."
+			}
 			return "The connection works but is slow: a long path to the TURN server or between the peers; prefer a TURN server closer to the users."
 		}
 		return ""

@@ -232,3 +232,16 @@ func TestFailsRun(t *testing.T) {
 		}
 	}
 }
+
+// A slow connection is blamed on gathering when gathering took the time
+// (a STUN server that never answers), on the path otherwise.
+func TestICESlowAdvice(t *testing.T) {
+	slowGather := probes.Measurement{Metrics: map[string]float64{"gathering_ms": 4000, "connect_ms": 4010}}
+	if a := iceAdvice(Result{Status: Warn}, slowGather); !strings.Contains(a, "did not answer") {
+		t.Errorf("slow gathering advice = %q", a)
+	}
+	slowPath := probes.Measurement{Metrics: map[string]float64{"gathering_ms": 20, "connect_ms": 2500}}
+	if a := iceAdvice(Result{Status: Warn}, slowPath); !strings.Contains(a, "long path") {
+		t.Errorf("slow path advice = %q", a)
+	}
+}

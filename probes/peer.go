@@ -145,6 +145,10 @@ func newAPI(cfg PairConfig, side int, holder *statsHolder) (*webrtc.API, error) 
 	// The receive window Chrome's SCTP stack (dcsctp) offers; pion's 1 MiB
 	// default would halve the data channel throughput a browser gets.
 	se.SetSCTPMaxReceiveBufferSize(5 << 20)
+	// A STUN server that has not answered in 2 s is no use to ICE; pion's
+	// 5 s default, paid by each peer in turn, outlasted ice.all's deadline
+	// when a configured STUN server was down.
+	se.SetSTUNGatherTimeout(2 * time.Second)
 	// Fail fast enough that a dead peer is seen within a media sample.
 	se.SetICETimeouts(2*time.Second, 4*time.Second, 500*time.Millisecond)
 	// pion waits up to 2 s before accepting a relayed pair in case a
