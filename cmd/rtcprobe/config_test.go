@@ -30,12 +30,7 @@ func writeConfig(t *testing.T, text string) string {
 
 func startEmbedded(t *testing.T) string {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv.Servers()[0].Addr()
+	return startServer(t, embedded.Config{}).Servers()[0].Addr()
 }
 
 // A CI run: profile ci, every report format at once, against a real

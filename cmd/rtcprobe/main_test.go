@@ -39,9 +39,16 @@ type cliResult struct {
 
 func rtcprobe(t *testing.T, args ...string) cliResult {
 	t.Helper()
+	return rtcprobeEnv(t, nil, args...)
+}
+
+// rtcprobeEnv runs the built binary with extra environment variables.
+func rtcprobeEnv(t *testing.T, env []string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
