@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,21 +38,11 @@ func fixture() Report {
 	}
 }
 
+// golden compares with the STUN-only fixture's files in the repository's
+// top-level testdata (the fuller fixtures live in report/testdata).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file (go test ./report -update after checking the change):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	compareGolden(t, filepath.Join("..", "testdata", "golden", name), got)
 }
 
 func TestTableGolden(t *testing.T) {
