@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path"
 	"reflect"
 	"regexp"
@@ -109,16 +108,6 @@ func (es ConfigErrors) Error() string {
 		lines[i] = e.Error()
 	}
 	return strings.Join(lines, "\n")
-}
-
-// LoadConfig reads and validates a config file against the catalogue.
-// ${VAR} references are resolved from the environment.
-func LoadConfig(file string, catalog []*Check) (*Config, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	return ParseConfig(file, data, ConfigEnv{Catalog: catalog, LookupEnv: os.LookupEnv, Now: time.Now()})
 }
 
 // ConfigEnv is what parsing a config depends on besides its text.

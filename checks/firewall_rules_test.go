@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,12 +192,10 @@ func TestPortSpecUnmarshalText(t *testing.T) {
 // firewall_ports in a config file's options reach the matrix; a bad entry
 // is an error naming file, line and value.
 func TestFirewallPortsFromConfig(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.yml")
-	if err := os.WriteFile(good, []byte("version: 1\noptions:\n  firewall_ports: [\"3478\", \"443/tls\"]\n"), 0o600); err != nil {
-		t.Fatal(err)
+	parse := func(file, text string) (*Config, error) {
+		return ParseConfig(file, []byte(text), ConfigEnv{Catalog: Catalog(), LookupEnv: func(string) (string, bool) { return "", false }})
 	}
-	cfg, err := LoadConfig(good, Catalog())
+	cfg, err := parse("good.yml", "version: 1\noptions:\n  firewall_ports: [\"3478\", \"443/tls\"]\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,11 +209,7 @@ func TestFirewallPortsFromConfig(t *testing.T) {
 		len(o.FirewallPorts[1].Transports) != 1 || o.FirewallPorts[1].Transports[0] != probes.TLS {
 		t.Errorf("firewall_ports = %+v", o.FirewallPorts)
 	}
-	bad := filepath.Join(dir, "bad.yml")
-	if err := os.WriteFile(bad, []byte("version: 1\noptions:\n  firewall_ports: [\"3478\", \"99999\"]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadConfig(bad, Catalog()); err == nil || !strings.Contains(err.Error(), "bad.yml:3") || !strings.Contains(err.Error(), "firewall_ports") {
+	if _, err := parse("bad.yml", "version: 1\noptions:\n  firewall_ports: [\"3478\", \"99999\"]\n"); err == nil || !strings.Contains(err.Error(), "bad.yml:3") || !strings.Contains(err.Error(), "firewall_ports") {
 		t.Errorf("bad firewall_ports: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -60,7 +61,7 @@ func (o *reportFlags) finish(fs *flag.FlagSet) error {
 func applyConfig(o *options, plan *checks.Plan) error {
 	catalog := checks.Catalog()
 	if o.configPath != "" {
-		cfg, err := checks.LoadConfig(o.configPath, catalog)
+		cfg, err := loadConfig(o.configPath, catalog)
 		if err != nil {
 			return err
 		}
@@ -219,4 +220,14 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// loadConfig reads and validates a config file against the catalogue;
+// ${VAR} references are resolved from this process's environment.
+func loadConfig(file string, catalog []*checks.Check) (*checks.Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return checks.ParseConfig(file, data, checks.ConfigEnv{Catalog: catalog, LookupEnv: os.LookupEnv, Now: time.Now()})
 }

@@ -43,7 +43,7 @@ func loadAndResolve(path, profile string, catalog []*checks.Check) (*checks.Conf
 	var cfg *checks.Config
 	if path != "" {
 		var err error
-		if cfg, err = checks.LoadConfig(path, catalog); err != nil {
+		if cfg, err = loadConfig(path, catalog); err != nil {
 			return nil, nil, err
 		}
 	}
