@@ -34,9 +34,14 @@ deps:
 	fi
 	$(GO) mod download
 
+# A maintained static checker, pinned; go.mod/go.sum must already be tidy.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
+	$(GO) run $(STATICCHECK) ./...
 
 test: deps vet
 	$(GO) build ./...

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -128,13 +127,3 @@ func formatNumber(v float64) string {
 // errInternal marks the tool's own faults (a panic in a probe, a probe that
 // ignored its deadline); they give status error and exit code 3.
 var errInternal = errors.New("internal error")
-
-// sortedMetricNames is for stable output in listings.
-func sortedMetricNames(m map[string]float64) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}

@@ -200,7 +200,7 @@ func parseBindingResponse(raw []byte, tid [stun.TransactionIDSize]byte) (*stun.X
 		if err2 := plain.GetFrom(msg); err2 != nil {
 			return nil, fmt.Errorf("success response without XOR-MAPPED-ADDRESS: %w", err)
 		}
-		xor = stun.XORMappedAddress{IP: plain.IP, Port: plain.Port}
+		xor = stun.XORMappedAddress(plain)
 	}
 	return &xor, nil
 }

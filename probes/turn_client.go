@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -72,14 +73,14 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
-	cfg := &dtls.Config{ServerName: t.Server.URI.Host, ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
+	name := t.Server.URI.Host
+	opts := []dtls.ClientOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
 	if t.TLS != nil {
-		cfg.RootCAs, cfg.InsecureSkipVerify = t.TLS.RootCAs, t.TLS.InsecureSkipVerify
-		if t.TLS.ServerName != "" {
-			cfg.ServerName = t.TLS.ServerName
-		}
+		opts = append(opts, dtls.WithRootCAs(t.TLS.RootCAs), dtls.WithInsecureSkipVerify(t.TLS.InsecureSkipVerify))
+		name = cmp.Or(t.TLS.ServerName, name)
 	}
-	dc, err := dtls.Client(pc, raddr, cfg)
+	opts = append(opts, dtls.WithServerName(name))
+	dc, err := dtls.ClientWithOptions(pc, raddr, opts...)
 	if err != nil {
 		_ = pc.Close()
 		return nil, err

@@ -136,11 +136,11 @@ func parseRelayedData(raw []byte) (relayedData, error) {
 	}
 	var peer stun.XORMappedAddress
 	if err := peer.GetFromAs(msg, stun.AttrXORPeerAddress); err != nil {
-		return relayedData{}, fmt.Errorf("Data indication without XOR-PEER-ADDRESS: %w", err)
+		return relayedData{}, fmt.Errorf("data indication without XOR-PEER-ADDRESS: %w", err)
 	}
 	data, err := msg.Get(stun.AttrData)
 	if err != nil {
-		return relayedData{}, fmt.Errorf("Data indication without DATA: %w", err)
+		return relayedData{}, fmt.Errorf("data indication without DATA: %w", err)
 	}
 	return relayedData{Peer: &net.UDPAddr{IP: peer.IP, Port: peer.Port}, Payload: data}, nil
 }
@@ -158,7 +158,7 @@ func parseAllocation(msg *stun.Message) (allocation, error) {
 	var a allocation
 	var relayed stun.XORMappedAddress
 	if err := relayed.GetFromAs(msg, stun.AttrXORRelayedAddress); err != nil {
-		return a, fmt.Errorf("Allocate success without XOR-RELAYED-ADDRESS: %w", err)
+		return a, fmt.Errorf("allocate success without XOR-RELAYED-ADDRESS: %w", err)
 	}
 	a.Relayed = &net.UDPAddr{IP: relayed.IP, Port: relayed.Port}
 	var mapped stun.XORMappedAddress

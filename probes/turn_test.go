@@ -121,11 +121,10 @@ func TestTURNServerErrors(t *testing.T) {
 		wantReq   string
 		wantAuth  bool
 	}{
-		// pion/turn answers refused credentials with 400 rather than 401
-		// (coturn's 401 is covered by the coturn tests); Authenticated
-		// tells the two apart from a truly malformed request.
-		{name: "auth rejected", cfg: embedded.Config{AuthHandler: reject}, wantCode: 400, wantRealm: embedded.Realm, wantReq: "Allocate", wantAuth: true},
-		{name: "wrong password", password: "wrong", wantCode: 400, wantRealm: embedded.Realm, wantReq: "Allocate", wantAuth: true},
+		// pion/turn since v5.1.3 answers refused credentials with 401, as
+		// coturn does; Authenticated tells it from a missing credential.
+		{name: "auth rejected", cfg: embedded.Config{AuthHandler: reject}, wantCode: 401, wantRealm: embedded.Realm, wantReq: "Allocate", wantAuth: true},
+		{name: "wrong password", password: "wrong", wantCode: 401, wantRealm: embedded.Realm, wantReq: "Allocate", wantAuth: true},
 		{name: "no credentials", password: "-", wantCode: 401, wantRealm: embedded.Realm, wantReq: "Allocate"},
 		{name: "peer denied", cfg: embedded.Config{PermissionHandler: func(net.Addr, net.IP) bool { return false }}, wantCode: 403, wantRealm: embedded.Realm, wantReq: "CreatePermission", wantAuth: true},
 		{name: "quota of one", cfg: embedded.Config{QuotaHandler: quotaOf(1)}, wantCode: 486, wantRealm: embedded.Realm, wantReq: "Allocate", wantAuth: true},

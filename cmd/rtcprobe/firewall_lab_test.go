@@ -289,7 +289,7 @@ func TestFirewallLab(t *testing.T) {
 	}
 
 	// A wrong password still proves the path open: the server answered
-	// (pion's server says 400 where coturn says 401).
+	// (pion and coturn both say 401).
 	t.Run("wrong TURN password", func(t *testing.T) {
 		server.IPTables(t, "-F INPUT")
 		rep, _ := probe(t, nil, "firewall", "--checks", "firewall", "--ports", "443/tls", "--user", "lab", "--password", "wrong",

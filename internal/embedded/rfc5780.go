@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	"github.com/pion/stun/v4"
-	"github.com/pion/transport/v4"
-	"github.com/pion/transport/v4/stdnet"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )

@@ -65,7 +65,6 @@ func (s *Server) CertPEM() []byte {
 // the same UDP port, retrying when another process holds the UDP one.
 func secureListeners(host string, cert tls.Certificate) (net.Listener, net.Listener, error) {
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	dtlsCfg := &dtls.Config{Certificates: []tls.Certificate{cert}, ExtendedMasterSecret: dtls.RequireExtendedMasterSecret}
 	var lastErr error
 	for range 20 {
 		tlsLn, err := tls.Listen("tcp", net.JoinHostPort(host, "0"), tlsCfg)
@@ -73,7 +72,8 @@ func secureListeners(host string, cert tls.Certificate) (net.Listener, net.Liste
 			return nil, nil, fmt.Errorf("embedded TLS listener: %w", err)
 		}
 		port := tlsLn.Addr().(*net.TCPAddr).Port
-		dtlsLn, err := dtls.Listen("udp", &net.UDPAddr{IP: net.ParseIP(host), Port: port}, dtlsCfg)
+		dtlsLn, err := dtls.ListenWithOptions("udp", &net.UDPAddr{IP: net.ParseIP(host), Port: port},
+			dtls.WithCertificates(cert), dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret))
 		if err == nil {
 			return tlsLn, dtlsLn, nil
 		}
