@@ -82,6 +82,7 @@ func (t Target) ProxyName() string {
 // CONNECT.
 func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
 	name := redactURL(proxy)
+	start := time.Now()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", proxy.Host)
 	if err != nil {
@@ -99,16 +100,15 @@ func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, erro
 		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
 	}
 	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
+	resp, err := readHTTPHead(br)
 	if err != nil {
 		_ = conn.Close()
 		if ctx.Err() != nil {
-			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: "proxy CONNECT"}
+			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: "proxy CONNECT", After: time.Since(start)}
 		}
-		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
+		return nil, &ProxyError{Proxy: name, Target: addr, Err: fmt.Errorf("answer to CONNECT: %w", err)}
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.Code != http.StatusOK {
 		_ = conn.Close()
 		return nil, &ProxyError{Proxy: name, Target: addr, Status: resp.Status}
 	}

@@ -111,7 +111,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 		if len(st.PeerCertificates) > 0 {
 			leaf := st.PeerCertificates[0]
 			m.SetMetric("cert_days_left", math.Floor(time.Until(leaf.NotAfter).Hours()/24))
-			m.AddEvidence("certificate", fmt.Sprintf("%s, issued by %s, valid until %s", leaf.Subject.CommonName, leaf.Issuer.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly)))
+			m.AddEvidence("certificate", fmt.Sprintf("%s, issued by %s, valid until %s", fromNetwork(leaf.Subject.CommonName), fromNetwork(leaf.Issuer.CommonName), leaf.NotAfter.UTC().Format(time.DateOnly)))
 		}
 		chain := "verified"
 		if tcfg.InsecureSkipVerify {
@@ -230,7 +230,7 @@ func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
 		return nil, err
 	}
 	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
+	resp, err := readHTTPHead(br)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -238,13 +238,12 @@ func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
 		}
 		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return nil, &HTTPStatusError{Status: resp.Status, Code: resp.StatusCode}
+	if resp.Code != http.StatusSwitchingProtocols {
+		return nil, &HTTPStatusError{Status: resp.Status, Code: resp.Code}
 	}
 	sum := sha1.Sum([]byte(key + wsGUID))
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {
-		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("wrong Sec-WebSocket-Accept %q", got)}
+		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("wrong Sec-WebSocket-Accept %q", fromNetwork(got))}
 	}
 	if !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
 		return nil, &ProtocolError{Addr: addr, Err: errors.New("101 without Upgrade: websocket")}
@@ -296,13 +295,21 @@ func wsWriteFrame(w io.Writer, opcode byte, payload []byte) error {
 	return err
 }
 
-// wsReadFrame reads one frame; fragments are returned as they come, which
-// is enough to find a control frame.
+// maxWSPayload is the most of one data frame's payload rtcprobe keeps;
+// the rest is read and dropped. Control frames carry at most 125 bytes
+// (RFC 6455 §5.5), and fragments are never joined into a message, so a
+// frame or a message of any announced size costs at most this much.
+const maxWSPayload = 64 << 10
+
+// wsReadFrame reads one frame. Fragments are returned as they come, which
+// is enough to find a control frame; a data frame's payload is cut to
+// maxWSPayload.
 func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return 0, nil, err
 	}
+	opcode = h[0] & 0x0f
 	n := uint64(h[1] & 0x7f)
 	switch n {
 	case 126:
@@ -317,9 +324,12 @@ func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
 			return 0, nil, err
 		}
 		n = binary.BigEndian.Uint64(b[:])
+		if n > math.MaxInt64 {
+			return 0, nil, errors.New("frame length with the most significant bit set (RFC 6455 §5.2)")
+		}
 	}
-	if n > 1<<20 {
-		return 0, nil, fmt.Errorf("frame of %d bytes is too large to inspect", n)
+	if opcode >= 0x8 && n > 125 {
+		return 0, nil, fmt.Errorf("control frame of %d bytes (at most 125 allowed)", n)
 	}
 	var mask [4]byte
 	masked := h[1]&0x80 != 0
@@ -328,14 +338,19 @@ func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
 			return 0, nil, err
 		}
 	}
-	payload = make([]byte, n)
+	payload = make([]byte, min(n, maxWSPayload))
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return 0, nil, err
+	}
+	if rest := int64(n - uint64(len(payload))); rest > 0 {
+		if _, err := io.CopyN(io.Discard, r, rest); err != nil {
+			return 0, nil, err
+		}
 	}
 	if masked {
 		for i := range payload {
 			payload[i] ^= mask[i%4]
 		}
 	}
-	return h[0] & 0x0f, payload, nil
+	return opcode, payload, nil
 }
