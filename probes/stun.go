@@ -2,10 +2,8 @@ package probes
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
@@ -58,10 +56,13 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	var (
 		rtts   Durations
 		mapped *stun.XORMappedAddress
+		// One reader for the whole connection: over TCP an answer that
+		// comes after its request timed out must not desync the next.
+		frames = newFrameReader(conn, t.Transport.Network() == "tcp")
 	)
 	for i := 0; i < cfg.Count && ctx.Err() == nil; i++ {
 		sent := time.Now()
-		addr, err := bindingRoundTrip(ctx, conn, t.Transport, cfg.RequestTimeout)
+		addr, err := bindingRoundTrip(ctx, conn, frames, cfg.RequestTimeout)
 		if err != nil {
 			var se *STUNError
 			if errors.As(err, &se) || isFatal(err) {
@@ -111,8 +112,9 @@ func ipFamily(ip net.IP) string {
 }
 
 // bindingRoundTrip sends one Binding request and waits for its answer,
-// skipping stray datagrams with another transaction ID.
-func bindingRoundTrip(ctx context.Context, conn net.Conn, tr Transport, wait time.Duration) (*stun.XORMappedAddress, error) {
+// skipping stray messages with another transaction ID (answers to
+// earlier requests that came late).
+func bindingRoundTrip(ctx context.Context, conn net.Conn, frames *frameReader, wait time.Duration) (*stun.XORMappedAddress, error) {
 	req, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
 	if err != nil {
 		return nil, err
@@ -127,10 +129,12 @@ func bindingRoundTrip(ctx context.Context, conn net.Conn, tr Transport, wait tim
 	if _, err := conn.Write(req.Raw); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 1500)
 	for {
-		raw, err := readMessage(conn, tr, buf)
+		raw, err := frames.next()
 		if err != nil {
+			if isFrameError(err) {
+				err = &ProtocolError{Addr: conn.RemoteAddr().String(), Err: err}
+			}
 			return nil, err
 		}
 		addr, err := parseBindingResponse(raw, req.TransactionID)
@@ -145,26 +149,6 @@ func bindingRoundTrip(ctx context.Context, conn net.Conn, tr Transport, wait tim
 		}
 		return addr, err
 	}
-}
-
-// readMessage reads one STUN message: a datagram, or a length-framed
-// message from a stream (RFC 5389 §7.2.2).
-func readMessage(conn net.Conn, tr Transport, buf []byte) ([]byte, error) {
-	if tr.Network() == "udp" {
-		n, err := conn.Read(buf)
-		return buf[:n], err
-	}
-	if _, err := io.ReadFull(conn, buf[:20]); err != nil {
-		return nil, err
-	}
-	size := 20 + int(binary.BigEndian.Uint16(buf[2:4]))
-	if size > len(buf) {
-		return nil, &ProtocolError{Addr: conn.RemoteAddr().String(), Err: fmt.Errorf("message of %d bytes exceeds %d", size, len(buf))}
-	}
-	if _, err := io.ReadFull(conn, buf[20:size]); err != nil {
-		return nil, err
-	}
-	return buf[:size], nil
 }
 
 var errOtherTransaction = errors.New("response to another transaction")
@@ -206,16 +190,17 @@ func parseBindingResponse(raw []byte, tid [stun.TransactionIDSize]byte) (*stun.X
 }
 
 // stunError turns an error response into a *STUNError, keeping the REALM
-// a 401 names.
+// a 401 names; reason and realm are sanitized for display (a client that
+// computes a key from the realm reads it from msg).
 func stunError(msg *stun.Message, request string) *STUNError {
 	se := &STUNError{Request: request}
 	var code stun.ErrorCodeAttribute
 	if err := code.GetFrom(msg); err == nil {
-		se.Code, se.Reason = int(code.Code), string(code.Reason)
+		se.Code, se.Reason = int(code.Code), fromNetwork(string(code.Reason))
 	}
 	var realm stun.Realm
 	if err := realm.GetFrom(msg); err == nil {
-		se.Realm = realm.String()
+		se.Realm = fromNetwork(realm.String())
 	}
 	return se
 }
