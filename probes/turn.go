@@ -128,13 +128,20 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		m.AddEvidence("channel", fmt.Sprintf("bound %#04x both ways", firstChannel))
 	}
 
-	rtts, sent := relayEcho(ctx, a, b, allocB.Relayed, allocA.Relayed, chA, chB, cfg)
+	rtts, sent, err := relayEcho(ctx, a, b, allocB.Relayed, allocA.Relayed, chA, chB, cfg)
 	m.SetMetric("packets_sent", float64(sent))
 	m.SetMetric("packets_received", float64(len(rtts)))
-	m.SetMetric("loss_pct", LossPct(sent, len(rtts)))
+	// Loss counts against what was meant to be sent: a server that dies
+	// half-way has not lost only the packets it saw.
+	m.SetMetric("loss_pct", LossPct(cfg.Packets, len(rtts)))
 	rtts.Record(&m, "rtt")
-	if sent == 0 {
-		m.Err = &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: "relay test"}
+	switch {
+	case err != nil:
+		m.Err = fmt.Errorf("the relay test stopped after %d of %d packets: %w", sent, cfg.Packets, relayError(err, t, a.start))
+		return m
+	case sent < cfg.Packets:
+		m.Err = fmt.Errorf("%d of %d packets sent: %w", sent, cfg.Packets,
+			&TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: "relay test"})
 		return m
 	}
 
@@ -233,10 +240,21 @@ func serverIP(c *turnClient) net.IP {
 // sequence number and the send time.
 const echoHeaderSize = 8 + 4 + 8
 
+// relayError names why the relay test could not go on: the server
+// closed the connection or is gone (refused), or another failure.
+func relayError(err error, t Target, start time.Time) error {
+	if isClosed(err) {
+		return &ClosedError{Addr: t.Addr(), Transport: t.Transport, Stage: "relay test", Err: err}
+	}
+	return classify(err, t, start, "relay test")
+}
+
 // relayEcho sends cfg.Packets packets from a (to peer bAddr) and has b echo
 // each one back to aAddr; it returns the round-trip times of the echoes
-// that came back and how many packets were sent.
-func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr, chA, chB uint16, cfg TURNConfig) (Durations, int) {
+// that came back, how many packets were sent, and the error that stopped
+// sending or receiving early (nil when only the deadline or the echo wait
+// ended it).
+func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr, chA, chB uint16, cfg TURNConfig) (Durations, int, error) {
 	var token [8]byte
 	_, _ = rand.Read(token[:])
 	base := time.Now()
@@ -268,6 +286,7 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 	stop := context.AfterFunc(ctx, func() { _ = a.conn.SetDeadline(time.Now()) })
 	defer stop()
 	sentc := make(chan int, 1)
+	var sendErr error // written before sentc is sent to
 	sendCtx, stopSending := context.WithCancel(ctx)
 	defer stopSending()
 	go func() {
@@ -286,6 +305,7 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 			binary.BigEndian.PutUint32(pkt[8:12], uint32(i)) //nolint:gosec // i < Packets
 			binary.BigEndian.PutUint64(pkt[12:20], uint64(time.Since(base)))
 			if err := a.sendData(bAddr, chA, pkt); err != nil {
+				sendErr = err
 				return
 			}
 			sent++
@@ -301,13 +321,18 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 	}()
 
 	var (
-		rtts Durations
-		seen = make([]bool, cfg.Packets)
+		rtts    Durations
+		seen    = make([]bool, cfg.Packets)
+		readErr error
 	)
 	for len(rtts) < cfg.Packets {
 		d, err := a.readData()
 		if err != nil {
-			break // the echo wait is over, the context ended, or the stream broke
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				readErr = err // the stream broke or the server is gone
+			}
+			break // else the echo wait is over or the context ended
 		}
 		p := d.Payload
 		if len(p) < echoHeaderSize || !bytes.Equal(p[:8], token[:]) {
@@ -325,5 +350,8 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 	if ctx.Err() == nil {
 		_ = a.conn.SetDeadline(time.Time{}) // the allocation is released next
 	}
-	return rtts, sent
+	if readErr == nil {
+		readErr = sendErr
+	}
+	return rtts, sent, readErr
 }
