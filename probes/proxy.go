@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -62,6 +63,9 @@ func ParseProxy(raw string) (*url.URL, error) {
 	}
 	if u.Scheme != "http" || u.Host == "" || u.Port() == "" {
 		return nil, fmt.Errorf("invalid --proxy %q: want http://HOST:PORT", redactURL(u))
+	}
+	if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+		return nil, fmt.Errorf("invalid --proxy %q: port %s is not in 1-65535", redactURL(u), u.Port())
 	}
 	return u, nil
 }
@@ -126,12 +130,3 @@ type bufferedConn struct {
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// redactURL hides a password and any query (tokens ride there).
-func redactURL(u *url.URL) string {
-	c := *u
-	if c.RawQuery != "" {
-		c.RawQuery = "…"
-	}
-	return c.Redacted()
-}

@@ -51,7 +51,7 @@ type Server struct {
 func ParseServer(raw string) (Server, error) {
 	s, err := parseServer(raw)
 	if err != nil {
-		return Server{}, &URIError{URI: raw, Err: err}
+		return Server{}, &URIError{URI: RedactURI(raw), Err: err}
 	}
 	return s, nil
 }
@@ -72,7 +72,7 @@ func parseServer(raw string) (Server, error) {
 	}
 	hostport, query, _ := strings.Cut(rest, "?")
 	if strings.Contains(hostport, "@") {
-		return Server{}, errors.New("credentials in the URI are not allowed; use --user/--password")
+		return Server{}, errors.New("credentials in the URI (user:password@ before the host) are not allowed; use --user/--password")
 	}
 	if hostport == "" {
 		return Server{}, errors.New("missing host")
@@ -127,7 +127,7 @@ func checkHostPort(hostport string) error {
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
+		if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" {
 			return fmt.Errorf("invalid port %q (want 1-65535)", port)
 		}
 	}

@@ -36,7 +36,13 @@ type WebSocketConfig struct {
 func ParseWebSocketURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &URIError{URI: raw, Err: err}
+		// url.Error quotes the whole input, tokens included: keep only the
+		// reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, &URIError{URI: RedactURI(raw), Err: err}
 	}
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return nil, &URIError{URI: redactURL(u), Err: errors.New("want a ws:// or wss:// URL")}
@@ -50,13 +56,16 @@ func ParseWebSocketURL(raw string) (*url.URL, error) {
 		}
 	}
 	if u.User != nil {
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("credentials in the URL are not allowed")}
+		return nil, &URIError{URI: redactURL(u), Err: errors.New("credentials in the URL are not allowed (user:password@ before the host)")}
+	}
+	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New("a WebSocket URL has no #fragment (RFC 6455 §3)")}
 	}
 	return u, nil
 }
 
-// WebSocketName is the URL as shown in reports: without its query, where
-// signaling tokens usually ride.
+// WebSocketName is the URL as shown in reports: without userinfo, query
+// values or fragment, where signaling tokens ride.
 func WebSocketName(u *url.URL) string { return redactURL(u) }
 
 // WebSocket opens a WebSocket to u step by step and times each step:
