@@ -35,14 +35,17 @@ func conventionalTransports(port int) []probes.Transport {
 // ("3478,5349,443/tls"). Errors name the bad entry.
 func ParsePorts(spec string) ([]PortSpec, error) {
 	var out []PortSpec
-	for _, entry := range strings.Split(spec, ",") {
+	if strings.TrimSpace(spec) == "" {
+		return nil, nil
+	}
+	for i, entry := range strings.Split(spec, ",") {
 		entry = strings.TrimSpace(entry)
 		if entry == "" {
-			continue
+			return nil, fmt.Errorf("invalid --ports %q: entry %d is empty (a doubled or trailing comma)", spec, i+1)
 		}
 		num, tr, hasTr := strings.Cut(entry, "/")
 		port, err := strconv.Atoi(num)
-		if err != nil || port < 1 || port > 65535 {
+		if err != nil || port < 1 || port > 65535 || strings.Trim(num, "0123456789") != "" {
 			return nil, fmt.Errorf("invalid --ports entry %q: port must be 1-65535", entry)
 		}
 		ps := PortSpec{Port: port, Transports: conventionalTransports(port)}
@@ -54,9 +57,6 @@ func ParsePorts(spec string) ([]PortSpec, error) {
 			ps.Transports = []probes.Transport{t}
 		}
 		out = append(out, ps)
-	}
-	if len(out) == 0 && strings.TrimSpace(spec) != "" {
-		return nil, fmt.Errorf("invalid --ports %q: no port given", spec)
 	}
 	return out, nil
 }

@@ -148,8 +148,11 @@ func TestParsePorts(t *testing.T) {
 		{spec: "70000", wantErr: `"70000"`},
 		{spec: "3478,abc", wantErr: `"abc"`},
 		{spec: "443/sctp", wantErr: `"443/sctp": transport`},
-		{spec: ",", wantErr: `no port`},
+		{spec: ",", wantErr: `entry 1 is empty`},
+		{spec: "3478,,443", wantErr: `"3478,,443": entry 2 is empty`},
+		{spec: "3478,", wantErr: `entry 2 is empty`},
 		{spec: "-1", wantErr: `"-1"`},
+		{spec: "+80", wantErr: `"+80"`},
 	}
 	for _, tt := range tests {
 		got, err := ParsePorts(tt.spec)

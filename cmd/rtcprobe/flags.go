@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
 )
 
 // options are the parsed command line.
@@ -130,6 +131,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if _, err := browser.ParseMedia(o.media); err != nil {
 		return nil, err
+	}
+	// An empty --simulate is a mistake, not "no simulation".
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "simulate" })
+	if given && o.simulate == "" {
+		if _, err := netsim.ParseSpec(o.simulate); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
 }
