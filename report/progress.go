@@ -28,6 +28,7 @@ func NewProgress(w io.Writer, total int, color bool) *Progress {
 // Result prints one finished run: "[ 3/12] PASS  stun.udp  stun:… rtt median 0.2 ms (12ms)".
 // It is safe to call from several goroutines.
 func (p *Progress) Result(r checks.Result) {
+	r = cleanResult(r)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++

@@ -28,6 +28,7 @@ var statusColors = map[checks.Status]string{
 
 // WriteTable renders one row per result and a summary line.
 func WriteTable(w io.Writer, r Report, opt TableOptions) error {
+	r = r.clean()
 	if opt.Width <= 0 {
 		opt.Width = 60
 	}
