@@ -62,9 +62,13 @@ const (
 	// DiesMidRelay: a working TURN server that stops dead after it has
 	// relayed DieAfter packets.
 	DiesMidRelay Mode = "turn-dies-mid-relay"
+	// Healthy is the control: a WebSocket server that answers pings, a
+	// proxy that tunnels, a STUN server that answers Binding requests.
+	Healthy Mode = "healthy"
 )
 
-// Modes lists every mode, for tests that try them all.
+// Modes lists every misbehaving mode (Healthy is not one), for tests
+// that try them all.
 var Modes = []Mode{HeaderLine, HeaderCount, Flood101, Dribble, NoRead, Silent, WrongTransaction, Truncated,
 	AttrLength65535, ManyAttributes, BadFamily, ControlChars, Fresh401, Alternate, DiesMidRelay}
 

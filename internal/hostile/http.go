@@ -57,6 +57,14 @@ func (s *Server) serveHTTP(c net.Conn, br *bufio.Reader) {
 			fmt.Fprintf(c, "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"%x\"\r\nContent-Length: 0\r\n\r\n", nonce)
 		}
 		s.drain(c)
+	case Healthy:
+		if connect {
+			s.tunnel(c, br, req.Host)
+			return
+		}
+		if _, err := io.WriteString(c, answer(req)); err == nil {
+			s.answerPings(c, br)
+		}
 	case Alternate:
 		fmt.Fprintf(c, "HTTP/1.1 307 Temporary Redirect\r\nLocation: ws://%s%s\r\nContent-Length: 0\r\n\r\n", req.Host, req.URL.RequestURI())
 		s.drain(c)
@@ -93,4 +101,65 @@ func (s *Server) floodFrames(c net.Conn) {
 		return
 	}
 	s.flood(c, frame(0x0))
+}
+
+// tunnel is a working CONNECT: 200, then bytes both ways.
+func (s *Server) tunnel(c net.Conn, br *bufio.Reader, target string) {
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	if !s.track(up) {
+		_ = up.Close()
+		return
+	}
+	defer s.untrack(up)
+	if _, err := io.WriteString(c, answer(&http.Request{Method: http.MethodConnect})); err != nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(c, up)
+		_ = c.Close()
+		close(done)
+	}()
+	_, _ = io.Copy(up, br)
+	_ = up.Close()
+	<-done
+}
+
+// answerPings reads the client's frames and answers each ping with a
+// pong and a close with a close, as RFC 6455 §5.5 asks.
+func (s *Server) answerPings(c net.Conn, br *bufio.Reader) {
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return
+		}
+		n := int(h[1] & 0x7f)
+		if n >= 126 { // pings are short; anything long is not for this test server
+			return
+		}
+		var mask [4]byte
+		if _, err := io.ReadFull(br, mask[:]); err != nil {
+			return
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			return
+		}
+		for i := range payload {
+			payload[i] ^= mask[i%4]
+		}
+		switch h[0] & 0x0f {
+		case 0x9:
+			if _, err := c.Write(append([]byte{0x8A, byte(n)}, payload...)); err != nil {
+				return
+			}
+		case 0x8:
+			_, _ = c.Write([]byte{0x88, 0})
+			return
+		}
+	}
 }

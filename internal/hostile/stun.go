@@ -38,6 +38,11 @@ func (s *Server) stunAnswers(raw []byte, from net.Addr, stream bool) [][]byte {
 	failure := stun.NewType(req.Type.Method, stun.ClassErrorResponse)
 	mapped := mappedOf(from)
 	switch s.mode {
+	case Healthy:
+		if req.Type.Method != stun.MethodBinding {
+			return nil
+		}
+		return [][]byte{build(tid, success, mapped, stun.NewSoftware("hostile healthy"), stun.Fingerprint)}
 	case Dribble, Flood101:
 		if !stream {
 			return nil
