@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ type cliResult struct {
 	stdout, stderr string
 	code           int
 	took           time.Duration
+	maxRSS         int64 // bytes, the process's peak resident set
 }
 
 func rtcprobe(t *testing.T, args ...string) cliResult {
@@ -52,14 +54,51 @@ func rtcprobeEnv(t *testing.T, env []string, args ...string) cliResult {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
-	res := cliResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	res := cliResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), maxRSS: peak()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// watchPeakRSS follows the peak resident set (VmHWM) of process pid
+// until it exits; the returned function stops and gives it in bytes. The
+// rusage of a child is no measure: Linux carries the parent's peak into
+// it across the fork and exec.
+func watchPeakRSS(pid int) func() int64 {
+	var peak int64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+			_, hwm, found := strings.Cut(string(status), "VmHWM:")
+			if err != nil || !found {
+				return // exited
+			}
+			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.SplitN(hwm, "\n", 2)[0], "kB")), 10, 64)
+			peak = max(peak, kib<<10)
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return peak
+	}
 }
 
 type jsonReport struct {
