@@ -96,12 +96,12 @@ func TestHostileServers(t *testing.T) {
 			"signaling.websocket": {checks.Fail, "no HTTP answer to the Upgrade request: status line longer than 8192 bytes"}}},
 		{mode: hostile.Dribble, want: silent},
 		{mode: hostile.Dribble, proxy: true, want: map[string]verdict{
-			"stun.tcp":            {checks.Fail, "proxy CONNECT with"},
-			"signaling.websocket": {checks.Fail, "proxy CONNECT with"}}},
+			"stun.tcp":            {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"},
+			"signaling.websocket": {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"}}},
 		{mode: hostile.NoRead, want: silent},
 		{mode: hostile.NoRead, proxy: true, want: map[string]verdict{
-			"stun.tcp":            {checks.Fail, "proxy CONNECT with"},
-			"signaling.websocket": {checks.Fail, "proxy CONNECT with"}}},
+			"stun.tcp":            {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"},
+			"signaling.websocket": {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"}}},
 		{mode: hostile.Silent, want: silent},
 		{mode: hostile.WrongTransaction, want: silent},
 		{mode: hostile.Truncated, want: badSTUN("not a STUN message")},
