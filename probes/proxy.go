@@ -92,6 +92,8 @@ func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, erro
 	if err != nil {
 		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
 	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
@@ -107,7 +109,8 @@ func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, erro
 	resp, err := readHTTPHead(br)
 	if err != nil {
 		_ = conn.Close()
-		if ctx.Err() != nil {
+		var ne net.Error
+		if ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
 			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: "proxy CONNECT", After: time.Since(start)}
 		}
 		return nil, &ProxyError{Proxy: name, Target: addr, Err: fmt.Errorf("answer to CONNECT: %w", err)}

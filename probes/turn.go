@@ -281,8 +281,10 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 	defer func() { _ = b.conn.SetDeadline(time.Now()); wg.Wait() }()
 
 	// a sends on a pacer while this goroutine collects the echoes; when
-	// the pacer is done it gives the echoes EchoWait more to arrive.
-	_ = a.conn.SetDeadline(time.Time{})
+	// the pacer is done it gives the echoes EchoWait more to arrive, never
+	// past the deadline.
+	deadline, _ := ctx.Deadline()
+	_ = a.conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = a.conn.SetDeadline(time.Now()) })
 	defer stop()
 	sentc := make(chan int, 1)
@@ -292,8 +294,8 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 	go func() {
 		sent := 0
 		defer func() {
-			if ctx.Err() == nil {
-				_ = a.conn.SetReadDeadline(time.Now().Add(cfg.EchoWait))
+			if wait := time.Now().Add(cfg.EchoWait); ctx.Err() == nil && (deadline.IsZero() || wait.Before(deadline)) {
+				_ = a.conn.SetReadDeadline(wait)
 			}
 			sentc <- sent
 		}()

@@ -97,6 +97,10 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 		return m
 	}
 	defer conn.Close()
+	// The deadline holds in the socket itself; the AfterFunc covers a
+	// cancellation without one.
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 
@@ -137,7 +141,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	}
 	m.SetMetric("upgrade_ms", ms(time.Since(start)))
 
-	rtt, err := wsPing(conn, br, cfg.PingTimeout)
+	rtt, err := wsPing(ctx, conn, br, cfg.PingTimeout)
 	switch {
 	case err == nil:
 		m.SetMetric("ping_rtt_ms", ms(rtt))
@@ -262,11 +266,20 @@ func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
 
 // wsPing sends a ping and waits for the pong with the same payload,
 // skipping data frames the server pushes meanwhile.
-func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) (time.Duration, error) {
+func wsPing(ctx context.Context, conn net.Conn, br *bufio.Reader, wait time.Duration) (time.Duration, error) {
 	payload := make([]byte, 8)
 	_, _ = rand.Read(payload)
-	_ = conn.SetDeadline(time.Now().Add(wait))
-	defer conn.SetDeadline(time.Time{})
+	// The wait for the pong never outlasts the check's deadline.
+	checkDeadline, _ := ctx.Deadline()
+	deadline := time.Now().Add(wait)
+	if !checkDeadline.IsZero() && checkDeadline.Before(deadline) {
+		deadline = checkDeadline
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	_ = conn.SetDeadline(deadline)
+	defer conn.SetDeadline(checkDeadline)
 	start := time.Now()
 	if err := wsWriteFrame(conn, 0x9, payload); err != nil {
 		return 0, err
