@@ -26,6 +26,17 @@ const attrUnknownOptional stun.AttrType = 0xC0DE
 
 const magicCookie = 0x2112A442 // RFC 8489 §5
 
+// manyAttributes is 8000 empty-valued unknown optional attributes (64000
+// bytes): nearly all a STUN message can hold.
+var manyAttributes = func() []byte {
+	b := make([]byte, 0, 8000*8)
+	for range 8000 {
+		b = binary.BigEndian.AppendUint16(b, uint16(attrUnknownOptional))
+		b = append(b, 0, 4, 0, 0, 0, 0)
+	}
+	return b
+}()
+
 // stunAnswers decides what goes back for one STUN message from the
 // client; stream is true over TCP. Nothing for modes that stay silent.
 func (s *Server) stunAnswers(raw []byte, from net.Addr, stream bool) [][]byte {
@@ -70,11 +81,12 @@ func (s *Server) stunAnswers(raw []byte, from net.Addr, stream bool) [][]byte {
 		}
 		return [][]byte{b}
 	case ManyAttributes:
-		setters := []stun.Setter{tid, success}
-		for range 8000 {
-			setters = append(setters, stun.RawAttribute{Type: attrUnknownOptional, Value: []byte{0, 0, 0, 0}})
-		}
-		return [][]byte{build(append(setters, mapped)...)}
+		// The valid answer, behind manyAttributes unknown attributes.
+		b := build(tid, success, mapped)
+		out := make([]byte, 0, len(b)+len(manyAttributes))
+		out = append(append(append(out, b[:20]...), manyAttributes...), b[20:]...)
+		binary.BigEndian.PutUint16(out[2:4], uint16(len(out)-20)) //nolint:gosec // under 64 KiB
+		return [][]byte{out}
 	case BadFamily:
 		a := mapped.(*stun.XORMappedAddress)
 		v := []byte{0, 0x03, 0, 0, 0, 0, 0, 0} // family 3: neither IPv4 (1) nor IPv6 (2)
