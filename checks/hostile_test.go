@@ -74,6 +74,9 @@ func TestHostileServers(t *testing.T) {
 		mode  hostile.Mode
 		proxy bool
 		want  map[string]verdict
+		// slow lets a pass be a warn on an RTT threshold: what the server
+		// makes the client decode takes its time under the race detector.
+		slow bool
 	}{
 		{mode: hostile.Healthy, want: with(map[string]verdict{
 			"stun.udp": {checks.Pass, ""}, "stun.tcp": {checks.Pass, ""}, "signaling.websocket": {checks.Pass, ""}})},
@@ -96,12 +99,12 @@ func TestHostileServers(t *testing.T) {
 			"signaling.websocket": {checks.Fail, "no HTTP answer to the Upgrade request: status line longer than 8192 bytes"}}},
 		{mode: hostile.Dribble, want: silent},
 		{mode: hostile.Dribble, proxy: true, want: map[string]verdict{
-			"stun.tcp":            {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"},
-			"signaling.websocket": {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"}}},
+			"stun.tcp":            {checks.Fail, "proxy CONNECT with %s over TCP timed out after"},
+			"signaling.websocket": {checks.Fail, "proxy CONNECT with %s over TCP timed out after"}}},
 		{mode: hostile.NoRead, want: silent},
 		{mode: hostile.NoRead, proxy: true, want: map[string]verdict{
-			"stun.tcp":            {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"},
-			"signaling.websocket": {checks.Fail, "proxy CONNECT with %s over TCP timed out after 1s"}}},
+			"stun.tcp":            {checks.Fail, "proxy CONNECT with %s over TCP timed out after"},
+			"signaling.websocket": {checks.Fail, "proxy CONNECT with %s over TCP timed out after"}}},
 		{mode: hostile.Silent, want: silent},
 		{mode: hostile.WrongTransaction, want: silent},
 		{mode: hostile.Truncated, want: badSTUN("not a STUN message")},
@@ -110,7 +113,7 @@ func TestHostileServers(t *testing.T) {
 		{mode: hostile.ManyAttributes, want: with(map[string]verdict{
 			"stun.udp": {checks.Pass, ""}, "stun.tcp": {checks.Pass, ""},
 			"turn.udp": {checks.Fail, "without XOR-RELAYED-ADDRESS"}, "turn.tcp": {checks.Fail, "without XOR-RELAYED-ADDRESS"},
-			"ice.relay": {checks.Fail, "no relay candidate"}})},
+			"ice.relay": {checks.Fail, "no relay candidate"}}), slow: true},
 		{mode: hostile.BadFamily, want: with(map[string]verdict{
 			"stun.udp": {checks.Fail, "without XOR-MAPPED-ADDRESS"}, "stun.tcp": {checks.Fail, "without XOR-MAPPED-ADDRESS"},
 			"turn.udp": {checks.Fail, "without XOR-RELAYED-ADDRESS"}, "turn.tcp": {checks.Fail, "without XOR-RELAYED-ADDRESS"},
@@ -153,7 +156,8 @@ func TestHostileServers(t *testing.T) {
 					continue
 				}
 				cause := strings.ReplaceAll(want.cause, "%s", srv.Addr())
-				if r.Status != want.status || !strings.Contains(r.Error, cause) {
+				slow := tt.slow && want.status == checks.Pass && r.Status == checks.Warn && strings.HasPrefix(r.Error, "rtt_")
+				if (r.Status != want.status || !strings.Contains(r.Error, cause)) && !slow {
 					t.Errorf("%s %s: %s %q, want %s with %q", r.CheckID, r.Target, r.Status, r.Error, want.status, cause)
 				}
 			}
@@ -255,6 +259,9 @@ func runHostile(t *testing.T, plan *checks.Plan) []checks.Result {
 	for _, r := range results {
 		if r.Duration > deadline || r.Status == checks.Error {
 			t.Errorf("%s %s: %s after %s (deadline %s): %s", r.CheckID, r.Target, r.Status, r.Duration, plan.CheckTimeout, r.Error)
+		}
+		if strings.Contains(r.Error, " after 0s") {
+			t.Errorf("%s %s: %q does not say how long it waited", r.CheckID, r.Target, r.Error)
 		}
 	}
 	if took > deadline {

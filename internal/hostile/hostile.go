@@ -94,7 +94,7 @@ type Server struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
-	turn   *dyingTURN
+	turn   *dyingTURN // DiesMidRelay only
 }
 
 // Start listens on 127.0.0.1, UDP and TCP on one port, and misbehaves as
@@ -107,7 +107,7 @@ func Start(mode Mode) (*Server, error) {
 	s := &Server{mode: mode, udp: udp, tcp: tcp, port: udp.LocalAddr().(*net.UDPAddr).Port,
 		done: make(chan struct{}), conns: map[net.Conn]struct{}{}}
 	if mode == DiesMidRelay {
-		if s.turn, err = startDyingTURN(s); err != nil {
+		if err := startDyingTURN(s); err != nil {
 			_ = udp.Close()
 			_ = tcp.Close()
 			return nil, err
@@ -142,11 +142,12 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		_ = c.Close()
 	}
+	dying := s.turn
 	s.mu.Unlock()
 	_ = s.udp.Close()
 	_ = s.tcp.Close()
-	if s.turn != nil {
-		s.turn.kill()
+	if dying != nil {
+		dying.kill()
 	}
 	s.wg.Wait()
 	return nil

@@ -14,14 +14,20 @@ import (
 // (ChannelData or Send indications) from its clients: sockets closed,
 // allocations gone, TCP connections reset.
 type dyingTURN struct {
+	mu      sync.Mutex // held while srv is being set up
 	srv     *turn.Server
 	relayed atomic.Int32
 	once    sync.Once
 	s       *Server
 }
 
-func startDyingTURN(s *Server) (*dyingTURN, error) {
+func startDyingTURN(s *Server) error {
 	d := &dyingTURN{s: s}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s.mu.Lock()
+	s.turn = d
+	s.mu.Unlock()
 	key := turn.GenerateAuthKey(Username, Realm, Password)
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
@@ -38,7 +44,7 @@ func startDyingTURN(s *Server) (*dyingTURN, error) {
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: &countingPacketConn{PacketConn: s.udp, d: d}, RelayAddressGenerator: relay()}},
 		ListenerConfigs:   []turn.ListenerConfig{{Listener: &countingListener{Listener: s.tcp, d: d}, RelayAddressGenerator: relay()}},
 	})
-	return d, err
+	return err
 }
 
 // saw counts one packet from a client and kills the server at the limit.
@@ -49,7 +55,13 @@ func (d *dyingTURN) saw(b []byte) {
 }
 
 func (d *dyingTURN) kill() {
-	d.once.Do(func() { _ = d.srv.Close() })
+	d.once.Do(func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.srv != nil {
+			_ = d.srv.Close()
+		}
+	})
 }
 
 // relayedData is true for a ChannelData message or a Send indication.
