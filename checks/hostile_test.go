@@ -160,6 +160,9 @@ func TestHostileServers(t *testing.T) {
 				if (r.Status != want.status || !strings.Contains(r.Error, cause)) && !slow {
 					t.Errorf("%s %s: %s %q, want %s with %q", r.CheckID, r.Target, r.Status, r.Error, want.status, cause)
 				}
+				if r.CheckID == "signaling.websocket" && strings.Contains(r.Advice, "STUN") {
+					t.Errorf("%s: advice about STUN for a WebSocket server: %q", r.Target, r.Advice)
+				}
 			}
 			assertReportsClean(t, results)
 		})

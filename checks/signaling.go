@@ -41,6 +41,7 @@ func signalingAdvice(err error) string {
 	var (
 		proxy  *probes.ProxyError
 		status *probes.HTTPStatusError
+		head   *probes.HeadError
 	)
 	switch {
 	case errors.As(err, &proxy) && proxy.Status != "":
@@ -51,6 +52,8 @@ func signalingAdvice(err error) string {
 		return "The server wants another WebSocket version or subprotocol."
 	case errors.As(err, &status):
 		return "The server answered plain HTTP instead of switching to WebSocket: check the URL path, and that no proxy or load balancer on the way strips the Upgrade/Connection headers."
+	case errors.As(err, &head):
+		return "The answer to the Upgrade request is not HTTP that rtcprobe will read (" + head.What + "): the URL may point at another service, or something on the path answers in its place."
 	}
 	return ""
 }
