@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -17,32 +17,6 @@ type ICEConfig struct {
 	// Timeout bounds gathering (default 3 s): a server that has not
 	// answered by then counts as silent.
 	Timeout time.Duration
-}
-
-// iceServer is an RTCIceServer dictionary. The credential goes to the
-// page only, never into evidence.
-type iceServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username,omitempty"`
-	Credential string   `json:"credential,omitempty"`
-}
-
-// browserURL spells a server for RTCIceServer.urls over transport tr:
-// stun: URIs as they are, turn:/turns: with ?transport= when it matters.
-func browserURL(s probes.Server, tr probes.Transport) string {
-	u := s.URI.Scheme.String() + ":" + s.Addr()
-	if s.IsTURN() && s.URI.Scheme == stun.SchemeTypeTURN {
-		u += "?transport=" + tr.Network()
-	}
-	return u
-}
-
-func iceServerOf(s probes.Server, tr probes.Transport) iceServer {
-	is := iceServer{URLs: []string{browserURL(s, tr)}}
-	if s.IsTURN() {
-		is.Username, is.Credential = s.Username, s.Password
-	}
-	return is
 }
 
 type candidate struct {
@@ -77,7 +51,8 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 		Complete bool    `json:"complete"`
 		GatherMs float64 `json:"gatherMs"`
 	}
-	arg := map[string]any{"iceServers": []iceServer{iceServerOf(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
+	// The page gets the credential, never the evidence.
+	arg := map[string]any{"iceServers": []webrtc.ICEServer{probes.ICEServer(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
 	ev, err := b.call(ctx, "ice", arg, &res, permissionDefault)
 	m = probes.Measurement{}
 	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -102,7 +101,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 			if t.Level.Worse(r.Status) {
 				r.Status = t.Level
 			}
-			broken = append(broken, fmt.Sprintf("%s is %s, want %s (%s)", t.Metric, formatNumber(v), t.String()[len(t.Metric)+1:], t.Level))
+			broken = append(broken, fmt.Sprintf("%s is %s, want %s (%s)", t.Metric, FormatNumber(v), t.String()[len(t.Metric)+1:], t.Level))
 		}
 		r.Error = strings.Join(broken, "; ")
 	}
@@ -115,13 +114,6 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		}
 	}
 	return r
-}
-
-func formatNumber(v float64) string {
-	if v == math.Trunc(v) || math.Abs(v) >= 100 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.3g", v)
 }
 
 // errInternal marks the tool's own faults (a panic in a probe, a probe that

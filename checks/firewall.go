@@ -249,7 +249,7 @@ func (c CellOutcome) evidence() string {
 	}
 	switch {
 	case c.Outcome == OutcomeOK:
-		return fmt.Sprintf("ok %s ms%s", formatNumber(c.RTTms), via)
+		return fmt.Sprintf("ok %s ms%s", FormatNumber(c.RTTms), via)
 	case c.Detail != "":
 		return fmt.Sprintf("%s (%s)%s", c.Outcome, c.Detail, via)
 	}

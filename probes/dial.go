@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -52,6 +53,24 @@ func dial(ctx context.Context, t Target) (net.Conn, error) {
 	}
 	return tc, nil
 }
+
+// TURNDialer connects a pion peer to t's TURN server over TCP or TLS as
+// the TURN probes do: through t's proxy, verifying the certificate against
+// t.TLS (pion's own TLS client knows only the system's roots), and under
+// ctx, which a pion dial has no other way to honour. Other addresses are
+// refused: the peer has no business elsewhere.
+func TURNDialer(ctx context.Context, t Target) Dialer {
+	return dialFunc(func(_, addr string) (net.Conn, error) {
+		if addr != t.Addr() {
+			return nil, fmt.Errorf("TURN server %s is not this call's (%s)", addr, t.Addr())
+		}
+		return dial(ctx, t)
+	})
+}
+
+type dialFunc func(network, addr string) (net.Conn, error)
+
+func (f dialFunc) Dial(network, addr string) (net.Conn, error) { return f(network, addr) }
 
 // resolve turns the target's host into an IP:port, naming DNS failures.
 func resolve(ctx context.Context, t Target, start time.Time) (string, error) {

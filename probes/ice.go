@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
@@ -56,7 +57,7 @@ func ICEServer(s Server, tr Transport) webrtc.ICEServer {
 func AllLoopback(servers []Server) bool {
 	for _, s := range servers {
 		ip := net.ParseIP(s.URI.Host)
-		if s.URI.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !strings.EqualFold(s.URI.Host, "localhost") && (ip == nil || !ip.IsLoopback()) {
 			return false
 		}
 	}

@@ -10,11 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/stats"
-	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
@@ -92,6 +88,12 @@ type statsHolder struct {
 	getter stats.Getter
 }
 
+func (h *statsHolder) set(g stats.Getter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.getter = g
+}
+
 func (h *statsHolder) Get(ssrc uint32) *stats.Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -111,7 +113,8 @@ func NewPair(cfg PairConfig) (*Pair, error) {
 	pcs := [2]*webrtc.PeerConnection{}
 	for i := range pcs {
 		p.rtp[i] = &statsHolder{}
-		api, err := newAPI(cfg, i, p.rtp[i])
+		api, err := NewAPI(APIConfig{Relay: cfg.Relay, Loopback: cfg.Loopback, Net: cfg.Nets[i],
+			ReportInterval: cfg.ReportInterval, OnStats: p.rtp[i].set})
 		if err != nil {
 			p.Close()
 			return nil, err
@@ -134,70 +137,6 @@ func NewPair(cfg PairConfig) (*Pair, error) {
 		}
 	}
 	return p, nil
-}
-
-func newAPI(cfg PairConfig, side int, holder *statsHolder) (*webrtc.API, error) {
-	var se webrtc.SettingEngine
-	logs := logging.NewDefaultLoggerFactory()
-	logs.DefaultLogLevel = logging.LogLevelDisabled // pion's own warnings would garble the report
-	se.LoggerFactory = logs
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	// The receive window Chrome's SCTP stack (dcsctp) offers; pion's 1 MiB
-	// default would halve the data channel throughput a browser gets.
-	se.SetSCTPMaxReceiveBufferSize(5 << 20)
-	// A STUN server that has not answered in 2 s is no use to ICE; pion's
-	// 5 s default, paid by each peer in turn, outlasted ice.all's deadline
-	// when a configured STUN server was down.
-	se.SetSTUNGatherTimeout(2 * time.Second)
-	// Fail fast enough that a dead peer is seen within a media sample.
-	se.SetICETimeouts(2*time.Second, 4*time.Second, 500*time.Millisecond)
-	// pion waits up to 2 s before accepting a relayed pair in case a
-	// better one works; browsers nominate much sooner. Short waits keep
-	// the preference for direct pairs without adding seconds to calls
-	// that need the relay.
-	se.SetSrflxAcceptanceMinWait(100 * time.Millisecond)
-	se.SetPrflxAcceptanceMinWait(200 * time.Millisecond)
-	se.SetRelayAcceptanceMinWait(300 * time.Millisecond)
-	if cfg.Relay {
-		// Only relay pairs exist, so there is nothing better to wait for.
-		se.SetRelayAcceptanceMinWait(0)
-	}
-	if cfg.Loopback {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
-	}
-	if n := cfg.Nets[side]; n != nil {
-		se.SetNet(n)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	}
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	reg := &interceptor.Registry{}
-	// The stats interceptor goes first, i.e. closest to the network, so
-	// it sees the sender reports the report interceptor writes (it needs
-	// them to compute the RTT from the receiver reports).
-	si, err := stats.NewInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	si.OnNewPeerConnection(func(_ string, g stats.Getter) {
-		holder.mu.Lock()
-		holder.getter = g
-		holder.mu.Unlock()
-	})
-	reg.Add(si)
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
-		[]report.ReceiverOption{report.ReceiverInterval(cfg.ReportInterval)},
-		report.SenderInterval(cfg.ReportInterval)); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg)), nil
 }
 
 func (p *Pair) setState(side int, s webrtc.PeerConnectionState) {
@@ -361,7 +300,7 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 		m.SetMetric("connect_ms", ms(t.Total))
 	}
 	// The selected pair first: it is what a one-line summary shows.
-	if pair := selectedPair(p.Offer); pair != nil {
+	if pair := SelectedPair(p.Offer); pair != nil {
 		m.AddEvidence("selected_pair", fmt.Sprintf("%s %s:%d ↔ %s %s:%d over %s",
 			pair.Local.Typ, pair.Local.Address, pair.Local.Port, pair.Remote.Typ, pair.Remote.Address, pair.Remote.Port, pair.Local.Protocol))
 		relay := 0.0
@@ -392,7 +331,8 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 	}
 }
 
-func selectedPair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
+// SelectedPair is pc's selected candidate pair, or nil before there is one.
+func SelectedPair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
 	sctp := pc.SCTP()
 	if sctp == nil || sctp.Transport() == nil {
 		return nil

@@ -6,7 +6,6 @@ package embedded
 import (
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -59,8 +58,8 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{
 		host:     cfg.Host,
 		port:     udp.LocalAddr().(*net.UDPAddr).Port,
-		username: "rtcprobe-" + randomHex(4),
-		password: randomHex(16),
+		username: "rtcprobe-" + rand.Text(),
+		password: rand.Text(),
 	}
 	auth := cfg.AuthHandler
 	if auth == nil {
@@ -172,10 +171,4 @@ func (s *Server) Close() error {
 		return errors.New("embedded server not started")
 	}
 	return errors.Join(s.turn.Close(), s.nat.Close())
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
