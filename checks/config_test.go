@@ -13,22 +13,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected outputs in testdata")
 
-// testCatalog is the real catalogue plus stand-ins for groups a build may
-// not have yet, so profiles and patterns are tested against many groups.
-func testCatalog() []*Check {
-	all := Catalog()
-	have := map[string]bool{}
-	for _, c := range all {
-		have[c.ID] = true
-	}
-	for _, id := range []string{"turn.udp", "turn.tcp", "ice.host", "media.audio", "browser.devices", "firewall.ports", "nat.type", "signaling.wss"} {
-		if !have[id] {
-			all = append(all, &Check{ID: id, Title: id, Metrics: []string{"rtt_p95_ms", "loss_pct"}})
-		}
-	}
-	return all
-}
-
 var testEnv = map[string]string{"TURN_PASSWORD": "pw-Zq81-never-shown", "TURN_SECRET": "sec-Kx77-never-shown"}
 
 func parseTestConfig(t *testing.T, file string) (*Config, error) {
@@ -38,7 +22,7 @@ func parseTestConfig(t *testing.T, file string) (*Config, error) {
 		t.Fatal(err)
 	}
 	return ParseConfig(filepath.Base(file), data, ConfigEnv{
-		Catalog:   testCatalog(),
+		Catalog:   Catalog(),
 		LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok },
 		Now:       time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	})
@@ -165,7 +149,7 @@ func checkIDs(cs []*Check) []string {
 }
 
 func TestResolve(t *testing.T) {
-	cat := testCatalog()
+	cat := Catalog()
 	full, err := parseTestConfig(t, "testdata/config/valid-full.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -189,15 +173,15 @@ func TestResolve(t *testing.T) {
 		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Fail},
 		{name: "ci runs everything, strict", profile: "ci", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Warn},
 		{name: "firewall has no media", profile: "firewall", want: func(ids []string) bool {
-			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.type") && slices.Contains(ids, "signaling.wss") &&
-				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.host")
+			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.behavior") && slices.Contains(ids, "signaling.websocket") &&
+				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.all")
 		}, failOn: Fail},
 		{name: "precall", profile: "precall", want: func(ids []string) bool {
-			return slices.Contains(ids, "browser.devices") && slices.Contains(ids, "media.audio") && slices.Contains(ids, "ice.host") &&
-				slices.Contains(ids, "turn.tcp") && !slices.Contains(ids, "firewall.ports") && !slices.Contains(ids, "nat.type")
+			return slices.Contains(ids, "browser.devices") && slices.Contains(ids, "media.audio") && slices.Contains(ids, "ice.all") &&
+				slices.Contains(ids, "turn.tcp") && !slices.Contains(ids, "firewall.matrix") && !slices.Contains(ids, "nat.behavior")
 		}, failOn: Fail},
 		{name: "config profile and checks narrow", cfg: full, want: func(ids []string) bool {
-			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.type")
+			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.behavior")
 		}, failOn: Warn},
 		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: Warn},
 		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, precall)`},
@@ -244,7 +228,7 @@ func TestResolveThresholds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Resolve(testCatalog(), cfg, "")
+	r, err := Resolve(Catalog(), cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +302,7 @@ func BenchmarkParseConfig(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ParseConfig("valid-full.yml", data, env); err != nil {
@@ -333,7 +317,7 @@ func TestResolveOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Resolve(testCatalog(), cfg, "office")
+	r, err := Resolve(Catalog(), cfg, "office")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +349,7 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig("fuzz.yml", data, env)
 		if err == nil {
@@ -395,7 +379,7 @@ func TestBadEnvReferenceInSecretNotEchoed(t *testing.T) {
 	for _, key := range []string{"credential", "password", "secret"} {
 		t.Run(key, func(t *testing.T) {
 			data := "servers:\n  - urls: turn:127.0.0.1\n    username: u\n    " + key + ": s3cret${not-a-name}\n"
-			_, err := ParseConfig("c.yml", []byte(data), ConfigEnv{Catalog: testCatalog(), LookupEnv: func(string) (string, bool) { return "", false }})
+			_, err := ParseConfig("c.yml", []byte(data), ConfigEnv{Catalog: Catalog(), LookupEnv: func(string) (string, bool) { return "", false }})
 			if err == nil {
 				t.Fatal("accepted a malformed reference")
 			}
