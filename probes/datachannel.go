@@ -112,12 +112,9 @@ func DataChannel(ctx context.Context, cfg DataChannelConfig) Measurement {
 	})
 
 	var m Measurement
-	if err := p.Connect(ctx); err != nil {
-		p.RecordConnection(&m, false)
-		m.Err = err
+	if err := p.connectRecorded(ctx, &m); err != nil {
 		return m
 	}
-	p.RecordConnection(&m, true)
 	connected := time.Now()
 	broken := p.Broken()
 	fail := func(what string, err error) Measurement {

@@ -26,11 +26,9 @@ func ICE(ctx context.Context, cfg PairConfig) Measurement {
 	if _, err := p.Offer.CreateDataChannel("rtcprobe-ice", nil); err != nil {
 		return Failed(fmt.Errorf("%w: data channel: %v", ErrUnsupported, err))
 	}
-	err = p.Connect(ctx)
 	var m Measurement
-	p.RecordConnection(&m, err == nil)
+	_ = p.connectRecorded(ctx, &m) // the error is m.Err
 	p.snapshot(cfg.Stats, cfg.StatsLabel)
-	m.Err = err
 	return m
 }
 

@@ -256,6 +256,15 @@ func (p *Pair) Connect(ctx context.Context) error {
 	}
 }
 
+// connectRecorded connects the pair and records how into m; a failure
+// becomes m.Err too.
+func (p *Pair) connectRecorded(ctx context.Context, m *Measurement) error {
+	err := p.Connect(ctx)
+	p.RecordConnection(m, err == nil)
+	m.Err = err
+	return err
+}
+
 // Broken returns a channel closed once either peer's connection fails,
 // disconnects or closes after having connected: a call dropped mid-way.
 func (p *Pair) Broken() <-chan struct{} {
