@@ -227,13 +227,17 @@ func browserChecks() []*Check {
 	}
 }
 
-// browserTrustsTarget skips TLS servers when the run trusts them by its
-// own rules (--ca, --insecure): the browser verifies certificates against
-// the system's store only, so its verdict would be about that, not the
-// server.
+// browserTrustsTarget skips TLS servers the run trusts by its own rules
+// (--ca, --insecure) unless the browser was told to trust the very same
+// certificates (the embedded server's): otherwise the browser verifies
+// against the system's store only, so its verdict would be about that,
+// not the server.
 func browserTrustsTarget(s Subject, p *Plan) error {
 	tc := p.Options.TLS
 	if s.Target.Server.URI.Scheme != stun.SchemeTypeTURNS || tc == nil || (tc.RootCAs == nil && !tc.InsecureSkipVerify) {
+		return nil
+	}
+	if !tc.InsecureSkipVerify && p.Options.Browser.Trusts(tc.RootCAs) {
 		return nil
 	}
 	return fmt.Errorf("%w: the browser trusts only the system's certificate authorities; --ca and --insecure do not reach it", probes.ErrUnsupported)

@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -86,10 +89,10 @@ func TestBrowserChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	sess := browser.NewSession(browser.Config{})
-	defer sess.Close()
 	// As the default run does: the embedded server's certificate is trusted
-	// by rtcprobe, which the browser cannot share (those subjects skip).
+	// by rtcprobe and by the browser, so its turns: subjects run too.
+	sess := browser.NewSession(browser.Config{TrustedCerts: []*x509.Certificate{srv.Certificate()}})
+	defer sess.Close()
 	// Three at a time: the real-time checks must not starve each other when
 	// the test shares the machine with every other package's tests.
 	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Timeout: 90 * time.Second, Concurrency: 3,
@@ -98,12 +101,6 @@ func TestBrowserChecks(t *testing.T) {
 	seen := map[string]int{}
 	for _, r := range results {
 		seen[r.CheckID]++
-		if strings.HasPrefix(strings.TrimPrefix(r.Target, "relay-only via "), "turns:") {
-			if r.Status != Skip || !strings.Contains(r.Error, "--ca") {
-				t.Errorf("%s %s: %s %q, want a skip naming --ca", r.CheckID, r.Target, r.Status, r.Error)
-			}
-			continue
-		}
 		// Warnings are allowed: a loaded CI machine can start a camera slowly.
 		if r.Status != Pass && r.Status != Warn {
 			t.Errorf("%s %s: %s: %s (advice %q)", r.CheckID, r.Target, r.Status, r.Error, r.Advice)
@@ -121,6 +118,47 @@ func TestBrowserChecks(t *testing.T) {
 	// it); interop: all + relay over the same three.
 	if seen["browser.ice"] != 4 || seen["browser.interop"] != 4 {
 		t.Errorf("subjects per check = %v", seen)
+	}
+}
+
+// The turns: subjects run when the browser trusts exactly what the run
+// trusts, and skip, naming the options the browser cannot follow, when
+// the run trusts by --ca or --insecure.
+func TestBrowserTrustsTarget(t *testing.T) {
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	other, err := netlab.NewCert(time.Now().Add(time.Hour), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := browser.NewSession(browser.Config{TrustedCerts: []*x509.Certificate{srv.Certificate()}})
+	defer trusting.Close()
+	untold := browser.NewSession(browser.Config{})
+	defer untold.Close()
+	embeddedRoots := &tls.Config{RootCAs: srv.CertPool()}
+	tests := []struct {
+		name     string
+		uri      string
+		tls      *tls.Config
+		sess     *browser.Session
+		wantSkip bool
+	}{
+		{"embedded certificate, browser told", "turns:127.0.0.1:5349", embeddedRoots, trusting, false},
+		{"embedded certificate, browser not told", "turns:127.0.0.1:5349", embeddedRoots, untold, true},
+		{"--ca", "turns:127.0.0.1:5349", &tls.Config{RootCAs: other.Pool}, trusting, true},
+		{"--insecure", "turns:127.0.0.1:5349", &tls.Config{InsecureSkipVerify: true, RootCAs: srv.CertPool()}, trusting, true},
+		{"system roots", "turns:127.0.0.1:5349", nil, untold, false},
+		{"not TLS", "turn:127.0.0.1:3478", &tls.Config{RootCAs: other.Pool}, untold, false},
+	}
+	for _, tt := range tests {
+		s := Subject{Target: probes.Target{Server: mustParse(t, tt.uri), Transport: probes.TLS, TLS: tt.tls}}
+		err := browserTrustsTarget(s, &Plan{Options: Options{TLS: tt.tls, Browser: tt.sess}})
+		if skip := err != nil; skip != tt.wantSkip || skip && (!errors.Is(err, probes.ErrUnsupported) || !strings.Contains(err.Error(), "--ca")) {
+			t.Errorf("%s: %v, want skip %v", tt.name, err, tt.wantSkip)
+		}
 	}
 }
 

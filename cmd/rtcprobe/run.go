@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
-	defer plan.Options.Browser.Close()
+	var trusted []*x509.Certificate
 	if len(plan.Servers) == 0 {
 		srv, err := embedded.Start(embedded.Config{})
 		if err != nil {
@@ -56,8 +57,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer srv.Close()
 		plan.Servers = srv.Servers()
 		plan.Options.NATServers = srv.NATServers()
-		// Trust the embedded server's throw-away certificate, and only it.
+		// Trust the embedded server's throw-away certificate, and only it,
+		// in the probes and in the browser.
 		plan.Options.TLS = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
+		trusted = []*x509.Certificate{srv.Certificate()}
+	}
+	// The browser starts only if a browser check is selected, on first use.
+	for _, c := range plan.Checks {
+		if c.Group() == "browser" {
+			plan.Options.Browser = browser.NewSession(browser.Config{Path: o.browserPath, Media: browser.Media(o.media),
+				Headful: o.headful, TrustedCerts: trusted})
+			defer plan.Options.Browser.Close()
+			break
+		}
 	}
 
 	if o.statsPath != "" {
@@ -151,13 +163,6 @@ func buildPlan(o *options) (*checks.Plan, error) {
 	}
 	if o.ports != "" { // a flag beats the file
 		plan.Options.FirewallPorts = ports
-	}
-	// The browser starts only if a browser check is selected, on first use.
-	for _, c := range plan.Checks {
-		if c.Group() == "browser" {
-			plan.Options.Browser = browser.NewSession(browser.Config{Path: o.browserPath, Media: browser.Media(o.media), Headful: o.headful})
-			break
-		}
 	}
 	return plan, nil
 }

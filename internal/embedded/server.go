@@ -30,7 +30,7 @@ type Server struct {
 	nat      *NATResponder
 	tlsPort  int
 	certPool *x509.CertPool
-	cert     []byte // DER
+	cert     *x509.Certificate
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -82,7 +82,7 @@ func Start(cfg Config) (*Server, error) {
 		_ = tcp.Close()
 		return nil, err
 	}
-	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Certificate[0]
+	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Leaf
 	relay := func() turn.RelayAddressGenerator {
 		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(cfg.Host), Address: cfg.Host}
 	}
@@ -161,6 +161,10 @@ func (s *Server) TLSPort() int { return s.tlsPort }
 // CertPool trusts this run's self-signed certificate, for probing the
 // turns: server without --insecure.
 func (s *Server) CertPool() *x509.CertPool { return s.certPool }
+
+// Certificate is this run's self-signed certificate, which the turns:
+// server presents: a browser told to trust it can use that server.
+func (s *Server) Certificate() *x509.Certificate { return s.cert }
 
 // Credentials are the throw-away username and password of this run.
 func (s *Server) Credentials() (username, password string) { return s.username, s.password }
