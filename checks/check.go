@@ -42,7 +42,10 @@ type Check struct {
 }
 
 // Group is the part of the ID before the dot.
-func (c *Check) Group() string { g, _, _ := strings.Cut(c.ID, "."); return g }
+func (c *Check) Group() string { return Group(c.ID) }
+
+// Group is the group of a check ID: "stun" for "stun.udp".
+func Group(id string) string { g, _, _ := strings.Cut(id, "."); return g }
 
 // Subject is what one run of a check is aimed at.
 type Subject struct {
