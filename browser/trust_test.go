@@ -3,6 +3,7 @@ package browser
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"testing"
 	"time"
 
@@ -80,36 +81,48 @@ func TestTrustedCertificate(t *testing.T) {
 
 // Trusts holds only for exactly the certificates the browser was given.
 func TestConfigTrusts(t *testing.T) {
-	srv, err := embedded.Start(embedded.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	other, err := netlab.NewCert(time.Now().Add(time.Hour), "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{TrustedCerts: []*x509.Certificate{srv.Certificate()}}
+	mine, other := testCA(t), testCA(t)
+	cfg := Config{TrustedCerts: []*x509.Certificate{mine.cert}}
 	for _, tc := range []struct {
 		name  string
 		cfg   Config
 		roots *x509.CertPool
 		want  bool
 	}{
-		{"the same certificate", cfg, srv.CertPool(), true},
-		{"another CA", cfg, other.Pool, false},
+		{"the same certificate", cfg, mine.pool, true},
+		{"another one", cfg, other.pool, false},
 		{"no roots", cfg, nil, false},
-		{"browser told nothing", Config{}, srv.CertPool(), false},
+		{"browser told nothing", Config{}, mine.pool, false},
 	} {
 		if got := tc.cfg.Trusts(tc.roots); got != tc.want {
 			t.Errorf("%s: Trusts = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	var none *Session
-	if none.Trusts(srv.CertPool()) {
+	if none.Trusts(mine.pool) {
 		t.Error("a nil session trusts a certificate")
 	}
-	if !NewSession(cfg).Trusts(srv.CertPool()) {
+	if !NewSession(cfg).Trusts(mine.pool) {
 		t.Error("the session does not trust its browser's certificate")
 	}
+}
+
+type ca struct {
+	cert *x509.Certificate
+	pool *x509.CertPool
+}
+
+// testCA is a throw-away certificate authority and a pool trusting it.
+func testCA(t *testing.T) ca {
+	t.Helper()
+	c, err := netlab.NewCert(time.Now().Add(time.Hour), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(c.CAPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca{cert: cert, pool: c.Pool}
 }
