@@ -48,7 +48,7 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 		if opt.Color {
 			status = statusColors[res.Status] + status + "\x1b[0m"
 		}
-		if err := t.Append(res.CheckID, res.Target, status, measured(res), details(res)); err != nil {
+		if err := t.Append(terminalText(res.CheckID), terminalText(res.Target), status, terminalText(measured(res)), terminalText(details(res))); err != nil {
 			return err
 		}
 	}
@@ -58,7 +58,7 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 		}
 	}
 	for _, f := range folds {
-		if _, err := fmt.Fprintln(w, f); err != nil {
+		if _, err := fmt.Fprintln(w, terminalText(f.String())); err != nil {
 			return err
 		}
 	}
