@@ -20,7 +20,7 @@ func ErrorAdvice(err error) string {
 		closed  *probes.ClosedError
 	)
 	switch {
-	case errors.As(err, &timeout) && timeout.Stage == "":
+	case errors.As(err, &timeout) && timeout.Stage == probes.StageFirstAnswer:
 		if timeout.Transport.Network() == "udp" {
 			return fmt.Sprintf("Nothing answered: a firewall on the path silently drops UDP to %s, or no server listens there. Allow outbound UDP to that port, or use TURN over TCP/TLS (ideally on 443).", timeout.Addr)
 		}
@@ -36,7 +36,7 @@ func ErrorAdvice(err error) string {
 	case errors.As(err, &stunErr):
 		return STUNCodeAdvice(stunErr)
 	case errors.As(err, &closed):
-		return fmt.Sprintf("The server at %s hung up during %s instead of answering: another service may own this port, the server may reject %s clients by policy, or it is overloaded. Check the port and the server's logs.", closed.Addr, closed.Stage, closed.Transport.Upper())
+		return fmt.Sprintf("The server at %s hung up during %s instead of answering: another service may own this port, the server may reject %s clients by policy, or it is overloaded. Check the port and the server's logs.", closed.Addr, closed.Request, closed.Transport.Upper())
 	case errors.As(err, &proto):
 		return "The server answered with something that is not valid STUN for this request: check that the URI points at a STUN/TURN server and not another service."
 	}

@@ -105,12 +105,12 @@ var browserInteropThresholds = []Threshold{
 // requires one.
 func browserRun(measure func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement) func(context.Context, Subject, *Plan) probes.Measurement {
 	return func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-		if p.Options.Browser == nil {
+		if p.Browser == nil {
 			return probes.Failed(fmt.Errorf("%w: no browser set up for this run", probes.ErrUnsupported))
 		}
-		b, err := p.Options.Browser.Get(ctx)
+		b, err := p.Browser.Get(ctx)
 		if err != nil {
-			if browser.IsNotFound(err) && !p.Options.RequireBrowser {
+			if browser.IsNotFound(err) && !p.Settings.RequireBrowser {
 				err = fmt.Errorf("%w: %w", probes.ErrUnsupported, err)
 			}
 			return probes.Failed(err)
@@ -191,6 +191,7 @@ func browserChecks() []*Check {
 			Description: "Gathers ICE candidates in the browser with each configured server: host, srflx and relay candidates found, and icecandidateerror codes.",
 			Metrics:     []string{"relay", "srflx", "gather_ms", "host", "errors", "complete"},
 			Timeout:     browserTimeout, Thresholds: browserICEThresholds, Subjects: browserICESubjects,
+			Needs: "a stun: or turn: server",
 			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
 				if err := browserTrustsTarget(s, p); err != nil {
 					return probes.Failed(err)
@@ -232,7 +233,7 @@ func browserChecks() []*Check {
 // the system's store only, so its verdict would be about that, not the
 // server.
 func browserTrustsTarget(s Subject, p *Plan) error {
-	tc := p.Options.TLS
+	tc := p.TLS
 	if s.Target.Server.URI.Scheme != stun.SchemeTypeTURNS || tc == nil || (tc.RootCAs == nil && !tc.InsecureSkipVerify) {
 		return nil
 	}
@@ -256,7 +257,7 @@ func browserICESubjects(p *Plan) []Subject {
 			if !browserSpeaks(s, tr) {
 				continue
 			}
-			out = append(out, Subject{Name: browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+			out = append(out, Subject{Name: browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.TLS}})
 		}
 	}
 	return out
@@ -274,7 +275,7 @@ func browserInteropSubjects(p *Plan) []Subject {
 			if !browserSpeaks(s, tr) {
 				continue
 			}
-			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.TLS}})
 		}
 	}
 	return out
@@ -306,7 +307,7 @@ func browserAdvice(r Result, m probes.Measurement) string {
 	case m.Err != nil:
 		return ""
 	}
-	broken := func(metric string) bool { return strings.Contains(r.Error, metric+" is ") }
+	broken := r.Broke
 	switch r.CheckID {
 	case "browser.video.quality":
 		switch {

@@ -49,8 +49,8 @@ func concat(lists ...[]Threshold) []Threshold {
 }
 
 func mediaDuration(p *Plan) time.Duration {
-	if p.Options.MediaDuration > 0 {
-		return p.Options.MediaDuration
+	if p.Settings.MediaDuration > 0 {
+		return p.Settings.MediaDuration
 	}
 	return defaultMediaDuration
 }
@@ -73,6 +73,7 @@ func mediaChecks() []*Check {
 				})
 			},
 			Advice: mediaAdvice,
+			Needs:  callNeeds,
 		}
 	}
 	return []*Check{
@@ -88,8 +89,8 @@ func mediaChecks() []*Check {
 // callSubjects is the one subject of a call between the two peers: the
 // simulated network, or the plan's STUN/TURN servers.
 func callSubjects(p *Plan) []Subject {
-	if p.Options.Simulate != nil {
-		return []Subject{{Name: "simulated " + p.Options.Simulate.String()}}
+	if p.Settings.Simulate != nil {
+		return []Subject{{Name: "simulated " + p.Settings.Simulate.String()}}
 	}
 	if len(iceServers(p.Servers)) == 0 {
 		return nil

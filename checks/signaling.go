@@ -23,15 +23,16 @@ func signalingChecks() []*Check {
 		},
 		Subjects: func(p *Plan) []Subject {
 			var out []Subject
-			for _, u := range p.Options.SignalingURLs {
+			for _, u := range p.SignalingURLs {
 				out = append(out, Subject{Name: probes.WebSocketName(u), URL: u})
 			}
 			return out
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-			return probes.WebSocket(ctx, s.URL, probes.WebSocketConfig{Proxy: p.Options.Proxy, TLS: p.Options.TLS})
+			return probes.WebSocket(ctx, s.URL, probes.WebSocketConfig{Proxy: p.Settings.Proxy, TLS: p.TLS})
 		},
 		Advice: func(_ Result, m probes.Measurement) string { return signalingAdvice(m.Err) },
+		Needs:  "a signaling URL (ws:// or wss://)",
 	}}
 }
 

@@ -103,7 +103,7 @@ func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, erro
 	if err != nil {
 		_ = conn.Close()
 		if ctx.Err() != nil {
-			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: "proxy CONNECT"}
+			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: StageProxy}
 		}
 		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
 	}

@@ -44,6 +44,8 @@ type Server struct {
 	ExplicitTransport bool
 	Username          string
 	Password          string
+	// REST, when set, mints Username and Password for each run.
+	REST *RESTSecret
 }
 
 // ParseServer parses a stun:, stuns:, turn: or turns: URI. Errors name the

@@ -56,6 +56,16 @@ func selfSigned(host string) (tls.Certificate, *x509.CertPool, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
 }
 
+// Certificate is this run's self-signed certificate, for clients to trust
+// besides their own roots.
+func (s *Server) Certificate() *x509.Certificate {
+	c, err := x509.ParseCertificate(s.cert)
+	if err != nil {
+		panic(err) // parsed once already when the server started
+	}
+	return c
+}
+
 // CertPEM is this run's certificate in PEM, for clients given --ca FILE.
 func (s *Server) CertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert})
