@@ -33,7 +33,7 @@ func ParseMedia(s string) (Media, error) {
 	case FakeMedia, RealMedia:
 		return Media(s), nil
 	}
-	return "", fmt.Errorf("invalid --media %q: want fake or real", s)
+	return "", errors.New("want fake or real")
 }
 
 // Config is how the browser is started.

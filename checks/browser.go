@@ -237,7 +237,7 @@ func browserTrustsTarget(s Subject, p *Plan) error {
 	if s.Target.Server.URI.Scheme != stun.SchemeTypeTURNS || tc == nil || (tc.RootCAs == nil && !tc.InsecureSkipVerify) {
 		return nil
 	}
-	return fmt.Errorf("%w: the browser trusts only the system's certificate authorities; --ca and --insecure do not reach it", probes.ErrUnsupported)
+	return fmt.Errorf("%w: the browser trusts only the system's certificate authorities; this run's own trust settings (a CA file, or skipping verification) do not reach it", probes.ErrUnsupported)
 }
 
 // browserSpeaks: browsers use STUN over UDP only, and TURN over UDP, TCP

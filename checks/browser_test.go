@@ -17,11 +17,11 @@ import (
 
 func mustSelect(t *testing.T, spec string) []*Check {
 	t.Helper()
-	cs, err := Select(Catalog(), spec)
+	ps, err := ParseSelection(Catalog(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cs
+	return Select(Catalog(), ps)
 }
 
 func TestBrowserMissing(t *testing.T) {
@@ -41,8 +41,7 @@ func TestBrowserMissing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sess := browser.NewSession(browser.Config{Path: tt.path})
 			defer sess.Close()
-			p := &Plan{Checks: mustSelect(t, "browser"), Timeout: 10 * time.Second,
-				Options: Options{Browser: sess, RequireBrowser: tt.require}}
+			p := &Plan{Checks: mustSelect(t, "browser"), Browser: sess, Settings: Settings{Timeout: 10 * time.Second, RequireBrowser: tt.require}}
 			p.Servers = []probes.Server{mustParse(t, "turn:127.0.0.1:3478")}
 			results := Run(context.Background(), p, nil)
 			if len(results) < len(p.Checks) {
@@ -92,8 +91,7 @@ func TestBrowserChecks(t *testing.T) {
 	// by rtcprobe, which the browser cannot share (those subjects skip).
 	// Three at a time: the real-time checks must not starve each other when
 	// the test shares the machine with every other package's tests.
-	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Timeout: 90 * time.Second, Concurrency: 3,
-		Options: Options{Browser: sess, RequireBrowser: true, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Browser: sess, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 90 * time.Second, Concurrency: 3, RequireBrowser: true}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
@@ -142,8 +140,7 @@ func TestBrowserDetectorsJudged(t *testing.T) {
 	}
 	sess := browser.NewSession(browser.Config{FakeVideoFile: video, FakeAudioFile: audio})
 	defer sess.Close()
-	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Timeout: 30 * time.Second,
-		Options: Options{Browser: sess}}
+	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Browser: sess, Settings: Settings{Timeout: 30 * time.Second}}
 	want := map[string]string{
 		"browser.video.quality": "black frames",
 		"browser.audio.quality": "digital silence",

@@ -38,7 +38,7 @@ func ParsePorts(spec string) ([]PortSpec, error) {
 	for _, entry := range strings.Split(spec, ",") {
 		entry = strings.TrimSpace(entry)
 		if entry == "" {
-			return nil, &entryError{entry, "empty entry (want PORT or PORT/udp|tcp|tls)"}
+			return nil, &entryError{entry, "empty entry: want PORT or PORT/udp|tcp|tls"}
 		}
 		num, tr, hasTr := strings.Cut(entry, "/")
 		port, err := strconv.Atoi(num)
@@ -283,7 +283,7 @@ func firewallChecks() []*Check {
 	return []*Check{{
 		ID:    "firewall.matrix",
 		Title: "Firewall matrix (transport × port)",
-		Description: "Per host, tries STUN (and TURN for turn: URIs) over every transport on each URI's port and each --ports entry at once and tells " +
+		Description: "Per host, tries STUN (and TURN for turn: URIs) over every transport on each URI's port and each extra firewall port at once and tells " +
 			"ok, silently dropped, refused, TLS failure and auth failure apart; the verdict says which rule to change.",
 		Metrics: []string{"paths_open", "cells", "rtt_best_ms", "cells_ok", "cells_dropped", "cells_refused",
 			"cells_tls_failed", "cells_auth_failed", "udp_open", "tcp_open", "tls_open"},

@@ -61,7 +61,7 @@ func mediaChecks() []*Check {
 		return &Check{
 			ID:          id,
 			Title:       title,
-			Description: "Sends " + what + " between two in-process WebRTC peers at real-time pace (--media-duration) and reports what the receiver got: loss, jitter, RTCP RTT, bitrate" + map[bool]string{true: ", fps, NACK/PLI.", false: " and an ITU-T G.107 E-model MOS."}[kind == webrtc.RTPCodecTypeVideo],
+			Description: "Sends " + what + " between two in-process WebRTC peers at real-time pace for the media duration and reports what the receiver got: loss, jitter, RTCP RTT, bitrate" + map[bool]string{true: ", fps, NACK/PLI.", false: " and an ITU-T G.107 E-model MOS."}[kind == webrtc.RTPCodecTypeVideo],
 			Metrics:     metrics,
 			// Connecting, the sample itself, and the drain at the end.
 			TimeoutFor: func(p *Plan) time.Duration { return mediaDuration(p) + 10*time.Second },

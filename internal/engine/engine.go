@@ -54,6 +54,9 @@ type Input struct {
 	Stats io.Writer
 	// Version is the tool's version, for the report.
 	Version string
+	// Now is the clock runs start by (TURN REST credentials are minted
+	// from it); nil means time.Now.
+	Now func() time.Time
 }
 
 // Run is a prepared run: its plan and the resources it started.
@@ -224,15 +227,19 @@ func (r *Run) Total() int { return len(r.Plan.Jobs()) }
 func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.Report {
 	plan := *r.Plan
 	now := time.Now()
+	if r.in.Now != nil {
+		now = r.in.Now()
+	}
 	plan.Servers = make([]probes.Server, len(r.Plan.Servers))
 	for i, s := range r.Plan.Servers {
 		plan.Servers[i] = s.Minted(now)
 	}
+	started := time.Now()
 	results := checks.Run(ctx, &plan, onResult)
 	rep := report.Report{
 		Version:     r.in.Version,
 		StartedAt:   now,
-		Duration:    time.Since(now),
+		Duration:    time.Since(started),
 		Results:     results,
 		FailOn:      plan.Settings.FailOn,
 		Interrupted: errors.Is(ctx.Err(), context.Canceled),
