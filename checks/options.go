@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -51,7 +52,11 @@ type Option struct {
 	Bool bool
 	// Secret options may hold credentials: their values are never echoed.
 	Secret bool
-	set    func(s *Settings, text string) error
+	// Valid and Invalid are sample values: the option's own tests check
+	// every option with them (precedence, validation), so an option added
+	// to the table is tested without new test code.
+	Valid, Invalid []string
+	set            func(s *Settings, text string) error
 }
 
 // Set parses text and stores it in s; the error is an *OptionError.
@@ -183,7 +188,8 @@ var optionTable = []*Option{
 	intOption(&Option{Key: "concurrency", TopLevel: true, Flag: "concurrency", Default: "8",
 		Help: "checks run at once"}, 1, 256, func(s *Settings) *int { return &s.Concurrency }),
 	textOption(&Option{Key: "fail_on", TopLevel: true, Flag: "fail-on", Arg: "STATUS", Default: "fail",
-		Help: "worst status that fails the run: fail, or warn (warnings fail too)"}, parseFailOn, func(s *Settings) *Status { return &s.FailOn }),
+		Help:  "worst status that fails the run: fail, or warn (warnings fail too)",
+		Valid: []string{"warn", "fail"}, Invalid: []string{"pass", ""}}, parseFailOn, func(s *Settings) *Status { return &s.FailOn }),
 	intOption(&Option{Key: "stun_count", Flag: "count", Default: "5",
 		Help: "STUN Binding requests per check"}, 1, 1000, func(s *Settings) *int { return &s.STUNCount }),
 	intOption(&Option{Key: "turn_packets", Flag: "turn-packets", Default: "20",
@@ -192,23 +198,34 @@ var optionTable = []*Option{
 		Help: "how long the media checks send audio/video"}, 500*time.Millisecond, 5*time.Minute,
 		func(s *Settings) *time.Duration { return &s.MediaDuration }),
 	textOption(&Option{Key: "firewall_ports", Flag: "ports", Arg: "PORTS",
-		Help: "firewall matrix: also try these ports on every server (3478,5349,443 or PORT/udp|tcp|tls)"},
+		Help:  "firewall matrix: also try these ports on every server (3478,5349,443 or PORT/udp|tcp|tls)",
+		Valid: []string{"3478", "443/tls,5349"}, Invalid: []string{"99999", "3478,,443", "+80", "443/quic"}},
 		ParsePorts, func(s *Settings) *[]PortSpec { return &s.FirewallPorts }),
 	textOption(&Option{Key: "proxy", Flag: "proxy", Arg: "URL", Secret: true,
-		Help: "HTTP proxy for WebSocket and TCP/TLS (CONNECT); default HTTPS_PROXY"}, probes.ParseProxy,
+		Help:  "HTTP proxy for WebSocket and TCP/TLS (CONNECT); default HTTPS_PROXY",
+		Valid: []string{"http://127.0.0.1:3128", "http://user:pw@127.0.0.1:8080"}, Invalid: []string{"socks5://127.0.0.1:1080", "http://127.0.0.1:99999", "http://127.0.0.1"}},
+		probes.ParseProxy,
 		func(s *Settings) **url.URL { return &s.Proxy }),
 	textOption(&Option{Key: "simulate", Flag: "simulate", Arg: "SPEC",
 		Help: "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" " +
-			"(keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)"},
+			"(keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)",
+		Valid: []string{"delay=10ms", "loss=5%,nat=symmetric"}, Invalid: []string{"delay=forever", "nat=weird", ""}},
 		func(t string) (*netsim.Spec, error) {
 			spec, err := netsim.ParseSpec(t)
 			return &spec, err
 		}, func(s *Settings) **netsim.Spec { return &s.Simulate }),
 	textOption(&Option{Key: "browser", Flag: "browser", Arg: "PATH",
-		Help: "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)"},
-		func(t string) (string, error) { return t, nil }, func(s *Settings) *string { return &s.BrowserPath }),
+		Help:  "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)",
+		Valid: []string{"chromium", "/usr/bin/chromium"}, Invalid: []string{""}},
+		func(t string) (string, error) {
+			if t == "" {
+				return "", errors.New("want a browser's path or name")
+			}
+			return t, nil
+		}, func(s *Settings) *string { return &s.BrowserPath }),
 	textOption(&Option{Key: "media", Flag: "media", Arg: "DEVICES", Default: "fake",
-		Help: "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)"},
+		Help:  "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)",
+		Valid: []string{"fake", "real"}, Invalid: []string{"webcam"}},
 		browser.ParseMedia, func(s *Settings) *browser.Media { return &s.Media }),
 	boolOption(&Option{Key: "headful", Flag: "headful", Help: "show the browser window"},
 		func(s *Settings) *bool { return &s.Headful }),
@@ -243,6 +260,8 @@ func textOption[T any](o *Option, parse func(string) (T, error), field func(*Set
 
 func intOption(o *Option, lo, hi int, field func(*Settings) *int) *Option {
 	o.Arg = "N"
+	o.Valid = []string{strconv.Itoa(lo), strconv.Itoa(hi)}
+	o.Invalid = []string{strconv.Itoa(lo - 1), strconv.Itoa(hi + 1), "many"}
 	o.Help += fmt.Sprintf(" (%d-%d)", lo, hi)
 	return textOption(o, func(t string) (int, error) {
 		v, err := strconv.Atoi(strings.TrimSpace(t))
@@ -255,6 +274,8 @@ func intOption(o *Option, lo, hi int, field func(*Settings) *int) *Option {
 
 func durationOption(o *Option, lo, hi time.Duration, field func(*Settings) *time.Duration) *Option {
 	o.Arg = "DURATION"
+	o.Valid = []string{lo.String(), hi.String()}
+	o.Invalid = []string{(lo - 1).String(), (hi + time.Millisecond).String(), "soon"}
 	o.Help += fmt.Sprintf(" (%s-%s)", formatDuration(lo), formatDuration(hi))
 	return textOption(o, func(t string) (time.Duration, error) {
 		d, err := time.ParseDuration(strings.TrimSpace(t))
@@ -268,6 +289,7 @@ func durationOption(o *Option, lo, hi time.Duration, field func(*Settings) *time
 func boolOption(o *Option, field func(*Settings) *bool) *Option {
 	o.Bool, o.Arg = true, ""
 	o.Default = "false"
+	o.Valid, o.Invalid = []string{"true", "false"}, []string{"maybe"}
 	o.set = func(s *Settings, t string) error {
 		v, err := strconv.ParseBool(t)
 		if err != nil {

@@ -22,7 +22,7 @@ func TestParseProxyHidesPassword(t *testing.T) {
 			t.Errorf("%s: accepted", raw)
 			continue
 		}
-		if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "host") {
+		if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "u:") {
 			t.Errorf("%s: error %q must say why without quoting the value", raw, err)
 		}
 	}

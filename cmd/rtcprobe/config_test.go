@@ -220,7 +220,7 @@ func TestListShowsThresholdsInForce(t *testing.T) {
 		dontWant []string
 	}{
 		{nil, []string{"stun.udp  STUN binding over UDP", "metrics:    rtt_median_ms", "warn unless rtt_p95_ms < 150", "ITU-T G.114", "ci ", "firewall ", "precall ", "stun_count"}, []string{"not run"}},
-		{[]string{"--config", cfg}, []string{"warn unless rtt_p95_ms < 42", "set in " + cfg + ":3", "fail unless rtt_p95_ms < 400", "Options set: stun_count (config)."}, nil},
+		{[]string{"--config", cfg}, []string{"warn unless rtt_p95_ms < 42", "set in " + cfg + ":3", "fail unless rtt_p95_ms < 400", "Options set: stun_count (" + cfg + ":5)."}, nil},
 		{[]string{"--profile", "ci"}, []string{"Profile ci:", "A run fails on: warn."}, nil},
 	}
 	for _, tt := range tests {

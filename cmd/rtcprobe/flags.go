@@ -47,9 +47,15 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 // errHelp means -h was asked for: usage is printed, exit 0.
 var errHelp = errors.New("help requested")
 
+// errBadValue stands in for a flag value an option refused: the flag
+// package would quote the value (a proxy password, say) in its own
+// message, so the real error is kept aside (badValue) and reported instead.
+var errBadValue = errors.New("bad value")
+
 // registerOptions adds a flag for every option of the table; each value is
-// validated by the option itself and recorded in the layer.
-func registerOptions(fs *flag.FlagSet, layer *checks.Layer) {
+// validated by the option itself and recorded in the layer. A refused
+// value is stored in *bad.
+func registerOptions(fs *flag.FlagSet, layer *checks.Layer, bad *error) {
 	for _, o := range checks.OptionTable() {
 		if o.Flag == "" {
 			continue
@@ -57,7 +63,8 @@ func registerOptions(fs *flag.FlagSet, layer *checks.Layer) {
 		set := func(text string) error {
 			var scratch checks.Settings
 			if err := o.Set(&scratch, text); err != nil {
-				return flagError(err)
+				*bad = flagError(err)
+				return errBadValue
 			}
 			*layer = append(*layer, checks.Assignment{Option: o, Text: text, Source: "flag"})
 			return nil
@@ -87,7 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 	c := &cli{}
 	fs := flag.NewFlagSet("rtcprobe", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	registerOptions(fs, &c.options)
+	var badValue error
+	registerOptions(fs, &c.options, &badValue)
 	c.configFlags.register(fs)
 	c.outputs.register(fs)
 	fs.StringVar(&c.selection, "checks", "", "run only these checks: IDs, groups, prefixes or globs, comma-separated (stun.udp,turn,\"ice.*\")")
@@ -103,14 +111,19 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 	})
 	fs.BoolVar(&c.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.Usage = func() { usage(stderr, fs) }
+	// A bad flag gets one line naming it, not the whole usage.
+	fs.Usage = func() {}
 
 	// Flags may follow server URIs: parse, take the positional, repeat.
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
+			switch {
+			case errors.Is(err, flag.ErrHelp):
+				usage(stderr, fs)
 				return nil, errHelp
+			case badValue != nil:
+				return nil, badValue
 			}
 			return nil, err
 		}
