@@ -328,10 +328,8 @@ func browserAdvice(r Result, m probes.Measurement) string {
 			return "The microphone clips: lower its input gain in the OS."
 		}
 	case "browser.ice":
-		for _, e := range m.Evidence {
-			if e.Name == "icecandidateerror" {
-				return ICEErrorAdvice(e.Value)
-			}
+		if sum, ok := m.Summary.(*browser.ICESummary); ok && len(sum.Errors) > 0 {
+			return ICEErrorAdvice(sum.Errors[0])
 		}
 		if broken("relay") {
 			return "The browser got no relay candidate: check the TURN credentials and that the browser can reach the server over this transport."
@@ -381,20 +379,19 @@ func DOMExceptionAdvice(e *browser.DOMError) string {
 	return ""
 }
 
-// ICEErrorAdvice explains an icecandidateerror line ("CODE text (url) …").
-func ICEErrorAdvice(line string) string {
-	code, _, _ := strings.Cut(line, " ")
-	switch code {
-	case "701":
+// ICEErrorAdvice explains an icecandidateerror by its code.
+func ICEErrorAdvice(e browser.ICECandidateError) string {
+	switch e.ErrorCode {
+	case 701:
 		return "The browser could not reach the server (error 701): a firewall blocks this transport/port, or the host name does not resolve."
-	case "401":
+	case 401:
 		return "The TURN server rejected the credentials (401): check the username and password, or the expiry of time-limited credentials."
-	case "403":
+	case 403:
 		return "The TURN server forbids this (403): its policy denies the peer address or the allocation."
-	case "486":
+	case 486:
 		return "The TURN server's allocation quota is exhausted (486): too many allocations for this user."
-	case "508":
+	case 508:
 		return "The TURN server has no capacity (508): try again or use another server."
 	}
-	return "The browser reported an error for this server: " + line
+	return fmt.Sprintf("The browser reported error %d for %s: %s", e.ErrorCode, e.URL, strings.TrimSpace(e.ErrorText))
 }

@@ -182,9 +182,9 @@ func TestBrowserAdvice(t *testing.T) {
 			t.Errorf("%s: %q, want %q in it", tt.err.Name, got, tt.want)
 		}
 	}
-	for code, want := range map[string]string{"701 x": "could not reach", "401 x": "credentials", "999 x": "reported an error"} {
-		if got := ICEErrorAdvice(code); !strings.Contains(got, want) {
-			t.Errorf("%s: %q", code, got)
+	for code, want := range map[int]string{701: "could not reach", 401: "credentials", 999: "reported error 999"} {
+		if got := ICEErrorAdvice(browser.ICECandidateError{ErrorCode: code, ErrorText: "x"}); !strings.Contains(got, want) {
+			t.Errorf("%d: %q", code, got)
 		}
 	}
 }

@@ -84,9 +84,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Certificate[0]
-	relay := func() turn.RelayAddressGenerator {
-		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(cfg.Host), Address: cfg.Host}
-	}
+	relay := func() turn.RelayAddressGenerator { return newRelay(cfg.Host) }
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
 	s.turn, err = turn.NewServer(turn.ServerConfig{
