@@ -14,7 +14,9 @@ func TestNATMeaning(t *testing.T) {
 	const (
 		ei, ad, apd = probes.EndpointIndependent, probes.AddressDependent, probes.AddressAndPortDependent
 	)
-	inc := func(test, why string) *probes.InconclusiveError { return &probes.InconclusiveError{Test: test, Reason: why} }
+	inc := func(test, why string) *probes.InconclusiveError {
+		return &probes.InconclusiveError{Test: test, Reason: why}
+	}
 	tests := []struct {
 		sum  probes.NATSummary
 		want []string

@@ -43,7 +43,6 @@ func (c DataChannelConfig) withDefaults() DataChannelConfig {
 	return c
 }
 
-
 // Message kinds: the first byte of every message.
 const (
 	msgEcho = 'e'

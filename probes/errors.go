@@ -140,7 +140,7 @@ type ClosedError struct {
 	Transport Transport
 	// Request is the request in flight: "Allocate", "ChannelBind", ...
 	Request string
-	Err   error
+	Err     error
 }
 
 func (e *ClosedError) Error() string {
