@@ -73,7 +73,7 @@ func TestSTUNCodeAdviceTURN(t *testing.T) {
 		err  probes.STUNError
 		want []string
 	}{
-		{probes.STUNError{Code: 401, Realm: "example.org"}, []string{`"example.org"`, "missing", "--user"}},
+		{probes.STUNError{Code: 401, Realm: "example.org"}, []string{`"example.org"`, "missing", "REST secret"}},
 		{probes.STUNError{Code: 401, Realm: "example.org", Authenticated: true}, []string{`"example.org"`, "password is wrong", "expired"}},
 		{probes.STUNError{Code: 400, Realm: "r", Authenticated: true}, []string{`"r"`, "credentials"}},
 		{probes.STUNError{Code: 400}, []string{"malformed"}},
