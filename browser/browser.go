@@ -36,7 +36,7 @@ func ParseMedia(s string) (Media, error) {
 	case FakeMedia, RealMedia:
 		return Media(s), nil
 	}
-	return "", fmt.Errorf("invalid --media %q: want fake or real", s)
+	return "", errors.New("want fake or real")
 }
 
 // Config is how the browser is started.
@@ -158,18 +158,23 @@ func spkiList(certs []*x509.Certificate) string {
 	return strings.Join(hashes, ",")
 }
 
-// Trusts reports whether roots holds exactly the certificates the browser
-// is told to trust (TrustedCerts): then the browser verifies a server as
-// a probe given roots does.
+// Trusts reports whether the browser verifies servers as a client given
+// roots does: roots holds exactly the certificates in TrustedCerts, alone
+// or added to the system's roots (which the browser trusts as well).
 func (cfg Config) Trusts(roots *x509.CertPool) bool {
 	if roots == nil || len(cfg.TrustedCerts) == 0 {
 		return false
 	}
-	pool := x509.NewCertPool()
-	for _, c := range cfg.TrustedCerts {
-		pool.AddCert(c)
+	own := x509.NewCertPool()
+	withSystem, err := x509.SystemCertPool()
+	if err != nil {
+		withSystem = x509.NewCertPool()
 	}
-	return pool.Equal(roots)
+	for _, c := range cfg.TrustedCerts {
+		own.AddCert(c)
+		withSystem.AddCert(c)
+	}
+	return roots.Equal(own) || roots.Equal(withSystem)
 }
 
 // Launch starts the browser and the page server. ctx bounds the start

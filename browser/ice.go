@@ -29,6 +29,19 @@ type candidate struct {
 	AtMs          float64 `json:"atMs"`
 }
 
+// ICECandidateError is one icecandidateerror event the page saw.
+type ICECandidateError struct {
+	URL       string  `json:"url"`
+	ErrorCode int     `json:"errorCode"`
+	ErrorText string  `json:"errorText"`
+	AtMs      float64 `json:"atMs"`
+}
+
+// ICESummary is what browser ICE gathering found besides counts, as data.
+type ICESummary struct {
+	Errors []ICECandidateError
+}
+
 // ICE gathers candidates in the browser with one server over one
 // transport and counts host, srflx and relay candidates and
 // icecandidateerror events. relay is reported for TURN servers only, so a
@@ -41,15 +54,10 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 		cfg.Timeout = 3 * time.Second
 	}
 	var res struct {
-		Candidates []candidate `json:"candidates"`
-		Errors     []struct {
-			URL       string  `json:"url"`
-			ErrorCode int     `json:"errorCode"`
-			ErrorText string  `json:"errorText"`
-			AtMs      float64 `json:"atMs"`
-		} `json:"errors"`
-		Complete bool    `json:"complete"`
-		GatherMs float64 `json:"gatherMs"`
+		Candidates []candidate         `json:"candidates"`
+		Errors     []ICECandidateError `json:"errors"`
+		Complete   bool                `json:"complete"`
+		GatherMs   float64             `json:"gatherMs"`
 	}
 	// The page gets the credential, never the evidence.
 	arg := map[string]any{"iceServers": []webrtc.ICEServer{probes.ICEServer(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
@@ -60,6 +68,7 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 		m.Err = err
 		return m
 	}
+	m.Summary = &ICESummary{Errors: res.Errors}
 	for _, e := range res.Errors {
 		m.AddEvidence("icecandidateerror", fmt.Sprintf("%d %s (%s) after %.0f ms", e.ErrorCode, strings.TrimSpace(e.ErrorText), e.URL, e.AtMs))
 	}

@@ -83,6 +83,16 @@ func TestTrustedCertificate(t *testing.T) {
 func TestConfigTrusts(t *testing.T) {
 	mine, other := testCA(t), testCA(t)
 	cfg := Config{TrustedCerts: []*x509.Certificate{mine.cert}}
+	system := func(add ...*x509.Certificate) *x509.CertPool {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		for _, c := range add {
+			pool.AddCert(c)
+		}
+		return pool
+	}
 	for _, tc := range []struct {
 		name  string
 		cfg   Config
@@ -90,6 +100,8 @@ func TestConfigTrusts(t *testing.T) {
 		want  bool
 	}{
 		{"the same certificate", cfg, mine.pool, true},
+		{"the system's roots and the certificate", cfg, system(mine.cert), true},
+		{"the system's roots and another one too", cfg, system(mine.cert, other.cert), false},
 		{"another one", cfg, other.pool, false},
 		{"no roots", cfg, nil, false},
 		{"browser told nothing", Config{}, mine.pool, false},

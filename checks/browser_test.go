@@ -20,11 +20,11 @@ import (
 
 func mustSelect(t *testing.T, spec string) []*Check {
 	t.Helper()
-	cs, err := Select(Catalog(), spec)
+	ps, err := ParseSelection(Catalog(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cs
+	return Select(Catalog(), ps)
 }
 
 func TestBrowserMissing(t *testing.T) {
@@ -44,8 +44,7 @@ func TestBrowserMissing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sess := browser.NewSession(browser.Config{Path: tt.path})
 			defer sess.Close()
-			p := &Plan{Checks: mustSelect(t, "browser"), Timeout: 10 * time.Second,
-				Options: Options{Browser: sess, RequireBrowser: tt.require}}
+			p := &Plan{Checks: mustSelect(t, "browser"), Browser: sess, Settings: Settings{Timeout: 10 * time.Second, RequireBrowser: tt.require}}
 			p.Servers = []probes.Server{mustParse(t, "turn:127.0.0.1:3478")}
 			results := Run(context.Background(), p, nil)
 			if len(results) < len(p.Checks) {
@@ -95,8 +94,7 @@ func TestBrowserChecks(t *testing.T) {
 	defer sess.Close()
 	// Three at a time: the real-time checks must not starve each other when
 	// the test shares the machine with every other package's tests.
-	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Timeout: 90 * time.Second, Concurrency: 3,
-		Options: Options{Browser: sess, RequireBrowser: true, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Browser: sess, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 90 * time.Second, Concurrency: 3, RequireBrowser: true}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
@@ -122,8 +120,9 @@ func TestBrowserChecks(t *testing.T) {
 }
 
 // The turns: subjects run when the browser trusts exactly what the run
-// trusts, and skip, naming the options the browser cannot follow, when
-// the run trusts by --ca or --insecure.
+// trusts, and skip, naming the trust settings the browser cannot follow,
+// when the run trusts by a CA file (--ca) or skips verification
+// (--insecure).
 func TestBrowserTrustsTarget(t *testing.T) {
 	srv, err := embedded.Start(embedded.Config{})
 	if err != nil {
@@ -155,8 +154,8 @@ func TestBrowserTrustsTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := Subject{Target: probes.Target{Server: mustParse(t, tt.uri), Transport: probes.TLS, TLS: tt.tls}}
-		err := browserTrustsTarget(s, &Plan{Options: Options{TLS: tt.tls, Browser: tt.sess}})
-		if skip := err != nil; skip != tt.wantSkip || skip && (!errors.Is(err, probes.ErrUnsupported) || !strings.Contains(err.Error(), "--ca")) {
+		err := browserTrustsTarget(s, &Plan{TLS: tt.tls, Browser: tt.sess})
+		if skip := err != nil; skip != tt.wantSkip || skip && (!errors.Is(err, probes.ErrUnsupported) || !strings.Contains(err.Error(), "trust settings")) {
 			t.Errorf("%s: %v, want skip %v", tt.name, err, tt.wantSkip)
 		}
 	}
@@ -180,8 +179,7 @@ func TestBrowserDetectorsJudged(t *testing.T) {
 	}
 	sess := browser.NewSession(browser.Config{FakeVideoFile: video, FakeAudioFile: audio})
 	defer sess.Close()
-	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Timeout: 30 * time.Second,
-		Options: Options{Browser: sess}}
+	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Browser: sess, Settings: Settings{Timeout: 30 * time.Second}}
 	want := map[string]string{
 		"browser.video.quality": "black frames",
 		"browser.audio.quality": "digital silence",
@@ -223,9 +221,9 @@ func TestBrowserAdvice(t *testing.T) {
 			t.Errorf("%s: %q, want %q in it", tt.err.Name, got, tt.want)
 		}
 	}
-	for code, want := range map[string]string{"701 x": "could not reach", "401 x": "credentials", "999 x": "reported an error"} {
-		if got := ICEErrorAdvice(code); !strings.Contains(got, want) {
-			t.Errorf("%s: %q", code, got)
+	for code, want := range map[int]string{701: "could not reach", 401: "credentials", 999: "reported error 999"} {
+		if got := ICEErrorAdvice(browser.ICECandidateError{ErrorCode: code, ErrorText: "x"}); !strings.Contains(got, want) {
+			t.Errorf("%d: %q", code, got)
 		}
 	}
 }

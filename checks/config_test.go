@@ -24,7 +24,6 @@ func parseTestConfig(t *testing.T, file string) (*Config, error) {
 	return ParseConfig(filepath.Base(file), data, ConfigEnv{
 		Catalog:   Catalog(),
 		LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok },
-		Now:       time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	})
 }
 
@@ -105,26 +104,36 @@ func TestConfigFull(t *testing.T) {
 	if s := cfg.Servers[1]; s.Username != "alice" || s.Password != testEnv["TURN_PASSWORD"] {
 		t.Errorf("credentials from ${TURN_PASSWORD} not applied: %q", s.Username)
 	}
+	// The REST secret is kept, not minted: each run mints its own.
 	// coturn's use-auth-secret: username "expiry:user", password
-	// base64(HMAC-SHA1(secret, username)); expiry = now + ttl (1h);
-	// the expected value is computed independently with Python hmac.
+	// base64(HMAC-SHA1(secret, username)); expiry = now + ttl (1h); the
+	// expected value is computed independently with Python hmac.
 	rest := cfg.Servers[3]
-	if rest.Username != "1767326645:ci-runner" || rest.Password != "8mn51odNKY7Lm3jwfz/bgAFChBU=" {
-		t.Errorf("REST credentials %q / %q", rest.Username, rest.Password)
+	if rest.Username != "" || rest.REST == nil || rest.REST.TTL != time.Hour {
+		t.Fatalf("REST server %q / %+v: want the secret kept, nothing minted", rest.Username, rest.REST)
 	}
-	if cfg.Timeout != 45*time.Second || cfg.CheckTimeout != 8*time.Second || cfg.Concurrency != 4 || cfg.FailOn != Warn || cfg.Profile != "firewall" {
-		t.Errorf("settings: %+v", cfg)
+	minted := rest.Minted(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if minted.Username != "1767326645:ci-runner" || minted.Password != "8mn51odNKY7Lm3jwfz/bgAFChBU=" {
+		t.Errorf("REST credentials %q / %q", minted.Username, minted.Password)
 	}
-	var o Options
-	cfg.Options.Apply(&o)
-	if o.STUNCount != 20 {
-		t.Errorf("options.stun_count: got %d", o.STUNCount)
+	if later := rest.Minted(time.Date(2026, 1, 2, 4, 4, 5, 0, time.UTC)); later.Username == minted.Username || later.Password == minted.Password {
+		t.Errorf("credentials minted an hour later are the same: %q", later.Username)
 	}
-	if got := cfg.Options.Names(); !slices.Equal(got, []string{"stun_count"}) {
-		t.Errorf("option names %q", got)
+	if cfg.Profile != "firewall" {
+		t.Errorf("profile %q", cfg.Profile)
+	}
+	s, err := Layered(cfg.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Timeout != 45*time.Second || s.CheckTimeout != 8*time.Second || s.Concurrency != 4 || s.FailOn != Warn || s.STUNCount != 20 {
+		t.Errorf("settings: %+v", s)
+	}
+	if got := cfg.Options.Keys(); !slices.Equal(got, []string{"timeout", "check_timeout", "concurrency", "fail_on", "stun_count"}) {
+		t.Errorf("option keys %q", got)
 	}
 	office := cfg.Profiles["office"]
-	if office == nil || !slices.Equal(office.Include, []string{"turn"}) || !slices.Equal(office.Exclude, []string{"turn.tcp"}) {
+	if office == nil || !slices.Equal(office.Include, []Pattern{"turn"}) || !slices.Equal(office.Exclude, []Pattern{"turn.tcp"}) {
 		t.Fatalf("profile office: %+v", office)
 	}
 }
@@ -201,8 +210,8 @@ func TestResolve(t *testing.T) {
 			if ids := checkIDs(r.Checks); !tt.want(ids) {
 				t.Errorf("checks %q", ids)
 			}
-			if r.FailOn != tt.failOn {
-				t.Errorf("fail on %s, want %s", r.FailOn, tt.failOn)
+			if s, err := Layered(r.Layers...); err != nil || s.FailOn != tt.failOn {
+				t.Errorf("fail on %s (%v), want %s", s.FailOn, err, tt.failOn)
 			}
 		})
 	}
@@ -264,14 +273,6 @@ func TestResolveThresholds(t *testing.T) {
 	}
 }
 
-func TestSnakeCase(t *testing.T) {
-	for in, want := range map[string]string{"STUNCount": "stun_count", "MediaDuration": "media_duration", "ICEPolicy": "ice_policy", "Packets": "packets", "RealMedia": "real_media", "TURNTLSPort": "turntls_port"} {
-		if got := snakeCase(in); got != want {
-			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestThresholdErrorWhere(t *testing.T) {
 	_, err := ParseThreshold(Warn, "rtt_ms <<< 3")
 	if err == nil || err.Error() != `invalid threshold "rtt_ms <<< 3": more than one comparison` {
@@ -283,7 +284,7 @@ func TestThresholdErrorWhere(t *testing.T) {
 // number comes from, and every ID is a pattern a config can name.
 func TestCatalogThresholdsHaveReasons(t *testing.T) {
 	for _, c := range Catalog() {
-		if err := validPattern(c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
+		if _, err := ParsePattern(Catalog(), c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
 			t.Errorf("check ID %q cannot be named in a config", c.ID)
 		}
 		for _, th := range c.Thresholds {
@@ -321,20 +322,14 @@ func TestResolveOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{STUNCount: 5}
-	r.Profile.Options.Apply(&o)
-	if o.STUNCount != 3 {
-		t.Errorf("profile option: %d, want 3", o.STUNCount)
+	if s, _ := Layered(r.Profile.Options); s.STUNCount != 3 {
+		t.Errorf("profile option: %d, want 3", s.STUNCount)
 	}
-	o = Options{STUNCount: 5}
-	r.ApplyOptions(cfg, &o)
-	if o.STUNCount != 20 {
-		t.Errorf("config over profile: %d, want 20", o.STUNCount)
+	if s, _ := Layered(r.Layers...); s.STUNCount != 20 {
+		t.Errorf("config over profile: %d, want 20", s.STUNCount)
 	}
-	o = Options{STUNCount: 5}
-	r.ApplyOptions(nil, &o)
-	if o.STUNCount != 3 {
-		t.Errorf("profile alone: %d, want 3", o.STUNCount)
+	if s, _ := Layered(); s.STUNCount != 5 {
+		t.Errorf("default: %d, want 5", s.STUNCount)
 	}
 }
 

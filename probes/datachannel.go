@@ -43,9 +43,6 @@ func (c DataChannelConfig) withDefaults() DataChannelConfig {
 	return c
 }
 
-// StageDataChannel names a data channel failure after connecting.
-const StageDataChannel = "data channel"
-
 // Message kinds: the first byte of every message.
 const (
 	msgEcho = 'e'

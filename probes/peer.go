@@ -39,18 +39,14 @@ type PairConfig struct {
 	StatsLabel string
 }
 
-// Connection stages, named in a ConnectError.
-const (
-	StageGathering = "gathering"
-	StageICE       = "ICE"
-	StageDTLS      = "DTLS"
-	StageMedia     = "media"
-)
+// ErrNoRelay: a relay-only peer gathered no relay candidate (the TURN
+// server gave no allocation).
+var ErrNoRelay = errors.New("no relay candidate")
 
 // ConnectError says which stage of setting up (or keeping) a peer
 // connection failed.
 type ConnectError struct {
-	Stage string
+	Stage Stage
 	Err   error
 	After time.Duration
 }
@@ -159,7 +155,7 @@ func (p *Pair) state() ([2]webrtc.PeerConnectionState, <-chan struct{}) {
 // connected. Its error is a *ConnectError naming the stage that failed.
 func (p *Pair) Connect(ctx context.Context) error {
 	start := time.Now()
-	fail := func(stage string, err error) error {
+	fail := func(stage Stage, err error) error {
 		return &ConnectError{Stage: stage, Err: err, After: time.Since(start)}
 	}
 	iceUp := make(chan time.Time, 1)
@@ -204,11 +200,10 @@ func (p *Pair) Connect(ctx context.Context) error {
 	p.Timings.Gathering = time.Since(start)
 	for i, pc := range []*webrtc.PeerConnection{p.Offer, p.Answer} {
 		if countCandidates(pc.LocalDescription().SDP) == 0 {
-			what := "no candidate"
 			if pc.GetConfiguration().ICETransportPolicy == webrtc.ICETransportPolicyRelay {
-				what = "no relay candidate"
+				return fail(StageGathering, fmt.Errorf("%w gathered by the %s", ErrNoRelay, sideName(i)))
 			}
-			return fail(StageGathering, fmt.Errorf("%s gathered by the %s", what, sideName(i)))
+			return fail(StageGathering, fmt.Errorf("no candidate gathered by the %s", sideName(i)))
 		}
 	}
 	negotiated := time.Now()

@@ -83,9 +83,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Leaf
-	relay := func() turn.RelayAddressGenerator {
-		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(cfg.Host), Address: cfg.Host}
-	}
+	relay := func() turn.RelayAddressGenerator { return newRelay(cfg.Host) }
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
 	s.turn, err = turn.NewServer(turn.ServerConfig{
@@ -163,7 +161,8 @@ func (s *Server) TLSPort() int { return s.tlsPort }
 func (s *Server) CertPool() *x509.CertPool { return s.certPool }
 
 // Certificate is this run's self-signed certificate, which the turns:
-// server presents: a browser told to trust it can use that server.
+// server presents: for clients (probes, a browser) to trust besides their
+// own roots.
 func (s *Server) Certificate() *x509.Certificate { return s.cert }
 
 // Credentials are the throw-away username and password of this run.
