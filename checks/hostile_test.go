@@ -179,8 +179,8 @@ func TestTURNServerDiesMidRelay(t *testing.T) {
 			srv := startHostile(t, hostile.DiesMidRelay)
 			plan := hostilePlan(t, srv, false)
 			plan.Checks = selectChecks(t, check)
-			plan.CheckTimeout = 5 * time.Second
-			plan.Options.TURNPackets = 200
+			plan.Settings.CheckTimeout = 5 * time.Second
+			plan.Settings.TURNPackets = 200
 			results := runHostile(t, plan)
 			if len(results) != 1 {
 				t.Fatalf("%d results, want 1", len(results))
@@ -216,17 +216,16 @@ func startHostile(t *testing.T, mode hostile.Mode) *hostile.Server {
 func hostilePlan(t *testing.T, srv *hostile.Server, asProxy bool) *checks.Plan {
 	t.Helper()
 	host, selection := srv.Addr(), hostileChecks
-	opts := checks.Options{STUNCount: 3}
+	settings := checks.Settings{STUNCount: 3, CheckTimeout: hostileDeadline, Timeout: 20 * time.Second}
 	if asProxy {
 		selection = "stun.tcp,signaling"
-		opts.Proxy = &url.URL{Scheme: "http", Host: srv.Addr()}
+		settings.Proxy = &url.URL{Scheme: "http", Host: srv.Addr()}
 	}
 	ws, err := probes.ParseWebSocketURL("ws://" + host + "/signal?token=S3cret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.SignalingURLs = []*url.URL{ws}
-	plan := &checks.Plan{Checks: selectChecks(t, selection), Options: opts, CheckTimeout: hostileDeadline, Timeout: 20 * time.Second}
+	plan := &checks.Plan{Checks: selectChecks(t, selection), Settings: settings, SignalingURLs: []*url.URL{ws}}
 	for _, raw := range []string{"stun:" + host, "turn:" + host} {
 		s, err := probes.ParseServer(raw)
 		if err != nil {
@@ -240,11 +239,11 @@ func hostilePlan(t *testing.T, srv *hostile.Server, asProxy bool) *checks.Plan {
 
 func selectChecks(t *testing.T, spec string) []*checks.Check {
 	t.Helper()
-	sel, err := checks.Select(checks.Catalog(), spec)
+	patterns, err := checks.ParseSelection(checks.Catalog(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sel
+	return checks.Select(checks.Catalog(), patterns)
 }
 
 // runHostile runs the plan and holds every check to its deadline.
@@ -258,17 +257,17 @@ func runHostile(t *testing.T, plan *checks.Plan) []checks.Result {
 	if len(results) == 0 {
 		t.Fatal("nothing ran")
 	}
-	deadline := plan.CheckTimeout + hostileGrace
+	deadline := plan.Settings.CheckTimeout + hostileGrace
 	for _, r := range results {
 		if r.Duration > deadline || r.Status == checks.Error {
-			t.Errorf("%s %s: %s after %s (deadline %s): %s", r.CheckID, r.Target, r.Status, r.Duration, plan.CheckTimeout, r.Error)
+			t.Errorf("%s %s: %s after %s (deadline %s): %s", r.CheckID, r.Target, r.Status, r.Duration, plan.Settings.CheckTimeout, r.Error)
 		}
 		if strings.Contains(r.Error, " after 0s") {
 			t.Errorf("%s %s: %q does not say how long it waited", r.CheckID, r.Target, r.Error)
 		}
 	}
 	if took > deadline {
-		t.Errorf("the run took %s; every check runs at once with a %s deadline", took, plan.CheckTimeout)
+		t.Errorf("the run took %s; every check runs at once with a %s deadline", took, plan.Settings.CheckTimeout)
 	}
 	return results
 }

@@ -141,7 +141,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		return m
 	case sent < cfg.Packets:
 		m.Err = fmt.Errorf("%d of %d packets sent: %w", sent, cfg.Packets,
-			&TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: "relay test"})
+			&TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: StageRelayTest})
 		return m
 	}
 
@@ -244,9 +244,9 @@ const echoHeaderSize = 8 + 4 + 8
 // closed the connection or is gone (refused), or another failure.
 func relayError(err error, t Target, start time.Time) error {
 	if isClosed(err) {
-		return &ClosedError{Addr: t.Addr(), Transport: t.Transport, Stage: "relay test", Err: err}
+		return &ClosedError{Addr: t.Addr(), Transport: t.Transport, Request: string(StageRelayTest), Err: err}
 	}
-	return classify(err, t, start, "relay test")
+	return classify(err, t, start, StageRelayTest)
 }
 
 // relayEcho sends cfg.Packets packets from a (to peer bAddr) and has b echo

@@ -20,8 +20,8 @@ func TestBadInputNamesThePartNotTheSecret(t *testing.T) {
 		{[]string{"--signaling", "ws://h:abc/?token=S3cret"}, `--signaling: invalid URI "ws://h:abc/?token=…"`},
 		{[]string{"--signaling", "ws://u:S3cret@h/?token=S3cret"}, `credentials in the URL`},
 		{[]string{"--signaling", "wss://h/signal?token=S3cret#S3cret"}, `"wss://h/signal?token=…#…": a WebSocket URL has no #fragment`},
-		{[]string{"--proxy", "http://u:S3cret@127.0.0.1:99999"}, `invalid --proxy "http://u:xxxxx@127.0.0.1:99999": port 99999 is not in 1-65535`},
-		{[]string{"--ports", "3478,,443"}, `invalid --ports "3478,,443": entry 2 is empty`},
+		{[]string{"--proxy", "http://u:S3cret@127.0.0.1:99999"}, `invalid --proxy: port must be 1-65535`},
+		{[]string{"--ports", "3478,,443"}, `invalid --ports "3478,,443": empty entry`},
 		{[]string{"--simulate", ""}, `empty --simulate`},
 		{[]string{"--simulate", "loss=NaN"}, `invalid --simulate part "loss=NaN": loss must be between 0% and 100%`},
 	}
