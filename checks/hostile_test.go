@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,17 @@ const (
 	hostileDeadline = time.Second
 	hostileGrace    = 250 * time.Millisecond
 )
+
+// grace is hostileGrace, or 1 s under the race detector: instrumented code
+// runs several times slower, and more so beside the browser tests that run
+// at the same time. The binary, not instrumented, is held to 250 ms in
+// cmd/rtcprobe.
+func grace() time.Duration {
+	if testenv.RaceDetector() {
+		return time.Second
+	}
+	return hostileGrace
+}
 
 // hostileChecks are the checks that talk to a server directly.
 const hostileChecks = "stun.udp,stun.tcp,turn.udp,turn.tcp,ice.relay,signaling"
@@ -74,9 +86,8 @@ func TestHostileServers(t *testing.T) {
 		mode  hostile.Mode
 		proxy bool
 		want  map[string]verdict
-		// slow lets a pass be a warn on an RTT threshold: what the server
-		// makes the client decode takes its time under the race detector.
-		slow bool
+		// evidence: words one of a check's evidence values must hold.
+		evidence map[string]string
 	}{
 		{mode: hostile.Healthy, want: with(map[string]verdict{
 			"stun.udp": {checks.Pass, ""}, "stun.tcp": {checks.Pass, ""}, "signaling.websocket": {checks.Pass, ""}})},
@@ -93,7 +104,10 @@ func TestHostileServers(t *testing.T) {
 			"stun.tcp":            {checks.Fail, "more than 100 header lines"},
 			"signaling.websocket": {checks.Fail, "more than 100 header lines"}}},
 		// The Upgrade succeeds: what the server sends next is evidence.
-		{mode: hostile.Flood101, want: with(map[string]verdict{"signaling.websocket": {checks.Pass, ""}})},
+		{mode: hostile.Flood101, want: with(map[string]verdict{
+			"signaling.websocket": {checks.Pass, ""},
+			"stun.tcp":            {checks.Fail, "the server floods"}, "turn.tcp": {checks.Fail, "the server floods"}}),
+			evidence: map[string]string{"signaling.websocket": "no pong: none among the first 1 MiB"}},
 		{mode: hostile.Flood101, proxy: true, want: map[string]verdict{
 			"stun.tcp":            {checks.Fail, "bad answer"},
 			"signaling.websocket": {checks.Fail, "no HTTP answer to the Upgrade request: status line longer than 8192 bytes"}}},
@@ -113,7 +127,7 @@ func TestHostileServers(t *testing.T) {
 		{mode: hostile.ManyAttributes, want: with(map[string]verdict{
 			"stun.udp": {checks.Pass, ""}, "stun.tcp": {checks.Pass, ""},
 			"turn.udp": {checks.Fail, "without XOR-RELAYED-ADDRESS"}, "turn.tcp": {checks.Fail, "without XOR-RELAYED-ADDRESS"},
-			"ice.relay": {checks.Fail, "no relay candidate"}}), slow: true},
+			"ice.relay": {checks.Fail, "no relay candidate"}})},
 		{mode: hostile.BadFamily, want: with(map[string]verdict{
 			"stun.udp": {checks.Fail, "without XOR-MAPPED-ADDRESS"}, "stun.tcp": {checks.Fail, "without XOR-MAPPED-ADDRESS"},
 			"turn.udp": {checks.Fail, "without XOR-RELAYED-ADDRESS"}, "turn.tcp": {checks.Fail, "without XOR-RELAYED-ADDRESS"},
@@ -156,9 +170,12 @@ func TestHostileServers(t *testing.T) {
 					continue
 				}
 				cause := strings.ReplaceAll(want.cause, "%s", srv.Addr())
-				slow := tt.slow && want.status == checks.Pass && r.Status == checks.Warn && strings.HasPrefix(r.Error, "rtt_")
+				slow := want.status == checks.Pass && onlyRTT(r.Broken) // latency, not the fault under test
 				if (r.Status != want.status || !strings.Contains(r.Error, cause)) && !slow {
 					t.Errorf("%s %s: %s %q, want %s with %q", r.CheckID, r.Target, r.Status, r.Error, want.status, cause)
+				}
+				if words, ok := tt.evidence[r.CheckID]; ok && !slices.ContainsFunc(evidenceValues(r), func(v string) bool { return strings.Contains(v, words) }) {
+					t.Errorf("%s %s: no evidence says %q: %v", r.CheckID, r.Target, words, r.Evidence)
 				}
 				if r.CheckID == "signaling.websocket" && strings.Contains(r.Advice, "STUN") {
 					t.Errorf("%s: advice about STUN for a WebSocket server: %q", r.Target, r.Advice)
@@ -257,7 +274,7 @@ func runHostile(t *testing.T, plan *checks.Plan) []checks.Result {
 	if len(results) == 0 {
 		t.Fatal("nothing ran")
 	}
-	deadline := plan.Settings.CheckTimeout + hostileGrace
+	deadline := plan.Settings.CheckTimeout + grace()
 	for _, r := range results {
 		if r.Duration > deadline || r.Status == checks.Error {
 			t.Errorf("%s %s: %s after %s (deadline %s): %s", r.CheckID, r.Target, r.Status, r.Duration, plan.Settings.CheckTimeout, r.Error)
@@ -316,6 +333,18 @@ func assertReportsClean(t *testing.T, results []checks.Result) {
 			}
 		}
 	}
+}
+
+// onlyRTT is true when a result broke thresholds on round-trip times
+// and nothing else: a check that should pass may do that on a loaded
+// machine (the fixture answers from the same two cores).
+func onlyRTT(broken []checks.Violation) bool {
+	for _, v := range broken {
+		if !strings.HasPrefix(v.Metric, "rtt_") {
+			return false
+		}
+	}
+	return len(broken) > 0
 }
 
 func evidenceValues(r checks.Result) []string {

@@ -12,6 +12,15 @@ import (
 // padded, is smaller by one byte).
 const maxStreamFrame = stunHeaderSize + 0xFFFF
 
+// maxStrayFrames is how many frames that answer nothing (other
+// transactions, ChannelData, indications) a client skips while it waits
+// for one answer; past that the server is flooding, not answering.
+const maxStrayFrames = 1024
+
+// errStrayFlood is what a wait for one answer ends with when the server
+// sends more than maxStrayFrames frames that answer nothing.
+var errStrayFlood = fmt.Errorf("more than %d messages that answer no request while waiting for the answer: the server floods", maxStrayFrames)
+
 // frameReader reads what a STUN or TURN server sends on one connection:
 // STUN messages and ChannelData frames (RFC 8656 §12), told apart by
 // their first two bits. From a datagram socket each read is one frame.

@@ -129,7 +129,7 @@ func bindingRoundTrip(ctx context.Context, conn net.Conn, frames *frameReader, w
 	if _, err := conn.Write(req.Raw); err != nil {
 		return nil, err
 	}
-	for {
+	for stray := 0; ; {
 		raw, err := frames.next()
 		if err != nil {
 			if isFrameError(err) {
@@ -139,6 +139,9 @@ func bindingRoundTrip(ctx context.Context, conn net.Conn, frames *frameReader, w
 		}
 		addr, err := parseBindingResponse(raw, req.TransactionID)
 		if errors.Is(err, errOtherTransaction) {
+			if stray++; stray > maxStrayFrames {
+				return nil, &ProtocolError{Addr: conn.RemoteAddr().String(), Err: errStrayFlood}
+			}
 			continue
 		}
 		if err != nil {

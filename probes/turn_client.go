@@ -266,7 +266,7 @@ func (c *turnClient) roundTrip(ctx context.Context, method stun.Method, setters 
 
 // await reads frames until the answer to tid arrives, skipping others.
 func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method) (*stun.Message, error) {
-	for {
+	for stray := 0; ; {
 		raw, err := c.frames.next()
 		if err != nil {
 			var ne net.Error
@@ -283,6 +283,9 @@ func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method)
 		}
 		msg, err := parseTURNResponse(raw, tid, method)
 		if errors.Is(err, errOtherFrame) {
+			if stray++; stray > maxStrayFrames {
+				return nil, &ProtocolError{Addr: c.t.Addr(), Err: errStrayFlood}
+			}
 			continue
 		}
 		var se *STUNError

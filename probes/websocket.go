@@ -284,12 +284,17 @@ func wsPing(ctx context.Context, conn net.Conn, br *bufio.Reader, wait time.Dura
 	if err := wsWriteFrame(conn, 0x9, payload); err != nil {
 		return 0, err
 	}
+	// What the server pushes meanwhile is read and dropped, up to a point.
+	r := &io.LimitedReader{R: br, N: maxPingRead}
 	for {
-		op, data, err := wsReadFrame(br)
+		op, data, err := wsReadFrame(r)
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			switch {
+			case errors.As(err, &ne) && ne.Timeout():
 				return 0, fmt.Errorf("none within %s (the server may not answer pings)", wait)
+			case r.N == 0:
+				return 0, fmt.Errorf("none among the first %d MiB the server sent after the ping", maxPingRead>>20)
 			}
 			return 0, err
 		}
@@ -317,6 +322,10 @@ func wsWriteFrame(w io.Writer, opcode byte, payload []byte) error {
 	return err
 }
 
+// maxPingRead is how much a wait for a pong reads of what the server
+// pushes meanwhile before it gives up.
+const maxPingRead = 1 << 20
+
 // maxWSPayload is the most of one data frame's payload rtcprobe keeps;
 // the rest is read and dropped. Control frames carry at most 125 bytes
 // (RFC 6455 §5.5), and fragments are never joined into a message, so a
@@ -326,7 +335,7 @@ const maxWSPayload = 64 << 10
 // wsReadFrame reads one frame. Fragments are returned as they come, which
 // is enough to find a control frame; a data frame's payload is cut to
 // maxWSPayload.
-func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
+func wsReadFrame(r io.Reader) (opcode byte, payload []byte, err error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return 0, nil, err

@@ -99,7 +99,7 @@ func TestHostileServersBoundTheProcess(t *testing.T) {
 func runBounded(t *testing.T, args []string, deadline time.Duration) cliResult {
 	t.Helper()
 	jsonPath := filepath.Join(t.TempDir(), "report.json")
-	res := rtcprobe(t, append(args, "--json", jsonPath, "--no-color")...)
+	res := rtcprobeTimed(t, append(args, "--json", jsonPath, "--no-color")...)
 	raw, err := os.ReadFile(jsonPath)
 	if err != nil {
 		t.Fatalf("no JSON report (exit %d): %v\n%s", res.code, err, res.stderr)
