@@ -3,6 +3,7 @@ package probes
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -74,12 +75,22 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 		return nil, err
 	}
 	name := t.Server.URI.Host
+	var roots *x509.CertPool
 	opts := []dtls.ClientOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
 	if t.TLS != nil {
-		opts = append(opts, dtls.WithRootCAs(t.TLS.RootCAs), dtls.WithInsecureSkipVerify(t.TLS.InsecureSkipVerify))
+		roots = t.TLS.RootCAs
+		opts = append(opts, dtls.WithRootCAs(roots), dtls.WithInsecureSkipVerify(t.TLS.InsecureSkipVerify))
 		name = cmp.Or(t.TLS.ServerName, name)
 	}
 	opts = append(opts, dtls.WithServerName(name))
+	if t.TLS == nil || !t.TLS.InsecureSkipVerify {
+		// Verify again exactly as crypto/tls does for turns: over TCP,
+		// IP SANs included: older pion/dtls releases skipped the name
+		// check for an IP host.
+		opts = append(opts, dtls.WithVerifyPeerCertificate(func(raw [][]byte, _ [][]*x509.Certificate) error {
+			return verifyLikeTLS(raw, roots, name)
+		}))
+	}
 	dc, err := dtls.ClientWithOptions(pc, raddr, opts...)
 	if err != nil {
 		_ = pc.Close()
@@ -94,6 +105,29 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 		return nil, &TLSError{Addr: t.Addr(), Err: err}
 	}
 	return dc, nil
+}
+
+// verifyLikeTLS checks a certificate chain the way crypto/tls verifies a
+// server: chain to roots (nil: the system's) and name matching host, which
+// may be an IP address (matched against IP SANs).
+func verifyLikeTLS(raw [][]byte, roots *x509.CertPool, host string) error {
+	if len(raw) == 0 {
+		return errors.New("the server sent no certificate")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, der := range raw {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("bad certificate: %w", err)
+		}
+		certs[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: host})
+	return err
 }
 
 // dialAllocate connects and allocates a relay. A 437 (allocation

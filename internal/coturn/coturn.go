@@ -41,19 +41,32 @@ type Config struct {
 	DenyLoopbackPeers bool
 	// UserQuota limits concurrent allocations per user (--user-quota).
 	UserQuota int
+	// CertHosts are the names and addresses the TLS certificate is made
+	// for; empty means 127.0.0.1, ::1 and localhost.
+	CertHosts []string
+	// ListenIPs replaces 127.0.0.1 as the listening and relay address
+	// ("::1" alone: a server on IPv6 loopback only).
+	ListenIPs []string
+	// NoUDP and NoTCP turn off the UDP or TCP (and TLS) listeners.
+	NoUDP, NoTCP bool
+	// Args are more turnserver options, e.g. "--no-stun",
+	// "--channel-lifetime=5".
+	Args []string
 }
 
 // Server is a running coturn.
 type Server struct {
+	// Host is the first listening address (127.0.0.1 by default).
+	Host          string
 	Port, TLSPort int
 	Realm         string
-	// CertPool trusts the server's certificate and CertFile holds it in
-	// PEM (TLS only).
-	CertPool *x509.CertPool
-	CertFile string
-	cmd      *exec.Cmd
-	log      *syncBuffer
-	exited   chan struct{}
+	// CertPool trusts the server's certificate, CertFile holds it and
+	// CAFile the CA that signed it, in PEM (TLS only).
+	CertPool         *x509.CertPool
+	CertFile, CAFile string
+	cmd              *exec.Cmd
+	log              *syncBuffer
+	exited           chan struct{}
 }
 
 // Start runs turnserver and waits until it answers STUN on its port.
@@ -65,16 +78,23 @@ func Start(t testing.TB, cfg Config) *Server {
 		cfg.Realm = "rtcprobe.test"
 	}
 	s := &Server{Port: FreePort(t), TLSPort: FreePort(t), Realm: cfg.Realm, log: &syncBuffer{}}
-	args := []string{
-		"--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-		"--listening-port=" + strconv.Itoa(s.Port), "--tls-listening-port=" + strconv.Itoa(s.TLSPort),
+	if len(cfg.ListenIPs) == 0 {
+		cfg.ListenIPs = []string{"127.0.0.1"}
+	}
+	s.Host = cfg.ListenIPs[0]
+	var args []string
+	for _, ip := range cfg.ListenIPs {
+		args = append(args, "--listening-ip="+ip, "--relay-ip="+ip)
+	}
+	args = append(args,
+		"--listening-port="+strconv.Itoa(s.Port), "--tls-listening-port="+strconv.Itoa(s.TLSPort),
 		// coturn also opens alternative ports (port+1) for RFC 5780; the
 		// free-port search cannot guarantee those.
 		"--no-rfc5780",
 		"--no-cli", "--no-stdout-log", "--log-file=stdout", "--simple-log",
-		"--pidfile=" + filepath.Join(dir, "turnserver.pid"), "--db=" + filepath.Join(dir, "turndb"),
-		"--realm=" + cfg.Realm, "--no-software-attribute",
-	}
+		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--db="+filepath.Join(dir, "turndb"),
+		"--realm="+cfg.Realm, "--no-software-attribute",
+	)
 	if cfg.IPv6 {
 		args = append(args, "--listening-ip=::1", "--relay-ip=::1")
 	}
@@ -89,13 +109,20 @@ func Start(t testing.TB, cfg Config) *Server {
 	if cfg.UserQuota > 0 {
 		args = append(args, "--user-quota="+strconv.Itoa(cfg.UserQuota))
 	}
+	if cfg.NoUDP {
+		args = append(args, "--no-udp")
+	}
+	if cfg.NoTCP {
+		args = append(args, "--no-tcp")
+	}
 	if cfg.TLS {
-		certFile, keyFile, pool := writeCert(t, dir)
-		s.CertPool, s.CertFile = pool, certFile
+		certFile, keyFile, caFile, pool := writeCert(t, dir, cfg.CertHosts)
+		s.CertPool, s.CertFile, s.CAFile = pool, certFile, caFile
 		args = append(args, "--cert="+certFile, "--pkey="+keyFile)
 	} else {
 		args = append(args, "--no-tls", "--no-dtls")
 	}
+	args = append(args, cfg.Args...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
@@ -110,25 +137,30 @@ func Start(t testing.TB, cfg Config) *Server {
 			t.Logf("turnserver log:\n%s", s.log.String())
 		}
 	})
-	s.waitReady(t, cfg.TLS)
+	s.waitReady(t, cfg)
 	return s
 }
 
-// waitReady polls until coturn answers a Binding request over UDP and
-// accepts TCP (and TLS) connections, or fails the test after 10 s.
-func (s *Server) waitReady(t testing.TB, withTLS bool) {
+// waitReady polls until coturn answers over UDP and accepts TCP (and TLS)
+// connections, on the listeners it was asked to open, or fails the test
+// after 10 s. The UDP probe is an unauthenticated Allocate, which coturn
+// answers (401) even with STUN Binding turned off.
+func (s *Server) waitReady(t testing.TB, cfg Config) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		err := bindingAnswered(addr)
-		if err == nil {
-			err = accepts(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)))
+		var err error
+		if !cfg.NoUDP {
+			err = allocateAnswered(addr)
 		}
-		if err == nil && withTLS {
-			err = accepts(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.TLSPort)))
+		if err == nil && !cfg.NoTCP {
+			err = accepts(addr)
+		}
+		if err == nil && cfg.TLS && !cfg.NoTCP {
+			err = accepts(net.JoinHostPort(s.Host, strconv.Itoa(s.TLSPort)))
 		}
 		if err == nil {
 			return
@@ -144,13 +176,14 @@ func (s *Server) waitReady(t testing.TB, withTLS bool) {
 	}
 }
 
-func bindingAnswered(addr string) error {
+func allocateAnswered(addr string) error {
 	c, err := net.Dial("udp", addr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	req := stun.MustBuild(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest),
+		stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}})
 	if _, err := c.Write(req.Raw); err != nil {
 		return err
 	}
@@ -209,19 +242,22 @@ func HasIPv6() bool {
 	return true
 }
 
-// writeCert writes a certificate for 127.0.0.1/::1/localhost, signed by
-// a throw-away CA that pool trusts.
-func writeCert(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+// writeCert writes a certificate for hosts (default 127.0.0.1, ::1 and
+// localhost), signed by a throw-away CA that pool trusts.
+func writeCert(t testing.TB, dir string, hosts []string) (certFile, keyFile, caFile string, pool *x509.CertPool) {
 	t.Helper()
-	cert, err := netlab.NewCert(time.Now().Add(time.Hour), "127.0.0.1", "::1", "localhost")
+	if len(hosts) == 0 {
+		hosts = []string{"127.0.0.1", "::1", "localhost"}
+	}
+	cert, err := netlab.NewCert(time.Now().Add(time.Hour), hosts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile, _, err = cert.WriteFiles(dir)
+	certFile, keyFile, caFile, err = cert.WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return certFile, keyFile, cert.Pool
+	return certFile, keyFile, caFile, cert.Pool
 }
 
 // TLSConfig trusts the server's certificate.
