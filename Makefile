@@ -38,7 +38,9 @@ deps:
 
 # The pinned Node servers, installed exactly as locked (before the tests
 # enter their network namespace, which has no registry).
-node-deps: deps
+node-deps: deps $(NODE_DIR)/node_modules/.package-lock.json
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
 # A maintained static checker, pinned; go.mod/go.sum must already be tidy.
