@@ -16,8 +16,10 @@ var turnThresholds = []Threshold{
 	MustThreshold(Warn, "alloc_ms < 500", "an Allocate is two round trips (401 challenge, then with credentials); slower delays relay candidates and call setup"),
 	MustThreshold(Warn, "rtt_p95_ms < 150", "ITU-T G.114: 150 ms one-way is the comfort limit; relayed media already spends it here"),
 	MustThreshold(Fail, "rtt_p95_ms < 400", "ITU-T G.114: beyond 400 ms one-way, conversation breaks down"),
-	MustThreshold(Warn, "loss_pct < 2", "Opus FEC and NACK hide about 2 % loss; beyond that audio and video degrade"),
-	MustThreshold(Fail, "loss_pct < 20", "at 20 % loss or more, relayed audio breaks up and video freezes"),
+	MustThreshold(Warn, "loss_pct < 2", "one-way: Opus FEC and NACK hide about 2 % loss; beyond that audio and video degrade"),
+	MustThreshold(Fail, "loss_pct < 20", "one-way: at 20 % loss or more, relayed audio breaks up and video freezes"),
+	MustThreshold(Fail, "loss_ab_pct < 20", "one direction alone losing 20 % breaks the media flowing that way"),
+	MustThreshold(Fail, "loss_ba_pct < 20", "one direction alone losing 20 % breaks the media flowing that way"),
 	MustThreshold(Warn, "relay_unroutable == 0", "a public TURN server must hand out relayed addresses remote peers can reach"),
 }
 
@@ -28,8 +30,8 @@ func turnChecks() []*Check {
 			Title: title,
 			Description: "Allocates two relays over " + tr.Upper() + " with the server's credentials and sends packets from one " +
 				"relayed address to the other and back: allocation time, relayed round-trip time, loss, relayed address, IPv6 relay.",
-			Metrics: []string{"rtt_median_ms", "loss_pct", "alloc_ms", "rtt_p95_ms", "rtt_min_ms", "rtt_max_ms",
-				"packets_sent", "packets_received", "connect_ms", "relay_ipv6", "relay_unroutable"},
+			Metrics: []string{"rtt_median_ms", "loss_pct", "alloc_ms", "loss_ab_pct", "loss_ba_pct", "loss_rtt_pct", "rtt_p95_ms", "rtt_min_ms", "rtt_max_ms",
+				"packets_sent", "packets_at_peer", "packets_received", "connect_ms", "relay_ipv6", "relay_unroutable"},
 			Timeout:    6 * time.Second,
 			Thresholds: turnThresholds,
 			Subjects:   func(p *Plan) []Subject { return p.serverTargets(isTURN, tr) },
@@ -67,7 +69,8 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return fmt.Sprintf("The server is public but handed out the relayed address %s, which remote peers cannot reach: "+
 			"set the server's external IP (coturn: external-ip=PUBLIC/PRIVATE) when it runs behind NAT.", evidence(m, "relayed_address"))
 	case v["loss_pct"] > 0:
-		return "Relayed packets were lost: on the path to the server, or in the server itself (CPU, bandwidth quota such as coturn's max-bps)."
+		return fmt.Sprintf("Relayed packets were lost (relay A → B %s %%, B → A %s %%, one way each): on the path to the server, or in the server itself (CPU, bandwidth quota such as coturn's max-bps).",
+			formatNumber(v["loss_ab_pct"]), formatNumber(v["loss_ba_pct"]))
 	case v["rtt_p95_ms"] >= 150:
 		return "The relay adds a lot of delay: use a TURN server closer to the users, or check the server's load."
 	case v["alloc_ms"] >= 500:

@@ -57,7 +57,9 @@ const firstChannel = 0x4000
 //
 // Metrics: alloc_ms (first Allocate including the 401 challenge),
 // connect_ms (TCP/TLS/DTLS), rtt_{min,median,p95,max}_ms of the relayed
-// echo, loss_pct, packets_sent, packets_received, relay_ipv6 (1 when an
+// echo, loss_pct (one-way), loss_ab_pct and loss_ba_pct (per direction),
+// loss_rtt_pct (round trip), packets_sent, packets_received (echoes back),
+// packets_at_peer, relay_ipv6 (1 when an
 // IPv6 relay was granted on request, 0 when refused) and relay_unroutable
 // (1 when a public server hands out a private or loopback relay address).
 // Evidence: relayed_address, peer_relayed_address, mapped_address,
@@ -128,12 +130,9 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		m.AddEvidence("channel", fmt.Sprintf("bound %#04x both ways", firstChannel))
 	}
 
-	rtts, sent := relayEcho(ctx, a, b, allocB.Relayed, allocA.Relayed, chA, chB, cfg)
-	m.SetMetric("packets_sent", float64(sent))
-	m.SetMetric("packets_received", float64(len(rtts)))
-	m.SetMetric("loss_pct", LossPct(sent, len(rtts)))
-	rtts.Record(&m, "rtt")
-	if sent == 0 {
+	echo := relayEcho(ctx, a, b, allocB.Relayed, allocA.Relayed, chA, chB, cfg)
+	echo.record(&m)
+	if echo.sent == 0 {
 		m.Err = &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: "relay test"}
 		return m
 	}
@@ -233,34 +232,67 @@ func serverIP(c *turnClient) net.IP {
 // sequence number and the send time.
 const echoHeaderSize = 8 + 4 + 8
 
+// echoResult is what one relayed echo run observed.
+type echoResult struct {
+	rtts Durations // round trips of the echoes that came back
+	sent int       // packets a sent towards b
+	// atB is how many of them reached b (each was echoed once);
+	// echoed how many of those echoes reached a.
+	atB, echoed int
+}
+
+// record sets the loss metrics per direction: loss_ab_pct (a → b),
+// loss_ba_pct (b → a, of the packets b echoed) and loss_pct, the one-way
+// loss over both directions, which is what a one-way media stream
+// through this relay loses; a round trip loses about twice as much.
+func (e echoResult) record(m *Measurement) {
+	m.SetMetric("packets_sent", float64(e.sent))
+	m.SetMetric("packets_received", float64(e.echoed))
+	m.SetMetric("packets_at_peer", float64(e.atB))
+	m.SetMetric("loss_ab_pct", LossPct(e.sent, e.atB))
+	m.SetMetric("loss_ba_pct", LossPct(e.atB, e.echoed))
+	m.SetMetric("loss_pct", LossPct(e.sent+e.atB, e.atB+e.echoed))
+	m.SetMetric("loss_rtt_pct", LossPct(e.sent, e.echoed))
+	e.rtts.Record(m, "rtt")
+}
+
 // relayEcho sends cfg.Packets packets from a (to peer bAddr) and has b echo
-// each one back to aAddr; it returns the round-trip times of the echoes
-// that came back and how many packets were sent.
-func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr, chA, chB uint16, cfg TURNConfig) (Durations, int) {
+// each one back to aAddr, counting what arrives at each end.
+func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr, chA, chB uint16, cfg TURNConfig) echoResult {
 	var token [8]byte
 	_, _ = rand.Read(token[:])
 	base := time.Now()
 
 	// b echoes until told to stop: its read deadline is moved to now.
 	_ = b.conn.SetReadDeadline(time.Time{})
-	var wg sync.WaitGroup
+	var (
+		wg  sync.WaitGroup
+		atB int // written by b's goroutine, read after wg.Wait
+	)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		seen := make([]bool, cfg.Packets)
 		for {
 			d, err := b.readData()
 			if err != nil {
 				return
 			}
-			if !bytes.HasPrefix(d.Payload, token[:]) {
+			p := d.Payload
+			if len(p) < echoHeaderSize || !bytes.Equal(p[:8], token[:]) {
 				continue
 			}
-			if err := b.sendData(aAddr, chB, d.Payload); err != nil {
+			if seq := binary.BigEndian.Uint32(p[8:12]); int(seq) < len(seen) && !seen[seq] {
+				seen[seq] = true
+				atB++
+			}
+			if err := b.sendData(aAddr, chB, p); err != nil {
 				return
 			}
 		}
 	}()
-	defer func() { _ = b.conn.SetDeadline(time.Now()); wg.Wait() }()
+	stopB := sync.OnceFunc(func() { _ = b.conn.SetDeadline(time.Now()); wg.Wait() })
+	defer stopB()
 
 	// a sends on a pacer while this goroutine collects the echoes; when
 	// the pacer is done it gives the echoes EchoWait more to arrive.
@@ -301,10 +333,10 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 	}()
 
 	var (
-		rtts Durations
+		res  echoResult
 		seen = make([]bool, cfg.Packets)
 	)
-	for len(rtts) < cfg.Packets {
+	for len(res.rtts) < cfg.Packets {
 		d, err := a.readData()
 		if err != nil {
 			break // the echo wait is over, the context ended, or the stream broke
@@ -318,12 +350,14 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 			continue
 		}
 		seen[seq] = true
-		rtts = append(rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))) //nolint:gosec // our own timestamp
+		res.rtts = append(res.rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))) //nolint:gosec // our own timestamp
 	}
 	stopSending()
-	sent := <-sentc
+	res.sent = <-sentc
+	stopB()
+	res.atB, res.echoed = atB, len(res.rtts)
 	if ctx.Err() == nil {
 		_ = a.conn.SetDeadline(time.Time{}) // the allocation is released next
 	}
-	return rtts, sent
+	return res
 }

@@ -121,8 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("invalid --concurrency %d: want at least 1", o.concurrency)
 	case o.turnTTL <= 0:
 		return nil, fmt.Errorf("invalid --turn-ttl %s: must be positive", o.turnTTL)
-	case o.turnPackets < 1 || o.turnPackets > 1000:
-		return nil, fmt.Errorf("invalid --turn-packets %d: want 1-1000", o.turnPackets)
+	case o.turnPackets < 1 || o.turnPackets > 10000: // 200 s at 20 ms: loss to within a percentage point
+		return nil, fmt.Errorf("invalid --turn-packets %d: want 1-10000", o.turnPackets)
 	case o.turnSecret != "" && o.password != "":
 		return nil, errors.New("--password (or RTCPROBE_TURN_PASSWORD) and --turn-secret (or RTCPROBE_TURN_SECRET) exclude each other: give one")
 	case o.caFile != "" && o.insecure:

@@ -6,6 +6,7 @@ package coturn
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -49,6 +50,10 @@ type Config struct {
 	ListenIPs []string
 	// NoUDP and NoTCP turn off the UDP or TCP (and TLS) listeners.
 	NoUDP, NoTCP bool
+	// NS runs the server inside this network namespace; readiness is then
+	// checked with turnutils_stunclient in it (so STUN over UDP must stay
+	// on).
+	NS *netlab.NS
 	// Args are more turnserver options, e.g. "--no-stun",
 	// "--channel-lifetime=5".
 	Args []string
@@ -123,7 +128,11 @@ func Start(t testing.TB, cfg Config) *Server {
 		args = append(args, "--no-tls", "--no-dtls")
 	}
 	args = append(args, cfg.Args...)
-	s.cmd = exec.Command(bin, args...)
+	if cfg.NS != nil {
+		s.cmd = cfg.NS.Command(context.Background(), bin, args...)
+	} else {
+		s.cmd = exec.Command(bin, args...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting turnserver: %v", err)
@@ -137,8 +146,36 @@ func Start(t testing.TB, cfg Config) *Server {
 			t.Logf("turnserver log:\n%s", s.log.String())
 		}
 	})
-	s.waitReady(t, cfg)
+	if cfg.NS != nil {
+		s.waitReadyIn(t, cfg.NS)
+	} else {
+		s.waitReady(t, cfg)
+	}
 	return s
+}
+
+// waitReadyIn polls with coturn's own STUN client inside ns until the
+// server reports a reflexive address, or fails the test after 10 s.
+func (s *Server) waitReadyIn(t testing.TB, ns *netlab.NS) {
+	t.Helper()
+	client := testenv.LookPath(t, "turnutils_stunclient")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		out, err := ns.Command(ctx, client, "-p", strconv.Itoa(s.Port), s.Host).CombinedOutput()
+		cancel()
+		if err == nil && bytes.Contains(out, []byte("reflexive addr")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("turnserver in %s not ready after 10s: %v %s\n%s", ns.Name, err, out, s.log.String())
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("turnserver exited:\n%s", s.log.String())
+		default:
+		}
+	}
 }
 
 // waitReady polls until coturn answers over UDP and accepts TCP (and TLS)

@@ -1,0 +1,44 @@
+package conformance
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/rtcprobe/rtcprobe/internal/coturn"
+)
+
+func TestExplore(t *testing.T) {
+	if os.Getenv("EXPLORE") == "" {
+		t.Skip()
+	}
+	cfgs := map[string]coturn.Config{
+		"default":   {},
+		"no-udp":    {NoUDP: true},
+		"no-tcp":    {NoTCP: true},
+		"secure":    {Args: []string{"--secure-stun"}},
+		"no-stun":   {Args: []string{"--no-stun"}},
+		"deny":      {DenyLoopbackPeers: true},
+		"quota1":    {UserQuota: 1},
+		"quota2":    {UserQuota: 2},
+		"maxbps":    {Args: []string{"--max-bps=8000"}},
+		"stale":     {Args: []string{"--stale-nonce=1"}},
+		"chan":      {Args: []string{"--channel-lifetime=1", "--permission-lifetime=1"}},
+		"v6only":    {ListenIPs: []string{"::1"}},
+	}
+	for name, cfg := range cfgs {
+		if f := os.Getenv("EXPLORE"); f != "all" && !strings.Contains(f, name) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg.User, cfg.Password = "u", "p"
+			ct := coturn.Start(t, cfg)
+			h := ct.Host
+			rs := run{uris: []string{ct.URI("stun", h, ct.Port), ct.URI("turn", h, ct.Port)}, user: "u", password: "p",
+				ids: "stun,turn,firewall,nat", packets: 20}.do(t)
+			for _, r := range rs {
+				t.Logf("%s %s %s %v\n%s", r.CheckID, r.Target, r.Status, r.Metrics, show(r))
+			}
+		})
+	}
+}
