@@ -18,8 +18,16 @@ func ErrorAdvice(err error) string {
 		stunErr *probes.STUNError
 		proto   *probes.ProtocolError
 		closed  *probes.ClosedError
+		noSTUN  *probes.NoSTUNError
+		stray   *probes.StrayAnswerError
 	)
 	switch {
+	case errors.As(err, &noSTUN) && noSTUN.AnswersTURN:
+		return fmt.Sprintf("%s answers TURN but not STUN Binding requests: STUN is turned off on the server (coturn: no-stun). Clients still get relay candidates there, but need another STUN server for their public (server-reflexive) address; enable STUN or name a STUN server that answers.", noSTUN.Addr)
+	case errors.As(err, &noSTUN):
+		return fmt.Sprintf("The port answers TCP but not STUN: %s accepted the connection, so no firewall blocks it, but nothing there answered a Binding request (STUN disabled on the server, or another service owns the port). Check the port and the server's STUN settings.", noSTUN.Addr)
+	case errors.As(err, &stray):
+		return fmt.Sprintf("%s answered, but with a transaction ID that matches no request (server bug): clients discard such answers, so STUN fails there although packets get through. Report it to the server's maintainers or use another STUN server.", stray.Addr)
 	case errors.As(err, &timeout) && timeout.Stage == "":
 		if timeout.Transport.Network() == "udp" {
 			return fmt.Sprintf("Nothing answered: a firewall on the path silently drops UDP to %s, or no server listens there. Allow outbound UDP to that port, or use TURN over TCP/TLS (ideally on 443).", timeout.Addr)

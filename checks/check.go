@@ -30,6 +30,10 @@ type Check struct {
 	// Exclusive checks run alone, after the others: what they measure
 	// (throughput) would otherwise include the CPU the other checks use.
 	Exclusive bool
+	// Serial, when set, names what a run of this subject holds that other
+	// runs may not share (a TURN user's allocation quota): runs with the
+	// same non-empty key, of any check, go one after another.
+	Serial func(s Subject) string
 	// Subjects expands the check into the runs the plan asks for; none
 	// means the check does not apply (no server of its kind).
 	Subjects func(p *Plan) []Subject

@@ -185,12 +185,16 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		stunErr *probes.STUNError
 		proto   *probes.ProtocolError
 		proxy   *probes.ProxyError
+		noSTUN  *probes.NoSTUNError
+		stray   *probes.StrayAnswerError
 	)
 	c.Proxy = r.Cell.Target.ProxyName()
 	_, connected := m.Metrics["connect_ms"]
 	_, allocated := m.Metrics["alloc_ms"]
 	err := m.Err
 	switch {
+	case err == nil && m.Metrics["quota_held"] > 0:
+		c.Outcome, c.Detail = OutcomeAnswered, "allocated; a second allocation was refused (486, user quota)"
 	case err != nil && allocated:
 		// The relay was granted, so path and credentials work; what
 		// failed is relaying itself.
@@ -203,6 +207,12 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		c.Outcome, c.Detail = OutcomeAuth, fmt.Sprintf("%d %s", stunErr.Code, stunErr.Reason)
 	case errors.As(err, &stunErr):
 		c.Outcome, c.Detail = OutcomeAnswered, fmt.Sprintf("error %d %s", stunErr.Code, stunErr.Reason)
+	case errors.As(err, &noSTUN) && noSTUN.AnswersTURN:
+		c.Outcome, c.Detail = OutcomeAnswered, "answers TURN, not STUN Binding"
+	case errors.As(err, &noSTUN):
+		c.Outcome, c.Detail = OutcomeNoSTUN, "TCP connected but no STUN answer"
+	case errors.As(err, &stray):
+		c.Outcome, c.Detail = OutcomeAnswered, "answered with a transaction ID that matches no request"
 	case errors.As(err, &proxy) && proxy.Status != "":
 		c.Outcome, c.Detail = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status
 	case errors.As(err, &proxy):
@@ -317,6 +327,9 @@ func firewallChecks() []*Check {
 			}
 			return out
 		},
+		// The TURN cells allocate on the host's servers: they share the
+		// TURN checks' allocation quota.
+		Serial: func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 			todo := matrixCells(hostServers(p, s.Target.Server.URI.Host), p)
 			if len(todo) == 0 {

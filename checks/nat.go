@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -81,7 +82,16 @@ func natChecks() []*Check {
 			return m
 		},
 		Advice: func(_ Result, m probes.Measurement) string {
-			if m.Err != nil {
+			var (
+				se    *probes.STUNError
+				proto *probes.ProtocolError
+			)
+			switch {
+			case errors.As(m.Err, &se):
+				return "The server answered the NAT test, so the path is open, but with an error (" + m.Err.Error() + "): " + STUNCodeAdvice(se)
+			case errors.As(m.Err, &proto):
+				return "The server answered the NAT test, so the path is open, but not with a usable Binding response (" + proto.Err.Error() + "): it may not speak RFC 5389/5780 STUN correctly."
+			case m.Err != nil:
 				return ""
 			}
 			return m.Evidence[0].Value

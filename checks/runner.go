@@ -29,11 +29,24 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	type job struct {
 		check   *Check
 		subject Subject
+		serial  chan struct{} // held while running, shared by equal Serial keys
 	}
-	var jobs []job
+	var (
+		jobs   []job
+		serial = map[string]chan struct{}{}
+	)
 	for _, c := range p.Checks {
 		for _, s := range c.Subjects(p) {
-			jobs = append(jobs, job{c, s})
+			j := job{check: c, subject: s}
+			if c.Serial != nil {
+				if key := c.Serial(s); key != "" {
+					if serial[key] == nil {
+						serial[key] = make(chan struct{}, 1)
+					}
+					j.serial = serial[key]
+				}
+			}
+			jobs = append(jobs, j)
 		}
 	}
 	limit := p.Concurrency
@@ -69,6 +82,13 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 				defer alone.Unlock()
 			} else {
 				defer shared.Done()
+				if j.serial != nil {
+					select {
+					case j.serial <- struct{}{}:
+						defer func() { <-j.serial }()
+					case <-ctx.Done():
+					}
+				}
 				select {
 				case sem <- struct{}{}:
 					defer func() { <-sem }()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -21,6 +22,9 @@ var turnThresholds = []Threshold{
 	MustThreshold(Fail, "loss_ab_pct < 20", "one direction alone losing 20 % breaks the media flowing that way"),
 	MustThreshold(Fail, "loss_ba_pct < 20", "one direction alone losing 20 % breaks the media flowing that way"),
 	MustThreshold(Warn, "relay_unroutable == 0", "a public TURN server must hand out relayed addresses remote peers can reach"),
+	MustThreshold(Fail, "channel_data_relayed == 1", "browsers send media as ChannelData once a channel is bound"),
+	MustThreshold(Fail, "bindings_expired == 0", "clients refresh channels and permissions on RFC 8656's schedule; earlier expiry drops their media"),
+	MustThreshold(Warn, "quota_held == 0", "the user quota left no room for the relay test's second allocation"),
 }
 
 func turnChecks() []*Check {
@@ -31,12 +35,14 @@ func turnChecks() []*Check {
 			Description: "Allocates two relays over " + tr.Upper() + " with the server's credentials and sends packets from one " +
 				"relayed address to the other and back: allocation time, relayed round-trip time, loss, relayed address, IPv6 relay.",
 			Metrics: []string{"rtt_median_ms", "loss_pct", "alloc_ms", "loss_ab_pct", "loss_ba_pct", "loss_rtt_pct", "rtt_p95_ms", "rtt_min_ms", "rtt_max_ms",
-				"packets_sent", "packets_at_peer", "packets_received", "connect_ms", "relay_ipv6", "relay_unroutable"},
+				"packets_sent", "packets_at_peer", "packets_received", "connect_ms", "relay_ipv6", "relay_unroutable",
+				"channel_data_relayed", "bindings_expired", "quota_held"},
 			Timeout:    6 * time.Second,
+			Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 			Thresholds: turnThresholds,
 			Subjects:   func(p *Plan) []Subject { return p.serverTargets(isTURN, tr) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Options.TURNPackets})
+				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Options.TURNPackets, SkipIPv6: askIPv6Elsewhere(s.Target)})
 			},
 			Advice: turnAdvice,
 		}
@@ -56,11 +62,27 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return fmt.Sprintf("The server allocated a relay but refused the %s for the peer (403): its policy denies relaying to that address. "+
 			"coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip).", se.Request)
 	}
+	if errors.As(m.Err, &se) && se.Code == 440 {
+		return fmt.Sprintf("The server refused an IPv4 relay, the family rtcprobe (like browsers) asks for by default (%s). "+
+			"Give the server an IPv4 relay address (coturn: relay-ip), or clients get no relay candidate from it.", evidence(m, "relay_family"))
+	}
+	if errors.As(m.Err, &se) && se.Code == 486 {
+		return "Allocation quota reached on the first allocation, while rtcprobe held none for this user: other clients hold this user's allocations. Close them, wait for them to expire, or raise the user quota (coturn: user-quota)."
+	}
 	if m.Err != nil {
 		return "" // advice on the error type
 	}
 	v := m.Metrics
 	switch {
+	case v["quota_held"] > 0:
+		return fmt.Sprintf("The server granted one relay but refused a second (486) while rtcprobe held %s for this user: the user may hold only that many allocations (coturn: user-quota). "+
+			"A client needs one per call; rtcprobe's relay test needs two, so relaying was not measured. Raise the quota to 2 or more to test relaying.", formatNumber(v["quota_held"]))
+	case v["bindings_expired"] == 1:
+		return "The server stopped relaying mid-test until the channel and permission were bound again: it expires channel bindings or permissions sooner than RFC 8656 allows (10 min, 5 min), " +
+			"so calls lose media after that time (coturn: channel-lifetime, permission-lifetime; keep the defaults)."
+	case hasMetric(v, "channel_data_relayed", 0):
+		return "The server accepts ChannelBind but does not relay ChannelData, the framing browsers use for media once a channel is bound: calls through it get no relayed media. " +
+			"Send/Data indications work, so this is a server bug, not the path: update or replace the TURN server."
 	case v["packets_received"] == 0 && v["packets_sent"] > 0:
 		return "Both relays were allocated but no relayed packet came back: the server cannot send from one of its relayed " +
 			"addresses to another. Check relay-ip/external-ip and the relay port range in the firewall, and that peers on that " +
@@ -77,6 +99,29 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return "Allocation is slow: the server is far away or overloaded (coturn: check its CPU and the user database)."
 	}
 	return ""
+}
+
+// askIPv6Elsewhere: the IPv6 relay question is asked over TCP when the
+// server offers it, not over UDP. A refused Allocate over UDP stays
+// counted against the user's quota until the server times the session out
+// (coturn 4.6), while closing a TCP connection frees it at once.
+func askIPv6Elsewhere(t probes.Target) bool {
+	return t.Transport == probes.UDP && slices.Contains(t.Server.Transports(), probes.TCP)
+}
+
+// turnQuotaKey names the allocation quota a TURN server's runs draw on:
+// the user on that host. Checks that allocate declare it, so their runs
+// go one after another instead of exhausting the quota themselves.
+func turnQuotaKey(s probes.Server) string {
+	if !s.IsTURN() || s.Username == "" {
+		return ""
+	}
+	return "turn-quota " + s.Username + "@" + s.URI.Host
+}
+
+func hasMetric(v map[string]float64, name string, want float64) bool {
+	got, ok := v[name]
+	return ok && got == want
 }
 
 func evidence(m probes.Measurement, name string) string {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rtcprobe/rtcprobe/internal/coturn"
 )
@@ -23,7 +24,8 @@ func TestExplore(t *testing.T) {
 		"quota2":    {UserQuota: 2},
 		"maxbps":    {Args: []string{"--max-bps=8000"}},
 		"stale":     {Args: []string{"--stale-nonce=1"}},
-		"chan":      {Args: []string{"--channel-lifetime=1", "--permission-lifetime=1"}},
+		"chan":      {Args: []string{"--channel-lifetime=2"}},
+		"perm":      {Args: []string{"--permission-lifetime=2"}},
 		"v6only":    {ListenIPs: []string{"::1"}},
 	}
 	for name, cfg := range cfgs {
@@ -35,7 +37,7 @@ func TestExplore(t *testing.T) {
 			ct := coturn.Start(t, cfg)
 			h := ct.Host
 			rs := run{uris: []string{ct.URI("stun", h, ct.Port), ct.URI("turn", h, ct.Port)}, user: "u", password: "p",
-				ids: "stun,turn,firewall,nat", packets: 20}.do(t)
+				ids: os.Getenv("IDS"), packets: 150, timeout: 10 * time.Second}.do(t)
 			for _, r := range rs {
 				t.Logf("%s %s %s %v\n%s", r.CheckID, r.Target, r.Status, r.Metrics, show(r))
 			}
