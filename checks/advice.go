@@ -35,6 +35,9 @@ func ErrorAdvice(err error) string {
 		return fmt.Sprintf("TCP to %s got no answer (neither SYN-ACK nor RST): a firewall silently drops it. Allow outbound TCP to that port.", timeout.Addr)
 	case errors.As(err, &timeout):
 		return fmt.Sprintf("The %s with %s stalled: a proxy or middlebox may be interfering, or the server is overloaded.", timeout.Stage, timeout.Addr)
+	case errors.As(err, &refused) && refused.Transport.Network() == "udp":
+		return fmt.Sprintf("The host %s answered ICMP port unreachable: nothing listens on UDP there (the server is down, or does not serve UDP on this port: coturn no-udp, listening-port), or a REJECT rule on that host refuses it. "+
+			"A firewall on the path would drop UDP silently instead: this is the server's side. Check the port and that the server runs with UDP enabled.", refused.Addr)
 	case errors.As(err, &refused):
 		return fmt.Sprintf("%s is reachable but nothing accepts %s there (or a firewall rejects it). Check the port and that the server is running.", refused.Addr, refused.Transport.Upper())
 	case errors.As(err, &dnsErr):

@@ -58,6 +58,10 @@ type Subject struct {
 	// URL is the endpoint of URL checks (signaling). It may carry tokens:
 	// never shown; Name is its redacted form.
 	URL *url.URL
+	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
+	// a stun: or turn: URI, which mean UDP): its failure warns instead of
+	// failing, and Extra says what it means for clients.
+	Extra string
 }
 
 // Result is a check's verdict on one subject.
@@ -117,6 +121,9 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		if r.Advice == "" && m.Err != nil {
 			r.Advice = ErrorAdvice(m.Err)
 		}
+	}
+	if r.Status == Fail && s.Extra != "" {
+		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
 	return r
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,6 +190,15 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		stray   *probes.StrayAnswerError
 	)
 	c.Proxy = r.Cell.Target.ProxyName()
+	for _, e := range m.Evidence {
+		if e.Name == "relayed_address" || e.Name == "peer_relayed_address" {
+			if _, port, err := net.SplitHostPort(e.Value); err == nil {
+				if n, err := strconv.Atoi(port); err == nil {
+					c.RelayPorts = append(c.RelayPorts, n)
+				}
+			}
+		}
+	}
 	_, connected := m.Metrics["connect_ms"]
 	_, allocated := m.Metrics["alloc_ms"]
 	err := m.Err

@@ -30,7 +30,7 @@ func stunChecks() []*Check {
 			Timeout:     2 * time.Second,
 			Thresholds:  stunThresholds,
 			Subjects: func(p *Plan) []Subject {
-				return p.serverTargets(keep, tr)
+				return markExtraTCP(p.serverTargets(keep, tr))
 			},
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Options.STUNCount})
@@ -43,4 +43,19 @@ func stunChecks() []*Check {
 		mk(probes.TCP, plainSTUN, "STUN binding over TCP"),
 		mk(probes.TLS, secure, "STUN binding over TLS"),
 	}
+}
+
+// tcpNotAsked is what a failed TCP diagnostic means for a URI that names
+// UDP (RFC 7064/7065: stun: and turn: without ?transport= are UDP).
+const tcpNotAsked = "TCP not offered here: clients behind UDP-blocking firewalls cannot reach this server. The URI names UDP (no ?transport=tcp), so TCP is an extra diagnostic and its failure only warns."
+
+// markExtraTCP marks TCP subjects whose URI did not ask for TCP.
+func markExtraTCP(subjects []Subject) []Subject {
+	for i, s := range subjects {
+		srv := s.Target.Server
+		if s.Target.Transport == probes.TCP && !(srv.ExplicitTransport && srv.URI.Proto == stun.ProtoTypeTCP) {
+			subjects[i].Extra = tcpNotAsked
+		}
+	}
+	return subjects
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -40,7 +41,7 @@ func turnChecks() []*Check {
 			Timeout:    6 * time.Second,
 			Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 			Thresholds: turnThresholds,
-			Subjects:   func(p *Plan) []Subject { return p.serverTargets(isTURN, tr) },
+			Subjects:   func(p *Plan) []Subject { return markExtraTCP(p.serverTargets(isTURN, tr)) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Options.TURNPackets, SkipIPv6: askIPv6Elsewhere(s.Target)})
 			},
@@ -156,11 +157,23 @@ func annotateTURNTransports(results []Result) {
 		cross := fmt.Sprintf("TURN over %s works on %s but not over UDP: UDP is blocked on the path. "+
 			"Clients behind this network will need TURN over TCP or TLS, ideally TLS on port 443 (turns:%s:443?transport=tcp), which firewalls rarely block.",
 			joinUpper(ok), h, bracket(h))
+		if refusedByHost(r) {
+			cross = fmt.Sprintf("TURN over %s works on %s, and the server host itself refuses UDP (ICMP port unreachable): the server does not listen on UDP there, which no firewall on the path causes. "+
+				"Every client, not only those behind strict firewalls, has to relay over TCP or TLS: enable UDP on the server (coturn: remove no-udp, check listening-port) unless that is intended.",
+				joinUpper(ok), h)
+		}
 		if r.Advice != "" {
 			cross += " " + r.Advice
 		}
 		results[i].Advice = cross
 	}
+}
+
+// refusedByHost tells a UDP failure the server's host answered (ICMP port
+// unreachable, a probes.RefusedError) from a silent drop on the path. The
+// result carries the error as text, so the text is read.
+func refusedByHost(r Result) bool {
+	return strings.Contains(r.Error, "refused UDP: ICMP port unreachable")
 }
 
 func targetHost(target string) string {

@@ -232,8 +232,8 @@ func TestFirewallLab(t *testing.T) {
 			name:     "server rejects UDP with ICMP",
 			rules:    []string{"-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-port-unreachable"},
 			cells:    map[string]string{"STUN/UDP 3478": "refused (ICMP port unreachable)", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
-			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is refused",
-			advice:   []string{"Use TURN over TCP/TLS"},
+			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is refused by the host",
+			advice:   []string{"REJECT rule on that host", "No firewall on the path", "TURN over TCP/TLS on 3478,443"},
 			exitCode: exitFail,
 		},
 		{
