@@ -59,8 +59,9 @@ type Subject struct {
 	// never shown; Name is its redacted form.
 	URL *url.URL
 	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
-	// a stun: or turn: URI, which mean UDP): its failure warns instead of
-	// failing, and Extra says what it means for clients.
+	// a stun: or turn: URI, which mean UDP): when it fails because the
+	// server cannot be reached that way, it warns instead of failing, and
+	// Extra says what that means for clients.
 	Extra string
 }
 
@@ -122,7 +123,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 			r.Advice = ErrorAdvice(m.Err)
 		}
 	}
-	if r.Status == Fail && s.Extra != "" {
+	if r.Status == Fail && s.Extra != "" && notOffered(m.Err) {
 		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
 	return r

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -48,6 +49,16 @@ func stunChecks() []*Check {
 // tcpNotAsked is what a failed TCP diagnostic means for a URI that names
 // UDP (RFC 7064/7065: stun: and turn: without ?transport= are UDP).
 const tcpNotAsked = "TCP not offered here: clients behind UDP-blocking firewalls cannot reach this server. The URI names UDP (no ?transport=tcp), so TCP is an extra diagnostic and its failure only warns."
+
+// notOffered is a failure to reach the server over the transport at all
+// (refused, or no answer), as opposed to a server that answered badly.
+func notOffered(err error) bool {
+	var (
+		refused *probes.RefusedError
+		timeout *probes.TimeoutError
+	)
+	return errors.As(err, &refused) || errors.As(err, &timeout) && timeout.Stage == ""
+}
 
 // markExtraTCP marks TCP subjects whose URI did not ask for TCP.
 func markExtraTCP(subjects []Subject) []Subject {

@@ -146,8 +146,8 @@ func annotateTURNTransports(results []Result) {
 		}
 	}
 	for i, r := range results {
-		if r.CheckID != "turn.udp" || r.Status != Fail {
-			continue
+		if r.CheckID != "turn.udp" || r.Status != Fail || !refusedByHost(r) && !unanswered(r) {
+			continue // the server answered over UDP: the path is open
 		}
 		h := targetHost(r.Target)
 		ok := working[h]
@@ -175,6 +175,9 @@ func annotateTURNTransports(results []Result) {
 func refusedByHost(r Result) bool {
 	return strings.Contains(r.Error, "refused UDP: ICMP port unreachable")
 }
+
+// unanswered: nothing came back over UDP (a probes.TimeoutError).
+func unanswered(r Result) bool { return strings.HasPrefix(r.Error, "no response from ") }
 
 func targetHost(target string) string {
 	s, err := probes.ParseServer(target)

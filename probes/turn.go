@@ -92,6 +92,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		allocA, err = a.allocate(ctx, 0)
 	}
 	for hasCode(err, 486) && awaitOwnReleases(ctx, t) {
+		allocStart = time.Now() // the wait for our own releases is not the server's time
 		allocA, err = a.allocate(ctx, 0)
 	}
 	defer a.Close()
