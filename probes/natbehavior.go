@@ -265,6 +265,7 @@ func natRequest(ctx context.Context, conn net.PacketConn, to *net.UDPAddr, chang
 		return nil, err
 	}
 	buf := make([]byte, 1500)
+	stray := 0 // Binding responses to no request of ours
 	for range cfg.Attempts {
 		if ctx.Err() != nil {
 			break
@@ -288,6 +289,9 @@ func natRequest(ctx context.Context, conn net.PacketConn, to *net.UDPAddr, chang
 			}
 			ans, err := parseNATAnswer(buf[:n], req.TransactionID)
 			if errors.Is(err, errOtherTransaction) {
+				if isBindingResponse(buf[:n]) {
+					stray++
+				}
 				continue
 			}
 			if err != nil {
@@ -303,7 +307,17 @@ func natRequest(ctx context.Context, conn net.PacketConn, to *net.UDPAddr, chang
 			return ans, nil
 		}
 	}
+	if stray > 0 {
+		return nil, &StrayAnswerError{Addr: to.String(), Transport: UDP, Count: stray}
+	}
 	return nil, errNoAnswer
+}
+
+// isBindingResponse: a well-formed Binding success or error response.
+func isBindingResponse(raw []byte) bool {
+	msg := &stun.Message{Raw: append([]byte(nil), raw...)}
+	return msg.Decode() == nil && msg.Type.Method == stun.MethodBinding &&
+		(msg.Type.Class == stun.ClassSuccessResponse || msg.Type.Class == stun.ClassErrorResponse)
 }
 
 // parseNATAnswer reads the answer to transaction tid: errOtherTransaction

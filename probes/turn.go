@@ -386,8 +386,9 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 	base := time.Now()
 	bAddr, aAddr, chA, chB := keep.peerOfA, keep.peerOfB, keep.chA, keep.chB
 
-	// b echoes until told to stop: its read deadline is moved to now.
-	_ = b.conn.SetReadDeadline(time.Time{})
+	// b echoes until told to stop: its deadline is moved to now. An
+	// earlier run left it in the past.
+	_ = b.conn.SetDeadline(time.Time{})
 	var (
 		wg  sync.WaitGroup
 		atB int // written by b's goroutine, read after wg.Wait

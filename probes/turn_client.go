@@ -449,8 +449,10 @@ func (c *turnClient) sendData(peer *net.UDPAddr, ch uint16, payload []byte) erro
 		binary.BigEndian.PutUint16(frame[2:4], uint16(len(payload))) //nolint:gosec // payload is at most a few KB
 		copy(frame[channelHeaderSize:], payload)
 	} else {
+		// With FINGERPRINT, as browsers send it: some servers (node-turn)
+		// drop STUN messages without one.
 		msg, err := stun.Build(stun.TransactionID, stun.NewType(stun.MethodSend, stun.ClassIndication),
-			peerAddress(peer), stun.RawAttribute{Type: stun.AttrData, Value: payload})
+			peerAddress(peer), stun.RawAttribute{Type: stun.AttrData, Value: payload}, stun.Fingerprint)
 		if err != nil {
 			return err
 		}

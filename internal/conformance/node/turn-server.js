@@ -12,8 +12,9 @@ const server = new Turn({
   authMech: 'long-term',
   credentials: { [user]: password },
   realm: 'node-turn.test',
-  debugLevel: 'OFF',
-  log: () => {},
+  // NODE_TURN_DEBUG=TRACE shows node-turn's own log on stderr.
+  debugLevel: process.env.NODE_TURN_DEBUG || 'OFF',
+  log: (line) => process.stderr.write(line + '\n'),
 });
 server.start();
 // node-turn binds asynchronously and has no listening event of its own.
