@@ -235,11 +235,18 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		// TCP connected, so the firewall let it through; the service is
 		// what stays silent.
 		c.Outcome, c.Detail = OutcomeNoSTUN, "TCP connected but no STUN answer"
+	case errors.As(err, &timeout) && c.Transport.Network() == "udp" && probes.RefusedRecently(r.Cell.Target.Addr()):
+		// Another probe of this run was refused by the same address; this
+		// one's ICMP answer was rate-limited.
+		c.Outcome, c.Detail = OutcomeRefused, "ICMP port unreachable to another probe of this port; this one's was rate-limited"
 	case errors.As(err, &timeout):
 		c.Outcome, c.Detail = OutcomeDropped, fmt.Sprintf("no answer in %s", timeout.After.Round(100*time.Millisecond))
 	case errors.As(err, &refused):
 		c.Outcome, c.Detail = OutcomeRefused, "TCP RST"
-		if c.Transport.Network() == "udp" {
+		switch {
+		case refused.RateLimited:
+			c.Detail = "ICMP port unreachable to another probe of this port; this one's was rate-limited"
+		case c.Transport.Network() == "udp":
 			c.Detail = "ICMP port unreachable"
 		}
 	case errors.As(err, &dnsErr):
@@ -349,6 +356,7 @@ func firewallChecks() []*Check {
 			for _, r := range probes.Matrix(ctx, todo) {
 				cells = append(cells, classifyCell(r))
 			}
+			settleICMP(cells)
 			// The verdict comes first: it is what a one-line summary shows.
 			var m probes.Measurement
 			v := FirewallVerdict(s.Target.Server.URI.Host, cells)

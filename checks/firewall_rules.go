@@ -204,6 +204,27 @@ func extraAdvice(host string, cells []CellOutcome) string {
 	return strings.Join(slices.Compact(out), " ")
 }
 
+// settleICMP reads a port's UDP cells together. Hosts rate-limit ICMP
+// (Linux: a burst of 6, then one a second per peer), so when several
+// probes hit a closed UDP port at once only some get "port unreachable"
+// and the others time out; read one by one, the verdict would flip
+// between refused and dropped from run to run. One refusal shows that the
+// host answers for that port: the silent cells were refused too.
+func settleICMP(cells []CellOutcome) {
+	refused := map[int]bool{}
+	for _, c := range cells {
+		if c.Transport.Network() == "udp" && c.Outcome == OutcomeRefused {
+			refused[c.Port] = true
+		}
+	}
+	for i, c := range cells {
+		if c.Transport.Network() == "udp" && c.Outcome == OutcomeDropped && refused[c.Port] {
+			cells[i].Outcome = OutcomeRefused
+			cells[i].Detail = "ICMP port unreachable to another probe of this port; this one's was rate-limited"
+		}
+	}
+}
+
 // describe lists cells as "STUN/UDP 3478 dropped, STUN/TCP 3478 ok".
 func describe(cells []CellOutcome) string {
 	parts := make([]string, len(cells))

@@ -260,3 +260,24 @@ func TestClassifyCell(t *testing.T) {
 		}
 	}
 }
+
+// TestSettleICMP: a UDP port that refused one probe refused them all; the
+// probes whose ICMP answer was rate-limited do not read as dropped.
+func TestSettleICMP(t *testing.T) {
+	cells := []CellOutcome{
+		cell("STUN", probes.UDP, 3478, OutcomeRefused),
+		cell("TURN", probes.UDP, 3478, OutcomeDropped),
+		cell("STUN", probes.UDP, 5000, OutcomeDropped),
+		cell("STUN", probes.TCP, 3478, OutcomeDropped),
+	}
+	settleICMP(cells)
+	want := []Outcome{OutcomeRefused, OutcomeRefused, OutcomeDropped, OutcomeDropped}
+	for i, c := range cells {
+		if c.Outcome != want[i] {
+			t.Errorf("%s: %s, want %s", c.Name(), c.Outcome, want[i])
+		}
+	}
+	if !strings.Contains(cells[1].Detail, "rate-limited") {
+		t.Errorf("detail %q does not say why", cells[1].Detail)
+	}
+}

@@ -38,11 +38,18 @@ func (e *TimeoutError) Error() string {
 type RefusedError struct {
 	Addr      string
 	Transport Transport
+	// RateLimited: this probe heard nothing, but the host refused another
+	// probe of the same address moments ago; its ICMP answer to this one
+	// was rate-limited.
+	RateLimited bool
 }
 
 func (e *RefusedError) Error() string {
 	how := "TCP connection refused (RST)"
-	if e.Transport.Network() == "udp" {
+	switch {
+	case e.RateLimited:
+		how = "ICMP port unreachable to an earlier probe (this probe's was rate-limited)"
+	case e.Transport.Network() == "udp":
 		how = "ICMP port unreachable"
 	}
 	return fmt.Sprintf("%s refused %s: %s", e.Addr, e.Transport.Upper(), how)

@@ -116,6 +116,9 @@ func noBindingAnswer(t Target, x *bindingExchange, turnAnswers bool, after time.
 	case turnAnswers || t.Transport != UDP:
 		return &NoSTUNError{Addr: t.Addr(), Transport: t.Transport, After: after, AnswersTURN: turnAnswers}
 	}
+	if t.Transport == UDP {
+		return udpSilence(t, after)
+	}
 	return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: after}
 }
 

@@ -393,6 +393,7 @@ func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method)
 				return nil, c.closedError(err, method)
 			}
 			if errors.Is(err, syscall.ECONNREFUSED) {
+				noteRefusal(c.t.Addr())
 				return nil, &RefusedError{Addr: c.t.Addr(), Transport: c.t.Transport}
 			}
 			return nil, &ProtocolError{Addr: c.t.Addr(), Err: err}
@@ -421,6 +422,9 @@ func (c *turnClient) netError(ctx context.Context, err error, method stun.Method
 		stage = method.String() + " request"
 	}
 	if ctx.Err() != nil {
+		if stage == "" && c.t.Transport == UDP {
+			return udpSilence(c.t, time.Since(c.start))
+		}
 		return &TimeoutError{Addr: c.t.Addr(), Transport: c.t.Transport, After: time.Since(c.start), Stage: stage}
 	}
 	return classify(err, c.t, c.start, stage)
