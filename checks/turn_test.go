@@ -105,14 +105,22 @@ func TestAnnotateTURNTransports(t *testing.T) {
 		wantAlt string
 	}{
 		{"UDP fails, TCP and TLS pass", []Result{
-			{CheckID: "turn.udp", Target: "turn:turn.example.org:3478", Status: Fail, Advice: "Nothing answered."},
+			{CheckID: "turn.udp", Target: "turn:turn.example.org:3478", Status: Fail, Error: "no response from turn.example.org:3478 over UDP in 2s", Advice: "Nothing answered."},
 			{CheckID: "turn.tcp", Target: "turn:turn.example.org:3478", Status: Pass},
 			{CheckID: "turn.tls", Target: "turns:turn.example.org:5349", Status: Warn},
 		}, blocked, "TCP and TLS works on turn.example.org"},
 		{"keeps the specific advice", []Result{
-			{CheckID: "turn.udp", Target: "turn:[2001:db8::1]:3478", Status: Fail, Advice: "Nothing answered."},
+			{CheckID: "turn.udp", Target: "turn:[2001:db8::1]:3478", Status: Fail, Error: "no response from [2001:db8::1]:3478 over UDP in 2s", Advice: "Nothing answered."},
 			{CheckID: "turn.tls", Target: "turns:[2001:db8::1]:443", Status: Pass},
 		}, "turns:[2001:db8::1]:443?transport=tcp", "Nothing answered."},
+		{"the host refuses UDP", []Result{
+			{CheckID: "turn.udp", Target: "turn:h:3478", Status: Fail, Error: "h:3478 refused UDP: ICMP port unreachable"},
+			{CheckID: "turn.tcp", Target: "turn:h:3478", Status: Pass},
+		}, "the server host itself refuses UDP", "does not listen on UDP"},
+		{"UDP answered with an error", []Result{
+			{CheckID: "turn.udp", Target: "turn:h:3478", Status: Fail, Error: "CreatePermission request rejected: 403 Forbidden IP"},
+			{CheckID: "turn.tcp", Target: "turn:h:3478", Status: Pass},
+		}, "", ""},
 		{"everything fails", []Result{
 			{CheckID: "turn.udp", Target: "turn:h:3478", Status: Fail},
 			{CheckID: "turn.tcp", Target: "turn:h:3478", Status: Fail},
@@ -131,7 +139,7 @@ func TestAnnotateTURNTransports(t *testing.T) {
 			annotateTURNTransports(tc.in)
 			got := tc.in[0].Advice
 			if tc.want == "" {
-				if strings.Contains(got, blocked) {
+				if strings.Contains(got, blocked) || strings.Contains(got, "refuses UDP") {
 					t.Errorf("unexpected cross advice %q", got)
 				}
 				return
