@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -47,22 +46,11 @@ func TestTURNLossMatchesUclient(t *testing.T) {
 					"-e", "127.0.0.1", "-p", strconv.Itoa(ct.Port), "127.0.0.1").CombinedOutput()
 				uc <- parseUclient(out, err)
 			}()
-			out, err := ns.Command(ctx, binary, "--json", "-", "--checks", "turn.udp", "--turn-packets", "2000",
+			rep := parseReport(t, ns.Command(ctx, binary, "--json", "-", "--checks", "turn.udp", "--turn-packets", "2000",
 				"--check-timeout", "80s", "--timeout", "100s", "--user", "u", "--password", "p",
-				ct.URI("turn", "127.0.0.1", ct.Port)).Output()
-			if err != nil && len(out) == 0 {
-				t.Fatalf("rtcprobe: %v", err)
-			}
-			var rep struct {
-				Checks []struct {
-					Status  string             `json:"status"`
-					Metrics map[string]float64 `json:"metrics"`
-					Error   string             `json:"error"`
-					Advice  string             `json:"advice"`
-				} `json:"checks"`
-			}
-			if err := json.Unmarshal(out, &rep); err != nil || len(rep.Checks) != 1 {
-				t.Fatalf("rtcprobe output: %v\n%s", err, out)
+				ct.URI("turn", "127.0.0.1", ct.Port)))
+			if len(rep.Checks) != 1 {
+				t.Fatalf("%d results, want turn.udp", len(rep.Checks))
 			}
 			r := rep.Checks[0]
 			u := <-uc
