@@ -349,7 +349,7 @@ func parseNATAnswer(raw []byte, tid [stun.TransactionIDSize]byte) (*natAnswer, e
 		ans    natAnswer
 	)
 	if err := xor.GetFrom(msg); err != nil {
-		return nil, fmt.Errorf("Binding success without a usable XOR-MAPPED-ADDRESS: %w", err)
+		return nil, fmt.Errorf("success response without a usable XOR-MAPPED-ADDRESS: %w", err)
 	}
 	ans.mapped = &net.UDPAddr{IP: xor.IP, Port: xor.Port}
 	if other.GetFrom(msg) == nil {
