@@ -30,7 +30,7 @@ var turnThresholds = []Threshold{
 
 func turnChecks() []*Check {
 	mk := func(tr probes.Transport, title string) *Check {
-		return &Check{
+		c := &Check{
 			ID:    "turn." + string(tr),
 			Title: title,
 			Description: "Allocates two relays over " + tr.Upper() + " with the server's credentials and sends packets from one " +
@@ -43,10 +43,15 @@ func turnChecks() []*Check {
 			Thresholds: turnThresholds,
 			Subjects:   func(p *Plan) []Subject { return markExtraTCP(p.serverTargets(isTURN, tr)) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Options.TURNPackets, SkipIPv6: askIPv6Elsewhere(s.Target)})
+				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets, SkipIPv6: askIPv6Elsewhere(s.Target)})
 			},
 			Advice: turnAdvice,
+			Needs:  "a turn: or turns: server",
 		}
+		if tr == probes.UDP {
+			c.Across = udpBlockedAcross
+		}
+		return c
 	}
 	return []*Check{
 		mk(probes.UDP, "TURN relay over UDP"),
@@ -77,7 +82,7 @@ func turnAdvice(r Result, m probes.Measurement) string {
 	switch {
 	case v["quota_held"] > 0:
 		return fmt.Sprintf("The server granted one relay but refused a second (486) while rtcprobe held %s for this user: the user may hold only that many allocations (coturn: user-quota). "+
-			"A client needs one per call; rtcprobe's relay test needs two, so relaying was not measured. Raise the quota to 2 or more to test relaying.", formatNumber(v["quota_held"]))
+			"A client needs one per call; rtcprobe's relay test needs two, so relaying was not measured. Raise the quota to 2 or more to test relaying.", FormatNumber(v["quota_held"]))
 	case v["bindings_expired"] == 1:
 		return "The server stopped relaying mid-test until the channel and permission were bound again: it expires channel bindings or permissions sooner than RFC 8656 allows (10 min, 5 min), " +
 			"so calls lose media after that time (coturn: channel-lifetime, permission-lifetime; keep the defaults)."
@@ -93,7 +98,7 @@ func turnAdvice(r Result, m probes.Measurement) string {
 			"set the server's external IP (coturn: external-ip=PUBLIC/PRIVATE) when it runs behind NAT.", evidence(m, "relayed_address"))
 	case v["loss_pct"] > 0:
 		return fmt.Sprintf("Relayed packets were lost (relay A → B %s %%, B → A %s %%, one way each): on the path to the server, or in the server itself (CPU, bandwidth quota such as coturn's max-bps).",
-			formatNumber(v["loss_ab_pct"]), formatNumber(v["loss_ba_pct"]))
+			FormatNumber(v["loss_ab_pct"]), FormatNumber(v["loss_ba_pct"]))
 	case v["rtt_p95_ms"] >= 150:
 		return "The relay adds a lot of delay: use a TURN server closer to the users, or check the server's load."
 	case v["alloc_ms"] >= 500:
@@ -134,38 +139,39 @@ func evidence(m probes.Measurement, name string) string {
 	return ""
 }
 
-// annotateTURNTransports adds the one conclusion no single result can
-// draw: when TURN over UDP fails on a host where TURN over TCP or TLS
-// works, UDP is blocked on the path, and clients need TURN over TCP/TLS.
-func annotateTURNTransports(results []Result) {
-	working := map[string][]string{} // host → transports that relayed
-	for _, r := range results {
-		if (r.CheckID == "turn.tcp" || r.CheckID == "turn.tls") && (r.Status == Pass || r.Status == Warn) {
-			h := targetHost(r.Target)
-			working[h] = append(working[h], r.CheckID[len("turn."):])
+// udpBlockedAcross is turn.udp's rule across results: when TURN over UDP
+// gets no answer on a host where TURN over TCP or TLS relays, UDP is
+// blocked on the path, and clients need TURN over TCP/TLS. When the host
+// itself refuses UDP, the server does not listen there: no path problem.
+func udpBlockedAcross(mine []*Result, all []Result) {
+	for _, r := range mine {
+		if r.Status != Fail || !refusedByHost(*r) && !unanswered(*r) {
+			continue // passed, or the server answered over UDP: the path is open
 		}
-	}
-	for i, r := range results {
-		if r.CheckID != "turn.udp" || r.Status != Fail || !refusedByHost(r) && !unanswered(r) {
-			continue // the server answered over UDP: the path is open
+		host := r.Subject.Target.Server.URI.Host
+		var working []string
+		for _, o := range all {
+			tr := o.Subject.Target.Transport
+			if (o.CheckID == "turn.tcp" || o.CheckID == "turn.tls") && (o.Status == Pass || o.Status == Warn) &&
+				o.Subject.Target.Server.URI.Host == host && !slices.Contains(working, tr.Upper()) {
+				working = append(working, tr.Upper())
+			}
 		}
-		h := targetHost(r.Target)
-		ok := working[h]
-		if len(ok) == 0 {
+		if len(working) == 0 {
 			continue
 		}
 		cross := fmt.Sprintf("TURN over %s works on %s but not over UDP: UDP is blocked on the path. "+
 			"Clients behind this network will need TURN over TCP or TLS, ideally TLS on port 443 (turns:%s:443?transport=tcp), which firewalls rarely block.",
-			joinUpper(ok), h, bracket(h))
-		if refusedByHost(r) {
+			strings.Join(working, " and "), host, bracket(host))
+		if refusedByHost(*r) {
 			cross = fmt.Sprintf("TURN over %s works on %s, and the server host itself refuses UDP (ICMP port unreachable): the server does not listen on UDP there, which no firewall on the path causes. "+
 				"Every client, not only those behind strict firewalls, has to relay over TCP or TLS: enable UDP on the server (coturn: remove no-udp, check listening-port) unless that is intended.",
-				joinUpper(ok), h)
+				strings.Join(working, " and "), host)
 		}
 		if r.Advice != "" {
 			cross += " " + r.Advice
 		}
-		results[i].Advice = cross
+		r.Advice = cross
 	}
 }
 
@@ -179,28 +185,9 @@ func refusedByHost(r Result) bool {
 // unanswered: nothing came back over UDP (a probes.TimeoutError).
 func unanswered(r Result) bool { return strings.HasPrefix(r.Error, "no response from ") }
 
-func targetHost(target string) string {
-	s, err := probes.ParseServer(target)
-	if err != nil {
-		return target
-	}
-	return s.URI.Host
-}
-
 func bracket(h string) string {
 	if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {
 		return "[" + h + "]"
 	}
 	return h
-}
-
-func joinUpper(trs []string) string {
-	out := ""
-	for i, t := range trs {
-		if i > 0 {
-			out += " and "
-		}
-		out += probes.Transport(t).Upper()
-	}
-	return out
 }

@@ -79,7 +79,7 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 				se.Authenticated = x.key != nil
 			}
 			if errors.As(err, &se) || isFatal(err) {
-				m.Err = classify(err, t, start, "")
+				m.Err = classify(err, t, start, StageFirstAnswer)
 				return m
 			}
 			if len(rtts) == 0 && x.stray == 0 && turnAnswers == nil {

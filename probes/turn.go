@@ -175,7 +175,7 @@ func relayTest(ctx context.Context, t Target, a, b *turnClient, allocA, allocB a
 	}
 	echo.record(m)
 	if echo.sent == 0 {
-		return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: "relay test"}
+		return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: StageRelayTest}
 	}
 	return nil
 }

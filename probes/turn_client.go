@@ -417,9 +417,9 @@ func (c *turnClient) netError(ctx context.Context, err error, method stun.Method
 	if isClosed(err) {
 		return c.closedError(err, method)
 	}
-	stage := ""
+	stage := StageFirstAnswer
 	if c.answered {
-		stage = method.String() + " request"
+		stage = requestStage(method.String())
 	}
 	if ctx.Err() != nil {
 		if stage == "" && c.t.Transport == UDP {
@@ -431,7 +431,7 @@ func (c *turnClient) netError(ctx context.Context, err error, method stun.Method
 }
 
 func (c *turnClient) closedError(err error, method stun.Method) error {
-	return &ClosedError{Addr: c.t.Addr(), Transport: c.t.Transport, Stage: method.String(), Err: err}
+	return &ClosedError{Addr: c.t.Addr(), Transport: c.t.Transport, Request: method.String(), Err: err}
 }
 
 // isClosed is a stream the server ended: EOF mid-frame or a reset.

@@ -37,7 +37,7 @@ func TestCoturnOwnCA(t *testing.T) {
 		words  []string
 	}{
 		{"--ca", []string{"--ca", ct.CAFile}, "pass", nil},
-		{"system roots", nil, "fail", []string{"certificate", "--ca"}},
+		{"system roots", nil, "fail", []string{"certificate", "private CA"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--json", "-", "--checks", "turn.tls,turn.dtls", "--turn-packets", "5", "--user", "u", "--password", "p"}, tc.args...)

@@ -93,7 +93,7 @@ func TestSignalingServers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs := run{ids: "signaling", tls: &tls.Config{RootCAs: cert.Pool, MinVersion: tls.VersionTLS12}, options: func(o *checks.Options) { o.SignalingURLs = []*url.URL{u} }}.do(t)
+			rs := run{ids: "signaling", tls: &tls.Config{RootCAs: cert.Pool, MinVersion: tls.VersionTLS12}, plan: func(p *checks.Plan) { p.SignalingURLs = []*url.URL{u} }}.do(t)
 			r := result(t, rs, "signaling.websocket")
 			want(t, r, tc.status, tc.words, "STUN")
 			if tc.first != "" && evidence(r, "first_message") != tc.first {

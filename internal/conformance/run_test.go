@@ -21,20 +21,17 @@ type run struct {
 	tls      *tls.Config
 	packets  int
 	timeout  time.Duration
-	options  func(*checks.Options)
+	plan     func(*checks.Plan)
 }
 
 func (r run) do(t *testing.T) []checks.Result {
 	t.Helper()
-	selected, err := checks.Select(checks.Catalog(), r.ids)
+	patterns, err := checks.ParseSelection(checks.Catalog(), r.ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &checks.Plan{Checks: selected, Timeout: 30 * time.Second,
-		Options: checks.Options{TLS: r.tls, TURNPackets: r.packets}}
-	if r.timeout > 0 {
-		p.CheckTimeout = r.timeout
-	}
+	p := &checks.Plan{Checks: checks.Select(checks.Catalog(), patterns), TLS: r.tls,
+		Settings: checks.Settings{Timeout: 30 * time.Second, TURNPackets: r.packets, CheckTimeout: r.timeout}}
 	for _, raw := range r.uris {
 		s, err := probes.ParseServer(raw)
 		if err != nil {
@@ -43,8 +40,8 @@ func (r run) do(t *testing.T) []checks.Result {
 		s.Username, s.Password = r.user, r.password
 		p.Servers = append(p.Servers, s)
 	}
-	if r.options != nil {
-		r.options(&p.Options)
+	if r.plan != nil {
+		r.plan(p)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -70,7 +69,7 @@ type Server struct {
 	CertPool         *x509.CertPool
 	CertFile, CAFile string
 	cmd              *exec.Cmd
-	log              *syncBuffer
+	log              *netlab.SyncBuffer
 	exited           chan struct{}
 }
 
@@ -82,7 +81,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	if cfg.Realm == "" {
 		cfg.Realm = "rtcprobe.test"
 	}
-	s := &Server{Port: FreePort(t), TLSPort: FreePort(t), Realm: cfg.Realm, log: &syncBuffer{}}
+	s := &Server{Port: FreePort(t), TLSPort: FreePort(t), Realm: cfg.Realm, log: &netlab.SyncBuffer{}}
 	if len(cfg.ListenIPs) == 0 {
 		cfg.ListenIPs = []string{"127.0.0.1"}
 	}
@@ -305,21 +304,4 @@ func (s *Server) TLSConfig() *tls.Config {
 // URI is "scheme:127.0.0.1:port" (or [::1] for host "::1").
 func (s *Server) URI(scheme, host string, port int) string {
 	return fmt.Sprintf("%s:%s", scheme, net.JoinHostPort(host, strconv.Itoa(port)))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
