@@ -31,6 +31,10 @@ type Check struct {
 	// Exclusive checks run alone, after the others: what they measure
 	// (throughput) would otherwise include the CPU the other checks use.
 	Exclusive bool
+	// Serial, when set, names what a run of this subject holds that other
+	// runs may not share (a TURN user's allocation quota): runs with the
+	// same non-empty key, of any check, go one after another.
+	Serial func(s Subject) string
 	// Subjects expands the check into the runs the plan asks for; none
 	// means the check does not apply (no server of its kind).
 	Subjects func(p *Plan) []Subject
@@ -66,6 +70,11 @@ type Subject struct {
 	// URL is the endpoint of URL checks (signaling). It may carry tokens:
 	// never shown; Name is its redacted form.
 	URL *url.URL
+	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
+	// a stun: or turn: URI, which mean UDP): when it fails because the
+	// server cannot be reached that way, it warns instead of failing, and
+	// Extra says what that means for clients.
+	Extra string
 }
 
 // Result is a check's verdict on one subject.
@@ -150,6 +159,9 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		if r.Advice == "" && m.Err != nil {
 			r.Advice = ErrorAdvice(m.Err)
 		}
+	}
+	if r.Status == Fail && s.Extra != "" && notOffered(m.Err) {
+		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
 	return r
 }

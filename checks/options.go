@@ -193,7 +193,9 @@ var optionTable = []*Option{
 	intOption(&Option{Key: "stun_count", Flag: "count", Default: "5",
 		Help: "STUN Binding requests per check"}, 1, 1000, func(s *Settings) *int { return &s.STUNCount }),
 	intOption(&Option{Key: "turn_packets", Flag: "turn-packets", Default: "20",
-		Help: "relayed echo packets per TURN check"}, 1, 1000, func(s *Settings) *int { return &s.TURNPackets }),
+		// Up to 200 s at 20 ms: enough packets to measure loss to within a
+		// percentage point.
+		Help: "relayed echo packets per TURN check"}, 1, 10000, func(s *Settings) *int { return &s.TURNPackets }),
 	durationOption(&Option{Key: "media_duration", Flag: "media-duration", Default: "5s",
 		Help: "how long the media checks send audio/video"}, 500*time.Millisecond, 5*time.Minute,
 		func(s *Settings) *time.Duration { return &s.MediaDuration }),

@@ -38,3 +38,22 @@ func TestWSReadFrameBounds(t *testing.T) {
 		}
 	}
 }
+
+// A server's first message and close reason are quoted and sanitized by
+// the one sanitizer, and cut.
+func TestQuoteCut(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{`{"type":"OPEN"}`, 200, `"{\"type\":\"OPEN\"}"`},
+		{"bye\x1b[2J\x07 \\ \u202e", 200, `"bye\x1b[2J\x07 \\ \u202e"`},
+		{"0123456789", 4, `"0123"…`},
+		{"né\x00", 2, `"n"…`},
+	} {
+		if got := quoteCut([]byte(tt.in), tt.max); got != tt.want {
+			t.Errorf("quoteCut(%q, %d) = %s, want %s", tt.in, tt.max, got, tt.want)
+		}
+	}
+}
