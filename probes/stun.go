@@ -68,7 +68,7 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 		addr, err := x.roundTrip(ctx)
 		var se *STUNError
 		if errors.As(err, &se) && x.answerChallenge(se, t.Server) {
-			m.AddEvidence("authenticated", fmt.Sprintf("the server asked for credentials (%d); Binding sent with long-term credentials for realm %q", se.Code, x.realm))
+			m.AddEvidence("authenticated", fmt.Sprintf("the server asked for credentials (%d); Binding sent with long-term credentials for realm %q", se.Code, se.Realm))
 			i--
 			continue
 		}
