@@ -57,6 +57,15 @@ type Input struct {
 	// Now is the clock runs start by (TURN REST credentials are minted
 	// from it); nil means time.Now.
 	Now func() time.Time
+	// Module, when set, is what the run does (rtcprobe serve's /probe):
+	// its checks, options and thresholds, resolved as a profile of its
+	// own, against Servers and Signaling only. Config, Profile and the
+	// config's servers do not apply.
+	Module *checks.Module
+	// Embedded is an embedded server the front end keeps running: a run
+	// with nothing named to probe probes it instead of starting its own,
+	// every run trusts its certificate, and Close leaves it running.
+	Embedded *embedded.Server
 }
 
 // Run is a prepared run: its plan and the resources it started.
@@ -65,7 +74,9 @@ type Run struct {
 	Resolved *checks.Resolved
 	// Embedded is the embedded STUN/TURN server when the run probes it.
 	Embedded *embedded.Server
-	in       Input
+	// ownEmbedded is true when the run started Embedded (and closes it).
+	ownEmbedded bool
+	in          Input
 }
 
 // NothingToRunError is a selection that gives no check a subject: each
@@ -122,7 +133,11 @@ func Prepare(in Input) (*Run, error) {
 	if catalog == nil {
 		catalog = checks.Catalog()
 	}
-	res, err := checks.Resolve(catalog, in.Config, in.Profile)
+	cfg, profile := in.Config, in.Profile
+	if in.Module != nil {
+		cfg, profile = in.Module.Config(), in.Module.Name
+	}
+	res, err := checks.Resolve(catalog, cfg, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -144,13 +159,17 @@ func Prepare(in Input) (*Run, error) {
 		TLS:           in.TLS,
 		SignalingURLs: in.Signaling,
 	}
-	if in.Config != nil {
-		plan.Servers = append(plan.Servers, in.Config.Servers...)
+	if cfg != nil {
+		plan.Servers = append(plan.Servers, cfg.Servers...)
 	}
 	plan.Servers = dedupe(append(plan.Servers, in.Servers...))
 	r := &Run{Plan: plan, Resolved: res, in: in}
+	if in.Embedded != nil {
+		r.Embedded = in.Embedded
+		plan.TLS = trustAlso(in.TLS, in.Embedded.Certificate())
+	}
 	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && needsServers(plan) {
-		if err := r.startEmbedded(); err != nil {
+		if err := r.useEmbedded(); err != nil {
 			return nil, err
 		}
 	}
@@ -182,12 +201,17 @@ func needsServers(p *checks.Plan) bool {
 	return false
 }
 
-// startEmbedded starts the embedded STUN/TURN server and points the plan
-// at it; its throw-away certificate is trusted besides the input's trust.
-func (r *Run) startEmbedded() error {
-	srv, err := embedded.Start(embedded.Config{})
-	if err != nil {
-		return &StartError{Err: err}
+// useEmbedded points the plan at the front end's embedded server, or
+// starts one for the run; its throw-away certificate is trusted besides
+// the input's trust.
+func (r *Run) useEmbedded() error {
+	srv := r.in.Embedded
+	if srv == nil {
+		var err error
+		if srv, err = embedded.Start(embedded.Config{}); err != nil {
+			return &StartError{Err: err}
+		}
+		r.ownEmbedded = true
 	}
 	r.Embedded = srv
 	r.Plan.Servers = srv.Servers()
@@ -271,7 +295,7 @@ func (r *Run) Close() {
 	if r.Plan.Browser != nil {
 		_ = r.Plan.Browser.Close()
 	}
-	if r.Embedded != nil {
+	if r.ownEmbedded {
 		_ = r.Embedded.Close()
 	}
 }
