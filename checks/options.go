@@ -25,6 +25,7 @@ type Settings struct {
 	FailOn         Status
 	STUNCount      int
 	TURNPackets    int
+	TURNInterval   time.Duration
 	MediaDuration  time.Duration
 	FirewallPorts  []PortSpec
 	Proxy          *url.URL
@@ -194,6 +195,9 @@ var optionTable = []*Option{
 		Help: "STUN Binding requests per check"}, 1, 1000, func(s *Settings) *int { return &s.STUNCount }),
 	intOption(&Option{Key: "turn_packets", Flag: "turn-packets", Default: "20",
 		Help: "relayed echo packets per TURN check"}, 1, 1000, func(s *Settings) *int { return &s.TURNPackets }),
+	durationOption(&Option{Key: "turn_interval", Flag: "turn-interval", Default: "20ms",
+		Help: "time between relayed echo packets (20ms is one audio frame; an exporter module may send them closer)"},
+		time.Millisecond, time.Second, func(s *Settings) *time.Duration { return &s.TURNInterval }),
 	durationOption(&Option{Key: "media_duration", Flag: "media-duration", Default: "5s",
 		Help: "how long the media checks send audio/video"}, 500*time.Millisecond, 5*time.Minute,
 		func(s *Settings) *time.Duration { return &s.MediaDuration }),
