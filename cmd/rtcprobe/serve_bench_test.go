@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
+
 	"github.com/rtcprobe/rtcprobe/internal/coturn"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
@@ -25,6 +27,8 @@ import (
 type loadResult struct {
 	probes, failures int
 	took             time.Duration
+	// cpu is the CPU time the exporter's process used meanwhile.
+	cpu time.Duration
 	// overheads are, per probe, the client's latency minus the time the
 	// check itself took (probe_check_duration_seconds): what the
 	// exporter adds to the network work.
@@ -95,7 +99,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 // startBlackbox runs Debian's blackbox_exporter with a tcp_connect module
 // on a free port.
-func startBlackbox(b testing.TB) string {
+func startBlackbox(b testing.TB) (string, *os.Process) {
 	bin := testenv.LookPath(b, "prometheus-blackbox-exporter")
 	dir := b.TempDir()
 	cfg := filepath.Join(dir, "blackbox.yml")
@@ -110,7 +114,45 @@ func startBlackbox(b testing.TB) string {
 	}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitHTTP(b, "http://"+addr+"/-/healthy")
-	return addr
+	return addr, cmd.Process
+}
+
+// processCPU is the CPU time (user + system) a process has used so far.
+func processCPU(t testing.TB, p *os.Process) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after it. utime and stime are fields 14 and 15, in clock ticks
+	// (100 a second on Linux).
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	ticks := 0
+	for _, f := range fields[11:13] {
+		n, _ := strconv.Atoi(f)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// processMemory reads a process's resident set (VmRSS) and its peak
+// (VmHWM), in bytes.
+func processMemory(t testing.TB, p *os.Process) (rss, peak int64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			peak = kb << 10
+		}
+	}
+	return rss, peak
 }
 
 // waitHTTP polls url until it answers 200, or fails after 20s.
@@ -157,7 +199,7 @@ func tcpSink(t testing.TB) string {
 // a local TCP port; it reports probes/s, the ratios to blackbox, and the
 // p99 overhead of a probe on an idle exporter (one client).
 func BenchmarkServeVsBlackbox(b *testing.B) {
-	bb := startBlackbox(b)
+	bb, bbProc := startBlackbox(b)
 	p := startServe(b, nil, "--max-probes", "1024")
 	sink := tcpSink(b)
 	const workers, rounds, slice = 8, 6, 500 * time.Millisecond
@@ -174,11 +216,14 @@ func BenchmarkServeVsBlackbox(b *testing.B) {
 		for _, name := range names {
 			drive(urls[name], workers, 300*time.Millisecond) // warm up
 		}
+		procs := map[string]*os.Process{"blackbox_tcp_connect": bbProc, "stun_udp": p.cmd.Process, "turn_udp": p.cmd.Process}
 		for range rounds {
 			for _, name := range names {
+				cpu0 := processCPU(b, procs[name])
 				r := drive(urls[name], workers, slice)
 				t := total[name]
 				t.probes, t.failures, t.took = t.probes+r.probes, t.failures+r.failures, t.took+r.took
+				t.cpu += processCPU(b, procs[name]) - cpu0
 				total[name] = t
 			}
 		}
@@ -190,6 +235,9 @@ func BenchmarkServeVsBlackbox(b *testing.B) {
 			}
 			rates[name] = r.rate()
 			b.ReportMetric(r.rate(), name+"_probes/s")
+			// The exporter process's CPU per probe: rtcprobe's includes
+			// its embedded server's share of the work.
+			b.ReportMetric(float64(r.cpu.Microseconds())/float64(r.probes), name+"_cpu_µs/probe")
 		}
 		b.ReportMetric(rates["stun_udp"]/rates["blackbox_tcp_connect"], "stun_udp/blackbox")
 		b.ReportMetric(rates["turn_udp"]/rates["blackbox_tcp_connect"], "turn_udp/blackbox")
@@ -198,6 +246,110 @@ func BenchmarkServeVsBlackbox(b *testing.B) {
 			b.ReportMetric(float64(percentile(r.overheads, 0.99))/1e6, name+"_p99_overhead_ms")
 			b.ReportMetric(float64(percentile(r.overheads, 0.5))/1e6, name+"_p50_overhead_ms")
 		}
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// stunResponders starts n minimal STUN Binding responders on loopback,
+// each on its own port: n distinct targets for one exporter.
+func stunResponders(t testing.TB, n int) []string {
+	var out []string
+	for range n {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pc.Close() })
+		out = append(out, pc.LocalAddr().String())
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				n, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+				ua, ok := from.(*net.UDPAddr)
+				if req.Decode() != nil || req.Type != stun.BindingRequest || !ok {
+					continue
+				}
+				resp, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
+					&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
+				if err == nil {
+					_, _ = pc.WriteTo(resp.Raw, from)
+				}
+			}
+		}()
+	}
+	return out
+}
+
+// BenchmarkServeRSS1000Targets measures rtcprobe serve's memory while
+// 1,000 distinct targets are each probed on a schedule. Scraping each
+// every 15 s is 67 probes/s; the benchmark compresses that tenfold, each
+// target every 1.5 s (667 probes/s) for 10 rounds (15 s): ten times the
+// probes in flight of the real load, so its peak bounds the real one.
+func BenchmarkServeRSS1000Targets(b *testing.B) {
+	const targets, interval, rounds, workers = 1000, 1500 * time.Millisecond, 10, 64
+	addrs := stunResponders(b, targets)
+	cfg := filepath.Join(b.TempDir(), "rtcprobe.yml")
+	if err := os.WriteFile(cfg, []byte("modules:\n  stun_udp:\n    checks: [stun.udp]\n    allowed_targets: [\"127.0.0.1\"]\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	p := startServe(b, nil, "--config", cfg, "--max-probes", "1024")
+	base := "http://" + p.addr
+	for b.Loop() {
+		idle, _ := processMemory(b, p.cmd.Process)
+		jobs := make(chan string, targets)
+		var (
+			mu           sync.Mutex
+			done, failed int
+			wg           sync.WaitGroup
+		)
+		for range workers {
+			wg.Go(func() {
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: 10 * time.Second}
+				defer client.CloseIdleConnections()
+				for addr := range jobs {
+					resp, err := client.Get(base + probePath("stun_udp", "stun:"+addr))
+					ok := err == nil && resp.StatusCode == 200
+					if err == nil {
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						ok = ok && strings.Contains(string(body), "\nprobe_success 1\n")
+					}
+					mu.Lock()
+					done++
+					if !ok {
+						failed++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		var peakRSS int64
+		start := time.Now()
+		tick := time.NewTicker(interval / targets)
+		for i := range targets * rounds {
+			<-tick.C
+			jobs <- addrs[i%targets]
+			if i%100 == 0 {
+				rss, _ := processMemory(b, p.cmd.Process)
+				peakRSS = max(peakRSS, rss)
+			}
+		}
+		tick.Stop()
+		close(jobs)
+		wg.Wait()
+		took := time.Since(start)
+		_, hwm := processMemory(b, p.cmd.Process)
+		if failed > done/100 {
+			b.Fatalf("%d of %d probes failed", failed, done)
+		}
+		b.ReportMetric(float64(done)/took.Seconds(), "probes/s")
+		b.ReportMetric(float64(idle)/(1<<20), "idle_RSS_MiB")
+		b.ReportMetric(float64(peakRSS)/(1<<20), "peak_RSS_MiB")
+		b.ReportMetric(float64(hwm)/(1<<20), "VmHWM_MiB")
 	}
 	b.ReportMetric(0, "ns/op")
 }
