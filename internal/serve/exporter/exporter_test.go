@@ -259,13 +259,13 @@ func TestConcurrencyLimits(t *testing.T) {
 	defer wg.Wait()
 	wg.Go(func() { f.get(probe("slow", "stun:"+silent)) })
 	f.waitInFlight("slow", 1)
-	code, body := f.get(probe("slow", "stun:" + silent))
+	code, body := f.get(probe("slow", "stun:"+silent))
 	if code != http.StatusTooManyRequests || !strings.Contains(body, "module slow has 1 probes in flight, its max_concurrent") {
 		t.Errorf("module limit: %d %q", code, body)
 	}
 	wg.Go(func() { f.get(probe("other", "stun:"+silent)) })
 	f.waitInFlight("other", 1)
-	code, body = f.get(probe("other", "stun:" + silent))
+	code, body = f.get(probe("other", "stun:"+silent))
 	if code != http.StatusTooManyRequests || !strings.Contains(body, "2 probes are in flight, the exporter's limit") {
 		t.Errorf("global limit: %d %q", code, body)
 	}
