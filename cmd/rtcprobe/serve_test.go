@@ -270,3 +270,12 @@ func TestServeUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateShowsModules: rtcprobe validate checks the example modules
+// and lists them.
+func TestValidateShowsModules(t *testing.T) {
+	res := rtcprobeEnv(t, []string{"TURN_PASSWORD=pw", "TURN_SECRET=s"}, "validate", "--config", "../../examples/prometheus/rtcprobe.yml")
+	if res.code != 0 || !strings.Contains(res.stdout, "module turn_udp: 1 check, 3 allowed target rules") || !strings.Contains(res.stdout, "module signaling: 1 check") {
+		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
