@@ -2,11 +2,11 @@ package main
 
 import (
 	"errors"
-	"maps"
-	"slices"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/checks"
