@@ -143,18 +143,6 @@ func (p *serveProc) waitFor(t testing.TB, path string, re *regexp.Regexp) {
 	}
 }
 
-// silentUDP is a UDP port that reads and never answers: a STUN probe to
-// it waits until its deadline.
-func silentUDP(t testing.TB) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	return pc.LocalAddr().String()
-}
-
 // TestServeDefaultModules: without a config, serve probes its embedded
 // server with the documented modules and refuses any other target.
 func TestServeDefaultModules(t *testing.T) {
@@ -214,7 +202,7 @@ func TestServeSIGHUPKeepsOldConfigOnError(t *testing.T) {
 // TestServeSIGTERMDrains: a probe in flight when SIGTERM arrives gets its
 // whole answer, new connections are refused, and serve exits 0.
 func TestServeSIGTERMDrains(t *testing.T) {
-	silent := silentUDP(t)
+	silent := netlab.SilentUDP(t)
 	cfg := writeConfig(t, fmt.Sprintf(`modules:
   slow:
     checks: [stun.udp]

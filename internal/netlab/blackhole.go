@@ -67,3 +67,16 @@ func Peer(tb testing.TB, prefix string) (ns *NS, local, remote string) {
 	ns.Run(tb, "ip", "link", "set", "eth0", "up")
 	return ns, local, remote
 }
+
+// SilentUDP is a loopback UDP port that reads and never answers: a probe
+// to it waits until its deadline, as one to a server whose replies are
+// dropped. It closes when the test ends.
+func SilentUDP(tb testing.TB) string {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = pc.Close() })
+	return pc.LocalAddr().String()
+}

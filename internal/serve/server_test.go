@@ -216,11 +216,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
+	served := serveOn(t, s)
 	t.Cleanup(func() {
 		_ = s.Shutdown(context.Background())
 		if err := <-served; err != nil {
@@ -384,11 +380,7 @@ func TestShutdownDrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
+	served := serveOn(t, s)
 	base := "http://" + s.Addr().String()
 	waitReady(t, base)
 	answer := make(chan string, 1)
@@ -425,6 +417,18 @@ func TestShutdownDrains(t *testing.T) {
 	if !p.closed {
 		t.Error("component not closed")
 	}
+}
+
+// serveOn listens and serves in the background; the channel gets what
+// Serve returns.
+func serveOn(t *testing.T, s *Server) chan error {
+	t.Helper()
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	return served
 }
 
 func waitReady(t *testing.T, base string) {

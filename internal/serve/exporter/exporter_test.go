@@ -118,17 +118,6 @@ func probe(module, target string, extra ...string) string {
 	return "/probe?module=" + url.QueryEscape(module) + "&target=" + url.QueryEscape(target) + strings.Join(extra, "")
 }
 
-// silentUDP reads and never answers: a STUN probe to it waits until its
-// deadline.
-func silentUDP(t *testing.T) string {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	return pc.LocalAddr().String()
-}
-
 // promtoolCheckMetrics runs Prometheus' own linter on an exposition.
 func promtoolCheckMetrics(t *testing.T, exposition string) {
 	t.Helper()
@@ -243,7 +232,7 @@ func TestAllowListRefusalNamesTheRule(t *testing.T) {
 // TestConcurrencyLimits: a module's max_concurrent and the exporter's
 // global limit answer 429 at once instead of queueing.
 func TestConcurrencyLimits(t *testing.T) {
-	silent := silentUDP(t)
+	silent := netlab.SilentUDP(t)
 	f := newFixture(t, fmt.Sprintf(`modules:
   slow:
     checks: [stun.udp]
@@ -286,7 +275,7 @@ func (f *fixture) waitInFlight(module string, n int) {
 // TestScrapeTimeoutHeaderHonoured: the probe's deadline is Prometheus'
 // scrape timeout minus the offset, even when the module allows longer.
 func TestScrapeTimeoutHeaderHonoured(t *testing.T) {
-	silent := silentUDP(t)
+	silent := netlab.SilentUDP(t)
 	f := newFixture(t, fmt.Sprintf(`modules:
   slow:
     checks: [stun.udp]
