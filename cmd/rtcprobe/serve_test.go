@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,17 +48,17 @@ func startServe(t testing.TB, env []string, args ...string) *serveProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	found := make(chan string, 1)
+	listening, emb := make(chan string, 1), make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(p.stderr, line)
 			if m := embeddedLine.FindStringSubmatch(line); m != nil {
-				p.embedded, p.embeddedTLS = m[1], m[2]
+				emb <- m[1:]
 			}
 			if m := listeningLine.FindStringSubmatch(line); m != nil {
-				found <- m[1]
+				listening <- m[1]
 			}
 		}
 		_, _ = io.Copy(io.Discard, pipe)
@@ -72,22 +73,19 @@ func startServe(t testing.TB, env []string, args ...string) *serveProc {
 		}
 	})
 	select {
-	case p.addr = <-found:
+	case p.addr = <-listening:
 	case <-p.exited:
 		t.Fatalf("rtcprobe serve exited: %s", p.stderr.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("rtcprobe serve not listening after 20s: %s", p.stderr.String())
 	}
-	if p.embedded == "" && !strings.Contains(strings.Join(args, " "), "--config") {
-		// The embedded line comes right after the listening line.
-		deadline := time.Now().Add(5 * time.Second)
-		for p.embedded == "" && time.Now().Before(deadline) {
-			m := embeddedLine.FindStringSubmatch(p.stderr.String())
-			if m != nil {
-				p.embedded, p.embeddedTLS = m[1], m[2]
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+	// Without --config, the embedded server's line follows at once.
+	if !slices.Contains(args, "--config") {
+		select {
+		case m := <-emb:
+			p.embedded, p.embeddedTLS = m[0], m[1]
+		case <-time.After(5 * time.Second):
+			t.Fatalf("rtcprobe serve did not name its embedded server: %s", p.stderr.String())
 		}
 	}
 	return p
