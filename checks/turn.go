@@ -36,7 +36,7 @@ func turnChecks() []*Check {
 			Thresholds: turnThresholds,
 			Subjects:   func(p *Plan) []Subject { return p.serverTargets(isTURN, tr) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets, Interval: p.Settings.TURNInterval})
+				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets, Interval: p.Settings.TURNInterval, SkipIPv6: !p.Settings.TURNIPv6})
 			},
 			Advice: turnAdvice,
 			Needs:  "a turn: or turns: server",

@@ -148,6 +148,9 @@ func TestDefaultModulesProbeTheEmbeddedServer(t *testing.T) {
 				t.Errorf("%s: answer lacks %q:\n%s", tc.module, want, body)
 			}
 		}
+		if strings.HasPrefix(tc.module, "turn") && strings.Contains(body, "probe_turn_relay_ipv6") {
+			t.Errorf("%s: asked for an IPv6 relay despite turn_ipv6: false", tc.module)
+		}
 		if regexp.MustCompile(`(?m)^probe_\w+_(ms|pct|kbps|mbps)[{ ]`).MatchString(body) {
 			t.Errorf("%s: a metric is not in base units:\n%s", tc.module, body)
 		}
@@ -402,6 +405,9 @@ func TestModulePacesRelayedPackets(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^probe_check_duration_seconds\{[^}]*\} (\S+)$`).FindStringSubmatch(body)
 	if m == nil || !strings.Contains(body, `probe_turn_packets_sent{check="turn.udp",family="ipv4",transport="udp"} 20`) {
 		t.Fatalf("%s", body)
+	}
+	if !strings.Contains(body, "probe_turn_relay_ipv6{") {
+		t.Error("no IPv6 relay request by default")
 	}
 	if d, _ := strconv.ParseFloat(m[1], 64); d >= 0.38 {
 		t.Errorf("turn.udp took %vs with 20 packets 1ms apart", d)
