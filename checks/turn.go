@@ -176,14 +176,17 @@ func udpBlockedAcross(mine []*Result, all []Result) {
 }
 
 // refusedByHost tells a UDP failure the server's host answered (ICMP port
-// unreachable, a probes.RefusedError) from a silent drop on the path. The
-// result carries the error as text, so the text is read.
+// unreachable) from a silent drop on the path.
 func refusedByHost(r Result) bool {
-	return strings.Contains(r.Error, "refused UDP: ICMP port unreachable")
+	var refused *probes.RefusedError
+	return errors.As(r.Cause, &refused) && refused.Transport.Network() == "udp"
 }
 
-// unanswered: nothing came back over UDP (a probes.TimeoutError).
-func unanswered(r Result) bool { return strings.HasPrefix(r.Error, "no response from ") }
+// unanswered: nothing came back at all.
+func unanswered(r Result) bool {
+	var timeout *probes.TimeoutError
+	return errors.As(r.Cause, &timeout) && timeout.Stage == probes.StageFirstAnswer
+}
 
 func bracket(h string) string {
 	if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {
