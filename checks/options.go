@@ -195,7 +195,9 @@ var optionTable = []*Option{
 	intOption(&Option{Key: "stun_count", Flag: "count", Default: "5",
 		Help: "STUN Binding requests per check"}, 1, 1000, func(s *Settings) *int { return &s.STUNCount }),
 	intOption(&Option{Key: "turn_packets", Flag: "turn-packets", Default: "20",
-		Help: "relayed echo packets per TURN check"}, 1, 1000, func(s *Settings) *int { return &s.TURNPackets }),
+		// Up to 200 s at 20 ms: enough packets to measure loss to within a
+		// percentage point.
+		Help: "relayed echo packets per TURN check"}, 1, 10000, func(s *Settings) *int { return &s.TURNPackets }),
 	durationOption(&Option{Key: "turn_interval", Flag: "turn-interval", Default: "20ms",
 		Help: "time between relayed echo packets (20ms is one audio frame; an exporter module may send them closer)"},
 		time.Millisecond, time.Second, func(s *Settings) *time.Duration { return &s.TURNInterval }),

@@ -401,7 +401,8 @@ func TestModulePacesRelayedPackets(t *testing.T) {
     credentials: {username: "${USER}", password: "${PASSWORD}"}
     allowed_targets: ["127.0.0.1"]
 `, Options{})
-	_, body := f.get(probe("turn_udp", "turn:"+f.addr()))
+	// ?transport=udp: with TCP on offer, the IPv6 question goes over TCP.
+	_, body := f.get(probe("turn_udp", "turn:"+f.addr()+"?transport=udp"))
 	m := regexp.MustCompile(`(?m)^probe_check_duration_seconds\{[^}]*\} (\S+)$`).FindStringSubmatch(body)
 	if m == nil || !strings.Contains(body, `probe_turn_packets_sent{check="turn.udp",family="ipv4",transport="udp"} 20`) {
 		t.Fatalf("%s", body)
