@@ -41,7 +41,7 @@ func turnChecks() []*Check {
 			Timeout:    6 * time.Second,
 			Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 			Thresholds: turnThresholds,
-			Subjects:   func(p *Plan) []Subject { return markExtraTCP(p.serverTargets(isTURN, tr)) },
+			Subjects:   func(p *Plan) []Subject { return markExtraTCP(p, p.serverTargets(isTURN, tr)) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets, Interval: p.Settings.TURNInterval,
 					SkipIPv6: !p.Settings.TURNIPv6 || askIPv6Elsewhere(s.Target)})

@@ -159,6 +159,8 @@ func Prepare(in Input) (*Run, error) {
 		Thresholds:    res.Thresholds,
 		TLS:           in.TLS,
 		SignalingURLs: in.Signaling,
+		// A module names its checks: stun_tcp asks for TCP.
+		ChecksAsked: in.Module != nil,
 	}
 	if cfg != nil {
 		plan.Servers = append(plan.Servers, cfg.Servers...)

@@ -511,3 +511,19 @@ func openFDs(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// TestModuleAsksForTCP: a module that selects stun.tcp asked for TCP, so
+// a server that refuses TCP fails it, where a CLI run against the same
+// stun: URI (which names UDP) only warns about the extra diagnostic.
+func TestModuleAsksForTCP(t *testing.T) {
+	udpOnly := netlab.SilentUDP(t) // nothing listens on TCP at this port
+	f := newFixture(t, fmt.Sprintf(`modules:
+  stun_tcp:
+    checks: [stun.tcp]
+    allowed_targets: [%q]
+`, udpOnly), Options{})
+	_, body := f.get(probe("stun_tcp", "stun:"+udpOnly))
+	if !strings.Contains(body, "\nprobe_success 0\n") || !strings.Contains(body, `probe_check_status{check="stun.tcp",family="ipv4",status="fail",transport="tcp"} 1`) {
+		t.Errorf("TCP refused for a module that asked for it:\n%s", body)
+	}
+}
