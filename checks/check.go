@@ -91,6 +91,9 @@ type Result struct {
 	Series   []probes.Sample
 	// KeyMetrics are the few metrics a one-line summary shows.
 	KeyMetrics []string
+	// Cause is the probe's typed error, for rules that compare results;
+	// Error is the cause in words when the status is not pass.
+	Cause error
 	// Error is the cause in words when the status is not pass.
 	Error string
 	// Broken are the thresholds the measurement did not meet.
@@ -123,7 +126,7 @@ func (r Result) Broke(metric string) bool {
 func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thresholds []Threshold) Result {
 	r := Result{
 		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s, Status: Pass, Duration: took,
-		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series,
+		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series, Cause: m.Err,
 	}
 	for _, name := range c.Metrics {
 		if _, ok := m.Metrics[name]; ok && len(r.KeyMetrics) < 3 {

@@ -31,7 +31,7 @@ func stunChecks() []*Check {
 			Timeout:     2 * time.Second,
 			Thresholds:  stunThresholds,
 			Subjects: func(p *Plan) []Subject {
-				return markExtraTCP(p.serverTargets(keep, tr))
+				return markExtraTCP(p, p.serverTargets(keep, tr))
 			},
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
@@ -61,8 +61,12 @@ func notOffered(err error) bool {
 	return errors.As(err, &refused) || errors.As(err, &timeout) && timeout.Stage == ""
 }
 
-// markExtraTCP marks TCP subjects whose URI did not ask for TCP.
-func markExtraTCP(subjects []Subject) []Subject {
+// markExtraTCP marks TCP subjects whose URI did not ask for TCP, unless
+// the plan's checks were asked for by name.
+func markExtraTCP(p *Plan, subjects []Subject) []Subject {
+	if p.ChecksAsked {
+		return subjects
+	}
 	for i, s := range subjects {
 		srv := s.Target.Server
 		if s.Target.Transport == probes.TCP && !(srv.ExplicitTransport && srv.URI.Proto == stun.ProtoTypeTCP) {

@@ -41,9 +41,10 @@ func turnChecks() []*Check {
 			Timeout:    6 * time.Second,
 			Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 			Thresholds: turnThresholds,
-			Subjects:   func(p *Plan) []Subject { return markExtraTCP(p.serverTargets(isTURN, tr)) },
+			Subjects:   func(p *Plan) []Subject { return markExtraTCP(p, p.serverTargets(isTURN, tr)) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets, SkipIPv6: askIPv6Elsewhere(s.Target)})
+				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets, Interval: p.Settings.TURNInterval,
+					SkipIPv6: !p.Settings.TURNIPv6 || askIPv6Elsewhere(s.Target)})
 			},
 			Advice: turnAdvice,
 			Needs:  "a turn: or turns: server",
@@ -176,14 +177,17 @@ func udpBlockedAcross(mine []*Result, all []Result) {
 }
 
 // refusedByHost tells a UDP failure the server's host answered (ICMP port
-// unreachable, a probes.RefusedError) from a silent drop on the path. The
-// result carries the error as text, so the text is read.
+// unreachable) from a silent drop on the path.
 func refusedByHost(r Result) bool {
-	return strings.Contains(r.Error, "refused UDP: ICMP port unreachable")
+	var refused *probes.RefusedError
+	return errors.As(r.Cause, &refused) && refused.Transport.Network() == "udp"
 }
 
-// unanswered: nothing came back over UDP (a probes.TimeoutError).
-func unanswered(r Result) bool { return strings.HasPrefix(r.Error, "no response from ") }
+// unanswered: nothing came back at all.
+func unanswered(r Result) bool {
+	var timeout *probes.TimeoutError
+	return errors.As(r.Cause, &timeout) && timeout.Stage == probes.StageFirstAnswer
+}
 
 func bracket(h string) string {
 	if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {

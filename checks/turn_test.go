@@ -107,9 +107,9 @@ func TestUDPBlockedAcross(t *testing.T) {
 		return Result{CheckID: id, Target: uri, Subject: Subject{Name: uri, Target: probes.Target{Server: s, Transport: tr}}, Status: st, Advice: advice}
 	}
 	// failed is turn.udp failing with cause err.
-	failed := func(uri, err, advice string) Result {
+	failed := func(uri string, err error, advice string) Result {
 		r := res("turn.udp", uri, probes.UDP, Fail, advice)
-		r.Error = err
+		r.Cause, r.Error = err, err.Error()
 		return r
 	}
 	const blocked = "UDP is blocked on the path"
@@ -120,20 +120,20 @@ func TestUDPBlockedAcross(t *testing.T) {
 		wantAlt string
 	}{
 		{"UDP fails, TCP and TLS pass", []Result{
-			failed("turn:turn.example.org:3478", "no response from turn.example.org:3478 over UDP in 2s", "Nothing answered."),
+			failed("turn:turn.example.org:3478", &probes.TimeoutError{Addr: "turn.example.org:3478", Transport: probes.UDP, After: 2 * time.Second}, "Nothing answered."),
 			res("turn.tcp", "turn:turn.example.org:3478", probes.TCP, Pass, ""),
 			res("turn.tls", "turns:turn.example.org:5349", probes.TLS, Warn, ""),
 		}, blocked, "TCP and TLS works on turn.example.org"},
 		{"keeps the specific advice", []Result{
-			failed("turn:[2001:db8::1]:3478", "no response from [2001:db8::1]:3478 over UDP in 2s", "Nothing answered."),
+			failed("turn:[2001:db8::1]:3478", &probes.TimeoutError{Addr: "[2001:db8::1]:3478", Transport: probes.UDP, After: 2 * time.Second}, "Nothing answered."),
 			res("turn.tls", "turns:[2001:db8::1]:443", probes.TLS, Pass, ""),
 		}, "turns:[2001:db8::1]:443?transport=tcp", "Nothing answered."},
 		{"the host refuses UDP", []Result{
-			failed("turn:h:3478", "h:3478 refused UDP: ICMP port unreachable", ""),
+			failed("turn:h:3478", &probes.RefusedError{Addr: "h:3478", Transport: probes.UDP}, ""),
 			res("turn.tcp", "turn:h:3478", probes.TCP, Pass, ""),
 		}, "the server host itself refuses UDP", "does not listen on UDP"},
 		{"UDP answered with an error", []Result{
-			failed("turn:h:3478", "CreatePermission request rejected: 403 Forbidden IP", ""),
+			failed("turn:h:3478", &probes.STUNError{Code: 403, Reason: "Forbidden IP", Request: "CreatePermission"}, ""),
 			res("turn.tcp", "turn:h:3478", probes.TCP, Pass, ""),
 		}, "", ""},
 		{"everything fails", []Result{
