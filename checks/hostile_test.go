@@ -308,6 +308,7 @@ func assertReportsClean(t *testing.T, results []checks.Result) {
 		"junit":    func(w io.Writer) error { return report.WriteJUnit(w, rep) },
 		"html":     func(w io.Writer) error { return report.WriteHTML(w, rep) },
 		"markdown": func(w io.Writer) error { return report.WriteMarkdown(w, rep) },
+		"details":  func(w io.Writer) error { return report.WriteDetails(w, rep) },
 		"progress": func(w io.Writer) error {
 			p := report.NewProgress(w, len(results), false)
 			for _, r := range results {

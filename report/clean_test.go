@@ -59,6 +59,15 @@ func TestWritersEscapeControlCharacters(t *testing.T) {
 			}
 		})
 	}
+	t.Run("details", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := WriteDetails(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		if i := controlAt(buf.String()); i >= 0 {
+			t.Errorf("raw control character at byte %d: %q", i, buf.String()[max(0, i-40):min(buf.Len(), i+20)])
+		}
+	})
 	t.Run("progress", func(t *testing.T) {
 		var buf bytes.Buffer
 		p := NewProgress(&buf, len(r.Results), false)
