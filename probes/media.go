@@ -157,6 +157,12 @@ type receiver struct {
 	packets int
 	frames  int // RTP marker bits: the last packet of each video frame
 	first   time.Time
+	// firstFrame is when the first complete video frame (marker bit)
+	// arrived, lastFrame the latest.
+	firstFrame, lastFrame time.Time
+	// onPacket, when set, sees each packet's payload as it arrives (a
+	// loopback through a media server matches payloads to send times).
+	onPacket func(payload []byte, at time.Time)
 	// jitter is J of RFC 3550 §6.4.1 in seconds; transit the previous
 	// packet's relative transit time in seconds.
 	jitter, transit float64
@@ -189,8 +195,15 @@ func (r *receiver) read(tr *webrtc.TrackRemote) {
 		r.packets++
 		if pkt.Marker {
 			r.frames++
+			if r.firstFrame.IsZero() {
+				r.firstFrame = now
+			}
+			r.lastFrame = now
 		}
 		r.mu.Unlock()
+		if r.onPacket != nil {
+			r.onPacket(pkt.Payload, now)
+		}
 	}
 }
 
@@ -362,6 +375,9 @@ func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 type rttSamples struct {
 	mu sync.Mutex
 	d  Durations
+	// reports counts the report blocks received, with or without a
+	// round trip.
+	reports int
 }
 
 func (r *rttSamples) add(at time.Time, pkts []rtcp.Packet) {
@@ -372,6 +388,9 @@ func (r *rttSamples) add(at time.Time, pkts []rtcp.Packet) {
 			continue
 		}
 		for _, rep := range rr.Reports {
+			r.mu.Lock()
+			r.reports++
+			r.mu.Unlock()
 			if rep.LastSenderReport == 0 {
 				continue // no sender report received yet
 			}
@@ -384,6 +403,13 @@ func (r *rttSamples) add(at time.Time, pkts []rtcp.Packet) {
 			r.mu.Unlock()
 		}
 	}
+}
+
+// count is the number of report blocks received.
+func (r *rttSamples) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reports
 }
 
 func (r *rttSamples) get() Durations {
