@@ -12,6 +12,7 @@ func Catalog() []*Check {
 	all = append(all, iceChecks()...)
 	all = append(all, mediaChecks()...)
 	all = append(all, dataChannelChecks()...)
+	all = append(all, mediaServerChecks()...)
 	all = append(all, browserChecks()...)
 	return all
 }

@@ -70,6 +70,9 @@ type Subject struct {
 	// URL is the endpoint of URL checks (signaling). It may carry tokens:
 	// never shown; Name is its redacted form.
 	URL *url.URL
+	// WHIP and WHEP are the media server endpoints of the WHIP/WHEP and
+	// broadcast checks (tokens included: never shown).
+	WHIP, WHEP probes.Endpoint
 	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
 	// a stun: or turn: URI, which mean UDP): when it fails because the
 	// server cannot be reached that way, it warns instead of failing, and

@@ -24,6 +24,9 @@ type Config struct {
 	// File is the path the config was read from, for messages.
 	File    string
 	Servers []probes.Server
+	// WHIP and WHEP are the media server endpoints (whip:, whep:), with
+	// their bearer tokens.
+	WHIP, WHEP *probes.Endpoint
 	// Checks select what runs (the selection grammar); empty means every
 	// check the profile selects.
 	Checks []Pattern
@@ -233,6 +236,8 @@ func (p *configParser) top(n *yaml.Node, cfg *Config) {
 			}
 		},
 		"servers":    func(k, v *yaml.Node) { p.servers(v, cfg) },
+		"whip":       func(k, v *yaml.Node) { cfg.WHIP = p.endpoint(v, "whip") },
+		"whep":       func(k, v *yaml.Node) { cfg.WHEP = p.endpoint(v, "whep") },
 		"checks":     func(k, v *yaml.Node) { cfg.Checks = p.patterns(v, "checks") },
 		"profile":    func(k, v *yaml.Node) { cfg.Profile = p.str(v, "profile") },
 		"options":    func(k, v *yaml.Node) { cfg.Options = append(cfg.Options, p.options(v, "options")...) },
@@ -321,6 +326,38 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 			cfg.Servers = append(cfg.Servers, s)
 		}
 	}
+}
+
+// endpoint reads a WHIP/WHEP endpoint: url and an optional bearer token
+// (a secret: ${VAR} in the file, never echoed).
+func (p *configParser) endpoint(n *yaml.Node, field string) *probes.Endpoint {
+	var (
+		ep      probes.Endpoint
+		urlNode *yaml.Node
+	)
+	p.fields(n, field, map[string]func(k, v *yaml.Node){
+		"url": func(k, v *yaml.Node) {
+			urlNode = v
+			raw := p.secret(v, field+".url")
+			if raw == "" {
+				return
+			}
+			u, err := probes.ParseEndpoint(raw)
+			if err != nil {
+				p.errorf(v, field+".url", "%v", err)
+				return
+			}
+			ep.URL = u
+		},
+		"token": func(k, v *yaml.Node) { ep.Token = p.secret(v, field+".token") },
+	})
+	if n.Kind == yaml.MappingNode && urlNode == nil {
+		p.errorf(n, field, "missing url (the http:// or https:// %s endpoint)", strings.ToUpper(field))
+	}
+	if ep.URL == nil {
+		return nil
+	}
+	return &ep
 }
 
 // credentials are a server's or a module's TURN credentials as written:

@@ -35,6 +35,8 @@ type Settings struct {
 	Media          browser.Media
 	Headful        bool
 	RequireBrowser bool
+	Viewers        int
+	BroadcastRamp  bool
 }
 
 // Option is one entry of the options table.
@@ -242,6 +244,11 @@ var optionTable = []*Option{
 	boolOption(&Option{Key: "require_browser", Flag: "require-browser",
 		Help: "fail the browser checks when no browser is found (default: skip them)"},
 		func(s *Settings) *bool { return &s.RequireBrowser }),
+	intOption(&Option{Key: "viewers", Flag: "viewers", Default: "10",
+		Help: "viewers playing at once in the broadcast check"}, 1, 500, func(s *Settings) *int { return &s.Viewers }),
+	boolOption(&Option{Key: "broadcast_ramp", Flag: "broadcast-ramp",
+		Help: "the broadcast check adds viewers step by step (1, 2, 4, … up to --viewers) and reports the most that held the thresholds"},
+		func(s *Settings) *bool { return &s.BroadcastRamp }),
 }
 
 func parseFailOn(t string) (Status, error) {

@@ -30,6 +30,13 @@ type Plan struct {
 	NATServers []probes.Server
 	// SignalingURLs are the ws:// and wss:// endpoints to check.
 	SignalingURLs []*url.URL
+	// WHIP and WHEP are the media server endpoints named (--whip,
+	// --whep, the config's whip: and whep:).
+	WHIP, WHEP *probes.Endpoint
+	// BroadcastWHIP and BroadcastWHEP are the embedded fan-out server's
+	// endpoints: the broadcast check probes them when no WHIP/WHEP
+	// endpoint is named.
+	BroadcastWHIP, BroadcastWHEP *probes.Endpoint
 	// Browser is the run's shared browser for the browser.* checks,
 	// started on first use; nil skips them.
 	Browser *browser.Session

@@ -200,10 +200,10 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) Measurement {
 		<-played
 		_ = pub.stop(ctx)
 	}()
-	pub.record0(&m)
+	pub.httpPeer.record(&m, "publish_")
 	steps := []int{cfg.Viewers}
 	if cfg.Ramp {
-		steps = rampSteps(cfg.Viewers)
+		steps = RampSteps(cfg.Viewers)
 	}
 	// Each step gets an equal share of the time left, keeping a reserve
 	// for set-up and teardown.
@@ -263,8 +263,9 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) Measurement {
 	return m
 }
 
-// rampSteps are 1, 2, 4, … below max, then max.
-func rampSteps(max int) []int {
+// RampSteps are the viewer counts of a ramp: 1, 2, 4, … below max, then
+// max.
+func RampSteps(max int) []int {
 	var out []int
 	for n := 1; n < max; n *= 2 {
 		out = append(out, n)
@@ -337,6 +338,7 @@ func broadcastStep(ctx context.Context, cfg BroadcastConfig, pub *publisher, n i
 		}
 	}
 	m.SetMetric("viewers_silent", float64(silent))
+	m.Evidence = append([]Evidence{{Name: "viewers", Value: fmt.Sprintf("%d of %d connected, %d received media", len(viewers), n, len(viewers)-silent)}}, m.Evidence...)
 	first.Record(&m, "first_frame_ms", false)
 	loss.Record(&m, "loss_pct", false)
 	jitter.Record(&m, "jitter_ms", false)

@@ -122,6 +122,9 @@ func (c *cli) input() (engine.Input, error) {
 		}
 		in.Signaling = append(in.Signaling, u)
 	}
+	if in.WHIP, in.WHEP, err = c.media.endpoints(); err != nil {
+		return in, err
+	}
 	in.TLS, err = c.tlsConfig()
 	return in, err
 }

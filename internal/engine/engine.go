@@ -22,6 +22,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/fanout"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -47,6 +48,9 @@ type Input struct {
 	Servers []probes.Server
 	// Signaling are the WebSocket signaling URLs to check.
 	Signaling []*url.URL
+	// WHIP and WHEP are media server endpoints to check; they replace the
+	// config's.
+	WHIP, WHEP *probes.Endpoint
 	// TLS is the trust for stuns:, turns: and wss:; nil means the system's
 	// roots. The embedded server's certificate is added to it, never
 	// instead of it.
@@ -77,6 +81,9 @@ type Run struct {
 	Embedded *embedded.Server
 	// ownEmbedded is true when the run started Embedded (and closes it).
 	ownEmbedded bool
+	// Fanout is the embedded WHIP/WHEP fan-out server the broadcast check
+	// probes when no media server is named; the run closes it.
+	Fanout *fanout.Server
 	in          Input
 }
 
@@ -164,6 +171,10 @@ func Prepare(in Input) (*Run, error) {
 	}
 	if cfg != nil {
 		plan.Servers = append(plan.Servers, cfg.Servers...)
+		plan.WHIP, plan.WHEP = cfg.WHIP, cfg.WHEP
+	}
+	if in.WHIP != nil || in.WHEP != nil {
+		plan.WHIP, plan.WHEP = in.WHIP, in.WHEP
 	}
 	plan.Servers = dedupe(append(plan.Servers, in.Servers...))
 	r := &Run{Plan: plan, Resolved: res, in: in}
@@ -171,8 +182,14 @@ func Prepare(in Input) (*Run, error) {
 		r.Embedded = in.Embedded
 		plan.TLS = trustEmbedded(in.TLS, in.Embedded)
 	}
-	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && needsServers(plan) {
+	if plan.WHIP == nil && plan.WHEP == nil && selectsGroup(selected, "broadcast") {
+		if err := r.useFanout(); err != nil {
+			return nil, err
+		}
+	}
+	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && plan.WHIP == nil && plan.WHEP == nil && needsServers(plan) {
 		if err := r.useEmbedded(); err != nil {
+			r.Close()
 			return nil, err
 		}
 	}
@@ -202,6 +219,28 @@ func needsServers(p *checks.Plan) bool {
 		}
 	}
 	return false
+}
+
+// selectsGroup reports whether a check of group g is selected.
+func selectsGroup(cs []*checks.Check, g string) bool {
+	for _, c := range cs {
+		if c.Group() == g {
+			return true
+		}
+	}
+	return false
+}
+
+// useFanout starts the embedded fan-out server for the broadcast check.
+func (r *Run) useFanout() error {
+	srv, err := fanout.Start(fanout.Config{})
+	if err != nil {
+		return &StartError{Err: err}
+	}
+	r.Fanout = srv
+	r.Plan.BroadcastWHIP = &probes.Endpoint{URL: srv.WHIP("rtcprobe")}
+	r.Plan.BroadcastWHEP = &probes.Endpoint{URL: srv.WHEP("rtcprobe")}
+	return nil
 }
 
 // useEmbedded points the plan at the front end's embedded server, or
@@ -318,6 +357,9 @@ func (r *Run) Close() {
 	}
 	if r.ownEmbedded {
 		_ = r.Embedded.Close()
+	}
+	if r.Fanout != nil {
+		_ = r.Fanout.Close()
 	}
 }
 
