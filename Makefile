@@ -9,17 +9,23 @@ BIN     := bin/rtcprobe
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 # Debian packages the tests drive for real.
-DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter
+DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter janus
 # Tools those packages provide, to tell whether they are installed.
-DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter
+DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter janus
 # Third-party Node servers the conformance tests run (package-lock.json pins them).
 NODE_DIR := internal/conformance/node
+# The third-party WHIP server the media server tests run: meetecho's
+# simple-whip-server from its Debian package (unpacked, not installed: it
+# depends on Debian's nodejs, which conflicts with the Node installed
+# here), on the Node packages its package-lock.json pins, in front of
+# Debian's janus.
+MEDIA_DIR := internal/mediaserver/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: build run need-browser test test-short deps node-deps bench vet fmt fuzz clean
+.PHONY: build run need-browser test test-short deps node-deps media-deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
@@ -53,10 +59,25 @@ deps:
 
 # The pinned Node servers, installed exactly as locked (before the tests
 # enter their network namespace, which has no registry).
-node-deps: deps $(NODE_DIR)/node_modules/.package-lock.json
+node-deps: deps $(NODE_DIR)/node_modules/.package-lock.json media-deps
 
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+media-deps: $(MEDIA_DIR)/node_modules/.package-lock.json $(MEDIA_DIR)/simple-whip-server/src/server.js
+
+$(MEDIA_DIR)/node_modules/.package-lock.json: $(MEDIA_DIR)/package-lock.json
+	cd $(MEDIA_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+# apt-get download needs the package lists: fetched once when missing.
+$(MEDIA_DIR)/simple-whip-server/src/server.js:
+	@tmp=$$(mktemp -d) && chmod 755 $$tmp && cd $$tmp && \
+	{ apt-get download -qq simple-whip-server 2>/dev/null || { apt-get update -qq && apt-get download -qq simple-whip-server; }; } && \
+	dpkg-deb -x simple-whip-server_*.deb x && cd - >/dev/null && \
+	rm -rf $(MEDIA_DIR)/simple-whip-server && mkdir -p $(MEDIA_DIR)/simple-whip-server && \
+	cp $$tmp/x/usr/share/simple-whip-server/src/server.js $$tmp/x/usr/share/simple-whip-server/src/whip-janus.js $(MEDIA_DIR)/simple-whip-server/ && \
+	mkdir -p $(MEDIA_DIR)/simple-whip-server/src && mv $(MEDIA_DIR)/simple-whip-server/*.js $(MEDIA_DIR)/simple-whip-server/src/ && \
+	rm -rf $$tmp
 
 # A maintained static checker, pinned; go.mod/go.sum must already be tidy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
