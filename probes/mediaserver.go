@@ -38,7 +38,7 @@ func WHIPPublish(ctx context.Context, cfg MediaServerConfig) Measurement {
 		m.Err = err
 		return m
 	}
-	d, ok := mediaTime(ctx, cfg.duration(), 4*time.Second)
+	d, ok := mediaTime(ctx, cfg.duration(), 1500*time.Millisecond)
 	if !ok {
 		_ = pub.stop(ctx)
 		m.Err = noTimeError(time.Since(pub.start))
@@ -109,7 +109,7 @@ func play(ctx context.Context, cfg MediaServerConfig, loopback bool) Measurement
 		return m
 	}
 	v.record(&m, "")
-	d, ok := mediaTime(ctx, cfg.duration(), 4*time.Second)
+	d, ok := mediaTime(ctx, cfg.duration(), 1500*time.Millisecond)
 	if ok {
 		sleepCtx(ctx, d)
 	}

@@ -207,10 +207,12 @@ func (s *httpSession) do(ctx context.Context, method string, u *url.URL, ctype s
 		return resp, nil, err
 	}
 	if len(data) > maxSDPBody {
-		return resp, nil, fmt.Errorf("body larger than %d KiB", maxSDPBody>>10)
+		return resp, data[:maxSDPBody], errBodyTooLarge
 	}
 	return resp, data, nil
 }
+
+var errBodyTooLarge = fmt.Errorf("body larger than %d KiB", maxSDPBody>>10)
 
 // statusText is the status and the start of the body, for an error.
 func statusText(resp *http.Response, body []byte) string {
@@ -228,7 +230,7 @@ func (s *httpSession) post(ctx context.Context, offer string) (string, error) {
 	if resp == nil {
 		return "", s.fail(StagePost, s.ep.URL, 0, "", err)
 	}
-	if err != nil {
+	if err != nil && resp.StatusCode == http.StatusCreated {
 		return "", s.fail(StageAnswer, s.ep.URL, resp.StatusCode, fromNetwork(resp.Status), err)
 	}
 	if resp.StatusCode != http.StatusCreated {
@@ -265,6 +267,9 @@ func (s *httpSession) patch(ctx context.Context, frag string) error {
 		h.Set("If-Match", s.etag)
 	}
 	resp, body, err := s.do(ctx, http.MethodPatch, s.location, "application/trickle-ice-sdpfrag", []byte(frag), h)
+	if errors.Is(err, errBodyTooLarge) {
+		err = nil
+	}
 	if resp == nil || err != nil {
 		code, st := 0, ""
 		if resp != nil {
@@ -287,6 +292,9 @@ func (s *httpSession) delete(ctx context.Context) error {
 		return nil
 	}
 	resp, body, err := s.do(ctx, http.MethodDelete, s.location, "", nil, nil)
+	if errors.Is(err, errBodyTooLarge) {
+		err = nil
+	}
 	if resp == nil || err != nil {
 		code, st := 0, ""
 		if resp != nil {

@@ -165,6 +165,10 @@ func (p *httpPeer) record(m *Measurement, prefix string) {
 		m.SetMetric("trickle", 0)
 		m.AddEvidence("trickle", p.trickle.Error())
 	}
+	if ld := p.pc.LocalDescription(); ld != nil {
+		// Relay candidates show that Link's TURN servers were used.
+		m.SetMetric("candidates_relay", float64(strings.Count(ld.SDP, " typ relay")))
+	}
 	if pair := SelectedPair(p.pc); pair != nil {
 		m.AddEvidence("selected_pair", fmt.Sprintf("%s %s ↔ %s %s over %s", pair.Local.Typ,
 			net.JoinHostPort(pair.Local.Address, fmt.Sprint(pair.Local.Port)), pair.Remote.Typ,
