@@ -84,7 +84,7 @@ type Run struct {
 	// Fanout is the embedded WHIP/WHEP fan-out server the broadcast check
 	// probes when no media server is named; the run closes it.
 	Fanout *fanout.Server
-	in          Input
+	in     Input
 }
 
 // NothingToRunError is a selection that gives no check a subject: each
