@@ -13,6 +13,7 @@ func Catalog() []*Check {
 	all = append(all, mediaChecks()...)
 	all = append(all, dataChannelChecks()...)
 	all = append(all, mediaServerChecks()...)
+	all = append(all, loadChecks()...)
 	all = append(all, browserChecks()...)
 	return all
 }

@@ -31,6 +31,10 @@ type Check struct {
 	// Exclusive checks run alone, after the others: what they measure
 	// (throughput) would otherwise include the CPU the other checks use.
 	Exclusive bool
+	// OptIn checks run only when asked for by name (their group, a
+	// prefix or their ID): never through "*" or another glob, so the
+	// default run and the ci profile leave them out (TURN load).
+	OptIn bool
 	// Serial, when set, names what a run of this subject holds that other
 	// runs may not share (a TURN user's allocation quota): runs with the
 	// same non-empty key, of any check, go one after another.

@@ -37,6 +37,11 @@ type Settings struct {
 	RequireBrowser bool
 	Viewers        int
 	BroadcastRamp  bool
+	LoadCalls      int
+	LoadDuration   time.Duration
+	LoadInterval   time.Duration
+	LoadPacketSize int
+	LoadRamp       bool
 }
 
 // Option is one entry of the options table.
@@ -249,6 +254,22 @@ var optionTable = []*Option{
 	boolOption(&Option{Key: "broadcast_ramp", Flag: "broadcast-ramp",
 		Help: "the broadcast check adds viewers step by step (1, 2, 4, … up to --viewers) and reports the most that held the thresholds"},
 		func(s *Settings) *bool { return &s.BroadcastRamp }),
+	intOption(&Option{Key: "load_calls", Flag: "calls", Default: "50",
+		Help: "TURN load: relayed calls at once (two allocations each; the most a ramp tries)"}, 1, 2000, func(s *Settings) *int { return &s.LoadCalls }),
+	durationOption(&Option{Key: "load_duration", Flag: "load-duration", Default: "10s",
+		// Below the 5 minutes a TURN permission lasts, so no refresh is
+		// needed while the calls send.
+		Help: "TURN load: how long the calls of each step send"}, time.Second, 4*time.Minute,
+		func(s *Settings) *time.Duration { return &s.LoadDuration }),
+	durationOption(&Option{Key: "load_interval", Flag: "load-interval", Default: "20ms",
+		Help: "TURN load: time between a call's packets each way (20ms is one audio frame)"}, 5*time.Millisecond, time.Second,
+		func(s *Settings) *time.Duration { return &s.LoadInterval }),
+	intOption(&Option{Key: "load_packet_size", Flag: "packet-size", Default: "120",
+		Help: "TURN load: relayed payload bytes (120 an Opus frame with its RTP header, 1200 a video packet)"}, 20, 1400,
+		func(s *Settings) *int { return &s.LoadPacketSize }),
+	boolOption(&Option{Key: "load_ramp", Flag: "ramp",
+		Help: "TURN load: ramp up (10, 20, 40, … up to --calls) and report the most calls that held the thresholds (calls_held)"},
+		func(s *Settings) *bool { return &s.LoadRamp }),
 }
 
 func parseFailOn(t string) (Status, error) {

@@ -58,6 +58,12 @@ var builtinProfiles = []*Profile{
 		BuiltIn:     true,
 	},
 	{
+		Name:        "load",
+		Description: "TURN capacity: concurrent relayed calls through the turn: servers given (rtcprobe load).",
+		Include:     []Pattern{"load"},
+		BuiltIn:     true,
+	},
+	{
 		Name:        "precall",
 		Description: "Before a call: browser and devices, media quality, ICE connectivity, STUN and TURN.",
 		Include:     []Pattern{"browser", "media", "ice", "stun", "turn"},

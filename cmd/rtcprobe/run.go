@@ -27,6 +27,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return serveCommand(ctx, args[1:], stderr)
 		case "firewall":
 			args = append(firewallProfile(), args[1:]...)
+		case "load":
+			args = append([]string{"--profile", "load"}, args[1:]...)
 		}
 	}
 	c, err := parseFlags(args, stderr)
