@@ -180,7 +180,9 @@ func TestResolve(t *testing.T) {
 		err     string
 	}{
 		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Fail},
-		{name: "ci runs everything, strict", profile: "ci", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Warn},
+		{name: "ci runs everything but opt-in checks, strict", profile: "ci", want: func(ids []string) bool {
+			return len(ids) == len(cat)-1 && !slices.Contains(ids, "load.turn")
+		}, failOn: Warn},
 		{name: "firewall has no media", profile: "firewall", want: func(ids []string) bool {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.behavior") && slices.Contains(ids, "signaling.websocket") &&
 				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.all")
@@ -193,7 +195,7 @@ func TestResolve(t *testing.T) {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.behavior")
 		}, failOn: Warn},
 		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: Warn},
-		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, precall)`},
+		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, load, precall)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -154,6 +154,11 @@ func Prepare(in Input) (*Run, error) {
 		return nil, err
 	}
 	selected := res.Checks
+	if len(in.Selection) == 0 && res.Profile == nil && (cfg == nil || len(cfg.Checks) == 0) {
+		// Nothing asked for them by name: opt-in checks (TURN load) stay
+		// out of the default run.
+		selected = withoutOptIn(selected)
+	}
 	if len(in.Selection) > 0 {
 		selected = intersect(checks.Select(catalog, in.Selection), res.Checks)
 		if len(selected) == 0 {
@@ -406,6 +411,16 @@ func dedupe(servers []probes.Server) []probes.Server {
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func withoutOptIn(cs []*checks.Check) []*checks.Check {
+	var out []*checks.Check
+	for _, c := range cs {
+		if !c.OptIn {
+			out = append(out, c)
 		}
 	}
 	return out
