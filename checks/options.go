@@ -42,6 +42,9 @@ type Settings struct {
 	LoadInterval   time.Duration
 	LoadPacketSize int
 	LoadRamp       bool
+	Repeat         int
+	SoakDuration   time.Duration
+	SoakInterval   time.Duration
 }
 
 // Option is one entry of the options table.
@@ -270,6 +273,15 @@ var optionTable = []*Option{
 	boolOption(&Option{Key: "load_ramp", Flag: "ramp",
 		Help: "TURN load: ramp up (10, 20, 40, … up to --calls) and report the most calls that held the thresholds (calls_held)"},
 		func(s *Settings) *bool { return &s.LoadRamp }),
+	intOption(&Option{Key: "repeat", Flag: "repeat", Default: "1",
+		Help: "run the checks this many times; the report gives pass rates, percentiles across runs and flapping"}, 1, 10000,
+		func(s *Settings) *int { return &s.Repeat }),
+	durationOption(&Option{Key: "soak_duration", Flag: "duration",
+		Help: "soak: run the checks again and again for this long (with --interval); the report gives pass rates, percentiles and flapping"},
+		time.Second, 7*24*time.Hour, func(s *Settings) *time.Duration { return &s.SoakDuration }),
+	durationOption(&Option{Key: "soak_interval", Flag: "interval", Default: "0s",
+		Help: "time from one repeated run's start to the next (0: back to back)"}, 0, 24*time.Hour,
+		func(s *Settings) *time.Duration { return &s.SoakInterval }),
 }
 
 func parseFailOn(t string) (Status, error) {

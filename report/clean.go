@@ -27,6 +27,34 @@ func (r Report) clean() Report {
 	for i, res := range r.Results {
 		c.Results[i] = cleanResult(res)
 	}
+	if r.Repeat != nil {
+		rp := *r.Repeat
+		rp.Checks = make([]RepeatedCheck, len(r.Repeat.Checks))
+		for i, rc := range r.Repeat.Checks {
+			rc.CheckID, rc.Title, rc.Target = sanitize.Text(rc.CheckID), sanitize.Text(rc.Title), sanitize.Text(rc.Target)
+			metrics := make(map[string]MetricSummary, len(rc.Metrics))
+			for k, v := range rc.Metrics {
+				metrics[sanitize.Text(k)] = v
+			}
+			rc.Metrics = metrics
+			keys := make([]string, len(rc.KeyMetrics))
+			for j, k := range rc.KeyMetrics {
+				keys[j] = sanitize.Text(k)
+			}
+			rc.KeyMetrics = keys
+			rp.Checks[i] = rc
+		}
+		rp.Iterations = make([]Iteration, len(r.Repeat.Iterations))
+		for i, it := range r.Repeat.Iterations {
+			results := make([]checks.Result, len(it.Results))
+			for j, res := range it.Results {
+				results[j] = cleanResult(res)
+			}
+			it.Results = results
+			rp.Iterations[i] = it
+		}
+		c.Repeat = &rp
+	}
 	return c
 }
 

@@ -32,6 +32,14 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		}
 		b.WriteString("\n")
 	}
+	if rp := r.Repeat; rp != nil {
+		fmt.Fprintf(&b, "**%s**\n\n| Check | Target | Pass rate | Flaps | Statuses | Across iterations |\n|---|---|---|---|---|---|\n", mdEscape(repeatLine(r)))
+		for _, c := range rp.Checks {
+			fmt.Fprintf(&b, "| `%s` | %s | %s%% | %d | `%s` | %s |\n", c.CheckID, mdEscape(c.Target), checks.FormatNumber(c.PassRate(r.failOn())),
+				c.Flaps, statusLetters(c.Statuses), mdEscape(strings.Join(keySpreads(c, 2), "; ")))
+		}
+		b.WriteString("\n")
+	}
 	env := environmentRows(r)
 	if len(env) > 0 {
 		b.WriteString("<details><summary>Environment</summary>\n\n| | |\n|---|---|\n")
