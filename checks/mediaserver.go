@@ -123,7 +123,8 @@ func mediaServerChecks() []*Check {
 			Title: "One-to-many broadcast",
 			Description: "One publisher (WHIP) and many viewers (WHEP) at once (the viewers option, default 10): per-viewer first-frame time, loss, jitter, " +
 				"fps and bitrate, summarised across viewers. With broadcast_ramp, rising viewer counts find where quality degrades past the thresholds " +
-				"(viewers_held). Against the WHIP/WHEP URLs given, else the embedded fan-out server on loopback.",
+				"(viewers_held). Against the WHIP/WHEP URLs given, else the embedded fan-out server on loopback; with turn: servers named, " +
+				"the fan-out relays every viewer through them, which tells how many viewers those TURN servers carry.",
 			Metrics: []string{"loss_p95_pct", "first_frame_p95_ms", "fps_p5", "viewers_connected", "viewers", "viewers_held", "loss_p50_pct", "loss_max_pct",
 				"jitter_p50_ms", "jitter_p95_ms", "jitter_max_ms", "first_frame_p50_ms", "first_frame_max_ms", "fps_p50", "fps_min",
 				"bitrate_p50_kbps", "bitrate_p5_kbps", "bitrate_min_kbps", "viewers_silent", "publish_rtcp_loss_pct", "publish_rtt_ms"},
@@ -139,7 +140,10 @@ func mediaServerChecks() []*Check {
 					return nil
 				}
 				name := fmt.Sprintf("%s (1 → %d viewers)", whep.Name(), viewers(p))
-				if whip == p.BroadcastWHIP {
+				switch {
+				case whip == p.BroadcastWHIP && p.BroadcastVia != "":
+					name = fmt.Sprintf("embedded fan-out relayed via %s (1 → %d viewers)", p.BroadcastVia, viewers(p))
+				case whip == p.BroadcastWHIP:
 					name = fmt.Sprintf("embedded fan-out (1 → %d viewers)", viewers(p))
 				}
 				return []Subject{{Name: name, WHIP: *whip, WHEP: *whep}}

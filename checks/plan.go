@@ -37,6 +37,9 @@ type Plan struct {
 	// endpoints: the broadcast check probes them when no WHIP/WHEP
 	// endpoint is named.
 	BroadcastWHIP, BroadcastWHEP *probes.Endpoint
+	// BroadcastVia names the TURN servers the embedded fan-out relays
+	// through (empty: direct).
+	BroadcastVia string
 	// Browser is the run's shared browser for the browser.* checks,
 	// started on first use; nil skips them.
 	Browser *browser.Session

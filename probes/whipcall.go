@@ -143,6 +143,11 @@ func (p *httpPeer) record(m *Measurement, prefix string) {
 		m.SetMetric(prefix+"connect_ms", ms(p.connectTook))
 	}
 	m.SetMetric(prefix+"link_ice_servers", float64(len(p.sess.servers)))
+	if pair := SelectedPair(p.pc); pair != nil {
+		m.AddEvidence(prefix+"selected_pair", fmt.Sprintf("%s %s ↔ %s %s over %s", pair.Local.Typ,
+			net.JoinHostPort(pair.Local.Address, fmt.Sprint(pair.Local.Port)), pair.Remote.Typ,
+			fromNetwork(net.JoinHostPort(pair.Remote.Address, fmt.Sprint(pair.Remote.Port))), pair.Local.Protocol))
+	}
 	if prefix != "" {
 		return // the evidence of the first session is enough
 	}
@@ -168,11 +173,6 @@ func (p *httpPeer) record(m *Measurement, prefix string) {
 	if ld := p.pc.LocalDescription(); ld != nil {
 		// Relay candidates show that Link's TURN servers were used.
 		m.SetMetric("candidates_relay", float64(strings.Count(ld.SDP, " typ relay")))
-	}
-	if pair := SelectedPair(p.pc); pair != nil {
-		m.AddEvidence("selected_pair", fmt.Sprintf("%s %s ↔ %s %s over %s", pair.Local.Typ,
-			net.JoinHostPort(pair.Local.Address, fmt.Sprint(pair.Local.Port)), pair.Remote.Typ,
-			fromNetwork(net.JoinHostPort(pair.Remote.Address, fmt.Sprint(pair.Remote.Port))), pair.Local.Protocol))
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/stun/v4"
+
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
@@ -237,14 +239,26 @@ func selectsGroup(cs []*checks.Check, g string) bool {
 }
 
 // useFanout starts the embedded fan-out server for the broadcast check.
+// With turn: servers named, the server's peers relay through them, so
+// the broadcast measures what those TURN servers carry.
 func (r *Run) useFanout() error {
-	srv, err := fanout.Start(fanout.Config{})
+	cfg := fanout.Config{}
+	var via []string
+	for _, s := range r.Plan.Servers {
+		if s.IsTURN() && s.URI.Scheme == stun.SchemeTypeTURN {
+			cfg.ICEServers = append(cfg.ICEServers, probes.ICEServer(s.Minted(time.Now()), s.Transports()[0]))
+			via = append(via, s.String())
+		}
+	}
+	cfg.Relay = len(cfg.ICEServers) > 0
+	srv, err := fanout.Start(cfg)
 	if err != nil {
 		return &StartError{Err: err}
 	}
 	r.Fanout = srv
 	r.Plan.BroadcastWHIP = &probes.Endpoint{URL: srv.WHIP("rtcprobe")}
 	r.Plan.BroadcastWHEP = &probes.Endpoint{URL: srv.WHEP("rtcprobe")}
+	r.Plan.BroadcastVia = strings.Join(via, ", ")
 	return nil
 }
 

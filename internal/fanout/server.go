@@ -44,6 +44,10 @@ type Config struct {
 	ICEServers []webrtc.ICEServer
 	// NoTrickle answers PATCH with 405, as a server without trickle ICE.
 	NoTrickle bool
+	// Relay restricts the server's peers to relay candidates from
+	// ICEServers: every publisher's and viewer's media then goes through
+	// that TURN server (a broadcast relayed as a mesh call would be).
+	Relay bool
 }
 
 // Server is a running fan-out server.
@@ -202,7 +206,11 @@ func (s *Server) newSession(w http.ResponseWriter, st *stream, publisher bool) *
 		http.Error(w, "server full", http.StatusServiceUnavailable)
 		return nil
 	}
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.cfg.ICEServers})
+	policy := webrtc.ICETransportPolicyAll
+	if s.cfg.Relay {
+		policy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.cfg.ICEServers, ICETransportPolicy: policy})
 	if err != nil {
 		http.Error(w, "peer connection: "+err.Error(), http.StatusInternalServerError)
 		return nil
