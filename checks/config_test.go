@@ -386,3 +386,33 @@ func TestBadEnvReferenceInSecretNotEchoed(t *testing.T) {
 		})
 	}
 }
+
+// whip: and whep: name media server endpoints; a token from ${VAR} is
+// used, and no error about them echoes it.
+func TestConfigMediaServers(t *testing.T) {
+	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) {
+		v, ok := map[string]string{"WHIP_TOKEN": "tok-s3cret"}[k]
+		return v, ok
+	}}
+	cfg, err := ParseConfig("m.yml", []byte("whip:\n  url: http://127.0.0.1:8080/whip/live\n  token: ${WHIP_TOKEN}\nwhep:\n  url: http://127.0.0.1:8080/whep/live\n"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WHIP == nil || cfg.WHIP.Token != "tok-s3cret" || cfg.WHIP.URL.Path != "/whip/live" || cfg.WHEP == nil || cfg.WHEP.Token != "" {
+		t.Errorf("whip %+v whep %+v", cfg.WHIP, cfg.WHEP)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"whip:\n  token: ${WHIP_TOKEN}\n", "m.yml:2: whip: missing url"},
+		{"whip:\n  url: ftp://127.0.0.1/x?key=tok-s3cret\n", "m.yml:2: whip.url: invalid URI \"ftp://127.0.0.1/x?key=…\": want an http:// or https:// URL"},
+		{"whep:\n  url: http://127.0.0.1/x\n  tokn: x\n", "m.yml:3: whep.tokn: unknown field"},
+		{"whip:\n  url: http://127.0.0.1/x\n  token: ${NOPE}\n", "m.yml:3: whip.token: environment variable NOPE is not set"},
+	} {
+		_, err := ParseConfig("m.yml", []byte(bad.yaml), env)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.yaml, err, bad.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "tok-s3cret") {
+			t.Errorf("%q: the error shows the token: %v", bad.yaml, err)
+		}
+	}
+}
