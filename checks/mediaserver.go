@@ -41,9 +41,6 @@ var (
 	}
 )
 
-// mediaServerNeeds is what the WHIP/WHEP checks need.
-const mediaServerNeeds = "a WHIP or WHEP URL (--whip, --whep, or whip:/whep: in the config)"
-
 func mediaServerChecks() []*Check {
 	timeout := func(p *Plan) time.Duration { return mediaDuration(p) + 20*time.Second }
 	cfg := func(s Subject, p *Plan) probes.MediaServerConfig {

@@ -248,7 +248,7 @@ func (s *httpSession) post(ctx context.Context, offer string) (string, error) {
 		return "", s.fail(StageAnswer, s.ep.URL, resp.StatusCode, fromNetwork(resp.Status), errors.New("201 Created without a Location header: the session cannot be trickled to or ended (RFC 9725 §4.2)"))
 	}
 	if s.location, err = s.ep.URL.Parse(loc); err != nil {
-		return "", s.fail(StageAnswer, s.ep.URL, resp.StatusCode, fromNetwork(resp.Status), fmt.Errorf("Location %q is not a URL", fromNetwork(truncate(loc, 80))))
+		return "", s.fail(StageAnswer, s.ep.URL, resp.StatusCode, fromNetwork(resp.Status), fmt.Errorf("the Location %q is not a URL", fromNetwork(truncate(loc, 80))))
 	}
 	s.etag = resp.Header.Get("ETag")
 	s.contentType = fromNetwork(resp.Header.Get("Content-Type"))
