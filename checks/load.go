@@ -52,7 +52,7 @@ func loadChecks() []*Check {
 			return out
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-			thresholds := p.ThresholdsFor(loadCheck(p))
+			thresholds := rampThresholds(p, "load.turn", loadThresholds)
 			return probes.TURNLoad(ctx, s.Target, probes.LoadConfig{Calls: p.Settings.LoadCalls, Duration: p.Settings.LoadDuration,
 				Interval: p.Settings.LoadInterval, PacketSize: p.Settings.LoadPacketSize, Ramp: p.Settings.LoadRamp,
 				Held: func(m probes.Measurement) bool { return holds(thresholds, m) }})
@@ -71,15 +71,4 @@ func loadChecks() []*Check {
 		},
 		Needs: "a turn: or turns: server (rtcprobe load turn:HOST …)",
 	}}
-}
-
-// loadCheck finds the load check in the plan (its thresholds judge each
-// ramp step).
-func loadCheck(p *Plan) *Check {
-	for _, c := range p.Checks {
-		if c.ID == "load.turn" {
-			return c
-		}
-	}
-	return &Check{ID: "load.turn", Thresholds: loadThresholds}
 }

@@ -146,7 +146,7 @@ func mediaServerChecks() []*Check {
 				return []Subject{{Name: name, WHIP: *whip, WHEP: *whep}}
 			},
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				thresholds := p.ThresholdsFor(broadcastCheck(p))
+				thresholds := rampThresholds(p, "broadcast.viewers", broadcastThresholds)
 				return probes.Broadcast(ctx, probes.BroadcastConfig{MediaServerConfig: cfg(s, p), Viewers: viewers(p),
 					Ramp: p.Settings.BroadcastRamp, Held: func(m probes.Measurement) bool { return holds(thresholds, m) }})
 			},
@@ -156,15 +156,15 @@ func mediaServerChecks() []*Check {
 	}
 }
 
-// broadcastCheck finds the broadcast check in the plan (its thresholds
-// judge each ramp step).
-func broadcastCheck(p *Plan) *Check {
+// rampThresholds are the thresholds in force for check id (they judge
+// each step of its ramp), or defaults when the plan lacks it.
+func rampThresholds(p *Plan, id string, defaults []Threshold) []Threshold {
 	for _, c := range p.Checks {
-		if c.ID == "broadcast.viewers" {
-			return c
+		if c.ID == id {
+			return p.ThresholdsFor(c)
 		}
 	}
-	return &Check{ID: "broadcast.viewers", Thresholds: broadcastThresholds}
+	return defaults
 }
 
 // holds reports whether m meets every threshold, warn level included.

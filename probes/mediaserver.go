@@ -205,16 +205,13 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) Measurement {
 	if cfg.Ramp {
 		steps = RampSteps(cfg.Viewers)
 	}
-	// Each step gets an equal share of the time left, keeping a reserve
-	// for set-up and teardown.
-	held := 0
-	for i, n := range steps {
-		left := len(steps) - i
-		var d time.Duration
+	r := ramp{steps: steps, on: cfg.Ramp, held: cfg.Held, unit: "viewers", why: "quality past the thresholds"}
+	r.run(ctx, &m, func(i, n int) (Measurement, bool, error) {
+		// Each step gets an equal share of the time left, keeping a
+		// reserve for set-up and teardown.
+		d := cfg.duration()
 		if dl, ok := ctx.Deadline(); ok {
-			d = min(cfg.duration(), (time.Until(dl)-4*time.Second)/time.Duration(left)-2*time.Second)
-		} else {
-			d = cfg.duration()
+			d = min(d, (time.Until(dl)-4*time.Second)/time.Duration(len(steps)-i)-2*time.Second)
 		}
 		if d < 500*time.Millisecond {
 			if i == 0 {
@@ -222,37 +219,11 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) Measurement {
 			} else {
 				m.AddEvidence("ramp", fmt.Sprintf("stopped before %d viewers: no time left before the deadline", n))
 			}
-			break
+			return Measurement{}, true, nil
 		}
 		sm, err := broadcastStep(ctx, cfg, pub, n, d)
-		if err != nil && !cfg.Ramp {
-			m.Err = err
-		}
-		ok := err == nil && (cfg.Held == nil || cfg.Held(sm))
-		if cfg.Ramp {
-			m.Series = append(m.Series, Sample{At: time.Now(), Metrics: sm.Metrics})
-		}
-		if i == len(steps)-1 || !ok || !cfg.Ramp {
-			for k, v := range sm.Metrics {
-				m.SetMetric(k, v)
-			}
-			m.Evidence = append(m.Evidence, sm.Evidence...)
-		}
-		if !ok {
-			if cfg.Ramp {
-				why := "quality past the thresholds"
-				if err != nil {
-					why = err.Error()
-				}
-				m.AddEvidence("ramp", fmt.Sprintf("held up to %d viewers; at %d: %s", held, n, why))
-			}
-			break
-		}
-		held = n
-	}
-	if cfg.Ramp {
-		m.SetMetric("viewers_held", float64(held))
-	}
+		return sm, false, err
+	})
 	var pm Measurement
 	pub.record(&pm)
 	for _, k := range []string{"rtt_ms", "rtcp_loss_pct"} {

@@ -13,14 +13,11 @@ type Durations []time.Duration
 // Percentile returns the p-th percentile (0..100) by the nearest-rank
 // method, in milliseconds; 0 for an empty set.
 func (d Durations) Percentile(p float64) float64 {
-	if len(d) == 0 {
-		return 0
+	v := make(Values, len(d))
+	for i, x := range d {
+		v[i] = ms(x)
 	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	rank := int(math.Ceil(p / 100 * float64(len(s))))
-	rank = max(1, min(rank, len(s)))
-	return ms(s[rank-1])
+	return v.Percentile(p)
 }
 
 // Median is the 50th percentile computed as the mean of the two middle

@@ -81,40 +81,11 @@ func TURNLoad(ctx context.Context, t Target, cfg LoadConfig) Measurement {
 	if cfg.Ramp {
 		steps = LoadSteps(cfg.Calls)
 	}
-	held := 0
-	for i, n := range steps {
+	r := ramp{steps: steps, on: cfg.Ramp, held: cfg.Held, unit: "calls", why: "loss, jitter or allocations past the thresholds"}
+	r.run(ctx, &m, func(_, n int) (Measurement, bool, error) {
 		sm, err := loadStep(ctx, t, cfg, n)
-		ok := err == nil && (cfg.Held == nil || cfg.Held(sm))
-		if cfg.Ramp {
-			m.Series = append(m.Series, Sample{At: time.Now(), Metrics: sm.Metrics})
-		}
-		if !ok || i == len(steps)-1 {
-			for k, v := range sm.Metrics {
-				m.SetMetric(k, v)
-			}
-			m.Evidence = append(m.Evidence, sm.Evidence...)
-			if !cfg.Ramp || (err != nil && held == 0) {
-				m.Err = err
-			}
-		}
-		if !ok {
-			if cfg.Ramp {
-				why := "loss, jitter or allocations past the thresholds"
-				if err != nil {
-					why = err.Error()
-				}
-				m.AddEvidence("ramp", fmt.Sprintf("held up to %d calls; at %d: %s", held, n, why))
-			}
-			break
-		}
-		held = n
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if cfg.Ramp {
-		m.SetMetric("calls_held", float64(held))
-	}
+		return sm, false, err
+	})
 	return m
 }
 

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,19 @@ type WebSocketConfig struct {
 
 // ParseWebSocketURL validates a ws:// or wss:// URL; errors name it.
 func ParseWebSocketURL(raw string) (*url.URL, error) {
+	u, err := parseURL(raw, "want a ws:// or wss:// URL", "credentials in the URL are not allowed (user:password@ before the host)", "ws", "wss")
+	if err != nil {
+		return nil, err
+	}
+	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New("a WebSocket URL has no #fragment (RFC 6455 §3)")}
+	}
+	return u, nil
+}
+
+// parseURL parses raw and checks the scheme, host, port and that no
+// userinfo rides in it; errors quote the URL redacted.
+func parseURL(raw, wantScheme, noUserinfo string, schemes ...string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error quotes the whole input, tokens included: keep only the
@@ -46,8 +60,8 @@ func ParseWebSocketURL(raw string) (*url.URL, error) {
 		}
 		return nil, &URIError{URI: RedactURI(raw), Err: err}
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("want a ws:// or wss:// URL")}
+	if !slices.Contains(schemes, u.Scheme) {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New(wantScheme)}
 	}
 	if u.Hostname() == "" {
 		return nil, &URIError{URI: redactURL(u), Err: errors.New("missing host")}
@@ -58,10 +72,7 @@ func ParseWebSocketURL(raw string) (*url.URL, error) {
 		}
 	}
 	if u.User != nil {
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("credentials in the URL are not allowed (user:password@ before the host)")}
-	}
-	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("a WebSocket URL has no #fragment (RFC 6455 §3)")}
+		return nil, &URIError{URI: redactURL(u), Err: errors.New(noUserinfo)}
 	}
 	return u, nil
 }

@@ -51,28 +51,8 @@ func (e Endpoint) Name() string {
 // ParseEndpoint validates an http:// or https:// WHIP/WHEP URL; errors
 // never quote query values or userinfo.
 func ParseEndpoint(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, &URIError{URI: RedactURI(raw), Err: err}
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("want an http:// or https:// URL")}
-	case u.Hostname() == "":
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("missing host")}
-	case u.User != nil:
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("credentials in the URL are not allowed: give the bearer token with --whip-token or the config's token")}
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, &URIError{URI: redactURL(u), Err: fmt.Errorf("invalid port %q", p)}
-		}
-	}
-	return u, nil
+	return parseURL(raw, "want an http:// or https:// URL",
+		"credentials in the URL are not allowed: give the bearer token with --whip-token or the config's token", "http", "https")
 }
 
 // Stages of a WHIP/WHEP session, named in errors.
@@ -266,16 +246,9 @@ func (s *httpSession) patch(ctx context.Context, frag string) error {
 	if s.etag != "" {
 		h.Set("If-Match", s.etag)
 	}
-	resp, body, err := s.do(ctx, http.MethodPatch, s.location, "application/trickle-ice-sdpfrag", []byte(frag), h)
-	if errors.Is(err, errBodyTooLarge) {
-		err = nil
-	}
-	if resp == nil || err != nil {
-		code, st := 0, ""
-		if resp != nil {
-			code, st = resp.StatusCode, fromNetwork(resp.Status)
-		}
-		return s.fail(StageTrickle, s.location, code, st, err)
+	resp, body, err := s.send(ctx, StageTrickle, http.MethodPatch, "application/trickle-ice-sdpfrag", []byte(frag), h)
+	if err != nil {
+		return err
 	}
 	switch {
 	case resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented:
@@ -286,12 +259,11 @@ func (s *httpSession) patch(ctx context.Context, frag string) error {
 	return s.fail(StageTrickle, s.location, resp.StatusCode, statusText(resp, body), nil)
 }
 
-// delete ends the session; RFC 9725 §4.3 wants 200 OK.
-func (s *httpSession) delete(ctx context.Context) error {
-	if s.location == nil {
-		return nil
-	}
-	resp, body, err := s.do(ctx, http.MethodDelete, s.location, "", nil, nil)
+// send makes a request to the session's Location: an error is the
+// step's, with the status when one came; an error body too large to read
+// whole keeps its status.
+func (s *httpSession) send(ctx context.Context, stage Stage, method, ctype string, body []byte, h http.Header) (*http.Response, []byte, error) {
+	resp, data, err := s.do(ctx, method, s.location, ctype, body, h)
 	if errors.Is(err, errBodyTooLarge) {
 		err = nil
 	}
@@ -300,7 +272,19 @@ func (s *httpSession) delete(ctx context.Context) error {
 		if resp != nil {
 			code, st = resp.StatusCode, fromNetwork(resp.Status)
 		}
-		return s.fail(StageDelete, s.location, code, st, err)
+		return nil, nil, s.fail(stage, s.location, code, st, err)
+	}
+	return resp, data, nil
+}
+
+// delete ends the session; RFC 9725 §4.3 wants 200 OK.
+func (s *httpSession) delete(ctx context.Context) error {
+	if s.location == nil {
+		return nil
+	}
+	resp, body, err := s.send(ctx, StageDelete, http.MethodDelete, "", nil, nil)
+	if err != nil {
+		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		return s.fail(StageDelete, s.location, resp.StatusCode, statusText(resp, body), nil)

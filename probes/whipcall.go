@@ -123,6 +123,14 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 	return nil
 }
 
+// establish negotiates and waits for the connection.
+func (p *httpPeer) establish(ctx context.Context) error {
+	if err := p.negotiate(ctx); err != nil {
+		return err
+	}
+	return p.connect(ctx)
+}
+
 // connect waits until the peer is connected.
 func (p *httpPeer) connect(ctx context.Context) error {
 	select {

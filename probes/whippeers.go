@@ -73,12 +73,8 @@ func startPublisher(ctx context.Context, ep Endpoint, cfg HTTPConfig) (*publishe
 			}
 		}()
 	}
-	if err := p.negotiate(ctx); err != nil {
-		p.stop(ctx)
-		return nil, err
-	}
-	if err := p.connect(ctx); err != nil {
-		p.stop(ctx)
+	if err := p.establish(ctx); err != nil {
+		_ = p.stop(ctx)
 		return nil, err
 	}
 	return p, nil
@@ -259,12 +255,8 @@ func startViewer(ctx context.Context, ep Endpoint, cfg HTTPConfig, sent *sendLog
 		}()
 		s.rx.read(tr)
 	})
-	if err := v.negotiate(ctx); err != nil {
-		v.stop(ctx)
-		return nil, err
-	}
-	if err := v.connect(ctx); err != nil {
-		v.stop(ctx)
+	if err := v.establish(ctx); err != nil {
+		_ = v.stop(ctx)
 		return nil, err
 	}
 	return v, nil

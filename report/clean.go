@@ -32,16 +32,8 @@ func (r Report) clean() Report {
 		rp.Checks = make([]RepeatedCheck, len(r.Repeat.Checks))
 		for i, rc := range r.Repeat.Checks {
 			rc.CheckID, rc.Title, rc.Target = sanitize.Text(rc.CheckID), sanitize.Text(rc.Title), sanitize.Text(rc.Target)
-			metrics := make(map[string]MetricSummary, len(rc.Metrics))
-			for k, v := range rc.Metrics {
-				metrics[sanitize.Text(k)] = v
-			}
-			rc.Metrics = metrics
-			keys := make([]string, len(rc.KeyMetrics))
-			for j, k := range rc.KeyMetrics {
-				keys[j] = sanitize.Text(k)
-			}
-			rc.KeyMetrics = keys
+			rc.Metrics = cleanKeys(rc.Metrics)
+			rc.KeyMetrics = cleanTexts(rc.KeyMetrics)
 			rp.Checks[i] = rc
 		}
 		rp.Iterations = make([]Iteration, len(r.Repeat.Iterations))
@@ -67,21 +59,31 @@ func cleanResult(res checks.Result) checks.Result {
 	res.Error = sanitize.Block(res.Error)
 	res.Advice = sanitize.Block(res.Advice)
 	if res.Metrics != nil {
-		metrics := make(map[string]float64, len(res.Metrics))
-		for k, v := range res.Metrics {
-			metrics[sanitize.Text(k)] = v
-		}
-		res.Metrics = metrics
+		res.Metrics = cleanKeys(res.Metrics)
 	}
-	keys := make([]string, len(res.KeyMetrics))
-	for i, k := range res.KeyMetrics {
-		keys[i] = sanitize.Text(k)
-	}
-	res.KeyMetrics = keys
+	res.KeyMetrics = cleanTexts(res.KeyMetrics)
 	evidence := make([]probes.Evidence, len(res.Evidence))
 	for i, e := range res.Evidence {
 		evidence[i] = probes.Evidence{Name: sanitize.Text(e.Name), Value: sanitize.Block(e.Value)}
 	}
 	res.Evidence = evidence
 	return res
+}
+
+// cleanKeys copies a map with its keys sanitized.
+func cleanKeys[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[sanitize.Text(k)] = v
+	}
+	return out
+}
+
+// cleanTexts copies texts sanitized.
+func cleanTexts(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = sanitize.Text(s)
+	}
+	return out
 }

@@ -197,6 +197,21 @@ func readOffer(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return string(body), true
 }
 
+// begin reads a WHIP/WHEP offer and creates its session on the named
+// stream; a nil session means the request was answered with an error.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, publisher bool) (string, *stream, *session) {
+	offer, ok := readOffer(w, r)
+	if !ok {
+		return "", nil, nil
+	}
+	st, err := s.stream(r.PathValue("stream"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return "", nil, nil
+	}
+	return offer, st, s.newSession(w, st, publisher)
+}
+
 // newSession creates a peer for a session, or answers 503 when full.
 func (s *Server) newSession(w http.ResponseWriter, st *stream, publisher bool) *session {
 	s.mu.Lock()
@@ -279,16 +294,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, off
 // publish takes a WHIP offer: the stream's tracks are fed from it. A new
 // publisher replaces the stream's previous one.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
-	offer, ok := readOffer(w, r)
-	if !ok {
-		return
-	}
-	st, err := s.stream(r.PathValue("stream"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	ss := s.newSession(w, st, true)
+	offer, st, ss := s.begin(w, r, true)
 	if ss == nil {
 		return
 	}
@@ -331,16 +337,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 
 // play takes a WHEP offer: the viewer gets the stream's tracks.
 func (s *Server) play(w http.ResponseWriter, r *http.Request) {
-	offer, ok := readOffer(w, r)
-	if !ok {
-		return
-	}
-	st, err := s.stream(r.PathValue("stream"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	ss := s.newSession(w, st, false)
+	offer, st, ss := s.begin(w, r, false)
 	if ss == nil {
 		return
 	}
