@@ -96,7 +96,7 @@ func Start(spec Spec) (*Lab, error) {
 
 // addPeer attaches peer i to the WAN behind its access router.
 func (l *Lab) addPeer(i int, nat NAT, logs logging.LoggerFactory) (*vnet.Net, error) {
-	public := fmt.Sprintf("198.51.100.%d", 20+i)
+	public := publicIP(i)
 	private := fmt.Sprintf("10.0.%d.2", i+1)
 	typ := &vnet.NATType{Mode: vnet.NATModeNormal}
 	switch nat {

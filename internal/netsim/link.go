@@ -1,9 +1,12 @@
 package netsim
 
 import (
+	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/transport/v5"
@@ -118,22 +121,58 @@ func (n *shapedNet) Dial(network, address string) (net.Conn, error) {
 	return c, nil
 }
 
-// shapedConn copies each datagram and hands it to the egress; the write
-// itself always succeeds, as a send into a qdisc does.
+// shapedConn copies each datagram and hands it to the egress: the write
+// returns at once, as a send into a qdisc does. What vnet would refuse
+// on the spot is refused on the spot too (the simulated network is IPv4
+// only); any other error of a delayed write is returned by the next one.
 type shapedConn struct {
 	transport.UDPConn
-	out *egress
+	out  *egress
+	last atomic.Pointer[error]
+}
+
+var errIPv4Only = errors.New("the simulated network carries IPv4 only")
+
+func (c *shapedConn) check(addr net.Addr) error {
+	if la, ok := c.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() == nil {
+		return errIPv4Only
+	}
+	if addr != nil {
+		ua, ok := addr.(*net.UDPAddr)
+		if !ok {
+			return fmt.Errorf("not a UDP address: %v", addr)
+		}
+		if ua.IP.To4() == nil {
+			return errIPv4Only
+		}
+	}
+	if err := c.last.Swap(nil); err != nil {
+		return *err
+	}
+	return nil
+}
+
+func (c *shapedConn) keep(_ int, err error) {
+	if err != nil {
+		c.last.Store(&err)
+	}
 }
 
 func (c *shapedConn) Write(b []byte) (int, error) {
+	if err := c.check(nil); err != nil {
+		return 0, err
+	}
 	p := clone(b)
-	c.out.send(len(p), func() { _, _ = c.UDPConn.Write(p) })
+	c.out.send(len(p), func() { c.keep(c.UDPConn.Write(p)) })
 	return len(b), nil
 }
 
 func (c *shapedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if err := c.check(addr); err != nil {
+		return 0, err
+	}
 	p := clone(b)
-	c.out.send(len(p), func() { _, _ = c.UDPConn.WriteTo(p, addr) })
+	c.out.send(len(p), func() { c.keep(c.UDPConn.WriteTo(p, addr)) })
 	return len(b), nil
 }
 
