@@ -38,7 +38,7 @@ type truthCall struct {
 }
 
 // audioOver runs the audio probe for d over a simulated network.
-func audioOver(t *testing.T, spec string, d time.Duration) truthCall {
+func audioOver(t *testing.T, ck *checker, spec string, d time.Duration) truthCall {
 	t.Helper()
 	s, err := netsim.ParseSpec(spec)
 	if err != nil {
@@ -51,7 +51,7 @@ func audioOver(t *testing.T, spec string, d time.Duration) truthCall {
 	// With jitter the fastest echo is slower than the path by the least
 	// of the draws; the bound stands in there too.
 	if s.NAT == [2]netsim.NAT{netsim.NATNone, netsim.NATNone} && s.Jitter == 0 {
-		tc.base = simBaseline(t, lab, s.Delay)
+		tc.base = simBaseline(t, ck, lab, s.Delay)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d+15*time.Second)
 	defer cancel()
@@ -64,7 +64,7 @@ func audioOver(t *testing.T, spec string, d time.Duration) truthCall {
 
 // simBaseline is the lab's fastest plain-UDP round trip minus twice the
 // one-way delay, in ms, held under maxBaseline.
-func simBaseline(t *testing.T, lab *netsim.Lab, oneWay time.Duration) float64 {
+func simBaseline(t *testing.T, ck *checker, lab *netsim.Lab, oneWay time.Duration) float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -74,22 +74,12 @@ func simBaseline(t *testing.T, lab *netsim.Lab, oneWay time.Duration) float64 {
 	}
 	base := slices.Min(rtts) - 2*oneWay
 	if base < 0 || base > maxBaseline {
-		t.Fatalf("the simulator's own round trip is %s over the injected %s: want 0..%s", base, 2*oneWay, maxBaseline)
+		ck.failf("the simulator's own round trip is %s over the injected %s: want 0..%s", base, 2*oneWay, maxBaseline)
 	}
 	return msOf(base)
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// within reports whether got is in [lo, hi], logging the comparison.
-func within(t *testing.T, name string, got, lo, hi float64, why string) {
-	t.Helper()
-	if math.IsNaN(got) || got < lo || got > hi {
-		t.Errorf("%s = %.3f, want %.3f..%.3f (%s)", name, got, lo, hi, why)
-		return
-	}
-	t.Logf("%s = %.3f in %.3f..%.3f (%s)", name, got, lo, hi, why)
-}
 
 func metric(m probes.Measurement, name string) float64 {
 	if v, ok := m.Metrics[name]; ok {
@@ -116,13 +106,15 @@ func TestTruthRTT(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	for _, oneWay := range []time.Duration{10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
 		t.Run(oneWay.String(), func(t *testing.T) {
-			c := audioOver(t, "delay="+oneWay.String(), 3*time.Second)
-			want := 2*msOf(oneWay) + c.base
-			t.Logf("path %.3f ms (2 x %s + %.3f simulator), %v RTCP samples", want, oneWay, c.base, metric(c.m, "rtt_samples"))
-			a := rttAllowance(want)
-			within(t, "rtt_min_ms", metric(c.m, "rtt_min_ms"), want-a, want+a, "fastest RTCP round trip: the path ± 1 ms + 1 %")
-			within(t, "rtt_ms", metric(c.m, "rtt_ms"), want-a, want+a+medianAllowance(want), "RTCP median: the path, + load")
-			within(t, "ice_rtt_ms", metric(c.m, "ice_rtt_ms"), want-a, want+a+medianAllowance(want), "ICE RTT median: the path, + load")
+			attempt(t, func(ck *checker) {
+				c := audioOver(t, ck, "delay="+oneWay.String(), 3*time.Second)
+				want := 2*msOf(oneWay) + c.base
+				t.Logf("path %.3f ms (2 x %s + %.3f simulator), %v RTCP samples", want, oneWay, c.base, metric(c.m, "rtt_samples"))
+				a := rttAllowance(want)
+				ck.within("rtt_min_ms", metric(c.m, "rtt_min_ms"), want-a, want+a, "fastest RTCP round trip: the path ± 1 ms + 1 %")
+				ck.within("rtt_ms", metric(c.m, "rtt_ms"), want-a, want+a+medianAllowance(want), "RTCP median: the path, + load")
+				ck.within("ice_rtt_ms", metric(c.m, "ice_rtt_ms"), want-a, want+a+medianAllowance(want), "ICE RTT median: the path, + load")
+			})
 		})
 	}
 }
@@ -157,27 +149,29 @@ func TestTruthLossAndMOS(t *testing.T) {
 		{"delay=20ms,loss=5%,nat=symmetric", 20, 5, true, 4 * time.Second},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
-			c := audioOver(t, tc.spec, tc.duration)
-			if got := metric(c.m, "selected_relay"); got != map[bool]float64{false: 0, true: 1}[tc.relayed] {
-				t.Fatalf("selected_relay = %v, want relayed %v", got, tc.relayed)
-			}
-			passed, dropped := c.lab.RTPCounts()
-			sent := passed + dropped
-			// The simulator itself drops the asked-for share, ±1 packet.
-			if got := float64(dropped) / float64(sent) * 100; math.Abs(got-tc.loss) > 100/float64(sent)+1e-9 {
-				t.Fatalf("the simulator dropped %d of %d RTP packets (%.2f%%), want %v%%", dropped, sent, got, tc.loss)
-			}
-			lo := math.Max(0, float64(dropped-3)/float64(sent-3)*100)
-			hi := float64(dropped) / float64(sent) * 100
-			within(t, "loss_pct", metric(c.m, "loss_pct"), lo-1e-3, hi+1e-3, fmt.Sprintf("the simulator dropped %d of %d", dropped, sent))
-			within(t, "packets_received", metric(c.m, "packets_received"), float64(passed-3), float64(passed), "what the simulator passed")
+			attempt(t, func(ck *checker) {
+				c := audioOver(t, ck, tc.spec, tc.duration)
+				if got := metric(c.m, "selected_relay"); got != map[bool]float64{false: 0, true: 1}[tc.relayed] {
+					ck.failf("selected_relay = %v, want relayed %v", got, tc.relayed)
+				}
+				passed, dropped := c.lab.RTPCounts()
+				sent := passed + dropped
+				// The simulator itself drops the asked-for share, ±1 packet.
+				if got := float64(dropped) / float64(sent) * 100; math.Abs(got-tc.loss) > 100/float64(sent)+1e-9 {
+					t.Fatalf("the simulator dropped %d of %d RTP packets (%.2f%%), want %v%%", dropped, sent, got, tc.loss)
+				}
+				lo := math.Max(0, float64(dropped-3)/float64(sent-3)*100)
+				hi := float64(dropped) / float64(sent) * 100
+				ck.within("loss_pct", metric(c.m, "loss_pct"), lo-1e-3, hi+1e-3, fmt.Sprintf("the simulator dropped %d of %d", dropped, sent))
+				ck.within("packets_received", metric(c.m, "packets_received"), float64(passed-3), float64(passed), "what the simulator passed")
 
-			taLo := tc.oneWay + 20
-			taHi := tc.oneWay + c.base/2 + 20 + 2*jitterNoise
-			rLo, _ := g107(taHi, hi)
-			rHi, _ := g107(taLo, lo)
-			within(t, "r_factor", metric(c.m, "r_factor"), rLo-0.01, rHi+0.01, fmt.Sprintf("G.107 at Ta %.0f..%.0f ms, loss %.2f..%.2f %%", taLo, taHi, lo, hi))
-			within(t, "mos", metric(c.m, "mos"), g107MOS(rLo)-0.01, g107MOS(rHi)+0.01, "G.107 Annex B of that R")
+				taLo := tc.oneWay + 20
+				taHi := tc.oneWay + c.base/2 + 20 + 2*jitterNoise
+				rLo, _ := g107(taHi, hi)
+				rHi, _ := g107(taLo, lo)
+				ck.within("r_factor", metric(c.m, "r_factor"), rLo-0.01, rHi+0.01, fmt.Sprintf("G.107 at Ta %.0f..%.0f ms, loss %.2f..%.2f %%", taLo, taHi, lo, hi))
+				ck.within("mos", metric(c.m, "mos"), g107MOS(rLo)-0.01, g107MOS(rHi)+0.01, "G.107 Annex B of that R")
+			})
 		})
 	}
 }
