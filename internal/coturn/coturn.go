@@ -200,14 +200,7 @@ func FreePort(t testing.TB) int {
 }
 
 // HasIPv6 reports whether ::1 is usable here.
-func HasIPv6() bool {
-	pc, err := net.ListenPacket("udp", "[::1]:0")
-	if err != nil {
-		return false
-	}
-	_ = pc.Close()
-	return true
-}
+func HasIPv6() bool { return testenv.HasIPv6Loopback() }
 
 // writeCert writes a certificate for 127.0.0.1/::1/localhost, signed by
 // a throw-away CA that pool trusts.
