@@ -160,6 +160,7 @@ type receiver struct {
 	packets int
 	frames  int // RTP marker bits: the last packet of each video frame
 	first   time.Time
+	firstTS uint32
 	// jitter is J of RFC 3550 §6.4.1 in seconds; transit the previous
 	// packet's relative transit time in seconds.
 	jitter, transit float64
@@ -167,33 +168,38 @@ type receiver struct {
 
 func (r *receiver) read(tr *webrtc.TrackRemote) {
 	clock := float64(tr.Codec().ClockRate)
-	var firstTS uint32
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
-		now := time.Now()
-		r.mu.Lock()
-		if r.packets == 0 {
-			r.first, firstTS = now, pkt.Timestamp
+		r.arrive(time.Now(), pkt.Timestamp, pkt.Marker, clock)
+	}
+}
+
+// arrive counts one packet with RTP timestamp ts arriving at now.
+func (r *receiver) arrive(now time.Time, ts uint32, marker bool, clock float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.packets == 0 {
+		r.first, r.firstTS = now, ts
+	}
+	// Transit relative to the first packet: arrival time minus the
+	// sender's clock, both in seconds; the constant offset cancels in D.
+	// The timestamp difference is signed (RFC 3550 A.8): a packet sent
+	// before the first one to arrive, reordered, is behind it.
+	transit := now.Sub(r.first).Seconds() - float64(int32(ts-r.firstTS))/clock //nolint:gosec // wrap-around is the point
+	if r.packets > 0 {
+		d := transit - r.transit
+		if d < 0 {
+			d = -d
 		}
-		// Transit relative to the first packet: arrival time minus the
-		// sender's clock, both in seconds; the constant offset cancels in D.
-		transit := now.Sub(r.first).Seconds() - float64(pkt.Timestamp-firstTS)/clock
-		if r.packets > 0 {
-			d := transit - r.transit
-			if d < 0 {
-				d = -d
-			}
-			r.jitter += (d - r.jitter) / 16
-		}
-		r.transit = transit
-		r.packets++
-		if pkt.Marker {
-			r.frames++
-		}
-		r.mu.Unlock()
+		r.jitter += (d - r.jitter) / 16
+	}
+	r.transit = transit
+	r.packets++
+	if marker {
+		r.frames++
 	}
 }
 

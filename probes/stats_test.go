@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -115,4 +116,43 @@ func TestCompactNTP(t *testing.T) {
 
 func rrWith(lsr, dlsr uint32) []rtcp.Packet {
 	return []rtcp.Packet{&rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{LastSenderReport: lsr, Delay: dlsr}}}}
+}
+
+// TestReceiverJitter: the RFC 3550 interarrival jitter of packets 20 ms
+// apart (960 ticks of the 48 kHz clock).
+func TestReceiverJitter(t *testing.T) {
+	const clock = 48000
+	start := time.Unix(1000, 0)
+	feed := func(delays []time.Duration, order []int) float64 {
+		var r receiver
+		for _, i := range order {
+			r.arrive(start.Add(time.Duration(i)*20*time.Millisecond+delays[i]), uint32(5000+960*i), false, clock) //nolint:gosec // small i
+		}
+		return r.jitterMs()
+	}
+	// A constant delay is no jitter, whatever the order of arrival: the
+	// first packet to arrive may be a later one (timestamps behind it
+	// are negative differences, not 2^32 ticks ahead).
+	flat := make([]time.Duration, 8)
+	for i := range flat {
+		flat[i] = 30 * time.Millisecond
+	}
+	if got := feed(flat, []int{0, 1, 2, 3, 4, 5, 6, 7}); got != 0 {
+		t.Errorf("constant delay: jitter %v ms, want 0", got)
+	}
+	if got := feed(flat, []int{1, 0, 2, 3, 5, 4, 6, 7}); got != 0 {
+		t.Errorf("constant delay, reordered: jitter %v ms, want 0", got)
+	}
+	// Delays alternating 0 and 16 ms: |D| = 16 ms for every packet after
+	// the first, so J = 16 * (1 - (15/16)^(n-1)).
+	alt := make([]time.Duration, 33)
+	order := make([]int, len(alt))
+	for i := range alt {
+		alt[i] = time.Duration(i%2) * 16 * time.Millisecond
+		order[i] = i
+	}
+	want := round3(16 * (1 - math.Pow(15.0/16, float64(len(alt)-1))))
+	if got := feed(alt, order); got != want {
+		t.Errorf("alternating 0/16 ms: jitter %v ms, want %v", got, want)
+	}
 }

@@ -16,7 +16,7 @@ import (
 // a quiet machine, or on the last attempt, stands. A wrong number is
 // wrong on every attempt, so this never excuses one.
 const (
-	truthAttempts = 3
+	truthAttempts = 5
 	// stallLimit is how late a 1 ms timer of this process may wake before
 	// the attempt counts as disturbed.
 	stallLimit = 10 * time.Millisecond
