@@ -16,7 +16,7 @@ DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: build run test test-short deps bench vet fmt fuzz clean
+.PHONY: build run test test-short truth mutants deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
@@ -39,13 +39,28 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags mutants ./internal/mutants
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) run $(STATICCHECK) ./...
 
+# The truth tests (measured numbers against injected network conditions)
+# run on their own, one at a time and without the race detector: on two
+# shared cores, the detector and the other packages' tests would add the
+# very delay and jitter they measure. The same code runs under -race in
+# the other tests. Then the mutant check proves that they bite.
 test: deps vet
 	$(GO) build ./...
-	$(NETNS) sh -c 'ip link set lo up && $(GO) test $(TESTFLAGS) ./...'
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test $(TESTFLAGS) -skip "^TestTruth" ./...'
+	$(MAKE) truth mutants
+
+truth:
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -p 1 -timeout 20m -run "^TestTruth" ./probes'
+
+# Each deliberately wrong variant of the metric code must fail the tests
+# named for it (internal/mutants; the tree is never modified).
+mutants:
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/mutants'
 
 # Quick loop while developing: no race detector, no installs.
 test-short:
