@@ -76,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o.register(fs)
 	fs.DurationVar(&o.mediaDuration, "media-duration", 5*time.Second, "how long the media checks send audio/video")
 	fs.StringVar(&o.statsPath, "stats", "", "write both peers' full WebRTC stats, sampled every second, to `FILE` (JSON lines)")
-	fs.StringVar(&o.simulate, "simulate", "", "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" (keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)")
+	fs.StringVar(&o.simulate, "simulate", "", "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" (keys: delay, jitter (uniform 0..J per packet), rate (e.g. 2mbit), loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)")
 	fs.StringVar(&o.browserPath, "browser", "", "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)")
 	fs.StringVar(&o.media, "media", "fake", "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)")
 	fs.BoolVar(&o.headful, "headful", false, "show the browser window")
