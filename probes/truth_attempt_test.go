@@ -11,15 +11,20 @@ import (
 
 // The machine the tests run on has two cores shared with other work: a
 // stall of this process shows up in a call as RTT and jitter nobody
-// injected. A truth check that fails while an independent monitor saw
-// such a stall is run again (at most truthAttempts in all); a failure on
-// a quiet machine, or on the last attempt, stands. A wrong number is
-// wrong on every attempt, so this never excuses one.
+// injected. So each attempt starts once the machine has been quiet for a
+// second (waiting at most quietWait), and a truth check that fails while
+// an independent monitor saw a stall is run again (at most truthAttempts
+// in all); a failure on a quiet machine, or on the last attempt, stands.
+// A wrong number is wrong on every attempt, so this never excuses one.
 const (
 	truthAttempts = 5
 	// stallLimit is how late a 1 ms timer of this process may wake before
 	// the attempt counts as disturbed.
 	stallLimit = 10 * time.Millisecond
+	// quietLimit is the most a 1 ms timer may wake late for a second to
+	// count as quiet; quietWait bounds the wait for one.
+	quietLimit = 3 * time.Millisecond
+	quietWait  = time.Minute
 )
 
 // checker collects the failed comparisons of one attempt.
@@ -48,6 +53,7 @@ func (c *checker) failf(format string, args ...any) {
 func attempt(t *testing.T, check func(c *checker)) {
 	t.Helper()
 	for i := 1; ; i++ {
+		waitQuiet(t)
 		mon := startStallMonitor()
 		c := &checker{t: t}
 		check(c)
@@ -65,6 +71,23 @@ func attempt(t *testing.T, check func(c *checker)) {
 			return
 		}
 		t.Logf("attempt %d disturbed (a timer woke %s late) and failed: %v; again", i, worst, c.failures)
+	}
+}
+
+// waitQuiet returns after a second in which this process's timers woke on
+// time, or after quietWait.
+func waitQuiet(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < quietWait {
+		mon := startStallMonitor()
+		time.Sleep(time.Second) // the monitor samples meanwhile
+		if mon.stop() <= quietLimit {
+			break
+		}
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Logf("waited %s for a quiet machine", waited.Round(time.Second))
 	}
 }
 
