@@ -1,5 +1,6 @@
 # rtcprobe — build, run, test.
-#   make run    build and run against the embedded server (no arguments)
+#   make run    build and run against the embedded server (no arguments);
+#               installs Chromium first when no browser is found (as root)
 #   make test   install what the tests need, then run every test
 #   make bench  run the benchmarks
 
@@ -16,13 +17,27 @@ DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: build run test test-short truth mutants deps bench vet fmt fuzz clean
+.PHONY: build run need-browser test test-short truth mutants deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
 
-run: build
+run: build need-browser
 	./$(BIN) $(ARGS)
+
+# The browser.* checks need Chrome or Chromium, found as browser/find.go
+# finds it. Without one, root gets Debian's chromium; anyone else is told
+# what to install (the browser checks are then skipped).
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable chrome
+
+need-browser:
+	@for b in $$RTCPROBE_BROWSER $(BROWSERS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make run: no Chrome/Chromium found, so the browser checks will be skipped: install one (Debian/Ubuntu: sudo apt-get install chromium) or set RTCPROBE_BROWSER"; \
+		exit 0; \
+	fi; \
+	echo "make run: no Chrome/Chromium found; installing Debian's chromium for the browser checks (apt-get update, apt-get install chromium)"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 # Installs the Debian packages the tests need when any is missing (root).
 deps:

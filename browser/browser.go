@@ -2,6 +2,9 @@ package browser
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +36,7 @@ func ParseMedia(s string) (Media, error) {
 	case FakeMedia, RealMedia:
 		return Media(s), nil
 	}
-	return "", fmt.Errorf("invalid --media %q: want fake or real", s)
+	return "", errors.New("want fake or real")
 }
 
 // Config is how the browser is started.
@@ -51,6 +54,14 @@ type Config struct {
 	StartTimeout time.Duration
 	// Output receives the browser's own stdout/stderr (nil discards it).
 	Output io.Writer
+	// TrustedCerts are server certificates the browser accepts whoever
+	// issued them, such as the embedded server's self-signed one. Chrome
+	// is given their public keys (--ignore-certificate-errors-spki-list,
+	// honoured by its network stack for every TLS connection, TURN over
+	// TLS included, when a --user-data-dir is set: the temporary profile).
+	// It matches the certificates a server presents, so a private CA's
+	// root that servers do not send cannot be trusted this way.
+	TrustedCerts []*x509.Certificate
 }
 
 // Browser is one running browser process with its page server. All checks
@@ -127,10 +138,43 @@ func (cfg Config) flags() []chromedp.ExecAllocatorOption {
 			opts = append(opts, chromedp.Flag("use-file-for-fake-audio-capture", cfg.FakeAudioFile))
 		}
 	}
+	if len(cfg.TrustedCerts) > 0 {
+		opts = append(opts, chromedp.Flag("ignore-certificate-errors-spki-list", spkiList(cfg.TrustedCerts)))
+	}
 	if cfg.Output != nil {
 		opts = append(opts, chromedp.CombinedOutput(cfg.Output))
 	}
 	return opts
+}
+
+// spkiList is Chrome's form of a set of public keys: the base64 SHA-256
+// of each certificate's SubjectPublicKeyInfo, comma-separated.
+func spkiList(certs []*x509.Certificate) string {
+	hashes := make([]string, len(certs))
+	for i, c := range certs {
+		sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+		hashes[i] = base64.StdEncoding.EncodeToString(sum[:])
+	}
+	return strings.Join(hashes, ",")
+}
+
+// Trusts reports whether the browser verifies servers as a client given
+// roots does: roots holds exactly the certificates in TrustedCerts, alone
+// or added to the system's roots (which the browser trusts as well).
+func (cfg Config) Trusts(roots *x509.CertPool) bool {
+	if roots == nil || len(cfg.TrustedCerts) == 0 {
+		return false
+	}
+	own := x509.NewCertPool()
+	withSystem, err := x509.SystemCertPool()
+	if err != nil {
+		withSystem = x509.NewCertPool()
+	}
+	for _, c := range cfg.TrustedCerts {
+		own.AddCert(c)
+		withSystem.AddCert(c)
+	}
+	return roots.Equal(own) || roots.Equal(withSystem)
 }
 
 // Launch starts the browser and the page server. ctx bounds the start

@@ -22,6 +22,12 @@
 // switch accepts every request and would override a denial set via
 // DevTools, which the tests use to exercise NotAllowedError for real.
 //
+// Certificates: the browser verifies TURN-over-TLS servers as it verifies
+// any TLS server, against the system's authorities, plus the certificates
+// in Config.TrustedCerts (by public key): that is how it trusts the
+// embedded server's self-signed one. The pion peer of an interop call
+// dials TURN over TLS with the target's own TLS settings.
+//
 // Network: everything the checks make the browser send goes to loopback
 // when the ICE servers are loopback ones (the embedded server):
 //   - no mDNS host candidates (WebRtcHideLocalIpsWithMdns disabled), so

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -19,32 +19,6 @@ type ICEConfig struct {
 	Timeout time.Duration
 }
 
-// iceServer is an RTCIceServer dictionary. The credential goes to the
-// page only, never into evidence.
-type iceServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username,omitempty"`
-	Credential string   `json:"credential,omitempty"`
-}
-
-// browserURL spells a server for RTCIceServer.urls over transport tr:
-// stun: URIs as they are, turn:/turns: with ?transport= when it matters.
-func browserURL(s probes.Server, tr probes.Transport) string {
-	u := s.URI.Scheme.String() + ":" + s.Addr()
-	if s.IsTURN() && s.URI.Scheme == stun.SchemeTypeTURN {
-		u += "?transport=" + tr.Network()
-	}
-	return u
-}
-
-func iceServerOf(s probes.Server, tr probes.Transport) iceServer {
-	is := iceServer{URLs: []string{browserURL(s, tr)}}
-	if s.IsTURN() {
-		is.Username, is.Credential = s.Username, s.Password
-	}
-	return is
-}
-
 type candidate struct {
 	Type          string  `json:"type"`
 	Protocol      string  `json:"protocol"`
@@ -53,6 +27,19 @@ type candidate struct {
 	URL           string  `json:"url"`
 	RelayProtocol string  `json:"relayProtocol"`
 	AtMs          float64 `json:"atMs"`
+}
+
+// ICECandidateError is one icecandidateerror event the page saw.
+type ICECandidateError struct {
+	URL       string  `json:"url"`
+	ErrorCode int     `json:"errorCode"`
+	ErrorText string  `json:"errorText"`
+	AtMs      float64 `json:"atMs"`
+}
+
+// ICESummary is what browser ICE gathering found besides counts, as data.
+type ICESummary struct {
+	Errors []ICECandidateError
 }
 
 // ICE gathers candidates in the browser with one server over one
@@ -67,17 +54,13 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 		cfg.Timeout = 3 * time.Second
 	}
 	var res struct {
-		Candidates []candidate `json:"candidates"`
-		Errors     []struct {
-			URL       string  `json:"url"`
-			ErrorCode int     `json:"errorCode"`
-			ErrorText string  `json:"errorText"`
-			AtMs      float64 `json:"atMs"`
-		} `json:"errors"`
-		Complete bool    `json:"complete"`
-		GatherMs float64 `json:"gatherMs"`
+		Candidates []candidate         `json:"candidates"`
+		Errors     []ICECandidateError `json:"errors"`
+		Complete   bool                `json:"complete"`
+		GatherMs   float64             `json:"gatherMs"`
 	}
-	arg := map[string]any{"iceServers": []iceServer{iceServerOf(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
+	// The page gets the credential, never the evidence.
+	arg := map[string]any{"iceServers": []webrtc.ICEServer{probes.ICEServer(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
 	ev, err := b.call(ctx, "ice", arg, &res, permissionDefault)
 	m = probes.Measurement{}
 	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
@@ -85,6 +68,7 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 		m.Err = err
 		return m
 	}
+	m.Summary = &ICESummary{Errors: res.Errors}
 	for _, e := range res.Errors {
 		m.AddEvidence("icecandidateerror", fmt.Sprintf("%d %s (%s) after %.0f ms", e.ErrorCode, strings.TrimSpace(e.ErrorText), e.URL, e.AtMs))
 	}

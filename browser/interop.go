@@ -3,18 +3,12 @@ package browser
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/internal/media"
@@ -49,7 +43,7 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 	m = probes.Measurement{}
 	peer := &pionPeer{relay: cfg.Relay, done: make(chan struct{})}
 	defer peer.close()
-	id := randomID()
+	id := rand.Text()
 	defer b.pages.register(id, peer.answer)()
 
 	var res struct {
@@ -71,11 +65,11 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 		Pair *candidatePair `json:"pair"`
 	}
 	arg := map[string]any{
-		"signalURL": "/signal/" + id, "iceServers": []iceServer{}, "relayOnly": cfg.Relay != nil,
+		"signalURL": "/signal/" + id, "iceServers": []webrtc.ICEServer{}, "relayOnly": cfg.Relay != nil,
 		"loopbackOnly": true, "durationMs": cfg.Duration.Milliseconds(), "messages": cfg.Messages,
 	}
 	if cfg.Relay != nil {
-		arg["iceServers"] = []iceServer{iceServerOf(cfg.Relay.Server, cfg.Relay.Transport)}
+		arg["iceServers"] = []webrtc.ICEServer{probes.ICEServer(cfg.Relay.Server, cfg.Relay.Transport)}
 	}
 	ev, err := b.call(ctx, "interop", arg, &res, b.mediaPermission())
 	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
@@ -136,12 +130,6 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 	return m
 }
 
-func randomID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // pionPeer is the answering side of an interop call.
 type pionPeer struct {
 	relay *probes.Target
@@ -176,8 +164,8 @@ func (p *pionPeer) snapshot() peerStats {
 	for k, v := range p.codecs {
 		s.codecs[k] = v
 	}
-	if p.pc != nil && p.pc.SCTP() != nil {
-		if pair, err := p.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
+	if p.pc != nil {
+		if pair := probes.SelectedPair(p.pc); pair != nil {
 			s.pair = fmt.Sprintf("%s %s %s:%d ↔ %s %s:%d", pair.Local.Typ, pair.Local.Protocol, pair.Local.Address, pair.Local.Port,
 				pair.Remote.Typ, pair.Remote.Address, pair.Remote.Port)
 		}
@@ -194,43 +182,6 @@ func (p *pionPeer) fail(err error) error {
 	return err
 }
 
-// loopbackOnly says whether the peer may use loopback addresses only:
-// always, unless it must reach a TURN server elsewhere.
-func (p *pionPeer) loopbackOnly() bool {
-	if p.relay == nil {
-		return true
-	}
-	ip := net.ParseIP(p.relay.Server.URI.Host)
-	return ip != nil && ip.IsLoopback() || strings.EqualFold(p.relay.Server.URI.Host, "localhost")
-}
-
-func (p *pionPeer) api() (*webrtc.API, error) {
-	var se webrtc.SettingEngine
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	if p.loopbackOnly() {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	}
-	logs := logging.NewDefaultLoggerFactory()
-	logs.DefaultLogLevel = logging.LogLevelDisabled
-	se.LoggerFactory = logs
-	var me webrtc.MediaEngine
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	// NACK and RTCP reports only: the default set adds congestion-control
-	// feedback whose interceptor logs to stderr on its own.
-	var ir interceptor.Registry
-	if err := webrtc.ConfigureNack(&me, &ir); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReports(&ir); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&ir)), nil
-}
-
 // answer sets up the peer for Chrome's offer and returns the answer once
 // its candidates are gathered (no trickle: one request, one answer).
 func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
@@ -244,15 +195,21 @@ func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
 	p.answering.Add(1)
 	p.mu.Unlock()
 	defer p.answering.Done()
-	api, err := p.api()
-	if err != nil {
-		return "", p.fail(err)
-	}
+	// The peer stays on loopback unless it must reach a TURN server
+	// elsewhere.
+	apiCfg := probes.APIConfig{Loopback: true}
 	conf := webrtc.Configuration{}
 	if r := p.relay; r != nil {
+		apiCfg.Relay, apiCfg.Loopback = true, probes.AllLoopback([]probes.Server{r.Server})
+		// TURN over TCP and TLS is dialled as the TURN probes dial it, so
+		// the peer trusts the certificates the run trusts.
+		apiCfg.TURNDialer = probes.TURNDialer(ctx, *r)
 		conf.ICETransportPolicy = webrtc.ICETransportPolicyRelay
-		s := iceServerOf(r.Server, r.Transport)
-		conf.ICEServers = []webrtc.ICEServer{{URLs: s.URLs, Username: s.Username, Credential: s.Credential}}
+		conf.ICEServers = []webrtc.ICEServer{probes.ICEServer(r.Server, r.Transport)}
+	}
+	api, err := probes.NewAPI(apiCfg)
+	if err != nil {
+		return "", p.fail(err)
 	}
 	pc, err := api.NewPeerConnection(conf)
 	if err != nil {

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"crypto/x509"
 	"sync"
 	"time"
 )
@@ -47,6 +48,12 @@ func (s *Session) Get(ctx context.Context) (*Browser, error) {
 	case <-ctx.Done():
 		return nil, &TimeoutError{Stage: "browser start", After: time.Since(start)}
 	}
+}
+
+// Trusts reports whether the session's browser trusts exactly the
+// certificates in roots (see Config.Trusts). A nil session trusts nothing.
+func (s *Session) Trusts(roots *x509.CertPool) bool {
+	return s != nil && s.cfg.Trusts(roots)
 }
 
 // Close stops the browser (if it started) and waits until it is gone. A

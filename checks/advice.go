@@ -20,7 +20,7 @@ func ErrorAdvice(err error) string {
 		closed  *probes.ClosedError
 	)
 	switch {
-	case errors.As(err, &timeout) && timeout.Stage == "":
+	case errors.As(err, &timeout) && timeout.Stage == probes.StageFirstAnswer:
 		if timeout.Transport.Network() == "udp" {
 			return fmt.Sprintf("Nothing answered: a firewall on the path silently drops UDP to %s, or no server listens there. Allow outbound UDP to that port, or use TURN over TCP/TLS (ideally on 443).", timeout.Addr)
 		}
@@ -32,11 +32,11 @@ func ErrorAdvice(err error) string {
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("Check the spelling of %q and that this machine's DNS resolver can resolve it.", dnsErr.Host)
 	case errors.As(err, &tlsErr):
-		return "The TLS handshake failed: check that the certificate matches the host name in the URI and is signed by a trusted CA (use --ca FILE for a private CA, or --insecure to skip verification while testing)."
+		return "The TLS handshake failed: check that the certificate matches the host name in the URI and is signed by a trusted CA (give the private CA's certificate, or skip verification while testing)."
 	case errors.As(err, &stunErr):
 		return STUNCodeAdvice(stunErr)
 	case errors.As(err, &closed):
-		return fmt.Sprintf("The server at %s hung up during %s instead of answering: another service may own this port, the server may reject %s clients by policy, or it is overloaded. Check the port and the server's logs.", closed.Addr, closed.Stage, closed.Transport.Upper())
+		return fmt.Sprintf("The server at %s hung up during %s instead of answering: another service may own this port, the server may reject %s clients by policy, or it is overloaded. Check the port and the server's logs.", closed.Addr, closed.Request, closed.Transport.Upper())
 	case errors.As(err, &proto):
 		return "The server answered with something that is not valid STUN for this request: check that the URI points at a STUN/TURN server and not another service."
 	}
@@ -50,14 +50,14 @@ func STUNCodeAdvice(e *probes.STUNError) string {
 		return "The server redirects to another server (ALTERNATE-SERVER); configure that one."
 	case 400:
 		if e.Authenticated {
-			return "The server refused the credentials it asked for" + realmIn(e) + " with 400 Bad Request, as some servers (pion/turn) answer a wrong username or password: check --user/--password, or --turn-secret and --turn-ttl for REST credentials."
+			return "The server refused the credentials it asked for" + realmIn(e) + " with 400 Bad Request, as some servers (pion/turn) answer a wrong username or password: check the username and password, or the REST secret and its TTL."
 		}
 		return "The server found the request malformed; it may not speak RFC 5389 STUN."
 	case 401:
 		if e.Authenticated {
-			return "The server refused the username and password" + realmIn(e) + ": the password is wrong, the user is unknown in that realm, or the REST credential expired (check --turn-secret, --turn-ttl and both clocks)."
+			return "The server refused the username and password" + realmIn(e) + ": the password is wrong, the user is unknown in that realm, or the REST credential expired (check the REST secret, its TTL and both clocks)."
 		}
-		return "The server wants credentials" + realmIn(e) + ": the username or password is missing. Pass --user/--password, or --turn-secret for REST credentials."
+		return "The server wants credentials" + realmIn(e) + ": the username or password is missing. Give them (or a TURN REST secret) for this server."
 	case 403:
 		return "The server forbids this request by policy (for example the peer address is denied, or loopback/private peers are not allowed)."
 	case 420:

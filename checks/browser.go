@@ -105,12 +105,12 @@ var browserInteropThresholds = []Threshold{
 // requires one.
 func browserRun(measure func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement) func(context.Context, Subject, *Plan) probes.Measurement {
 	return func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-		if p.Options.Browser == nil {
+		if p.Browser == nil {
 			return probes.Failed(fmt.Errorf("%w: no browser set up for this run", probes.ErrUnsupported))
 		}
-		b, err := p.Options.Browser.Get(ctx)
+		b, err := p.Browser.Get(ctx)
 		if err != nil {
-			if browser.IsNotFound(err) && !p.Options.RequireBrowser {
+			if browser.IsNotFound(err) && !p.Settings.RequireBrowser {
 				err = fmt.Errorf("%w: %w", probes.ErrUnsupported, err)
 			}
 			return probes.Failed(err)
@@ -191,6 +191,7 @@ func browserChecks() []*Check {
 			Description: "Gathers ICE candidates in the browser with each configured server: host, srflx and relay candidates found, and icecandidateerror codes.",
 			Metrics:     []string{"relay", "srflx", "gather_ms", "host", "errors", "complete"},
 			Timeout:     browserTimeout, Thresholds: browserICEThresholds, Subjects: browserICESubjects,
+			Needs: "a stun: or turn: server",
 			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
 				if err := browserTrustsTarget(s, p); err != nil {
 					return probes.Failed(err)
@@ -227,16 +228,20 @@ func browserChecks() []*Check {
 	}
 }
 
-// browserTrustsTarget skips TLS servers when the run trusts them by its
-// own rules (--ca, --insecure): the browser verifies certificates against
-// the system's store only, so its verdict would be about that, not the
-// server.
+// browserTrustsTarget skips TLS servers the run trusts by its own rules
+// (a CA file, or skipping verification) unless the browser was told to trust the very same
+// certificates (the embedded server's): otherwise the browser verifies
+// against the system's store only, so its verdict would be about that,
+// not the server.
 func browserTrustsTarget(s Subject, p *Plan) error {
-	tc := p.Options.TLS
+	tc := p.TLS
 	if s.Target.Server.URI.Scheme != stun.SchemeTypeTURNS || tc == nil || (tc.RootCAs == nil && !tc.InsecureSkipVerify) {
 		return nil
 	}
-	return fmt.Errorf("%w: the browser trusts only the system's certificate authorities; --ca and --insecure do not reach it", probes.ErrUnsupported)
+	if !tc.InsecureSkipVerify && p.Browser.Trusts(tc.RootCAs) {
+		return nil
+	}
+	return fmt.Errorf("%w: the browser trusts only the system's certificate authorities; this run's own trust settings (a CA file, or skipping verification) do not reach it", probes.ErrUnsupported)
 }
 
 // browserSpeaks: browsers use STUN over UDP only, and TURN over UDP, TCP
@@ -256,7 +261,7 @@ func browserICESubjects(p *Plan) []Subject {
 			if !browserSpeaks(s, tr) {
 				continue
 			}
-			out = append(out, Subject{Name: browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+			out = append(out, Subject{Name: browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.TLS}})
 		}
 	}
 	return out
@@ -274,7 +279,7 @@ func browserInteropSubjects(p *Plan) []Subject {
 			if !browserSpeaks(s, tr) {
 				continue
 			}
-			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.Options.TLS}})
+			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.TLS}})
 		}
 	}
 	return out
@@ -306,7 +311,7 @@ func browserAdvice(r Result, m probes.Measurement) string {
 	case m.Err != nil:
 		return ""
 	}
-	broken := func(metric string) bool { return strings.Contains(r.Error, metric+" is ") }
+	broken := r.Broke
 	switch r.CheckID {
 	case "browser.video.quality":
 		switch {
@@ -327,10 +332,8 @@ func browserAdvice(r Result, m probes.Measurement) string {
 			return "The microphone clips: lower its input gain in the OS."
 		}
 	case "browser.ice":
-		for _, e := range m.Evidence {
-			if e.Name == "icecandidateerror" {
-				return ICEErrorAdvice(e.Value)
-			}
+		if sum, ok := m.Summary.(*browser.ICESummary); ok && len(sum.Errors) > 0 {
+			return ICEErrorAdvice(sum.Errors[0])
 		}
 		if broken("relay") {
 			return "The browser got no relay candidate: check the TURN credentials and that the browser can reach the server over this transport."
@@ -380,20 +383,19 @@ func DOMExceptionAdvice(e *browser.DOMError) string {
 	return ""
 }
 
-// ICEErrorAdvice explains an icecandidateerror line ("CODE text (url) …").
-func ICEErrorAdvice(line string) string {
-	code, _, _ := strings.Cut(line, " ")
-	switch code {
-	case "701":
+// ICEErrorAdvice explains an icecandidateerror by its code.
+func ICEErrorAdvice(e browser.ICECandidateError) string {
+	switch e.ErrorCode {
+	case 701:
 		return "The browser could not reach the server (error 701): a firewall blocks this transport/port, or the host name does not resolve."
-	case "401":
+	case 401:
 		return "The TURN server rejected the credentials (401): check the username and password, or the expiry of time-limited credentials."
-	case "403":
+	case 403:
 		return "The TURN server forbids this (403): its policy denies the peer address or the allocation."
-	case "486":
+	case 486:
 		return "The TURN server's allocation quota is exhausted (486): too many allocations for this user."
-	case "508":
+	case 508:
 		return "The TURN server has no capacity (508): try again or use another server."
 	}
-	return "The browser reported an error for this server: " + line
+	return fmt.Sprintf("The browser reported error %d for %s: %s", e.ErrorCode, e.URL, strings.TrimSpace(e.ErrorText))
 }

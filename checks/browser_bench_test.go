@@ -23,14 +23,10 @@ func BenchmarkBrowserNonMedia(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	checks, err := Select(Catalog(), "browser.api,browser.codecs,browser.ice")
-	if err != nil {
-		b.Fatal(err)
-	}
+	checks := MustSelect(Catalog(), "browser.api,browser.codecs,browser.ice")
 	for b.Loop() {
 		sess := browser.NewSession(browser.Config{})
-		p := &Plan{Checks: checks, Servers: srv.Servers(), Timeout: 30 * time.Second,
-			Options: Options{Browser: sess, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+		p := &Plan{Checks: checks, Servers: srv.Servers(), Browser: sess, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 30 * time.Second}}
 		for _, r := range Run(context.Background(), p, nil) {
 			// turns: skips: the browser cannot trust the embedded certificate.
 			if r.Status != Pass && r.Status != Skip {

@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,17 +13,18 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 func mustSelect(t *testing.T, spec string) []*Check {
 	t.Helper()
-	cs, err := Select(Catalog(), spec)
+	ps, err := ParseSelection(Catalog(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cs
+	return Select(Catalog(), ps)
 }
 
 func TestBrowserMissing(t *testing.T) {
@@ -41,8 +44,7 @@ func TestBrowserMissing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sess := browser.NewSession(browser.Config{Path: tt.path})
 			defer sess.Close()
-			p := &Plan{Checks: mustSelect(t, "browser"), Timeout: 10 * time.Second,
-				Options: Options{Browser: sess, RequireBrowser: tt.require}}
+			p := &Plan{Checks: mustSelect(t, "browser"), Browser: sess, Settings: Settings{Timeout: 10 * time.Second, RequireBrowser: tt.require}}
 			p.Servers = []probes.Server{mustParse(t, "turn:127.0.0.1:3478")}
 			results := Run(context.Background(), p, nil)
 			if len(results) < len(p.Checks) {
@@ -86,24 +88,17 @@ func TestBrowserChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	sess := browser.NewSession(browser.Config{})
-	defer sess.Close()
 	// As the default run does: the embedded server's certificate is trusted
-	// by rtcprobe, which the browser cannot share (those subjects skip).
+	// by rtcprobe and by the browser, so its turns: subjects run too.
+	sess := browser.NewSession(browser.Config{TrustedCerts: []*x509.Certificate{srv.Certificate()}})
+	defer sess.Close()
 	// Three at a time: the real-time checks must not starve each other when
 	// the test shares the machine with every other package's tests.
-	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Timeout: 90 * time.Second, Concurrency: 3,
-		Options: Options{Browser: sess, RequireBrowser: true, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Browser: sess, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 90 * time.Second, Concurrency: 3, RequireBrowser: true}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
 		seen[r.CheckID]++
-		if strings.HasPrefix(strings.TrimPrefix(r.Target, "relay-only via "), "turns:") {
-			if r.Status != Skip || !strings.Contains(r.Error, "--ca") {
-				t.Errorf("%s %s: %s %q, want a skip naming --ca", r.CheckID, r.Target, r.Status, r.Error)
-			}
-			continue
-		}
 		// Warnings are allowed: a loaded CI machine can start a camera slowly.
 		if r.Status != Pass && r.Status != Warn {
 			t.Errorf("%s %s: %s: %s (advice %q)", r.CheckID, r.Target, r.Status, r.Error, r.Advice)
@@ -121,6 +116,48 @@ func TestBrowserChecks(t *testing.T) {
 	// it); interop: all + relay over the same three.
 	if seen["browser.ice"] != 4 || seen["browser.interop"] != 4 {
 		t.Errorf("subjects per check = %v", seen)
+	}
+}
+
+// The turns: subjects run when the browser trusts exactly what the run
+// trusts, and skip, naming the trust settings the browser cannot follow,
+// when the run trusts by a CA file (--ca) or skips verification
+// (--insecure).
+func TestBrowserTrustsTarget(t *testing.T) {
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	other, err := netlab.NewCert(time.Now().Add(time.Hour), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := browser.NewSession(browser.Config{TrustedCerts: []*x509.Certificate{srv.Certificate()}})
+	defer trusting.Close()
+	untold := browser.NewSession(browser.Config{})
+	defer untold.Close()
+	embeddedRoots := &tls.Config{RootCAs: srv.CertPool()}
+	tests := []struct {
+		name     string
+		uri      string
+		tls      *tls.Config
+		sess     *browser.Session
+		wantSkip bool
+	}{
+		{"embedded certificate, browser told", "turns:127.0.0.1:5349", embeddedRoots, trusting, false},
+		{"embedded certificate, browser not told", "turns:127.0.0.1:5349", embeddedRoots, untold, true},
+		{"--ca", "turns:127.0.0.1:5349", &tls.Config{RootCAs: other.Pool}, trusting, true},
+		{"--insecure", "turns:127.0.0.1:5349", &tls.Config{InsecureSkipVerify: true, RootCAs: srv.CertPool()}, trusting, true},
+		{"system roots", "turns:127.0.0.1:5349", nil, untold, false},
+		{"not TLS", "turn:127.0.0.1:3478", &tls.Config{RootCAs: other.Pool}, untold, false},
+	}
+	for _, tt := range tests {
+		s := Subject{Target: probes.Target{Server: mustParse(t, tt.uri), Transport: probes.TLS, TLS: tt.tls}}
+		err := browserTrustsTarget(s, &Plan{TLS: tt.tls, Browser: tt.sess})
+		if skip := err != nil; skip != tt.wantSkip || skip && (!errors.Is(err, probes.ErrUnsupported) || !strings.Contains(err.Error(), "trust settings")) {
+			t.Errorf("%s: %v, want skip %v", tt.name, err, tt.wantSkip)
+		}
 	}
 }
 
@@ -142,8 +179,7 @@ func TestBrowserDetectorsJudged(t *testing.T) {
 	}
 	sess := browser.NewSession(browser.Config{FakeVideoFile: video, FakeAudioFile: audio})
 	defer sess.Close()
-	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Timeout: 30 * time.Second,
-		Options: Options{Browser: sess}}
+	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Browser: sess, Settings: Settings{Timeout: 30 * time.Second}}
 	want := map[string]string{
 		"browser.video.quality": "black frames",
 		"browser.audio.quality": "digital silence",
@@ -185,9 +221,9 @@ func TestBrowserAdvice(t *testing.T) {
 			t.Errorf("%s: %q, want %q in it", tt.err.Name, got, tt.want)
 		}
 	}
-	for code, want := range map[string]string{"701 x": "could not reach", "401 x": "credentials", "999 x": "reported an error"} {
-		if got := ICEErrorAdvice(code); !strings.Contains(got, want) {
-			t.Errorf("%s: %q", code, got)
+	for code, want := range map[int]string{701: "could not reach", 401: "credentials", 999: "reported error 999"} {
+		if got := ICEErrorAdvice(browser.ICECandidateError{ErrorCode: code, ErrorText: "x"}); !strings.Contains(got, want) {
+			t.Errorf("%d: %q", code, got)
 		}
 	}
 }

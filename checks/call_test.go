@@ -60,11 +60,8 @@ func TestCallChecksEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	selected, err := Select(Catalog(), "ice,media,datachannel")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Plan{Servers: srv.Servers(), Checks: selected, Timeout: 30 * time.Second, Options: Options{MediaDuration: time.Second}}
+	selected := MustSelect(Catalog(), "ice,media,datachannel")
+	p := &Plan{Servers: srv.Servers(), Checks: selected, Settings: Settings{Timeout: 30 * time.Second, MediaDuration: time.Second}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
@@ -99,7 +96,7 @@ func TestSimulatedSymmetricNATsNeedRelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			all := iceChecks()[0]
-			p := &Plan{Checks: []*Check{all}, CheckTimeout: 5 * time.Second, Options: Options{Simulate: &spec}}
+			p := &Plan{Checks: []*Check{all}, Settings: Settings{CheckTimeout: 5 * time.Second, Simulate: &spec}}
 			results := Run(context.Background(), p, nil)
 			if len(results) != 1 {
 				t.Fatalf("%d results", len(results))

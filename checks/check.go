@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,10 +41,21 @@ type Check struct {
 	// Advice adds check-specific advice for a result that is not pass; an
 	// empty answer falls back to advice on the error type.
 	Advice func(r Result, m probes.Measurement) string
+	// Across, when set, sees this check's results and every other once
+	// the run is over, for conclusions no single result can draw (TURN
+	// over UDP fails where TCP works: UDP is blocked on the path).
+	Across func(mine []*Result, all []Result)
+	// Needs says what a plan must name for the check to have a subject
+	// ("a turn: or turns: server"), for a run that ends up checking
+	// nothing.
+	Needs string
 }
 
 // Group is the part of the ID before the dot.
-func (c *Check) Group() string { g, _, _ := strings.Cut(c.ID, "."); return g }
+func (c *Check) Group() string { return Group(c.ID) }
+
+// Group is the group of a check ID: "stun" for "stun.udp".
+func Group(id string) string { g, _, _ := strings.Cut(id, "."); return g }
 
 // Subject is what one run of a check is aimed at.
 type Subject struct {
@@ -58,9 +70,11 @@ type Subject struct {
 
 // Result is a check's verdict on one subject.
 type Result struct {
-	CheckID  string
-	Title    string
-	Target   string
+	CheckID string
+	Title   string
+	Target  string
+	// Subject is what Target names, for rules that compare results.
+	Subject  Subject
 	Status   Status
 	Duration time.Duration
 	Metrics  map[string]float64
@@ -69,15 +83,37 @@ type Result struct {
 	// KeyMetrics are the few metrics a one-line summary shows.
 	KeyMetrics []string
 	// Error is the cause in words when the status is not pass.
-	Error  string
-	Advice string
+	Error string
+	// Broken are the thresholds the measurement did not meet.
+	Broken []Violation
+	// Interrupted is true when the run was interrupted before the check
+	// could finish (its status is then skip).
+	Interrupted bool
+	Advice      string
+}
+
+// Violation is a threshold a measurement broke, with the value measured.
+type Violation struct {
+	Threshold
+	Value float64
+}
+
+// String says it in words: "loss_pct is 3, want < 2 (warn)".
+func (v Violation) String() string {
+	return fmt.Sprintf("%s is %s, want %s %s (%s)", v.Metric, FormatNumber(v.Value), v.Op,
+		strconv.FormatFloat(v.Threshold.Value, 'f', -1, 64), v.Level)
+}
+
+// Broke reports whether the result broke a threshold on metric.
+func (r Result) Broke(metric string) bool {
+	return slices.ContainsFunc(r.Broken, func(v Violation) bool { return v.Metric == metric })
 }
 
 // Judge turns a measurement into a result: an error is fail (or skip when
 // the probe cannot run here), otherwise the worst violated threshold wins.
 func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thresholds []Threshold) Result {
 	r := Result{
-		CheckID: c.ID, Title: c.Title, Target: s.Name, Status: Pass, Duration: took,
+		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s, Status: Pass, Duration: took,
 		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series,
 	}
 	for _, name := range c.Metrics {
@@ -93,7 +129,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 	case m.Err != nil:
 		r.Status, r.Error = Fail, m.Err.Error()
 	default:
-		var broken []string
+		var words []string
 		for _, t := range thresholds {
 			v, ok := m.Metrics[t.Metric]
 			if !ok || t.Holds(v) {
@@ -102,9 +138,10 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 			if t.Level.Worse(r.Status) {
 				r.Status = t.Level
 			}
-			broken = append(broken, fmt.Sprintf("%s is %s, want %s (%s)", t.Metric, formatNumber(v), t.String()[len(t.Metric)+1:], t.Level))
+			r.Broken = append(r.Broken, Violation{Threshold: t, Value: v})
+			words = append(words, r.Broken[len(r.Broken)-1].String())
 		}
-		r.Error = strings.Join(broken, "; ")
+		r.Error = strings.Join(words, "; ")
 	}
 	if r.Status != Pass {
 		if c.Advice != nil {
@@ -115,13 +152,6 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		}
 	}
 	return r
-}
-
-func formatNumber(v float64) string {
-	if v == math.Trunc(v) || math.Abs(v) >= 100 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.3g", v)
 }
 
 // errInternal marks the tool's own faults (a panic in a probe, a probe that

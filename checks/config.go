@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path"
-	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -27,17 +24,13 @@ type Config struct {
 	// File is the path the config was read from, for messages.
 	File    string
 	Servers []probes.Server
-	// Checks are check IDs, groups or globs ("stun", "turn.udp", "ice.*");
-	// empty means every check the profile selects.
-	Checks []string
-	// Profile is used when no --profile is given.
-	Profile      string
-	Timeout      time.Duration
-	CheckTimeout time.Duration
-	Concurrency  int
-	// FailOn is the worst status that still passes the run ("" = unset).
-	FailOn     Status
-	Options    OptionSet
+	// Checks select what runs (the selection grammar); empty means every
+	// check the profile selects.
+	Checks []Pattern
+	// Profile is used when no profile is named by the front end.
+	Profile string
+	// Options are the options the file sets, top-level ones included.
+	Options    Layer
 	Thresholds []ThresholdRule
 	// Profiles defined by this file; they replace built-ins of the same name.
 	Profiles map[string]*Profile
@@ -47,32 +40,8 @@ type Config struct {
 // threshold replaces the check's threshold on the same metric and level;
 // the others stay.
 type ThresholdRule struct {
-	Pattern    string
+	Pattern    Pattern
 	Thresholds []Threshold
-}
-
-// OptionSet is a partial Options: only the fields the file named.
-type OptionSet struct {
-	values Options
-	fields []int // indexes into Options of the fields that were set
-}
-
-// Apply copies the fields that were set into o.
-func (s OptionSet) Apply(o *Options) {
-	src, dst := reflect.ValueOf(s.values), reflect.ValueOf(o).Elem()
-	for _, i := range s.fields {
-		dst.Field(i).Set(src.Field(i))
-	}
-}
-
-// Names lists the option keys that were set, in file order.
-func (s OptionSet) Names() []string {
-	t := reflect.TypeOf(Options{})
-	var out []string
-	for _, i := range s.fields {
-		out = append(out, optionName(t.Field(i)))
-	}
-	return out
 }
 
 // ConfigError is one problem in a config file, located.
@@ -114,8 +83,6 @@ func (es ConfigErrors) Error() string {
 type ConfigEnv struct {
 	Catalog   []*Check
 	LookupEnv func(string) (string, bool)
-	// Now is the clock for TURN REST credentials' expiry.
-	Now time.Time
 }
 
 // ParseConfig parses and validates a config. All problems are reported at
@@ -257,26 +224,38 @@ func (p *configParser) fields(n *yaml.Node, field string, handlers map[string]fu
 }
 
 func (p *configParser) top(n *yaml.Node, cfg *Config) {
-	p.fields(n, "", map[string]func(k, v *yaml.Node){
+	handlers := map[string]func(k, v *yaml.Node){
 		"version": func(k, v *yaml.Node) {
 			if v.Kind != yaml.ScalarNode || v.Value != "1" {
 				p.errorf(v, "version", "unsupported config version %q (want 1)", v.Value)
 			}
 		},
-		"servers":       func(k, v *yaml.Node) { p.servers(v, cfg) },
-		"checks":        func(k, v *yaml.Node) { cfg.Checks = p.patterns(v, "checks") },
-		"profile":       func(k, v *yaml.Node) { cfg.Profile = p.str(v, "profile") },
-		"timeout":       func(k, v *yaml.Node) { cfg.Timeout = p.duration(v, "timeout") },
-		"check_timeout": func(k, v *yaml.Node) { cfg.CheckTimeout = p.duration(v, "check_timeout") },
-		"concurrency":   func(k, v *yaml.Node) { cfg.Concurrency = p.positiveInt(v, "concurrency") },
-		"fail_on":       func(k, v *yaml.Node) { cfg.FailOn = p.failOn(v, "fail_on") },
-		"options":       func(k, v *yaml.Node) { cfg.Options = p.options(v, "options") },
-		"thresholds":    func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds") },
-		"profiles":      func(k, v *yaml.Node) { cfg.Profiles = p.profiles(v) },
-	})
+		"servers":    func(k, v *yaml.Node) { p.servers(v, cfg) },
+		"checks":     func(k, v *yaml.Node) { cfg.Checks = p.patterns(v, "checks") },
+		"profile":    func(k, v *yaml.Node) { cfg.Profile = p.str(v, "profile") },
+		"options":    func(k, v *yaml.Node) { cfg.Options = append(cfg.Options, p.options(v, "options")...) },
+		"thresholds": func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds") },
+		"profiles":   func(k, v *yaml.Node) { cfg.Profiles = p.profiles(v) },
+	}
+	p.topLevelOptions(handlers, "", &cfg.Options)
+	p.fields(n, "", handlers)
 	if cfg.Profile != "" {
 		if _, ok := cfg.Profiles[cfg.Profile]; !ok && BuiltinProfile(cfg.Profile) == nil {
 			p.errorf(valueNode(n, "profile"), "profile", "unknown profile %q (want one of: %s)", cfg.Profile, strings.Join(profileNames(cfg), ", "))
+		}
+	}
+}
+
+// topLevelOptions adds a handler for each option that sits at the top of
+// a file or profile (timeout, fail_on, …), appending to layer.
+func (p *configParser) topLevelOptions(handlers map[string]func(k, v *yaml.Node), field string, layer *Layer) {
+	for _, o := range OptionTable() {
+		if o.TopLevel {
+			handlers[o.Key] = func(k, v *yaml.Node) {
+				if a, ok := p.option(o, v, join(field, o.Key)); ok {
+					*layer = append(*layer, a)
+				}
+			}
 		}
 	}
 }
@@ -321,7 +300,7 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 				password, hasPassword = p.secret(v, field+".password"), true
 			},
 			"secret": func(k, v *yaml.Node) { secret, hasSecret = p.secret(v, field+".secret"), true },
-			"ttl":    func(k, v *yaml.Node) { ttl = p.duration(v, field+".ttl") },
+			"ttl":    func(k, v *yaml.Node) { ttl = p.ttl(v, field+".ttl") },
 			"user":   func(k, v *yaml.Node) { user = p.expand(v, field+".user") },
 		})
 		if sn.Kind != yaml.MappingNode {
@@ -334,8 +313,10 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 		if hasPassword && hasSecret {
 			p.errorf(sn, field, "give either credential/password or secret (TURN REST), not both")
 		}
+		var rest *probes.RESTSecret
 		if hasSecret {
-			username, password = probes.RESTCredentials(secret, cmp.Or(user, username), ttl, p.env.Now)
+			rest = &probes.RESTSecret{Secret: secret, User: cmp.Or(user, username), TTL: ttl}
+			username, password = "", ""
 		}
 		for j, raw := range urls {
 			ufield := fmt.Sprintf("%s.urls[%d]", field, j)
@@ -352,7 +333,7 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 				p.errorf(urlNodes[j], ufield, "%v", err)
 				continue
 			}
-			s.Username, s.Password = username, password
+			s.Username, s.Password, s.REST = username, password, rest
 			cfg.Servers = append(cfg.Servers, s)
 		}
 	}
@@ -409,60 +390,36 @@ func (p *configParser) str(n *yaml.Node, field string) string {
 	return n.Value
 }
 
-func (p *configParser) duration(n *yaml.Node, field string) time.Duration {
-	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, field, "want a duration like 5s or 1m30s, got %s", kindName(n))
-		return 0
-	}
+// ttl reads a TURN REST credential lifetime.
+func (p *configParser) ttl(n *yaml.Node, field string) time.Duration {
 	d, err := time.ParseDuration(n.Value)
-	if err != nil || d <= 0 {
-		p.errorf(n, field, "invalid duration %q (want a positive duration like 5s or 1m30s)", n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil || d < time.Second || d > 30*24*time.Hour {
+		p.errorf(n, field, "invalid duration %q (want a duration from 1s to 720h, like 1h)", n.Value)
 		return 0
 	}
 	return d
 }
 
-func (p *configParser) positiveInt(n *yaml.Node, field string) int {
-	v, err := strconv.Atoi(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil || v < 1 {
-		p.errorf(n, field, "invalid value %q (want a positive whole number)", n.Value)
-		return 0
-	}
-	return v
-}
-
-func (p *configParser) failOn(n *yaml.Node, field string) Status {
-	st := Status(n.Value)
-	if n.Kind != yaml.ScalarNode || (st != Warn && st != Fail) {
-		p.errorf(n, field, "invalid value %q (want warn or fail)", n.Value)
-		return ""
-	}
-	return st
-}
-
-// patterns reads a list of check patterns and rejects those that match
-// no check in the catalogue.
-func (p *configParser) patterns(n *yaml.Node, field string) []string {
+// patterns reads a list of check patterns (or one) and rejects those
+// that are malformed or select no check.
+func (p *configParser) patterns(n *yaml.Node, field string) []Pattern {
 	items := []*yaml.Node{n}
 	if n.Kind == yaml.SequenceNode {
 		items = n.Content
 	}
-	var out []string
+	var out []Pattern
 	for i, it := range items {
 		f := field
 		if n.Kind == yaml.SequenceNode {
 			f = fmt.Sprintf("%s[%d]", field, i)
 		}
-		pat := p.str(it, f)
-		if pat == "" {
+		s := p.str(it, f)
+		if s == "" {
 			continue
 		}
-		if err := validPattern(pat); err != nil {
+		pat, err := ParsePattern(p.env.Catalog, s)
+		if err != nil {
 			p.errorf(it, f, "%v", err)
-			continue
-		}
-		if len(Matching(p.env.Catalog, pat)) == 0 {
-			p.errorf(it, f, "unknown check %q (no check ID, group or pattern matches it; see `rtcprobe list`)", pat)
 			continue
 		}
 		out = append(out, pat)
@@ -488,16 +445,13 @@ func (p *configParser) thresholds(n *yaml.Node, field string) []ThresholdRule {
 			continue
 		}
 		seen[pat] = true
-		if err := validPattern(pat); err != nil {
+		pattern, err := ParsePattern(p.env.Catalog, pat)
+		if err != nil {
 			p.errorf(k, rf, "%v", err)
 			continue
 		}
-		matched := Matching(p.env.Catalog, pat)
-		if len(matched) == 0 {
-			p.errorf(k, rf, "unknown check %q (no check ID, group or pattern matches it; see `rtcprobe list`)", pat)
-			continue
-		}
-		rule := ThresholdRule{Pattern: pat}
+		matched := matching(p.env.Catalog, []Pattern{pattern})
+		rule := ThresholdRule{Pattern: pattern}
 		for _, level := range []Status{Warn, Fail} {
 			lv := valueNode(v, string(level))
 			if lv == nil {
@@ -558,174 +512,83 @@ func (p *configParser) profiles(n *yaml.Node) map[string]*Profile {
 			continue
 		}
 		pr := &Profile{Name: k.Value}
-		p.fields(v, field, map[string]func(k, v *yaml.Node){
+		handlers := map[string]func(k, v *yaml.Node){
 			"description": func(k, v *yaml.Node) { pr.Description = p.str(v, field+".description") },
 			"checks":      func(k, v *yaml.Node) { pr.Include = p.patterns(v, field+".checks") },
 			"exclude":     func(k, v *yaml.Node) { pr.Exclude = p.patterns(v, field+".exclude") },
 			"thresholds":  func(k, v *yaml.Node) { pr.Thresholds = p.thresholds(v, field+".thresholds") },
-			"options":     func(k, v *yaml.Node) { pr.Options = p.options(v, field+".options") },
-			"fail_on":     func(k, v *yaml.Node) { pr.FailOn = p.failOn(v, field+".fail_on") },
-		})
+			"options":     func(k, v *yaml.Node) { pr.Options = append(pr.Options, p.options(v, field+".options")...) },
+		}
+		p.topLevelOptions(handlers, field, &pr.Options)
+		p.fields(v, field, handlers)
 		if len(pr.Include) == 0 {
-			pr.Include = []string{"*"}
+			pr.Include = []Pattern{"*"}
 		}
 		out[k.Value] = pr
 	}
 	return out
 }
 
-// options decodes "key: value" into the Options fields of the same name
-// (the field's yaml tag, or its name in snake_case), so every option a
-// check adds to Options is configurable without more code here.
-func (p *configParser) options(n *yaml.Node, field string) OptionSet {
-	var set OptionSet
+// options reads "key: value" for the options that live under options:.
+func (p *configParser) options(n *yaml.Node, field string) Layer {
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, field, "want a mapping of option to value, got %s", kindName(n))
-		return set
-	}
-	index := optionIndex()
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		fi, ok := index[k.Value]
-		of := join(field, k.Value)
-		if !ok {
-			p.errorf(k, of, "unknown option %q (want one of: %s)", k.Value, strings.Join(slices.Sorted(maps.Keys(index)), ", "))
-			continue
-		}
-		if seen[k.Value] {
-			p.errorf(k, of, "repeated option %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		dst := reflect.ValueOf(&set.values).Elem().Field(fi)
-		if dst.Kind() == reflect.String && v.Kind == yaml.ScalarNode {
-			// Strings may come from the environment, like credentials.
-			dst.SetString(p.expand(v, of))
-			set.fields = append(set.fields, fi)
-			continue
-		}
-		if err := decodeOption(v, dst); err != nil {
-			p.errorf(v, of, "%v", err)
-			continue
-		}
-		set.fields = append(set.fields, fi)
-	}
-	return set
-}
-
-var durationType = reflect.TypeOf(time.Duration(0))
-
-// decodeOption sets dst from a scalar; messages name the wanted type.
-func decodeOption(n *yaml.Node, dst reflect.Value) error {
-	if dst.Type() == durationType {
-		if n.Kind != yaml.ScalarNode {
-			return fmt.Errorf("want a duration like 5s, got %s", kindName(n))
-		}
-		d, err := time.ParseDuration(n.Value)
-		if err != nil || d < 0 {
-			return fmt.Errorf("invalid duration %q (want a duration like 5s or 1m30s)", n.Value)
-		}
-		dst.SetInt(int64(d))
 		return nil
 	}
-	tmp := reflect.New(dst.Type())
-	if err := n.Decode(tmp.Interface()); err != nil {
-		return fmt.Errorf("invalid value %q (want %s)", n.Value, typeName(dst.Type()))
-	}
-	dst.Set(tmp.Elem())
-	if k := dst.Kind(); (k >= reflect.Int && k <= reflect.Int64 && dst.Int() < 0) || (k == reflect.Float64 && dst.Float() < 0) {
-		return fmt.Errorf("invalid value %q (must not be negative)", n.Value)
-	}
-	return nil
-}
-
-func typeName(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.String:
-		return "a string"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice:
-		return "a list"
-	}
-	if t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 {
-		return "a whole number"
-	}
-	return t.String()
-}
-
-// optionIndex maps option keys to Options field indexes. Fields that
-// cannot come from a file (pointers, funcs, yaml:"-") are left out.
-func optionIndex() map[string]int {
-	t := reflect.TypeOf(Options{})
-	out := map[string]int{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() || f.Tag.Get("yaml") == "-" {
-			continue
-		}
-		switch f.Type.Kind() {
-		case reflect.Pointer, reflect.Func, reflect.Chan, reflect.Interface, reflect.Map, reflect.Struct, reflect.UnsafePointer:
-			continue
-		}
-		out[optionName(f)] = i
-	}
-	return out
-}
-
-// OptionNames lists the keys accepted under options:.
-func OptionNames() []string { return slices.Sorted(maps.Keys(optionIndex())) }
-
-func optionName(f reflect.StructField) string {
-	if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" {
-		return tag
-	}
-	return snakeCase(f.Name)
-}
-
-// snakeCase: STUNCount → stun_count, MediaDuration → media_duration.
-func snakeCase(s string) string {
-	r := []rune(s)
-	var b strings.Builder
-	for i, c := range r {
-		if i > 0 && unicode.IsUpper(c) && (unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
-			b.WriteByte('_')
-		}
-		b.WriteRune(unicode.ToLower(c))
-	}
-	return b.String()
-}
-
-// Matching returns the checks of the catalogue that pattern selects: "*",
-// a group ("stun"), an ID ("stun.udp") or a glob on IDs ("turn.*").
-func Matching(catalog []*Check, pattern string) []*Check {
-	var out []*Check
-	for _, c := range catalog {
-		if matches(pattern, c) {
-			out = append(out, c)
+	handlers := map[string]func(k, v *yaml.Node){}
+	var layer Layer
+	for _, o := range OptionTable() {
+		if !o.TopLevel {
+			handlers[o.Key] = func(k, v *yaml.Node) {
+				if a, ok := p.option(o, v, join(field, o.Key)); ok {
+					layer = append(layer, a)
+				}
+			}
 		}
 	}
-	return out
+	p.fields(n, field, handlers)
+	return layer
 }
 
-func matches(pattern string, c *Check) bool {
-	if pattern == "*" || pattern == c.ID || pattern == c.Group() {
-		return true
+// option reads one option's value: a scalar, or for list options a list
+// of scalars (joined as the command line would write them). The option's
+// own parser validates it, so a file and a flag accept the same values.
+// A value that came from ${VAR} is not echoed: it may be a secret.
+func (p *configParser) option(o *Option, n *yaml.Node, field string) (Assignment, bool) {
+	var text string
+	fromEnv := false
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag != "!!null":
+		text, fromEnv = p.expandRefs(n, field, o.Secret), envRef.MatchString(n.Value)
+	case n.Kind == yaml.SequenceNode && len(n.Content) > 0:
+		parts := make([]string, 0, len(n.Content))
+		for _, it := range n.Content {
+			if it.Kind != yaml.ScalarNode {
+				p.errorf(it, field, "want a value, got %s", kindName(it))
+				return Assignment{}, false
+			}
+			parts = append(parts, p.expandRefs(it, field, o.Secret))
+			fromEnv = fromEnv || envRef.MatchString(it.Value)
+		}
+		text = strings.Join(parts, ",")
+	default:
+		p.errorf(n, field, "want a value, got %s", kindName(n))
+		return Assignment{}, false
 	}
-	ok, _ := path.Match(pattern, c.ID)
-	return ok
-}
-
-func validPattern(p string) error {
-	if _, err := path.Match(p, ""); err != nil || strings.TrimSpace(p) != p || p == "" {
-		return fmt.Errorf("invalid check pattern %q (want an ID like stun.udp, a group like turn, or a glob like \"ice.*\")", p)
+	var scratch Settings
+	if err := o.Set(&scratch, text); err != nil {
+		oe := err.(*OptionError)
+		quoted := oe.Quoted()
+		if fromEnv {
+			quoted = " from the environment"
+		}
+		p.errorf(n, field, "invalid value%s (%s)", quoted, oe.Why)
+		return Assignment{}, false
 	}
-	return nil
+	return Assignment{Option: o, Text: text, Source: fmt.Sprintf("%s:%d", p.file, n.Line)}, true
 }
 
+// reportedByAny reports whether a check of cs reports the metric.
 func reportedByAny(cs []*Check, metric string) bool {
 	for _, c := range cs {
 		// A check that does not list its metrics cannot be validated.

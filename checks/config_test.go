@@ -13,22 +13,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected outputs in testdata")
 
-// testCatalog is the real catalogue plus stand-ins for groups a build may
-// not have yet, so profiles and patterns are tested against many groups.
-func testCatalog() []*Check {
-	all := Catalog()
-	have := map[string]bool{}
-	for _, c := range all {
-		have[c.ID] = true
-	}
-	for _, id := range []string{"turn.udp", "turn.tcp", "ice.host", "media.audio", "browser.devices", "firewall.ports", "nat.type", "signaling.wss"} {
-		if !have[id] {
-			all = append(all, &Check{ID: id, Title: id, Metrics: []string{"rtt_p95_ms", "loss_pct"}})
-		}
-	}
-	return all
-}
-
 var testEnv = map[string]string{"TURN_PASSWORD": "pw-Zq81-never-shown", "TURN_SECRET": "sec-Kx77-never-shown"}
 
 func parseTestConfig(t *testing.T, file string) (*Config, error) {
@@ -38,9 +22,8 @@ func parseTestConfig(t *testing.T, file string) (*Config, error) {
 		t.Fatal(err)
 	}
 	return ParseConfig(filepath.Base(file), data, ConfigEnv{
-		Catalog:   testCatalog(),
+		Catalog:   Catalog(),
 		LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok },
-		Now:       time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	})
 }
 
@@ -121,26 +104,36 @@ func TestConfigFull(t *testing.T) {
 	if s := cfg.Servers[1]; s.Username != "alice" || s.Password != testEnv["TURN_PASSWORD"] {
 		t.Errorf("credentials from ${TURN_PASSWORD} not applied: %q", s.Username)
 	}
+	// The REST secret is kept, not minted: each run mints its own.
 	// coturn's use-auth-secret: username "expiry:user", password
-	// base64(HMAC-SHA1(secret, username)); expiry = now + ttl (1h);
-	// the expected value is computed independently with Python hmac.
+	// base64(HMAC-SHA1(secret, username)); expiry = now + ttl (1h); the
+	// expected value is computed independently with Python hmac.
 	rest := cfg.Servers[3]
-	if rest.Username != "1767326645:ci-runner" || rest.Password != "8mn51odNKY7Lm3jwfz/bgAFChBU=" {
-		t.Errorf("REST credentials %q / %q", rest.Username, rest.Password)
+	if rest.Username != "" || rest.REST == nil || rest.REST.TTL != time.Hour {
+		t.Fatalf("REST server %q / %+v: want the secret kept, nothing minted", rest.Username, rest.REST)
 	}
-	if cfg.Timeout != 45*time.Second || cfg.CheckTimeout != 8*time.Second || cfg.Concurrency != 4 || cfg.FailOn != Warn || cfg.Profile != "firewall" {
-		t.Errorf("settings: %+v", cfg)
+	minted := rest.Minted(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if minted.Username != "1767326645:ci-runner" || minted.Password != "8mn51odNKY7Lm3jwfz/bgAFChBU=" {
+		t.Errorf("REST credentials %q / %q", minted.Username, minted.Password)
 	}
-	var o Options
-	cfg.Options.Apply(&o)
-	if o.STUNCount != 20 {
-		t.Errorf("options.stun_count: got %d", o.STUNCount)
+	if later := rest.Minted(time.Date(2026, 1, 2, 4, 4, 5, 0, time.UTC)); later.Username == minted.Username || later.Password == minted.Password {
+		t.Errorf("credentials minted an hour later are the same: %q", later.Username)
 	}
-	if got := cfg.Options.Names(); !slices.Equal(got, []string{"stun_count"}) {
-		t.Errorf("option names %q", got)
+	if cfg.Profile != "firewall" {
+		t.Errorf("profile %q", cfg.Profile)
+	}
+	s, err := Layered(cfg.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Timeout != 45*time.Second || s.CheckTimeout != 8*time.Second || s.Concurrency != 4 || s.FailOn != Warn || s.STUNCount != 20 {
+		t.Errorf("settings: %+v", s)
+	}
+	if got := cfg.Options.Keys(); !slices.Equal(got, []string{"timeout", "check_timeout", "concurrency", "fail_on", "stun_count"}) {
+		t.Errorf("option keys %q", got)
 	}
 	office := cfg.Profiles["office"]
-	if office == nil || !slices.Equal(office.Include, []string{"turn"}) || !slices.Equal(office.Exclude, []string{"turn.tcp"}) {
+	if office == nil || !slices.Equal(office.Include, []Pattern{"turn"}) || !slices.Equal(office.Exclude, []Pattern{"turn.tcp"}) {
 		t.Fatalf("profile office: %+v", office)
 	}
 }
@@ -165,7 +158,7 @@ func checkIDs(cs []*Check) []string {
 }
 
 func TestResolve(t *testing.T) {
-	cat := testCatalog()
+	cat := Catalog()
 	full, err := parseTestConfig(t, "testdata/config/valid-full.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -189,15 +182,15 @@ func TestResolve(t *testing.T) {
 		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Fail},
 		{name: "ci runs everything, strict", profile: "ci", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Warn},
 		{name: "firewall has no media", profile: "firewall", want: func(ids []string) bool {
-			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.type") && slices.Contains(ids, "signaling.wss") &&
-				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.host")
+			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.behavior") && slices.Contains(ids, "signaling.websocket") &&
+				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.all")
 		}, failOn: Fail},
 		{name: "precall", profile: "precall", want: func(ids []string) bool {
-			return slices.Contains(ids, "browser.devices") && slices.Contains(ids, "media.audio") && slices.Contains(ids, "ice.host") &&
-				slices.Contains(ids, "turn.tcp") && !slices.Contains(ids, "firewall.ports") && !slices.Contains(ids, "nat.type")
+			return slices.Contains(ids, "browser.devices") && slices.Contains(ids, "media.audio") && slices.Contains(ids, "ice.all") &&
+				slices.Contains(ids, "turn.tcp") && !slices.Contains(ids, "firewall.matrix") && !slices.Contains(ids, "nat.behavior")
 		}, failOn: Fail},
 		{name: "config profile and checks narrow", cfg: full, want: func(ids []string) bool {
-			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.type")
+			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.behavior")
 		}, failOn: Warn},
 		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: Warn},
 		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, precall)`},
@@ -217,8 +210,8 @@ func TestResolve(t *testing.T) {
 			if ids := checkIDs(r.Checks); !tt.want(ids) {
 				t.Errorf("checks %q", ids)
 			}
-			if r.FailOn != tt.failOn {
-				t.Errorf("fail on %s, want %s", r.FailOn, tt.failOn)
+			if s, err := Layered(r.Layers...); err != nil || s.FailOn != tt.failOn {
+				t.Errorf("fail on %s (%v), want %s", s.FailOn, err, tt.failOn)
 			}
 		})
 	}
@@ -244,7 +237,7 @@ func TestResolveThresholds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Resolve(testCatalog(), cfg, "")
+	r, err := Resolve(Catalog(), cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,14 +273,6 @@ func TestResolveThresholds(t *testing.T) {
 	}
 }
 
-func TestSnakeCase(t *testing.T) {
-	for in, want := range map[string]string{"STUNCount": "stun_count", "MediaDuration": "media_duration", "ICEPolicy": "ice_policy", "Packets": "packets", "RealMedia": "real_media", "TURNTLSPort": "turntls_port"} {
-		if got := snakeCase(in); got != want {
-			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestThresholdErrorWhere(t *testing.T) {
 	_, err := ParseThreshold(Warn, "rtt_ms <<< 3")
 	if err == nil || err.Error() != `invalid threshold "rtt_ms <<< 3": more than one comparison` {
@@ -299,7 +284,7 @@ func TestThresholdErrorWhere(t *testing.T) {
 // number comes from, and every ID is a pattern a config can name.
 func TestCatalogThresholdsHaveReasons(t *testing.T) {
 	for _, c := range Catalog() {
-		if err := validPattern(c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
+		if _, err := ParsePattern(Catalog(), c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
 			t.Errorf("check ID %q cannot be named in a config", c.ID)
 		}
 		for _, th := range c.Thresholds {
@@ -318,7 +303,7 @@ func BenchmarkParseConfig(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ParseConfig("valid-full.yml", data, env); err != nil {
@@ -333,24 +318,18 @@ func TestResolveOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Resolve(testCatalog(), cfg, "office")
+	r, err := Resolve(Catalog(), cfg, "office")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{STUNCount: 5}
-	r.Profile.Options.Apply(&o)
-	if o.STUNCount != 3 {
-		t.Errorf("profile option: %d, want 3", o.STUNCount)
+	if s, _ := Layered(r.Profile.Options); s.STUNCount != 3 {
+		t.Errorf("profile option: %d, want 3", s.STUNCount)
 	}
-	o = Options{STUNCount: 5}
-	r.ApplyOptions(cfg, &o)
-	if o.STUNCount != 20 {
-		t.Errorf("config over profile: %d, want 20", o.STUNCount)
+	if s, _ := Layered(r.Layers...); s.STUNCount != 20 {
+		t.Errorf("config over profile: %d, want 20", s.STUNCount)
 	}
-	o = Options{STUNCount: 5}
-	r.ApplyOptions(nil, &o)
-	if o.STUNCount != 3 {
-		t.Errorf("profile alone: %d, want 3", o.STUNCount)
+	if s, _ := Layered(); s.STUNCount != 5 {
+		t.Errorf("default: %d, want 5", s.STUNCount)
 	}
 }
 
@@ -365,7 +344,7 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	env := ConfigEnv{Catalog: testCatalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig("fuzz.yml", data, env)
 		if err == nil {
@@ -395,7 +374,7 @@ func TestBadEnvReferenceInSecretNotEchoed(t *testing.T) {
 	for _, key := range []string{"credential", "password", "secret"} {
 		t.Run(key, func(t *testing.T) {
 			data := "servers:\n  - urls: turn:127.0.0.1\n    username: u\n    " + key + ": s3cret${not-a-name}\n"
-			_, err := ParseConfig("c.yml", []byte(data), ConfigEnv{Catalog: testCatalog(), LookupEnv: func(string) (string, bool) { return "", false }})
+			_, err := ParseConfig("c.yml", []byte(data), ConfigEnv{Catalog: Catalog(), LookupEnv: func(string) (string, bool) { return "", false }})
 			if err == nil {
 				t.Fatal("accepted a malformed reference")
 			}

@@ -30,5 +30,6 @@ func dataChannelChecks() []*Check {
 			})
 		},
 		Advice: iceAdvice,
+		Needs:  callNeeds,
 	}}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// PortSpec is one --ports entry: a port and the transports tried on it.
+// PortSpec is one entry of the firewall ports: a port and the transports tried on it.
 type PortSpec struct {
 	Port       int
 	Transports []probes.Transport
@@ -31,51 +31,38 @@ func conventionalTransports(port int) []probes.Transport {
 	return []probes.Transport{probes.UDP, probes.TCP}
 }
 
-// ParsePorts reads --ports: comma-separated PORT or PORT/udp|tcp|tls
-// ("3478,5349,443/tls"). Errors name the bad entry.
+// ParsePorts reads a port list: comma-separated PORT or PORT/udp|tcp|tls
+// ("3478,5349,443/tls"). An error names the bad entry.
 func ParsePorts(spec string) ([]PortSpec, error) {
 	var out []PortSpec
 	for _, entry := range strings.Split(spec, ",") {
 		entry = strings.TrimSpace(entry)
 		if entry == "" {
-			continue
+			return nil, &entryError{entry, "empty entry: want PORT or PORT/udp|tcp|tls"}
 		}
 		num, tr, hasTr := strings.Cut(entry, "/")
 		port, err := strconv.Atoi(num)
-		if err != nil || port < 1 || port > 65535 {
-			return nil, fmt.Errorf("invalid --ports entry %q: port must be 1-65535", entry)
+		if err != nil || port < 1 || port > 65535 || num != strconv.Itoa(port) {
+			return nil, &entryError{entry, "port must be 1-65535"}
 		}
 		ps := PortSpec{Port: port, Transports: conventionalTransports(port)}
 		if hasTr {
 			t := probes.Transport(strings.ToLower(tr))
 			if t != probes.UDP && t != probes.TCP && t != probes.TLS {
-				return nil, fmt.Errorf("invalid --ports entry %q: transport must be udp, tcp or tls", entry)
+				return nil, &entryError{entry, "transport must be udp, tcp or tls"}
 			}
 			ps.Transports = []probes.Transport{t}
 		}
 		out = append(out, ps)
 	}
-	if len(out) == 0 && strings.TrimSpace(spec) != "" {
-		return nil, fmt.Errorf("invalid --ports %q: no port given", spec)
-	}
 	return out, nil
 }
 
-// UnmarshalText reads one entry, "443" or "443/tls", so a list of
-// ports can come from a config file too.
-func (ps *PortSpec) UnmarshalText(text []byte) error {
-	if strings.Contains(string(text), ",") {
-		return fmt.Errorf("invalid port entry %q: one port per entry", text)
-	}
-	specs, err := ParsePorts(string(text))
-	if err != nil {
-		return err
-	}
-	if len(specs) != 1 {
-		return fmt.Errorf("invalid port entry %q: no port given", text)
-	}
-	*ps = specs[0]
-	return nil
+// MatrixSummary is the firewall matrix of one host as data: its verdict
+// and every judged cell.
+type MatrixSummary struct {
+	Verdict Verdict
+	Cells   []CellOutcome
 }
 
 // cellKind is a protocol the matrix speaks in its cells.
@@ -142,8 +129,9 @@ func matrixCells(servers []probes.Server, p *Plan) []probes.Cell {
 		srv.URI.Port = port
 		run := kind.run
 		cells = append(cells, probes.Cell{
+			Kind:   kind.name,
 			Name:   fmt.Sprintf("%s/%s %d", kind.name, tr.Upper(), port),
-			Target: probes.Target{Server: srv, Transport: tr, TLS: p.Options.TLS, Proxy: p.Options.Proxy},
+			Target: probes.Target{Server: srv, Transport: tr, TLS: p.TLS, Proxy: p.Settings.Proxy},
 			Run:    func(ctx context.Context, t probes.Target) probes.Measurement { return run(ctx, t, p) },
 		})
 	}
@@ -161,7 +149,7 @@ func matrixCells(servers []probes.Server, p *Plan) []probes.Cell {
 	}
 	for _, kind := range matrixKinds {
 		if i := slices.IndexFunc(servers, kind.applies); i >= 0 {
-			for _, ps := range p.Options.FirewallPorts {
+			for _, ps := range p.Settings.FirewallPorts {
 				for _, tr := range ps.Transports {
 					add(kind, servers[i], ps.Port, tr)
 				}
@@ -174,8 +162,7 @@ func matrixCells(servers []probes.Server, p *Plan) []probes.Cell {
 // classifyCell turns a cell's measurement into an outcome in firewall
 // terms.
 func classifyCell(r probes.CellResult) CellOutcome {
-	kind, _, _ := strings.Cut(r.Cell.Name, "/")
-	c := CellOutcome{Kind: kind, Transport: r.Cell.Target.Transport, Port: r.Cell.Target.Server.URI.Port}
+	c := CellOutcome{Kind: r.Cell.Kind, Transport: r.Cell.Target.Transport, Port: r.Cell.Target.Server.URI.Port}
 	m := r.Measurement
 	var (
 		timeout *probes.TimeoutError
@@ -209,7 +196,7 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		c.Outcome, c.Detail = OutcomeError, proxy.Error()
 	case errors.As(err, &tlsErr):
 		c.Outcome, c.Detail = OutcomeTLS, tlsReason(tlsErr)
-	case errors.As(err, &timeout) && timeout.Stage == "TLS handshake":
+	case errors.As(err, &timeout) && timeout.Stage == probes.StageTLS:
 		c.Outcome, c.Detail = OutcomeTLS, "handshake stalled after TCP connected"
 	case errors.As(err, &timeout) && connected:
 		// TCP connected, so the firewall let it through; the service is
@@ -249,7 +236,7 @@ func (c CellOutcome) evidence() string {
 	}
 	switch {
 	case c.Outcome == OutcomeOK:
-		return fmt.Sprintf("ok %s ms%s", formatNumber(c.RTTms), via)
+		return fmt.Sprintf("ok %s ms%s", FormatNumber(c.RTTms), via)
 	case c.Detail != "":
 		return fmt.Sprintf("%s (%s)%s", c.Outcome, c.Detail, via)
 	}
@@ -296,7 +283,7 @@ func firewallChecks() []*Check {
 	return []*Check{{
 		ID:    "firewall.matrix",
 		Title: "Firewall matrix (transport × port)",
-		Description: "Per host, tries STUN (and TURN for turn: URIs) over every transport on each URI's port and each --ports entry at once and tells " +
+		Description: "Per host, tries STUN (and TURN for turn: URIs) over every transport on each URI's port and each extra firewall port at once and tells " +
 			"ok, silently dropped, refused, TLS failure and auth failure apart; the verdict says which rule to change.",
 		Metrics: []string{"paths_open", "cells", "rtt_best_ms", "cells_ok", "cells_dropped", "cells_refused",
 			"cells_tls_failed", "cells_auth_failed", "udp_open", "tcp_open", "tls_open"},
@@ -312,7 +299,7 @@ func firewallChecks() []*Check {
 			var out []Subject
 			for _, s := range p.Servers {
 				if !slices.ContainsFunc(out, func(o Subject) bool { return o.Target.Server.URI.Host == s.URI.Host }) {
-					out = append(out, Subject{Name: s.URI.Host, Target: probes.Target{Server: s, TLS: p.Options.TLS}})
+					out = append(out, Subject{Name: s.URI.Host, Target: probes.Target{Server: s, TLS: p.TLS}})
 				}
 			}
 			return out
@@ -329,10 +316,8 @@ func firewallChecks() []*Check {
 			// The verdict comes first: it is what a one-line summary shows.
 			var m probes.Measurement
 			v := FirewallVerdict(s.Target.Server.URI.Host, cells)
+			m.Summary = &MatrixSummary{Verdict: v, Cells: cells}
 			m.AddEvidence("verdict", v.Class+": "+v.Summary)
-			if v.Advice != "" {
-				m.AddEvidence("advice", v.Advice)
-			}
 			for _, c := range cells {
 				m.AddEvidence(c.Name(), c.evidence())
 			}
@@ -340,12 +325,11 @@ func firewallChecks() []*Check {
 			return m
 		},
 		Advice: func(_ Result, m probes.Measurement) string {
-			for _, e := range m.Evidence {
-				if e.Name == "advice" {
-					return e.Value
-				}
+			if sum, ok := m.Summary.(*MatrixSummary); ok {
+				return sum.Verdict.Advice
 			}
 			return ""
 		},
+		Needs: "a STUN or TURN server",
 	}}
 }

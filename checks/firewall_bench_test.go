@@ -17,10 +17,7 @@ import (
 // servers on loopback) and all silently dropped (an address behind a
 // DROP rule). The second must take about one deadline, not the sum.
 func BenchmarkFirewallMatrix(b *testing.B) {
-	sel, err := Select(Catalog(), "firewall.matrix")
-	if err != nil {
-		b.Fatal(err)
-	}
+	sel := MustSelect(Catalog(), "firewall.matrix")
 	bench := func(b *testing.B, p *Plan, outcome string) {
 		p.Checks = sel
 		for b.Loop() {
@@ -49,7 +46,7 @@ func BenchmarkFirewallMatrix(b *testing.B) {
 			p.Servers = append(p.Servers, srv.Servers()...)
 		}
 		// The embedded certificates name 127.0.0.1 whatever the address.
-		p.Options.TLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+		p.TLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 		bench(b, p, "cells_ok")
 	})
 	b.Run("all-dropped", func(b *testing.B) {

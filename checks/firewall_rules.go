@@ -86,7 +86,7 @@ func FirewallVerdict(host string, cells []CellOutcome) Verdict {
 			Advice: "Clients on this network can use UDP; the closed paths matter only as a fallback for clients on stricter networks."}
 	case len(udp) == 0:
 		v = Verdict{Class: "no-udp-tested", Summary: fmt.Sprintf("%s open; UDP was not tested (the URI names no UDP transport)", describe(open)),
-			Advice: "Add a stun: or turn: URI on UDP (or --ports 3478) to learn whether direct media can flow."}
+			Advice: "Add a stun: or turn: URI on UDP (or port 3478 in the firewall ports) to learn whether direct media can flow."}
 	default:
 		v = udpBlockedVerdict(host, udp, open)
 	}
@@ -154,7 +154,7 @@ func extraAdvice(host string, cells []CellOutcome) string {
 		case OutcomeTLS:
 			out = append(out, fmt.Sprintf("TLS to %s:%d fails (%s): the port is open, fix the certificate (name, chain, expiry) or pass the CA.", host, c.Port, c.Detail))
 		case OutcomeAuth:
-			out = append(out, fmt.Sprintf("%s reached the server (path open) but the credentials were rejected (%s): fix --user/--password.", c.Name(), c.Detail))
+			out = append(out, fmt.Sprintf("%s reached the server (path open) but the credentials were rejected (%s): fix the username and password.", c.Name(), c.Detail))
 		case OutcomeRefused:
 			if strings.HasPrefix(c.Detail, "proxy refused") {
 				out = append(out, fmt.Sprintf("The HTTP proxy refuses CONNECT to port %d (%s): ask its admin to allow that port, or use TURN over TLS on 443, which proxies usually tunnel.", c.Port, c.Detail))

@@ -95,11 +95,11 @@ func TestFirewallVerdict(t *testing.T) {
 		{name: "auth failure still means open",
 			cells:  []CellOutcome{cell("TURN", udp, 3478, auth), cell("STUN", udp, 3478, ok)},
 			class:  "all-open",
-			advice: []string{"TURN/UDP 3478 reached the server (path open)", "fix --user/--password"}},
+			advice: []string{"TURN/UDP 3478 reached the server (path open)", "fix the username and password"}},
 		{name: "no udp in the matrix",
 			cells:  []CellOutcome{cell("STUN", tls, 5349, ok), cell("STUN", tcp, 443, drop)},
 			class:  "no-udp-tested",
-			advice: []string{"--ports 3478"}},
+			advice: []string{"port 3478"}},
 		{name: "proxy refuses CONNECT to 3478",
 			cells: []CellOutcome{cell("STUN", udp, 3478, drop),
 				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 Access violation"},
@@ -140,7 +140,7 @@ func TestParsePorts(t *testing.T) {
 		want    string // "port:tr+tr port:tr"
 		wantErr string
 	}{
-		{spec: "", want: ""},
+		{spec: "", wantErr: `empty entry`},
 		{spec: "3478", want: "3478:udp+tcp"},
 		{spec: "3478,5349,443", want: "3478:udp+tcp 5349:tls 443:udp+tcp+tls"},
 		{spec: " 443/tls , 8443/UDP", want: "443:tls 8443:udp"},
@@ -148,7 +148,9 @@ func TestParsePorts(t *testing.T) {
 		{spec: "70000", wantErr: `"70000"`},
 		{spec: "3478,abc", wantErr: `"abc"`},
 		{spec: "443/sctp", wantErr: `"443/sctp": transport`},
-		{spec: ",", wantErr: `no port`},
+		{spec: ",", wantErr: `empty entry`},
+		{spec: "3478,,443", wantErr: `empty entry`},
+		{spec: "+80", wantErr: `"+80"`},
 		{spec: "-1", wantErr: `"-1"`},
 	}
 	for _, tt := range tests {
@@ -177,18 +179,6 @@ func TestParsePorts(t *testing.T) {
 	}
 }
 
-func TestPortSpecUnmarshalText(t *testing.T) {
-	var ps PortSpec
-	if err := ps.UnmarshalText([]byte("443/tls")); err != nil || ps.Port != 443 || len(ps.Transports) != 1 || ps.Transports[0] != probes.TLS {
-		t.Errorf("443/tls = %+v, %v", ps, err)
-	}
-	for _, bad := range []string{"", "3478,443", "0", "443/quic"} {
-		if err := ps.UnmarshalText([]byte(bad)); err == nil {
-			t.Errorf("UnmarshalText(%q) accepted", bad)
-		}
-	}
-}
-
 // firewall_ports in a config file's options reach the matrix; a bad entry
 // is an error naming file, line and value.
 func TestFirewallPortsFromConfig(t *testing.T) {
@@ -203,8 +193,10 @@ func TestFirewallPortsFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var o Options
-	r.ApplyOptions(cfg, &o)
+	o, err := Layered(r.Layers...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(o.FirewallPorts) != 2 || o.FirewallPorts[0].Port != 3478 || o.FirewallPorts[1].Port != 443 ||
 		len(o.FirewallPorts[1].Transports) != 1 || o.FirewallPorts[1].Transports[0] != probes.TLS {
 		t.Errorf("firewall_ports = %+v", o.FirewallPorts)
@@ -233,7 +225,7 @@ func TestClassifyCell(t *testing.T) {
 		{"ICMP", probes.UDP, probes.Failed(&probes.RefusedError{Transport: probes.UDP}), OutcomeRefused, "ICMP port unreachable"},
 		{"RST", probes.TCP, probes.Failed(&probes.RefusedError{Transport: probes.TCP}), OutcomeRefused, "TCP RST"},
 		{"certificate", probes.TLS, probes.Failed(&probes.TLSError{Err: errors.New("x509: certificate has expired")}), OutcomeTLS, "x509: certificate has expired"},
-		{"TLS stalls", probes.TLS, probes.Failed(&probes.TimeoutError{Stage: "TLS handshake"}), OutcomeTLS, "handshake stalled"},
+		{"TLS stalls", probes.TLS, probes.Failed(&probes.TimeoutError{Stage: probes.StageTLS}), OutcomeTLS, "handshake stalled"},
 		{"401", probes.UDP, probes.Failed(&probes.STUNError{Code: 401, Reason: "Unauthorized"}), OutcomeAuth, "401 Unauthorized"},
 		{"441", probes.TCP, probes.Failed(&probes.STUNError{Code: 441, Reason: "Wrong Credentials"}), OutcomeAuth, "441"},
 		{"other STUN error", probes.UDP, probes.Failed(&probes.STUNError{Code: 420}), OutcomeAnswered, "error 420"},
@@ -246,7 +238,7 @@ func TestClassifyCell(t *testing.T) {
 		{"anything else", probes.UDP, probes.Failed(errors.New("boom")), OutcomeError, "boom"},
 	}
 	for _, tt := range tests {
-		c := classifyCell(probes.CellResult{Cell: probes.Cell{Name: "STUN/" + tt.tr.Upper() + " 3478", Target: probes.Target{Server: srv, Transport: tt.tr}}, Measurement: tt.m})
+		c := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "STUN", Name: "STUN/" + tt.tr.Upper() + " 3478", Target: probes.Target{Server: srv, Transport: tt.tr}}, Measurement: tt.m})
 		if c.Outcome != tt.outcome || !strings.Contains(c.Detail, tt.detail) || c.Kind != "STUN" || c.Port != 3478 {
 			t.Errorf("%s: %+v, want %s with %q", tt.name, c, tt.outcome, tt.detail)
 		}

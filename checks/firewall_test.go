@@ -26,11 +26,7 @@ func evidenceOf(r Result, name string) string {
 
 func firewallCheck(t *testing.T) *Check {
 	t.Helper()
-	sel, err := Select(Catalog(), "firewall.matrix")
-	if err != nil || len(sel) != 1 {
-		t.Fatalf("firewall.matrix not in the catalogue: %v", err)
-	}
-	return sel[0]
+	return MustSelect(Catalog(), "firewall.matrix")[0]
 }
 
 // freePort reserves a port on loopback and releases it: nothing listens
@@ -101,8 +97,7 @@ func TestFirewallMatrixLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := firewallCheck(t)
-	p := &Plan{Servers: []probes.Server{stunSrv}, Checks: []*Check{c}, CheckTimeout: time.Second,
-		Options: Options{FirewallPorts: ports}}
+	p := &Plan{Servers: []probes.Server{stunSrv}, Checks: []*Check{c}, Settings: Settings{CheckTimeout: time.Second, FirewallPorts: ports}}
 	results := Run(context.Background(), p, nil)
 	if len(results) != 1 {
 		t.Fatalf("got %d results, want 1", len(results))
@@ -162,7 +157,7 @@ func TestFirewallMatrixProxy(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := netlab.StartTinyproxy(t, tt.ports...)
-			p := &Plan{Servers: srv.Servers()[:1], Checks: []*Check{firewallCheck(t)}, Options: Options{Proxy: proxy}}
+			p := &Plan{Servers: srv.Servers()[:1], Checks: []*Check{firewallCheck(t)}, Settings: Settings{Proxy: proxy}}
 			rs := Run(context.Background(), p, nil)
 			if got := evidenceOf(rs[0], "STUN/TCP "+port); !strings.HasPrefix(got, tt.tcp) || !strings.HasSuffix(got, "via proxy "+proxy.String()) {
 				t.Errorf("TCP cell = %q, want %q… via proxy %s", got, tt.tcp, proxy)
@@ -187,8 +182,7 @@ func TestFirewallMatrixBlackhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Plan{Servers: []probes.Server{s}, Checks: []*Check{firewallCheck(t)}, CheckTimeout: 500 * time.Millisecond,
-		Options: Options{FirewallPorts: ports}}
+	p := &Plan{Servers: []probes.Server{s}, Checks: []*Check{firewallCheck(t)}, Settings: Settings{CheckTimeout: 500 * time.Millisecond, FirewallPorts: ports}}
 	rs := Run(context.Background(), p, nil)
 	r := rs[0]
 	// STUN and TURN over UDP and TCP on 3478, over UDP, TCP and TLS on 443.

@@ -33,8 +33,8 @@ func iceChecks() []*Check {
 			Timeout:     10 * time.Second,
 			Thresholds:  iceThresholds,
 			Subjects: func(p *Plan) []Subject {
-				if p.Options.Simulate != nil {
-					return []Subject{{Name: "simulated " + p.Options.Simulate.String()}}
+				if p.Settings.Simulate != nil {
+					return []Subject{{Name: "simulated " + p.Settings.Simulate.String()}}
 				}
 				if len(iceServers(p.Servers)) == 0 {
 					return nil
@@ -45,6 +45,7 @@ func iceChecks() []*Check {
 				return withPair(p, "ice.all", nil, func(cfg probes.PairConfig) probes.Measurement { return probes.ICE(ctx, cfg) })
 			},
 			Advice: iceAdvice,
+			Needs:  callNeeds,
 		},
 		{
 			ID:          "ice.relay",
@@ -54,11 +55,11 @@ func iceChecks() []*Check {
 			Timeout:     10 * time.Second,
 			Thresholds:  iceThresholds,
 			Subjects: func(p *Plan) []Subject {
-				if p.Options.Simulate != nil {
-					if !p.Options.Simulate.TURN {
+				if p.Settings.Simulate != nil {
+					if !p.Settings.Simulate.TURN {
 						return nil
 					}
-					return []Subject{{Name: "simulated " + p.Options.Simulate.String()}}
+					return []Subject{{Name: "simulated " + p.Settings.Simulate.String()}}
 				}
 				var out []Subject
 				for _, tr := range []probes.Transport{probes.UDP, probes.TCP} {
@@ -78,28 +79,32 @@ func iceChecks() []*Check {
 				})
 			},
 			Advice: iceAdvice,
+			Needs:  "a turn: server (UDP or TCP), or a simulated network with TURN",
 		},
 	}
 }
+
+// callNeeds is what the checks between two peers need a plan to name.
+const callNeeds = "a stun: or turn: server, or a simulated network"
 
 // withPair builds the peers' configuration from the plan: the simulated
 // network when --simulate is set, else the plan's servers (only relay's
 // server when relay is set), and runs probe with it. label names the
 // check in the --stats log.
 func withPair(p *Plan, label string, relay *probes.Target, probe func(probes.PairConfig) probes.Measurement) probes.Measurement {
-	if spec := p.Options.Simulate; spec != nil {
+	if spec := p.Settings.Simulate; spec != nil {
 		lab, err := startLab(*spec)
 		if err != nil {
 			return probes.Failed(fmt.Errorf("%w: simulated network: %v", errInternal, err))
 		}
 		defer lab.Close()
-		cfg := probes.PairConfig{ICEServers: lab.ICEServers(), Nets: lab.Nets(), Stats: p.Options.Stats, StatsLabel: label}
+		cfg := probes.PairConfig{ICEServers: lab.ICEServers(), Nets: lab.Nets(), Stats: p.Stats, StatsLabel: label}
 		if relay != nil {
 			cfg.ICEServers = lab.TURNServers()
 		}
 		return probe(cfg)
 	}
-	cfg := probes.PairConfig{Loopback: probes.AllLoopback(p.Servers), Stats: p.Options.Stats, StatsLabel: label}
+	cfg := probes.PairConfig{Loopback: probes.AllLoopback(p.Servers), Stats: p.Stats, StatsLabel: label}
 	if relay != nil {
 		cfg.ICEServers = []webrtc.ICEServer{probes.ICEServer(relay.Server, relay.Transport)}
 	} else {
@@ -150,7 +155,7 @@ func iceAdvice(r Result, m probes.Measurement) string {
 	}
 	switch ce.Stage {
 	case probes.StageGathering:
-		if strings.Contains(ce.Error(), "relay") {
+		if errors.Is(ce, probes.ErrNoRelay) {
 			return "The TURN server gave no relay address: check the credentials and that it allows allocations (see the turn.* checks for the exact error)."
 		}
 		return "No ICE candidate at all: no usable network interface or ICE server."

@@ -49,8 +49,8 @@ func concat(lists ...[]Threshold) []Threshold {
 }
 
 func mediaDuration(p *Plan) time.Duration {
-	if p.Options.MediaDuration > 0 {
-		return p.Options.MediaDuration
+	if p.Settings.MediaDuration > 0 {
+		return p.Settings.MediaDuration
 	}
 	return defaultMediaDuration
 }
@@ -61,7 +61,7 @@ func mediaChecks() []*Check {
 		return &Check{
 			ID:          id,
 			Title:       title,
-			Description: "Sends " + what + " between two in-process WebRTC peers at real-time pace (--media-duration) and reports what the receiver got: loss, jitter, RTCP RTT, bitrate" + map[bool]string{true: ", fps, NACK/PLI.", false: " and an ITU-T G.107 E-model MOS."}[kind == webrtc.RTPCodecTypeVideo],
+			Description: "Sends " + what + " between two in-process WebRTC peers at real-time pace for the media duration and reports what the receiver got: loss, jitter, RTCP RTT, bitrate" + map[bool]string{true: ", fps, NACK/PLI.", false: " and an ITU-T G.107 E-model MOS."}[kind == webrtc.RTPCodecTypeVideo],
 			Metrics:     metrics,
 			// Connecting, the sample itself, and the drain at the end.
 			TimeoutFor: func(p *Plan) time.Duration { return mediaDuration(p) + 10*time.Second },
@@ -73,6 +73,7 @@ func mediaChecks() []*Check {
 				})
 			},
 			Advice: mediaAdvice,
+			Needs:  callNeeds,
 		}
 	}
 	return []*Check{
@@ -88,8 +89,8 @@ func mediaChecks() []*Check {
 // callSubjects is the one subject of a call between the two peers: the
 // simulated network, or the plan's STUN/TURN servers.
 func callSubjects(p *Plan) []Subject {
-	if p.Options.Simulate != nil {
-		return []Subject{{Name: "simulated " + p.Options.Simulate.String()}}
+	if p.Settings.Simulate != nil {
+		return []Subject{{Name: "simulated " + p.Settings.Simulate.String()}}
 	}
 	if len(iceServers(p.Servers)) == 0 {
 		return nil

@@ -2,35 +2,32 @@ package checks
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// NATMeaning says what a discovered NAT behaviour means for calls. mapping
-// and filtering are behaviours (probes.EndpointIndependent, …) or
-// "inconclusive: why"; nat is false when no NAT sits on the path.
-func NATMeaning(nat bool, mapping, filtering string) string {
-	if reason, ok := strings.CutPrefix(mapping, "inconclusive: "); ok {
-		return "NAT behaviour could not be determined: " + reason + ". Probe a server that implements RFC 5780 on two IP addresses (the embedded server does; coturn does when given two listening IPs)."
-	}
-	if !nat {
+// NATMeaning says what a discovered NAT behaviour means for calls.
+func NATMeaning(s *probes.NATSummary) string {
+	switch {
+	case s.MappingInconclusive != nil:
+		return "NAT behaviour could not be determined: " + s.MappingInconclusive.Reason + ". Probe a server that implements RFC 5780 on two IP addresses (the embedded server does; coturn does when given two listening IPs)."
+	case !s.NAT:
 		return "No NAT between this host and the server: peers can reach this host's address directly where the firewall allows it."
 	}
-	switch mapping {
+	switch s.Mapping {
 	case probes.AddressDependent, probes.AddressAndPortDependent:
-		return "Symmetric NAT (" + mapping + " mapping): every peer sees a different public port, so the address STUN learns is useless to peers and calls need a relay (TURN). " +
+		return "Symmetric NAT (" + s.Mapping + " mapping): every peer sees a different public port, so the address STUN learns is useless to peers and calls need a relay (TURN). " +
 			"To allow direct calls, configure the NAT for endpoint-independent mapping (RFC 4787 REQ-1)."
 	}
-	switch filtering {
+	switch s.Filtering {
 	case probes.EndpointIndependent:
 		return "Full-cone NAT (endpoint-independent mapping and filtering): the STUN-learned address works for any peer; direct calls work."
 	case probes.AddressDependent, probes.AddressAndPortDependent:
-		return "Cone NAT with " + filtering + " filtering: ICE hole punching opens the filter because both peers send, so direct calls work in most cases; " +
+		return "Cone NAT with " + s.Filtering + " filtering: ICE hole punching opens the filter because both peers send, so direct calls work in most cases; " +
 			"calls between two such NATs with address-and-port-dependent filtering may still need TURN."
 	}
-	return "Endpoint-independent mapping (good for direct calls); filtering " + filtering + "."
+	return "Endpoint-independent mapping (good for direct calls); filtering inconclusive: " + s.FilteringInconclusive.Reason + "."
 }
 
 func natChecks() []*Check {
@@ -46,9 +43,9 @@ func natChecks() []*Check {
 			MustThreshold(Warn, "tests_inconclusive == 0", "an inconclusive test leaves the NAT type unknown"),
 		},
 		Subjects: func(p *Plan) []Subject {
-			if len(p.Options.NATServers) > 0 {
+			if len(p.NATServers) > 0 {
 				var out []Subject
-				for _, s := range p.Options.NATServers {
+				for _, s := range p.NATServers {
 					out = append(out, Subject{Name: s.String(), Target: probes.Target{Server: s, Transport: probes.UDP}})
 				}
 				return out
@@ -57,34 +54,27 @@ func natChecks() []*Check {
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 			m := probes.NATBehavior(ctx, s.Target, probes.NATConfig{})
-			if m.Err != nil {
+			sum, ok := m.Summary.(*probes.NATSummary)
+			if m.Err != nil || !ok {
 				return m
 			}
-			var mapping, filtering string
-			for _, e := range m.Evidence {
-				switch e.Name {
-				case "mapping":
-					mapping = e.Value
-				case "filtering":
-					filtering = e.Value
-				}
-			}
 			inconclusive := 0.0
-			for _, v := range []string{mapping, filtering} {
-				if strings.HasPrefix(v, "inconclusive") {
+			for _, e := range []*probes.InconclusiveError{sum.MappingInconclusive, sum.FilteringInconclusive} {
+				if e != nil {
 					inconclusive++
 				}
 			}
 			m.SetMetric("tests_inconclusive", inconclusive)
 			// The meaning first: it is what a one-line summary shows.
-			m.Evidence = append([]probes.Evidence{{Name: "meaning", Value: NATMeaning(m.Metrics["nat_present"] == 1, mapping, filtering)}}, m.Evidence...)
+			m.Evidence = append([]probes.Evidence{{Name: "meaning", Value: NATMeaning(sum)}}, m.Evidence...)
 			return m
 		},
 		Advice: func(_ Result, m probes.Measurement) string {
-			if m.Err != nil {
-				return ""
+			if sum, ok := m.Summary.(*probes.NATSummary); ok && m.Err == nil {
+				return NATMeaning(sum)
 			}
-			return m.Evidence[0].Value
+			return ""
 		},
+		Needs: "a stun: server",
 	}}
 }

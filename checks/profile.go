@@ -17,11 +17,10 @@ type Profile struct {
 	Description string
 	// Include and Exclude are check patterns; a check runs when it matches
 	// an Include and no Exclude.
-	Include, Exclude []string
+	Include, Exclude []Pattern
 	Thresholds       []ThresholdRule
-	Options          OptionSet
-	// FailOn, when set, is the worst status that still passes the run.
-	FailOn Status
+	// Options are the options the profile sets (fail_on among them).
+	Options Layer
 	// BuiltIn profiles name groups that may not exist in every build;
 	// patterns that match no check are ignored instead of rejected.
 	BuiltIn bool
@@ -29,16 +28,16 @@ type Profile struct {
 
 // Selects reports whether the profile runs c.
 func (p *Profile) Selects(c *Check) bool {
-	in := false
-	for _, pat := range p.Include {
-		in = in || matches(pat, c)
+	return matchesAny(p.Include, c) && !matchesAny(p.Exclude, c)
+}
+
+// profileOptions is a built-in profile's options, from key: value pairs.
+func profileOptions(profile string, kv ...string) Layer {
+	var l Layer
+	for i := 0; i+1 < len(kv); i += 2 {
+		l = append(l, Assignment{Option: LookupOption(kv[i]), Text: kv[i+1], Source: "profile " + profile})
 	}
-	for _, pat := range p.Exclude {
-		if matches(pat, c) {
-			return false
-		}
-	}
-	return in
+	return l
 }
 
 // builtinProfiles are the profiles every build has. Media checks use fake
@@ -48,20 +47,20 @@ var builtinProfiles = []*Profile{
 	{
 		Name:        "ci",
 		Description: "Everything that runs hermetically (embedded server, loopback, fake media); warnings fail the run.",
-		Include:     []string{"*"},
-		FailOn:      Warn,
+		Include:     []Pattern{"*"},
+		Options:     profileOptions("ci", "fail_on", "warn"),
 		BuiltIn:     true,
 	},
 	{
 		Name:        "firewall",
 		Description: "The transport and port matrix: STUN, TURN, firewall, NAT and signalling reachability; no media.",
-		Include:     []string{"stun", "turn", "firewall", "nat", "signaling"},
+		Include:     []Pattern{"stun", "turn", "firewall", "nat", "signaling"},
 		BuiltIn:     true,
 	},
 	{
 		Name:        "precall",
 		Description: "Before a call: browser and devices, media quality, ICE connectivity, STUN and TURN.",
-		Include:     []string{"browser", "media", "ice", "stun", "turn"},
+		Include:     []Pattern{"browser", "media", "ice", "stun", "turn"},
 		BuiltIn:     true,
 	},
 }
@@ -116,8 +115,19 @@ type Resolved struct {
 	// Thresholds has an entry for every check of the catalogue whose
 	// thresholds the profile or config changed.
 	Thresholds map[string][]Threshold
-	// FailOn is the worst status that still passes: Warn or Fail.
-	FailOn Status
+	// Layers are the option layers of the profile and the config, in the
+	// order they apply.
+	Layers []Layer
+}
+
+// ProfileError is a profile name that names no profile.
+type ProfileError struct {
+	Name  string
+	Known []string
+}
+
+func (e *ProfileError) Error() string {
+	return fmt.Sprintf("unknown profile %q (want one of: %s)", e.Name, strings.Join(e.Known, ", "))
 }
 
 // Resolve applies a profile (by name; "" means the config's, else none)
@@ -130,7 +140,7 @@ func Resolve(catalog []*Check, cfg *Config, profile string) (*Resolved, error) {
 	if profile == "" && cfg != nil {
 		profile = cfg.Profile
 	}
-	r := &Resolved{Thresholds: map[string][]Threshold{}, FailOn: Fail}
+	r := &Resolved{Thresholds: map[string][]Threshold{}}
 	if profile != "" {
 		for _, p := range Profiles(cfg) {
 			if p.Name == profile {
@@ -138,20 +148,18 @@ func Resolve(catalog []*Check, cfg *Config, profile string) (*Resolved, error) {
 			}
 		}
 		if r.Profile == nil {
-			return nil, fmt.Errorf("unknown profile %q (want one of: %s)", profile, strings.Join(profileNames(cfg), ", "))
+			return nil, &ProfileError{Name: profile, Known: profileNames(cfg)}
 		}
-		if r.Profile.FailOn != "" {
-			r.FailOn = r.Profile.FailOn
-		}
+		r.Layers = append(r.Layers, r.Profile.Options)
 	}
-	if cfg != nil && cfg.FailOn != "" {
-		r.FailOn = cfg.FailOn
+	if cfg != nil {
+		r.Layers = append(r.Layers, cfg.Options)
 	}
 	for _, c := range catalog {
 		if r.Profile != nil && !r.Profile.Selects(c) {
 			continue
 		}
-		if cfg != nil && len(cfg.Checks) > 0 && !anyMatches(cfg.Checks, c) {
+		if cfg != nil && len(cfg.Checks) > 0 && !matchesAny(cfg.Checks, c) {
 			continue
 		}
 		r.Checks = append(r.Checks, c)
@@ -159,7 +167,7 @@ func Resolve(catalog []*Check, cfg *Config, profile string) (*Resolved, error) {
 	if len(r.Checks) == 0 {
 		switch {
 		case r.Profile != nil && cfg != nil && len(cfg.Checks) > 0:
-			return nil, fmt.Errorf("no check left: profile %q selects none of %s from %s", r.Profile.Name, strings.Join(cfg.Checks, ", "), cfg.File)
+			return nil, fmt.Errorf("no check left: profile %q selects none of %s from %s", r.Profile.Name, joinPatterns(cfg.Checks), cfg.File)
 		case r.Profile != nil:
 			return nil, fmt.Errorf("profile %q selects no check in this build (see `rtcprobe list`)", r.Profile.Name)
 		}
@@ -174,8 +182,8 @@ func Resolve(catalog []*Check, cfg *Config, profile string) (*Resolved, error) {
 	for _, c := range catalog {
 		ts, changed := c.Thresholds, false
 		for _, rules := range layers {
-			for _, rule := range bySpecificity(rules) {
-				if matches(rule.Pattern, c) {
+			for _, rule := range bySpecificity(catalog, rules) {
+				if rule.Pattern.Matches(c) {
 					ts, changed = mergeThresholds(ts, rule.Thresholds), true
 				}
 			}
@@ -187,38 +195,20 @@ func Resolve(catalog []*Check, cfg *Config, profile string) (*Resolved, error) {
 	return r, nil
 }
 
-// ApplyOptions sets the profile's options, then the config's, on o.
-func (r *Resolved) ApplyOptions(cfg *Config, o *Options) {
-	if r.Profile != nil {
-		r.Profile.Options.Apply(o)
+func joinPatterns(ps []Pattern) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
 	}
-	if cfg != nil {
-		cfg.Options.Apply(o)
-	}
-}
-
-func anyMatches(patterns []string, c *Check) bool {
-	for _, p := range patterns {
-		if matches(p, c) {
-			return true
-		}
-	}
-	return false
+	return strings.Join(out, ", ")
 }
 
 // bySpecificity orders rules so that more specific ones apply last.
-func bySpecificity(rules []ThresholdRule) []ThresholdRule {
-	rank := func(p string) int {
-		switch {
-		case strings.ContainsAny(p, "*?["):
-			return 0
-		case !strings.Contains(p, "."):
-			return 1
-		}
-		return 2
-	}
+func bySpecificity(catalog []*Check, rules []ThresholdRule) []ThresholdRule {
 	out := append([]ThresholdRule(nil), rules...)
-	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Pattern) < rank(out[j].Pattern) })
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].Pattern.specificity(catalog) < out[j].Pattern.specificity(catalog)
+	})
 	return out
 }
 

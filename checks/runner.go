@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -21,22 +22,13 @@ const stragglerGrace = time.Second
 // onResult, when set, sees each result as it completes (for
 // progress output); it is called from one goroutine at a time.
 func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
-	if p.Timeout > 0 {
+	if p.Settings.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, p.Settings.Timeout)
 		defer cancel()
 	}
-	type job struct {
-		check   *Check
-		subject Subject
-	}
-	var jobs []job
-	for _, c := range p.Checks {
-		for _, s := range c.Subjects(p) {
-			jobs = append(jobs, job{c, s})
-		}
-	}
-	limit := p.Concurrency
+	jobs := p.Jobs()
+	limit := p.Settings.Concurrency
 	if limit <= 0 {
 		limit = 8
 	}
@@ -55,12 +47,12 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	finished := make(chan struct{})
 	for i, j := range jobs {
 		wg.Add(1)
-		if !j.check.Exclusive {
+		if !j.Check.Exclusive {
 			shared.Add(1)
 		}
 		go func() {
 			defer wg.Done()
-			if j.check.Exclusive {
+			if j.Check.Exclusive {
 				select {
 				case <-sharedDone:
 				case <-ctx.Done():
@@ -75,7 +67,7 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 				case <-ctx.Done():
 				}
 			}
-			r := runOne(ctx, p, j.check, j.subject)
+			r := runOne(ctx, p, j.Check, j.Subject)
 			mu.Lock()
 			defer mu.Unlock()
 			if done[i] {
@@ -102,20 +94,70 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	for i, j := range jobs {
 		if !done[i] {
 			done[i] = true
-			results[i] = Result{CheckID: j.check.ID, Title: j.check.Title, Target: j.subject.Name, Status: Error,
+			results[i] = Result{CheckID: j.Check.ID, Title: j.Check.Title, Target: j.Subject.Name, Subject: j.Subject, Status: Error,
 				Error: "the check did not stop at its deadline (a bug in rtcprobe)"}
 		}
 	}
-	annotateTURNTransports(results)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		markInterrupted(results)
+	}
+	across(p, results)
 	return results
 }
+
+// Job is one run of a check on one subject.
+type Job struct {
+	Check   *Check
+	Subject Subject
+}
+
+// Jobs expands the plan's checks into the runs it makes, in report order.
+func (p *Plan) Jobs() []Job {
+	var jobs []Job
+	for _, c := range p.Checks {
+		for _, s := range c.Subjects(p) {
+			jobs = append(jobs, Job{c, s})
+		}
+	}
+	return jobs
+}
+
+// markInterrupted turns what an interruption cut short into skips that
+// say so: a check stopped by Ctrl-C did not find a network problem.
+func markInterrupted(results []Result) {
+	for i := range results {
+		if r := &results[i]; r.Status == Fail || r.Status == Error {
+			r.Status, r.Interrupted, r.Broken, r.Advice = Skip, true, nil, ""
+			r.Error = "interrupted before it finished"
+		}
+	}
+}
+
+// across lets each check with an Across rule look at the whole run.
+func across(p *Plan, results []Result) {
+	for _, c := range p.Checks {
+		if c.Across == nil {
+			continue
+		}
+		var mine []*Result
+		for i := range results {
+			if results[i].CheckID == c.ID {
+				mine = append(mine, &results[i])
+			}
+		}
+		c.Across(mine, results)
+	}
+}
+
+// errNotStarted: the run's deadline came before the check's turn.
+var errNotStarted = errors.New("not started: the run's deadline expired first")
 
 // runOne runs one check on one subject under its deadline and judges it.
 // A panic in a probe becomes an error result, not a crash.
 func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
-		return c.Judge(s, probes.Failed(fmt.Errorf("not started: the run's --timeout expired first")), 0, nil)
+		return c.Judge(s, probes.Failed(errNotStarted), 0, nil)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeoutFor(c))
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -39,16 +40,17 @@ func TestSignalingCheck(t *testing.T) {
 	tests := []struct {
 		name   string
 		url    string
-		opts   Options
+		tls    *tls.Config
+		via    *url.URL
 		status Status
 		proxy  string // evidence "proxy" prefix
 		advice string
 	}{
-		{name: "direct", url: good, opts: Options{TLS: goodTLS}, status: Pass, proxy: "none (direct)"},
-		{name: "via tinyproxy", url: good, opts: Options{TLS: goodTLS, Proxy: proxy}, status: Pass, proxy: "via " + proxy.String()},
-		{name: "proxy refuses CONNECT", url: good, opts: Options{TLS: goodTLS, Proxy: strict}, status: Fail, proxy: "via " + strict.String(),
+		{name: "direct", url: good, tls: goodTLS, status: Pass, proxy: "none (direct)"},
+		{name: "via tinyproxy", url: good, tls: goodTLS, via: proxy, status: Pass, proxy: "via " + proxy.String()},
+		{name: "proxy refuses CONNECT", url: good, tls: goodTLS, via: strict, status: Fail, proxy: "via " + strict.String(),
 			advice: "allow CONNECT"},
-		{name: "certificate expires in 5 days", url: expiring, opts: Options{TLS: expiringTLS}, status: Warn},
+		{name: "certificate expires in 5 days", url: expiring, tls: expiringTLS, status: Warn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,12 +58,8 @@ func TestSignalingCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.opts.SignalingURLs = append(tt.opts.SignalingURLs, u)
-			sel, err := Select(Catalog(), "signaling")
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs := Run(context.Background(), &Plan{Checks: sel, Options: tt.opts}, nil)
+			p := &Plan{Checks: MustSelect(Catalog(), "signaling"), TLS: tt.tls, SignalingURLs: []*url.URL{u}, Settings: Settings{Proxy: tt.via}}
+			rs := Run(context.Background(), p, nil)
 			if len(rs) != 1 {
 				t.Fatalf("%d results, want 1", len(rs))
 			}

@@ -21,7 +21,7 @@ var stunThresholds = []Threshold{
 }
 
 func stunChecks() []*Check {
-	mk := func(tr probes.Transport, keep func(probes.Server) bool, title string) *Check {
+	mk := func(tr probes.Transport, keep func(probes.Server) bool, title, needs string) *Check {
 		return &Check{
 			ID:          "stun." + string(tr),
 			Title:       title,
@@ -33,14 +33,15 @@ func stunChecks() []*Check {
 				return p.serverTargets(keep, tr)
 			},
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Options.STUNCount})
+				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
 			},
+			Needs: needs,
 		}
 	}
 	secure := func(s probes.Server) bool { return s.URI.Scheme == stun.SchemeTypeSTUNS }
 	return []*Check{
-		mk(probes.UDP, plainSTUN, "STUN binding over UDP"),
-		mk(probes.TCP, plainSTUN, "STUN binding over TCP"),
-		mk(probes.TLS, secure, "STUN binding over TLS"),
+		mk(probes.UDP, plainSTUN, "STUN binding over UDP", "a stun: server"),
+		mk(probes.TCP, plainSTUN, "STUN binding over TCP", "a stun: server"),
+		mk(probes.TLS, secure, "STUN binding over TLS", "a stuns: server"),
 	}
 }

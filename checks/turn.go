@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -23,7 +25,7 @@ var turnThresholds = []Threshold{
 
 func turnChecks() []*Check {
 	mk := func(tr probes.Transport, title string) *Check {
-		return &Check{
+		c := &Check{
 			ID:    "turn." + string(tr),
 			Title: title,
 			Description: "Allocates two relays over " + tr.Upper() + " with the server's credentials and sends packets from one " +
@@ -34,10 +36,15 @@ func turnChecks() []*Check {
 			Thresholds: turnThresholds,
 			Subjects:   func(p *Plan) []Subject { return p.serverTargets(isTURN, tr) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Options.TURNPackets})
+				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets})
 			},
 			Advice: turnAdvice,
+			Needs:  "a turn: or turns: server",
 		}
+		if tr == probes.UDP {
+			c.Across = udpBlockedAcross
+		}
+		return c
 	}
 	return []*Check{
 		mk(probes.UDP, "TURN relay over UDP"),
@@ -85,42 +92,34 @@ func evidence(m probes.Measurement, name string) string {
 	return ""
 }
 
-// annotateTURNTransports adds the one conclusion no single result can
-// draw: when TURN over UDP fails on a host where TURN over TCP or TLS
-// works, UDP is blocked on the path, and clients need TURN over TCP/TLS.
-func annotateTURNTransports(results []Result) {
-	working := map[string][]string{} // host → transports that relayed
-	for _, r := range results {
-		if (r.CheckID == "turn.tcp" || r.CheckID == "turn.tls") && (r.Status == Pass || r.Status == Warn) {
-			h := targetHost(r.Target)
-			working[h] = append(working[h], r.CheckID[len("turn."):])
-		}
-	}
-	for i, r := range results {
-		if r.CheckID != "turn.udp" || r.Status != Fail {
+// udpBlockedAcross is turn.udp's rule across results: when TURN over UDP
+// fails on a host where TURN over TCP or TLS relays, UDP is blocked on the
+// path, and clients need TURN over TCP/TLS.
+func udpBlockedAcross(mine []*Result, all []Result) {
+	for _, r := range mine {
+		if r.Status != Fail {
 			continue
 		}
-		h := targetHost(r.Target)
-		ok := working[h]
-		if len(ok) == 0 {
+		host := r.Subject.Target.Server.URI.Host
+		var working []string
+		for _, o := range all {
+			tr := o.Subject.Target.Transport
+			if (o.CheckID == "turn.tcp" || o.CheckID == "turn.tls") && (o.Status == Pass || o.Status == Warn) &&
+				o.Subject.Target.Server.URI.Host == host && !slices.Contains(working, tr.Upper()) {
+				working = append(working, tr.Upper())
+			}
+		}
+		if len(working) == 0 {
 			continue
 		}
 		cross := fmt.Sprintf("TURN over %s works on %s but not over UDP: UDP is blocked on the path. "+
 			"Clients behind this network will need TURN over TCP or TLS, ideally TLS on port 443 (turns:%s:443?transport=tcp), which firewalls rarely block.",
-			joinUpper(ok), h, bracket(h))
+			strings.Join(working, " and "), host, bracket(host))
 		if r.Advice != "" {
 			cross += " " + r.Advice
 		}
-		results[i].Advice = cross
+		r.Advice = cross
 	}
-}
-
-func targetHost(target string) string {
-	s, err := probes.ParseServer(target)
-	if err != nil {
-		return target
-	}
-	return s.URI.Host
 }
 
 func bracket(h string) string {
@@ -128,15 +127,4 @@ func bracket(h string) string {
 		return "[" + h + "]"
 	}
 	return h
-}
-
-func joinUpper(trs []string) string {
-	out := ""
-	for i, t := range trs {
-		if i > 0 {
-			out += " and "
-		}
-		out += probes.Transport(t).Upper()
-	}
-	return out
 }

@@ -51,7 +51,7 @@ func TestTURNJudge(t *testing.T) {
 		{"private relay on public server", probes.Measurement{Metrics: with("relay_unroutable", 1), Evidence: []probes.Evidence{{Name: "relayed_address", Value: "10.0.0.5:50000"}}}, Warn, "10.0.0.5:50000"},
 		{"peer denied", probes.Failed(&probes.STUNError{Code: 403, Request: "CreatePermission"}), Fail, "--allow-loopback-peers"},
 		{"quota", probes.Failed(&probes.STUNError{Code: 486, Request: "Allocate"}), Fail, "quota"},
-		{"hang-up", probes.Failed(&probes.ClosedError{Addr: "127.0.0.1:3478", Transport: probes.TCP, Stage: "Allocate"}), Fail, "hung up during Allocate"},
+		{"hang-up", probes.Failed(&probes.ClosedError{Addr: "127.0.0.1:3478", Transport: probes.TCP, Request: "Allocate"}), Fail, "hung up during Allocate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,7 +73,7 @@ func TestSTUNCodeAdviceTURN(t *testing.T) {
 		err  probes.STUNError
 		want []string
 	}{
-		{probes.STUNError{Code: 401, Realm: "example.org"}, []string{`"example.org"`, "missing", "--user"}},
+		{probes.STUNError{Code: 401, Realm: "example.org"}, []string{`"example.org"`, "missing", "REST secret"}},
 		{probes.STUNError{Code: 401, Realm: "example.org", Authenticated: true}, []string{`"example.org"`, "password is wrong", "expired"}},
 		{probes.STUNError{Code: 400, Realm: "r", Authenticated: true}, []string{`"r"`, "credentials"}},
 		{probes.STUNError{Code: 400}, []string{"malformed"}},
@@ -96,7 +96,16 @@ func TestSTUNCodeAdviceTURN(t *testing.T) {
 	}
 }
 
-func TestAnnotateTURNTransports(t *testing.T) {
+// TestUDPBlockedAcross: turn.udp's rule across results, run as the runner
+// runs it (declared by the check, not known to the runner).
+func TestUDPBlockedAcross(t *testing.T) {
+	res := func(id, uri string, tr probes.Transport, st Status, advice string) Result {
+		s, err := probes.ParseServer(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Result{CheckID: id, Target: uri, Subject: Subject{Name: uri, Target: probes.Target{Server: s, Transport: tr}}, Status: st, Advice: advice}
+	}
 	const blocked = "UDP is blocked on the path"
 	tests := []struct {
 		name    string
@@ -105,30 +114,30 @@ func TestAnnotateTURNTransports(t *testing.T) {
 		wantAlt string
 	}{
 		{"UDP fails, TCP and TLS pass", []Result{
-			{CheckID: "turn.udp", Target: "turn:turn.example.org:3478", Status: Fail, Advice: "Nothing answered."},
-			{CheckID: "turn.tcp", Target: "turn:turn.example.org:3478", Status: Pass},
-			{CheckID: "turn.tls", Target: "turns:turn.example.org:5349", Status: Warn},
+			res("turn.udp", "turn:turn.example.org:3478", probes.UDP, Fail, "Nothing answered."),
+			res("turn.tcp", "turn:turn.example.org:3478", probes.TCP, Pass, ""),
+			res("turn.tls", "turns:turn.example.org:5349", probes.TLS, Warn, ""),
 		}, blocked, "TCP and TLS works on turn.example.org"},
 		{"keeps the specific advice", []Result{
-			{CheckID: "turn.udp", Target: "turn:[2001:db8::1]:3478", Status: Fail, Advice: "Nothing answered."},
-			{CheckID: "turn.tls", Target: "turns:[2001:db8::1]:443", Status: Pass},
+			res("turn.udp", "turn:[2001:db8::1]:3478", probes.UDP, Fail, "Nothing answered."),
+			res("turn.tls", "turns:[2001:db8::1]:443", probes.TLS, Pass, ""),
 		}, "turns:[2001:db8::1]:443?transport=tcp", "Nothing answered."},
 		{"everything fails", []Result{
-			{CheckID: "turn.udp", Target: "turn:h:3478", Status: Fail},
-			{CheckID: "turn.tcp", Target: "turn:h:3478", Status: Fail},
+			res("turn.udp", "turn:h:3478", probes.UDP, Fail, ""),
+			res("turn.tcp", "turn:h:3478", probes.TCP, Fail, ""),
 		}, "", ""},
 		{"another host works", []Result{
-			{CheckID: "turn.udp", Target: "turn:a:3478", Status: Fail},
-			{CheckID: "turn.tcp", Target: "turn:b:3478", Status: Pass},
+			res("turn.udp", "turn:a:3478", probes.UDP, Fail, ""),
+			res("turn.tcp", "turn:b:3478", probes.TCP, Pass, ""),
 		}, "", ""},
 		{"UDP passes", []Result{
-			{CheckID: "turn.udp", Target: "turn:h:3478", Status: Pass},
-			{CheckID: "turn.tcp", Target: "turn:h:3478", Status: Pass},
+			res("turn.udp", "turn:h:3478", probes.UDP, Pass, ""),
+			res("turn.tcp", "turn:h:3478", probes.TCP, Pass, ""),
 		}, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			annotateTURNTransports(tc.in)
+			across(&Plan{Checks: Catalog()}, tc.in)
 			got := tc.in[0].Advice
 			if tc.want == "" {
 				if strings.Contains(got, blocked) {
@@ -152,12 +161,8 @@ func TestTURNChecksAgainstEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	sel, err := Select(Catalog(), "turn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Plan{Servers: srv.Servers(), Checks: sel, Timeout: 10 * time.Second,
-		Options: Options{TURNPackets: 5, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	sel := MustSelect(Catalog(), "turn")
+	p := &Plan{Servers: srv.Servers(), Checks: sel, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 10 * time.Second, TURNPackets: 5}}
 	results := Run(context.Background(), p, nil)
 	got := map[string]Status{}
 	for _, r := range results {
@@ -205,9 +210,8 @@ func TestTURNUDPBlockedAdvice(t *testing.T) {
 		s.Username, s.Password = user, pass
 		servers = append(servers, s)
 	}
-	sel, _ := Select(Catalog(), "turn")
-	p := &Plan{Servers: servers, Checks: sel, CheckTimeout: time.Second,
-		Options: Options{TURNPackets: 3, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	sel := MustSelect(Catalog(), "turn")
+	p := &Plan{Servers: servers, Checks: sel, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{CheckTimeout: time.Second, TURNPackets: 3}}
 	var udpResult *Result
 	results := Run(context.Background(), p, nil)
 	for i, r := range results {

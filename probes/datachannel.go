@@ -43,9 +43,6 @@ func (c DataChannelConfig) withDefaults() DataChannelConfig {
 	return c
 }
 
-// StageDataChannel names a data channel failure after connecting.
-const StageDataChannel = "data channel"
-
 // Message kinds: the first byte of every message.
 const (
 	msgEcho = 'e'
@@ -112,12 +109,9 @@ func DataChannel(ctx context.Context, cfg DataChannelConfig) Measurement {
 	})
 
 	var m Measurement
-	if err := p.Connect(ctx); err != nil {
-		p.RecordConnection(&m, false)
-		m.Err = err
+	if err := p.connectRecorded(ctx, &m); err != nil {
 		return m
 	}
-	p.RecordConnection(&m, true)
 	connected := time.Now()
 	broken := p.Broken()
 	fail := func(what string, err error) Measurement {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -33,7 +34,7 @@ func dial(ctx context.Context, t Target) (net.Conn, error) {
 		conn, err = d.DialContext(ctx, t.Transport.Network(), addr)
 	}
 	if err != nil {
-		return nil, classify(err, t, start, "")
+		return nil, classify(err, t, start, StageFirstAnswer)
 	}
 	if t.Transport != TLS {
 		return conn, nil
@@ -48,10 +49,28 @@ func dial(ctx context.Context, t Target) (net.Conn, error) {
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = conn.Close()
-		return nil, classify(err, t, start, "TLS handshake")
+		return nil, classify(err, t, start, StageTLS)
 	}
 	return tc, nil
 }
+
+// TURNDialer connects a pion peer to t's TURN server over TCP or TLS as
+// the TURN probes do: through t's proxy, verifying the certificate against
+// t.TLS (pion's own TLS client knows only the system's roots), and under
+// ctx, which a pion dial has no other way to honour. Other addresses are
+// refused: the peer has no business elsewhere.
+func TURNDialer(ctx context.Context, t Target) Dialer {
+	return dialFunc(func(_, addr string) (net.Conn, error) {
+		if addr != t.Addr() {
+			return nil, fmt.Errorf("TURN server %s is not this call's (%s)", addr, t.Addr())
+		}
+		return dial(ctx, t)
+	})
+}
+
+type dialFunc func(network, addr string) (net.Conn, error)
+
+func (f dialFunc) Dial(network, addr string) (net.Conn, error) { return f(network, addr) }
 
 // resolve turns the target's host into an IP:port, naming DNS failures.
 func resolve(ctx context.Context, t Target, start time.Time) (string, error) {
@@ -62,7 +81,7 @@ func resolve(ctx context.Context, t Target, start time.Time) (string, error) {
 	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 	if err != nil {
 		if ctx.Err() != nil {
-			return "", &TimeoutError{Addr: host, Transport: t.Transport, Stage: "DNS lookup", After: time.Since(start)}
+			return "", &TimeoutError{Addr: host, Transport: t.Transport, Stage: StageDNS, After: time.Since(start)}
 		}
 		return "", &DNSError{Host: host, Err: err}
 	}
@@ -74,7 +93,7 @@ func resolve(ctx context.Context, t Target, start time.Time) (string, error) {
 
 // classify maps a network error to a typed error. stage names what was in
 // progress when it is not the first exchange ("TLS handshake").
-func classify(err error, t Target, start time.Time, stage string) error {
+func classify(err error, t Target, start time.Time, stage Stage) error {
 	if err == nil {
 		return nil
 	}
@@ -95,7 +114,7 @@ func classify(err error, t Target, start time.Time, stage string) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(start), Stage: stage}
 	}
-	if stage == "TLS handshake" {
+	if stage == StageTLS {
 		return &TLSError{Addr: t.Addr(), Err: err}
 	}
 	return err

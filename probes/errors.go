@@ -15,19 +15,42 @@ type URIError struct {
 func (e *URIError) Error() string { return fmt.Sprintf("invalid URI %q: %v", e.URI, e.Err) }
 func (e *URIError) Unwrap() error { return e.Err }
 
+// Stage names the step of an exchange that failed. The zero value is the
+// first exchange: waiting for any answer at all.
+type Stage string
+
+// Stages of the probes' exchanges.
+const (
+	StageFirstAnswer Stage = ""
+	StageDNS         Stage = "DNS lookup"
+	StageTLS         Stage = "TLS handshake"
+	StageProxy       Stage = "proxy CONNECT"
+	StageUpgrade     Stage = "HTTP Upgrade"
+	StageRelayTest   Stage = "relay test"
+	// The stages of a WebRTC connection (ConnectError).
+	StageGathering   Stage = "gathering"
+	StageICE         Stage = "ICE"
+	StageDTLS        Stage = "DTLS"
+	StageMedia       Stage = "media"
+	StageDataChannel Stage = "data channel"
+)
+
+// requestStage is the stage of a STUN/TURN request after the server has
+// answered earlier ones: "Allocate request".
+func requestStage(method string) Stage { return Stage(method + " request") }
+
 // TimeoutError means nothing answered before the deadline: on a path with
 // a firewall this is a silent drop.
 type TimeoutError struct {
 	Addr      string
 	Transport Transport
 	After     time.Duration
-	// Stage names what was waited for when it is not the first answer,
-	// e.g. "TLS handshake".
-	Stage string
+	// Stage names what was waited for when it is not the first answer.
+	Stage Stage
 }
 
 func (e *TimeoutError) Error() string {
-	if e.Stage != "" {
+	if e.Stage != StageFirstAnswer {
 		return fmt.Sprintf("%s with %s over %s timed out after %s", e.Stage, e.Addr, e.Transport.Upper(), roundDur(e.After))
 	}
 	return fmt.Sprintf("no response from %s over %s in %s", e.Addr, e.Transport.Upper(), roundDur(e.After))
@@ -115,12 +138,12 @@ func roundDur(d time.Duration) time.Duration {
 type ClosedError struct {
 	Addr      string
 	Transport Transport
-	// Stage is the request in flight: "Allocate", "ChannelBind", ...
-	Stage string
-	Err   error
+	// Request is the request in flight: "Allocate", "ChannelBind", ...
+	Request string
+	Err     error
 }
 
 func (e *ClosedError) Error() string {
-	return fmt.Sprintf("%s closed the %s connection during %s: %v", e.Addr, e.Transport.Upper(), e.Stage, e.Err)
+	return fmt.Sprintf("%s closed the %s connection during %s: %v", e.Addr, e.Transport.Upper(), e.Request, e.Err)
 }
 func (e *ClosedError) Unwrap() error { return e.Err }

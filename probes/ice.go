@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
@@ -25,11 +26,9 @@ func ICE(ctx context.Context, cfg PairConfig) Measurement {
 	if _, err := p.Offer.CreateDataChannel("rtcprobe-ice", nil); err != nil {
 		return Failed(fmt.Errorf("%w: data channel: %v", ErrUnsupported, err))
 	}
-	err = p.Connect(ctx)
 	var m Measurement
-	p.RecordConnection(&m, err == nil)
+	_ = p.connectRecorded(ctx, &m) // the error is m.Err
 	p.snapshot(cfg.Stats, cfg.StatsLabel)
-	m.Err = err
 	return m
 }
 
@@ -56,7 +55,7 @@ func ICEServer(s Server, tr Transport) webrtc.ICEServer {
 func AllLoopback(servers []Server) bool {
 	for _, s := range servers {
 		ip := net.ParseIP(s.URI.Host)
-		if s.URI.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !strings.EqualFold(s.URI.Host, "localhost") && (ip == nil || !ip.IsLoopback()) {
 			return false
 		}
 	}

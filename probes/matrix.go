@@ -10,7 +10,9 @@ import (
 // Cell is one entry of a reachability matrix: a named probe run against
 // one target (one transport to one port).
 type Cell struct {
-	// Name identifies the cell in evidence: "STUN/UDP 3478".
+	// Kind is the protocol the cell speaks ("STUN", "TURN"); Name
+	// identifies the cell in evidence: "STUN/UDP 3478".
+	Kind   string
 	Name   string
 	Target Target
 	// Run measures the cell. It must return by ctx's deadline.

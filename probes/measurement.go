@@ -19,6 +19,9 @@ type Measurement struct {
 	// Err is set when the probe could not measure. It is one of the typed
 	// errors in errors.go (wrapped), so checks can give advice on it.
 	Err error
+	// Summary is what a probe has to say beyond numbers and words, as a
+	// typed value (*NATSummary, …), so checks judge data, not text.
+	Summary any
 }
 
 // Sample is one point of a time series.

@@ -89,12 +89,9 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 	})
 
 	var m Measurement
-	if err := p.Connect(ctx); err != nil {
-		p.RecordConnection(&m, false)
-		m.Err = err
+	if err := p.connectRecorded(ctx, &m); err != nil {
 		return m
 	}
-	p.RecordConnection(&m, true)
 	// Fit the sample into the deadline (--check-timeout may be shorter
 	// than --media-duration), keeping a second for the drain and report.
 	if deadline, ok := ctx.Deadline(); ok {

@@ -49,6 +49,16 @@ func (c NATConfig) withDefaults() (NATConfig, error) {
 	return c, nil
 }
 
+// NATSummary is the outcome of NAT behaviour discovery as data.
+type NATSummary struct {
+	// NAT is true when the mapped address differs from the local one.
+	NAT bool
+	// Mapping and Filtering are behaviours (EndpointIndependent, …), empty
+	// when the test was inconclusive; then …Inconclusive says why.
+	Mapping, Filtering                         string
+	MappingInconclusive, FilteringInconclusive *InconclusiveError
+}
+
 // InconclusiveError says why a behaviour could not be determined.
 type InconclusiveError struct {
 	Test   string // "mapping" or "filtering"
@@ -82,31 +92,35 @@ func NATBehavior(ctx context.Context, t Target, cfg NATConfig) Measurement {
 		return Failed(&DNSError{Host: t.Server.URI.Host, Err: err})
 	}
 	var m Measurement
+	sum := &NATSummary{}
 	mapping, other, err := discoverMapping(ctx, cfg, server, &m)
+	sum.NAT = m.Metrics["nat_present"] == 1
 	if err != nil {
-		var inc *InconclusiveError
-		if !errors.As(err, &inc) {
+		if !errors.As(err, &sum.MappingInconclusive) {
 			m.Err = err
 			return m
 		}
-		m.AddEvidence("mapping", "inconclusive: "+inc.Reason)
+		m.AddEvidence("mapping", "inconclusive: "+sum.MappingInconclusive.Reason)
 	} else {
+		sum.Mapping = mapping
 		m.AddEvidence("mapping", mapping)
 		m.SetMetric("mapping_level", level(mapping))
 	}
+	m.Summary = sum
 	if other == nil {
 		// Without an alternate address there is nothing to filter on.
-		m.AddEvidence("filtering", "inconclusive: needs the server's OTHER-ADDRESS")
+		sum.FilteringInconclusive = &InconclusiveError{"filtering", "needs the server's OTHER-ADDRESS"}
+		m.AddEvidence("filtering", "inconclusive: "+sum.FilteringInconclusive.Reason)
 		return m
 	}
 	filtering, err := discoverFiltering(ctx, cfg, server)
-	var inc *InconclusiveError
 	switch {
-	case errors.As(err, &inc):
-		m.AddEvidence("filtering", "inconclusive: "+inc.Reason)
+	case errors.As(err, &sum.FilteringInconclusive):
+		m.AddEvidence("filtering", "inconclusive: "+sum.FilteringInconclusive.Reason)
 	case err != nil:
 		m.Err = err
 	default:
+		sum.Filtering = filtering
 		m.AddEvidence("filtering", filtering)
 		m.SetMetric("filtering_level", level(filtering))
 	}

@@ -10,11 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/stats"
-	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
@@ -43,18 +39,14 @@ type PairConfig struct {
 	StatsLabel string
 }
 
-// Connection stages, named in a ConnectError.
-const (
-	StageGathering = "gathering"
-	StageICE       = "ICE"
-	StageDTLS      = "DTLS"
-	StageMedia     = "media"
-)
+// ErrNoRelay: a relay-only peer gathered no relay candidate (the TURN
+// server gave no allocation).
+var ErrNoRelay = errors.New("no relay candidate")
 
 // ConnectError says which stage of setting up (or keeping) a peer
 // connection failed.
 type ConnectError struct {
-	Stage string
+	Stage Stage
 	Err   error
 	After time.Duration
 }
@@ -92,6 +84,12 @@ type statsHolder struct {
 	getter stats.Getter
 }
 
+func (h *statsHolder) set(g stats.Getter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.getter = g
+}
+
 func (h *statsHolder) Get(ssrc uint32) *stats.Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -111,7 +109,8 @@ func NewPair(cfg PairConfig) (*Pair, error) {
 	pcs := [2]*webrtc.PeerConnection{}
 	for i := range pcs {
 		p.rtp[i] = &statsHolder{}
-		api, err := newAPI(cfg, i, p.rtp[i])
+		api, err := NewAPI(APIConfig{Relay: cfg.Relay, Loopback: cfg.Loopback, Net: cfg.Nets[i],
+			ReportInterval: cfg.ReportInterval, OnStats: p.rtp[i].set})
 		if err != nil {
 			p.Close()
 			return nil, err
@@ -136,70 +135,6 @@ func NewPair(cfg PairConfig) (*Pair, error) {
 	return p, nil
 }
 
-func newAPI(cfg PairConfig, side int, holder *statsHolder) (*webrtc.API, error) {
-	var se webrtc.SettingEngine
-	logs := logging.NewDefaultLoggerFactory()
-	logs.DefaultLogLevel = logging.LogLevelDisabled // pion's own warnings would garble the report
-	se.LoggerFactory = logs
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	// The receive window Chrome's SCTP stack (dcsctp) offers; pion's 1 MiB
-	// default would halve the data channel throughput a browser gets.
-	se.SetSCTPMaxReceiveBufferSize(5 << 20)
-	// A STUN server that has not answered in 2 s is no use to ICE; pion's
-	// 5 s default, paid by each peer in turn, outlasted ice.all's deadline
-	// when a configured STUN server was down.
-	se.SetSTUNGatherTimeout(2 * time.Second)
-	// Fail fast enough that a dead peer is seen within a media sample.
-	se.SetICETimeouts(2*time.Second, 4*time.Second, 500*time.Millisecond)
-	// pion waits up to 2 s before accepting a relayed pair in case a
-	// better one works; browsers nominate much sooner. Short waits keep
-	// the preference for direct pairs without adding seconds to calls
-	// that need the relay.
-	se.SetSrflxAcceptanceMinWait(100 * time.Millisecond)
-	se.SetPrflxAcceptanceMinWait(200 * time.Millisecond)
-	se.SetRelayAcceptanceMinWait(300 * time.Millisecond)
-	if cfg.Relay {
-		// Only relay pairs exist, so there is nothing better to wait for.
-		se.SetRelayAcceptanceMinWait(0)
-	}
-	if cfg.Loopback {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
-	}
-	if n := cfg.Nets[side]; n != nil {
-		se.SetNet(n)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	}
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	reg := &interceptor.Registry{}
-	// The stats interceptor goes first, i.e. closest to the network, so
-	// it sees the sender reports the report interceptor writes (it needs
-	// them to compute the RTT from the receiver reports).
-	si, err := stats.NewInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	si.OnNewPeerConnection(func(_ string, g stats.Getter) {
-		holder.mu.Lock()
-		holder.getter = g
-		holder.mu.Unlock()
-	})
-	reg.Add(si)
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
-		[]report.ReceiverOption{report.ReceiverInterval(cfg.ReportInterval)},
-		report.SenderInterval(cfg.ReportInterval)); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg)), nil
-}
-
 func (p *Pair) setState(side int, s webrtc.PeerConnectionState) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -220,7 +155,7 @@ func (p *Pair) state() ([2]webrtc.PeerConnectionState, <-chan struct{}) {
 // connected. Its error is a *ConnectError naming the stage that failed.
 func (p *Pair) Connect(ctx context.Context) error {
 	start := time.Now()
-	fail := func(stage string, err error) error {
+	fail := func(stage Stage, err error) error {
 		return &ConnectError{Stage: stage, Err: err, After: time.Since(start)}
 	}
 	iceUp := make(chan time.Time, 1)
@@ -265,11 +200,10 @@ func (p *Pair) Connect(ctx context.Context) error {
 	p.Timings.Gathering = time.Since(start)
 	for i, pc := range []*webrtc.PeerConnection{p.Offer, p.Answer} {
 		if countCandidates(pc.LocalDescription().SDP) == 0 {
-			what := "no candidate"
 			if pc.GetConfiguration().ICETransportPolicy == webrtc.ICETransportPolicyRelay {
-				what = "no relay candidate"
+				return fail(StageGathering, fmt.Errorf("%w gathered by the %s", ErrNoRelay, sideName(i)))
 			}
-			return fail(StageGathering, fmt.Errorf("%s gathered by the %s", what, sideName(i)))
+			return fail(StageGathering, fmt.Errorf("no candidate gathered by the %s", sideName(i)))
 		}
 	}
 	negotiated := time.Now()
@@ -317,6 +251,15 @@ func (p *Pair) Connect(ctx context.Context) error {
 	}
 }
 
+// connectRecorded connects the pair and records how into m; a failure
+// becomes m.Err too.
+func (p *Pair) connectRecorded(ctx context.Context, m *Measurement) error {
+	err := p.Connect(ctx)
+	p.RecordConnection(m, err == nil)
+	m.Err = err
+	return err
+}
+
 // Broken returns a channel closed once either peer's connection fails,
 // disconnects or closes after having connected: a call dropped mid-way.
 func (p *Pair) Broken() <-chan struct{} {
@@ -361,7 +304,7 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 		m.SetMetric("connect_ms", ms(t.Total))
 	}
 	// The selected pair first: it is what a one-line summary shows.
-	if pair := selectedPair(p.Offer); pair != nil {
+	if pair := SelectedPair(p.Offer); pair != nil {
 		m.AddEvidence("selected_pair", fmt.Sprintf("%s %s:%d ↔ %s %s:%d over %s",
 			pair.Local.Typ, pair.Local.Address, pair.Local.Port, pair.Remote.Typ, pair.Remote.Address, pair.Remote.Port, pair.Local.Protocol))
 		relay := 0.0
@@ -392,7 +335,8 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 	}
 }
 
-func selectedPair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
+// SelectedPair is pc's selected candidate pair, or nil before there is one.
+func SelectedPair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
 	sctp := pc.SCTP()
 	if sctp == nil || sctp.Transport() == nil {
 		return nil

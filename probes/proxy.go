@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -30,13 +31,13 @@ func (e *ProxyError) Error() string {
 func (e *ProxyError) Unwrap() error { return e.Err }
 
 // ResolveProxy picks the HTTP proxy for a TCP connection to addr:
-// explicit (--proxy) when set, else HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+// explicit (the proxy option) when set, else HTTPS_PROXY / HTTP_PROXY / NO_PROXY
 // from the environment for the given scheme ("https" for TLS and TURN,
 // "http" for ws://). Loopback destinations never use an environment
 // proxy. The second result names where the proxy came from.
 func ResolveProxy(explicit *url.URL, scheme, addr string) (*url.URL, string) {
 	if explicit != nil {
-		return explicit, "--proxy"
+		return explicit, "the proxy setting"
 	}
 	u, err := http.ProxyFromEnvironment(&http.Request{URL: &url.URL{Scheme: scheme, Host: addr}})
 	if err != nil || u == nil {
@@ -48,7 +49,8 @@ func ResolveProxy(explicit *url.URL, scheme, addr string) (*url.URL, string) {
 	return u, "HTTP_PROXY"
 }
 
-// ParseProxy validates a --proxy value: http://[user:pass@]host:port.
+// ParseProxy validates an HTTP proxy URL: http://[user:pass@]host:port.
+// Errors never quote the value: it may hold a password.
 func ParseProxy(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -58,10 +60,13 @@ func ParseProxy(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("invalid --proxy: %v", err)
+		return nil, fmt.Errorf("not a URL: %v", err)
 	}
-	if u.Scheme != "http" || u.Host == "" || u.Port() == "" {
-		return nil, fmt.Errorf("invalid --proxy %q: want http://HOST:PORT", redactURL(u))
+	if u.Scheme != "http" || u.Hostname() == "" || u.Port() == "" {
+		return nil, errors.New("want http://HOST:PORT")
+	}
+	if port, err := strconv.Atoi(u.Port()); err != nil || port < 1 || port > 65535 {
+		return nil, errors.New("port must be 1-65535")
 	}
 	return u, nil
 }
@@ -103,7 +108,7 @@ func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, erro
 	if err != nil {
 		_ = conn.Close()
 		if ctx.Err() != nil {
-			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: "proxy CONNECT"}
+			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: StageProxy}
 		}
 		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
 	}

@@ -65,7 +65,7 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 		if err != nil {
 			var se *STUNError
 			if errors.As(err, &se) || isFatal(err) {
-				m.Err = classify(err, t, start, "")
+				m.Err = classify(err, t, start, StageFirstAnswer)
 				return m
 			}
 			continue // lost: counted below

@@ -44,6 +44,8 @@ type Server struct {
 	ExplicitTransport bool
 	Username          string
 	Password          string
+	// REST, when set, mints Username and Password for each run.
+	REST *RESTSecret
 }
 
 // ParseServer parses a stun:, stuns:, turn: or turns: URI. Errors name the
@@ -72,7 +74,7 @@ func parseServer(raw string) (Server, error) {
 	}
 	hostport, query, _ := strings.Cut(rest, "?")
 	if strings.Contains(hostport, "@") {
-		return Server{}, errors.New("credentials in the URI are not allowed; use --user/--password")
+		return Server{}, errors.New("credentials in the URI are not allowed; give the username and password separately")
 	}
 	if hostport == "" {
 		return Server{}, errors.New("missing host")

@@ -134,7 +134,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	m.SetMetric("loss_pct", LossPct(sent, len(rtts)))
 	rtts.Record(&m, "rtt")
 	if sent == 0 {
-		m.Err = &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: "relay test"}
+		m.Err = &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: StageRelayTest}
 		return m
 	}
 

@@ -295,9 +295,9 @@ func (c *turnClient) netError(ctx context.Context, err error, method stun.Method
 	if isClosed(err) {
 		return c.closedError(err, method)
 	}
-	stage := ""
+	stage := StageFirstAnswer
 	if c.answered {
-		stage = method.String() + " request"
+		stage = requestStage(method.String())
 	}
 	if ctx.Err() != nil {
 		return &TimeoutError{Addr: c.t.Addr(), Transport: c.t.Transport, After: time.Since(c.start), Stage: stage}
@@ -306,7 +306,7 @@ func (c *turnClient) netError(ctx context.Context, err error, method stun.Method
 }
 
 func (c *turnClient) closedError(err error, method stun.Method) error {
-	return &ClosedError{Addr: c.t.Addr(), Transport: c.t.Transport, Stage: method.String(), Err: err}
+	return &ClosedError{Addr: c.t.Addr(), Transport: c.t.Transport, Request: method.String(), Err: err}
 }
 
 // isClosed is a stream the server ended: EOF mid-frame or a reset.

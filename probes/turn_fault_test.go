@@ -80,7 +80,7 @@ func TestTURNFaults(t *testing.T) {
 		}},
 		{"TCP closed mid-allocation", "turn:127.0.0.1:" + port(hangUp) + "?transport=tcp", func(err error) bool {
 			var ce *probes.ClosedError
-			return errors.As(err, &ce) && ce.Stage == "Allocate"
+			return errors.As(err, &ce) && ce.Request == "Allocate"
 		}},
 	}
 	for _, tc := range tests {

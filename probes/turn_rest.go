@@ -21,3 +21,23 @@ func RESTCredentials(secret, user string, ttl time.Duration, now time.Time) (use
 	mac.Write([]byte(username))
 	return username, base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
+
+// RESTSecret is a TURN REST shared secret to mint credentials from. A
+// server that has one gets fresh credentials for each run (Minted), so a
+// long-running process never presents expired ones.
+type RESTSecret struct {
+	Secret string
+	// User is the optional user part of the username.
+	User string
+	// TTL is each minted credential's lifetime.
+	TTL time.Duration
+}
+
+// Minted returns s with credentials minted from its REST secret at now;
+// a server without one is returned as it is.
+func (s Server) Minted(now time.Time) Server {
+	if s.REST != nil {
+		s.Username, s.Password = RESTCredentials(s.REST.Secret, s.REST.User, s.REST.TTL, now)
+	}
+	return s
+}

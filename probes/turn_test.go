@@ -88,9 +88,10 @@ func TestTURNRelaysOverEveryTransport(t *testing.T) {
 			if !strings.HasPrefix(ev["channel"], "bound 0x4000") {
 				t.Errorf("channel = %q, want bound", ev["channel"])
 			}
-			// The embedded server relays on 127.0.0.1 only: an IPv6 relay is refused.
-			if v, ok := m.Metrics["relay_ipv6"]; !ok || v != 0 {
-				t.Errorf("relay_ipv6 = %v (present %v), want 0; evidence %q", v, ok, ev["relay_ipv6"])
+			// The embedded server grants IPv6 relays on ::1 when asked
+			// (RFC 6156 REQUESTED-ADDRESS-FAMILY).
+			if v, ok := m.Metrics["relay_ipv6"]; !ok || v != 1 || !strings.HasPrefix(ev["relay_ipv6"], "granted [::1]:") {
+				t.Errorf("relay_ipv6 = %v (present %v), want 1; evidence %q", v, ok, ev["relay_ipv6"])
 			}
 			if _, ok := m.Metrics["connect_ms"]; ok != (tr != probes.UDP) {
 				t.Errorf("connect_ms present = %v over %s", ok, tr)

@@ -84,7 +84,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	begin := time.Now()
 	conn, err := wsConnect(ctx, &m, cfg, secure, addr, host)
 	if err != nil {
-		m.Err = classify(err, t, begin, "")
+		m.Err = classify(err, t, begin, StageFirstAnswer)
 		return m
 	}
 	defer conn.Close()
@@ -102,7 +102,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 		}
 		tc := tls.Client(conn, tcfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			m.Err = classify(err, t, start, "TLS handshake")
+			m.Err = classify(err, t, start, StageTLS)
 			return m
 		}
 		conn = tc
@@ -123,7 +123,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	start := time.Now()
 	br, err := wsUpgrade(conn, u, addr)
 	if err != nil {
-		m.Err = classify(err, t, start, "HTTP Upgrade")
+		m.Err = classify(err, t, start, StageUpgrade)
 		return m
 	}
 	m.SetMetric("upgrade_ms", ms(time.Since(start)))
@@ -167,7 +167,7 @@ func wsConnect(ctx context.Context, m *Measurement, cfg WebSocketConfig, secure 
 		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 		if err != nil || len(ips) == 0 {
 			if ctx.Err() != nil {
-				return nil, &TimeoutError{Addr: host, Transport: TCP, Stage: "DNS lookup", After: time.Since(start)}
+				return nil, &TimeoutError{Addr: host, Transport: TCP, Stage: StageDNS, After: time.Since(start)}
 			}
 			return nil, &DNSError{Host: host, Err: err}
 		}

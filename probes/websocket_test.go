@@ -101,7 +101,7 @@ func TestWebSocket(t *testing.T) {
 			evidence: map[string]string{"tls": "chain verified", "certificate": "issued by rtcprobe test CA"}},
 		{name: "wss through tinyproxy", url: wss, cfg: probes.WebSocketConfig{TLS: trusted, Proxy: proxy},
 			metrics:  []string{"connect_ms", "tls_ms", "upgrade_ms", "ping_rtt_ms"},
-			evidence: map[string]string{"proxy": "via " + proxy.String() + " (from --proxy)"}},
+			evidence: map[string]string{"proxy": "via " + proxy.String() + " (from the proxy setting)"}},
 		{name: "proxy refuses CONNECT", url: wss, cfg: probes.WebSocketConfig{TLS: trusted, Proxy: strict},
 			err: func(err error) bool {
 				var pe *probes.ProxyError

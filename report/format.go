@@ -1,10 +1,9 @@
 package report
 
 import (
-	"fmt"
-	"math"
-	"strconv"
 	"strings"
+
+	"github.com/rtcprobe/rtcprobe/checks"
 )
 
 // unit suffixes of metric names and how they print.
@@ -27,7 +26,7 @@ func FormatMetric(name string, v float64) string {
 		}
 	}
 	label = strings.ReplaceAll(label, "_", " ")
-	num := FormatNumber(v)
+	num := checks.FormatNumber(v)
 	if unit == "" {
 		return label + " " + num
 	}
@@ -35,21 +34,4 @@ func FormatMetric(name string, v float64) string {
 		return label + " " + num + "%"
 	}
 	return label + " " + num + " " + unit
-}
-
-// FormatNumber prints with three significant digits, integers as is.
-func FormatNumber(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return fmt.Sprint(v)
-	case v == math.Trunc(v) && math.Abs(v) < 1e15:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case math.Abs(v) >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case math.Abs(v) >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case math.Abs(v) >= 1:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
 }

@@ -166,7 +166,7 @@ func lineChart(name string, xs, ys []float64) chart {
 	if unit != "" {
 		c.Title += " (" + unit + ")"
 	}
-	c.Last = FormatNumber(ys[len(ys)-1])
+	c.Last = checks.FormatNumber(ys[len(ys)-1])
 	xmax := xs[len(xs)-1]
 	if xmax <= 0 {
 		xmax = 1
@@ -190,16 +190,16 @@ func lineChart(name string, xs, ys []float64) chart {
 		x, y := px(xs[i]), py(ys[i])
 		pts = append(pts, fmt.Sprintf("%g,%g", x, y))
 		if len(xs) <= maxDots {
-			c.Dots = append(c.Dots, point{X: x, Y: y, Label: fmt.Sprintf("%ss: %s", FormatNumber(xs[i]), FormatNumber(ys[i]))})
+			c.Dots = append(c.Dots, point{X: x, Y: y, Label: fmt.Sprintf("%ss: %s", checks.FormatNumber(xs[i]), checks.FormatNumber(ys[i]))})
 		}
 	}
 	c.Points = strings.Join(pts, " ")
 	for y := ymin; y <= ymax+ystep/2; y += ystep {
-		c.YTicks = append(c.YTicks, tick{Pos: py(y), Label: FormatNumber(y)})
+		c.YTicks = append(c.YTicks, tick{Pos: py(y), Label: checks.FormatNumber(y)})
 	}
 	xstep := niceStep(xmax, 5)
 	for x := 0.0; x <= xmax+xstep/1e6; x += xstep {
-		c.XTicks = append(c.XTicks, tick{Pos: px(x), Label: FormatNumber(x) + "s"})
+		c.XTicks = append(c.XTicks, tick{Pos: px(x), Label: checks.FormatNumber(x) + "s"})
 	}
 	return c
 }

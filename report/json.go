@@ -19,7 +19,9 @@ type jsonReport struct {
 	Env        Environment `json:"environment"`
 	FailOn     string      `json:"fail_on"`
 	Summary    jsonSummary `json:"summary"`
-	Checks     []jsonCheck `json:"checks"`
+	// Interrupted is only written when true.
+	Interrupted bool        `json:"interrupted,omitempty"`
+	Checks      []jsonCheck `json:"checks"`
 }
 
 type jsonTool struct {
@@ -46,8 +48,19 @@ type jsonCheck struct {
 	Metrics    map[string]float64 `json:"metrics"`
 	Evidence   []probes.Evidence  `json:"evidence"`
 	Series     []probes.Sample    `json:"series,omitempty"`
-	Error      string             `json:"error"`
-	Advice     string             `json:"advice"`
+	Broken     []jsonViolation    `json:"thresholds_broken,omitempty"`
+	// Interrupted is only written when true.
+	Interrupted bool   `json:"interrupted,omitempty"`
+	Error       string `json:"error"`
+	Advice      string `json:"advice"`
+}
+
+type jsonViolation struct {
+	Metric string        `json:"metric"`
+	Op     string        `json:"op"`
+	Limit  float64       `json:"limit"`
+	Level  checks.Status `json:"level"`
+	Value  float64       `json:"value"`
 }
 
 // WriteJSON writes the versioned JSON report (schema rtcprobe/v1).
@@ -63,7 +76,8 @@ func WriteJSON(w io.Writer, r Report) error {
 		FailOn:     string(r.failOn()),
 		Summary: jsonSummary{Status: s.Status, Total: s.Total, Pass: s.Counts[checks.Pass], Warn: s.Counts[checks.Warn],
 			Fail: s.Counts[checks.Fail], Skip: s.Counts[checks.Skip], Error: s.Counts[checks.Error]},
-		Checks: []jsonCheck{},
+		Interrupted: r.Interrupted,
+		Checks:      []jsonCheck{},
 	}
 	for _, res := range r.Results {
 		metrics := map[string]float64{}
@@ -75,7 +89,8 @@ func WriteJSON(w io.Writer, r Report) error {
 		out.Checks = append(out.Checks, jsonCheck{
 			ID: res.CheckID, Title: res.Title, Target: res.Target, Status: res.Status,
 			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence),
-			Series: res.Series, Error: res.Error, Advice: res.Advice,
+			Series: res.Series, Broken: violations(res.Broken), Interrupted: res.Interrupted,
+			Error: res.Error, Advice: res.Advice,
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -90,4 +105,12 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+func violations(vs []checks.Violation) []jsonViolation {
+	var out []jsonViolation
+	for _, v := range vs {
+		out = append(out, jsonViolation{Metric: v.Metric, Op: v.Op, Limit: v.Threshold.Value, Level: v.Level, Value: v.Value})
+	}
+	return out
 }

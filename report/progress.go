@@ -36,12 +36,12 @@ func (p *Progress) Result(r checks.Result) {
 		status = statusColors[r.Status] + status + "\x1b[0m"
 	}
 	width := len(fmt.Sprint(p.total))
-	line := fmt.Sprintf("[%*d/%d] %s %s  %s", width, p.done, p.total, status, r.CheckID, r.Target)
+	line := fmt.Sprintf("[%*d/%d] %s %s  %s", width, p.done, p.total, status, terminalText(r.CheckID), terminalText(r.Target))
 	if m := measured(r); m != "" && (r.Status == checks.Pass || r.Status == checks.Warn) {
-		line += "  " + strings.ReplaceAll(m, "\n", ", ")
+		line += "  " + terminalText(strings.ReplaceAll(m, "\n", ", "))
 	}
 	if r.Status != checks.Pass && r.Error != "" {
-		line += "  " + firstLine(r.Error)
+		line += "  " + terminalText(firstLine(r.Error))
 	}
 	line += fmt.Sprintf("  (%s)", durationText(r.Duration))
 	fmt.Fprintln(p.w, line)

@@ -24,8 +24,11 @@ type Report struct {
 	// ticket. Zero fields are left out.
 	Environment Environment
 	// FailOn is the worst status that still passes the run: checks.Fail
-	// (the default when empty) or checks.Warn (--fail-on warn).
+	// (the default when empty) or checks.Warn.
 	FailOn checks.Status
+	// Interrupted is true when the run was interrupted (Ctrl-C) before
+	// every check finished.
+	Interrupted bool
 }
 
 // Environment describes the machine and settings of a run. It never holds

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -26,7 +27,9 @@ var statusColors = map[checks.Status]string{
 	checks.Error: "\x1b[35m", checks.Skip: "\x1b[90m",
 }
 
-// WriteTable renders one row per result and a summary line.
+// WriteTable renders one row per result and a summary line. Skips with
+// the same cause (no browser skips every browser check) are folded into
+// one line under the table instead of a row each.
 func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 	if opt.Width <= 0 {
 		opt.Width = 60
@@ -39,17 +42,25 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)
 	t.Header("check", "target", "status", "measured", "details")
-	for _, res := range r.Results {
+	rows, folds := foldSkips(r.Results)
+	for _, res := range rows {
 		status := strings.ToUpper(string(res.Status))
 		if opt.Color {
 			status = statusColors[res.Status] + status + "\x1b[0m"
 		}
-		if err := t.Append(res.CheckID, res.Target, status, measured(res), details(res)); err != nil {
+		if err := t.Append(terminalText(res.CheckID), terminalText(res.Target), status, terminalText(measured(res)), terminalText(details(res))); err != nil {
 			return err
 		}
 	}
-	if err := t.Render(); err != nil {
-		return err
+	if len(rows) > 0 || len(folds) == 0 {
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	for _, f := range folds {
+		if _, err := fmt.Fprintln(w, terminalText(f.String())); err != nil {
+			return err
+		}
 	}
 	_, err := fmt.Fprintln(w, SummaryLine(r))
 	return err
@@ -97,4 +108,65 @@ func details(res checks.Result) string {
 		return res.Error
 	}
 	return res.Error + " → " + res.Advice
+}
+
+// skipFold is two or more skipped results with the same cause.
+type skipFold struct {
+	ids   []string // the check ID of each result
+	cause string
+}
+
+// foldSkips splits results into the table's rows and the skips that share
+// their cause with another skip, grouped by cause in order of appearance.
+func foldSkips(results []checks.Result) (rows []checks.Result, folds []skipFold) {
+	count := map[string]int{}
+	for _, res := range results {
+		if res.Status == checks.Skip {
+			count[details(res)]++
+		}
+	}
+	index := map[string]int{}
+	for _, res := range results {
+		cause := details(res)
+		if res.Status != checks.Skip || count[cause] < 2 {
+			rows = append(rows, res)
+			continue
+		}
+		i, ok := index[cause]
+		if !ok {
+			i, index[cause] = len(folds), len(folds)
+			folds = append(folds, skipFold{cause: cause})
+		}
+		folds[i].ids = append(folds[i].ids, res.CheckID)
+	}
+	return rows, folds
+}
+
+// String is the fold's line: "17 browser.* checks skipped: cause".
+func (f skipFold) String() string {
+	return fmt.Sprintf("%d %s skipped: %s", len(f.ids), checksNamed(f.ids), f.cause)
+}
+
+// checksNamed names a set of check IDs: "browser.ice checks" when they
+// are one check's, "browser.* checks" when they share a group, else
+// "checks (stun.tls, turn.tls)".
+func checksNamed(ids []string) string {
+	same, group := true, checks.Group(ids[0])
+	var distinct []string
+	for _, id := range ids {
+		same = same && id == ids[0]
+		if checks.Group(id) != group {
+			group = ""
+		}
+		if !slices.Contains(distinct, id) {
+			distinct = append(distinct, id)
+		}
+	}
+	switch {
+	case same:
+		return ids[0] + " checks"
+	case group != "":
+		return group + ".* checks"
+	}
+	return "checks (" + strings.Join(distinct, ", ") + ")"
 }

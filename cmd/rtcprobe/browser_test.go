@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,4 +110,31 @@ func processesMentioning(s string) []int {
 		}
 	}
 	return pids
+}
+
+// With no servers named, the browser trusts the embedded server's
+// certificate as rtcprobe does: its turns: subjects run and pass.
+func TestDefaultRunBrowserUsesEmbeddedTURNS(t *testing.T) {
+	if _, err := browser.Find(""); err != nil {
+		testenv.Unavailable(t, "%v (%s)", err, browser.InstallHint)
+	}
+	res := rtcprobe(t, "--checks", "browser.ice,browser.interop", "--json", "-")
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("%v; exit %d, stderr %s", err, res.code, res.stderr)
+	}
+	turns := 0
+	for _, c := range rep.Checks {
+		if !strings.Contains(c.Target, "turns:") {
+			continue
+		}
+		turns++
+		// Warnings are allowed: a loaded machine can connect slowly.
+		if c.Status != "pass" && c.Status != "warn" {
+			t.Errorf("%s %s: %s %s", c.ID, c.Target, c.Status, c.Error)
+		}
+	}
+	if turns != 2 {
+		t.Errorf("%d turns: subjects, want browser.ice and a relay-only browser.interop: %+v", turns, rep.Checks)
+	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
-	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -247,7 +246,7 @@ func TestListShowsThresholdsInForce(t *testing.T) {
 		dontWant []string
 	}{
 		{nil, []string{"stun.udp  STUN binding over UDP", "metrics:    rtt_median_ms", "warn unless rtt_p95_ms < 150", "ITU-T G.114", "ci ", "firewall ", "precall ", "stun_count"}, []string{"not run"}},
-		{[]string{"--config", cfg}, []string{"warn unless rtt_p95_ms < 42", "set in " + cfg + ":3", "fail unless rtt_p95_ms < 400", "Options set: stun_count (config)."}, nil},
+		{[]string{"--config", cfg}, []string{"warn unless rtt_p95_ms < 42", "set in " + cfg + ":3", "fail unless rtt_p95_ms < 400", "Options set: stun_count (" + cfg + ":5)."}, nil},
 		{[]string{"--profile", "ci"}, []string{"Profile ci:", "A run fails on: warn."}, nil},
 	}
 	for _, tt := range tests {
@@ -295,24 +294,6 @@ func TestProgressOnTerminal(t *testing.T) {
 	res := rtcprobe(t, "--checks", "stun", "stun:"+addr)
 	if strings.Contains(res.stdout, "[1/2]") {
 		t.Errorf("progress on a pipe:\n%s", res.stdout)
-	}
-}
-
-func TestDedupeServers(t *testing.T) {
-	parse := func(uri, user, pw string) probes.Server {
-		s, err := probes.ParseServer(uri)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Username, s.Password = user, pw
-		return s
-	}
-	got := dedupe([]probes.Server{
-		parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "1"),
-		parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "2"),
-	})
-	if len(got) != 3 {
-		t.Errorf("dedupe kept %d servers, want 3 (same URI with other credentials stays)", len(got))
 	}
 }
 

@@ -8,9 +8,11 @@ const (
 	exitFail     = 1 // at least one check failed
 	exitUsage    = 2 // bad flag, URI or config: nothing was probed
 	exitInternal = 3 // rtcprobe itself failed
+	// An interrupted run exits 128 + the signal's number: 130 for SIGINT,
+	// 143 for SIGTERM.
 )
 
-func exitCode(overall checks.Status) int {
+func statusExitCode(overall checks.Status) int {
 	switch overall {
 	case checks.Fail:
 		return exitFail

@@ -19,7 +19,7 @@ func TestFirewallUsageErrors(t *testing.T) {
 		{[]string{"firewall", "--ports", "x"}, `"x"`},
 		{[]string{"--signaling", "https://signal.example.test/ws"}, `"https://signal.example.test/ws"`},
 		{[]string{"--signaling", "wss://signal.example.test:0/ws"}, `invalid port "0"`},
-		{[]string{"--proxy", "socks5://127.0.0.1:1080"}, `"socks5://127.0.0.1:1080"`},
+		{[]string{"--proxy", "socks5://127.0.0.1:1080"}, `invalid --proxy: want http://HOST:PORT`},
 		{[]string{"--proxy", "http://user:hunter2@127.0.0.1"}, `want http://HOST:PORT`},
 	}
 	for _, tt := range tests {

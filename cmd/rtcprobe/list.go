@@ -14,11 +14,10 @@ import (
 // thresholds in force after the config and profile, so users see what
 // will be judged before running anything.
 func listCommand(args []string, stdout, stderr io.Writer) int {
-	var o reportFlags
+	var o configFlags
 	fs := flag.NewFlagSet("rtcprobe list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.configPath, "config", "", "apply the YAML config `FILE`")
-	fs.StringVar(&o.profile, "profile", "", "apply the profile `NAME`")
+	o.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -62,16 +61,12 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	if cfg != nil {
 		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
 	}
-	fmt.Fprintf(&b, "A run fails on: %s.\n", res.FailOn)
+	settings, _ := checks.Layered(res.Layers...) // validated when parsed
+	fmt.Fprintf(&b, "A run fails on: %s.\n", settings.FailOn)
 	var set []string
-	if res.Profile != nil {
-		for _, n := range res.Profile.Options.Names() {
-			set = append(set, n+" (profile)")
-		}
-	}
-	if cfg != nil {
-		for _, n := range cfg.Options.Names() {
-			set = append(set, n+" (config)")
+	for _, layer := range res.Layers {
+		for _, a := range layer {
+			set = append(set, fmt.Sprintf("%s (%s)", a.Option.Key, a.Source))
 		}
 	}
 	if len(set) > 0 {
@@ -119,7 +114,14 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	for _, p := range checks.Profiles(cfg) {
 		fmt.Fprintf(&b, "    %-9s %s\n", p.Name, p.Description)
 	}
-	fmt.Fprintf(&b, "\nConfig options (options: in a config file): %s\n", strings.Join(checks.OptionNames(), ", "))
+	b.WriteString("\nOptions (config key, command-line flag, default):\n")
+	for _, o := range checks.OptionTable() {
+		flag := ""
+		if o.Flag != "" {
+			flag = "--" + o.Flag
+		}
+		fmt.Fprintf(&b, "    %-26s %-18s %-6s %s\n", o.ConfigPath(), flag, o.Default, o.Help)
+	}
 	_, _ = io.WriteString(w, b.String())
 }
 
@@ -127,11 +129,10 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 // and a summary when it is good, exit 2 and every problem (file:line:
 // field: message) when not.
 func validateCommand(args []string, stdout, stderr io.Writer) int {
-	var o reportFlags
+	var o configFlags
 	fs := flag.NewFlagSet("rtcprobe validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.configPath, "config", "", "the YAML config `FILE` to check")
-	fs.StringVar(&o.profile, "profile", "", "also check that the profile `NAME` resolves")
+	o.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -161,8 +162,9 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	for _, s := range cfg.Servers {
 		servers = append(servers, s.String())
 	}
+	settings, _ := checks.Layered(res.Layers...) // validated when parsed
 	fmt.Fprintf(stdout, "%s: valid — %s, %s (profile %s), thresholds changed for %s, fails on %s\n",
-		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), res.FailOn)
+		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), settings.FailOn)
 	for _, s := range servers {
 		fmt.Fprintf(stdout, "    %s\n", s)
 	}

@@ -13,9 +13,22 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// interrupt is the cause of a run cancelled by a signal.
+type interrupt struct{ sig syscall.Signal }
+
+func (i interrupt) Error() string { return "interrupted by " + i.sig.String() }
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		cancel(interrupt{sig.(syscall.Signal)})
+		// A second signal is not caught: it ends the process at once.
+		signal.Reset()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Reset()
 	os.Exit(code)
 }

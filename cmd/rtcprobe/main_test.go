@@ -169,9 +169,9 @@ func TestUsageErrorsExit2NamingTheInput(t *testing.T) {
 		{[]string{"stun:"}, `invalid URI "stun:"`},
 		{[]string{"turn:host:99999"}, `invalid URI "turn:host:99999"`},
 		{[]string{"turn:host?transport=sctp"}, `"turn:host?transport=sctp": unsupported transport`},
-		{[]string{"--count", "0"}, "invalid --count 0"},
+		{[]string{"--count", "0"}, `invalid --count "0": want a whole number from 1 to 1000`},
 		{[]string{"--timeout", "-1s"}, "invalid --timeout"},
-		{[]string{"--timeout", "soon"}, `invalid value "soon" for flag -timeout`},
+		{[]string{"--timeout", "soon"}, `invalid --timeout "soon"`},
 		{[]string{"--checks", "stun.nope"}, `unknown check "stun.nope"`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 	}

@@ -2,34 +2,32 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/netsim"
+	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
 // run is the whole program with the process's I/O handed in, so tests can
-// call it; it returns the exit code.
+// call it; it returns the exit code. The work is the engine's: parse,
+// layer, run, write, exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "list" {
-		return listCommand(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "list":
+			return listCommand(args[1:], stdout, stderr)
+		case "validate":
+			return validateCommand(args[1:], stdout, stderr)
+		case "firewall":
+			args = append(firewallProfile(), args[1:]...)
+		}
 	}
-	if len(args) > 0 && args[0] == "validate" {
-		return validateCommand(args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "firewall" {
-		args = append(firewallProfile(), args[1:]...)
-	}
-	o, err := parseFlags(args, stderr)
+	c, err := parseFlags(args, stderr)
 	if errors.Is(err, errHelp) {
 		return exitOK
 	}
@@ -37,167 +35,140 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
-	if o.showVersion {
+	if c.version {
 		fmt.Fprintln(stdout, "rtcprobe", version)
 		return exitOK
 	}
-	plan, err := buildPlan(o)
+	in, err := c.input()
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
-	defer plan.Options.Browser.Close()
-	if len(plan.Servers) == 0 {
-		srv, err := embedded.Start(embedded.Config{})
-		if err != nil {
-			fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+	r, err := engine.Prepare(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", flagError(err))
+		var se *engine.StartError
+		if errors.As(err, &se) {
 			return exitInternal
 		}
-		defer srv.Close()
-		plan.Servers = srv.Servers()
-		plan.Options.NATServers = srv.NATServers()
-		// Trust the embedded server's throw-away certificate, and only it.
-		plan.Options.TLS = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
+		return exitUsage
+	}
+	defer r.Close()
+	files, err := c.outputs.openOutputs(stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		return exitUsage
+	}
+	if sink := statsSink(files); sink != nil {
+		r.Plan.Stats = probes.NewStatsLog(sink)
 	}
 
-	if o.statsPath != "" {
-		f, err := os.Create(o.statsPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
-			return exitUsage
-		}
-		defer f.Close()
-		plan.Options.Stats = probes.NewStatsLog(f)
-	}
-
-	progress, onResult := startProgress(o, plan, stdout)
-	started := time.Now()
-	results := checks.Run(ctx, plan, onResult)
+	progress, onResult := startProgress(c, r, stdout)
+	rep := r.Execute(ctx, onResult)
 	if progress != nil {
 		progress.Done()
 	}
-	if err := plan.Options.Stats.Err(); err != nil {
+	code := exitCode(c, r, rep, stderr)
+	if err := r.StatsErr(); err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: --stats: %v\n", err)
-		return exitInternal
+		code = max(code, exitInternal)
 	}
-	rep := report.Report{Version: version, StartedAt: started, Duration: time.Since(started), Results: results,
-		Environment: o.environment(results), FailOn: o.failOnStatus()}
-	for _, s := range plan.Servers {
-		rep.Servers = append(rep.Servers, s.String())
+	werr := writeReports(files, rep)
+	if !c.outputs.stdoutTaken() {
+		werr = errors.Join(werr, report.WriteTable(stdout, rep, report.TableOptions{Color: useColor(c, stdout)}))
 	}
-	if err := writeReports(o, rep, stdout); err != nil {
-		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
-		return exitInternal
+	werr = errors.Join(werr, closeOutputs(files))
+	if werr != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", werr)
+		code = max(code, exitInternal)
 	}
-	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
-		fmt.Fprintln(stderr, "rtcprobe: interrupted")
+	if rep.Interrupted {
+		fmt.Fprintln(stderr, "rtcprobe: interrupted; unfinished checks are marked interrupted")
+		return interruptedCode(ctx)
 	}
-	return o.runExitCode(checks.Overall(results), stderr)
+	return code
 }
 
-// buildPlan turns options into a plan; every error names the bad input.
-func buildPlan(o *options) (*checks.Plan, error) {
-	selected, err := checks.Select(checks.Catalog(), o.checks)
-	if err != nil {
-		return nil, err
-	}
-	plan := &checks.Plan{
-		Checks:       selected,
-		Timeout:      o.timeout,
-		CheckTimeout: o.checkTimeout,
-		Concurrency:  o.concurrency,
-		Options:      checks.Options{STUNCount: o.count, TURNPackets: o.turnPackets, MediaDuration: o.mediaDuration, RequireBrowser: o.requireBrowser},
-	}
-	if plan.Options.TLS, err = tlsConfig(o); err != nil {
-		return nil, err
-	}
-	ports, err := checks.ParsePorts(o.ports)
-	if err != nil {
-		return nil, err
-	}
-	plan.Options.FirewallPorts = ports
-	for _, raw := range o.signaling {
-		u, err := probes.ParseWebSocketURL(raw)
-		if err != nil {
-			return nil, fmt.Errorf("--signaling: %w", err)
-		}
-		plan.Options.SignalingURLs = append(plan.Options.SignalingURLs, u)
-	}
-	if o.proxy != "" {
-		if plan.Options.Proxy, err = probes.ParseProxy(o.proxy); err != nil {
-			return nil, err
+// input turns the command line into the engine's input; every error
+// names the bad flag or argument.
+func (c *cli) input() (engine.Input, error) {
+	catalog := checks.Catalog()
+	in := engine.Input{Catalog: catalog, Profile: c.profile, Options: c.options, Version: version, ConfigPath: c.configPath}
+	var err error
+	if c.configPath != "" {
+		if in.Config, err = loadConfig(c.configPath, catalog); err != nil {
+			return in, err
 		}
 	}
-	if o.simulate != "" {
-		spec, err := netsim.ParseSpec(o.simulate)
-		if err != nil {
-			return nil, err
-		}
-		plan.Options.Simulate = &spec
+	if in.Selection, err = checks.ParseSelection(catalog, c.selection); err != nil {
+		return in, fmt.Errorf("--checks: %w", err)
 	}
-	for _, raw := range o.servers {
+	for _, raw := range c.servers {
 		s, err := probes.ParseServer(raw)
 		if err != nil {
-			return nil, err
+			return in, err
 		}
-		s.Username, s.Password = o.user, o.password
-		if err := turnCredentials(o, &s, time.Now()); err != nil {
-			return nil, err
+		if err := c.credentials(&s); err != nil {
+			return in, err
 		}
-		plan.Servers = append(plan.Servers, s)
+		in.Servers = append(in.Servers, s)
 	}
-	if err := applyConfig(o, plan); err != nil {
-		return nil, err
-	}
-	if o.ports != "" { // a flag beats the file
-		plan.Options.FirewallPorts = ports
-	}
-	// The browser starts only if a browser check is selected, on first use.
-	for _, c := range plan.Checks {
-		if c.Group() == "browser" {
-			plan.Options.Browser = browser.NewSession(browser.Config{Path: o.browserPath, Media: browser.Media(o.media), Headful: o.headful})
-			break
+	for _, raw := range c.signaling {
+		u, err := probes.ParseWebSocketURL(raw)
+		if err != nil {
+			return in, fmt.Errorf("--signaling: %w", err)
 		}
+		in.Signaling = append(in.Signaling, u)
 	}
-	return plan, nil
+	in.TLS, err = c.tlsConfig()
+	return in, err
 }
 
-func writeReports(o *options, rep report.Report, stdout io.Writer) error {
-	if err := o.writeExtraReports(rep); err != nil {
-		return err
-	}
-	if o.jsonPath == "-" {
-		return report.WriteJSON(stdout, rep)
-	}
-	if o.jsonPath != "" {
-		if err := writeFile(o.jsonPath, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
-			return err
+// exitCode decides the code of a run that finished: fail-on warn turns
+// warnings into exit 1, saying so, since the table alone shows only WARN.
+func exitCode(c *cli, r *engine.Run, rep report.Report, stderr io.Writer) int {
+	overall := checks.Overall(rep.Results)
+	if overall == checks.Warn && overall.FailsRun(r.Plan.Settings.FailOn) {
+		why := "--fail-on warn"
+		if !c.given["fail-on"] {
+			why = "fail_on: warn in the profile or config"
 		}
+		fmt.Fprintf(stderr, "rtcprobe: warnings fail this run (%s)\n", why)
+		return exitFail
 	}
-	return report.WriteTable(stdout, rep, report.TableOptions{Color: useColor(o, stdout)})
+	return statusExitCode(overall)
 }
 
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+// startProgress returns the runner's per-result callback: a line per
+// finished check when stdout is a terminal and the table goes there; nil
+// otherwise.
+func startProgress(c *cli, r *engine.Run, stdout io.Writer) (*report.Progress, func(checks.Result)) {
+	if c.outputs.stdoutTaken() || !isTerminal(stdout) {
+		return nil, nil
 	}
-	if err := write(f); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
+	p := report.NewProgress(stdout, r.Total(), useColor(c, stdout))
+	return p, p.Result
 }
 
 // useColor: only on a terminal, never with NO_COLOR or --no-color.
-func useColor(o *options, w io.Writer) bool {
-	if o.noColor || os.Getenv("NO_COLOR") != "" {
-		return false
-	}
+func useColor(c *cli, w io.Writer) bool {
+	return !c.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(w)
+}
+
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// interruptedCode is 128 + the signal's number, as shells report it.
+func interruptedCode(ctx context.Context) int {
+	var in interrupt
+	if errors.As(context.Cause(ctx), &in) {
+		return 128 + int(in.sig)
+	}
+	return 128 + 2 // SIGINT
 }

@@ -106,7 +106,7 @@ func TestTURNSecretsNeverPrinted(t *testing.T) {
 		{"wrong password", nil, []string{"--user", "alice", "--password", password + "x", "--json", "-", staticURI}, exitFail, `realm \"rtcprobe.local\"`},
 		{"REST secret", nil, []string{"--user", "alice", "--turn-secret", secret, "--json", "-", restURI}, exitOK, `"relayed_address"`},
 		{"REST secret from env", []string{"RTCPROBE_TURN_SECRET=" + secret}, []string{restURI}, exitOK, "PASS"},
-		{"wrong REST secret", nil, []string{"--turn-secret", secret + "x", restURI}, exitFail, "turn-secret"},
+		{"wrong REST secret", nil, []string{"--turn-secret", secret + "x", restURI}, exitFail, "REST secret"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,7 +150,7 @@ func TestTURNOverTLSWithCAFile(t *testing.T) {
 	}{
 		{"trusted with --ca", []string{"--ca", caFile}, exitOK, "turn.tls"},
 		{"--insecure", []string{"--insecure"}, exitOK, "turn.tls"},
-		{"untrusted", nil, exitFail, "--ca FILE"},
+		{"untrusted", nil, exitFail, "private CA"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

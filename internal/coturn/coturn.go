@@ -5,7 +5,6 @@
 package coturn
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +50,7 @@ type Server struct {
 	CertPool *x509.CertPool
 	CertFile string
 	cmd      *exec.Cmd
-	log      *syncBuffer
+	log      *netlab.SyncBuffer
 	exited   chan struct{}
 }
 
@@ -64,7 +62,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	if cfg.Realm == "" {
 		cfg.Realm = "rtcprobe.test"
 	}
-	s := &Server{Port: FreePort(t), TLSPort: FreePort(t), Realm: cfg.Realm, log: &syncBuffer{}}
+	s := &Server{Port: FreePort(t), TLSPort: FreePort(t), Realm: cfg.Realm, log: &netlab.SyncBuffer{}}
 	args := []string{
 		"--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
 		"--listening-port=" + strconv.Itoa(s.Port), "--tls-listening-port=" + strconv.Itoa(s.TLSPort),
@@ -225,21 +223,4 @@ func (s *Server) TLSConfig() *tls.Config {
 // URI is "scheme:127.0.0.1:port" (or [::1] for host "::1").
 func (s *Server) URI(scheme, host string, port int) string {
 	return fmt.Sprintf("%s:%s", scheme, net.JoinHostPort(host, strconv.Itoa(port)))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -6,7 +6,6 @@ package embedded
 import (
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -31,7 +30,7 @@ type Server struct {
 	nat      *NATResponder
 	tlsPort  int
 	certPool *x509.CertPool
-	cert     []byte // DER
+	cert     *x509.Certificate
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -59,8 +58,8 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{
 		host:     cfg.Host,
 		port:     udp.LocalAddr().(*net.UDPAddr).Port,
-		username: "rtcprobe-" + randomHex(4),
-		password: randomHex(16),
+		username: "rtcprobe-" + rand.Text(),
+		password: rand.Text(),
 	}
 	auth := cfg.AuthHandler
 	if auth == nil {
@@ -83,10 +82,8 @@ func Start(cfg Config) (*Server, error) {
 		_ = tcp.Close()
 		return nil, err
 	}
-	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Certificate[0]
-	relay := func() turn.RelayAddressGenerator {
-		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP(cfg.Host), Address: cfg.Host}
-	}
+	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Leaf
+	relay := func() turn.RelayAddressGenerator { return newRelay(cfg.Host) }
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
 	s.turn, err = turn.NewServer(turn.ServerConfig{
@@ -163,6 +160,11 @@ func (s *Server) TLSPort() int { return s.tlsPort }
 // turns: server without --insecure.
 func (s *Server) CertPool() *x509.CertPool { return s.certPool }
 
+// Certificate is this run's self-signed certificate, which the turns:
+// server presents: for clients (probes, a browser) to trust besides their
+// own roots.
+func (s *Server) Certificate() *x509.Certificate { return s.cert }
+
 // Credentials are the throw-away username and password of this run.
 func (s *Server) Credentials() (username, password string) { return s.username, s.password }
 
@@ -172,10 +174,4 @@ func (s *Server) Close() error {
 		return errors.New("embedded server not started")
 	}
 	return errors.Join(s.turn.Close(), s.nat.Close())
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

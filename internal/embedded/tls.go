@@ -58,7 +58,7 @@ func selfSigned(host string) (tls.Certificate, *x509.CertPool, error) {
 
 // CertPEM is this run's certificate in PEM, for clients given --ca FILE.
 func (s *Server) CertPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert})
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Raw})
 }
 
 // secureListeners listens for TLS on an ephemeral TCP port and for DTLS on

@@ -124,7 +124,7 @@ func StartProcess(t testing.TB, cmd *exec.Cmd, wait time.Duration) *Process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &SyncBuffer{}
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -169,19 +169,19 @@ func Env(extra ...string) []string { return append(os.Environ(), extra...) }
 // CIDR is addr/prefix: CIDR("10.1.2.3", 24).
 func CIDR(addr string, prefix int) string { return fmt.Sprintf("%s/%d", addr, prefix) }
 
-// syncBuffer collects a child's stderr while the test may read it.
-type syncBuffer struct {
+// SyncBuffer collects a child's output while the test may read it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -2,7 +2,6 @@ package netsim
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -62,7 +61,7 @@ func Start(spec Spec) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WAN router: %w", err)
 	}
-	l := &Lab{spec: spec, wan: wan, user: "sim-" + randomHex(4), pass: randomHex(16)}
+	l := &Lab{spec: spec, wan: wan, user: "sim-" + rand.Text(), pass: rand.Text()}
 	wan.AddChunkFilter(func(vnet.Chunk) bool { return !l.cut.Load() })
 
 	serverNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{serverIP}})
@@ -284,10 +283,4 @@ func packetClass(b []byte) byte {
 		return 'c'
 	}
 	return 'r'
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

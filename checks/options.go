@@ -1,0 +1,314 @@
+package checks
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/internal/netsim"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// Settings are a run's options: every field is declared once in the
+// options table below, which the command line, config files, profiles,
+// `rtcprobe list` and the README all read. What a run needs besides
+// options (servers, trust roots, the browser, the stats sink) is not
+// here and cannot be set from a file.
+type Settings struct {
+	Timeout        time.Duration
+	CheckTimeout   time.Duration
+	Concurrency    int
+	FailOn         Status
+	STUNCount      int
+	TURNPackets    int
+	MediaDuration  time.Duration
+	FirewallPorts  []PortSpec
+	Proxy          *url.URL
+	Simulate       *netsim.Spec
+	BrowserPath    string
+	Media          browser.Media
+	Headful        bool
+	RequireBrowser bool
+}
+
+// Option is one entry of the options table.
+type Option struct {
+	// Key is the name in a config file; TopLevel options sit at the top of
+	// the file (and of a profile), the others under options:.
+	Key      string
+	TopLevel bool
+	// Flag is the command-line name, without dashes.
+	Flag string
+	// Arg names the value in help text ("N", "DURATION"); empty for bools.
+	Arg  string
+	Help string
+	// Default is the value in force when no layer sets one, as text.
+	Default string
+	// Bool options are switches on the command line.
+	Bool bool
+	// Secret options may hold credentials: their values are never echoed.
+	Secret bool
+	// Valid and Invalid are sample values: the option's own tests check
+	// every option with them (precedence, validation), so an option added
+	// to the table is tested without new test code.
+	Valid, Invalid []string
+	set            func(s *Settings, text string) error
+}
+
+// Set parses text and stores it in s; the error is an *OptionError.
+func (o *Option) Set(s *Settings, text string) error {
+	if err := o.set(s, text); err != nil {
+		oe := &OptionError{Option: o, Value: text, Why: err.Error()}
+		if e, ok := err.(*entryError); ok {
+			oe.Entry, oe.Why = e.entry, e.why
+		}
+		return oe
+	}
+	return nil
+}
+
+// ConfigPath is where the option sits in a config file: "timeout" or
+// "options.stun_count".
+func (o *Option) ConfigPath() string {
+	if o.TopLevel {
+		return o.Key
+	}
+	return "options." + o.Key
+}
+
+// OptionError is a value an option refuses. Front ends name the option in
+// their own words (--count, options.stun_count).
+type OptionError struct {
+	Option *Option
+	// Value is the text given; Entry the bad part of a list, when it was
+	// one entry.
+	Value, Entry string
+	Why          string
+}
+
+// Quoted is the refused value for a message: the bad entry if there is
+// one, else the value, never a secret.
+func (e *OptionError) Quoted() string {
+	switch {
+	case e.Option.Secret:
+		return ""
+	case e.Entry != "":
+		return fmt.Sprintf(" entry %q", e.Entry)
+	}
+	return fmt.Sprintf(" %q", e.Value)
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("invalid %s%s: %s", e.Option.Key, e.Quoted(), e.Why)
+}
+
+// entryError is a parser's complaint about one entry of a list value.
+type entryError struct{ entry, why string }
+
+func (e *entryError) Error() string { return fmt.Sprintf("entry %q: %s", e.entry, e.why) }
+
+// Assignment is one option set by one layer, with where it was set.
+type Assignment struct {
+	Option *Option
+	Text   string
+	// Source says where: "flag", "profile ci", "rtcprobe.yml:12".
+	Source string
+}
+
+// Layer is the options one source sets: a profile, a config file, the
+// command line. Layers apply in order; a later one wins.
+type Layer []Assignment
+
+// Apply sets the layer's options on s.
+func (l Layer) Apply(s *Settings) error {
+	for _, a := range l {
+		if err := a.Option.Set(s, a.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Keys lists the keys the layer sets, in order.
+func (l Layer) Keys() []string {
+	out := make([]string, len(l))
+	for i, a := range l {
+		out[i] = a.Option.Key
+	}
+	return out
+}
+
+// DefaultSettings is every option at its default.
+func DefaultSettings() Settings {
+	var s Settings
+	for _, o := range OptionTable() {
+		if o.Default != "" {
+			if err := o.Set(&s, o.Default); err != nil {
+				panic(err) // a default the table itself refuses
+			}
+		}
+	}
+	return s
+}
+
+// Layered applies the layers in order on the defaults.
+func Layered(layers ...Layer) (Settings, error) {
+	s := DefaultSettings()
+	for _, l := range layers {
+		if err := l.Apply(&s); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// LookupOption finds an option by config key.
+func LookupOption(key string) *Option {
+	for _, o := range OptionTable() {
+		if o.Key == key {
+			return o
+		}
+	}
+	return nil
+}
+
+// OptionTable is every option of a run, in help order.
+func OptionTable() []*Option { return optionTable }
+
+var optionTable = []*Option{
+	durationOption(&Option{Key: "timeout", TopLevel: true, Flag: "timeout", Default: "30s",
+		Help: "deadline for the whole run"}, time.Millisecond, 24*time.Hour, func(s *Settings) *time.Duration { return &s.Timeout }),
+	durationOption(&Option{Key: "check_timeout", TopLevel: true, Flag: "check-timeout",
+		Help: "deadline for each check (default: each check's own, e.g. 2s for STUN)"}, time.Millisecond, time.Hour,
+		func(s *Settings) *time.Duration { return &s.CheckTimeout }),
+	intOption(&Option{Key: "concurrency", TopLevel: true, Flag: "concurrency", Default: "8",
+		Help: "checks run at once"}, 1, 256, func(s *Settings) *int { return &s.Concurrency }),
+	textOption(&Option{Key: "fail_on", TopLevel: true, Flag: "fail-on", Arg: "STATUS", Default: "fail",
+		Help:  "worst status that fails the run: fail, or warn (warnings fail too)",
+		Valid: []string{"warn", "fail"}, Invalid: []string{"pass", ""}}, parseFailOn, func(s *Settings) *Status { return &s.FailOn }),
+	intOption(&Option{Key: "stun_count", Flag: "count", Default: "5",
+		Help: "STUN Binding requests per check"}, 1, 1000, func(s *Settings) *int { return &s.STUNCount }),
+	intOption(&Option{Key: "turn_packets", Flag: "turn-packets", Default: "20",
+		Help: "relayed echo packets per TURN check"}, 1, 1000, func(s *Settings) *int { return &s.TURNPackets }),
+	durationOption(&Option{Key: "media_duration", Flag: "media-duration", Default: "5s",
+		Help: "how long the media checks send audio/video"}, 500*time.Millisecond, 5*time.Minute,
+		func(s *Settings) *time.Duration { return &s.MediaDuration }),
+	textOption(&Option{Key: "firewall_ports", Flag: "ports", Arg: "PORTS",
+		Help:  "firewall matrix: also try these ports on every server (3478,5349,443 or PORT/udp|tcp|tls)",
+		Valid: []string{"3478", "443/tls,5349"}, Invalid: []string{"99999", "3478,,443", "+80", "443/quic"}},
+		ParsePorts, func(s *Settings) *[]PortSpec { return &s.FirewallPorts }),
+	textOption(&Option{Key: "proxy", Flag: "proxy", Arg: "URL", Secret: true,
+		Help:  "HTTP proxy for WebSocket and TCP/TLS (CONNECT); default HTTPS_PROXY",
+		Valid: []string{"http://127.0.0.1:3128", "http://user:pw@127.0.0.1:8080"}, Invalid: []string{"socks5://127.0.0.1:1080", "http://127.0.0.1:99999", "http://127.0.0.1"}},
+		probes.ParseProxy,
+		func(s *Settings) **url.URL { return &s.Proxy }),
+	textOption(&Option{Key: "simulate", Flag: "simulate", Arg: "SPEC",
+		Help: "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" " +
+			"(keys: delay, jitter (uniform 0..J per packet), rate (e.g. 2mbit), loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)",
+		Valid: []string{"delay=10ms", "loss=5%,nat=symmetric"}, Invalid: []string{"delay=forever", "nat=weird", ""}},
+		func(t string) (*netsim.Spec, error) {
+			spec, err := netsim.ParseSpec(t)
+			return &spec, err
+		}, func(s *Settings) **netsim.Spec { return &s.Simulate }),
+	textOption(&Option{Key: "browser", Flag: "browser", Arg: "PATH",
+		Help:  "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)",
+		Valid: []string{"chromium", "/usr/bin/chromium"}, Invalid: []string{""}},
+		func(t string) (string, error) {
+			if t == "" {
+				return "", errors.New("want a browser's path or name")
+			}
+			return t, nil
+		}, func(s *Settings) *string { return &s.BrowserPath }),
+	textOption(&Option{Key: "media", Flag: "media", Arg: "DEVICES", Default: "fake",
+		Help:  "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)",
+		Valid: []string{"fake", "real"}, Invalid: []string{"webcam"}},
+		browser.ParseMedia, func(s *Settings) *browser.Media { return &s.Media }),
+	boolOption(&Option{Key: "headful", Flag: "headful", Help: "show the browser window"},
+		func(s *Settings) *bool { return &s.Headful }),
+	boolOption(&Option{Key: "require_browser", Flag: "require-browser",
+		Help: "fail the browser checks when no browser is found (default: skip them)"},
+		func(s *Settings) *bool { return &s.RequireBrowser }),
+}
+
+func parseFailOn(t string) (Status, error) {
+	switch st := Status(t); st {
+	case Warn, Fail:
+		return st, nil
+	}
+	return "", fmt.Errorf("want warn or fail")
+}
+
+// textOption declares an option whose value parse reads.
+func textOption[T any](o *Option, parse func(string) (T, error), field func(*Settings) *T) *Option {
+	if o.Arg == "" {
+		o.Arg = "VALUE"
+	}
+	o.set = func(s *Settings, t string) error {
+		v, err := parse(t)
+		if err != nil {
+			return err
+		}
+		*field(s) = v
+		return nil
+	}
+	return o
+}
+
+func intOption(o *Option, lo, hi int, field func(*Settings) *int) *Option {
+	o.Arg = "N"
+	o.Valid = []string{strconv.Itoa(lo), strconv.Itoa(hi)}
+	o.Invalid = []string{strconv.Itoa(lo - 1), strconv.Itoa(hi + 1), "many"}
+	o.Help += fmt.Sprintf(" (%d-%d)", lo, hi)
+	return textOption(o, func(t string) (int, error) {
+		v, err := strconv.Atoi(strings.TrimSpace(t))
+		if err != nil || v < lo || v > hi {
+			return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		}
+		return v, nil
+	}, field)
+}
+
+func durationOption(o *Option, lo, hi time.Duration, field func(*Settings) *time.Duration) *Option {
+	o.Arg = "DURATION"
+	o.Valid = []string{lo.String(), hi.String()}
+	o.Invalid = []string{(lo - 1).String(), (hi + time.Millisecond).String(), "soon"}
+	o.Help += fmt.Sprintf(" (%s-%s)", formatDuration(lo), formatDuration(hi))
+	return textOption(o, func(t string) (time.Duration, error) {
+		d, err := time.ParseDuration(strings.TrimSpace(t))
+		if err != nil || d < lo || d > hi {
+			return 0, fmt.Errorf("want a duration from %s to %s, like 5s or 1m30s", formatDuration(lo), formatDuration(hi))
+		}
+		return d, nil
+	}, field)
+}
+
+func boolOption(o *Option, field func(*Settings) *bool) *Option {
+	o.Bool, o.Arg = true, ""
+	o.Default = "false"
+	o.Valid, o.Invalid = []string{"true", "false"}, []string{"maybe"}
+	o.set = func(s *Settings, t string) error {
+		v, err := strconv.ParseBool(t)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		*field(s) = v
+		return nil
+	}
+	return o
+}
+
+// formatDuration prints a duration without trailing zero units: 24h, 5m,
+// 500ms.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	for _, z := range []string{"0m0s", "0s"} {
+		if strings.HasSuffix(s, z) && len(s) > len(z) && strings.ContainsAny(s[:len(s)-len(z)], "hm") {
+			s = strings.TrimSuffix(s, z)
+		}
+	}
+	return s
+}

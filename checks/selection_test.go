@@ -1,0 +1,70 @@
+package checks
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestSelection covers the one grammar every front end uses: IDs, groups,
+// dotted prefixes, globs, * and lists, in catalogue order.
+func TestSelection(t *testing.T) {
+	tests := []struct {
+		spec string
+		want []string // IDs, or nil with wantErr
+		err  string
+	}{
+		{spec: "stun", want: []string{"stun.udp", "stun.tcp", "stun.tls"}},
+		{spec: "stun.tcp, stun.udp", want: []string{"stun.udp", "stun.tcp"}},
+		{spec: "ice.*", want: []string{"ice.all", "ice.relay"}},
+		{spec: "turn.?dp", want: []string{"turn.udp"}},
+		{spec: "browser.getusermedia", want: []string{"browser.getusermedia.audio", "browser.getusermedia.video"}},
+		{spec: "nat,stun.udp", want: []string{"stun.udp", "nat.behavior"}},
+		{spec: "stun.udp,nope", err: `unknown check "nope"`},
+		{spec: "stu", err: `unknown check "stu"`},
+		{spec: "ice.[", err: `invalid check pattern "ice.["`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			ps, err := ParseSelection(Catalog(), tt.spec)
+			if tt.err != "" {
+				var pe *PatternError
+				if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want a PatternError with %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := checkIDs(Select(Catalog(), ps)); !slices.Equal(got, tt.want) {
+				t.Errorf("selects %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if got := Select(Catalog(), nil); len(got) != len(Catalog()) {
+		t.Errorf("no pattern selects %d checks, want all %d", len(got), len(Catalog()))
+	}
+	star, err := ParseSelection(Catalog(), "*")
+	if err != nil || len(Select(Catalog(), star)) != len(Catalog()) {
+		t.Errorf("* selects %d checks (%v), want all", len(Select(Catalog(), star)), err)
+	}
+}
+
+// A config file's checks list reads the same grammar as --checks: a glob
+// and a dotted prefix both work there.
+func TestConfigChecksUseTheGrammar(t *testing.T) {
+	cfg, err := ParseConfig("c.yml", []byte("checks: [\"ice.*\", browser.getusermedia]\n"), ConfigEnv{Catalog: Catalog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(Catalog(), cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ice.all", "ice.relay", "browser.getusermedia.audio", "browser.getusermedia.video"}
+	if got := checkIDs(r.Checks); !slices.Equal(got, want) {
+		t.Errorf("checks %q, want %q", got, want)
+	}
+}

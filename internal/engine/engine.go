@@ -1,0 +1,346 @@
+// Package engine makes a run a library call: from a front end's input
+// (config, profile, selection, its own option layer, servers) it builds a
+// plan with the resources the selected checks need, runs it to a report,
+// and closes what it started. The CLI, the exporter, the pre-call page and
+// the tests all run checks through it, so they judge alike.
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/probes"
+	"github.com/rtcprobe/rtcprobe/report"
+)
+
+// Input is what a front end hands over for one run.
+type Input struct {
+	// Catalog is the checks to choose from; nil means checks.Catalog().
+	Catalog []*checks.Check
+	// Config is a parsed config file; nil for none. ConfigPath names it in
+	// the report.
+	Config     *checks.Config
+	ConfigPath string
+	// Profile names a profile; "" means the config's, else none.
+	Profile string
+	// Selection narrows what the profile and config select; empty keeps
+	// all of it.
+	Selection []checks.Pattern
+	// Options is the front end's own layer (the command line's flags, a
+	// module's settings); it wins over the profile and the config.
+	Options checks.Layer
+	// Servers are probed after the config's; a server named twice with
+	// the same credentials is probed once.
+	Servers []probes.Server
+	// Signaling are the WebSocket signaling URLs to check.
+	Signaling []*url.URL
+	// TLS is the trust for stuns:, turns: and wss:; nil means the system's
+	// roots. The embedded server's certificate is added to it, never
+	// instead of it.
+	TLS *tls.Config
+	// Stats, when set, receives both peers' full stats every second.
+	Stats io.Writer
+	// Version is the tool's version, for the report.
+	Version string
+	// Now is the clock runs start by (TURN REST credentials are minted
+	// from it); nil means time.Now.
+	Now func() time.Time
+}
+
+// Run is a prepared run: its plan and the resources it started.
+type Run struct {
+	Plan     *checks.Plan
+	Resolved *checks.Resolved
+	// Embedded is the embedded STUN/TURN server when the run probes it.
+	Embedded *embedded.Server
+	in       Input
+}
+
+// NothingToRunError is a selection that gives no check a subject: each
+// selected check and what it would need.
+type NothingToRunError struct {
+	Unmet []*checks.Check
+}
+
+func (e *NothingToRunError) Error() string {
+	var b strings.Builder
+	b.WriteString("nothing to check: ")
+	seen := map[string]bool{}
+	var parts []string
+	for _, c := range e.Unmet {
+		if seen[c.Needs] {
+			continue
+		}
+		seen[c.Needs] = true
+		var ids []string
+		for _, o := range e.Unmet {
+			if o.Needs == c.Needs {
+				ids = append(ids, o.ID)
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s need%s %s", strings.Join(ids, ", "), map[bool]string{true: "s", false: ""}[len(ids) == 1], c.Needs))
+	}
+	b.WriteString(strings.Join(parts, "; "))
+	return b.String()
+}
+
+// SelectionError is a selection that has no check in common with what
+// the profile or config selects.
+type SelectionError struct {
+	Selection []checks.Pattern
+}
+
+func (e *SelectionError) Error() string {
+	return fmt.Sprintf("no check selected: %s and the profile or config have none in common (see `rtcprobe list`)", joinPatterns(e.Selection))
+}
+
+// StartError is a resource of the run's own that would not start (the
+// embedded server): rtcprobe's fault, not the input's.
+type StartError struct{ Err error }
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Prepare resolves the input into a plan and starts what the selected
+// checks need: the embedded server when nothing is named to probe, a
+// browser session (started on first use) when a browser check is
+// selected. Errors other than *StartError are the input's.
+func Prepare(in Input) (*Run, error) {
+	catalog := in.Catalog
+	if catalog == nil {
+		catalog = checks.Catalog()
+	}
+	res, err := checks.Resolve(catalog, in.Config, in.Profile)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := checks.Layered(append(res.Layers, in.Options)...)
+	if err != nil {
+		return nil, err
+	}
+	selected := res.Checks
+	if len(in.Selection) > 0 {
+		selected = intersect(checks.Select(catalog, in.Selection), res.Checks)
+		if len(selected) == 0 {
+			return nil, &SelectionError{Selection: in.Selection}
+		}
+	}
+	plan := &checks.Plan{
+		Checks:        selected,
+		Settings:      settings,
+		Thresholds:    res.Thresholds,
+		TLS:           in.TLS,
+		SignalingURLs: in.Signaling,
+	}
+	if in.Config != nil {
+		plan.Servers = append(plan.Servers, in.Config.Servers...)
+	}
+	plan.Servers = dedupe(append(plan.Servers, in.Servers...))
+	r := &Run{Plan: plan, Resolved: res, in: in}
+	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && needsServers(plan) {
+		if err := r.startEmbedded(); err != nil {
+			return nil, err
+		}
+	}
+	if len(plan.Jobs()) == 0 {
+		r.Close()
+		return nil, &NothingToRunError{Unmet: selected}
+	}
+	for _, c := range selected {
+		if c.Group() == "browser" {
+			plan.Browser = browser.NewSession(browser.Config{Path: settings.BrowserPath, Media: settings.Media, Headful: settings.Headful,
+				TrustedCerts: r.browserTrusts()})
+			break
+		}
+	}
+	if in.Stats != nil {
+		plan.Stats = probes.NewStatsLog(in.Stats)
+	}
+	return r, nil
+}
+
+// needsServers reports whether a selected check would have no subject
+// without servers: the run then probes the embedded server.
+func needsServers(p *checks.Plan) bool {
+	for _, c := range p.Checks {
+		if len(c.Subjects(p)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// startEmbedded starts the embedded STUN/TURN server and points the plan
+// at it; its throw-away certificate is trusted besides the input's trust.
+func (r *Run) startEmbedded() error {
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		return &StartError{Err: err}
+	}
+	r.Embedded = srv
+	r.Plan.Servers = srv.Servers()
+	r.Plan.NATServers = srv.NATServers()
+	r.Plan.TLS = trustAlso(r.in.TLS, srv.Certificate())
+	return nil
+}
+
+// browserTrusts are the certificates the browser trusts besides the
+// system's roots: the embedded server's, as the probes do. A CA file or
+// skipped verification cannot be handed to the browser; the browser
+// checks skip the servers that need them.
+func (r *Run) browserTrusts() []*x509.Certificate {
+	if r.Embedded == nil {
+		return nil
+	}
+	return []*x509.Certificate{r.Embedded.Certificate()}
+}
+
+// trustAlso returns base with cert trusted too.
+func trustAlso(base *tls.Config, cert *x509.Certificate) *tls.Config {
+	out := &tls.Config{MinVersion: tls.VersionTLS12}
+	if base != nil {
+		out = base.Clone()
+	}
+	if out.InsecureSkipVerify {
+		return out
+	}
+	switch {
+	case out.RootCAs != nil:
+		out.RootCAs = out.RootCAs.Clone()
+	default:
+		sys, err := x509.SystemCertPool()
+		if err != nil {
+			sys = x509.NewCertPool()
+		}
+		out.RootCAs = sys
+	}
+	out.RootCAs.AddCert(cert)
+	return out
+}
+
+// Total is the number of results the run will produce (for progress).
+func (r *Run) Total() int { return len(r.Plan.Jobs()) }
+
+// Execute runs the plan and returns its report. TURN REST credentials are
+// minted now, for this run. onResult, when set, sees each result as it
+// completes.
+func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.Report {
+	plan := *r.Plan
+	now := time.Now()
+	if r.in.Now != nil {
+		now = r.in.Now()
+	}
+	plan.Servers = make([]probes.Server, len(r.Plan.Servers))
+	for i, s := range r.Plan.Servers {
+		plan.Servers[i] = s.Minted(now)
+	}
+	started := time.Now()
+	results := checks.Run(ctx, &plan, onResult)
+	rep := report.Report{
+		Version:     r.in.Version,
+		StartedAt:   now,
+		Duration:    time.Since(started),
+		Results:     results,
+		FailOn:      plan.Settings.FailOn,
+		Interrupted: errors.Is(ctx.Err(), context.Canceled),
+		Environment: r.environment(results),
+	}
+	for _, s := range plan.Servers {
+		rep.Servers = append(rep.Servers, s.String())
+	}
+	return rep
+}
+
+// StatsErr is the first error writing the stats sink, if any.
+func (r *Run) StatsErr() error { return r.Plan.Stats.Err() }
+
+// Close ends what the run started: the browser and the embedded server.
+func (r *Run) Close() {
+	if r.Plan.Browser != nil {
+		_ = r.Plan.Browser.Close()
+	}
+	if r.Embedded != nil {
+		_ = r.Embedded.Close()
+	}
+}
+
+// environment describes the run for the reports (no secrets).
+func (r *Run) environment(results []checks.Result) report.Environment {
+	env := report.Environment{OS: osDescription(), GoVersion: runtime.Version(), Config: r.in.ConfigPath}
+	if r.Resolved.Profile != nil {
+		env.Profile = r.Resolved.Profile.Name
+	}
+	// A browser check records the version it drove as evidence.
+	for _, res := range results {
+		for _, e := range res.Evidence {
+			if e.Name == "browser_version" && env.Browser == "" {
+				env.Browser = e.Value
+			}
+		}
+	}
+	return env
+}
+
+func osDescription() string {
+	out := runtime.GOOS
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		out += " " + strings.TrimSpace(string(b))
+	}
+	return out + " (" + runtime.GOARCH + ")"
+}
+
+// dedupe drops a server named twice with the same credentials (in the
+// config and by the front end): probing it twice tells nothing new.
+func dedupe(servers []probes.Server) []probes.Server {
+	type key struct {
+		uri, user, password string
+		rest                probes.RESTSecret
+	}
+	seen := map[key]bool{}
+	var out []probes.Server
+	for _, s := range servers {
+		k := key{uri: s.String(), user: s.Username, password: s.Password}
+		if s.REST != nil {
+			k.rest = *s.REST
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func intersect(a, b []*checks.Check) []*checks.Check {
+	in := map[string]bool{}
+	for _, c := range b {
+		in[c.ID] = true
+	}
+	var out []*checks.Check
+	for _, c := range a {
+		if in[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func joinPatterns(ps []checks.Pattern) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return strings.Join(out, ",")
+}

@@ -1,0 +1,223 @@
+package engine_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/turn/v5"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/engine"
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+func selection(t *testing.T, spec string) []checks.Pattern {
+	t.Helper()
+	ps, err := checks.ParseSelection(checks.Catalog(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// TestRunThroughTheLibrary builds and runs a plan with no front end: with
+// nothing named, the engine probes its embedded server and closes it.
+func TestRunThroughTheLibrary(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	r, err := engine.Prepare(engine.Input{Selection: selection(t, "stun,turn.udp,turn.tcp,nat"), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Embedded == nil {
+		t.Fatal("no embedded server for a run that names nothing")
+	}
+	if r.Total() != 5 {
+		t.Errorf("%d jobs, want 5: stun.udp, stun.tcp, turn.udp, turn.tcp, nat.behavior (no stuns: server for stun.tls)", r.Total())
+	}
+	rep := r.Execute(context.Background(), nil)
+	r.Close()
+	var ids []string
+	for _, res := range rep.Results {
+		ids = append(ids, res.CheckID)
+		if res.Status != checks.Pass {
+			t.Errorf("%s %s: %s %s", res.CheckID, res.Target, res.Status, res.Error)
+		}
+	}
+	if want := []string{"stun.udp", "stun.tcp", "turn.udp", "turn.tcp", "nat.behavior"}; !slices.Equal(ids, want) {
+		t.Errorf("results %q, want %q", ids, want)
+	}
+	if rep.Version != "test" || rep.FailOn != checks.Fail || len(rep.Servers) == 0 {
+		t.Errorf("report: version %q, fail on %q, servers %q", rep.Version, rep.FailOn, rep.Servers)
+	}
+}
+
+// TestNothingToRunIsAnError: a selection that gives no check a subject
+// says what each check would need, instead of passing with 0 checks.
+func TestNothingToRunIsAnError(t *testing.T) {
+	stun, err := probes.ParseServer("stun:127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		spec    string
+		servers []probes.Server
+		want    string
+	}{
+		{"turn", []probes.Server{stun}, "turn.udp, turn.tcp, turn.tls, turn.dtls need a turn: or turns: server"},
+		{"signaling", nil, "signaling.websocket needs a signaling URL"},
+		{"stun.tls", []probes.Server{stun}, "stun.tls needs a stuns: server"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			r, err := engine.Prepare(engine.Input{Selection: selection(t, tt.spec), Servers: tt.servers})
+			var nothing *engine.NothingToRunError
+			if !errors.As(err, &nothing) || !strings.Contains(err.Error(), tt.want) {
+				if r != nil {
+					r.Close()
+				}
+				t.Fatalf("error %v, want a NothingToRunError saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSignalingOnlyRunProbesNoEmbeddedServer: a run that names only a
+// signaling URL probes that URL, not an embedded server it did not ask for.
+func TestSignalingOnlyRunProbesNoEmbeddedServer(t *testing.T) {
+	u, err := probes.ParseWebSocketURL("ws://127.0.0.1:9/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := engine.Prepare(engine.Input{Signaling: []*url.URL{u}, Selection: selection(t, "stun,signaling")})
+	var nothing *engine.NothingToRunError
+	if err == nil {
+		defer r.Close()
+		if r.Embedded != nil || len(r.Plan.Servers) != 0 {
+			t.Errorf("embedded server started for a signaling-only run: %v", r.Plan.Servers)
+		}
+		if r.Total() != 1 {
+			t.Errorf("%d jobs, want the signaling check only", r.Total())
+		}
+	} else if !errors.As(err, &nothing) {
+		t.Fatal(err)
+	}
+}
+
+// TestDedupeServers: a server named in the config and again by the front
+// end with the same credentials is probed once; other credentials stay.
+func TestDedupeServers(t *testing.T) {
+	parse := func(uri, user, pw string) probes.Server {
+		s, err := probes.ParseServer(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Username, s.Password = user, pw
+		return s
+	}
+	cfg := &checks.Config{Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "1")}}
+	r, err := engine.Prepare(engine.Input{Config: cfg, Selection: selection(t, "stun.udp"),
+		Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if len(r.Plan.Servers) != 3 {
+		t.Errorf("kept %d servers, want 3 (same URI with other credentials stays)", len(r.Plan.Servers))
+	}
+}
+
+// TestRESTCredentialsMintedPerRun: a TURN REST secret is kept, and each
+// run presents credentials minted when it starts, which pion/turn's own
+// REST handler verifies.
+func TestRESTCredentialsMintedPerRun(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	const secret = "rest-secret-Qw3"
+	var (
+		mu    sync.Mutex
+		names []string
+	)
+	verify := turn.LongTermTURNRESTAuthHandler(secret, nil)
+	srv, err := embedded.Start(embedded.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+		mu.Lock()
+		if !slices.Contains(names, ra.Username) {
+			names = append(names, ra.Username)
+		}
+		mu.Unlock()
+		return verify(ra)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	s, err := probes.ParseServer(fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", srv.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.REST = &probes.RESTSecret{Secret: secret, User: "ci", TTL: time.Hour}
+	start := time.Now().Truncate(time.Second)
+	now := start
+	r, err := engine.Prepare(engine.Input{Servers: []probes.Server{s}, Selection: selection(t, "turn.udp"), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if p := r.Plan.Servers[0]; p.Username != "" || p.Password != "" {
+		t.Fatalf("credentials minted before the run: %q", p.Username)
+	}
+	for i, at := range []time.Time{start, start.Add(10 * time.Minute)} {
+		now = at
+		rep := r.Execute(context.Background(), nil)
+		if res := rep.Results[0]; res.Status != checks.Pass {
+			t.Fatalf("run %d: %s %s", i, res.Status, res.Error)
+		}
+	}
+	want := []string{strconv.FormatInt(start.Add(time.Hour).Unix(), 10) + ":ci", strconv.FormatInt(start.Add(70*time.Minute).Unix(), 10) + ":ci"}
+	if !slices.Equal(names, want) {
+		t.Errorf("usernames presented %q, want %q (one per run, minted at its start)", names, want)
+	}
+}
+
+// TestBrowserTrustsTheEmbeddedServer: the browser of a run that probes the
+// embedded server trusts that server's certificate as the probes do, so
+// its turns: subjects run; a CA of the run's own cannot be handed to the
+// browser, so then it does not trust what the run trusts.
+func TestBrowserTrustsTheEmbeddedServer(t *testing.T) {
+	ca, err := netlab.NewCert(time.Now().Add(time.Hour), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		tls  *tls.Config
+		want bool
+	}{
+		{"system roots", nil, true},
+		{"a CA file", &tls.Config{RootCAs: ca.Pool}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := engine.Prepare(engine.Input{Selection: selection(t, "browser.ice"), TLS: tt.tls})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if r.Embedded == nil || r.Plan.Browser == nil {
+				t.Fatal("no embedded server or no browser session")
+			}
+			if got := r.Plan.Browser.Trusts(r.Plan.TLS.RootCAs); got != tt.want {
+				t.Errorf("browser trusts the run's roots: %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
