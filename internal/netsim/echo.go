@@ -15,6 +15,10 @@ import (
 // independent yardstick for a probe's RTT: twice the one-way delay plus
 // whatever the simulator itself costs. Lost echoes are left out.
 func (l *Lab) EchoRTT(ctx context.Context, n int, interval time.Duration) ([]time.Duration, error) {
+	// Through NATs neither peer could reach the other's echo unasked.
+	if l.spec.NAT != [2]NAT{NATNone, NATNone} {
+		return nil, errors.New("EchoRTT needs nat=none (peers reachable at their public addresses)")
+	}
 	nets := l.Nets()
 	echo, err := nets[1].ListenPacket("udp4", "0.0.0.0:0")
 	if err != nil {
@@ -32,11 +36,6 @@ func (l *Lab) EchoRTT(ctx context.Context, n int, interval time.Duration) ([]tim
 	})
 	defer stop()
 	port := func(pc net.PacketConn) int { return pc.LocalAddr().(*net.UDPAddr).Port }
-	// Through NATs, each side must have sent to the other before its
-	// router lets the other in: the answerer opens its side first.
-	if l.spec.NAT != [2]NAT{NATNone, NATNone} {
-		return nil, errors.New("EchoRTT needs nat=none (peers reachable at their public addresses)")
-	}
 	toEcho := &net.UDPAddr{IP: net.ParseIP(publicIP(1)), Port: port(echo)}
 	done := make(chan struct{})
 	go func() {
