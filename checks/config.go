@@ -34,6 +34,8 @@ type Config struct {
 	Thresholds []ThresholdRule
 	// Profiles defined by this file; they replace built-ins of the same name.
 	Profiles map[string]*Profile
+	// Modules are what `rtcprobe serve` probes with (/probe?module=NAME).
+	Modules map[string]*Module
 }
 
 // ThresholdRule sets thresholds on every check a pattern matches. A rule's
@@ -236,6 +238,7 @@ func (p *configParser) top(n *yaml.Node, cfg *Config) {
 		"options":    func(k, v *yaml.Node) { cfg.Options = append(cfg.Options, p.options(v, "options")...) },
 		"thresholds": func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds") },
 		"profiles":   func(k, v *yaml.Node) { cfg.Profiles = p.profiles(v) },
+		"modules":    func(k, v *yaml.Node) { cfg.Modules = p.modules(v) },
 	}
 	p.topLevelOptions(handlers, "", &cfg.Options)
 	p.fields(n, "", handlers)
@@ -268,15 +271,11 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 	for i, sn := range n.Content {
 		field := fmt.Sprintf("servers[%d]", i)
 		var (
-			urls                     []string
-			urlNodes                 []*yaml.Node
-			username, password, user string
-			secret                   string
-			ttl                      = 24 * time.Hour
-			hasPassword, hasSecret   bool
-			scalarURL                bool
+			urls      []string
+			urlNodes  []*yaml.Node
+			scalarURL bool
 		)
-		p.fields(sn, field, map[string]func(k, v *yaml.Node){
+		handlers := map[string]func(k, v *yaml.Node){
 			"urls": func(k, v *yaml.Node) {
 				if v.Kind == yaml.ScalarNode {
 					urls, urlNodes = []string{p.expand(v, field+".urls")}, []*yaml.Node{v}
@@ -292,17 +291,9 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 					urlNodes = append(urlNodes, u)
 				}
 			},
-			"username": func(k, v *yaml.Node) { username = p.expand(v, field+".username") },
-			"credential": func(k, v *yaml.Node) {
-				password, hasPassword = p.secret(v, field+".credential"), true
-			},
-			"password": func(k, v *yaml.Node) {
-				password, hasPassword = p.secret(v, field+".password"), true
-			},
-			"secret": func(k, v *yaml.Node) { secret, hasSecret = p.secret(v, field+".secret"), true },
-			"ttl":    func(k, v *yaml.Node) { ttl = p.ttl(v, field+".ttl") },
-			"user":   func(k, v *yaml.Node) { user = p.expand(v, field+".user") },
-		})
+		}
+		creds := p.credentialFields(handlers, field)
+		p.fields(sn, field, handlers)
 		if sn.Kind != yaml.MappingNode {
 			continue
 		}
@@ -310,14 +301,7 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 			p.errorf(sn, field, "missing urls (a stun:, stuns:, turn: or turns: URI)")
 			continue
 		}
-		if hasPassword && hasSecret {
-			p.errorf(sn, field, "give either credential/password or secret (TURN REST), not both")
-		}
-		var rest *probes.RESTSecret
-		if hasSecret {
-			rest = &probes.RESTSecret{Secret: secret, User: cmp.Or(user, username), TTL: ttl}
-			username, password = "", ""
-		}
+		username, password, rest := creds.done(sn)
 		for j, raw := range urls {
 			ufield := fmt.Sprintf("%s.urls[%d]", field, j)
 			if scalarURL {
@@ -337,6 +321,42 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 			cfg.Servers = append(cfg.Servers, s)
 		}
 	}
+}
+
+// credentials are a server's or a module's TURN credentials as written:
+// username and credential (or password), or a TURN REST secret with an
+// optional user and ttl.
+type credentials struct {
+	p                        *configParser
+	field                    string
+	username, password, user string
+	secret                   string
+	ttl                      time.Duration
+	hasPassword, hasSecret   bool
+}
+
+// credentialFields adds the credential keys to handlers.
+func (p *configParser) credentialFields(handlers map[string]func(k, v *yaml.Node), field string) *credentials {
+	c := &credentials{p: p, field: field, ttl: 24 * time.Hour}
+	handlers["username"] = func(k, v *yaml.Node) { c.username = p.expand(v, field+".username") }
+	handlers["credential"] = func(k, v *yaml.Node) { c.password, c.hasPassword = p.secret(v, field+".credential"), true }
+	handlers["password"] = func(k, v *yaml.Node) { c.password, c.hasPassword = p.secret(v, field+".password"), true }
+	handlers["secret"] = func(k, v *yaml.Node) { c.secret, c.hasSecret = p.secret(v, field+".secret"), true }
+	handlers["ttl"] = func(k, v *yaml.Node) { c.ttl = p.ttl(v, field+".ttl") }
+	handlers["user"] = func(k, v *yaml.Node) { c.user = p.expand(v, field+".user") }
+	return c
+}
+
+// done checks what was read and returns either the long-term credential
+// or the REST secret.
+func (c *credentials) done(n *yaml.Node) (username, password string, rest *probes.RESTSecret) {
+	if c.hasPassword && c.hasSecret {
+		c.p.errorf(n, c.field, "give either credential/password or secret (TURN REST), not both")
+	}
+	if c.hasSecret {
+		return "", "", &probes.RESTSecret{Secret: c.secret, User: cmp.Or(c.user, c.username), TTL: c.ttl}
+	}
+	return c.username, c.password, nil
 }
 
 var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
@@ -495,36 +515,129 @@ func (p *configParser) thresholds(n *yaml.Node, field string) []ThresholdRule {
 }
 
 func (p *configParser) profiles(n *yaml.Node) map[string]*Profile {
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "profiles", "want a mapping of profile name to profile, got %s", kindName(n))
-		return nil
-	}
 	out := map[string]*Profile{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		field := join("profiles", k.Value)
-		if !validProfileName(k.Value) {
-			p.errorf(k, field, "invalid profile name %q (want lower-case letters, digits, - and _)", k.Value)
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			p.errorf(k, field, "repeated profile %q", k.Value)
-			continue
-		}
-		pr := &Profile{Name: k.Value}
-		handlers := map[string]func(k, v *yaml.Node){
-			"description": func(k, v *yaml.Node) { pr.Description = p.str(v, field+".description") },
-			"checks":      func(k, v *yaml.Node) { pr.Include = p.patterns(v, field+".checks") },
-			"exclude":     func(k, v *yaml.Node) { pr.Exclude = p.patterns(v, field+".exclude") },
-			"thresholds":  func(k, v *yaml.Node) { pr.Thresholds = p.thresholds(v, field+".thresholds") },
-			"options":     func(k, v *yaml.Node) { pr.Options = append(pr.Options, p.options(v, field+".options")...) },
-		}
-		p.topLevelOptions(handlers, field, &pr.Options)
-		p.fields(v, field, handlers)
+	p.named(n, "profile", func(name, field string, k, v *yaml.Node) {
+		pr := &Profile{Name: name}
+		p.fields(v, field, p.profileFields(pr, field))
 		if len(pr.Include) == 0 {
 			pr.Include = []Pattern{"*"}
 		}
-		out[k.Value] = pr
+		out[name] = pr
+	})
+	return out
+}
+
+// named walks a mapping of names (profiles, modules) to definitions,
+// rejecting bad and repeated names, and calls each with the definition.
+func (p *configParser) named(n *yaml.Node, kind string, each func(name, field string, k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, kind+"s", "want a mapping of %s name to %s, got %s", kind, kind, kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := join(kind+"s", k.Value)
+		if !validProfileName(k.Value) {
+			p.errorf(k, field, "invalid %s name %q (want lower-case letters, digits, - and _)", kind, k.Value)
+			continue
+		}
+		if seen[k.Value] {
+			p.errorf(k, field, "repeated %s %q", kind, k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		each(k.Value, field, k, v)
+	}
+}
+
+// profileFields are the keys of a profile, which a module has too.
+func (p *configParser) profileFields(pr *Profile, field string) map[string]func(k, v *yaml.Node) {
+	handlers := map[string]func(k, v *yaml.Node){
+		"description": func(k, v *yaml.Node) { pr.Description = p.str(v, field+".description") },
+		"checks":      func(k, v *yaml.Node) { pr.Include = p.patterns(v, field+".checks") },
+		"exclude":     func(k, v *yaml.Node) { pr.Exclude = p.patterns(v, field+".exclude") },
+		"thresholds":  func(k, v *yaml.Node) { pr.Thresholds = p.thresholds(v, field+".thresholds") },
+		"options":     func(k, v *yaml.Node) { pr.Options = append(pr.Options, p.options(v, field+".options")...) },
+	}
+	p.topLevelOptions(handlers, field, &pr.Options)
+	return handlers
+}
+
+// modules reads the modules `rtcprobe serve` probes with: each a profile
+// plus credentials, an allow-list of targets and a concurrency limit.
+func (p *configParser) modules(n *yaml.Node) map[string]*Module {
+	out := map[string]*Module{}
+	p.named(n, "module", func(name, field string, k, v *yaml.Node) {
+		m := &Module{Profile: Profile{Name: name}, Where: fmt.Sprintf("%s:%d", p.file, k.Line)}
+		handlers := p.profileFields(&m.Profile, field)
+		var creds *credentials
+		var credNode *yaml.Node
+		handlers["credentials"] = func(k, v *yaml.Node) {
+			credNode = v
+			ch := map[string]func(k, v *yaml.Node){}
+			creds = p.credentialFields(ch, field+".credentials")
+			p.fields(v, field+".credentials", ch)
+		}
+		allowed := false
+		handlers["allowed_targets"] = func(k, v *yaml.Node) {
+			allowed = true
+			m.AllowedTargets = p.allowRules(v, field+".allowed_targets")
+		}
+		handlers["max_concurrent"] = func(k, v *yaml.Node) {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 1 || n > 10000 {
+				p.errorf(v, field+".max_concurrent", "invalid value %s (want a whole number from 1 to 10000)", kindName(v))
+				return
+			}
+			m.MaxConcurrent = n
+		}
+		p.fields(v, field, handlers)
+		if v.Kind != yaml.MappingNode {
+			return
+		}
+		if len(m.Include) == 0 {
+			p.errorf(v, field, "missing checks (a module names the checks it runs, e.g. checks: [turn.udp])")
+		}
+		if !allowed {
+			p.errorf(v, field, "missing allowed_targets (the hosts, CIDRs or URI patterns the module may probe; [\"*\"] allows any target)")
+		}
+		if creds != nil {
+			m.Username, m.Password, m.REST = creds.done(credNode)
+		}
+		out[name] = m
+	})
+	return out
+}
+
+// allowRules reads an allowed_targets list.
+func (p *configParser) allowRules(n *yaml.Node, field string) []AllowRule {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		got := kindName(n)
+		if n.Kind == yaml.SequenceNode {
+			got = "an empty list"
+		}
+		p.errorf(n, field, "want a non-empty list of hosts, CIDRs or URI patterns, got %s", got)
+		return nil
+	}
+	var out []AllowRule
+	for i, it := range n.Content {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		text := p.expand(it, f)
+		if it.Kind != yaml.ScalarNode {
+			continue
+		}
+		r, err := ParseAllowRule(text)
+		switch {
+		case err != nil && strings.Contains(text, "@"):
+			// What precedes @ may be a password: never echo it.
+			p.errorf(it, f, "invalid rule: %v", err)
+			continue
+		case err != nil:
+			p.errorf(it, f, "invalid rule %q: %v", text, err)
+			continue
+		}
+		out = append(out, r)
 	}
 	return out
 }

@@ -162,6 +162,7 @@ func usage(w io.Writer, fs *flag.FlagSet) {
        rtcprobe list [--config FILE] [--profile NAME]
        rtcprobe validate --config FILE [--profile NAME]
        rtcprobe firewall [flags] URI…   (= --profile firewall --ports 3478,5349,443)
+       rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE]   (Prometheus exporter; see rtcprobe serve -h)
 
 With no server URIs and no --signaling URL, rtcprobe starts an embedded
 STUN/TURN server on 127.0.0.1 and checks it. Exit status: 0 pass (warnings

@@ -23,6 +23,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return listCommand(args[1:], stdout, stderr)
 		case "validate":
 			return validateCommand(args[1:], stdout, stderr)
+		case "serve":
+			return serveCommand(ctx, args[1:], stderr)
 		case "firewall":
 			args = append(firewallProfile(), args[1:]...)
 		}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
@@ -57,6 +58,15 @@ type Input struct {
 	// Now is the clock runs start by (TURN REST credentials are minted
 	// from it); nil means time.Now.
 	Now func() time.Time
+	// Module, when set, is what the run does (rtcprobe serve's /probe):
+	// its checks, options and thresholds, resolved as a profile of its
+	// own, against Servers and Signaling only. Config, Profile and the
+	// config's servers do not apply.
+	Module *checks.Module
+	// Embedded is an embedded server the front end keeps running: a run
+	// with nothing named to probe probes it instead of starting its own,
+	// every run trusts its certificate, and Close leaves it running.
+	Embedded *embedded.Server
 }
 
 // Run is a prepared run: its plan and the resources it started.
@@ -65,7 +75,9 @@ type Run struct {
 	Resolved *checks.Resolved
 	// Embedded is the embedded STUN/TURN server when the run probes it.
 	Embedded *embedded.Server
-	in       Input
+	// ownEmbedded is true when the run started Embedded (and closes it).
+	ownEmbedded bool
+	in          Input
 }
 
 // NothingToRunError is a selection that gives no check a subject: each
@@ -122,7 +134,11 @@ func Prepare(in Input) (*Run, error) {
 	if catalog == nil {
 		catalog = checks.Catalog()
 	}
-	res, err := checks.Resolve(catalog, in.Config, in.Profile)
+	cfg, profile := in.Config, in.Profile
+	if in.Module != nil {
+		cfg, profile = in.Module.Config(), in.Module.Name
+	}
+	res, err := checks.Resolve(catalog, cfg, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -143,14 +159,20 @@ func Prepare(in Input) (*Run, error) {
 		Thresholds:    res.Thresholds,
 		TLS:           in.TLS,
 		SignalingURLs: in.Signaling,
+		// A module names its checks: stun_tcp asks for TCP.
+		ChecksAsked: in.Module != nil,
 	}
-	if in.Config != nil {
-		plan.Servers = append(plan.Servers, in.Config.Servers...)
+	if cfg != nil {
+		plan.Servers = append(plan.Servers, cfg.Servers...)
 	}
 	plan.Servers = dedupe(append(plan.Servers, in.Servers...))
 	r := &Run{Plan: plan, Resolved: res, in: in}
+	if in.Embedded != nil {
+		r.Embedded = in.Embedded
+		plan.TLS = trustEmbedded(in.TLS, in.Embedded)
+	}
 	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && needsServers(plan) {
-		if err := r.startEmbedded(); err != nil {
+		if err := r.useEmbedded(); err != nil {
 			return nil, err
 		}
 	}
@@ -182,12 +204,17 @@ func needsServers(p *checks.Plan) bool {
 	return false
 }
 
-// startEmbedded starts the embedded STUN/TURN server and points the plan
-// at it; its throw-away certificate is trusted besides the input's trust.
-func (r *Run) startEmbedded() error {
-	srv, err := embedded.Start(embedded.Config{})
-	if err != nil {
-		return &StartError{Err: err}
+// useEmbedded points the plan at the front end's embedded server, or
+// starts one for the run; its throw-away certificate is trusted besides
+// the input's trust.
+func (r *Run) useEmbedded() error {
+	srv := r.in.Embedded
+	if srv == nil {
+		var err error
+		if srv, err = embedded.Start(embedded.Config{}); err != nil {
+			return &StartError{Err: err}
+		}
+		r.ownEmbedded = true
 	}
 	r.Embedded = srv
 	r.Plan.Servers = srv.Servers()
@@ -205,6 +232,24 @@ func (r *Run) browserTrusts() []*x509.Certificate {
 		return nil
 	}
 	return []*x509.Certificate{r.Embedded.Certificate()}
+}
+
+// embeddedTrust caches, per long-running embedded server, the system's
+// roots plus its certificate: cloning the system pool for every probe of
+// rtcprobe serve would cost more than the probe.
+var embeddedTrust sync.Map // *embedded.Server → *tls.Config
+
+// trustEmbedded is trustAlso for a front end's embedded server, cached
+// when the base trust is the system's.
+func trustEmbedded(base *tls.Config, srv *embedded.Server) *tls.Config {
+	if base != nil {
+		return trustAlso(base, srv.Certificate())
+	}
+	if c, ok := embeddedTrust.Load(srv); ok {
+		return c.(*tls.Config)
+	}
+	c, _ := embeddedTrust.LoadOrStore(srv, trustAlso(nil, srv.Certificate()))
+	return c.(*tls.Config)
 }
 
 // trustAlso returns base with cert trusted too.
@@ -271,7 +316,7 @@ func (r *Run) Close() {
 	if r.Plan.Browser != nil {
 		_ = r.Plan.Browser.Close()
 	}
-	if r.Embedded != nil {
+	if r.ownEmbedded {
 		_ = r.Embedded.Close()
 	}
 }
@@ -293,13 +338,14 @@ func (r *Run) environment(results []checks.Result) report.Environment {
 	return env
 }
 
-func osDescription() string {
+// osDescription is read once: it does not change while the process runs.
+var osDescription = sync.OnceValue(func() string {
 	out := runtime.GOOS
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		out += " " + strings.TrimSpace(string(b))
 	}
 	return out + " (" + runtime.GOARCH + ")"
-}
+})
 
 // dedupe drops a server named twice with the same credentials (in the
 // config and by the front end): probing it twice tells nothing new.

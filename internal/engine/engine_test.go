@@ -221,3 +221,53 @@ func TestBrowserTrustsTheEmbeddedServer(t *testing.T) {
 		})
 	}
 }
+
+// TestModuleRun runs a module as rtcprobe serve does: the module's checks
+// and options only, against the target given, never the config's
+// servers; the front end's embedded server is trusted and left running.
+func TestModuleRun(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cfg, err := checks.ParseConfig("serve.yml", []byte(`
+servers:
+  - urls: stun:127.0.0.1:9
+modules:
+  turn_tls:
+    checks: [turn.tls, stun]
+    options: {turn_packets: 3}
+    thresholds:
+      turn.tls: {warn: alloc_ms < 60000}
+    credentials: {username: "${U}", password: "${P}"}
+    allowed_targets: ["127.0.0.1"]
+`), checks.ConfigEnv{Catalog: checks.Catalog(), LookupEnv: func(k string) (string, bool) {
+		u, p := srv.Credentials()
+		return map[string]string{"U": u, "P": p}[k], true
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.Modules["turn_tls"]
+	target, err := probes.ParseServer(fmt.Sprintf("turns:127.0.0.1:%d", srv.TLSPort()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second run finds the embedded server still up
+		r, err := engine.Prepare(engine.Input{Config: cfg, Module: m, Servers: []probes.Server{m.Credentials(target)}, Embedded: srv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := r.Execute(context.Background(), nil)
+		r.Close()
+		if len(rep.Results) != 1 {
+			t.Fatalf("results %+v, want turn.tls only (stun has no stun: target; the config's server is not probed)", rep.Results)
+		}
+		res := rep.Results[0]
+		if res.CheckID != "turn.tls" || res.Status != checks.Pass || res.Metrics["packets_sent"] != 3 {
+			t.Errorf("%s: %s %s, metrics %v", res.CheckID, res.Status, res.Error, res.Metrics)
+		}
+	}
+}

@@ -143,8 +143,8 @@ var mutants = []mutant{
 	{
 		Name: "TURN relayed RTT doubled",
 		File: "probes/turn.go",
-		Old:  `rtts = append(rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20])))`,
-		New:  `rtts = append(rtts, 2*(time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))))`,
+		Old:  `res.rtts = append(res.rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20])))`,
+		New:  `res.rtts = append(res.rtts, 2*(time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))))`,
 		Pkg:  "./probes", Run: `^TestTruthServerRTT$/^10ms$`,
 	},
 	{

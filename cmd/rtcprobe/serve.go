@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/serve"
+	"github.com/rtcprobe/rtcprobe/internal/serve/exporter"
+)
+
+// defaultListen is serve's address: loopback, so nothing is exposed
+// until the operator says so.
+const defaultListen = "127.0.0.1:9781"
+
+// serveFlags are `rtcprobe serve`'s flags.
+type serveFlags struct {
+	config        string
+	listen        string
+	webConfig     string
+	timeoutOffset time.Duration
+	maxProbes     int
+	drain         time.Duration
+	logLevel      slog.Level
+	caFile        string
+	insecure      bool
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("rtcprobe serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.config, "config", "", "the YAML config `FILE` (modules:, and what a CLI run reads); without it, the default modules probe an embedded server")
+	fs.StringVar(&f.listen, "listen", defaultListen, "`ADDR` to serve on")
+	fs.StringVar(&f.webConfig, "web-config", "", "Prometheus web config `FILE`: TLS and basic auth (exporter-toolkit format)")
+	fs.DurationVar(&f.timeoutOffset, "timeout-offset", 500*time.Millisecond, "taken off Prometheus' scrape timeout to get the probe's deadline")
+	fs.IntVar(&f.maxProbes, "max-probes", 64, "probes in flight at once across modules; more get 429")
+	fs.DurationVar(&f.drain, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long probes in flight may finish")
+	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.StringVar(&f.caFile, "ca", "", "trust the CA certificates in PEM `FILE` for turns:/stuns:/wss: targets")
+	fs.BoolVar(&f.insecure, "insecure", false, "do not verify targets' TLS/DTLS certificates (testing only)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			serveUsage(stderr, fs)
+			return nil, errHelp
+		}
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected argument %q (targets come with each /probe request)", fs.Arg(0))
+	case f.maxProbes < 1 || f.maxProbes > 100000:
+		return nil, fmt.Errorf("invalid --max-probes %d: want 1 to 100000", f.maxProbes)
+	case f.timeoutOffset < 0 || f.drain <= 0:
+		return nil, errors.New("--timeout-offset and --drain-timeout take positive durations")
+	case f.caFile != "" && f.insecure:
+		return nil, errors.New("--ca and --insecure exclude each other: give one")
+	}
+	return f, nil
+}
+
+func serveUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE]
+
+Serves the Prometheus exporter (GET /probe?module=NAME&target=URI, /metrics,
+/status) and the pre-call page (/). SIGHUP or POST /-/reload reloads the
+config (a bad one is refused and the old one kept); SIGTERM/SIGINT drain
+the probes in flight and exit 0.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// serveCommand runs until ctx ends (a signal), then drains.
+func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
+	f, err := parseServeFlags(args, stderr)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	tlsCfg, err := (&cli{caFile: f.caFile, insecure: f.insecure}).tlsConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
+		return exitUsage
+	}
+	catalog := checks.Catalog()
+	var emb *embedded.Server
+	if f.config == "" {
+		if emb, err = embedded.Start(embedded.Config{}); err != nil {
+			fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
+			return exitInternal
+		}
+		defer emb.Close()
+	}
+	load := func() (*checks.Config, error) {
+		if f.config == "" {
+			return nil, nil
+		}
+		return loadConfig(f.config, catalog)
+	}
+	exp := exporter.New(exporter.Options{Catalog: catalog, Embedded: emb, TLS: tlsCfg, MaxConcurrent: f.maxProbes,
+		TimeoutOffset: f.timeoutOffset, Logger: log, Version: version})
+	srv, err := serve.New(serve.Config{Addr: f.listen, WebConfigFile: f.webConfig, AdminToken: os.Getenv("RTCPROBE_ADMIN_TOKEN"),
+		LoadConfig: load, Logger: log, Version: version}, exp)
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
+		return exitUsage
+	}
+	if err := srv.Listen(); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: --listen %s: %v\n", f.listen, err)
+		return exitUsage
+	}
+	scheme := "http"
+	if srv.TLS() {
+		scheme = "https"
+	}
+	log.Info("listening", "address", srv.Addr().String(), "url", scheme+"://"+srv.Addr().String()+"/status")
+	if emb != nil {
+		log.Info("no --config: the default modules probe the embedded server only",
+			"stun", fmt.Sprintf("stun:127.0.0.1:%d", emb.Port()), "turn", fmt.Sprintf("turn:127.0.0.1:%d", emb.Port()),
+			"turns", fmt.Sprintf("turns:127.0.0.1:%d", emb.TLSPort()))
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			_ = srv.Reload() // logged; the old config stays on error
+		case err := <-served:
+			log.Error("serving stopped", "err", err)
+			return exitInternal
+		case <-ctx.Done():
+			log.Info("draining: probes in flight finish, new connections are refused", "cause", context.Cause(ctx).Error(), "timeout", f.drain)
+			dctx, cancel := context.WithTimeout(context.Background(), f.drain)
+			err := srv.Shutdown(dctx)
+			cancel()
+			<-served
+			if err != nil {
+				log.Error("drain incomplete", "err", err)
+				return exitInternal
+			}
+			log.Info("stopped")
+			return exitOK
+		}
+	}
+}

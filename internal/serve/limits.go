@@ -1,0 +1,74 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Limits bound what one request and all requests together may take.
+type Limits struct {
+	// MaxInFlight is how many requests are served at once; more get 429
+	// (health checks are not counted). Default 256.
+	MaxInFlight int
+	// MaxBodyBytes caps a request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxHeaderBytes caps the request line and headers. Default 64 KiB.
+	MaxHeaderBytes int
+	// RequestTimeout ends every request's context. Default 5 minutes.
+	RequestTimeout time.Duration
+	// ReadHeaderTimeout bounds reading the request headers. Default 10 s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections. Default 2 minutes.
+	IdleTimeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxInFlight <= 0 {
+		l.MaxInFlight = 256
+	}
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = 1 << 20
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = 64 << 10
+	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = 5 * time.Minute
+	}
+	if l.ReadHeaderTimeout <= 0 {
+		l.ReadHeaderTimeout = 10 * time.Second
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = 2 * time.Minute
+	}
+	return l
+}
+
+// limit applies the web config's headers and rate limit, the in-flight
+// limit, the body cap and the request deadline.
+func (s *Server) limit(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wc := s.web.Load()
+		for k, v := range wc.headers {
+			w.Header().Set(k, v)
+		}
+		if wc.limiter != nil && !wc.limiter.Allow() {
+			http.Error(w, "429 too many requests: the web config's rate_limit is reached", http.StatusTooManyRequests)
+			return
+		}
+		select {
+		case s.inFlight <- struct{}{}:
+			defer func() { <-s.inFlight }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, fmt.Sprintf("429 too many requests: %d are being served, the server's limit", cap(s.inFlight)), http.StatusTooManyRequests)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes)
+		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

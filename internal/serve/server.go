@@ -1,0 +1,323 @@
+// Package serve is the HTTP server of `rtcprobe serve`: one listener for
+// every component (the Prometheus exporter, the pre-call page), routes in
+// three classes (public, operator, admin), Prometheus' web config for TLS
+// and basic auth, request limits, health and readiness, config reload that
+// keeps the old config when the new one is refused, and a graceful drain.
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+)
+
+// Config is what the server needs besides its components.
+type Config struct {
+	// Addr is the address to listen on: "127.0.0.1:9781".
+	Addr string
+	// WebConfigFile is a Prometheus web config (TLS, basic auth, headers,
+	// rate limit); "" serves plain HTTP without users.
+	WebConfigFile string
+	// AdminToken, when set, lets "Authorization: Bearer TOKEN" into the
+	// admin routes.
+	AdminToken string
+	// LoadConfig reads the config for the start and every reload; nil
+	// serves without a config (components get nil).
+	LoadConfig func() (*checks.Config, error)
+	// Logger receives the server's log lines; nil discards them.
+	Logger *slog.Logger
+	Limits Limits
+	// Version is the tool's version, for rtcprobe_build_info.
+	Version string
+}
+
+// Server is a running (or ready to run) rtcprobe serve.
+type Server struct {
+	cfg        Config
+	limits     Limits
+	log        *slog.Logger
+	components []Component
+	handler    http.Handler
+	http       *http.Server
+	ln         net.Listener
+	registry   *prometheus.Registry
+	web        atomic.Pointer[webConfig]
+	inFlight   chan struct{}
+	ready      atomic.Bool
+	// cancel ends the context of every request: the last resort of a
+	// drain that ran out of time.
+	cancel context.CancelFunc
+
+	reloadMu   sync.Mutex
+	current    *checks.Config
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+}
+
+// New loads the web config and the config, hands the config to every
+// component and mounts their routes. An error here is the input's (a bad
+// config or web config) or two routes that collide.
+func New(cfg Config, components ...Component) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, components: components, registry: prometheus.NewRegistry()}
+	s.inFlight = make(chan struct{}, s.limits.MaxInFlight)
+	wc, err := loadWebConfig(cfg.WebConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	s.web.Store(wc)
+	if s.current, err = s.load(); err != nil {
+		return nil, err
+	}
+	for _, c := range components {
+		if err := c.Reload(s.current); err != nil {
+			return nil, err
+		}
+	}
+	s.registerMetrics()
+	if s.handler, err = s.mount(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) load() (*checks.Config, error) {
+	if s.cfg.LoadConfig == nil {
+		return nil, nil
+	}
+	return s.cfg.LoadConfig()
+}
+
+func (s *Server) registerMetrics() {
+	s.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "rtcprobe_config_last_reload_successful",
+		Help: "Whether the last configuration reload attempt was successful (1) or refused (0)."})
+	s.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "rtcprobe_config_last_reload_success_timestamp_seconds",
+		Help: "Timestamp of the last successful configuration load."})
+	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "rtcprobe_build_info",
+		Help:        "A metric with a constant '1' value labeled by the version and Go version rtcprobe was built with.",
+		ConstLabels: prometheus.Labels{"version": s.cfg.Version, "goversion": runtime.Version()}})
+	build.Set(1)
+	s.reloadOK.Set(1)
+	s.reloadTime.SetToCurrentTime()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		s.reloadOK, s.reloadTime, build)
+}
+
+// mount builds the handler: the components' routes behind their class's
+// guard, the server's own routes, and a placeholder at / when no
+// component serves it.
+func (s *Server) mount() (h http.Handler, err error) {
+	r := &Router{metrics: s.registry}
+	for _, c := range s.components {
+		c.Routes(r)
+	}
+	r.Operator("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.log}}))
+	r.Operator("POST /-/reload", http.HandlerFunc(s.serveReload))
+	if !servesRoot(r.routes) {
+		r.Public("GET /{$}", http.HandlerFunc(placeholder))
+	}
+	mux := http.NewServeMux()
+	defer func() {
+		// ServeMux panics on patterns that collide: a wiring mistake,
+		// reported as an error.
+		if v := recover(); v != nil {
+			err = fmt.Errorf("routes: %v", v)
+		}
+	}()
+	for _, rt := range r.routes {
+		mux.Handle(rt.Pattern, s.limit(s.guard(rt.Class, rt.Handler)))
+	}
+	// Health and readiness are never limited or guarded: orchestrators
+	// poll them.
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "rtcprobe is healthy.") })
+	mux.HandleFunc("GET /-/ready", s.serveReady)
+	return mux, nil
+}
+
+// servesRoot reports whether a route serves "/".
+func servesRoot(routes []Route) bool {
+	for _, rt := range routes {
+		path := rt.Pattern
+		if _, p, ok := strings.Cut(rt.Pattern, " "); ok {
+			path = strings.TrimSpace(p)
+		}
+		if path == "/" || path == "/{$}" {
+			return true
+		}
+	}
+	return false
+}
+
+// Handler is the server's whole handler, for serving it elsewhere (tests).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Registry is the registry /metrics exposes.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Listen binds the address (TLS when the web config has it); Serve then
+// serves on it. Split so the caller can log the address bound to ":0".
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if wc := s.web.Load(); wc.tls != nil {
+		if !wc.http2 {
+			s.http.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		}
+		base := wc.tls.Clone()
+		// Each handshake uses the web config in force, so a reload can
+		// change certificates and client-certificate rules.
+		base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := s.web.Load().tls.Clone()
+			c.NextProtos = []string{"http/1.1"}
+			if wc.http2 {
+				c.NextProtos = []string{"h2", "http/1.1"}
+			}
+			return c, nil
+		}
+		s.http.TLSConfig = base
+		ln = tls.NewListener(ln, base)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address (after Listen).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// TLS reports whether the listener serves TLS.
+func (s *Server) TLS() bool { return s.web.Load().tls != nil }
+
+// Serve serves until Shutdown; it returns nil after a graceful shutdown.
+func (s *Server) Serve() error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.ready.Store(true)
+	err := s.http.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown drains: readiness turns 503, the listener closes, requests in
+// flight (probes, page sessions) finish, then every component closes.
+// When ctx ends first, what is still in flight is cancelled.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	var err error
+	if s.http != nil {
+		if err = s.http.Shutdown(ctx); err != nil {
+			s.cancel()
+			err = errors.Join(fmt.Errorf("drain: %w", err), s.http.Close())
+		}
+		s.cancel()
+	}
+	for _, c := range s.components {
+		err = errors.Join(err, c.Close(ctx))
+	}
+	return err
+}
+
+// Reload reads the web config and the config again and hands the config
+// to every component. Anything refused keeps the old configuration
+// everywhere; the errors are logged (file:line each) and returned.
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	err := s.reload()
+	if err != nil {
+		s.reloadOK.Set(0)
+		s.log.Error("config reload refused; the old config stays in force")
+		var ce checks.ConfigErrors
+		if errors.As(err, &ce) {
+			for _, e := range ce {
+				s.log.Error(e.Error())
+			}
+		} else {
+			s.log.Error(err.Error())
+		}
+		return err
+	}
+	s.reloadOK.Set(1)
+	s.reloadTime.SetToCurrentTime()
+	s.log.Info("config reloaded")
+	return nil
+}
+
+func (s *Server) reload() error {
+	wc, err := loadWebConfig(s.cfg.WebConfigFile)
+	if err != nil {
+		return err
+	}
+	if (wc.tls != nil) != (s.web.Load().tls != nil) {
+		return errors.New("web config: switching TLS on or off needs a restart")
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	for i, c := range s.components {
+		if err := c.Reload(cfg); err != nil {
+			// Put back the old config where the new one was taken.
+			for _, done := range s.components[:i] {
+				_ = done.Reload(s.current)
+			}
+			return err
+		}
+	}
+	s.current = cfg
+	s.web.Store(wc)
+	return nil
+}
+
+func (s *Server) serveReload(w http.ResponseWriter, _ *http.Request) {
+	if err := s.Reload(); err != nil {
+		http.Error(w, "config reload refused, the old config stays in force:\n"+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "config reloaded")
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "rtcprobe is not ready (starting or draining).", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "rtcprobe is ready.")
+}
+
+// slogPrinter lets promhttp report errors to the server's log.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Error(fmt.Sprint(v...)) }
