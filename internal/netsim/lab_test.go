@@ -191,8 +191,9 @@ func TestEgressRate(t *testing.T) {
 }
 
 // TestLabDeliversWhenDue: the datagrams cross the running lab at their
-// due times: none early, and the typical one (the median) within 2 ms of
-// delay + J/2 (the machine's timers are late on a loaded box, never early).
+// due times: none early, and the typical one (the median) at delay + J/2,
+// no more than 2 ms early (the draws) and 10 ms late (timers of a loaded
+// two-core machine under the race detector, never early).
 func TestLabDeliversWhenDue(t *testing.T) {
 	const (
 		delay  = 10 * time.Millisecond
@@ -210,7 +211,7 @@ func TestLabDeliversWhenDue(t *testing.T) {
 	if d[0] < delay {
 		t.Errorf("a datagram arrived after %s, before the %s delay", d[0], delay)
 	}
-	if med, want := d[len(d)/2], delay+jitter/2; med < want-2*time.Millisecond || med > want+2*time.Millisecond {
-		t.Errorf("median delay %s, want %s ± 2 ms", med, want)
+	if med, want := d[len(d)/2], delay+jitter/2; med < want-2*time.Millisecond || med > want+10*time.Millisecond {
+		t.Errorf("median delay %s, want %s (-2 ms, +10 ms)", med, want)
 	}
 }
