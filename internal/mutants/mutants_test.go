@@ -54,7 +54,7 @@ func TestMutants(t *testing.T) {
 	for _, m := range mutants {
 		overlay := writeOverlay(t, dir, m)
 		start := time.Now()
-		out, err := goTest(t, goBin, dir, overlay, m.Pkg, m.Run)
+		out, err := goTest(t, goBin, dir, overlay, m.Pkg, m.Run, "RTCPROBE_TRUTH_ATTEMPTS=1")
 		switch {
 		case strings.Contains(out, "[build failed]") || strings.Contains(out, "[setup failed]"):
 			t.Errorf("mutant %q does not build:\n%s", m.Name, out)
@@ -71,8 +71,9 @@ func TestMutants(t *testing.T) {
 }
 
 // goTest runs `go test` on pkg with the tests matching run, without the
-// race detector (the mutants are about numbers) and with overlay if set.
-func goTest(t *testing.T, goBin, dir, overlay, pkg, run string) (string, error) {
+// race detector (the mutants are about numbers), with overlay if set and
+// env added to the environment.
+func goTest(t *testing.T, goBin, dir, overlay, pkg, run string, env ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -82,6 +83,7 @@ func goTest(t *testing.T, goBin, dir, overlay, pkg, run string) (string, error) 
 	}
 	cmd := exec.CommandContext(ctx, goBin, append(args, pkg)...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
