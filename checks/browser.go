@@ -212,7 +212,9 @@ func browserChecks() []*Check {
 				return browser.ICE(ctx, b, s.Target, browser.ICEConfig{})
 			}),
 			Remote: &Remote{
-				Task: func(s Subject, _ *Plan, _ RemoteEnv) browser.Task { return browser.ICETask(s.Target, browser.ICEConfig{}) },
+				Task: func(s Subject, _ *Plan, _ RemoteEnv) browser.Task {
+					return browser.ICETask(s.Target, browser.ICEConfig{})
+				},
 				Measure: func(s Subject, _ *Plan, r browser.PageResult, _ browser.CallStats) probes.Measurement {
 					return browser.ICEFrom(s.Target, r)
 				},
@@ -258,11 +260,15 @@ func browserChecks() []*Check {
 		},
 	}
 	remote := map[string]*Remote{
-		"browser.api":           pageOnly(browser.APITask(), func(r browser.PageResult) probes.Measurement { return browser.APIFrom(r, "") }),
-		"browser.devices":       pageOnly(browser.DevicesTask(), browser.DevicesFrom),
-		"browser.codecs":        pageOnly(browser.CodecsTask(), browser.CodecsFrom),
-		"browser.video.quality": pageOnly(browser.VideoQualityTask(browser.QualityConfig{}), func(r browser.PageResult) probes.Measurement { return browser.VideoQualityFrom(browser.QualityConfig{}, r) }),
-		"browser.audio.quality": pageOnly(browser.AudioQualityTask(browser.QualityConfig{}), func(r browser.PageResult) probes.Measurement { return browser.AudioQualityFrom(browser.QualityConfig{}, r) }),
+		"browser.api":     pageOnly(browser.APITask(), func(r browser.PageResult) probes.Measurement { return browser.APIFrom(r, "") }),
+		"browser.devices": pageOnly(browser.DevicesTask(), browser.DevicesFrom),
+		"browser.codecs":  pageOnly(browser.CodecsTask(), browser.CodecsFrom),
+		"browser.video.quality": pageOnly(browser.VideoQualityTask(browser.QualityConfig{}), func(r browser.PageResult) probes.Measurement {
+			return browser.VideoQualityFrom(browser.QualityConfig{}, r)
+		}),
+		"browser.audio.quality": pageOnly(browser.AudioQualityTask(browser.QualityConfig{}), func(r browser.PageResult) probes.Measurement {
+			return browser.AudioQualityFrom(browser.QualityConfig{}, r)
+		}),
 	}
 	for _, c := range checks {
 		if r, ok := remote[c.ID]; ok {
