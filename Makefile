@@ -9,9 +9,9 @@ BIN     := bin/rtcprobe
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 # Debian packages the tests drive for real.
-DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg
+DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg firefox-esr postgresql
 # Tools those packages provide, to tell whether they are installed.
-DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg
+DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg firefox-esr pg_ctlcluster
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
