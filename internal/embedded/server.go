@@ -31,10 +31,10 @@ type Server struct {
 	// restSecret signs TURN REST credentials (RESTServers); it never
 	// leaves this process.
 	restSecret string
-	nat      *NATResponder
-	tlsPort  int
-	certPool *x509.CertPool
-	cert     *x509.Certificate
+	nat        *NATResponder
+	tlsPort    int
+	certPool   *x509.CertPool
+	cert       *x509.Certificate
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -60,8 +60,8 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		host:     cfg.Host,
-		port:     udp.LocalAddr().(*net.UDPAddr).Port,
+		host:       cfg.Host,
+		port:       udp.LocalAddr().(*net.UDPAddr).Port,
 		username:   "rtcprobe-" + rand.Text(),
 		password:   rand.Text(),
 		restSecret: rand.Text(),

@@ -289,8 +289,8 @@ func TestKillDurability(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"postgres://alice:s3cret@db.example:5432/rtc?sslmode=require&password=x": "postgres://alice:xxxxx@db.example:5432/rtc?…",
-		"postgresql://db.example/rtc":                                             "postgresql://db.example/rtc",
-		"/var/lib/rtcprobe/results.db":                                            "/var/lib/rtcprobe/results.db",
+		"postgresql://db.example/rtc":                                            "postgresql://db.example/rtc",
+		"/var/lib/rtcprobe/results.db":                                           "/var/lib/rtcprobe/results.db",
 	} {
 		if got := Redact(in); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
