@@ -158,7 +158,46 @@ func (s *sqlStore) List(ctx context.Context, f Filter) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return scanResults(rows, f.WithReport)
+	out, err := scanResults(rows, f.WithReport)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.fillChecks(ctx, out)
+}
+
+// fillChecks reads the check statuses of rs, a few hundred at a time.
+func (s *sqlStore) fillChecks(ctx context.Context, rs []Result) error {
+	at := map[string]*Result{}
+	for i := range rs {
+		rs[i].Checks = map[string]string{}
+		at[rs[i].ID] = &rs[i]
+	}
+	const batch = 500
+	for start := 0; start < len(rs); start += batch {
+		part := rs[start:min(len(rs), start+batch)]
+		args := make([]any, len(part))
+		for i, r := range part {
+			args[i] = r.ID
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ")
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT result_id, check_id, status FROM result_checks WHERE result_id IN (`+marks+`)`), args...)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		for rows.Next() {
+			var id, c, st string
+			if err := rows.Scan(&id, &c, &st); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: %w", err)
+			}
+			at[id].Checks[c] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
 }
 
 func escapeLike(s string) string {

@@ -29,7 +29,7 @@ type Result struct {
 	// operator keeps full addresses).
 	Client string
 	// Checks are the status of each check ID in the report (the worst
-	// when a check ran on several subjects).
+	// when a check ran on several subjects); Get and List fill them in.
 	Checks map[string]string
 	// Report is the rtcprobe/v1 JSON. List leaves it empty unless asked.
 	Report []byte

@@ -125,6 +125,9 @@ func TestPutGetList(t *testing.T) {
 				if len(r.Report) != 0 {
 					t.Errorf("%s: List returned reports without WithReport", tc.name)
 				}
+				if fmt.Sprint(r.Checks) != fmt.Sprint(ChecksOf(map[string]Result{a.ID: a, b.ID: b, d.ID: d}[r.ID].Report)) {
+					t.Errorf("%s: %s's checks = %v", tc.name, r.ID, r.Checks)
+				}
 			}
 		}
 		list, err := s.List(c, Filter{WithReport: true, Limit: 1})
