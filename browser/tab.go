@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -250,4 +251,41 @@ func (b *Browser) measure(ctx context.Context, t Task, perm permission, from fun
 	}
 	m.Evidence = b.withContext(m.Evidence, ev)
 	return m
+}
+
+// Visit opens a page of someone else's (the hosted pre-call page) in a tab
+// of its own browser context, as a user would, with camera and microphone
+// allowed for its origin, or blocked when deny is set. It returns the tab
+// for chromedp actions, its console lines so far, and a function that
+// closes the tab. ctx bounds the opening only.
+func (b *Browser) Visit(ctx context.Context, pageURL string, deny bool) (tab context.Context, lines func() []probes.Evidence, closeTab func(), err error) {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tab, closeTab = chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	var con console
+	stop := context.AfterFunc(ctx, closeTab)
+	defer stop()
+	if err := chromedp.Listen(tab, con.listen); err != nil {
+		closeTab()
+		return nil, nil, nil, fmt.Errorf("opening a tab: %w", err)
+	}
+	perm := permissionGrant
+	if deny {
+		perm = permissionDeny
+	}
+	if err := b.setPermissionFor(tab, u.Scheme+"://"+u.Host, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
+		closeTab()
+		return nil, nil, nil, err
+	}
+	if err := chromedp.Do(tab, chromedp.Navigate(pageURL)); err != nil {
+		closeTab()
+		return nil, nil, nil, fmt.Errorf("loading %s: %w", pageURL, err)
+	}
+	if ctx.Err() != nil {
+		closeTab()
+		return nil, nil, nil, ctx.Err()
+	}
+	return tab, con.evidence, closeTab, nil
 }
