@@ -111,8 +111,10 @@ const rtcprobe = (() => {
 
   // eachAudioChunk calls fn({sampleRate, samples}) with the track's raw
   // samples (first channel) until fn returns true or ms pass: AudioData
-  // where the browser has MediaStreamTrackProcessor, else Web Audio.
-  async function eachAudioChunk(track, ms, fn) {
+  // where the browser has MediaStreamTrackProcessor, else Web Audio; where
+  // an AudioContext cannot run (no audio output, as in a headless
+  // browser), about wantMs of the track recorded and decoded offline.
+  async function eachAudioChunk(track, ms, fn, wantMs = ms) {
     if (hasProcessor()) {
       return readUntil(track, ms, (data) => {
         const opts = { planeIndex: 0, format: 'f32-planar' };
@@ -122,24 +124,33 @@ const rtcprobe = (() => {
       });
     }
     const AC = window.AudioContext || window.webkitAudioContext;
-    if (!AC) {
-      const e = new Error('neither MediaStreamTrackProcessor nor Web Audio is available in this browser');
+    if (AC && await webAudioChunks(AC, track, ms, fn)) return;
+    if (typeof MediaRecorder !== 'function' || typeof OfflineAudioContext !== 'function') {
+      const e = new Error('neither MediaStreamTrackProcessor, a running AudioContext nor MediaRecorder is available in this browser');
       e.name = 'NotSupportedError';
       throw e;
     }
+    await recordedChunks(track, Math.min(ms, wantMs), fn);
+  }
+
+  // webAudioChunks feeds fn from a ScriptProcessorNode (old but
+  // everywhere; a muted gain keeps it pulling samples without playing
+  // them). false: the context delivered nothing within a second.
+  async function webAudioChunks(AC, track, ms, fn) {
     const ac = new AC();
+    let started = false;
     try {
       const src = ac.createMediaStreamSource(new MediaStream([track]));
-      // ScriptProcessorNode is old but everywhere; a muted gain keeps it
-      // pulling samples without playing them.
       const proc = ac.createScriptProcessor(1024, 1, 1);
       const mute = ac.createGain();
       mute.gain.value = 0;
       await new Promise((resolve) => {
         const t = setTimeout(resolve, ms);
+        const silent = setTimeout(() => { if (!started) { clearTimeout(t); resolve(); } }, Math.min(ms, 1000));
         proc.onaudioprocess = (e) => {
+          started = true;
           const samples = new Float32Array(e.inputBuffer.getChannelData(0));
-          if (fn({ sampleRate: ac.sampleRate, samples })) { clearTimeout(t); resolve(); }
+          if (fn({ sampleRate: ac.sampleRate, samples })) { clearTimeout(t); clearTimeout(silent); resolve(); }
         };
         src.connect(proc); proc.connect(mute); mute.connect(ac.destination);
         ac.resume().catch(() => {});
@@ -148,6 +159,63 @@ const rtcprobe = (() => {
       src.disconnect(); proc.disconnect();
     } finally {
       ac.close().catch(() => {});
+    }
+    return started;
+  }
+
+  // firstAudio is the time from t0 to the track's first audio, where
+  // raw frames are not available: whichever of Web Audio and MediaRecorder
+  // sees data first (an AudioContext may never run without an audio
+  // output). null when neither does within ms.
+  function firstAudio(track, ms, t0) {
+    return new Promise((resolve) => {
+      let done = false; let ac = null; let rec = null;
+      const finish = (v) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (rec && rec.state !== 'inactive') rec.stop();
+        if (ac) ac.close().catch(() => {});
+        resolve(v);
+      };
+      const timer = setTimeout(() => finish(null), ms);
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (AC) {
+        ac = new AC();
+        const src = ac.createMediaStreamSource(new MediaStream([track]));
+        const proc = ac.createScriptProcessor(256, 1, 1);
+        const mute = ac.createGain();
+        mute.gain.value = 0;
+        proc.onaudioprocess = () => finish(now() - t0);
+        src.connect(proc); proc.connect(mute); mute.connect(ac.destination);
+        ac.resume().catch(() => {});
+      }
+      if (typeof MediaRecorder === 'function') {
+        rec = new MediaRecorder(new MediaStream([track]));
+        rec.ondataavailable = (e) => { if (e.data && e.data.size > 0) finish(now() - t0); };
+        rec.start(20);
+      }
+    });
+  }
+
+  // recordedChunks records ms of the track, decodes it offline and feeds
+  // fn 10 ms at a time.
+  async function recordedChunks(track, ms, fn) {
+    const rec = new MediaRecorder(new MediaStream([track]));
+    const parts = [];
+    rec.ondataavailable = (e) => { if (e.data && e.data.size > 0) parts.push(e.data); };
+    const stopped = new Promise((resolve) => { rec.onstop = resolve; });
+    rec.start();
+    await sleep(Math.max(100, ms));
+    rec.stop();
+    await timeout(stopped, 3000, 'recording the microphone');
+    if (parts.length === 0) return;
+    const bytes = await new Blob(parts, { type: rec.mimeType }).arrayBuffer();
+    const decoded = await withOp('decoding the recorded audio', new OfflineAudioContext(1, 1, 48000).decodeAudioData(bytes));
+    const all = decoded.getChannelData(0);
+    const step = Math.max(1, Math.round(decoded.sampleRate / 100));
+    for (let i = 0; i < all.length; i += step) {
+      if (fn({ sampleRate: decoded.sampleRate, samples: all.subarray(i, i + step) })) return;
     }
   }
 
@@ -212,7 +280,8 @@ const rtcprobe = (() => {
       const track = stream.getTracks()[0];
       let firstMs = null;
       const first = () => { firstMs = now() - t0; return true; };
-      if (kind === 'audio') await eachAudioChunk(track, waitMs, first);
+      if (kind === 'audio' && !hasProcessor()) firstMs = await firstAudio(track, waitMs, t0);
+      else if (kind === 'audio') await eachAudioChunk(track, waitMs, first);
       else await eachVideoFrame(track, waitMs, first);
       return { kind, gumMs, firstMs, settings: settingsOf(track) };
     } finally {
@@ -306,7 +375,7 @@ const rtcprobe = (() => {
         }
         samples += buf.length;
         return frames >= sampleRate * durationMs / 1000;
-      });
+      }, durationMs + 100);
       return { samples, sumSquares, peak, clipped, chunkRms, sampleRate, settings: settingsOf(track) };
     } finally {
       stopAll(stream);
