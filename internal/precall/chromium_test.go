@@ -104,7 +104,7 @@ func runPage(t *testing.T, b *browser.Browser, url string, deny bool) pageRun {
 }
 
 // storedReport reads a result through the admin API and parses it.
-func storedReport(t *testing.T, f *fixture, id string) (report.Report, []byte) {
+func storedReport(t testing.TB, f *fixture, id string) (report.Report, []byte) {
 	t.Helper()
 	r := f.do(t, "GET", "api/v1/results/"+id, nil, admin())
 	if r.code != 200 {
