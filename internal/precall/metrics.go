@@ -24,9 +24,13 @@ func newMetrics() *metrics {
 	}
 }
 
-func (m *metrics) register(r prometheus.Registerer) {
+// register adds the metrics, and a gauge of the sessions in progress
+// that live counts, to r.
+func (m *metrics) register(r prometheus.Registerer, live func() int) {
 	if r == nil {
 		return
 	}
-	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds)
+	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rtcprobe_precall_sessions_active", Help: "Pre-call sessions in progress."},
+		func() float64 { return float64(live()) })
+	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, active)
 }

@@ -64,10 +64,10 @@ type Precall struct {
 	metrics  *metrics
 	stop     chan struct{}
 	// poke makes housekeeping run now (a reload may bring a retention).
-	poke     chan struct{}
-	done     sync.WaitGroup
-	closeMu  sync.Mutex
-	closed   bool
+	poke    chan struct{}
+	done    sync.WaitGroup
+	closeMu sync.Mutex
+	closed  bool
 }
 
 // state is what one config gives the page; a reload swaps it whole.
@@ -128,7 +128,7 @@ func (p *Precall) Routes(r *serve.Router) {
 	r.Admin("GET /admin/export", http.HandlerFunc(p.serveExport))
 	r.Admin("GET /api/v1/results", http.HandlerFunc(p.serveAPIList))
 	r.Admin("GET /api/v1/results/{id}", http.HandlerFunc(p.serveAPIResult))
-	p.metrics.register(r.Metrics())
+	p.metrics.register(r.Metrics(), p.sessions.live)
 }
 
 // credentialTTL is how long TURN credentials minted for a session last:

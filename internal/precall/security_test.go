@@ -144,7 +144,7 @@ func TestBadPosts(t *testing.T) {
 		{"missing field", `{"results":[]}`, "user_agent"},
 		{"wrong type", `{"user_agent":"x","results":[{"task":"one","ok":true,"ms":1}]}`, "results[0].task"},
 		{"unknown field", `{"user_agent":"x","results":[],"extra":1}`, "extra"},
-		{"result of the wrong shape", fmt.Sprintf(`{"user_agent":"x","results":[{"task":%d,"ok":true,"ms":1,"result":{"userAgent":"x","secureContext":"yes","features":{}}}]}`, api), fmt.Sprintf("results[0].result.secureContext")},
+		{"result of the wrong shape", fmt.Sprintf(`{"user_agent":"x","results":[{"task":%d,"ok":true,"ms":1,"result":{"userAgent":"x","secureContext":"yes","features":{}}}]}`, api), "results[0].result.secureContext"},
 		{"no such task", `{"user_agent":"x","results":[{"task":63,"ok":true,"ms":1,"result":{}}]}`, "results[0].task"},
 		{"ok without result", fmt.Sprintf(`{"user_agent":"x","results":[{"task":%d,"ok":true,"ms":1}]}`, api), "results[0].result"},
 	} {

@@ -33,11 +33,11 @@ type posted struct {
 }
 
 type postedTask struct {
-	Task   int                 `json:"task"`
-	OK     bool                `json:"ok"`
-	MS     float64             `json:"ms"`
-	Result json.RawMessage     `json:"result"`
-	Error  *browser.PageError  `json:"error"`
+	Task   int                `json:"task"`
+	OK     bool               `json:"ok"`
+	MS     float64            `json:"ms"`
+	Result json.RawMessage    `json:"result"`
+	Error  *browser.PageError `json:"error"`
 }
 
 // schemas are the compiled posted-results schema and one per page check
