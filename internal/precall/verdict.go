@@ -79,6 +79,14 @@ func why(r *checks.Result) string {
 	return strings.TrimSuffix(s, ".")
 }
 
+// lowerFirst lowers the first letter, for a sentence continued.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
 // device says whether a camera or microphone opened and what it
 // delivered.
 func device(name string, open, quality *checks.Result) string {
@@ -125,14 +133,14 @@ func connection(calls []checks.Result) string {
 			line = "Calls from this network connect only through the relay (TURN)."
 		}
 		if all.Status == checks.Warn {
-			line = strings.TrimSuffix(line, ".") + ", but " + why(all) + "."
+			line = strings.TrimSuffix(line, ".") + ", but " + lowerFirst(why(all)) + "."
 		}
 		if len(relayBad) > 0 {
 			line += " The relay did not work over " + strings.Join(relayBad, ", ") + "."
 		}
 		return line
 	case len(relayOK) > 0:
-		return "Video calls will need the relay over " + strings.Join(relayOK, " or ") + " from this network (a direct call did not connect)."
+		return "Video calls will need the relay (" + strings.Join(relayOK, " or ") + ") from this network: a direct call did not connect."
 	}
 	if all != nil {
 		return "Calls could not connect from this network: " + why(all) + "."
