@@ -9,15 +9,17 @@ BIN     := bin/rtcprobe
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 # Debian packages the tests drive for real.
-DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg firefox-esr postgresql
+DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter firefox-esr postgresql
 # Tools those packages provide, to tell whether they are installed.
-DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg firefox-esr pg_ctlcluster
+DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter firefox-esr pg_ctlcluster
+# Third-party Node servers the conformance tests run (package-lock.json pins them).
+NODE_DIR := internal/conformance/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: build run need-browser test test-short deps bench vet fmt fuzz clean
+.PHONY: build run need-browser test test-short deps node-deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
@@ -49,6 +51,13 @@ deps:
 	fi
 	$(GO) mod download
 
+# The pinned Node servers, installed exactly as locked (before the tests
+# enter their network namespace, which has no registry).
+node-deps: deps $(NODE_DIR)/node_modules/.package-lock.json
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
 # A maintained static checker, pinned; go.mod/go.sum must already be tidy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -58,15 +67,15 @@ vet:
 	$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) run $(STATICCHECK) ./...
 
-test: deps vet
+test: deps node-deps vet
 	$(GO) build ./...
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test $(TESTFLAGS) ./...'
 
 # Quick loop while developing: no race detector, no installs.
-test-short:
+test-short: node-deps
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -short ./...'
 
-bench: deps
+bench: deps node-deps
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -run '^$$' -bench . -benchtime 2s ./...'
 
 fuzz:

@@ -18,8 +18,16 @@ func ErrorAdvice(err error) string {
 		stunErr *probes.STUNError
 		proto   *probes.ProtocolError
 		closed  *probes.ClosedError
+		noSTUN  *probes.NoSTUNError
+		stray   *probes.StrayAnswerError
 	)
 	switch {
+	case errors.As(err, &noSTUN) && noSTUN.AnswersTURN:
+		return fmt.Sprintf("%s answers TURN but not STUN Binding requests: STUN is turned off on the server (coturn: no-stun). Clients still get relay candidates there, but need another STUN server for their public (server-reflexive) address; enable STUN or name a STUN server that answers.", noSTUN.Addr)
+	case errors.As(err, &noSTUN):
+		return fmt.Sprintf("The port answers TCP but not STUN: %s accepted the connection, so no firewall blocks it, but nothing there answered a Binding request (STUN disabled on the server, or another service owns the port). Check the port and the server's STUN settings.", noSTUN.Addr)
+	case errors.As(err, &stray):
+		return fmt.Sprintf("%s answered, but with a transaction ID that matches no request (server bug): clients discard such answers, so STUN fails there although packets get through. Report it to the server's maintainers or use another STUN server.", stray.Addr)
 	case errors.As(err, &timeout) && timeout.Stage == probes.StageFirstAnswer:
 		if timeout.Transport.Network() == "udp" {
 			return fmt.Sprintf("Nothing answered: a firewall on the path silently drops UDP to %s, or no server listens there. Allow outbound UDP to that port, or use TURN over TCP/TLS (ideally on 443).", timeout.Addr)
@@ -27,6 +35,9 @@ func ErrorAdvice(err error) string {
 		return fmt.Sprintf("TCP to %s got no answer (neither SYN-ACK nor RST): a firewall silently drops it. Allow outbound TCP to that port.", timeout.Addr)
 	case errors.As(err, &timeout):
 		return fmt.Sprintf("The %s with %s stalled: a proxy or middlebox may be interfering, or the server is overloaded.", timeout.Stage, timeout.Addr)
+	case errors.As(err, &refused) && refused.Transport.Network() == "udp":
+		return fmt.Sprintf("The host %s answered ICMP port unreachable: nothing listens on UDP there (the server is down, or does not serve UDP on this port: coturn no-udp, listening-port), or a REJECT rule on that host refuses it. "+
+			"A firewall on the path would drop UDP silently instead: this is the server's side. Check the port and that the server runs with UDP enabled.", refused.Addr)
 	case errors.As(err, &refused):
 		return fmt.Sprintf("%s is reachable but nothing accepts %s there (or a firewall rejects it). Check the port and that the server is running.", refused.Addr, refused.Transport.Upper())
 	case errors.As(err, &dnsErr):

@@ -31,6 +31,10 @@ type Check struct {
 	// Exclusive checks run alone, after the others: what they measure
 	// (throughput) would otherwise include the CPU the other checks use.
 	Exclusive bool
+	// Serial, when set, names what a run of this subject holds that other
+	// runs may not share (a TURN user's allocation quota): runs with the
+	// same non-empty key, of any check, go one after another.
+	Serial func(s Subject) string
 	// Subjects expands the check into the runs the plan asks for; none
 	// means the check does not apply (no server of its kind).
 	Subjects func(p *Plan) []Subject
@@ -70,6 +74,11 @@ type Subject struct {
 	// URL is the endpoint of URL checks (signaling). It may carry tokens:
 	// never shown; Name is its redacted form.
 	URL *url.URL
+	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
+	// a stun: or turn: URI, which mean UDP): when it fails because the
+	// server cannot be reached that way, it warns instead of failing, and
+	// Extra says what that means for clients.
+	Extra string
 }
 
 // Result is a check's verdict on one subject.
@@ -86,6 +95,9 @@ type Result struct {
 	Series   []probes.Sample
 	// KeyMetrics are the few metrics a one-line summary shows.
 	KeyMetrics []string
+	// Cause is the probe's typed error, for rules that compare results;
+	// Error is the cause in words when the status is not pass.
+	Cause error
 	// Error is the cause in words when the status is not pass.
 	Error string
 	// Broken are the thresholds the measurement did not meet.
@@ -118,7 +130,7 @@ func (r Result) Broke(metric string) bool {
 func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thresholds []Threshold) Result {
 	r := Result{
 		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s, Status: Pass, Duration: took,
-		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series,
+		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series, Cause: m.Err,
 	}
 	r.KeyMetrics = c.KeyMetrics(m.Metrics)
 	switch {
@@ -150,6 +162,9 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		if r.Advice == "" && m.Err != nil {
 			r.Advice = ErrorAdvice(m.Err)
 		}
+	}
+	if r.Status == Fail && s.Extra != "" && notOffered(m.Err) {
+		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
 	return r
 }

@@ -530,30 +530,40 @@ func (p *configParser) thresholds(n *yaml.Node, field string) []ThresholdRule {
 }
 
 func (p *configParser) profiles(n *yaml.Node) map[string]*Profile {
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "profiles", "want a mapping of profile name to profile, got %s", kindName(n))
-		return nil
-	}
 	out := map[string]*Profile{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		field := join("profiles", k.Value)
-		if !validProfileName(k.Value) {
-			p.errorf(k, field, "invalid profile name %q (want lower-case letters, digits, - and _)", k.Value)
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			p.errorf(k, field, "repeated profile %q", k.Value)
-			continue
-		}
-		pr := &Profile{Name: k.Value}
+	p.named(n, "profile", func(name, field string, k, v *yaml.Node) {
+		pr := &Profile{Name: name}
 		p.fields(v, field, p.profileFields(pr, field))
 		if len(pr.Include) == 0 {
 			pr.Include = []Pattern{"*"}
 		}
-		out[k.Value] = pr
-	}
+		out[name] = pr
+	})
 	return out
+}
+
+// named walks a mapping of names (profiles, modules) to definitions,
+// rejecting bad and repeated names, and calls each with the definition.
+func (p *configParser) named(n *yaml.Node, kind string, each func(name, field string, k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, kind+"s", "want a mapping of %s name to %s, got %s", kind, kind, kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := join(kind+"s", k.Value)
+		if !validProfileName(k.Value) {
+			p.errorf(k, field, "invalid %s name %q (want lower-case letters, digits, - and _)", kind, k.Value)
+			continue
+		}
+		if seen[k.Value] {
+			p.errorf(k, field, "repeated %s %q", kind, k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		each(k.Value, field, k, v)
+	}
 }
 
 // profileFields are the keys of a profile, which a module has too.
@@ -572,23 +582,9 @@ func (p *configParser) profileFields(pr *Profile, field string) map[string]func(
 // modules reads the modules `rtcprobe serve` probes with: each a profile
 // plus credentials, an allow-list of targets and a concurrency limit.
 func (p *configParser) modules(n *yaml.Node) map[string]*Module {
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "modules", "want a mapping of module name to module, got %s", kindName(n))
-		return nil
-	}
 	out := map[string]*Module{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		field := join("modules", k.Value)
-		if !validProfileName(k.Value) {
-			p.errorf(k, field, "invalid module name %q (want lower-case letters, digits, - and _)", k.Value)
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			p.errorf(k, field, "repeated module %q", k.Value)
-			continue
-		}
-		m := &Module{Profile: Profile{Name: k.Value}, Where: fmt.Sprintf("%s:%d", p.file, k.Line)}
+	p.named(n, "module", func(name, field string, k, v *yaml.Node) {
+		m := &Module{Profile: Profile{Name: name}, Where: fmt.Sprintf("%s:%d", p.file, k.Line)}
 		handlers := p.profileFields(&m.Profile, field)
 		var creds *credentials
 		var credNode *yaml.Node
@@ -613,7 +609,7 @@ func (p *configParser) modules(n *yaml.Node) map[string]*Module {
 		}
 		p.fields(v, field, handlers)
 		if v.Kind != yaml.MappingNode {
-			continue
+			return
 		}
 		if len(m.Include) == 0 {
 			p.errorf(v, field, "missing checks (a module names the checks it runs, e.g. checks: [turn.udp])")
@@ -624,8 +620,8 @@ func (p *configParser) modules(n *yaml.Node) map[string]*Module {
 		if creds != nil {
 			m.Username, m.Password, m.REST = creds.done(credNode)
 		}
-		out[k.Value] = m
-	}
+		out[name] = m
+	})
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,12 +173,25 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		stunErr *probes.STUNError
 		proto   *probes.ProtocolError
 		proxy   *probes.ProxyError
+		noSTUN  *probes.NoSTUNError
+		stray   *probes.StrayAnswerError
 	)
 	c.Proxy = r.Cell.Target.ProxyName()
+	for _, e := range m.Evidence {
+		if e.Name == "relayed_address" || e.Name == "peer_relayed_address" {
+			if _, port, err := net.SplitHostPort(e.Value); err == nil {
+				if n, err := strconv.Atoi(port); err == nil {
+					c.RelayPorts = append(c.RelayPorts, n)
+				}
+			}
+		}
+	}
 	_, connected := m.Metrics["connect_ms"]
 	_, allocated := m.Metrics["alloc_ms"]
 	err := m.Err
 	switch {
+	case err == nil && m.Metrics["quota_held"] > 0:
+		c.Outcome, c.Detail = OutcomeAnswered, "allocated; a second allocation was refused (486, user quota)"
 	case err != nil && allocated:
 		// The relay was granted, so path and credentials work; what
 		// failed is relaying itself.
@@ -190,6 +204,12 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		c.Outcome, c.Detail = OutcomeAuth, fmt.Sprintf("%d %s", stunErr.Code, stunErr.Reason)
 	case errors.As(err, &stunErr):
 		c.Outcome, c.Detail = OutcomeAnswered, fmt.Sprintf("error %d %s", stunErr.Code, stunErr.Reason)
+	case errors.As(err, &noSTUN) && noSTUN.AnswersTURN:
+		c.Outcome, c.Detail = OutcomeAnswered, "answers TURN, not STUN Binding"
+	case errors.As(err, &noSTUN):
+		c.Outcome, c.Detail = OutcomeNoSTUN, "TCP connected but no STUN answer"
+	case errors.As(err, &stray):
+		c.Outcome, c.Detail = OutcomeAnswered, "answered with a transaction ID that matches no request"
 	case errors.As(err, &proxy) && proxy.Status != "":
 		c.Outcome, c.Detail = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status
 	case errors.As(err, &proxy):
@@ -202,11 +222,18 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		// TCP connected, so the firewall let it through; the service is
 		// what stays silent.
 		c.Outcome, c.Detail = OutcomeNoSTUN, "TCP connected but no STUN answer"
+	case errors.As(err, &timeout) && c.Transport.Network() == "udp" && probes.RefusedRecently(r.Cell.Target.Addr()):
+		// Another probe of this run was refused by the same address; this
+		// one's ICMP answer was rate-limited.
+		c.Outcome, c.Detail = OutcomeRefused, "ICMP port unreachable to another probe of this port; this one's was rate-limited"
 	case errors.As(err, &timeout):
 		c.Outcome, c.Detail = OutcomeDropped, fmt.Sprintf("no answer in %s", timeout.After.Round(100*time.Millisecond))
 	case errors.As(err, &refused):
 		c.Outcome, c.Detail = OutcomeRefused, "TCP RST"
-		if c.Transport.Network() == "udp" {
+		switch {
+		case refused.RateLimited:
+			c.Detail = "ICMP port unreachable to another probe of this port; this one's was rate-limited"
+		case c.Transport.Network() == "udp":
 			c.Detail = "ICMP port unreachable"
 		}
 	case errors.As(err, &dnsErr):
@@ -304,6 +331,9 @@ func firewallChecks() []*Check {
 			}
 			return out
 		},
+		// The TURN cells allocate on the host's servers: they share the
+		// TURN checks' allocation quota.
+		Serial: func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 			todo := matrixCells(hostServers(p, s.Target.Server.URI.Host), p)
 			if len(todo) == 0 {
@@ -313,6 +343,7 @@ func firewallChecks() []*Check {
 			for _, r := range probes.Matrix(ctx, todo) {
 				cells = append(cells, classifyCell(r))
 			}
+			settleICMP(cells)
 			// The verdict comes first: it is what a one-line summary shows.
 			var m probes.Measurement
 			v := FirewallVerdict(s.Target.Server.URI.Host, cells)

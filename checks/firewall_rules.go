@@ -42,6 +42,8 @@ type CellOutcome struct {
 	RTTms     float64 // ok cells only
 	Detail    string  // the reason in words for cells that are not ok
 	Proxy     string  // the HTTP proxy the cell went through, if any
+	// RelayPorts are the relayed ports a TURN cell was given.
+	RelayPorts []int
 }
 
 // Name is "STUN/UDP 3478".
@@ -88,7 +90,7 @@ func FirewallVerdict(host string, cells []CellOutcome) Verdict {
 		v = Verdict{Class: "no-udp-tested", Summary: fmt.Sprintf("%s open; UDP was not tested (the URI names no UDP transport)", describe(open)),
 			Advice: "Add a stun: or turn: URI on UDP (or port 3478 in the firewall ports) to learn whether direct media can flow."}
 	default:
-		v = udpBlockedVerdict(host, udp, open)
+		v = udpBlockedVerdict(host, udp, open, relayPortRange(cells))
 	}
 	v.Advice = joinSentences(v.Advice, extraAdvice(host, cells))
 	return v
@@ -121,10 +123,13 @@ func closedVerdict(host string, cells []CellOutcome) Verdict {
 }
 
 // udpBlockedVerdict: UDP was tested and is closed, but TCP or TLS works.
-func udpBlockedVerdict(host string, udp, open []CellOutcome) Verdict {
+// Refused UDP is the server host's answer (nothing listens there), not a
+// drop on the path, and the verdict says which.
+func udpBlockedVerdict(host string, udp, open []CellOutcome, relayPorts string) Verdict {
 	how := "silently dropped"
-	if all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeRefused }) {
-		how = "refused"
+	refused := all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeRefused })
+	if refused {
+		how = "refused by the host (ICMP port unreachable)"
 	} else if !all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeDropped }) {
 		how = "blocked"
 	}
@@ -138,11 +143,46 @@ func udpBlockedVerdict(host string, udp, open []CellOutcome) Verdict {
 	if all(open, func(c CellOutcome) bool { return c.Transport == probes.TLS && c.Port == 443 }) {
 		class = "tls-443-only"
 	}
-	return Verdict{Class: class,
-		Summary: fmt.Sprintf("UDP to %s:%s is %s; %s works → calls will work only via %s on %s",
-			host, ports(udp), how, describe(open), via, ports(open)),
-		Advice: fmt.Sprintf("Use %s: configure turn(s): URIs on %s as ICE servers (expect higher latency, media is relayed over TCP). To allow direct media, permit outbound UDP to %s:%s and UDP 49152-65535 for relayed and peer-to-peer media.",
-			via, ports(open), host, ports(udp))}
+	v := Verdict{Class: class,
+		Summary: fmt.Sprintf("UDP to %s:%s is %s; open: %s → calls will work only via %s on %s",
+			host, ports(udp), how, names(open), via, ports(open)),
+		Advice: fmt.Sprintf("Use %s: configure turn(s): URIs on %s as ICE servers (expect higher latency, media is relayed over TCP). To allow direct media, permit outbound UDP to %s:%s and UDP %s for relayed and peer-to-peer media.",
+			via, ports(open), host, ports(udp), relayPorts)}
+	if refused {
+		v.Advice = fmt.Sprintf("The server host itself refuses UDP on %s (ICMP port unreachable): nothing listens on UDP there (coturn: no-udp, or another listening-port), or a REJECT rule on that host answers. "+
+			"No firewall on the path does this: enable UDP on the server, or every client relays via %s on %s.", ports(udp), via, ports(open))
+	}
+	return v
+}
+
+// relayPortRange is the relay ports to name in advice: the range of the
+// relayed ports the TURN cells saw, else the usual 49152-65535.
+func relayPortRange(cells []CellOutcome) string {
+	lo, hi := 0, 0
+	for _, c := range cells {
+		for _, p := range c.RelayPorts {
+			if lo == 0 || p < lo {
+				lo = p
+			}
+			hi = max(hi, p)
+		}
+	}
+	if lo == 0 {
+		return "49152-65535 (the usual relay range)"
+	}
+	if lo == hi {
+		return fmt.Sprintf("%d (the relayed port seen; the server's relay range lies around it)", lo)
+	}
+	return fmt.Sprintf("%d-%d (the relayed ports seen; the server's relay range may be wider)", lo, hi)
+}
+
+// names lists cells without their outcome: "STUN/TCP 3478, TURN/TLS 443".
+func names(cells []CellOutcome) string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = c.Name()
+	}
+	return strings.Join(out, ", ")
 }
 
 // extraAdvice covers cells whose failure needs its own fix whatever the
@@ -162,6 +202,27 @@ func extraAdvice(host string, cells []CellOutcome) string {
 		}
 	}
 	return strings.Join(slices.Compact(out), " ")
+}
+
+// settleICMP reads a port's UDP cells together. Hosts rate-limit ICMP
+// (Linux: a burst of 6, then one a second per peer), so when several
+// probes hit a closed UDP port at once only some get "port unreachable"
+// and the others time out; read one by one, the verdict would flip
+// between refused and dropped from run to run. One refusal shows that the
+// host answers for that port: the silent cells were refused too.
+func settleICMP(cells []CellOutcome) {
+	refused := map[int]bool{}
+	for _, c := range cells {
+		if c.Transport.Network() == "udp" && c.Outcome == OutcomeRefused {
+			refused[c.Port] = true
+		}
+	}
+	for i, c := range cells {
+		if c.Transport.Network() == "udp" && c.Outcome == OutcomeDropped && refused[c.Port] {
+			cells[i].Outcome = OutcomeRefused
+			cells[i].Detail = "ICMP port unreachable to another probe of this port; this one's was rate-limited"
+		}
+	}
 }
 
 // describe lists cells as "STUN/UDP 3478 dropped, STUN/TCP 3478 ok".

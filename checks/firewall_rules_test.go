@@ -44,9 +44,14 @@ func TestFirewallVerdict(t *testing.T) {
 		{name: "udp dropped, tcp and tls work",
 			cells: []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tcp, 3478, ok), cell("STUN", tls, 443, ok)},
 			class: "udp-blocked",
-			summary: []string{"UDP to 198.51.100.7:3478 is silently dropped", "STUN/TCP 3478 ok", "STUN/TLS 443 ok",
+			summary: []string{"UDP to 198.51.100.7:3478 is silently dropped; open: STUN/TCP 3478, STUN/TLS 443 →",
 				"only via TURN over TCP/TLS on 3478,443"},
-			advice: []string{"Use TURN over TCP/TLS", "permit outbound UDP to 198.51.100.7:3478"}},
+			advice: []string{"Use TURN over TCP/TLS", "permit outbound UDP to 198.51.100.7:3478", "UDP 49152-65535 (the usual relay range)"}},
+		{name: "relay ports seen are the ones advised",
+			cells: []CellOutcome{cell("STUN", udp, 3478, drop), cell("TURN", udp, 3478, drop),
+				{Kind: "TURN", Transport: tcp, Port: 3478, Outcome: ok, RelayPorts: []int{50010, 50990}}},
+			class:  "udp-blocked",
+			advice: []string{"UDP 50010-50990 (the relayed ports seen"}},
 		{name: "only TLS on 443 passes",
 			cells: []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tcp, 3478, drop), cell("STUN", udp, 443, drop),
 				cell("STUN", tcp, 443, drop), cell("STUN", tls, 443, ok)},
@@ -56,8 +61,8 @@ func TestFirewallVerdict(t *testing.T) {
 		{name: "udp refused with ICMP, tcp works",
 			cells:   []CellOutcome{cell("STUN", udp, 3478, ref), cell("STUN", tcp, 3478, ok)},
 			class:   "udp-blocked",
-			summary: []string{"is refused", "only via TURN over TCP on 3478"},
-			advice:  []string{"Use TURN over TCP"}},
+			summary: []string{"is refused by the host (ICMP port unreachable)", "only via TURN over TCP on 3478"},
+			advice:  []string{"refuses UDP on 3478", "nothing listens on UDP", "No firewall on the path"}},
 		{name: "udp partly dropped partly refused",
 			cells:   []CellOutcome{cell("STUN", udp, 3478, ref), cell("STUN", udp, 443, drop), cell("STUN", tls, 443, ok)},
 			class:   "tls-443-only",
@@ -116,6 +121,9 @@ func TestFirewallVerdict(t *testing.T) {
 			v := FirewallVerdict("198.51.100.7", tt.cells)
 			if v.Class != tt.class {
 				t.Errorf("class = %q, want %q (summary %q)", v.Class, tt.class, v.Summary)
+			}
+			if strings.Contains(v.Summary, " ok works") {
+				t.Errorf("summary %q reads \"ok works\"", v.Summary)
 			}
 			for _, s := range tt.summary {
 				if !strings.Contains(v.Summary, s) {
@@ -242,5 +250,26 @@ func TestClassifyCell(t *testing.T) {
 		if c.Outcome != tt.outcome || !strings.Contains(c.Detail, tt.detail) || c.Kind != "STUN" || c.Port != 3478 {
 			t.Errorf("%s: %+v, want %s with %q", tt.name, c, tt.outcome, tt.detail)
 		}
+	}
+}
+
+// TestSettleICMP: a UDP port that refused one probe refused them all; the
+// probes whose ICMP answer was rate-limited do not read as dropped.
+func TestSettleICMP(t *testing.T) {
+	cells := []CellOutcome{
+		cell("STUN", probes.UDP, 3478, OutcomeRefused),
+		cell("TURN", probes.UDP, 3478, OutcomeDropped),
+		cell("STUN", probes.UDP, 5000, OutcomeDropped),
+		cell("STUN", probes.TCP, 3478, OutcomeDropped),
+	}
+	settleICMP(cells)
+	want := []Outcome{OutcomeRefused, OutcomeRefused, OutcomeDropped, OutcomeDropped}
+	for i, c := range cells {
+		if c.Outcome != want[i] {
+			t.Errorf("%s: %s, want %s", c.Name(), c.Outcome, want[i])
+		}
+	}
+	if !strings.Contains(cells[1].Detail, "rate-limited") {
+		t.Errorf("detail %q does not say why", cells[1].Detail)
 	}
 }

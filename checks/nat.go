@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -70,6 +71,16 @@ func natChecks() []*Check {
 			return m
 		},
 		Advice: func(_ Result, m probes.Measurement) string {
+			var (
+				se    *probes.STUNError
+				proto *probes.ProtocolError
+			)
+			switch {
+			case errors.As(m.Err, &se):
+				return "The server answered the NAT test, so the path is open, but with an error (" + m.Err.Error() + "): " + STUNCodeAdvice(se)
+			case errors.As(m.Err, &proto):
+				return "The server answered the NAT test, so the path is open, but not with a usable Binding response (" + proto.Err.Error() + "): it may not speak RFC 5389/5780 STUN correctly."
+			}
 			if sum, ok := m.Summary.(*probes.NATSummary); ok && m.Err == nil {
 				return NATMeaning(sum)
 			}

@@ -25,6 +25,8 @@ type Settings struct {
 	FailOn         Status
 	STUNCount      int
 	TURNPackets    int
+	TURNInterval   time.Duration
+	TURNIPv6       bool
 	MediaDuration  time.Duration
 	FirewallPorts  []PortSpec
 	Proxy          *url.URL
@@ -193,7 +195,15 @@ var optionTable = []*Option{
 	intOption(&Option{Key: "stun_count", Flag: "count", Default: "5",
 		Help: "STUN Binding requests per check"}, 1, 1000, func(s *Settings) *int { return &s.STUNCount }),
 	intOption(&Option{Key: "turn_packets", Flag: "turn-packets", Default: "20",
-		Help: "relayed echo packets per TURN check"}, 1, 1000, func(s *Settings) *int { return &s.TURNPackets }),
+		// Up to 200 s at 20 ms: enough packets to measure loss to within a
+		// percentage point.
+		Help: "relayed echo packets per TURN check"}, 1, 10000, func(s *Settings) *int { return &s.TURNPackets }),
+	durationOption(&Option{Key: "turn_interval", Flag: "turn-interval", Default: "20ms",
+		Help: "time between relayed echo packets (20ms is one audio frame; an exporter module may send them closer)"},
+		time.Millisecond, time.Second, func(s *Settings) *time.Duration { return &s.TURNInterval }),
+	boolOption(&Option{Key: "turn_ipv6", Flag: "turn-ipv6", Default: "true",
+		Help: "the TURN checks also ask for an IPv6 relay (one more allocation; --turn-ipv6=false leaves it out)"},
+		func(s *Settings) *bool { return &s.TURNIPv6 }),
 	durationOption(&Option{Key: "media_duration", Flag: "media-duration", Default: "5s",
 		Help: "how long the media checks send audio/video"}, 500*time.Millisecond, 5*time.Minute,
 		func(s *Settings) *time.Duration { return &s.MediaDuration }),
@@ -288,7 +298,9 @@ func durationOption(o *Option, lo, hi time.Duration, field func(*Settings) *time
 
 func boolOption(o *Option, field func(*Settings) *bool) *Option {
 	o.Bool, o.Arg = true, ""
-	o.Default = "false"
+	if o.Default == "" {
+		o.Default = "false"
+	}
 	o.Valid, o.Invalid = []string{"true", "false"}, []string{"maybe"}
 	o.set = func(s *Settings, t string) error {
 		v, err := strconv.ParseBool(t)

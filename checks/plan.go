@@ -35,6 +35,11 @@ type Plan struct {
 	Browser *browser.Session
 	// Stats, when set, receives the peers' full stats every second.
 	Stats *probes.StatsLog
+	// ChecksAsked is true when the front end named every check it runs
+	// (an exporter module): TCP to a URI that names UDP was then asked
+	// for, and its failure fails instead of warning as an extra
+	// diagnostic.
+	ChecksAsked bool
 }
 
 // ThresholdsFor returns the thresholds in force for c.

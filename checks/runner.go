@@ -29,6 +29,7 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	}
 	jobs := p.Jobs()
 	limit := p.Settings.Concurrency
+	serial := serialLocks(jobs)
 	if limit <= 0 {
 		limit = 8
 	}
@@ -61,6 +62,13 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 				defer alone.Unlock()
 			} else {
 				defer shared.Done()
+				if lock := serial[i]; lock != nil {
+					select {
+					case lock <- struct{}{}:
+						defer func() { <-lock }()
+					case <-ctx.Done():
+					}
+				}
 				select {
 				case sem <- struct{}{}:
 					defer func() { <-sem }()
@@ -103,6 +111,28 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	}
 	across(p, results)
 	return results
+}
+
+// serialLocks gives each job whose check declares a Serial key the lock
+// it shares with every other job of that key (nil: none), so those run
+// one after another.
+func serialLocks(jobs []Job) []chan struct{} {
+	locks := make([]chan struct{}, len(jobs))
+	byKey := map[string]chan struct{}{}
+	for i, j := range jobs {
+		if j.Check.Serial == nil {
+			continue
+		}
+		key := j.Check.Serial(j.Subject)
+		if key == "" {
+			continue
+		}
+		if byKey[key] == nil {
+			byKey[key] = make(chan struct{}, 1)
+		}
+		locks[i] = byKey[key]
+	}
+	return locks
 }
 
 // Job is one run of a check on one subject.

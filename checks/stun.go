@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -30,7 +31,7 @@ func stunChecks() []*Check {
 			Timeout:     2 * time.Second,
 			Thresholds:  stunThresholds,
 			Subjects: func(p *Plan) []Subject {
-				return p.serverTargets(keep, tr)
+				return markExtraTCP(p, p.serverTargets(keep, tr))
 			},
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
@@ -44,4 +45,33 @@ func stunChecks() []*Check {
 		mk(probes.TCP, plainSTUN, "STUN binding over TCP", "a stun: server"),
 		mk(probes.TLS, secure, "STUN binding over TLS", "a stuns: server"),
 	}
+}
+
+// tcpNotAsked is what a failed TCP diagnostic means for a URI that names
+// UDP (RFC 7064/7065: stun: and turn: without ?transport= are UDP).
+const tcpNotAsked = "TCP not offered here: clients behind UDP-blocking firewalls cannot reach this server. The URI names UDP (no ?transport=tcp), so TCP is an extra diagnostic and its failure only warns."
+
+// notOffered is a failure to reach the server over the transport at all
+// (refused, or no answer), as opposed to a server that answered badly.
+func notOffered(err error) bool {
+	var (
+		refused *probes.RefusedError
+		timeout *probes.TimeoutError
+	)
+	return errors.As(err, &refused) || errors.As(err, &timeout) && timeout.Stage == ""
+}
+
+// markExtraTCP marks TCP subjects whose URI did not ask for TCP, unless
+// the plan's checks were asked for by name.
+func markExtraTCP(p *Plan, subjects []Subject) []Subject {
+	if p.ChecksAsked {
+		return subjects
+	}
+	for i, s := range subjects {
+		srv := s.Target.Server
+		if s.Target.Transport == probes.TCP && !(srv.ExplicitTransport && srv.URI.Proto == stun.ProtoTypeTCP) {
+			subjects[i].Extra = tcpNotAsked
+		}
+	}
+	return subjects
 }

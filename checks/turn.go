@@ -18,9 +18,14 @@ var turnThresholds = []Threshold{
 	MustThreshold(Warn, "alloc_ms < 500", "an Allocate is two round trips (401 challenge, then with credentials); slower delays relay candidates and call setup"),
 	MustThreshold(Warn, "rtt_p95_ms < 150", "ITU-T G.114: 150 ms one-way is the comfort limit; relayed media already spends it here"),
 	MustThreshold(Fail, "rtt_p95_ms < 400", "ITU-T G.114: beyond 400 ms one-way, conversation breaks down"),
-	MustThreshold(Warn, "loss_pct < 2", "Opus FEC and NACK hide about 2 % loss; beyond that audio and video degrade"),
-	MustThreshold(Fail, "loss_pct < 20", "at 20 % loss or more, relayed audio breaks up and video freezes"),
+	MustThreshold(Warn, "loss_pct < 2", "one-way: Opus FEC and NACK hide about 2 % loss; beyond that audio and video degrade"),
+	MustThreshold(Fail, "loss_pct < 20", "one-way: at 20 % loss or more, relayed audio breaks up and video freezes"),
+	MustThreshold(Fail, "loss_ab_pct < 20", "one direction alone losing 20 % breaks the media flowing that way"),
+	MustThreshold(Fail, "loss_ba_pct < 20", "one direction alone losing 20 % breaks the media flowing that way"),
 	MustThreshold(Warn, "relay_unroutable == 0", "a public TURN server must hand out relayed addresses remote peers can reach"),
+	MustThreshold(Fail, "channel_data_relayed == 1", "browsers send media as ChannelData once a channel is bound"),
+	MustThreshold(Fail, "bindings_expired == 0", "clients refresh channels and permissions on RFC 8656's schedule; earlier expiry drops their media"),
+	MustThreshold(Warn, "quota_held == 0", "the user quota left no room for the relay test's second allocation"),
 }
 
 func turnChecks() []*Check {
@@ -30,13 +35,16 @@ func turnChecks() []*Check {
 			Title: title,
 			Description: "Allocates two relays over " + tr.Upper() + " with the server's credentials and sends packets from one " +
 				"relayed address to the other and back: allocation time, relayed round-trip time, loss, relayed address, IPv6 relay.",
-			Metrics: []string{"rtt_median_ms", "loss_pct", "alloc_ms", "rtt_p95_ms", "rtt_min_ms", "rtt_max_ms",
-				"packets_sent", "packets_received", "connect_ms", "relay_ipv6", "relay_unroutable"},
+			Metrics: []string{"rtt_median_ms", "loss_pct", "alloc_ms", "loss_ab_pct", "loss_ba_pct", "loss_rtt_pct", "rtt_p95_ms", "rtt_min_ms", "rtt_max_ms",
+				"packets_sent", "packets_at_peer", "packets_received", "connect_ms", "relay_ipv6", "relay_unroutable",
+				"channel_data_relayed", "bindings_expired", "quota_held"},
 			Timeout:    6 * time.Second,
+			Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 			Thresholds: turnThresholds,
-			Subjects:   func(p *Plan) []Subject { return p.serverTargets(isTURN, tr) },
+			Subjects:   func(p *Plan) []Subject { return markExtraTCP(p, p.serverTargets(isTURN, tr)) },
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets})
+				return probes.TURN(ctx, s.Target, probes.TURNConfig{Packets: p.Settings.TURNPackets, Interval: p.Settings.TURNInterval,
+					SkipIPv6: !p.Settings.TURNIPv6 || askIPv6Elsewhere(s.Target)})
 			},
 			Advice: turnAdvice,
 			Needs:  "a turn: or turns: server",
@@ -61,11 +69,27 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return fmt.Sprintf("The server allocated a relay but refused the %s for the peer (403): its policy denies relaying to that address. "+
 			"coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip).", se.Request)
 	}
+	if errors.As(m.Err, &se) && se.Code == 440 {
+		return fmt.Sprintf("The server refused an IPv4 relay, the family rtcprobe (like browsers) asks for by default (%s). "+
+			"Give the server an IPv4 relay address (coturn: relay-ip), or clients get no relay candidate from it.", evidence(m, "relay_family"))
+	}
+	if errors.As(m.Err, &se) && se.Code == 486 {
+		return "Allocation quota reached on the first allocation, while rtcprobe held none for this user: other clients hold this user's allocations. Close them, wait for them to expire, or raise the user quota (coturn: user-quota)."
+	}
 	if m.Err != nil {
 		return "" // advice on the error type
 	}
 	v := m.Metrics
 	switch {
+	case v["quota_held"] > 0:
+		return fmt.Sprintf("The server granted one relay but refused a second (486) while rtcprobe held %s for this user: the user may hold only that many allocations (coturn: user-quota). "+
+			"A client needs one per call; rtcprobe's relay test needs two, so relaying was not measured. Raise the quota to 2 or more to test relaying.", FormatNumber(v["quota_held"]))
+	case v["bindings_expired"] == 1:
+		return "The server stopped relaying mid-test until the channel and permission were bound again: it expires channel bindings or permissions sooner than RFC 8656 allows (10 min, 5 min), " +
+			"so calls lose media after that time (coturn: channel-lifetime, permission-lifetime; keep the defaults)."
+	case hasMetric(v, "channel_data_relayed", 0):
+		return "The server accepts ChannelBind but does not relay ChannelData, the framing browsers use for media once a channel is bound: calls through it get no relayed media. " +
+			"Send/Data indications work, so this is a server bug, not the path: update or replace the TURN server."
 	case v["packets_received"] == 0 && v["packets_sent"] > 0:
 		return "Both relays were allocated but no relayed packet came back: the server cannot send from one of its relayed " +
 			"addresses to another. Check relay-ip/external-ip and the relay port range in the firewall, and that peers on that " +
@@ -74,13 +98,37 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return fmt.Sprintf("The server is public but handed out the relayed address %s, which remote peers cannot reach: "+
 			"set the server's external IP (coturn: external-ip=PUBLIC/PRIVATE) when it runs behind NAT.", evidence(m, "relayed_address"))
 	case v["loss_pct"] > 0:
-		return "Relayed packets were lost: on the path to the server, or in the server itself (CPU, bandwidth quota such as coturn's max-bps)."
+		return fmt.Sprintf("Relayed packets were lost (relay A → B %s %%, B → A %s %%, one way each): on the path to the server, or in the server itself (CPU, bandwidth quota such as coturn's max-bps).",
+			FormatNumber(v["loss_ab_pct"]), FormatNumber(v["loss_ba_pct"]))
 	case v["rtt_p95_ms"] >= 150:
 		return "The relay adds a lot of delay: use a TURN server closer to the users, or check the server's load."
 	case v["alloc_ms"] >= 500:
 		return "Allocation is slow: the server is far away or overloaded (coturn: check its CPU and the user database)."
 	}
 	return ""
+}
+
+// askIPv6Elsewhere: the IPv6 relay question is asked over TCP when the
+// server offers it, not over UDP. A refused Allocate over UDP stays
+// counted against the user's quota until the server times the session out
+// (coturn 4.6), while closing a TCP connection frees it at once.
+func askIPv6Elsewhere(t probes.Target) bool {
+	return t.Transport == probes.UDP && slices.Contains(t.Server.Transports(), probes.TCP)
+}
+
+// turnQuotaKey names the allocation quota a TURN server's runs draw on:
+// the user on that host. Checks that allocate declare it, so their runs
+// go one after another instead of exhausting the quota themselves.
+func turnQuotaKey(s probes.Server) string {
+	if !s.IsTURN() || s.Username == "" {
+		return ""
+	}
+	return "turn-quota " + s.Username + "@" + s.URI.Host
+}
+
+func hasMetric(v map[string]float64, name string, want float64) bool {
+	got, ok := v[name]
+	return ok && got == want
 }
 
 func evidence(m probes.Measurement, name string) string {
@@ -93,12 +141,13 @@ func evidence(m probes.Measurement, name string) string {
 }
 
 // udpBlockedAcross is turn.udp's rule across results: when TURN over UDP
-// fails on a host where TURN over TCP or TLS relays, UDP is blocked on the
-// path, and clients need TURN over TCP/TLS.
+// gets no answer on a host where TURN over TCP or TLS relays, UDP is
+// blocked on the path, and clients need TURN over TCP/TLS. When the host
+// itself refuses UDP, the server does not listen there: no path problem.
 func udpBlockedAcross(mine []*Result, all []Result) {
 	for _, r := range mine {
-		if r.Status != Fail {
-			continue
+		if r.Status != Fail || !refusedByHost(*r) && !unanswered(*r) {
+			continue // passed, or the server answered over UDP: the path is open
 		}
 		host := r.Subject.Target.Server.URI.Host
 		var working []string
@@ -115,11 +164,29 @@ func udpBlockedAcross(mine []*Result, all []Result) {
 		cross := fmt.Sprintf("TURN over %s works on %s but not over UDP: UDP is blocked on the path. "+
 			"Clients behind this network will need TURN over TCP or TLS, ideally TLS on port 443 (turns:%s:443?transport=tcp), which firewalls rarely block.",
 			strings.Join(working, " and "), host, bracket(host))
+		if refusedByHost(*r) {
+			cross = fmt.Sprintf("TURN over %s works on %s, and the server host itself refuses UDP (ICMP port unreachable): the server does not listen on UDP there, which no firewall on the path causes. "+
+				"Every client, not only those behind strict firewalls, has to relay over TCP or TLS: enable UDP on the server (coturn: remove no-udp, check listening-port) unless that is intended.",
+				strings.Join(working, " and "), host)
+		}
 		if r.Advice != "" {
 			cross += " " + r.Advice
 		}
 		r.Advice = cross
 	}
+}
+
+// refusedByHost tells a UDP failure the server's host answered (ICMP port
+// unreachable) from a silent drop on the path.
+func refusedByHost(r Result) bool {
+	var refused *probes.RefusedError
+	return errors.As(r.Cause, &refused) && refused.Transport.Network() == "udp"
+}
+
+// unanswered: nothing came back at all.
+func unanswered(r Result) bool {
+	var timeout *probes.TimeoutError
+	return errors.As(r.Cause, &timeout) && timeout.Stage == probes.StageFirstAnswer
 }
 
 func bracket(h string) string {

@@ -106,6 +106,12 @@ func TestUDPBlockedAcross(t *testing.T) {
 		}
 		return Result{CheckID: id, Target: uri, Subject: Subject{Name: uri, Target: probes.Target{Server: s, Transport: tr}}, Status: st, Advice: advice}
 	}
+	// failed is turn.udp failing with cause err.
+	failed := func(uri string, err error, advice string) Result {
+		r := res("turn.udp", uri, probes.UDP, Fail, advice)
+		r.Cause, r.Error = err, err.Error()
+		return r
+	}
 	const blocked = "UDP is blocked on the path"
 	tests := []struct {
 		name    string
@@ -114,14 +120,22 @@ func TestUDPBlockedAcross(t *testing.T) {
 		wantAlt string
 	}{
 		{"UDP fails, TCP and TLS pass", []Result{
-			res("turn.udp", "turn:turn.example.org:3478", probes.UDP, Fail, "Nothing answered."),
+			failed("turn:turn.example.org:3478", &probes.TimeoutError{Addr: "turn.example.org:3478", Transport: probes.UDP, After: 2 * time.Second}, "Nothing answered."),
 			res("turn.tcp", "turn:turn.example.org:3478", probes.TCP, Pass, ""),
 			res("turn.tls", "turns:turn.example.org:5349", probes.TLS, Warn, ""),
 		}, blocked, "TCP and TLS works on turn.example.org"},
 		{"keeps the specific advice", []Result{
-			res("turn.udp", "turn:[2001:db8::1]:3478", probes.UDP, Fail, "Nothing answered."),
+			failed("turn:[2001:db8::1]:3478", &probes.TimeoutError{Addr: "[2001:db8::1]:3478", Transport: probes.UDP, After: 2 * time.Second}, "Nothing answered."),
 			res("turn.tls", "turns:[2001:db8::1]:443", probes.TLS, Pass, ""),
 		}, "turns:[2001:db8::1]:443?transport=tcp", "Nothing answered."},
+		{"the host refuses UDP", []Result{
+			failed("turn:h:3478", &probes.RefusedError{Addr: "h:3478", Transport: probes.UDP}, ""),
+			res("turn.tcp", "turn:h:3478", probes.TCP, Pass, ""),
+		}, "the server host itself refuses UDP", "does not listen on UDP"},
+		{"UDP answered with an error", []Result{
+			failed("turn:h:3478", &probes.STUNError{Code: 403, Reason: "Forbidden IP", Request: "CreatePermission"}, ""),
+			res("turn.tcp", "turn:h:3478", probes.TCP, Pass, ""),
+		}, "", ""},
 		{"everything fails", []Result{
 			res("turn.udp", "turn:h:3478", probes.UDP, Fail, ""),
 			res("turn.tcp", "turn:h:3478", probes.TCP, Fail, ""),
@@ -140,7 +154,7 @@ func TestUDPBlockedAcross(t *testing.T) {
 			across(&Plan{Checks: Catalog()}, tc.in)
 			got := tc.in[0].Advice
 			if tc.want == "" {
-				if strings.Contains(got, blocked) {
+				if strings.Contains(got, blocked) || strings.Contains(got, "refuses UDP") {
 					t.Errorf("unexpected cross advice %q", got)
 				}
 				return

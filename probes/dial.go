@@ -108,10 +108,16 @@ func classify(err error, t Target, start time.Time, stage Stage) error {
 		return err
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
+		if t.Transport.Network() == "udp" {
+			noteRefusal(t.Addr())
+		}
 		return &RefusedError{Addr: t.Addr(), Transport: t.Transport}
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		if stage == "" && t.Transport.Network() == "udp" {
+			return udpSilence(t, time.Since(start))
+		}
 		return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(start), Stage: stage}
 	}
 	if stage == StageTLS {

@@ -61,11 +61,18 @@ func (e *TimeoutError) Error() string {
 type RefusedError struct {
 	Addr      string
 	Transport Transport
+	// RateLimited: this probe heard nothing, but the host refused another
+	// probe of the same address moments ago; its ICMP answer to this one
+	// was rate-limited.
+	RateLimited bool
 }
 
 func (e *RefusedError) Error() string {
 	how := "TCP connection refused (RST)"
-	if e.Transport.Network() == "udp" {
+	switch {
+	case e.RateLimited:
+		how = "ICMP port unreachable to an earlier probe (this probe's was rate-limited)"
+	case e.Transport.Network() == "udp":
 		how = "ICMP port unreachable"
 	}
 	return fmt.Sprintf("%s refused %s: %s", e.Addr, e.Transport.Upper(), how)
@@ -103,6 +110,8 @@ type STUNError struct {
 	// long-term credentials the server asked for (after its 401
 	// challenge): then a 400 or 401 means those credentials were refused.
 	Authenticated bool
+	// nonce is the NONCE a 401 or 438 carried, to answer the challenge.
+	nonce string
 }
 
 func (e *STUNError) Error() string {
@@ -147,3 +156,35 @@ func (e *ClosedError) Error() string {
 	return fmt.Sprintf("%s closed the %s connection during %s: %v", e.Addr, e.Transport.Upper(), e.Request, e.Err)
 }
 func (e *ClosedError) Unwrap() error { return e.Err }
+
+// NoSTUNError means the server was reached but answered no Binding
+// request: a TCP connection was accepted, or the server answers TURN
+// requests on the same port (STUN turned off, coturn's no-stun).
+type NoSTUNError struct {
+	Addr      string
+	Transport Transport
+	After     time.Duration
+	// AnswersTURN is true when an Allocate on the same connection was
+	// answered.
+	AnswersTURN bool
+}
+
+func (e *NoSTUNError) Error() string {
+	if e.AnswersTURN {
+		return fmt.Sprintf("%s answers TURN over %s but no STUN Binding request in %s", e.Addr, e.Transport.Upper(), roundDur(e.After))
+	}
+	return fmt.Sprintf("%s accepted the %s connection but answered no STUN Binding request in %s", e.Addr, e.Transport.Upper(), roundDur(e.After))
+}
+
+// StrayAnswerError means the server answered, but never with the
+// transaction ID of a request: a server bug (RFC 8489 §6.3.1 requires the
+// request's ID in the response).
+type StrayAnswerError struct {
+	Addr      string
+	Transport Transport
+	Count     int
+}
+
+func (e *StrayAnswerError) Error() string {
+	return fmt.Sprintf("%s answered over %s %d time(s), but with a transaction ID that matches no request", e.Addr, e.Transport.Upper(), e.Count)
+}

@@ -87,6 +87,9 @@ func NATBehavior(ctx context.Context, t Target, cfg NATConfig) Measurement {
 	if err != nil {
 		return Failed(err)
 	}
+	if ip := net.ParseIP(t.Server.URI.Host); ip != nil && ip.To4() == nil {
+		return Failed(fmt.Errorf("NAT behaviour discovery of an IPv6 server: %w (RFC 5780 discovery runs over IPv4, where NATs are)", ErrUnsupported))
+	}
 	server, err := net.ResolveUDPAddr("udp4", t.Addr())
 	if err != nil {
 		return Failed(&DNSError{Host: t.Server.URI.Host, Err: err})
@@ -94,6 +97,11 @@ func NATBehavior(ctx context.Context, t Target, cfg NATConfig) Measurement {
 	var m Measurement
 	sum := &NATSummary{}
 	mapping, other, err := discoverMapping(ctx, cfg, server, &m)
+	var se *STUNError
+	if errors.As(err, &se) && se.Code == 401 {
+		m.Err = fmt.Errorf("%s answers Binding only with credentials (401 %s) and RFC 5780 discovery sends none: %w", server, se.Reason, ErrUnsupported)
+		return m
+	}
 	sum.NAT = m.Metrics["nat_present"] == 1
 	if err != nil {
 		if !errors.As(err, &sum.MappingInconclusive) {
@@ -271,6 +279,7 @@ func natRequest(ctx context.Context, conn net.PacketConn, to *net.UDPAddr, chang
 		return nil, err
 	}
 	buf := make([]byte, 1500)
+	stray := 0 // Binding responses to no request of ours
 	for range cfg.Attempts {
 		if ctx.Err() != nil {
 			break
@@ -292,21 +301,60 @@ func natRequest(ctx context.Context, conn net.PacketConn, to *net.UDPAddr, chang
 				}
 				return nil, err
 			}
-			ans, ok := parseNATAnswer(buf[:n], req.TransactionID)
-			if !ok {
+			ans, err := parseNATAnswer(buf[:n], req.TransactionID)
+			if errors.Is(err, errOtherTransaction) {
+				if isBindingResponse(buf[:n]) {
+					stray++
+				}
 				continue
+			}
+			if err != nil {
+				// The server answered, just not usefully: say what it
+				// said instead of waiting for an answer that will not come.
+				var se *STUNError
+				if !errors.As(err, &se) {
+					err = &ProtocolError{Addr: from.String(), Err: err}
+				}
+				return nil, err
 			}
 			ans.from, _ = from.(*net.UDPAddr)
 			return ans, nil
 		}
 	}
+	if stray > 0 {
+		return nil, &StrayAnswerError{Addr: to.String(), Transport: UDP, Count: stray}
+	}
 	return nil, errNoAnswer
 }
 
-func parseNATAnswer(raw []byte, tid [stun.TransactionIDSize]byte) (*natAnswer, bool) {
+// isBindingResponse: a well-formed Binding success or error response.
+func isBindingResponse(raw []byte) bool {
 	msg := &stun.Message{Raw: append([]byte(nil), raw...)}
-	if msg.Decode() != nil || msg.TransactionID != tid || msg.Type != stun.BindingSuccess {
-		return nil, false
+	return msg.Decode() == nil && msg.Type.Method == stun.MethodBinding &&
+		(msg.Type.Class == stun.ClassSuccessResponse || msg.Type.Class == stun.ClassErrorResponse)
+}
+
+// parseNATAnswer reads the answer to transaction tid: errOtherTransaction
+// for anything else, a *STUNError for an error response, and an error
+// naming what is wrong with a malformed or truncated answer.
+func parseNATAnswer(raw []byte, tid [stun.TransactionIDSize]byte) (*natAnswer, error) {
+	msg := &stun.Message{Raw: append([]byte(nil), raw...)}
+	if err := msg.Decode(); err != nil {
+		if len(raw) >= stunHeaderSize && [stun.TransactionIDSize]byte(raw[8:20]) == tid {
+			return nil, fmt.Errorf("truncated or malformed answer (%d bytes): %w", len(raw), err)
+		}
+		return nil, errOtherTransaction
+	}
+	if msg.TransactionID != tid {
+		return nil, errOtherTransaction
+	}
+	switch {
+	case msg.Type.Method != stun.MethodBinding:
+		return nil, fmt.Errorf("unexpected %s in answer to a Binding request", msg.Type)
+	case msg.Type.Class == stun.ClassErrorResponse:
+		return nil, stunError(msg, "Binding")
+	case msg.Type.Class != stun.ClassSuccessResponse:
+		return nil, fmt.Errorf("unexpected %s", msg.Type)
 	}
 	var (
 		xor    stun.XORMappedAddress
@@ -314,8 +362,8 @@ func parseNATAnswer(raw []byte, tid [stun.TransactionIDSize]byte) (*natAnswer, b
 		origin stun.ResponseOrigin
 		ans    natAnswer
 	)
-	if xor.GetFrom(msg) != nil {
-		return nil, false
+	if err := xor.GetFrom(msg); err != nil {
+		return nil, fmt.Errorf("success response without a usable XOR-MAPPED-ADDRESS: %w", err)
 	}
 	ans.mapped = &net.UDPAddr{IP: xor.IP, Port: xor.Port}
 	if other.GetFrom(msg) == nil {
@@ -324,7 +372,7 @@ func parseNATAnswer(raw []byte, tid [stun.TransactionIDSize]byte) (*natAnswer, b
 	if origin.GetFrom(msg) == nil {
 		ans.origin = &net.UDPAddr{IP: origin.IP, Port: origin.Port}
 	}
-	return &ans, true
+	return &ans, nil
 }
 
 func sameAddr(a, b *net.UDPAddr) bool {

@@ -247,3 +247,69 @@ func TestNATBehaviorInconclusive(t *testing.T) {
 		})
 	}
 }
+
+// TestNATBehaviorSaysWhatWasAnswered: error answers, truncated answers and
+// answers with a bad address family are what the server said, not "no
+// response".
+func TestNATBehaviorSaysWhatWasAnswered(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	errorAnswer := func(code int) func(req *stun.Message) []byte {
+		return func(req *stun.Message) []byte {
+			resp, _ := stun.Build(req, stun.NewType(stun.MethodBinding, stun.ClassErrorResponse), stun.ErrorCode(code))
+			return resp.Raw
+		}
+	}
+	tests := []struct {
+		name   string
+		answer func(req *stun.Message) []byte
+		want   string
+	}{
+		{"400", errorAnswer(400), "400"},
+		{"300", errorAnswer(300), "300"},
+		{"truncated", func(req *stun.Message) []byte {
+			resp, _ := stun.Build(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: net.IPv4(127, 0, 0, 1), Port: 9})
+			return resp.Raw[:len(resp.Raw)-4]
+		}, "truncated"},
+		{"bad family", func(req *stun.Message) []byte {
+			resp, _ := stun.Build(req, stun.BindingSuccess, stun.RawAttribute{Type: stun.AttrXORMappedAddress, Value: []byte{0, 7, 0, 9, 1, 2, 3, 4}})
+			return resp.Raw
+		}, "XOR-MAPPED-ADDRESS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			t.Cleanup(func() { _ = conn.Close(); <-done })
+			go func() {
+				defer close(done)
+				buf := make([]byte, 1500)
+				for {
+					n, from, err := conn.ReadFrom(buf)
+					if err != nil {
+						return
+					}
+					req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+					if req.Decode() == nil {
+						_, _ = conn.WriteTo(tc.answer(req), from)
+					}
+				}
+			}()
+			s, err := probes.ParseServer("stun:" + conn.LocalAddr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			m := probes.NATBehavior(context.Background(), probes.Target{Server: s, Transport: probes.UDP}, probes.NATConfig{RequestTimeout: 300 * time.Millisecond})
+			var te *probes.TimeoutError
+			if m.Err == nil || errors.As(m.Err, &te) || !strings.Contains(m.Err.Error(), tc.want) {
+				t.Fatalf("err = %v (%T), want what was answered (%q)", m.Err, m.Err, tc.want)
+			}
+			if took := time.Since(start); took > 250*time.Millisecond {
+				t.Errorf("took %s: waited for an answer after one came", took)
+			}
+		})
+	}
+}

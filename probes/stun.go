@@ -32,10 +32,12 @@ func (c STUNConfig) withDefaults() STUNConfig {
 }
 
 // STUN sends Binding requests to t one after another over a fresh socket
-// and measures round-trip times, loss and the mapped address. Metrics:
-// rtt_{min,median,p95,max}_ms, loss_pct, requests, responses, and
-// connect_ms for TCP/TLS. Evidence: mapped_address, mapped_family,
-// local_address.
+// and measures round-trip times, loss and the mapped address. A server
+// that demands long-term credentials (401 to a Binding) gets them when the
+// target has some. Metrics: rtt_{min,median,p95,max}_ms, loss_pct,
+// requests, responses, stray_answers (answers whose transaction ID
+// matches no request), and connect_ms for TCP/TLS. Evidence:
+// mapped_address, mapped_family, local_address, authenticated.
 func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	cfg = cfg.withDefaults()
 	if t.Transport == DTLS {
@@ -58,15 +60,31 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	var (
 		rtts   Durations
 		mapped *stun.XORMappedAddress
+		x      = &bindingExchange{conn: conn, tr: t.Transport, wait: cfg.RequestTimeout, ours: map[[stun.TransactionIDSize]byte]bool{}}
+		// turnAnswers is set once a TURN request was tried on a silent
+		// server: whether it answers TURN while ignoring Binding.
+		turnAnswers *bool
 	)
 	for i := 0; i < cfg.Count && ctx.Err() == nil; i++ {
 		sent := time.Now()
-		addr, err := bindingRoundTrip(ctx, conn, t.Transport, cfg.RequestTimeout)
+		addr, err := x.roundTrip(ctx)
+		var se *STUNError
+		if errors.As(err, &se) && x.answerChallenge(se, t.Server) {
+			m.AddEvidence("authenticated", fmt.Sprintf("the server asked for credentials (%d); Binding sent with long-term credentials for realm %q", se.Code, x.realm))
+			i--
+			continue
+		}
 		if err != nil {
-			var se *STUNError
+			if errors.As(err, &se) {
+				se.Authenticated = x.key != nil
+			}
 			if errors.As(err, &se) || isFatal(err) {
 				m.Err = classify(err, t, start, StageFirstAnswer)
 				return m
+			}
+			if len(rtts) == 0 && x.stray == 0 && turnAnswers == nil {
+				answered := x.answersTURN(ctx)
+				turnAnswers = &answered
 			}
 			continue // lost: counted below
 		}
@@ -75,8 +93,9 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	}
 	m.SetMetric("requests", float64(cfg.Count))
 	m.SetMetric("responses", float64(len(rtts)))
+	m.SetMetric("stray_answers", float64(x.stray))
 	if len(rtts) == 0 {
-		m.Err = &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(start)}
+		m.Err = noBindingAnswer(t, x, turnAnswers != nil && *turnAnswers, time.Since(start))
 		return m
 	}
 	m.SetMetric("loss_pct", LossPct(cfg.Count, len(rtts)))
@@ -85,6 +104,22 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	m.AddEvidence("mapped_family", ipFamily(mapped.IP))
 	m.AddEvidence("local_address", conn.LocalAddr().String())
 	return m
+}
+
+// noBindingAnswer names why no Binding request was answered: answers that
+// matched no request, a server that answers TURN but not Binding, a
+// connected stream that stays silent, or plain silence.
+func noBindingAnswer(t Target, x *bindingExchange, turnAnswers bool, after time.Duration) error {
+	switch {
+	case x.stray > 0:
+		return &StrayAnswerError{Addr: t.Addr(), Transport: t.Transport, Count: x.stray}
+	case turnAnswers || t.Transport != UDP:
+		return &NoSTUNError{Addr: t.Addr(), Transport: t.Transport, After: after, AnswersTURN: turnAnswers}
+	}
+	if t.Transport == UDP {
+		return udpSilence(t, after)
+	}
+	return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: after}
 }
 
 // isFatal separates errors that end the probe (refused, protocol
@@ -110,40 +145,119 @@ func ipFamily(ip net.IP) string {
 	return "IPv6"
 }
 
-// bindingRoundTrip sends one Binding request and waits for its answer,
-// skipping stray datagrams with another transaction ID.
-func bindingRoundTrip(ctx context.Context, conn net.Conn, tr Transport, wait time.Duration) (*stun.XORMappedAddress, error) {
-	req, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+// bindingExchange is the state of Binding requests on one connection:
+// the transaction IDs sent (so a late answer is not mistaken for a stray
+// one), answers that matched none, and long-term credentials once the
+// server asked for them.
+type bindingExchange struct {
+	conn  net.Conn
+	tr    Transport
+	wait  time.Duration
+	ours  map[[stun.TransactionIDSize]byte]bool
+	stray int
+	// Set after a 401 challenge; refreshed once on a 438.
+	username, realm, nonce string
+	key                    stun.MessageIntegrity
+	refreshed              bool
+}
+
+// answerChallenge takes up a 401 (or, once, a 438 stale nonce) when the
+// server has credentials to answer with; it reports whether the request
+// should be sent again.
+func (x *bindingExchange) answerChallenge(se *STUNError, s Server) bool {
+	switch {
+	case se.Code == 401 && x.key == nil && se.nonce != "" && s.Username != "":
+		x.username, x.realm, x.nonce = s.Username, se.Realm, se.nonce
+		x.key = stun.NewLongTermIntegrity(s.Username, se.Realm, s.Password)
+		return true
+	case se.Code == 438 && x.key != nil && !x.refreshed && se.nonce != "":
+		x.refreshed, x.nonce = true, se.nonce
+		return true
+	}
+	return false
+}
+
+// roundTrip sends one Binding request and waits for its answer, skipping
+// late answers to earlier requests and counting answers to none.
+func (x *bindingExchange) roundTrip(ctx context.Context) (*stun.XORMappedAddress, error) {
+	setters := []stun.Setter{stun.TransactionID, stun.BindingRequest}
+	if x.key != nil {
+		setters = append(setters, stun.NewUsername(x.username), stun.NewRealm(x.realm), stun.NewNonce(x.nonce), x.key)
+	}
+	req, err := stun.Build(append(setters, stun.Fingerprint)...)
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(wait)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if err := conn.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
-	if _, err := conn.Write(req.Raw); err != nil {
+	x.ours[req.TransactionID] = true
+	if err := x.send(ctx, req.Raw); err != nil {
 		return nil, err
 	}
 	buf := make([]byte, 1500)
 	for {
-		raw, err := readMessage(conn, tr, buf)
+		raw, err := readMessage(x.conn, x.tr, buf)
 		if err != nil {
 			return nil, err
 		}
 		addr, err := parseBindingResponse(raw, req.TransactionID)
 		if errors.Is(err, errOtherTransaction) {
+			x.noteOther(raw)
 			continue
 		}
 		if err != nil {
 			var se *STUNError
 			if !errors.As(err, &se) {
-				err = &ProtocolError{Addr: conn.RemoteAddr().String(), Err: err}
+				err = &ProtocolError{Addr: x.conn.RemoteAddr().String(), Err: err}
 			}
 		}
 		return addr, err
+	}
+}
+
+// send writes a request with the exchange's per-request deadline.
+func (x *bindingExchange) send(ctx context.Context, raw []byte) error {
+	deadline := time.Now().Add(x.wait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := x.conn.SetDeadline(deadline); err != nil {
+		return err
+	}
+	_, err := x.conn.Write(raw)
+	return err
+}
+
+// noteOther counts a valid STUN message whose transaction ID is none of
+// ours.
+func (x *bindingExchange) noteOther(raw []byte) {
+	var tid [stun.TransactionIDSize]byte
+	copy(tid[:], raw[8:20]) // parseBindingResponse decoded the header
+	if !x.ours[tid] {
+		x.stray++
+	}
+}
+
+// answersTURN sends one unauthenticated Allocate on the silent connection:
+// a TURN server with STUN Binding turned off still answers it (401).
+func (x *bindingExchange) answersTURN(ctx context.Context) bool {
+	req, err := stun.Build(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest),
+		stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}, stun.Fingerprint)
+	if err != nil {
+		return false
+	}
+	x.ours[req.TransactionID] = true
+	if x.send(ctx, req.Raw) != nil {
+		return false
+	}
+	buf := make([]byte, 1500)
+	for {
+		raw, err := readMessage(x.conn, x.tr, buf)
+		if err != nil {
+			return false
+		}
+		msg := &stun.Message{Raw: append([]byte(nil), raw...)}
+		if msg.Decode() == nil && msg.TransactionID == req.TransactionID {
+			return msg.Type.Method == stun.MethodAllocate
+		}
 	}
 }
 
@@ -216,6 +330,10 @@ func stunError(msg *stun.Message, request string) *STUNError {
 	var realm stun.Realm
 	if err := realm.GetFrom(msg); err == nil {
 		se.Realm = realm.String()
+	}
+	var nonce stun.Nonce
+	if err := nonce.GetFrom(msg); err == nil {
+		se.nonce = nonce.String()
 	}
 	return se
 }

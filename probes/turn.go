@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/pion/stun/v4"
 )
 
 // TURNConfig sets how a TURN probe proves relaying.
@@ -57,7 +60,9 @@ const firstChannel = 0x4000
 //
 // Metrics: alloc_ms (first Allocate including the 401 challenge),
 // connect_ms (TCP/TLS/DTLS), rtt_{min,median,p95,max}_ms of the relayed
-// echo, loss_pct, packets_sent, packets_received, relay_ipv6 (1 when an
+// echo, loss_pct (one-way), loss_ab_pct and loss_ba_pct (per direction),
+// loss_rtt_pct (round trip), packets_sent, packets_received (echoes back),
+// packets_at_peer, relay_ipv6 (1 when an
 // IPv6 relay was granted on request, 0 when refused) and relay_unroutable
 // (1 when a public server hands out a private or loopback relay address).
 // Evidence: relayed_address, peer_relayed_address, mapped_address,
@@ -86,13 +91,19 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		}
 		allocA, err = a.allocate(ctx, 0)
 	}
+	for hasCode(err, 486) && awaitOwnReleases(ctx, t) {
+		allocStart = time.Now() // the wait for our own releases is not the server's time
+		allocA, err = a.allocate(ctx, 0)
+	}
 	defer a.Close()
+	if hasCode(err, 440) {
+		otherFamily(ctx, t, &m)
+	}
 	if err != nil {
 		m.Err = err
 		return m
 	}
 	m.SetMetric("alloc_ms", ms(time.Since(allocStart)))
-	defer releaseQuietly(ctx, a)
 	m.AddEvidence("relayed_address", allocA.Relayed.String())
 	if allocA.Mapped != nil {
 		m.AddEvidence("mapped_address", allocA.Mapped.String())
@@ -103,45 +114,70 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	m.SetMetric("relay_unroutable", boolMetric(unroutable(allocA.Relayed.IP) && !unroutable(serverIP(a))))
 
 	b, allocB, _, err := dialAllocate(ctx, t, 0)
+	if hasCode(err, 486) {
+		// The quota is ours to respect: the relay test needs a second
+		// allocation the server will not grant this user.
+		m.SetMetric("quota_held", 1)
+		m.AddEvidence("quota", "the server refused a second allocation (486) while rtcprobe held 1 for this user: the relay test needs 2, so relaying was not measured")
+		releaseQuietly(ctx, a)
+		return m
+	}
 	if err != nil {
 		m.Err = fmt.Errorf("second allocation: %w", err)
+		releaseQuietly(ctx, a)
 		return m
 	}
 	defer b.Close()
-	defer releaseQuietly(ctx, b)
 	m.AddEvidence("peer_relayed_address", allocB.Relayed.String())
 
+	m.Err = relayTest(ctx, t, a, b, allocA, allocB, cfg, &m)
+	// Both relays go before the IPv6 probe allocates: never hold more of
+	// the user's quota than the test needs.
+	releaseQuietly(ctx, b)
+	releaseQuietly(ctx, a)
+	if m.Err == nil && !cfg.SkipIPv6 && ctx.Err() == nil {
+		probeIPv6Relay(ctx, t, &m)
+	}
+	return m
+}
+
+// relayTest opens permissions and channels between the two relays and
+// echoes packets through them. A server that accepts ChannelBind but
+// relays no ChannelData is found by trying Send indications when nothing
+// came back over the channel.
+func relayTest(ctx context.Context, t Target, a, b *turnClient, allocA, allocB allocation, cfg TURNConfig, m *Measurement) error {
 	if err := a.createPermission(ctx, allocB.Relayed); err != nil {
-		m.Err = err
-		return m
+		return err
 	}
 	if err := b.createPermission(ctx, allocA.Relayed); err != nil {
-		m.Err = err
-		return m
+		return err
 	}
-	chA := bindOrIndicate(ctx, a, allocB.Relayed, &m)
-	chB := bindOrIndicate(ctx, b, allocA.Relayed, &m)
+	chA := bindOrIndicate(ctx, a, allocB.Relayed, m)
+	chB := bindOrIndicate(ctx, b, allocA.Relayed, m)
 	if m.Err != nil {
-		return m
+		return m.Err
 	}
 	if chA != 0 && chB != 0 {
 		m.AddEvidence("channel", fmt.Sprintf("bound %#04x both ways", firstChannel))
 	}
-
-	rtts, sent := relayEcho(ctx, a, b, allocB.Relayed, allocA.Relayed, chA, chB, cfg)
-	m.SetMetric("packets_sent", float64(sent))
-	m.SetMetric("packets_received", float64(len(rtts)))
-	m.SetMetric("loss_pct", LossPct(sent, len(rtts)))
-	rtts.Record(&m, "rtt")
-	if sent == 0 {
-		m.Err = &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: StageRelayTest}
-		return m
+	keep := &keepAlive{a: a, b: b, peerOfA: allocB.Relayed, peerOfB: allocA.Relayed, chA: chA, chB: chB,
+		lifetime: time.Duration(min(allocA.Lifetime, allocB.Lifetime)) * time.Second}
+	echo := relayEcho(ctx, a, b, keep, cfg)
+	if echo.sent > 0 && echo.echoed == 0 && (chA != 0 || chB != 0) && ctx.Err() == nil {
+		keep.chA, keep.chB = 0, 0
+		if byIndication := relayEcho(ctx, a, b, keep, cfg); byIndication.echoed > 0 {
+			m.SetMetric("channel_data_relayed", 0)
+			m.AddEvidence("channel", "ChannelBind accepted, but no ChannelData came through; Send/Data indications did: the server does not relay ChannelData")
+			echo = byIndication
+		}
+	} else if chA != 0 && chB != 0 && echo.echoed > 0 {
+		m.SetMetric("channel_data_relayed", 1)
 	}
-
-	if !cfg.SkipIPv6 && ctx.Err() == nil {
-		probeIPv6Relay(ctx, t, &m)
+	echo.record(m)
+	if echo.sent == 0 {
+		return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: StageRelayTest}
 	}
-	return m
+	return nil
 }
 
 // bindOrIndicate binds the first channel to peer and returns its number,
@@ -181,11 +217,32 @@ func probeIPv6Relay(ctx context.Context, t Target, m *Measurement) {
 		m.SetMetric("relay_ipv6", 0)
 		m.AddEvidence("relay_ipv6", "asked for IPv6, got "+alloc.Relayed.String())
 		releaseQuietly(ctx, c)
-	case errors.As(err, &se):
+	case errors.As(err, &se) && (se.Code == 440 || se.Code == 442):
 		m.SetMetric("relay_ipv6", 0)
 		m.AddEvidence("relay_ipv6", fmt.Sprintf("refused: %d %s", se.Code, se.Reason))
+	case errors.As(err, &se):
+		// A quota or capacity refusal says nothing about IPv6.
+		m.AddEvidence("relay_ipv6", fmt.Sprintf("not known: the request was refused with %d %s", se.Code, se.Reason))
 	default:
 		m.AddEvidence("relay_ipv6", "not known: "+err.Error())
+	}
+}
+
+// otherFamily runs after a 440 to the default (IPv4) Allocate: it asks
+// for an IPv6 relay so the verdict can name the family that works.
+func otherFamily(ctx context.Context, t Target, m *Measurement) {
+	c, alloc, _, err := dialAllocate(ctx, t, 2)
+	if c != nil {
+		defer c.Close()
+	}
+	switch {
+	case err == nil:
+		releaseQuietly(ctx, c)
+		m.AddEvidence("relay_family", "IPv4 relay refused (440); an IPv6 relay was granted ("+alloc.Relayed.String()+")")
+	case hasCode(err, 440):
+		m.AddEvidence("relay_family", "IPv4 relay refused (440); IPv6 refused too (440)")
+	default:
+		m.AddEvidence("relay_family", "IPv4 relay refused (440); IPv6 not known: "+err.Error())
 	}
 }
 
@@ -194,6 +251,7 @@ func releaseQuietly(ctx context.Context, c *turnClient) {
 		return
 	}
 	_ = c.release(ctx) // the allocation expires on its own if this fails
+	noteRelease(c.t)
 }
 
 func hasCode(err error, code int) bool {
@@ -233,34 +291,141 @@ func serverIP(c *turnClient) net.IP {
 // sequence number and the send time.
 const echoHeaderSize = 8 + 4 + 8
 
-// relayEcho sends cfg.Packets packets from a (to peer bAddr) and has b echo
-// each one back to aAddr; it returns the round-trip times of the echoes
-// that came back and how many packets were sent.
-func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr, chA, chB uint16, cfg TURNConfig) (Durations, int) {
+// echoResult is what one relayed echo run observed.
+type echoResult struct {
+	rtts Durations // round trips of the echoes that came back
+	sent int       // packets a sent towards b
+	// atB is how many of them reached b (each was echoed once);
+	// echoed how many of those echoes reached a.
+	atB, echoed int
+	// stalledAfter is when relaying stopped mid-test (0: it did not);
+	// resumed is true when it came back after binding again, i.e. the
+	// server had expired the channel or permission.
+	stalledAfter time.Duration
+	resumed      bool
+}
+
+// record sets the loss metrics per direction: loss_ab_pct (a → b),
+// loss_ba_pct (b → a, of the packets b echoed) and loss_pct, the one-way
+// loss over both directions, which is what a one-way media stream
+// through this relay loses; a round trip loses about twice as much.
+func (e echoResult) record(m *Measurement) {
+	m.SetMetric("packets_sent", float64(e.sent))
+	m.SetMetric("packets_received", float64(e.echoed))
+	m.SetMetric("packets_at_peer", float64(e.atB))
+	m.SetMetric("loss_ab_pct", LossPct(e.sent, e.atB))
+	m.SetMetric("loss_ba_pct", LossPct(e.atB, e.echoed))
+	m.SetMetric("loss_pct", LossPct(e.sent+e.atB, e.atB+e.echoed))
+	m.SetMetric("loss_rtt_pct", LossPct(e.sent, e.echoed))
+	e.rtts.Record(m, "rtt")
+	switch {
+	case e.resumed:
+		m.SetMetric("bindings_expired", 1)
+		m.AddEvidence("bindings_expired", fmt.Sprintf("relaying stopped %s after the channel was bound and resumed once channel and permission were bound again: the server expired them early (RFC 8656 keeps a channel 10 min, a permission 5 min)", roundDur(e.stalledAfter)))
+	case e.stalledAfter > 0:
+		m.AddEvidence("relay_stalled", fmt.Sprintf("relaying stopped %s into the test and did not resume after binding again", roundDur(e.stalledAfter)))
+	}
+}
+
+// keepAlive refreshes what the relay test depends on while it runs: the
+// permissions and channel bindings before RFC 8656's 5 min (refreshing a
+// channel refreshes its permission), the allocations a minute before
+// their lifetime ends, and at once when relaying stalls.
+type keepAlive struct {
+	a, b             *turnClient
+	peerOfA, peerOfB *net.UDPAddr
+	chA, chB         uint16
+	lifetime         time.Duration // of the allocations, 0 if unknown
+}
+
+// bindingRefresh is how often permissions and channels are refreshed:
+// before the 5 min a permission lives (RFC 8656 §9).
+const bindingRefresh = 4 * time.Minute
+
+func (k *keepAlive) rebind() {
+	for _, side := range []struct {
+		c    *turnClient
+		peer *net.UDPAddr
+		ch   uint16
+	}{{k.a, k.peerOfA, k.chA}, {k.b, k.peerOfB, k.chB}} {
+		if side.ch != 0 {
+			_ = side.c.post(stun.MethodChannelBind, channelNumber(side.ch), peerAddress(side.peer))
+		} else {
+			_ = side.c.post(stun.MethodCreatePermission, peerAddress(side.peer))
+		}
+	}
+}
+
+func (k *keepAlive) refreshAllocations() {
+	_ = k.a.post(stun.MethodRefresh)
+	_ = k.b.post(stun.MethodRefresh)
+}
+
+// allocationRefresh is when the allocations are refreshed: a minute
+// before they expire, or at half their lifetime when that is shorter.
+func (k *keepAlive) allocationRefresh() time.Duration {
+	if k.lifetime <= 0 {
+		return 0
+	}
+	return max(k.lifetime-time.Minute, k.lifetime/2)
+}
+
+// A stall is this many packets in a row and this long without an echo
+// after echoes came back: at 20 % random loss per hop, 25 round trips in
+// a row are lost about once in 10^11.
+const (
+	stallPackets = 25
+	stallTime    = 500 * time.Millisecond
+)
+
+// relayEcho sends cfg.Packets packets from a to b's relay and has b echo
+// each one back to a's relay, counting what arrives at each end.
+func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNConfig) echoResult {
 	var token [8]byte
 	_, _ = rand.Read(token[:])
 	base := time.Now()
+	bAddr, aAddr, chA, chB := keep.peerOfA, keep.peerOfB, keep.chA, keep.chB
 
-	// b echoes until told to stop: its read deadline is moved to now.
-	_ = b.conn.SetReadDeadline(time.Time{})
-	var wg sync.WaitGroup
+	// b echoes until told to stop: its deadline is moved to now. An
+	// earlier run left it in the past.
+	_ = b.conn.SetDeadline(time.Time{})
+	var (
+		wg  sync.WaitGroup
+		atB int // written by b's goroutine, read after wg.Wait
+	)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		seen := make([]bool, cfg.Packets)
 		for {
 			d, err := b.readData()
 			if err != nil {
 				return
 			}
-			if !bytes.HasPrefix(d.Payload, token[:]) {
+			p := d.Payload
+			if len(p) < echoHeaderSize || !bytes.Equal(p[:8], token[:]) {
 				continue
 			}
-			if err := b.sendData(aAddr, chB, d.Payload); err != nil {
+			if seq := binary.BigEndian.Uint32(p[8:12]); int(seq) < len(seen) && !seen[seq] {
+				seen[seq] = true
+				atB++
+			}
+			if err := b.sendData(aAddr, chB, p); err != nil {
 				return
 			}
 		}
 	}()
-	defer func() { _ = b.conn.SetDeadline(time.Now()); wg.Wait() }()
+	stopB := sync.OnceFunc(func() { _ = b.conn.SetDeadline(time.Now()); wg.Wait() })
+	defer stopB()
+
+	// The pacer and this goroutine share what the stall rule needs.
+	var (
+		lastEchoAt  atomic.Int64 // since base, of the latest echo; 0: none yet
+		lastEchoSeq atomic.Int64
+		reboundAt   = atomic.Int64{} // sequence number sent first after binding again; -1: not yet
+		stalledFor  atomic.Int64
+	)
+	reboundAt.Store(-1)
 
 	// a sends on a pacer while this goroutine collects the echoes; when
 	// the pacer is done it gives the echoes EchoWait more to arrive.
@@ -280,9 +445,25 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 		}()
 		tick := time.NewTicker(cfg.Interval)
 		defer tick.Stop()
+		nextBinding, nextAlloc := bindingRefresh, keep.allocationRefresh()
 		pkt := make([]byte, cfg.Size)
 		copy(pkt, token[:])
 		for i := 0; i < cfg.Packets; i++ {
+			now := time.Since(base)
+			if now >= nextBinding {
+				keep.rebind()
+				nextBinding += bindingRefresh
+			}
+			if nextAlloc > 0 && now >= nextAlloc {
+				keep.refreshAllocations()
+				nextAlloc += keep.allocationRefresh()
+			}
+			if last := lastEchoAt.Load(); last > 0 && reboundAt.Load() < 0 &&
+				int64(i)-lastEchoSeq.Load() > stallPackets && now-time.Duration(last) > stallTime {
+				stalledFor.Store(last)
+				keep.rebind()
+				reboundAt.Store(int64(i))
+			}
 			binary.BigEndian.PutUint32(pkt[8:12], uint32(i)) //nolint:gosec // i < Packets
 			binary.BigEndian.PutUint64(pkt[12:20], uint64(time.Since(base)))
 			if err := a.sendData(bAddr, chA, pkt); err != nil {
@@ -301,10 +482,10 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 	}()
 
 	var (
-		rtts Durations
+		res  echoResult
 		seen = make([]bool, cfg.Packets)
 	)
-	for len(rtts) < cfg.Packets {
+	for len(res.rtts) < cfg.Packets {
 		d, err := a.readData()
 		if err != nil {
 			break // the echo wait is over, the context ended, or the stream broke
@@ -318,12 +499,20 @@ func relayEcho(ctx context.Context, a, b *turnClient, bAddr, aAddr *net.UDPAddr,
 			continue
 		}
 		seen[seq] = true
-		rtts = append(rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))) //nolint:gosec // our own timestamp
+		res.rtts = append(res.rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))) //nolint:gosec // our own timestamp
+		lastEchoAt.Store(int64(time.Since(base)))
+		lastEchoSeq.Store(max(lastEchoSeq.Load(), int64(seq)))
+		if r := reboundAt.Load(); r >= 0 && int64(seq) >= r {
+			res.resumed = true
+		}
 	}
 	stopSending()
-	sent := <-sentc
+	res.sent = <-sentc
+	stopB()
+	res.atB, res.echoed = atB, len(res.rtts)
+	res.stalledAfter = time.Duration(stalledFor.Load())
 	if ctx.Err() == nil {
 		_ = a.conn.SetDeadline(time.Time{}) // the allocation is released next
 	}
-	return rtts, sent
+	return res
 }

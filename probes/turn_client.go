@@ -3,11 +3,13 @@ package probes
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,8 +28,14 @@ type turnClient struct {
 	start  time.Time
 	buf    []byte
 	// Set once the server challenged us (401): long-term credentials.
-	realm, nonce string
-	key          stun.MessageIntegrity
+	// nonce changes on a 438 and is read by concurrent posts: under mu.
+	realm string
+	key   stun.MessageIntegrity
+	mu    sync.Mutex
+	nonce string
+	// posted are requests sent without waiting (refreshes during the
+	// relay test), kept to resend once with a fresh nonce on a 438.
+	posted map[[stun.TransactionIDSize]byte]postedRequest
 	// answered is true once any valid answer arrived: a later silence is
 	// a stalled exchange, not a filtered port.
 	answered bool
@@ -74,12 +82,22 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 		return nil, err
 	}
 	name := t.Server.URI.Host
+	var roots *x509.CertPool
 	opts := []dtls.ClientOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
 	if t.TLS != nil {
-		opts = append(opts, dtls.WithRootCAs(t.TLS.RootCAs), dtls.WithInsecureSkipVerify(t.TLS.InsecureSkipVerify))
+		roots = t.TLS.RootCAs
+		opts = append(opts, dtls.WithRootCAs(roots), dtls.WithInsecureSkipVerify(t.TLS.InsecureSkipVerify))
 		name = cmp.Or(t.TLS.ServerName, name)
 	}
 	opts = append(opts, dtls.WithServerName(name))
+	if t.TLS == nil || !t.TLS.InsecureSkipVerify {
+		// Verify again exactly as crypto/tls does for turns: over TCP,
+		// IP SANs included: older pion/dtls releases skipped the name
+		// check for an IP host.
+		opts = append(opts, dtls.WithVerifyPeerCertificate(func(raw [][]byte, _ [][]*x509.Certificate) error {
+			return verifyLikeTLS(raw, roots, name)
+		}))
+	}
 	dc, err := dtls.ClientWithOptions(pc, raddr, opts...)
 	if err != nil {
 		_ = pc.Close()
@@ -96,12 +114,38 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 	return dc, nil
 }
 
+// verifyLikeTLS checks a certificate chain the way crypto/tls verifies a
+// server: chain to roots (nil: the system's) and name matching host, which
+// may be an IP address (matched against IP SANs).
+func verifyLikeTLS(raw [][]byte, roots *x509.CertPool, host string) error {
+	if len(raw) == 0 {
+		return errors.New("the server sent no certificate")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, der := range raw {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("bad certificate: %w", err)
+		}
+		certs[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: host})
+	return err
+}
+
 // dialAllocate connects and allocates a relay. A 437 (allocation
 // mismatch: the server still holds an allocation for this 5-tuple, e.g.
 // a recently reused source port) is retried once from a fresh port, as
 // RFC 8656 §7.2 suggests. retried reports whether that happened.
 func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a allocation, retried bool, err error) {
 	for attempt := 0; ; attempt++ {
+		if hasCode(err, 486) {
+			attempt = 0 // a quota still holding our own released allocations
+		}
 		c, err = dialTURN(ctx, t)
 		if err != nil {
 			return nil, a, retried, err
@@ -111,10 +155,15 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 			return c, a, retried, nil
 		}
 		_ = c.Close()
-		if attempt > 0 || !hasCode(err, 437) {
+		switch {
+		case attempt > 0:
+			return nil, a, retried, err
+		case hasCode(err, 437):
+			retried = true
+		case hasCode(err, 486) && awaitOwnReleases(ctx, t):
+		default:
 			return nil, a, retried, err
 		}
-		retried = true
 	}
 }
 
@@ -147,10 +196,14 @@ func (c *turnClient) createPermission(ctx context.Context, peer *net.UDPAddr) er
 
 // channelBind binds channel ch (0x4000-0x4FFF) to peer.
 func (c *turnClient) channelBind(ctx context.Context, ch uint16, peer *net.UDPAddr) error {
+	_, err := c.request(ctx, stun.MethodChannelBind, channelNumber(ch), peerAddress(peer))
+	return err
+}
+
+func channelNumber(ch uint16) stun.Setter {
 	num := []byte{0, 0, 0, 0}
 	binary.BigEndian.PutUint16(num, ch)
-	_, err := c.request(ctx, stun.MethodChannelBind, stun.RawAttribute{Type: stun.AttrChannelNumber, Value: num}, peerAddress(peer))
-	return err
+	return stun.RawAttribute{Type: stun.AttrChannelNumber, Value: num}
 }
 
 // release ends the allocation at once (Refresh with LIFETIME 0) instead of
@@ -187,12 +240,13 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 		switch {
 		case se.Code == 401 && !challenged && hasNonce && c.t.Server.Username != "":
 			challenged = true
-			c.realm, c.nonce = se.Realm, nonce.String()
+			c.realm = se.Realm
+			c.setNonce(nonce.String())
 			c.key = stun.NewLongTermIntegrity(c.t.Server.Username, c.realm, c.t.Server.Password)
 			continue
 		case se.Code == 438 && !refreshed && hasNonce && c.key != nil:
 			refreshed = true
-			c.nonce = nonce.String()
+			c.setNonce(nonce.String())
 			if se.Realm != "" && se.Realm != c.realm {
 				c.realm = se.Realm
 				c.key = stun.NewLongTermIntegrity(c.t.Server.Username, c.realm, c.t.Server.Password)
@@ -210,15 +264,9 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 // roundTrip sends one request and waits for its answer under ctx,
 // retransmitting over UDP and DTLS with exponential back-off.
 func (c *turnClient) roundTrip(ctx context.Context, method stun.Method, setters []stun.Setter) (*stun.Message, error) {
-	all := []stun.Setter{stun.TransactionID, stun.NewType(method, stun.ClassRequest)}
-	all = append(all, setters...)
-	if c.key != nil {
-		all = append(all, stun.NewUsername(c.t.Server.Username), stun.NewRealm(c.realm), stun.NewNonce(c.nonce), c.key)
-	}
-	all = append(all, stun.Fingerprint)
-	req, err := stun.Build(all...)
+	req, err := c.build(method, setters)
 	if err != nil {
-		return nil, fmt.Errorf("building %s request: %w", method, err)
+		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Now()) })
 	defer stop()
@@ -259,6 +307,79 @@ func (c *turnClient) roundTrip(ctx context.Context, method stun.Method, setters 
 	}
 }
 
+// build makes a request with the long-term credentials once challenged.
+func (c *turnClient) build(method stun.Method, setters []stun.Setter) (*stun.Message, error) {
+	all := []stun.Setter{stun.TransactionID, stun.NewType(method, stun.ClassRequest)}
+	all = append(all, setters...)
+	if c.key != nil {
+		all = append(all, stun.NewUsername(c.t.Server.Username), stun.NewRealm(c.realm), stun.NewNonce(c.getNonce()), c.key)
+	}
+	all = append(all, stun.Fingerprint)
+	req, err := stun.Build(all...)
+	if err != nil {
+		return nil, fmt.Errorf("building %s request: %w", method, err)
+	}
+	return req, nil
+}
+
+func (c *turnClient) setNonce(n string) { c.mu.Lock(); c.nonce = n; c.mu.Unlock() }
+
+func (c *turnClient) getNonce() string { c.mu.Lock(); defer c.mu.Unlock(); return c.nonce }
+
+// postedRequest is a request sent without waiting for its answer.
+type postedRequest struct {
+	method  stun.Method
+	setters []stun.Setter
+	resent  bool
+}
+
+// post sends a request without waiting: while the relay test runs, its
+// reader owns the connection. Answers are skipped by readData, which
+// resends once on a 438 (stale nonce) with the new nonce.
+func (c *turnClient) post(method stun.Method, setters ...stun.Setter) error {
+	return c.postRequest(postedRequest{method: method, setters: setters})
+}
+
+func (c *turnClient) postRequest(p postedRequest) error {
+	req, err := c.build(p.method, p.setters)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.posted == nil {
+		c.posted = map[[stun.TransactionIDSize]byte]postedRequest{}
+	}
+	c.posted[req.TransactionID] = p
+	c.mu.Unlock()
+	_, err = c.conn.Write(req.Raw)
+	return err
+}
+
+// answerPosted handles the answer to a posted request: a 438 gets one
+// resend with the fresh nonce; anything else just ends it.
+func (c *turnClient) answerPosted(raw []byte) {
+	msg := &stun.Message{Raw: append([]byte(nil), raw...)}
+	if msg.Decode() != nil || msg.Type.Class == stun.ClassRequest || msg.Type.Class == stun.ClassIndication {
+		return
+	}
+	c.mu.Lock()
+	p, ok := c.posted[msg.TransactionID]
+	delete(c.posted, msg.TransactionID)
+	c.mu.Unlock()
+	if !ok || msg.Type.Class != stun.ClassErrorResponse || p.resent {
+		return
+	}
+	var (
+		code  stun.ErrorCodeAttribute
+		nonce stun.Nonce
+	)
+	if code.GetFrom(msg) == nil && code.Code == 438 && nonce.GetFrom(msg) == nil {
+		c.setNonce(nonce.String())
+		p.resent = true
+		_ = c.postRequest(p)
+	}
+}
+
 // await reads frames until the answer to tid arrives, skipping others.
 func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method) (*stun.Message, error) {
 	for {
@@ -272,6 +393,7 @@ func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method)
 				return nil, c.closedError(err, method)
 			}
 			if errors.Is(err, syscall.ECONNREFUSED) {
+				noteRefusal(c.t.Addr())
 				return nil, &RefusedError{Addr: c.t.Addr(), Transport: c.t.Transport}
 			}
 			return nil, &ProtocolError{Addr: c.t.Addr(), Err: err}
@@ -300,6 +422,9 @@ func (c *turnClient) netError(ctx context.Context, err error, method stun.Method
 		stage = requestStage(method.String())
 	}
 	if ctx.Err() != nil {
+		if stage == "" && c.t.Transport == UDP {
+			return udpSilence(c.t, time.Since(c.start))
+		}
 		return &TimeoutError{Addr: c.t.Addr(), Transport: c.t.Transport, After: time.Since(c.start), Stage: stage}
 	}
 	return classify(err, c.t, c.start, stage)
@@ -328,8 +453,10 @@ func (c *turnClient) sendData(peer *net.UDPAddr, ch uint16, payload []byte) erro
 		binary.BigEndian.PutUint16(frame[2:4], uint16(len(payload))) //nolint:gosec // payload is at most a few KB
 		copy(frame[channelHeaderSize:], payload)
 	} else {
+		// With FINGERPRINT, as browsers send it: some servers (node-turn)
+		// drop STUN messages without one.
 		msg, err := stun.Build(stun.TransactionID, stun.NewType(stun.MethodSend, stun.ClassIndication),
-			peerAddress(peer), stun.RawAttribute{Type: stun.AttrData, Value: payload})
+			peerAddress(peer), stun.RawAttribute{Type: stun.AttrData, Value: payload}, stun.Fingerprint)
 		if err != nil {
 			return err
 		}
@@ -347,8 +474,12 @@ func (c *turnClient) readData() (relayedData, error) {
 			return relayedData{}, err
 		}
 		d, err := parseRelayedData(raw)
+		if errors.Is(err, errNotData) {
+			c.answerPosted(raw)
+			continue
+		}
 		if err != nil {
-			continue // a stray response or malformed frame: not ours
+			continue // a malformed frame: not ours
 		}
 		return d, nil
 	}

@@ -65,6 +65,9 @@ func WebSocketName(u *url.URL) string { return redactURL(u) }
 // (tls_ms, cert_days_left), the HTTP Upgrade (upgrade_ms) and a ping
 // (ping_rtt_ms, when the server answers). proxy_used is 1 when the
 // connection went through a proxy; evidence "proxy" says which.
+// closed_by_server is 1 when the server closed the WebSocket right after
+// accepting it; evidence first_message and close say what it sent. A
+// ws:// URL on a port that speaks TLS gives a *TLSPortError.
 func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement {
 	if cfg.PingTimeout <= 0 {
 		cfg.PingTimeout = time.Second
@@ -124,16 +127,26 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	br, err := wsUpgrade(conn, u, addr)
 	if err != nil {
 		m.Err = classify(err, t, start, StageUpgrade)
+		if !secure && ctx.Err() == nil && speaksTLS(ctx, addr, host) {
+			m.Err = &TLSPortError{Addr: addr, Err: m.Err}
+		}
 		return m
 	}
 	m.SetMetric("upgrade_ms", ms(time.Since(start)))
 
-	rtt, err := wsPing(conn, br, cfg.PingTimeout)
+	after := wsPing(conn, br, cfg.PingTimeout)
 	switch {
-	case err == nil:
-		m.SetMetric("ping_rtt_ms", ms(rtt))
+	case after.err == nil:
+		m.SetMetric("ping_rtt_ms", ms(after.rtt))
 	case ctx.Err() == nil:
-		m.AddEvidence("ping", "no pong: "+err.Error())
+		m.AddEvidence("ping", "no pong: "+after.err.Error())
+	}
+	if after.first != "" {
+		m.AddEvidence("first_message", after.first)
+	}
+	m.SetMetric("closed_by_server", boolMetric(after.closed))
+	if after.closed {
+		m.AddEvidence("close", after.close)
 	}
 	// A polite close; the server's answer is not waited for.
 	_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
@@ -252,33 +265,109 @@ func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
 	return br, nil
 }
 
+// afterUpgrade is what the server did right after the upgrade: answered
+// the ping (rtt), sent a first message, closed the WebSocket.
+type afterUpgrade struct {
+	rtt    time.Duration
+	err    error  // why there was no pong
+	first  string // the first data message, quoted and cut short
+	closed bool
+	close  string // the close frame's code and reason
+}
+
+// firstMessageMax bounds how much of a server's first message is kept as
+// evidence.
+const firstMessageMax = 200
+
 // wsPing sends a ping and waits for the pong with the same payload,
-// skipping data frames the server pushes meanwhile.
-func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) (time.Duration, error) {
+// noting the first data message the server pushes meanwhile and whether
+// it closes the WebSocket (a server that refuses a client often says why
+// in a message, then closes).
+func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) afterUpgrade {
+	var out afterUpgrade
 	payload := make([]byte, 8)
 	_, _ = rand.Read(payload)
 	_ = conn.SetDeadline(time.Now().Add(wait))
 	defer conn.SetDeadline(time.Time{})
 	start := time.Now()
-	if err := wsWriteFrame(conn, 0x9, payload); err != nil {
-		return 0, err
-	}
+	// A server that already closed may refuse the ping: what it sent
+	// before closing is still to be read.
+	writeErr := wsWriteFrame(conn, 0x9, payload)
 	for {
 		op, data, err := wsReadFrame(br)
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return 0, fmt.Errorf("none within %s (the server may not answer pings)", wait)
+			switch {
+			case writeErr != nil:
+				out.err = writeErr
+			case errors.As(err, &ne) && ne.Timeout():
+				out.err = fmt.Errorf("none within %s (the server may not answer pings)", wait)
+			default:
+				out.err = err
 			}
-			return 0, err
+			return out
 		}
 		switch {
-		case op == 0xA && string(data) == string(payload):
-			return time.Since(start), nil
+		case op == 0xA && string(data) == string(payload) && writeErr == nil:
+			out.rtt = time.Since(start)
+			return out
 		case op == 0x8:
-			return 0, errors.New("the server closed the WebSocket")
+			out.closed, out.close = true, describeClose(data)
+			out.err = errors.New("the server closed the WebSocket")
+			return out
+		case (op == 0x1 || op == 0x2) && out.first == "":
+			out.first = quoteCut(data, firstMessageMax)
 		}
 	}
+}
+
+// describeClose reads a close frame's payload: a 2-byte code and a reason.
+func describeClose(data []byte) string {
+	if len(data) < 2 {
+		return "no status code"
+	}
+	code := binary.BigEndian.Uint16(data[:2])
+	if len(data) == 2 {
+		return fmt.Sprintf("code %d", code)
+	}
+	return fmt.Sprintf("code %d, reason %s", code, quoteCut(data[2:], firstMessageMax))
+}
+
+// quoteCut quotes b as Go would (control characters escaped), at most
+// max bytes of it.
+func quoteCut(b []byte, max int) string {
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
+
+// TLSPortError means a ws:// URL reached a port that speaks TLS: the
+// plain HTTP Upgrade got no HTTP answer, but a TLS handshake does.
+type TLSPortError struct {
+	Addr string
+	Err  error
+}
+
+func (e *TLSPortError) Error() string {
+	return fmt.Sprintf("%s speaks TLS, not plain HTTP: %v", e.Addr, e.Err)
+}
+func (e *TLSPortError) Unwrap() error { return e.Err }
+
+// speaksTLS tells whether addr completes a TLS handshake. It only
+// diagnoses a ws:// URL aimed at a TLS port, so the certificate is not
+// checked and nothing is sent over the connection.
+func speaksTLS(ctx context.Context, addr, host string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	tc := tls.Client(conn, &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // a diagnosis: nothing is sent
+	return tc.HandshakeContext(ctx) == nil
 }
 
 // wsWriteFrame writes one final, masked client frame (RFC 6455 §5.2).

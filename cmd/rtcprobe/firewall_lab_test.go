@@ -232,8 +232,8 @@ func TestFirewallLab(t *testing.T) {
 			name:     "server rejects UDP with ICMP",
 			rules:    []string{"-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-port-unreachable"},
 			cells:    map[string]string{"STUN/UDP 3478": "refused (ICMP port unreachable)", "STUN/TCP 3478": "ok", "STUN/TLS 443": "ok"},
-			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is refused",
-			advice:   []string{"Use TURN over TCP/TLS"},
+			verdict:  "udp-blocked: UDP to " + ip(2, 2) + ":3478 is refused by the host",
+			advice:   []string{"REJECT rule on that host", "No firewall on the path", "TURN over TCP/TLS on 3478,443"},
 			exitCode: exitFail,
 		},
 		{
@@ -287,6 +287,36 @@ func TestFirewallLab(t *testing.T) {
 			}
 		})
 	}
+
+	// Hosts rate-limit ICMP port unreachable (a burst of 6, then one a
+	// second): run after run against a host that rejects UDP, some probes
+	// get no ICMP. The verdict must not flip to "dropped".
+	t.Run("ICMP rate limiting, 10 runs", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		server.IPTables(t, "-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-port-unreachable")
+		// One ICMP error every 2 s after the burst, as a busy host would
+		// leave this client.
+		server.Run(t, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=2000")
+		t.Cleanup(func() {
+			server.IPTables(t, "-F INPUT")
+			server.Run(t, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=1000")
+		})
+		verdicts := map[string]int{}
+		for range 10 {
+			rep, _ := probe(t, nil, "firewall", "--checks", "firewall,stun.udp,turn.udp", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
+				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
+			v := rep.evidence("firewall.matrix", "verdict")
+			verdicts[v]++
+			for _, cell := range []string{"STUN/UDP 3478", "TURN/UDP 3478"} {
+				if got := rep.evidence("firewall.matrix", cell); !strings.HasPrefix(got, "refused") {
+					t.Errorf("cell %s = %q, want refused", cell, got)
+				}
+			}
+		}
+		if len(verdicts) != 1 {
+			t.Errorf("the verdict changed between runs: %v", verdicts)
+		}
+	})
 
 	// A wrong password still proves the path open: the server answered
 	// (pion and coturn both say 401).

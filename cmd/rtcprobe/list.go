@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/checks"
@@ -167,6 +169,16 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), settings.FailOn)
 	for _, s := range servers {
 		fmt.Fprintf(stdout, "    %s\n", s)
+	}
+	// Modules (rtcprobe serve) resolve as profiles of their own.
+	for _, name := range slices.Sorted(maps.Keys(cfg.Modules)) {
+		m := cfg.Modules[name]
+		mr, err := checks.Resolve(checks.Catalog(), m.Config(), m.Name)
+		if err != nil {
+			fmt.Fprintf(stderr, "rtcprobe: %s: modules.%s: %v\n", m.Where, name, err)
+			return exitUsage
+		}
+		fmt.Fprintf(stdout, "    module %s: %s, %s\n", name, plural(len(mr.Checks), "check"), plural(len(m.AllowedTargets), "allowed target rule"))
 	}
 	return exitOK
 }

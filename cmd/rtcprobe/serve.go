@@ -87,10 +87,10 @@ func serveUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE] [--db DSN] [--retention D]
 
 Serves the Prometheus exporter (GET /probe?module=NAME&target=URI, /metrics,
-/status) and the pre-call page (/) with its results (/admin, /api/v1/results;
-basic auth from the web config or Authorization: Bearer $RTCPROBE_ADMIN_TOKEN). SIGHUP or POST /-/reload reloads the
-config (a bad one is refused and the old one kept); SIGTERM/SIGINT drain
-the probes in flight and exit 0.
+/status) and the pre-call page (/) with its results (/admin, /api/v1/results:
+the web config's basic auth or Authorization: Bearer $RTCPROBE_ADMIN_TOKEN).
+SIGHUP or POST /-/reload reloads the config (a bad one is refused and the old
+one kept); SIGTERM/SIGINT drain the probes in flight and exit 0.
 
 Flags:
 `)

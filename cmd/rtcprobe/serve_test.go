@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,17 +49,17 @@ func startServe(t testing.TB, env []string, args ...string) *serveProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	found := make(chan string, 1)
+	listening, emb := make(chan string, 1), make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(p.stderr, line)
 			if m := embeddedLine.FindStringSubmatch(line); m != nil {
-				p.embedded, p.embeddedTLS = m[1], m[2]
+				emb <- m[1:]
 			}
 			if m := listeningLine.FindStringSubmatch(line); m != nil {
-				found <- m[1]
+				listening <- m[1]
 			}
 		}
 		_, _ = io.Copy(io.Discard, pipe)
@@ -73,22 +74,19 @@ func startServe(t testing.TB, env []string, args ...string) *serveProc {
 		}
 	})
 	select {
-	case p.addr = <-found:
+	case p.addr = <-listening:
 	case <-p.exited:
 		t.Fatalf("rtcprobe serve exited: %s", p.stderr.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("rtcprobe serve not listening after 20s: %s", p.stderr.String())
 	}
-	if p.embedded == "" && !strings.Contains(strings.Join(args, " "), "--config") {
-		// The embedded line comes right after the listening line.
-		deadline := time.Now().Add(5 * time.Second)
-		for p.embedded == "" && time.Now().Before(deadline) {
-			m := embeddedLine.FindStringSubmatch(p.stderr.String())
-			if m != nil {
-				p.embedded, p.embeddedTLS = m[1], m[2]
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+	// Without --config, the embedded server's line follows at once.
+	if !slices.Contains(args, "--config") {
+		select {
+		case m := <-emb:
+			p.embedded, p.embeddedTLS = m[0], m[1]
+		case <-time.After(5 * time.Second):
+			t.Fatalf("rtcprobe serve did not name its embedded server: %s", p.stderr.String())
 		}
 	}
 	return p
@@ -142,18 +140,6 @@ func (p *serveProc) waitFor(t testing.TB, path string, re *regexp.Regexp) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// silentUDP is a UDP port that reads and never answers: a STUN probe to
-// it waits until its deadline.
-func silentUDP(t testing.TB) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	return pc.LocalAddr().String()
 }
 
 // TestServeDefaultModules: without a config, serve probes its embedded
@@ -215,7 +201,7 @@ func TestServeSIGHUPKeepsOldConfigOnError(t *testing.T) {
 // TestServeSIGTERMDrains: a probe in flight when SIGTERM arrives gets its
 // whole answer, new connections are refused, and serve exits 0.
 func TestServeSIGTERMDrains(t *testing.T) {
-	silent := silentUDP(t)
+	silent := netlab.SilentUDP(t)
 	cfg := writeConfig(t, fmt.Sprintf(`modules:
   slow:
     checks: [stun.udp]
@@ -269,5 +255,14 @@ func TestServeUsageErrors(t *testing.T) {
 		if res.code != exitUsage || !strings.Contains(res.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", tc.args, res.code, res.stderr, tc.want)
 		}
+	}
+}
+
+// TestValidateShowsModules: rtcprobe validate checks the example modules
+// and lists them.
+func TestValidateShowsModules(t *testing.T) {
+	res := rtcprobeEnv(t, []string{"TURN_PASSWORD=pw", "TURN_SECRET=s"}, "validate", "--config", "../../examples/prometheus/rtcprobe.yml")
+	if res.code != 0 || !strings.Contains(res.stdout, "module turn_udp: 1 check, 3 allowed target rules") || !strings.Contains(res.stdout, "module signaling: 1 check") {
+		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }

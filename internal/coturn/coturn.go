@@ -5,6 +5,8 @@
 package coturn
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -39,19 +41,36 @@ type Config struct {
 	DenyLoopbackPeers bool
 	// UserQuota limits concurrent allocations per user (--user-quota).
 	UserQuota int
+	// CertHosts are the names and addresses the TLS certificate is made
+	// for; empty means 127.0.0.1, ::1 and localhost.
+	CertHosts []string
+	// ListenIPs replaces 127.0.0.1 as the listening and relay address
+	// ("::1" alone: a server on IPv6 loopback only).
+	ListenIPs []string
+	// NoUDP and NoTCP turn off the UDP or TCP (and TLS) listeners.
+	NoUDP, NoTCP bool
+	// NS runs the server inside this network namespace; readiness is then
+	// checked with turnutils_stunclient in it (so STUN over UDP must stay
+	// on).
+	NS *netlab.NS
+	// Args are more turnserver options, e.g. "--no-stun",
+	// "--channel-lifetime=5".
+	Args []string
 }
 
 // Server is a running coturn.
 type Server struct {
+	// Host is the first listening address (127.0.0.1 by default).
+	Host          string
 	Port, TLSPort int
 	Realm         string
-	// CertPool trusts the server's certificate and CertFile holds it in
-	// PEM (TLS only).
-	CertPool *x509.CertPool
-	CertFile string
-	cmd      *exec.Cmd
-	log      *netlab.SyncBuffer
-	exited   chan struct{}
+	// CertPool trusts the server's certificate, CertFile holds it and
+	// CAFile the CA that signed it, in PEM (TLS only).
+	CertPool         *x509.CertPool
+	CertFile, CAFile string
+	cmd              *exec.Cmd
+	log              *netlab.SyncBuffer
+	exited           chan struct{}
 }
 
 // Start runs turnserver and waits until it answers STUN on its port.
@@ -63,16 +82,23 @@ func Start(t testing.TB, cfg Config) *Server {
 		cfg.Realm = "rtcprobe.test"
 	}
 	s := &Server{Port: FreePort(t), TLSPort: FreePort(t), Realm: cfg.Realm, log: &netlab.SyncBuffer{}}
-	args := []string{
-		"--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-		"--listening-port=" + strconv.Itoa(s.Port), "--tls-listening-port=" + strconv.Itoa(s.TLSPort),
+	if len(cfg.ListenIPs) == 0 {
+		cfg.ListenIPs = []string{"127.0.0.1"}
+	}
+	s.Host = cfg.ListenIPs[0]
+	var args []string
+	for _, ip := range cfg.ListenIPs {
+		args = append(args, "--listening-ip="+ip, "--relay-ip="+ip)
+	}
+	args = append(args,
+		"--listening-port="+strconv.Itoa(s.Port), "--tls-listening-port="+strconv.Itoa(s.TLSPort),
 		// coturn also opens alternative ports (port+1) for RFC 5780; the
 		// free-port search cannot guarantee those.
 		"--no-rfc5780",
 		"--no-cli", "--no-stdout-log", "--log-file=stdout", "--simple-log",
-		"--pidfile=" + filepath.Join(dir, "turnserver.pid"), "--db=" + filepath.Join(dir, "turndb"),
-		"--realm=" + cfg.Realm, "--no-software-attribute",
-	}
+		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--db="+filepath.Join(dir, "turndb"),
+		"--realm="+cfg.Realm, "--no-software-attribute",
+	)
 	if cfg.IPv6 {
 		args = append(args, "--listening-ip=::1", "--relay-ip=::1")
 	}
@@ -87,14 +113,25 @@ func Start(t testing.TB, cfg Config) *Server {
 	if cfg.UserQuota > 0 {
 		args = append(args, "--user-quota="+strconv.Itoa(cfg.UserQuota))
 	}
+	if cfg.NoUDP {
+		args = append(args, "--no-udp")
+	}
+	if cfg.NoTCP {
+		args = append(args, "--no-tcp")
+	}
 	if cfg.TLS {
-		certFile, keyFile, pool := writeCert(t, dir)
-		s.CertPool, s.CertFile = pool, certFile
+		certFile, keyFile, caFile, pool := writeCert(t, dir, cfg.CertHosts)
+		s.CertPool, s.CertFile, s.CAFile = pool, certFile, caFile
 		args = append(args, "--cert="+certFile, "--pkey="+keyFile)
 	} else {
 		args = append(args, "--no-tls", "--no-dtls")
 	}
-	s.cmd = exec.Command(bin, args...)
+	args = append(args, cfg.Args...)
+	if cfg.NS != nil {
+		s.cmd = cfg.NS.Command(context.Background(), bin, args...)
+	} else {
+		s.cmd = exec.Command(bin, args...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting turnserver: %v", err)
@@ -108,25 +145,58 @@ func Start(t testing.TB, cfg Config) *Server {
 			t.Logf("turnserver log:\n%s", s.log.String())
 		}
 	})
-	s.waitReady(t, cfg.TLS)
+	if cfg.NS != nil {
+		s.waitReadyIn(t, cfg.NS)
+	} else {
+		s.waitReady(t, cfg)
+	}
 	return s
 }
 
-// waitReady polls until coturn answers a Binding request over UDP and
-// accepts TCP (and TLS) connections, or fails the test after 10 s.
-func (s *Server) waitReady(t testing.TB, withTLS bool) {
+// waitReadyIn polls with coturn's own STUN client inside ns until the
+// server reports a reflexive address, or fails the test after 10 s.
+func (s *Server) waitReadyIn(t testing.TB, ns *netlab.NS) {
+	t.Helper()
+	client := testenv.LookPath(t, "turnutils_stunclient")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		out, err := ns.Command(ctx, client, "-p", strconv.Itoa(s.Port), s.Host).CombinedOutput()
+		cancel()
+		if err == nil && bytes.Contains(out, []byte("reflexive addr")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("turnserver in %s not ready after 10s: %v %s\n%s", ns.Name, err, out, s.log.String())
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("turnserver exited:\n%s", s.log.String())
+		default:
+		}
+	}
+}
+
+// waitReady polls until coturn answers over UDP and accepts TCP (and TLS)
+// connections, on the listeners it was asked to open, or fails the test
+// after 10 s. The UDP probe is an unauthenticated Allocate, which coturn
+// answers (401) even with STUN Binding turned off.
+func (s *Server) waitReady(t testing.TB, cfg Config) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		err := bindingAnswered(addr)
-		if err == nil {
-			err = accepts(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)))
+		var err error
+		if !cfg.NoUDP {
+			err = allocateAnswered(addr)
 		}
-		if err == nil && withTLS {
-			err = accepts(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.TLSPort)))
+		if err == nil && !cfg.NoTCP {
+			err = accepts(addr)
+		}
+		if err == nil && cfg.TLS && !cfg.NoTCP {
+			err = accepts(net.JoinHostPort(s.Host, strconv.Itoa(s.TLSPort)))
 		}
 		if err == nil {
 			return
@@ -142,13 +212,14 @@ func (s *Server) waitReady(t testing.TB, withTLS bool) {
 	}
 }
 
-func bindingAnswered(addr string) error {
+func allocateAnswered(addr string) error {
 	c, err := net.Dial("udp", addr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	req := stun.MustBuild(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest),
+		stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}})
 	if _, err := c.Write(req.Raw); err != nil {
 		return err
 	}
@@ -207,19 +278,22 @@ func HasIPv6() bool {
 	return true
 }
 
-// writeCert writes a certificate for 127.0.0.1/::1/localhost, signed by
-// a throw-away CA that pool trusts.
-func writeCert(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+// writeCert writes a certificate for hosts (default 127.0.0.1, ::1 and
+// localhost), signed by a throw-away CA that pool trusts.
+func writeCert(t testing.TB, dir string, hosts []string) (certFile, keyFile, caFile string, pool *x509.CertPool) {
 	t.Helper()
-	cert, err := netlab.NewCert(time.Now().Add(time.Hour), "127.0.0.1", "::1", "localhost")
+	if len(hosts) == 0 {
+		hosts = []string{"127.0.0.1", "::1", "localhost"}
+	}
+	cert, err := netlab.NewCert(time.Now().Add(time.Hour), hosts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile, _, err = cert.WriteFiles(dir)
+	certFile, keyFile, caFile, err = cert.WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return certFile, keyFile, cert.Pool
+	return certFile, keyFile, caFile, cert.Pool
 }
 
 // TLSConfig trusts the server's certificate.

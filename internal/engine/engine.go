@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
@@ -162,6 +163,8 @@ func Prepare(in Input) (*Run, error) {
 		Thresholds:    res.Thresholds,
 		TLS:           in.TLS,
 		SignalingURLs: in.Signaling,
+		// A module names its checks: stun_tcp asks for TCP.
+		ChecksAsked: in.Module != nil,
 	}
 	if cfg != nil {
 		plan.Servers = append(plan.Servers, cfg.Servers...)
@@ -170,7 +173,7 @@ func Prepare(in Input) (*Run, error) {
 	r := &Run{Plan: plan, Resolved: res, in: in}
 	if in.Embedded != nil {
 		r.Embedded = in.Embedded
-		plan.TLS = trustAlso(in.TLS, in.Embedded.Certificate())
+		plan.TLS = trustEmbedded(in.TLS, in.Embedded)
 	}
 	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && needsServers(plan) && !in.External {
 		if err := r.useEmbedded(); err != nil {
@@ -233,6 +236,24 @@ func (r *Run) browserTrusts() []*x509.Certificate {
 		return nil
 	}
 	return []*x509.Certificate{r.Embedded.Certificate()}
+}
+
+// embeddedTrust caches, per long-running embedded server, the system's
+// roots plus its certificate: cloning the system pool for every probe of
+// rtcprobe serve would cost more than the probe.
+var embeddedTrust sync.Map // *embedded.Server → *tls.Config
+
+// trustEmbedded is trustAlso for a front end's embedded server, cached
+// when the base trust is the system's.
+func trustEmbedded(base *tls.Config, srv *embedded.Server) *tls.Config {
+	if base != nil {
+		return trustAlso(base, srv.Certificate())
+	}
+	if c, ok := embeddedTrust.Load(srv); ok {
+		return c.(*tls.Config)
+	}
+	c, _ := embeddedTrust.LoadOrStore(srv, trustAlso(nil, srv.Certificate()))
+	return c.(*tls.Config)
 }
 
 // trustAlso returns base with cert trusted too.
@@ -337,13 +358,14 @@ func (r *Run) environment(results []checks.Result) report.Environment {
 	return env
 }
 
-func osDescription() string {
+// osDescription is read once: it does not change while the process runs.
+var osDescription = sync.OnceValue(func() string {
 	out := runtime.GOOS
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		out += " " + strings.TrimSpace(string(b))
 	}
 	return out + " (" + runtime.GOARCH + ")"
-}
+})
 
 // dedupe drops a server named twice with the same credentials (in the
 // config and by the front end): probing it twice tells nothing new.

@@ -34,14 +34,26 @@ func IsolatedNetns() bool {
 // -n), never the host's. Everything is removed when the test ends.
 func Blackhole(tb testing.TB) string {
 	tb.Helper()
+	ns, _, remote := Peer(tb, "bh")
+	ns.IPTables(tb, "-A INPUT -j DROP")
+	return remote
+}
+
+// Peer makes a namespace of the test's own reachable from the current
+// one over a veth pair: local is this end's address, remote the new
+// namespace's (10.N.0.1 and 10.N.0.2, /24). The current namespace must be
+// isolated (unshare -n), never the host's. Everything is removed when the
+// test ends.
+func Peer(tb testing.TB, prefix string) (ns *NS, local, remote string) {
+	tb.Helper()
 	Require(tb)
 	if !IsolatedNetns() {
-		testenv.Unavailable(tb, "a blackhole route is only added to an isolated network namespace (run under unshare -n, as make test does)")
+		testenv.Unavailable(tb, "a route to a test namespace is only added to an isolated network namespace (run under unshare -n, as make test does)")
 	}
-	ns := NewNS(tb, "bh")
+	ns = NewNS(tb, prefix)
 	name := "rtcpbh" + Suffix()
 	n := 1 + rand.IntN(250)
-	local, remote := fmt.Sprintf("10.%d.0.1", n), fmt.Sprintf("10.%d.0.2", n)
+	local, remote = fmt.Sprintf("10.%d.0.1", n), fmt.Sprintf("10.%d.0.2", n)
 	for _, args := range [][]string{
 		{"ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", ns.Name},
 		{"ip", "addr", "add", local + "/24", "dev", name},
@@ -53,6 +65,18 @@ func Blackhole(tb testing.TB) string {
 	}
 	ns.Run(tb, "ip", "addr", "add", remote+"/24", "dev", "eth0")
 	ns.Run(tb, "ip", "link", "set", "eth0", "up")
-	ns.IPTables(tb, "-A INPUT -j DROP")
-	return remote
+	return ns, local, remote
+}
+
+// SilentUDP is a loopback UDP port that reads and never answers: a probe
+// to it waits until its deadline, as one to a server whose replies are
+// dropped. It closes when the test ends.
+func SilentUDP(tb testing.TB) string {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = pc.Close() })
+	return pc.LocalAddr().String()
 }

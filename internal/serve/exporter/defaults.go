@@ -27,19 +27,19 @@ modules:
     checks: [stun.tcp]
   turn_udp:
     <<: *embedded
-    description: TURN over UDP (RFC 8656); two allocations and 5 packets relayed between them.
+    description: TURN over UDP (RFC 8656); two allocations and 5 packets relayed between them, 1 ms apart (no IPv6 relay request).
     checks: [turn.udp]
-    options: {turn_packets: 5}
+    options: {turn_packets: 5, turn_interval: 1ms, turn_ipv6: false}
   turn_tcp:
     <<: *embedded
     description: TURN over TCP; allocations and 5 relayed packets.
     checks: [turn.tcp]
-    options: {turn_packets: 5}
+    options: {turn_packets: 5, turn_interval: 1ms, turn_ipv6: false}
   turn_tls:
     <<: *embedded
     description: TURN over TLS (turns:); allocations and 5 relayed packets.
     checks: [turn.tls]
-    options: {turn_packets: 5}
+    options: {turn_packets: 5, turn_interval: 1ms, turn_ipv6: false}
   ice_relay:
     <<: *embedded
     description: Two WebRTC peers connect relay-only through the TURN server, as a browser would.

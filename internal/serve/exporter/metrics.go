@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,19 +43,19 @@ type series struct {
 }
 
 type family struct {
-	help   string
+	help   func() string // called only when the family is first described
 	series []series
 }
 
 func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(name, help string, v float64) {
-		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, nil, nil), prometheus.GaugeValue, v)
+		ch <- prometheus.MustNewConstMetric(describe(name, func() string { return help }, nil), prometheus.GaugeValue, v)
 	}
 	gauge("probe_success", "1 when the module's verdict passes (pass, or warn when the module's fail_on allows it), else 0.", boolValue(c.success))
 	gauge("probe_duration_seconds", "How long the probe took, in seconds.", c.took.Seconds())
 
 	families := map[string]*family{}
-	add := func(name, help string, labels map[string]string, v float64) {
+	add := func(name string, help func() string, labels map[string]string, v float64) {
 		f := families[name]
 		if f == nil {
 			f = &family{help: help}
@@ -61,21 +63,21 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		f.series = append(f.series, series{labels: labels, value: v})
 	}
+	statusHelp := func() string { return "The check's verdict: 1 for its status, 0 for the others." }
+	durationHelp := func() string { return "How long the check took, in seconds." }
 	for _, r := range c.rep.Results {
 		labels := resultLabels(r)
 		for _, st := range checks.Statuses {
-			l := with(labels, "status", string(st))
-			add("probe_check_status", "The check's verdict: 1 for its status, 0 for the others.", l, boolValue(r.Status == st))
+			add("probe_check_status", statusHelp, with(labels, "status", string(st)), boolValue(r.Status == st))
 		}
-		add("probe_check_duration_seconds", "How long the check took, in seconds.", labels, r.Duration.Seconds())
+		add("probe_check_duration_seconds", durationHelp, labels, r.Duration.Seconds())
 		group := checks.Group(r.CheckID)
-		for _, m := range sortedKeys(r.Metrics) {
-			name, v := promName(group, m, r.Metrics[m])
-			add(name, fmt.Sprintf("The %s checks' %s, in base units.", group, m), labels, v)
+		for m, v := range r.Metrics {
+			name, v := promName(group, m, v)
+			add(name, func() string { return fmt.Sprintf("The %s checks' %s, in base units.", group, m) }, labels, v)
 		}
 	}
-	for _, name := range sortedKeys(families) {
-		f := families[name]
+	for name, f := range families {
 		// One family has one set of label names: those any of its
 		// series has (a series without one gets it empty).
 		var names []string
@@ -87,7 +89,7 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		sort.Strings(names)
-		desc := prometheus.NewDesc(name, f.help, names, nil)
+		desc := describe(name, f.help, names)
 		seen := map[string]bool{}
 		for _, s := range f.series {
 			values := make([]string, len(names))
@@ -96,7 +98,7 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			// Two results with the same labels (a target named twice)
 			// would be a duplicate series: keep the first.
-			key := fmt.Sprint(values)
+			key := strings.Join(values, "\x00")
 			if seen[key] {
 				continue
 			}
@@ -104,6 +106,21 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, s.value, values...)
 		}
 	}
+}
+
+// descs caches descriptors: a probe's metric names and label sets come
+// from the catalogue, so they are few, and building a Desc (validating,
+// hashing) for every series of every probe would cost more than the
+// probe's own work.
+var descs sync.Map // name + label names → *prometheus.Desc
+
+func describe(name string, help func() string, labels []string) *prometheus.Desc {
+	key := name + "\x00" + strings.Join(labels, "\x00")
+	if d, ok := descs.Load(key); ok {
+		return d.(*prometheus.Desc)
+	}
+	d, _ := descs.LoadOrStore(key, prometheus.NewDesc(name, help(), labels, nil))
+	return d.(*prometheus.Desc)
 }
 
 // resultLabels are check, and transport and family where they apply.
@@ -160,13 +177,4 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

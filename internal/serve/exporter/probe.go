@@ -107,7 +107,9 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 		writeDebug(w, p, reg)
 		return
 	}
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	// A probe's answer is a few KiB: compressing it costs more CPU than
+	// it saves on the wire.
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true}).ServeHTTP(w, r)
 }
 
 // lookup finds a module by name; errors name it and list the others.
