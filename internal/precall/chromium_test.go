@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/rtcprobe/rtcprobe/browser"
@@ -256,5 +257,66 @@ func TestChromiumDenied(t *testing.T) {
 	}
 	if call == nil || call.Status == checks.Skip {
 		t.Fatalf("the network checks did not run after the denial: %+v", call)
+	}
+}
+
+// TestChromiumNoDevice: a browser without camera or microphone (real
+// devices in a machine that has none) is told so, and the report says
+// what to connect.
+func TestChromiumNoDevice(t *testing.T) {
+	f := startFixture(t, fixtureConfig{})
+	path, err := browser.Find("")
+	if err != nil {
+		testenv.Unavailable(t, "no browser: %v (%s)", err, browser.InstallHint)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := browser.Launch(ctx, browser.Config{Path: path, Media: browser.RealMedia})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	run := runPage(t, b, f.url, false)
+	if !strings.Contains(run.Access, "No camera or microphone found") {
+		t.Skipf("this machine has a camera or microphone: %q", run.Access)
+	}
+	rep, _ := storedReport(t, f, run.ReportID)
+	for _, r := range rep.Results {
+		if r.CheckID == "browser.getusermedia.audio" && (r.Status != checks.Fail || !strings.Contains(r.Advice, "connect a camera/microphone")) {
+			t.Errorf("getUserMedia without a device: %s %q %q", r.Status, r.Error, r.Advice)
+		}
+	}
+}
+
+// TestChromiumUnsupported: a browser without WebRTC gets a message naming
+// what is missing instead of a broken page.
+func TestChromiumUnsupported(t *testing.T) {
+	f := startFixture(t, fixtureConfig{})
+	b := launchChromium(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tab, lines, closeTab, err := b.Visit(ctx, f.url, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeTab()
+	stop := context.AfterFunc(ctx, closeTab)
+	defer stop()
+	// An old browser: no RTCPeerConnection.
+	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: "delete window.RTCPeerConnection; delete window.webkitRTCPeerConnection;"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(tab, chromedp.Evaluate[map[string]string](`({state: document.documentElement.dataset.precall,
+		missing: document.getElementById('missing').textContent, shown: String(!document.getElementById('unsupported').hidden),
+		start: String(document.getElementById('intro').hidden)})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["state"] != "unsupported" || got["shown"] != "true" || got["start"] != "true" || !strings.Contains(got["missing"], "RTCPeerConnection") {
+		t.Fatalf("the page in a browser without WebRTC: %v (console %v)", got, lines())
 	}
 }
