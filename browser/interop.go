@@ -178,7 +178,7 @@ func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measu
 	m.SetMetric("pion_video_frames", float64(got.Video.Frames))
 	m.SetMetric("pion_audio_packets", float64(got.Audio.Packets))
 	if n := got.Video.Packets + got.Audio.Packets; n > 0 {
-		m.SetMetric("up_loss_pct", lossPct(n, got.Video.Lost+got.Audio.Lost))
+		m.SetMetric("up_loss_pct", probes.RTPCounts{Packets: n, Lost: got.Video.Lost + got.Audio.Lost}.LossPct())
 		m.SetMetric("up_jitter_ms", got.Audio.JitterMs)
 		if span := max(got.Video.Span, got.Audio.Span).Seconds(); span > 0.5 {
 			m.SetMetric("up_kbps", float64(got.Video.Bytes+got.Audio.Bytes)*8/span/1000)
@@ -241,13 +241,6 @@ func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measu
 		}
 	}
 	return m
-}
-
-func lossPct(packets, lost int) float64 {
-	if packets+lost == 0 {
-		return 0
-	}
-	return 100 * float64(lost) / float64(packets+lost)
 }
 
 // CallPeerConfig sets up the pion side of a call with a browser.

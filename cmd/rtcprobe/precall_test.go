@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -30,66 +27,20 @@ var resultLine = regexp.MustCompile(`msg="pre-call result" id=([A-Z2-7]{26}) ver
 // precallServe is `rtcprobe serve` with no config, as an operator starts
 // it for the pre-call page, reporting the results it stores.
 type precallServe struct {
-	cmd     *exec.Cmd
-	addr    string
-	turn    string         // the embedded server's turn: host:port
+	*serveProc
 	results chan [2]string // id, verdict
-	log     *netlab.SyncBuffer
-	exited  chan struct{}
 }
 
 // startPrecallServe runs the binary (in ns when given) with --db dsn.
 func startPrecallServe(t *testing.T, ns *netlab.NS, dsn string) *precallServe {
 	t.Helper()
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--db", dsn}
-	cmd := exec.Command(binary, args...)
-	if ns != nil {
-		cmd = ns.Command(context.Background(), binary, args...)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &precallServe{cmd: cmd, results: make(chan [2]string, 16), log: &netlab.SyncBuffer{}, exited: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(p.log, line)
-			if m := embeddedLine.FindStringSubmatch(line); m != nil {
-				p.turn = m[1]
-			}
-			if m := listeningLine.FindStringSubmatch(line); m != nil {
-				found <- m[1]
-			}
-			if m := resultLine.FindStringSubmatch(line); m != nil {
-				p.results <- [2]string{m[1], m[2]}
-			}
+	results := make(chan [2]string, 16)
+	p := startServeIn(t, ns, nil, func(line string) {
+		if m := resultLine.FindStringSubmatch(line); m != nil {
+			results <- [2]string{m[1], m[2]}
 		}
-		_, _ = io.Copy(io.Discard, pipe)
-		_ = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("rtcprobe serve's log:\n%s", p.log.String())
-		}
-	})
-	select {
-	case p.addr = <-found:
-	case <-p.exited:
-		t.Fatalf("rtcprobe serve exited: %s", p.log.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("rtcprobe serve not listening after 30s: %s", p.log.String())
-	}
-	return p
+	}, "--db", dsn)
+	return &precallServe{serveProc: p, results: results}
 }
 
 // result waits for the server to store a result.
@@ -249,7 +200,7 @@ func TestPrecallFirefox(t *testing.T) {
 			// the page's fallbacks (<video> frames, Web Audio or recorded
 			// audio).
 			for _, must := range []string{"browser.api browser", "browser.getusermedia.video browser", "browser.getusermedia.audio browser",
-				"browser.audio.quality browser", "browser.interop all candidates", "browser.interop relay-only via turn:" + srv.turn + " (UDP)"} {
+				"browser.audio.quality browser", "browser.interop all candidates", "browser.interop relay-only via turn:" + srv.embedded + " (UDP)"} {
 				if r := got[must]; r == nil || r.Status != checks.Pass {
 					t.Errorf("%s in Firefox: %+v, want pass", must, r)
 				}

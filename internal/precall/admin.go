@@ -81,10 +81,6 @@ func parseFilter(q url.Values, maxLimit int) (store.Filter, error) {
 	return f, nil
 }
 
-func badFilter(w http.ResponseWriter, err error) {
-	http.Error(w, "400 bad request: "+clean(err.Error(), 300), http.StatusBadRequest)
-}
-
 // listItem is a result in the API's list.
 type listItem struct {
 	ID      string    `json:"id"`
@@ -113,21 +109,29 @@ func failingChecks(cs map[string]string) []string {
 	return out
 }
 
-// list runs a filter.
-func (p *Precall) list(r *http.Request, f store.Filter) ([]store.Result, error) {
-	return p.opt.Store.List(r.Context(), f)
+// list reads the request's filters (at most maxLimit results) and runs
+// them; false when it answered with why not.
+func (p *Precall) list(w http.ResponseWriter, r *http.Request, maxLimit int) ([]store.Result, store.Filter, bool) {
+	f, err := parseFilter(r.URL.Query(), maxLimit)
+	if err != nil {
+		http.Error(w, "400 bad request: "+clean(err.Error(), 300), http.StatusBadRequest)
+		return nil, f, false
+	}
+	if maxLimit > 1000 && r.URL.Query().Get("limit") == "" {
+		f.Limit = maxLimit // an export takes everything unless told
+	}
+	rows, err := p.opt.Store.List(r.Context(), f)
+	if err != nil {
+		p.notFound(w, err)
+		return nil, f, false
+	}
+	return rows, f, true
 }
 
 // serveAPIList is GET /api/v1/results: newest first.
 func (p *Precall) serveAPIList(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query(), 1000)
-	if err != nil {
-		badFilter(w, err)
-		return
-	}
-	rows, err := p.list(r, f)
-	if err != nil {
-		p.notFound(w, err)
+	rows, _, ok := p.list(w, r, 1000)
+	if !ok {
 		return
 	}
 	out := struct {
@@ -166,22 +170,17 @@ func (p *Precall) serveAdminResult(w http.ResponseWriter, r *http.Request) {
 // serveExport is /admin/export?format=csv|json plus the filters: every
 // result they select (at most 10000).
 func (p *Precall) serveExport(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query(), 10000)
-	if err != nil {
-		badFilter(w, err)
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		http.Error(w, "400 bad request: parameter format: want json or csv", http.StatusBadRequest)
 		return
 	}
-	if r.URL.Query().Get("limit") == "" {
-		f.Limit = 10000
-	}
-	f.WithReport = true
-	rows, err := p.list(r, f)
-	if err != nil {
-		p.notFound(w, err)
+	rows, _, ok := p.list(w, r, 10000)
+	if !ok {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	switch format := r.URL.Query().Get("format"); format {
+	switch format {
 	case "", "json":
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Disposition", `attachment; filename="rtcprobe-precall.json"`)
@@ -205,8 +204,6 @@ func (p *Precall) serveExport(w http.ResponseWriter, r *http.Request) {
 				strings.Join(it.Failing, " ")})
 		}
 		cw.Flush()
-	default:
-		badFilter(w, &filterError{"format", "want json or csv"})
 	}
 }
 
@@ -253,14 +250,8 @@ func (p *Precall) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	secure(w, reportCSP)
 	w.Header().Set("Cache-Control", "no-store")
 	q := r.URL.Query()
-	f, err := parseFilter(q, 1000)
-	if err != nil {
-		badFilter(w, err)
-		return
-	}
-	rows, err := p.list(r, f)
-	if err != nil {
-		p.notFound(w, err)
+	rows, f, ok := p.list(w, r, 1000)
+	if !ok {
 		return
 	}
 	page := struct {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,7 +167,9 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if len(servers) == 0 && p.opt.Embedded != nil {
 		servers = p.opt.Embedded.RESTServers(p.credentialTTL())
 	}
-	// Credentials minted per session live as long as it.
+	// Credentials minted per session live as long as it (on a copy: the
+	// config is shared with the other components).
+	servers = slices.Clone(servers)
 	for i, s := range servers {
 		if s.REST != nil {
 			r := *s.REST
