@@ -82,6 +82,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseServer -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzParseBindingResponse -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzTURNServerFrames -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzFrameReader -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzHTTPHead -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 30s ./internal/sanitize
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./checks
 
 clean:

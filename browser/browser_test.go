@@ -137,8 +137,15 @@ func TestSignalLeavesNoOrphans(t *testing.T) {
 		{"kill", syscall.SIGKILL, false}, // nobody is left to remove the directory
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			// A short TMPDIR of the test's own (t.TempDir() is too long for
+			// Chrome's socket path).
+			base, err := os.MkdirTemp("/tmp", "rp-sig-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = os.RemoveAll(base) })
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), childEnv+"=1")
+			cmd.Env = append(os.Environ(), childEnv+"=1", "TMPDIR="+base)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -171,7 +178,20 @@ func TestSignalLeavesNoOrphans(t *testing.T) {
 				t.Errorf("profile %s left behind (stat: %v)", dir, statErr)
 			}
 			if !tt.dirRemoved {
-				_ = os.RemoveAll(dir)
+				// Nobody was left to remove it: the next run does.
+				run := filepath.Dir(dir)
+				if _, err := os.Stat(run); err != nil {
+					t.Fatalf("the killed run's directory %s is not there to clean up: %v", run, err)
+				}
+				t.Setenv("TMPDIR", base)
+				next, err := Launch(testCtx(t, 30*time.Second), Config{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer next.Close()
+				if _, err := os.Stat(run); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("the next run left the killed run's %s (stat: %v)", run, err)
+				}
 			}
 		})
 	}

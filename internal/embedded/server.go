@@ -55,7 +55,7 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
-	udp, tcp, err := listenPair(cfg.Host)
+	udp, tcp, err := ListenPair(cfg.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +122,10 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// listenPair binds UDP on an ephemeral port and TCP on the same number,
-// retrying when another process holds that TCP port.
-func listenPair(host string) (net.PacketConn, net.Listener, error) {
+// ListenPair binds UDP on an ephemeral port of host and TCP on the same
+// number, retrying when another process holds that TCP port: one
+// stun:/turn: URI then names both (test fixtures use it too).
+func ListenPair(host string) (net.PacketConn, net.Listener, error) {
 	var lastErr error
 	for range 20 {
 		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))

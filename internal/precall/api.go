@@ -13,6 +13,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -228,17 +229,11 @@ func badInput(w http.ResponseWriter, err error) {
 	http.Error(w, "500 "+clean(err.Error(), 300), http.StatusInternalServerError)
 }
 
-// clean makes untrusted text safe to echo: control characters become
-// spaces and it is cut to n bytes.
+// clean makes untrusted text safe to echo: control characters shown as
+// escapes (the one sanitizer), cut to n bytes.
 func clean(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x202e || r == 0x202d {
-			return ' '
-		}
-		return r
-	}, s)
 	if len(s) > n {
-		s = s[:n] + "…"
+		s = strings.ToValidUTF8(s[:n], "") + "…"
 	}
-	return s
+	return sanitize.Text(s)
 }
