@@ -110,8 +110,9 @@ func failingChecks(cs map[string]string) []string {
 }
 
 // list reads the request's filters (at most maxLimit results) and runs
-// them; false when it answered with why not.
-func (p *Precall) list(w http.ResponseWriter, r *http.Request, maxLimit int) ([]store.Result, store.Filter, bool) {
+// them, with the reports when withReports; false when it answered with
+// why not.
+func (p *Precall) list(w http.ResponseWriter, r *http.Request, maxLimit int, withReports bool) ([]store.Result, store.Filter, bool) {
 	f, err := parseFilter(r.URL.Query(), maxLimit)
 	if err != nil {
 		http.Error(w, "400 bad request: "+clean(err.Error(), 300), http.StatusBadRequest)
@@ -120,6 +121,7 @@ func (p *Precall) list(w http.ResponseWriter, r *http.Request, maxLimit int) ([]
 	if maxLimit > 1000 && r.URL.Query().Get("limit") == "" {
 		f.Limit = maxLimit // an export takes everything unless told
 	}
+	f.WithReport = withReports
 	rows, err := p.opt.Store.List(r.Context(), f)
 	if err != nil {
 		p.notFound(w, err)
@@ -130,7 +132,7 @@ func (p *Precall) list(w http.ResponseWriter, r *http.Request, maxLimit int) ([]
 
 // serveAPIList is GET /api/v1/results: newest first.
 func (p *Precall) serveAPIList(w http.ResponseWriter, r *http.Request) {
-	rows, _, ok := p.list(w, r, 1000)
+	rows, _, ok := p.list(w, r, 1000, false)
 	if !ok {
 		return
 	}
@@ -175,7 +177,7 @@ func (p *Precall) serveExport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "400 bad request: parameter format: want json or csv", http.StatusBadRequest)
 		return
 	}
-	rows, _, ok := p.list(w, r, 10000)
+	rows, _, ok := p.list(w, r, 10000, format != "csv")
 	if !ok {
 		return
 	}
@@ -250,7 +252,7 @@ func (p *Precall) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	secure(w, reportCSP)
 	w.Header().Set("Cache-Control", "no-store")
 	q := r.URL.Query()
-	rows, f, ok := p.list(w, r, 1000)
+	rows, f, ok := p.list(w, r, 1000, false)
 	if !ok {
 		return
 	}
