@@ -9,9 +9,9 @@ BIN     := bin/rtcprobe
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 # Debian packages the tests drive for real.
-DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter
+DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter firefox-esr postgresql
 # Tools those packages provide, to tell whether they are installed.
-DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter
+DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter firefox-esr pg_ctlcluster
 # Third-party Node servers the conformance tests run (package-lock.json pins them).
 NODE_DIR := internal/conformance/node
 # Tests run in a fresh network namespace with only lo, so no packet can
@@ -97,6 +97,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseServer -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzParseBindingResponse -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzTURNServerFrames -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzFrameReader -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzHTTPHead -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 30s ./internal/sanitize
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./checks
 
 clean:

@@ -124,11 +124,11 @@ func TestReceiverJitter(t *testing.T) {
 	const clock = 48000
 	start := time.Unix(1000, 0)
 	feed := func(delays []time.Duration, order []int) float64 {
-		var r receiver
+		var r RTPReceiver
 		for _, i := range order {
-			r.arrive(start.Add(time.Duration(i)*20*time.Millisecond+delays[i]), uint32(5000+960*i), false, clock) //nolint:gosec // small i
+			r.arrive(start.Add(time.Duration(i)*20*time.Millisecond+delays[i]), uint16(i), uint32(5000+960*i), 100, false, clock) //nolint:gosec // small i
 		}
-		return r.jitterMs()
+		return r.JitterMs()
 	}
 	// A constant delay is no jitter, whatever the order of arrival: the
 	// first packet to arrive may be a later one (timestamps behind it

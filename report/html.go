@@ -28,6 +28,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 // fetched): the verdict, a row per result with its metrics and advice,
 // charts of any time series, and the environment.
 func WriteHTML(w io.Writer, r Report) error {
+	r = r.clean()
 	s := r.Summary()
 	page := htmlPage{
 		Title:       "rtcprobe report",

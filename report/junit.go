@@ -71,6 +71,7 @@ type junitMessage struct {
 // advice), error is <error>, skip is <skipped>, and warn is <failure>
 // only when the run fails on warnings.
 func WriteJUnit(w io.Writer, r Report) error {
+	r = r.clean()
 	out := junitSuites{Name: "rtcprobe", Time: seconds(r.Duration)}
 	stamp := r.StartedAt.UTC().Format("2006-01-02T15:04:05")
 	for _, res := range r.Results {

@@ -15,6 +15,7 @@ var statusMarks = map[checks.Status]string{
 // WriteMarkdown writes a compact summary for a CI job summary or a ticket:
 // the verdict, one table row per result, the environment.
 func WriteMarkdown(w io.Writer, r Report) error {
+	r = r.clean()
 	s := r.Summary()
 	var b strings.Builder
 	fmt.Fprintf(&b, "## rtcprobe: %s %s\n\n", statusMarks[s.Status], strings.ToUpper(string(s.Status)))
@@ -73,6 +74,7 @@ func environmentRows(r Report) [][2]string {
 	add("Browser", r.Environment.Browser)
 	add("Profile", r.Environment.Profile)
 	add("Config", r.Environment.Config)
+	add("Client address", r.Environment.Client)
 	if !r.StartedAt.IsZero() {
 		add("Started", r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}

@@ -31,6 +31,7 @@ var statusColors = map[checks.Status]string{
 // the same cause (no browser skips every browser check) are folded into
 // one line under the table instead of a row each.
 func WriteTable(w io.Writer, r Report, opt TableOptions) error {
+	r = r.clean()
 	if opt.Width <= 0 {
 		opt.Width = 60
 	}
@@ -48,7 +49,7 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 		if opt.Color {
 			status = statusColors[res.Status] + status + "\x1b[0m"
 		}
-		if err := t.Append(terminalText(res.CheckID), terminalText(res.Target), status, terminalText(measured(res)), terminalText(details(res))); err != nil {
+		if err := t.Append(res.CheckID, res.Target, status, measured(res), details(res)); err != nil {
 			return err
 		}
 	}
@@ -58,7 +59,7 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 		}
 	}
 	for _, f := range folds {
-		if _, err := fmt.Fprintln(w, terminalText(f.String())); err != nil {
+		if _, err := fmt.Fprintln(w, f.String()); err != nil {
 			return err
 		}
 	}

@@ -58,8 +58,8 @@ var mutants = []mutant{
 	{
 		Name: "jitter doubled",
 		File: "probes/media.go",
-		Old:  `m.SetMetric("jitter_ms", rx.jitterMs())`,
-		New:  `m.SetMetric("jitter_ms", 2*rx.jitterMs())`,
+		Old:  `m.SetMetric("jitter_ms", rx.JitterMs())`,
+		New:  `m.SetMetric("jitter_ms", 2*rx.JitterMs())`,
 		Pkg:  "./probes", Run: `^TestTruthJitter$/^20ms$`,
 	},
 	{
@@ -101,20 +101,20 @@ var mutants = []mutant{
 	{
 		Name: "per-second jitter samples doubled",
 		File: "probes/media.go",
-		Old:  `"jitter_ms":        rx.jitterMs(),`,
-		New:  `"jitter_ms":        2 * rx.jitterMs(),`,
+		Old:  `"jitter_ms":        rx.JitterMs(),`,
+		New:  `"jitter_ms":        2 * rx.JitterMs(),`,
 		Pkg:  "./probes", Run: `^TestTruthJitter$/^20ms$`,
 	},
 	{
 		Name: "jitter from transit deltas of the RTP clock read as 8 kHz",
-		File: "probes/media.go",
+		File: "probes/rtpreceiver.go",
 		Old:  `clock := float64(tr.Codec().ClockRate)`,
 		New:  `clock := float64(8000)`,
 		Pkg:  "./probes", Run: `^TestTruthJitter$/^0s$`,
 	},
 	{
 		Name: "RTP timestamp difference taken unsigned (reordered first packet)",
-		File: "probes/media.go",
+		File: "probes/rtpreceiver.go",
 		Old:  `float64(int32(ts-r.firstTS))/clock`,
 		New:  `float64(ts-r.firstTS)/clock`,
 		Pkg:  "./probes", Run: `^TestReceiverJitter$`,

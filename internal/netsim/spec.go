@@ -100,7 +100,7 @@ func ParseSpec(s string) (Spec, error) {
 			if err != nil {
 				return bad("%q is not a percentage (e.g. 3%%)", val)
 			}
-			if v < 0 || v > 100 {
+			if !(v >= 0 && v <= 100) { // NaN too
 				return bad("loss must be between 0%% and 100%%")
 			}
 			spec.LossPct = v

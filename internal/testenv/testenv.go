@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,22 @@ func LookPath(t testing.TB, name string) string {
 		Unavailable(t, "%s not found (install the Debian package, or run `make test`)", name)
 	}
 	return p
+}
+
+// RaceDetector reports whether the test binary was built with -race,
+// under which code runs several times slower: tests that time the code
+// under test allow for it.
+func RaceDetector() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
 }
 
 // RequireRoot skips/fails when the test cannot change network namespaces.
