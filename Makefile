@@ -17,7 +17,7 @@ NODE_DIR := internal/conformance/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
-TESTFLAGS ?= -race -count=1 -timeout 20m
+TESTFLAGS ?= -race -count=1 -p 1 -timeout 30m
 
 .PHONY: build run need-browser test test-short truth mutants deps node-deps bench vet fmt fuzz clean
 

@@ -120,6 +120,22 @@ func (v Violation) String() string {
 		strconv.FormatFloat(v.Threshold.Value, 'f', -1, 64), v.Level)
 }
 
+// OnlyTimingBroken reports whether the result is a warning whose broken
+// thresholds are all about time (round trips, set-up times, jitter: the
+// _ms metrics) or pace (frames per second): what an overloaded machine
+// produces with nothing wrong on the network or in the device.
+func (r Result) OnlyTimingBroken() bool {
+	if r.Status != Warn || len(r.Broken) == 0 {
+		return false
+	}
+	for _, v := range r.Broken {
+		if !strings.HasSuffix(v.Metric, "_ms") && v.Metric != "fps" && v.Metric != "frame_rate" {
+			return false
+		}
+	}
+	return true
+}
+
 // Broke reports whether the result broke a threshold on metric.
 func (r Result) Broke(metric string) bool {
 	return slices.ContainsFunc(r.Broken, func(v Violation) bool { return v.Metric == metric })

@@ -201,8 +201,8 @@ func TestPrecallFirefox(t *testing.T) {
 			// audio).
 			for _, must := range []string{"browser.api browser", "browser.getusermedia.video browser", "browser.getusermedia.audio browser",
 				"browser.audio.quality browser", "browser.interop all candidates", "browser.interop relay-only via turn:" + srv.embedded + " (UDP)"} {
-				if r := got[must]; r == nil || r.Status != checks.Pass {
-					t.Errorf("%s in Firefox: %+v, want pass", must, r)
+				if r := got[must]; r == nil || !(r.Status == checks.Pass || r.OnlyTimingBroken()) {
+					t.Errorf("%s in Firefox: %+v, want pass (or, on a loaded machine, a warning on time only)", must, r)
 				}
 			}
 			// Firefox's fake camera changes colour slowly: frames measured,
