@@ -16,6 +16,8 @@ DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm promet
 NODE_DIR := internal/conformance/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
+# One package at a time: calls and browsers measure time, and on two
+# cores other packages' tests would be the load they measure.
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 30m
 
