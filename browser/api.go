@@ -13,18 +13,32 @@ import (
 var APIFeatures = []string{"peerconnection", "getusermedia", "datachannel", "enumeratedevices",
 	"getdisplaymedia", "getcapabilities", "encoded_transforms", "getstats"}
 
+// APITask is the page check of browser.api.
+func APITask() Task { return Task{Name: "api"} }
+
 // API measures which WebRTC APIs the page sees, and the browser version.
 func API(ctx context.Context, b *Browser) probes.Measurement {
+	res, ev, err := b.run(ctx, APITask(), permissionDefault)
+	if err != nil {
+		m := probes.Failed(err)
+		m.Evidence = append(b.identity(), ev...)
+		return m
+	}
+	m := APIFrom(res, b.version)
+	m.Evidence = append(append(b.identity(), ev...), m.Evidence...)
+	return m
+}
+
+// APIFrom turns the api page check's result into browser.api's
+// measurement. product is the browser's "Name/version" when the caller
+// knows it (DevTools); else the version comes from the user agent.
+func APIFrom(r PageResult, product string) (m probes.Measurement) {
 	var res struct {
 		UserAgent     string          `json:"userAgent"`
 		SecureContext bool            `json:"secureContext"`
 		Features      map[string]bool `json:"features"`
 	}
-	ev, err := b.call(ctx, "api", nil, &res, permissionDefault)
-	m := probes.Measurement{Evidence: b.identity()}
-	m.Evidence = append(m.Evidence, ev...)
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("api", &res); m.Err != nil {
 		return m
 	}
 	missing := 0
@@ -37,7 +51,11 @@ func API(ctx context.Context, b *Browser) probes.Measurement {
 	}
 	m.SetMetric("missing_apis", float64(missing))
 	m.SetMetric("secure_context", boolMetric(res.SecureContext))
-	if major := majorVersion(b.version); major > 0 {
+	major := majorVersion(product)
+	if product == "" {
+		major = ParseUserAgent(res.UserAgent).Major
+	}
+	if major > 0 {
 		m.SetMetric("version_major", float64(major))
 	}
 	m.AddEvidence("user_agent", res.UserAgent)

@@ -315,11 +315,15 @@ func (b *Browser) Origin() string { return b.pages.origin }
 // setPermission sets camera and microphone for the check pages' origin in
 // one browser context ("" is the default one).
 func (b *Browser) setPermission(ctx context.Context, bc cdp.BrowserContextID, perm permission) error {
+	return b.setPermissionFor(ctx, b.pages.origin, bc, perm)
+}
+
+func (b *Browser) setPermissionFor(ctx context.Context, origin string, bc cdp.BrowserContextID, perm permission) error {
 	for _, what := range []string{"camera", "microphone"} {
 		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
 			Permission:       &browser.PermissionDescriptor{Name: what},
 			Setting:          browser.PermissionSetting(perm),
-			Origin:           b.pages.origin,
+			Origin:           origin,
 			BrowserContextID: bc,
 		})
 		if err != nil {

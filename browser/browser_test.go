@@ -441,13 +441,13 @@ func TestInterop(t *testing.T) {
 					t.Errorf("relayed = %g; evidence %v", v, m.Evidence)
 				}
 			}
-			for _, ev := range []string{"chrome→pion video", "pion→chrome video"} {
+			for _, ev := range []string{"browser→pion video", "pion→browser video"} {
 				if !hasEvidence(m, ev, "VP8") {
 					t.Errorf("no negotiated codec in %q evidence: %v", ev, m.Evidence)
 				}
 			}
 			// Chrome decoded pion's own clip, not its own camera (640x480).
-			if !hasEvidence(m, "pion→chrome video", "320x240") {
+			if !hasEvidence(m, "pion→browser video", "320x240") {
 				t.Errorf("Chrome did not decode the 320x240 clip: %v", m.Evidence)
 			}
 			t.Logf("connected in %.0f ms", metric(t, m, "connected_ms"))
@@ -457,7 +457,7 @@ func TestInterop(t *testing.T) {
 
 func TestUnknownPageCheck(t *testing.T) {
 	b := sharedBrowser(t)
-	_, err := b.call(testCtx(t, 10*time.Second), "nosuch", nil, nil, permissionDefault)
+	_, err := b.call(testCtx(t, 10*time.Second), Task{Name: "nosuch"}, nil, permissionDefault)
 	var dom *DOMError
 	if !errors.As(err, &dom) || !strings.Contains(dom.Message, "no such check") {
 		t.Fatalf("err = %v", err)

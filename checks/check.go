@@ -53,6 +53,10 @@ type Check struct {
 	// the run is over, for conclusions no single result can draw (TURN
 	// over UDP fails where TCP works: UDP is blocked on the path).
 	Across func(mine []*Result, all []Result)
+	// Remote, when set, measures the check in a browser rtcprobe does not
+	// drive (the hosted pre-call page): the same page check, its result
+	// posted back and judged here as Run would judge it.
+	Remote *Remote
 	// Needs says what a plan must name for the check to have a subject
 	// ("a turn: or turns: server"), for a run that ends up checking
 	// nothing.
@@ -123,6 +127,22 @@ func (v Violation) String() string {
 		strconv.FormatFloat(v.Threshold.Value, 'f', -1, 64), v.Level)
 }
 
+// OnlyTimingBroken reports whether the result is a warning whose broken
+// thresholds are all about time (round trips, set-up times, jitter: the
+// _ms metrics) or pace (frames per second): what an overloaded machine
+// produces with nothing wrong on the network or in the device.
+func (r Result) OnlyTimingBroken() bool {
+	if r.Status != Warn || len(r.Broken) == 0 {
+		return false
+	}
+	for _, v := range r.Broken {
+		if !strings.HasSuffix(v.Metric, "_ms") && v.Metric != "fps" && v.Metric != "frame_rate" {
+			return false
+		}
+	}
+	return true
+}
+
 // Broke reports whether the result broke a threshold on metric.
 func (r Result) Broke(metric string) bool {
 	return slices.ContainsFunc(r.Broken, func(v Violation) bool { return v.Metric == metric })
@@ -135,11 +155,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s, Status: Pass, Duration: took,
 		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series, Cause: m.Err,
 	}
-	for _, name := range c.Metrics {
-		if _, ok := m.Metrics[name]; ok && len(r.KeyMetrics) < 3 {
-			r.KeyMetrics = append(r.KeyMetrics, name)
-		}
-	}
+	r.KeyMetrics = c.KeyMetrics(m.Metrics)
 	switch {
 	case m.Err != nil && errors.Is(m.Err, probes.ErrUnsupported):
 		r.Status, r.Error = Skip, m.Err.Error()
@@ -174,6 +190,18 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
 	return r
+}
+
+// KeyMetrics are the first few of the check's metrics that metrics has:
+// what a one-line summary shows.
+func (c *Check) KeyMetrics(metrics map[string]float64) []string {
+	var out []string
+	for _, name := range c.Metrics {
+		if _, ok := metrics[name]; ok && len(out) < 3 {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // errInternal marks the tool's own faults (a panic in a probe, a probe that

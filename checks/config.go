@@ -39,6 +39,8 @@ type Config struct {
 	Profiles map[string]*Profile
 	// Modules are what `rtcprobe serve` probes with (/probe?module=NAME).
 	Modules map[string]*Module
+	// Precall is the hosted pre-call page's section; nil when absent.
+	Precall *Precall
 }
 
 // ThresholdRule sets thresholds on every check a pattern matches. A rule's
@@ -244,9 +246,15 @@ func (p *configParser) top(n *yaml.Node, cfg *Config) {
 		"thresholds": func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds") },
 		"profiles":   func(k, v *yaml.Node) { cfg.Profiles = p.profiles(v) },
 		"modules":    func(k, v *yaml.Node) { cfg.Modules = p.modules(v) },
+		"precall":    func(k, v *yaml.Node) { cfg.Precall = p.precall(k, v) },
 	}
 	p.topLevelOptions(handlers, "", &cfg.Options)
 	p.fields(n, "", handlers)
+	if pc := cfg.Precall; pc != nil && pc.Profile != "" {
+		if _, ok := cfg.Profiles[pc.Profile]; !ok && BuiltinProfile(pc.Profile) == nil {
+			p.errorf(valueNode(valueNode(n, "precall"), "profile"), "precall.profile", "unknown profile %q (want one of: %s)", pc.Profile, strings.Join(profileNames(cfg), ", "))
+		}
+	}
 	if cfg.Profile != "" {
 		if _, ok := cfg.Profiles[cfg.Profile]; !ok && BuiltinProfile(cfg.Profile) == nil {
 			p.errorf(valueNode(n, "profile"), "profile", "unknown profile %q (want one of: %s)", cfg.Profile, strings.Join(profileNames(cfg), ", "))
@@ -269,12 +277,18 @@ func (p *configParser) topLevelOptions(handlers map[string]func(k, v *yaml.Node)
 }
 
 func (p *configParser) servers(n *yaml.Node, cfg *Config) {
+	cfg.Servers = append(cfg.Servers, p.serverList(n, "servers")...)
+}
+
+// serverList reads a list of servers (as RTCIceServer) at field.
+func (p *configParser) serverList(n *yaml.Node, at string) []probes.Server {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "servers", "want a list of servers, got %s", kindName(n))
-		return
+		p.errorf(n, at, "want a list of servers, got %s", kindName(n))
+		return nil
 	}
+	var out []probes.Server
 	for i, sn := range n.Content {
-		field := fmt.Sprintf("servers[%d]", i)
+		field := fmt.Sprintf("%s[%d]", at, i)
 		var (
 			urls      []string
 			urlNodes  []*yaml.Node
@@ -323,9 +337,10 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 				continue
 			}
 			s.Username, s.Password, s.REST = username, password, rest
-			cfg.Servers = append(cfg.Servers, s)
+			out = append(out, s)
 		}
 	}
+	return out
 }
 
 // endpoint reads a WHIP/WHEP endpoint: url and an optional bearer token

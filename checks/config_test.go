@@ -416,3 +416,41 @@ func TestConfigMediaServers(t *testing.T) {
 		}
 	}
 }
+
+// TestPrecallSection: the precall: section's fields, and retention in
+// days, weeks or a Go duration.
+func TestPrecallSection(t *testing.T) {
+	cfg, err := ParseConfig("p.yml", []byte(`version: 1
+servers:
+  - urls: stun:a.example:3478
+precall:
+  enabled: true
+  profile: precall
+  full_client_address: true
+  retention: 30d
+  servers:
+    - urls: turn:turn.example:3478
+      secret: s3cret
+      ttl: 5m
+`), ConfigEnv{Catalog: Catalog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := cfg.Precall
+	if pc == nil || pc.Disabled || !pc.FullClientAddress || pc.Retention != 30*24*time.Hour || pc.Profile != "precall" || pc.Where != "p.yml:4" {
+		t.Fatalf("precall = %+v", pc)
+	}
+	if len(pc.Servers) != 1 || pc.Servers[0].REST == nil || pc.Servers[0].REST.TTL != 5*time.Minute || len(cfg.Servers) != 1 {
+		t.Fatalf("servers: %v / %v", pc.Servers, cfg.Servers)
+	}
+	for in, want := range map[string]time.Duration{"0": 0, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "1d": 24 * time.Hour} {
+		if got, err := ParseRetention(in); err != nil || got != want {
+			t.Errorf("ParseRetention(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1d", "10s", "d", "1y", "99999999d"} {
+		if _, err := ParseRetention(bad); err == nil {
+			t.Errorf("ParseRetention(%q) accepted", bad)
+		}
+	}
+}

@@ -228,7 +228,7 @@ var optionTable = []*Option{
 		func(s *Settings) **url.URL { return &s.Proxy }),
 	textOption(&Option{Key: "simulate", Flag: "simulate", Arg: "SPEC",
 		Help: "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" " +
-			"(keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)",
+			"(keys: delay, jitter (uniform 0..J per packet), rate (e.g. 2mbit), loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)",
 		Valid: []string{"delay=10ms", "loss=5%,nat=symmetric"}, Invalid: []string{"delay=forever", "nat=weird", ""}},
 		func(t string) (*netsim.Spec, error) {
 			spec, err := netsim.ParseSpec(t)

@@ -216,7 +216,7 @@ type viewer struct {
 }
 
 type viewStream struct {
-	rx   *receiver
+	rx   *RTPReceiver
 	ssrc uint32
 }
 
@@ -233,7 +233,7 @@ func startViewer(ctx context.Context, ep Endpoint, cfg HTTPConfig, sent *sendLog
 		}
 	}
 	v.pc.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-		s := &viewStream{rx: &receiver{video: tr.Kind() == webrtc.RTPCodecTypeVideo}, ssrc: uint32(tr.SSRC())}
+		s := &viewStream{rx: &RTPReceiver{Video: tr.Kind() == webrtc.RTPCodecTypeVideo}, ssrc: uint32(tr.SSRC())}
 		if v.sent != nil && tr.Kind() == webrtc.RTPCodecTypeAudio {
 			s.rx.onPacket = v.match
 		}
@@ -253,7 +253,7 @@ func startViewer(ctx context.Context, ep Endpoint, cfg HTTPConfig, sent *sendLog
 				}
 			}
 		}()
-		s.rx.read(tr)
+		s.rx.Read(tr)
 	})
 	if err := v.establish(ctx); err != nil {
 		_ = v.stop(ctx)

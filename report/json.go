@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"time"
@@ -177,3 +178,37 @@ func violations(vs []checks.Violation) []jsonViolation {
 	}
 	return out
 }
+
+// ReadJSON reads back a report WriteJSON wrote (rtcprobe serve renders
+// stored reports with the other writers). What the JSON does not carry
+// stays empty: each result's key metrics (the checks know them) and its
+// subject.
+func ReadJSON(r io.Reader) (Report, error) {
+	var in jsonReport
+	if err := json.NewDecoder(r).Decode(&in); err != nil {
+		return Report{}, err
+	}
+	if in.Schema != Schema {
+		return Report{}, fmt.Errorf("schema %q, want %q", in.Schema, Schema)
+	}
+	out := Report{
+		Version:     in.Tool.Version,
+		StartedAt:   in.StartedAt,
+		Duration:    fromMillis(in.DurationMS),
+		Servers:     in.Servers,
+		Environment: in.Env,
+		FailOn:      checks.Status(in.FailOn),
+		Interrupted: in.Interrupted,
+	}
+	for _, c := range in.Checks {
+		res := checks.Result{CheckID: c.ID, Title: c.Title, Target: c.Target, Status: c.Status, Duration: fromMillis(c.DurationMS),
+			Metrics: c.Metrics, Evidence: c.Evidence, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
+		for _, v := range c.Broken {
+			res.Broken = append(res.Broken, checks.Violation{Threshold: checks.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})
+		}
+		out.Results = append(out.Results, res)
+	}
+	return out, nil
+}
+
+func fromMillis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }

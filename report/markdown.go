@@ -82,6 +82,7 @@ func environmentRows(r Report) [][2]string {
 	add("Browser", r.Environment.Browser)
 	add("Profile", r.Environment.Profile)
 	add("Config", r.Environment.Config)
+	add("Client address", r.Environment.Client)
 	if !r.StartedAt.IsZero() {
 		add("Started", r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}

@@ -51,6 +51,9 @@ type Environment struct {
 	Browser   string `json:"browser,omitempty"`    // "Chromium 131.0.6778.85" when a browser check ran
 	Profile   string `json:"profile,omitempty"`
 	Config    string `json:"config,omitempty"` // the config file's path
+	// Client is where a hosted pre-call check ran: the address it came
+	// from (truncated to /24 or /48 unless the operator keeps it whole).
+	Client string `json:"client_address,omitempty"`
 }
 
 func (r Report) failOn() checks.Status {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
@@ -27,10 +28,13 @@ type Server struct {
 	port     int
 	username string
 	password string
-	nat      *NATResponder
-	tlsPort  int
-	certPool *x509.CertPool
-	cert     *x509.Certificate
+	// restSecret signs TURN REST credentials (RESTServers); it never
+	// leaves this process.
+	restSecret string
+	nat        *NATResponder
+	tlsPort    int
+	certPool   *x509.CertPool
+	cert       *x509.Certificate
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -56,16 +60,24 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		host:     cfg.Host,
-		port:     udp.LocalAddr().(*net.UDPAddr).Port,
-		username: "rtcprobe-" + rand.Text(),
-		password: rand.Text(),
+		host:       cfg.Host,
+		port:       udp.LocalAddr().(*net.UDPAddr).Port,
+		username:   "rtcprobe-" + rand.Text(),
+		password:   rand.Text(),
+		restSecret: rand.Text(),
 	}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
 	auth := cfg.AuthHandler
 	if auth == nil {
 		key := turn.GenerateAuthKey(s.username, Realm, s.password)
+		rest := turn.LongTermTURNRESTAuthHandler(s.restSecret, logs.NewLogger("turn"))
 		auth = func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			return ra.Username, key, ra.Username == s.username
+			if ra.Username == s.username {
+				return ra.Username, key, true
+			}
+			// Credentials minted from the REST secret, until they expire.
+			return rest(ra)
 		}
 	}
 	cert, pool, err := selfSigned(cfg.Host)
@@ -84,8 +96,6 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Leaf
 	relay := func() turn.RelayAddressGenerator { return newRelay(cfg.Host) }
-	logs := logging.NewDefaultLoggerFactory()
-	logs.DefaultLogLevel = logging.LogLevelDisabled
 	s.turn, err = turn.NewServer(turn.ServerConfig{
 		Realm:             Realm,
 		AuthHandler:       auth,
@@ -148,6 +158,20 @@ func (s *Server) server(scheme string, port int, query ...string) probes.Server 
 		srv.Username, srv.Password = s.username, s.password
 	}
 	return srv
+}
+
+// RESTServers are Servers with a TURN REST secret in place of the static
+// credential: each user mints credentials that expire after ttl (coturn's
+// use-auth-secret scheme), and the secret stays in this process.
+func (s *Server) RESTServers(ttl time.Duration) []probes.Server {
+	out := s.Servers()
+	for i := range out {
+		if out[i].IsTURN() {
+			out[i].Username, out[i].Password = "", ""
+			out[i].REST = &probes.RESTSecret{Secret: s.restSecret, TTL: ttl}
+		}
+	}
+	return out
 }
 
 // Port is the UDP and TCP port the server listens on.

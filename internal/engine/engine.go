@@ -69,6 +69,10 @@ type Input struct {
 	// own, against Servers and Signaling only. Config, Profile and the
 	// config's servers do not apply.
 	Module *checks.Module
+	// External: the measurements are taken elsewhere (a user's browser on
+	// the pre-call page) and judged with Run.Judge, so nothing is started:
+	// no browser, no embedded server of the run's own.
+	External bool
 	// Embedded is an embedded server the front end keeps running: a run
 	// with nothing named to probe probes it instead of starting its own,
 	// every run trusts its certificate, and Close leaves it running.
@@ -194,7 +198,7 @@ func Prepare(in Input) (*Run, error) {
 			return nil, err
 		}
 	}
-	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && plan.WHIP == nil && plan.WHEP == nil && needsServers(plan) {
+	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && plan.WHIP == nil && plan.WHEP == nil && needsServers(plan) && !in.External {
 		if err := r.useEmbedded(); err != nil {
 			r.Close()
 			return nil, err
@@ -205,7 +209,7 @@ func Prepare(in Input) (*Run, error) {
 		return nil, &NothingToRunError{Unmet: selected}
 	}
 	for _, c := range selected {
-		if c.Group() == "browser" {
+		if c.Group() == "browser" && !in.External {
 			plan.Browser = browser.NewSession(browser.Config{Path: settings.BrowserPath, Media: settings.Media, Headful: settings.Headful,
 				TrustedCerts: r.browserTrusts()})
 			break
@@ -351,16 +355,32 @@ func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.
 	}
 	started := time.Now()
 	results := checks.Run(ctx, &plan, onResult)
+	rep := r.report(results, now, time.Since(started), r.environment(results))
+	rep.Interrupted = errors.Is(ctx.Err(), context.Canceled)
+	return rep
+}
+
+// Judge judges measurements taken elsewhere (Input.External) with the
+// run's plan, as Execute judges its own, and returns the report. env says
+// where they were taken (the user's browser and OS); the run's profile
+// and config are added to it.
+func (r *Run) Judge(ms []checks.Measured, started time.Time, took time.Duration, env report.Environment) report.Report {
+	results := checks.Judge(r.Plan, ms)
+	own := r.environment(nil)
+	env.Profile, env.Config = own.Profile, own.Config
+	return r.report(results, started, took, env)
+}
+
+func (r *Run) report(results []checks.Result, started time.Time, took time.Duration, env report.Environment) report.Report {
 	rep := report.Report{
 		Version:     r.in.Version,
-		StartedAt:   now,
-		Duration:    time.Since(started),
+		StartedAt:   started,
+		Duration:    took,
 		Results:     results,
-		FailOn:      plan.Settings.FailOn,
-		Interrupted: errors.Is(ctx.Err(), context.Canceled),
-		Environment: r.environment(results),
+		FailOn:      r.Plan.Settings.FailOn,
+		Environment: env,
 	}
-	for _, s := range plan.Servers {
+	for _, s := range r.Plan.Servers {
 		rep.Servers = append(rep.Servers, s.String())
 	}
 	return rep

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -61,6 +62,27 @@ func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(t, "needs root for network namespaces and firewall rules")
+	}
+}
+
+// HasIPv6Loopback reports whether ::1 can be bound here (some containers
+// have no IPv6 at all).
+func HasIPv6Loopback() bool {
+	pc, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	_ = pc.Close()
+	return true
+}
+
+// RequireIPv6Loopback skips/fails when the machine has no ::1. Only the
+// machine's lack is excused: once ::1 works, a test's own failure to use
+// it is a failure.
+func RequireIPv6Loopback(t testing.TB) {
+	t.Helper()
+	if !HasIPv6Loopback() {
+		Unavailable(t, "no IPv6 loopback (::1) on this machine")
 	}
 }
 
