@@ -65,3 +65,29 @@ func BenchmarkLoadVsUclient(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoadCapacity ramps `rtcprobe load --ramp` against coturn on
+// loopback (10, 20, 40, … up to 2000 calls, 5 s each) and reports the
+// capacity figure it finds, calls_held, with the last step's relayed
+// packet rate, loss and rtcprobe's own CPU: on a 2-core machine running
+// both, the CPU tells whether coturn or the generator ran out first.
+func BenchmarkLoadCapacity(b *testing.B) {
+	ct := coturn.Start(b, coturn.Config{User: "u", Password: "p"})
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		rep := parseReport(b, exec.CommandContext(ctx, binary, "load", ct.URI("turn", "127.0.0.1", ct.Port), "--user", "u", "--password", "p",
+			"--calls", "2000", "--ramp", "--load-duration", "5s", "--timeout", "10m", "--json", "-"))
+		cancel()
+		r := rep.Checks[0]
+		m := r.Metrics
+		b.ReportMetric(m["calls_held"], "calls_held")
+		b.ReportMetric(m["relayed_pps"], "relayed_pps")
+		b.ReportMetric(m["loss_pct"], "loss_pct")
+		b.ReportMetric(m["generator_cpu_pct"], "rtcprobe_cpu_pct")
+		b.Logf("%s: calls_held %v; last step %v calls, %v ok, %v pps, loss %v%%, alloc p99 %v ms, rtcprobe cpu %v%% of %v cores; %s",
+			r.Status, m["calls_held"], m["calls"], m["calls_ok"], m["relayed_pps"], m["loss_pct"], m["alloc_p99_ms"], m["generator_cpu_pct"], m["cores"], r.Error)
+		for _, s := range r.Series {
+			b.Logf("  step %s", s)
+		}
+	}
+}

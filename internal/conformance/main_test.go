@@ -39,6 +39,7 @@ type binaryReport struct {
 		Metrics map[string]float64 `json:"metrics"`
 		Error   string             `json:"error"`
 		Advice  string             `json:"advice"`
+		Series  []json.RawMessage  `json:"series"`
 	} `json:"checks"`
 }
 
