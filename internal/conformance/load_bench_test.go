@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"testing"
@@ -68,26 +69,57 @@ func BenchmarkLoadVsUclient(b *testing.B) {
 
 // BenchmarkLoadCapacity ramps `rtcprobe load --ramp` against coturn on
 // loopback (10, 20, 40, … up to 2000 calls, 5 s each) and reports the
-// capacity figure it finds, calls_held, with the last step's relayed
-// packet rate, loss and rtcprobe's own CPU: on a 2-core machine running
-// both, the CPU tells whether coturn or the generator ran out first.
+// capacity figure it finds, calls_held; then it runs the held count and
+// twice that alone, reading coturn's CPU beside rtcprobe's: on a 2-core
+// machine running both, that tells which of the two ran out first.
 func BenchmarkLoadCapacity(b *testing.B) {
 	ct := coturn.Start(b, coturn.Config{User: "u", Password: "p"})
-	for range b.N {
+	load := func(calls int, extra ...string) (binaryReport, float64) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		rep := parseReport(b, exec.CommandContext(ctx, binary, "load", ct.URI("turn", "127.0.0.1", ct.Port), "--user", "u", "--password", "p",
-			"--calls", "2000", "--ramp", "--load-duration", "5s", "--timeout", "10m", "--json", "-"))
-		cancel()
+		defer cancel()
+		args := append([]string{"load", ct.URI("turn", "127.0.0.1", ct.Port), "--user", "u", "--password", "p",
+			"--calls", fmt.Sprint(calls), "--load-duration", "5s", "--timeout", "10m", "--json", "-"}, extra...)
+		before, err := ct.CPUTime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		rep := parseReport(b, exec.CommandContext(ctx, binary, args...))
+		after, err := ct.CPUTime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rep, 100 * float64(after-before) / float64(time.Since(start))
+	}
+	for range b.N {
+		rep, coturnCPU := load(2000, "--ramp")
 		r := rep.Checks[0]
-		m := r.Metrics
-		b.ReportMetric(m["calls_held"], "calls_held")
-		b.ReportMetric(m["relayed_pps"], "relayed_pps")
-		b.ReportMetric(m["loss_pct"], "loss_pct")
-		b.ReportMetric(m["generator_cpu_pct"], "rtcprobe_cpu_pct")
-		b.Logf("%s: calls_held %v; last step %v calls, %v ok, %v pps, loss %v%%, alloc p99 %v ms, rtcprobe cpu %v%% of %v cores; %s",
-			r.Status, m["calls_held"], m["calls"], m["calls_ok"], m["relayed_pps"], m["loss_pct"], m["alloc_p99_ms"], m["generator_cpu_pct"], m["cores"], r.Error)
-		for _, s := range r.Series {
-			b.Logf("  step %s", s)
+		held := r.Metrics["calls_held"]
+		b.ReportMetric(held, "calls_held")
+		b.Logf("ramp: %s, calls_held %v (coturn cpu %.0f%% over the whole ramp); %s", r.Status, held, coturnCPU, r.Error)
+		for _, raw := range r.Series {
+			var s struct{ Metrics map[string]float64 }
+			if err := json.Unmarshal(raw, &s); err != nil {
+				b.Fatal(err)
+			}
+			logStep(b, s.Metrics, -1)
+		}
+		for _, calls := range []int{int(held), 2 * int(held)} {
+			if calls == 0 {
+				continue
+			}
+			rep, coturnCPU := load(calls)
+			logStep(b, rep.Checks[0].Metrics, coturnCPU)
 		}
 	}
+}
+
+// logStep logs one load step's figures; coturnCPU < 0 is unknown.
+func logStep(b *testing.B, m map[string]float64, coturnCPU float64) {
+	cpu := "?"
+	if coturnCPU >= 0 {
+		cpu = fmt.Sprintf("%.0f%%", coturnCPU)
+	}
+	b.Logf("  %4v calls: %4v ok, alloc p99 %6.1f ms, %6.0f pps, loss %5.2f%% (per call p95 %5.2f%%), jitter p95 %6.2f ms, cpu: rtcprobe %3.0f%%, coturn %s",
+		m["calls"], m["calls_ok"], m["alloc_p99_ms"], m["relayed_pps"], m["loss_pct"], m["loss_p95_pct"], m["jitter_p95_ms"], m["generator_cpu_pct"], cpu)
 }

@@ -11,9 +11,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -297,4 +299,30 @@ func (s *Server) TLSConfig() *tls.Config {
 // URI is "scheme:127.0.0.1:port" (or [::1] for host "::1").
 func (s *Server) URI(scheme, host string, port int) string {
 	return fmt.Sprintf("%s:%s", scheme, net.JoinHostPort(host, strconv.Itoa(port)))
+}
+
+// CPUTime is the processor time coturn has used so far (user + system),
+// read from /proc: a load benchmark tells from it whether the server or
+// the generator ran out of CPU.
+func (s *Server) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after it
+	// start past its closing parenthesis. utime and stime are fields 14
+	// and 15, in clock ticks of 1/100 s (USER_HZ on Linux).
+	rest := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(rest) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", s.cmd.Process.Pid, len(rest))
+	}
+	var ticks int64
+	for _, f := range rest[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
