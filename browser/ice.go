@@ -53,6 +53,9 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m pro
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 3 * time.Second
 	}
+	if err := b.usesServer(t); err != nil {
+		return probes.Measurement{Err: err, Evidence: b.identity()}
+	}
 	var res struct {
 		Candidates []candidate         `json:"candidates"`
 		Errors     []ICECandidateError `json:"errors"`

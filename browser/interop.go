@@ -41,6 +41,11 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 		cfg.Messages = 10
 	}
 	m = probes.Measurement{}
+	if cfg.Relay != nil {
+		if err := b.usesServer(*cfg.Relay); err != nil {
+			return probes.Measurement{Err: err, Evidence: b.identity()}
+		}
+	}
 	peer := &pionPeer{relay: cfg.Relay, done: make(chan struct{})}
 	defer peer.close()
 	id := rand.Text()
@@ -66,7 +71,7 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 	}
 	arg := map[string]any{
 		"signalURL": "/signal/" + id, "iceServers": []webrtc.ICEServer{}, "relayOnly": cfg.Relay != nil,
-		"loopbackOnly": true, "durationMs": cfg.Duration.Milliseconds(), "messages": cfg.Messages,
+		"loopbackOnly": b.loopbackCandidates(), "durationMs": cfg.Duration.Milliseconds(), "messages": cfg.Messages,
 	}
 	if cfg.Relay != nil {
 		arg["iceServers"] = []webrtc.ICEServer{probes.ICEServer(cfg.Relay.Server, cfg.Relay.Transport)}

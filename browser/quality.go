@@ -77,13 +77,24 @@ func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.
 	m.SetMetric("luma_mean", sum/float64(len(res.Luma)))
 	m.SetMetric("black_frames_pct", 100*float64(black)/float64(len(res.Luma)))
 	if len(res.Diff) > 0 {
-		m.SetMetric("frozen_frames_pct", 100*float64(frozen)/float64(len(res.Diff)))
+		pct := 100 * float64(frozen) / float64(len(res.Diff))
+		if b.stillFakeCamera() {
+			// Not a camera fault to judge: the synthetic device is built so.
+			m.SetMetric("still_frames_pct", pct)
+			m.AddEvidence("synthetic camera", "Firefox's fake camera draws one colour that changes by a step every few frames: its repeated frames are not judged as frozen")
+		} else {
+			m.SetMetric("frozen_frames_pct", pct)
+		}
 	}
 	if res.Frames > 1 && res.SpanMs > 0 {
 		m.SetMetric("fps", float64(res.Frames-1)/(res.SpanMs/1000))
 	}
 	return m
 }
+
+// stillFakeCamera reports whether the camera is Firefox's synthetic one,
+// whose picture is a still colour by design.
+func (b *Browser) stillFakeCamera() bool { return b.engine == Firefox && b.cfg.Media != RealMedia }
 
 // AudioQuality samples the microphone (no echo cancellation, noise
 // suppression or gain control) and measures level, peak, silence and

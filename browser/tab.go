@@ -110,20 +110,6 @@ func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm 
 	if err != nil {
 		return nil, err
 	}
-	// A permission override needs a browser context of its own, so it never
-	// reaches the other checks' tabs; without one, the default context is
-	// faster to open a tab in.
-	var opts []chromedp.ContextOption
-	if perm != permissionDefault {
-		opts = append(opts, chromedp.WithNewBrowserContext())
-	}
-	tab, closeTab := chromedp.NewContext(b.ctx, opts...)
-	defer closeTab()
-	// The tab's own context is not derived from ctx (a chromedp quirk: a
-	// deadline on the first action would kill the tab); ctx ending closes it.
-	stop := context.AfterFunc(ctx, closeTab)
-	defer stop()
-
 	var con console
 	// timedOut names the step the deadline interrupted, if it did.
 	timedOut := func(step string, err error) error {
@@ -132,21 +118,15 @@ func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm 
 		}
 		return fmt.Errorf("%s: %w", step, err)
 	}
-	if err := chromedp.Listen(tab, con.listen); err != nil {
-		return nil, timedOut("opening a tab", err)
-	}
-	if perm != permissionDefault {
-		if err := b.setPermission(tab, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
-			return con.evidence(), timedOut("setting permissions", err)
-		}
-	}
-	if err := chromedp.Do(tab, chromedp.Navigate(b.pages.origin+"/index.html")); err != nil {
-		return con.evidence(), timedOut("loading the check page", err)
-	}
 	expr := fmt.Sprintf("rtcprobe.run(%q, %s).then(r => JSON.stringify(r))", name, argJSON)
-	raw, err := chromedp.Run(tab, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	var raw string
+	if b.fx != nil {
+		raw, err = b.fx.evaluate(ctx, b.pages.origin+"/index.html", expr, perm, &con, timedOut)
+	} else {
+		raw, err = b.evaluateChrome(ctx, expr, perm, &con, timedOut)
+	}
 	if err != nil {
-		return con.evidence(), timedOut("running the check", err)
+		return con.evidence(), err
 	}
 	var res pageResult
 	if err := json.Unmarshal([]byte(raw), &res); err != nil {
@@ -168,6 +148,41 @@ func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm 
 		}
 	}
 	return con.evidence(), nil
+}
+
+// evaluateChrome runs expr (a promise of a string) in a fresh Chrome tab
+// on the check page and closes the tab.
+func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permission, con *console,
+	timedOut func(step string, err error) error) (string, error) {
+	// A permission override needs a browser context of its own, so it never
+	// reaches the other checks' tabs; without one, the default context is
+	// faster to open a tab in.
+	var opts []chromedp.ContextOption
+	if perm != permissionDefault {
+		opts = append(opts, chromedp.WithNewBrowserContext())
+	}
+	tab, closeTab := chromedp.NewContext(b.ctx, opts...)
+	defer closeTab()
+	// The tab's own context is not derived from ctx (a chromedp quirk: a
+	// deadline on the first action would kill the tab); ctx ending closes it.
+	stop := context.AfterFunc(ctx, closeTab)
+	defer stop()
+	if err := chromedp.Listen(tab, con.listen); err != nil {
+		return "", timedOut("opening a tab", err)
+	}
+	if perm != permissionDefault {
+		if err := b.setPermission(tab, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
+			return "", timedOut("setting permissions", err)
+		}
+	}
+	if err := chromedp.Do(tab, chromedp.Navigate(b.pages.origin+"/index.html")); err != nil {
+		return "", timedOut("loading the check page", err)
+	}
+	raw, err := chromedp.Run(tab, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return "", timedOut("running the check", err)
+	}
+	return raw, nil
 }
 
 // capturing lists the page checks that open the camera or microphone.

@@ -105,6 +105,7 @@ func TestConfigTrusts(t *testing.T) {
 		{"another one", cfg, other.pool, false},
 		{"no roots", cfg, nil, false},
 		{"browser told nothing", Config{}, mine.pool, false},
+		{"Firefox, which is not given certificates", Config{Engine: Firefox, TrustedCerts: cfg.TrustedCerts}, mine.pool, false},
 	} {
 		if got := tc.cfg.Trusts(tc.roots); got != tc.want {
 			t.Errorf("%s: Trusts = %v, want %v", tc.name, got, tc.want)

@@ -49,20 +49,16 @@ const rtcprobe = (() => {
     if (stream) stream.getTracks().forEach((t) => t.stop());
   }
 
-  // reader returns a reader of a track's raw frames (VideoFrame/AudioData).
-  function reader(track) {
-    if (typeof MediaStreamTrackProcessor !== 'function') {
-      const e = new Error('MediaStreamTrackProcessor is not available in this browser');
-      e.name = 'NotSupportedError';
-      throw e;
-    }
-    return new MediaStreamTrackProcessor({ track }).readable.getReader();
-  }
+  // hasProcessor: MediaStreamTrackProcessor (Chrome only) hands over raw
+  // frames; other browsers get the same numbers through a <video> element
+  // and Web Audio.
+  const hasProcessor = () => typeof MediaStreamTrackProcessor === 'function';
 
-  // readUntil reads frames until fn returns true or the time is up;
-  // every frame is closed after fn saw it.
+  // readUntil calls fn with each raw frame (VideoFrame/AudioData) of a
+  // track until fn returns true or the time is up; every frame is closed
+  // after fn saw it.
   async function readUntil(track, ms, fn) {
-    const r = reader(track);
+    const r = new MediaStreamTrackProcessor({ track }).readable.getReader();
     const end = now() + ms;
     try {
       while (now() < end) {
@@ -75,6 +71,151 @@ const rtcprobe = (() => {
       }
     } finally {
       r.cancel().catch(() => {});
+    }
+  }
+
+  // eachVideoFrame calls fn(source) with something drawImage accepts, once
+  // per new frame, until fn returns true or ms pass: raw frames where the
+  // browser has MediaStreamTrackProcessor, else a <video> element with
+  // requestVideoFrameCallback (Firefox, Safari), else polled.
+  async function eachVideoFrame(track, ms, fn) {
+    if (hasProcessor()) return readUntil(track, ms, fn);
+    const v = document.createElement('video');
+    v.muted = true; v.playsInline = true; v.autoplay = true;
+    v.srcObject = new MediaStream([track]);
+    try {
+      await timeout(v.play(), ms, 'video playback');
+      const end = now() + ms;
+      if (typeof v.requestVideoFrameCallback === 'function') {
+        await new Promise((resolve) => {
+          const t = setTimeout(resolve, Math.max(0, end - now()));
+          const next = () => v.requestVideoFrameCallback(() => {
+            if (now() >= end || fn(v)) { clearTimeout(t); resolve(); } else next();
+          });
+          next();
+        });
+        return;
+      }
+      let last = -1;
+      while (now() < end) {
+        if (v.currentTime !== last && v.videoWidth > 0) {
+          last = v.currentTime;
+          if (fn(v)) break;
+        }
+        await sleep(1000 / 60);
+      }
+    } finally {
+      v.pause(); v.srcObject = null;
+    }
+  }
+
+  // eachAudioChunk calls fn({sampleRate, samples}) with the track's raw
+  // samples (first channel) until fn returns true or ms pass: AudioData
+  // where the browser has MediaStreamTrackProcessor, else Web Audio; where
+  // an AudioContext cannot run (no audio output, as in a headless
+  // browser), about wantMs of the track recorded and decoded offline.
+  async function eachAudioChunk(track, ms, fn, wantMs = ms) {
+    if (hasProcessor()) {
+      return readUntil(track, ms, (data) => {
+        const opts = { planeIndex: 0, format: 'f32-planar' };
+        const samples = new Float32Array(data.allocationSize(opts) / 4);
+        data.copyTo(samples, opts);
+        return fn({ sampleRate: data.sampleRate, samples });
+      });
+    }
+    const AC = window.AudioContext || window.webkitAudioContext;
+    if (AC && await webAudioChunks(AC, track, ms, fn)) return;
+    if (typeof MediaRecorder !== 'function' || typeof OfflineAudioContext !== 'function') {
+      const e = new Error('neither MediaStreamTrackProcessor, a running AudioContext nor MediaRecorder is available in this browser');
+      e.name = 'NotSupportedError';
+      throw e;
+    }
+    await recordedChunks(track, Math.min(ms, wantMs), fn);
+  }
+
+  // webAudioChunks feeds fn from a ScriptProcessorNode (old but
+  // everywhere; a muted gain keeps it pulling samples without playing
+  // them). false: the context delivered nothing within a second.
+  async function webAudioChunks(AC, track, ms, fn) {
+    const ac = new AC();
+    let started = false;
+    try {
+      const src = ac.createMediaStreamSource(new MediaStream([track]));
+      const proc = ac.createScriptProcessor(1024, 1, 1);
+      const mute = ac.createGain();
+      mute.gain.value = 0;
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, ms);
+        const silent = setTimeout(() => { if (!started) { clearTimeout(t); resolve(); } }, Math.min(ms, 1000));
+        proc.onaudioprocess = (e) => {
+          started = true;
+          const samples = new Float32Array(e.inputBuffer.getChannelData(0));
+          if (fn({ sampleRate: ac.sampleRate, samples })) { clearTimeout(t); clearTimeout(silent); resolve(); }
+        };
+        src.connect(proc); proc.connect(mute); mute.connect(ac.destination);
+        ac.resume().catch(() => {});
+      });
+      proc.onaudioprocess = null;
+      src.disconnect(); proc.disconnect();
+    } finally {
+      ac.close().catch(() => {});
+    }
+    return started;
+  }
+
+  // firstAudio is the time from t0 to the track's first audio, where
+  // raw frames are not available: whichever of Web Audio and MediaRecorder
+  // sees data first (an AudioContext may never run without an audio
+  // output). null when neither does within ms.
+  function firstAudio(track, ms, t0) {
+    return new Promise((resolve) => {
+      let done = false; let ac = null; let rec = null;
+      const finish = (v) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (rec && rec.state !== 'inactive') rec.stop();
+        if (ac) ac.close().catch(() => {});
+        resolve(v);
+      };
+      const timer = setTimeout(() => finish(null), ms);
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (AC) {
+        ac = new AC();
+        const src = ac.createMediaStreamSource(new MediaStream([track]));
+        const proc = ac.createScriptProcessor(256, 1, 1);
+        const mute = ac.createGain();
+        mute.gain.value = 0;
+        proc.onaudioprocess = () => finish(now() - t0);
+        src.connect(proc); proc.connect(mute); mute.connect(ac.destination);
+        ac.resume().catch(() => {});
+      }
+      if (typeof MediaRecorder === 'function') {
+        rec = new MediaRecorder(new MediaStream([track]));
+        rec.ondataavailable = (e) => { if (e.data && e.data.size > 0) finish(now() - t0); };
+        rec.start(20);
+      }
+    });
+  }
+
+  // recordedChunks records ms of the track, decodes it offline and feeds
+  // fn 10 ms at a time.
+  async function recordedChunks(track, ms, fn) {
+    const rec = new MediaRecorder(new MediaStream([track]));
+    const parts = [];
+    rec.ondataavailable = (e) => { if (e.data && e.data.size > 0) parts.push(e.data); };
+    const stopped = new Promise((resolve) => { rec.onstop = resolve; });
+    rec.start();
+    await sleep(Math.max(100, ms));
+    rec.stop();
+    await timeout(stopped, 3000, 'recording the microphone');
+    if (parts.length === 0) return;
+    const bytes = await new Blob(parts, { type: rec.mimeType }).arrayBuffer();
+    const decoded = await withOp('decoding the recorded audio', new OfflineAudioContext(1, 1, 48000).decodeAudioData(bytes));
+    const all = decoded.getChannelData(0);
+    const step = Math.max(1, Math.round(decoded.sampleRate / 100));
+    for (let i = 0; i < all.length; i += step) {
+      if (fn({ sampleRate: decoded.sampleRate, samples: all.subarray(i, i + step) })) return;
     }
   }
 
@@ -138,7 +279,10 @@ const rtcprobe = (() => {
     try {
       const track = stream.getTracks()[0];
       let firstMs = null;
-      await readUntil(track, waitMs, () => { firstMs = now() - t0; return true; });
+      const first = () => { firstMs = now() - t0; return true; };
+      if (kind === 'audio' && !hasProcessor()) firstMs = await firstAudio(track, waitMs, t0);
+      else if (kind === 'audio') await eachAudioChunk(track, waitMs, first);
+      else await eachVideoFrame(track, waitMs, first);
       return { kind, gumMs, firstMs, settings: settingsOf(track) };
     } finally {
       stopAll(stream);
@@ -167,11 +311,12 @@ const rtcprobe = (() => {
     try {
       const track = stream.getVideoTracks()[0];
       const W = 64; const H = 48;
-      const canvas = new OffscreenCanvas(W, H);
+      const canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(W, H)
+        : Object.assign(document.createElement('canvas'), { width: W, height: H });
       const ctx = canvas.getContext('2d', { willReadFrequently: true });
       const luma = []; const diff = [];
       let prev = null; let first = null; let last = null;
-      await readUntil(track, durationMs, (frame) => {
+      await eachVideoFrame(track, durationMs, (frame) => {
         const t = now();
         if (first === null) first = t;
         last = t;
@@ -211,24 +356,26 @@ const rtcprobe = (() => {
       const chunkRms = [];
       let sampleRate = 0;
       let frames = 0;
-      await readUntil(track, 3 * durationMs, (data) => {
-        sampleRate = data.sampleRate;
-        frames += data.numberOfFrames;
-        const opts = { planeIndex: 0, format: 'f32-planar' };
-        const buf = new Float32Array(data.allocationSize(opts) / 4);
-        data.copyTo(buf, opts);
-        let ss = 0;
-        for (const x of buf) {
-          ss += x * x;
-          const a = Math.abs(x);
-          if (a > peak) peak = a;
-          if (a >= clipLevel) clipped++;
+      await eachAudioChunk(track, 3 * durationMs, ({ sampleRate: rate, samples: buf }) => {
+        sampleRate = rate;
+        frames += buf.length;
+        // 10 ms chunks, whatever size the browser delivers samples in.
+        const step = Math.max(1, Math.round(rate / 100));
+        for (let i = 0; i < buf.length; i += step) {
+          let ss = 0; let n = 0;
+          for (let j = i; j < Math.min(buf.length, i + step); j++, n++) {
+            const x = buf[j];
+            ss += x * x;
+            const a = Math.abs(x);
+            if (a > peak) peak = a;
+            if (a >= clipLevel) clipped++;
+          }
+          sumSquares += ss;
+          chunkRms.push(n ? Math.sqrt(ss / n) : 0);
         }
         samples += buf.length;
-        sumSquares += ss;
-        chunkRms.push(buf.length ? Math.sqrt(ss / buf.length) : 0);
         return frames >= sampleRate * durationMs / 1000;
-      });
+      }, durationMs + 100);
       return { samples, sumSquares, peak, clipped, chunkRms, sampleRate, settings: settingsOf(track) };
     } finally {
       stopAll(stream);
@@ -358,7 +505,7 @@ const rtcprobe = (() => {
   function selectedPair(all) {
     const t = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
     const pair = t ? all.find((s) => s.id === t.selectedCandidatePairId)
-      : all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+      : all.find((s) => s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded')));
     if (!pair) return null;
     const local = all.find((s) => s.id === pair.localCandidateId) || {};
     const remote = all.find((s) => s.id === pair.remoteCandidateId) || {};
