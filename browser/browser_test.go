@@ -453,13 +453,13 @@ func testInterop(t *testing.T, b *Browser) {
 					t.Errorf("relayed = %g; evidence %v", v, m.Evidence)
 				}
 			}
-			for _, ev := range []string{"chrome→pion video", "pion→chrome video"} {
+			for _, ev := range []string{"browser→pion video", "pion→browser video"} {
 				if !hasEvidence(m, ev, "VP8") {
 					t.Errorf("no negotiated codec in %q evidence: %v", ev, m.Evidence)
 				}
 			}
 			// The browser decoded pion's own clip, not its own camera (640x480).
-			if !hasEvidence(m, "pion→chrome video", "320x240") {
+			if !hasEvidence(m, "pion→browser video", "320x240") {
 				t.Errorf("the browser did not decode the 320x240 clip: %v", m.Evidence)
 			}
 			t.Logf("connected in %.0f ms", metric(t, m, "connected_ms"))

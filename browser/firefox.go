@@ -80,6 +80,9 @@ var firefoxPrefs = map[string]any{
 	// Camera and microphone are the page's without a prompt (as Chrome's
 	// are granted via DevTools); fake ones unless real media is asked.
 	"media.navigator.permission.disabled": true,
+	// Each check has a window of its own, and only one has the focus: the
+	// others must still list devices (else enumerateDevices waits).
+	"media.devices.unfocused.enabled": true,
 }
 
 // userJS renders the preferences as a profile's user.js.
@@ -93,7 +96,10 @@ func userJS(media Media) []byte {
 		write(k, v)
 	}
 	if media != RealMedia {
+		// Synthetic camera and microphone, and a mock audio backend with
+		// fake speakers, as Chrome's fake devices have.
 		write("media.navigator.streams.fake", true)
+		write("media.cubeb.force_mock_context", true)
 	}
 	return []byte(b.String())
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// InteropConfig adjusts a Chrome ↔ pion call.
+// InteropConfig adjusts a browser ↔ pion call.
 type InteropConfig struct {
 	// Relay, when set, makes both sides relay-only through this TURN
 	// server and transport.
@@ -109,22 +109,22 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 	var chromeFrames, chromeAudio float64
 	if v := res.Video.Inbound; v != nil {
 		chromeFrames = v.FramesDecoded
-		m.AddEvidence("pion→chrome video", fmt.Sprintf("%s %gx%g, %g frames decoded", v.Codec, v.FrameWidth, v.FrameHeight, v.FramesDecoded))
+		m.AddEvidence("pion→browser video", fmt.Sprintf("%s %gx%g, %g frames decoded", v.Codec, v.FrameWidth, v.FrameHeight, v.FramesDecoded))
 	}
 	if a := res.Audio.Inbound; a != nil {
 		chromeAudio = a.PacketsReceived
-		m.AddEvidence("pion→chrome audio", fmt.Sprintf("%s, %g packets", a.Codec, a.PacketsReceived))
+		m.AddEvidence("pion→browser audio", fmt.Sprintf("%s, %g packets", a.Codec, a.PacketsReceived))
 	}
 	m.SetMetric("chrome_frames_decoded", chromeFrames)
 	m.SetMetric("chrome_audio_packets", chromeAudio)
 	if v := res.Video.Outbound; v != nil {
-		m.AddEvidence("chrome→pion video", fmt.Sprintf("%s sent, %s received by pion", v.Codec, got.codecs["video"]))
+		m.AddEvidence("browser→pion video", fmt.Sprintf("%s sent, %s received by pion", v.Codec, got.codecs["video"]))
 	}
 	if a := res.Audio.Outbound; a != nil {
-		m.AddEvidence("chrome→pion audio", fmt.Sprintf("%s sent, %s received by pion", a.Codec, got.codecs["audio"]))
+		m.AddEvidence("browser→pion audio", fmt.Sprintf("%s sent, %s received by pion", a.Codec, got.codecs["audio"]))
 	}
 	if p := res.Pair; p != nil {
-		m.AddEvidence("chrome pair", p.Local+" ↔ "+p.Remote)
+		m.AddEvidence("browser pair", p.Local+" ↔ "+p.Remote)
 		if cfg.Relay != nil {
 			m.SetMetric("relayed", boolMetric(p.LocalType == "relay"))
 		}

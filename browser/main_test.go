@@ -19,9 +19,9 @@ import (
 // its own tabs. Tests that need other launch flags (file-backed devices)
 // start their own.
 var (
-	shared    *Browser
-	sharedErr error
-	sharedFx  *Browser
+	shared      *Browser
+	sharedErr   error
+	sharedFx    *Browser
 	sharedFxErr error
 )
 

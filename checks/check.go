@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -70,6 +71,8 @@ type Subject struct {
 	// URL is the endpoint of URL checks (signaling). It may carry tokens:
 	// never shown; Name is its redacted form.
 	URL *url.URL
+	// Browser is the browser a browser check runs in.
+	Browser *browser.Session
 	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
 	// a stun: or turn: URI, which mean UDP): when it fails because the
 	// server cannot be reached that way, it warns instead of failing, and

@@ -30,9 +30,10 @@ type Plan struct {
 	NATServers []probes.Server
 	// SignalingURLs are the ws:// and wss:// endpoints to check.
 	SignalingURLs []*url.URL
-	// Browser is the run's shared browser for the browser.* checks,
-	// started on first use; nil skips them.
-	Browser *browser.Session
+	// Browsers are the run's browsers for the browser.* and interop
+	// checks, each started on first use and shared by all the checks;
+	// none fails them.
+	Browsers []*browser.Session
 	// Stats, when set, receives the peers' full stats every second.
 	Stats *probes.StatsLog
 	// ChecksAsked is true when the front end named every check it runs

@@ -153,6 +153,11 @@ func Prepare(in Input) (*Run, error) {
 			return nil, &SelectionError{Selection: in.Selection}
 		}
 	}
+	timeoutSet := in.Options.Sets("timeout")
+	for _, l := range res.Layers {
+		timeoutSet = timeoutSet || l.Sets("timeout")
+	}
+	settings.Timeout = settings.RunTimeout(selected, timeoutSet)
 	plan := &checks.Plan{
 		Checks:        selected,
 		Settings:      settings,
@@ -176,16 +181,18 @@ func Prepare(in Input) (*Run, error) {
 			return nil, err
 		}
 	}
+	for _, c := range selected {
+		if c.Group() == "browser" || c.Group() == "interop" {
+			for _, spec := range settings.BrowserList() {
+				plan.Browsers = append(plan.Browsers, browser.NewSession(browser.Config{Path: spec, Media: settings.Media,
+					Headful: settings.Headful, TrustedCerts: r.browserTrusts()}))
+			}
+			break
+		}
+	}
 	if len(plan.Jobs()) == 0 {
 		r.Close()
 		return nil, &NothingToRunError{Unmet: selected}
-	}
-	for _, c := range selected {
-		if c.Group() == "browser" {
-			plan.Browser = browser.NewSession(browser.Config{Path: settings.BrowserPath, Media: settings.Media, Headful: settings.Headful,
-				TrustedCerts: r.browserTrusts()})
-			break
-		}
 	}
 	if in.Stats != nil {
 		plan.Stats = probes.NewStatsLog(in.Stats)
@@ -313,8 +320,8 @@ func (r *Run) StatsErr() error { return r.Plan.Stats.Err() }
 
 // Close ends what the run started: the browser and the embedded server.
 func (r *Run) Close() {
-	if r.Plan.Browser != nil {
-		_ = r.Plan.Browser.Close()
+	for _, b := range r.Plan.Browsers {
+		_ = b.Close()
 	}
 	if r.ownEmbedded {
 		_ = r.Embedded.Close()
@@ -327,6 +334,12 @@ func (r *Run) environment(results []checks.Result) report.Environment {
 	if r.Resolved.Profile != nil {
 		env.Profile = r.Resolved.Profile.Name
 	}
+	// The browsers the run drove, by product and version.
+	var labels []string
+	for _, b := range r.Plan.Browsers {
+		labels = append(labels, b.Label())
+	}
+	env.Browser = strings.Join(labels, ", ")
 	// A browser check records the version it drove as evidence.
 	for _, res := range results {
 		for _, e := range res.Evidence {
