@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,9 @@ func API(ctx context.Context, b *Browser) probes.Measurement {
 	m.SetMetric("secure_context", boolMetric(res.SecureContext))
 	if major := majorVersion(b.version); major > 0 {
 		m.SetMetric("version_major", float64(major))
+		m.SetMetric("outdated_versions", float64(OutdatedBy(b.engine, major)))
+		m.AddEvidence("support window", fmt.Sprintf("%s %d and later (this rtcprobe was tested with %d)", b.engine, MinSupported[b.engine],
+			map[Engine]int{Chromium: TestedChromium, Firefox: TestedFirefox}[b.engine]))
 	}
 	m.AddEvidence("user_agent", res.UserAgent)
 	return m

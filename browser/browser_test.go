@@ -221,7 +221,7 @@ func TestPageChecks(t *testing.T) {
 		}{
 			{"api", func() probes.Measurement { return API(testCtx(t, 10*time.Second), b) }, []want{
 				{"peerconnection", 1, 1}, {"getusermedia", 1, 1}, {"datachannel", 1, 1}, {"getcapabilities", 1, 1},
-				{"secure_context", 1, 1}, {"missing_apis", 0, 0}, {"version_major", 100, 1000}}},
+				{"secure_context", 1, 1}, {"missing_apis", 0, 0}, {"version_major", 100, 1000}, {"outdated_versions", 0, 0}}},
 			{"devices", func() probes.Measurement { return Devices(testCtx(t, 10*time.Second), b) }, []want{
 				{"audioinput", 1, 10}, {"videoinput", 1, 10}}},
 			{"getusermedia audio", func() probes.Measurement { return GetUserMedia(testCtx(t, 10*time.Second), b, Audio, GUMConfig{}) }, []want{

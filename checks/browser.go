@@ -45,6 +45,7 @@ var browserAPIThresholds = []Threshold{
 	MustThreshold(Warn, "getcapabilities == 1", "apps use RTCRtpSender.getCapabilities to choose codecs"),
 	MustThreshold(Warn, "getdisplaymedia == 1", "no screen sharing"),
 	MustThreshold(Warn, "encoded_transforms == 1", "end-to-end encryption (SFrame, insertable streams) needs encoded transforms"),
+	MustThreshold(Warn, "outdated_versions == 0", "older than the support window (README: Browsers): WebRTC interop and security fixes land in newer versions"),
 }
 
 var browserDevicesThresholds = []Threshold{
@@ -199,8 +200,8 @@ func browserChecks() []*Check {
 	}
 	return []*Check{
 		one("browser.api", "Browser WebRTC APIs",
-			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version.",
-			append([]string{"missing_apis", "version_major", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
+			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version and warns below the support window.",
+			append([]string{"missing_apis", "version_major", "outdated_versions", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.API(ctx, b)
 			}),
@@ -406,6 +407,10 @@ func browserAdvice(r Result, m probes.Measurement) string {
 			return "The call connected slowly: the machine is overloaded, or ICE checks and TURN allocations take long on this path."
 		}
 		return "The browser and pion did not exchange media both ways: compare the negotiated codecs and candidate pairs in the evidence."
+	case "browser.api":
+		if broken("outdated_versions") {
+			return "Update the browser: it is older than the versions rtcprobe supports, and calls with current browsers may fail on codec or SDP details."
+		}
 	case "browser.codecs":
 		if r.Subject.Browser != nil && r.Subject.Browser.Engine() == browser.Firefox && broken("h264") {
 			return "Firefox gets H.264 from Cisco's OpenH264 plugin, which it downloads on first use: this profile has none (offline, or updates of plugins off); Firefox then offers no H.264 to peers that need it (Safari, some SIP gateways)."
