@@ -90,6 +90,10 @@ type Browser struct {
 	profileDir  string
 	tmpDir      string
 
+	// caps is what it sends and receives of the interop codecs, read once.
+	capsMu sync.Mutex
+	caps   *caps
+
 	// camera serialises browser.resolutions (exact sizes need the camera
 	// to itself) against the other capturing checks, which share it.
 	camera sync.RWMutex

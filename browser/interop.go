@@ -252,7 +252,7 @@ func (p *pionPeer) answer(ctx context.Context, offer string) (string, error) {
 		p.tracks = append(p.tracks, track)
 		clips = append(clips, clip)
 		p.readers.Add(1)
-		go p.drainRTCP(sender)
+		go drainSender(&p.readers, sender)
 	}
 	var playOnce sync.Once
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -347,19 +347,6 @@ func (p *pionPeer) play(clip *media.Clip, track *webrtc.TrackLocalStaticSample) 
 // maxCall bounds how long the pion peer plays its clips; the call's
 // context ends it long before.
 const maxCall = 10 * time.Minute
-
-// drainRTCP reads a sender's RTCP, which its interceptors need read.
-// Keyframe requests go unanswered: the clips are pre-encoded, with a
-// keyframe at the start of every loop.
-func (p *pionPeer) drainRTCP(sender *webrtc.RTPSender) {
-	defer p.readers.Done()
-	buf := make([]byte, 1500)
-	for {
-		if _, _, err := sender.Read(buf); err != nil {
-			return
-		}
-	}
-}
 
 // close ends the call and waits for every reader to stop.
 func (p *pionPeer) close() {
