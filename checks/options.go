@@ -237,7 +237,7 @@ var optionTable = []*Option{
 			return nil
 		}},
 	{Key: "browsers", Flag: "browsers", Arg: "LIST",
-		Help: "several browsers, each running every browser check (and calling the others in the interop checks): chromium,firefox or paths",
+		Help:  "several browsers, each running every browser check (and calling the others in the interop checks): chromium,firefox or paths",
 		Valid: []string{"chromium,firefox", "firefox"}, Invalid: []string{"", "chromium,,firefox", "chromium,chromium"},
 		set: func(s *Settings, t string) error {
 			list, err := parseBrowsers(t)

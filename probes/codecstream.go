@@ -40,7 +40,7 @@ type CodecStream struct {
 	// clock samples the unwrapped timestamp against arrival time, a
 	// packet each (up to maxClockSamples).
 	clockAt []clockSample
-	lastSeq    uint16
+	lastSeq uint16
 	// The frame being assembled.
 	frameOpen  bool
 	frameTS    uint32

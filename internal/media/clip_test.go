@@ -97,9 +97,9 @@ func TestCodecClips(t *testing.T) {
 		key       func([]byte) bool
 	}{
 		{"video/VP8", 89, time.Second / 30, func(b []byte) bool { return b[0]&1 == 0 }},
-		{"video/VP9", 30, time.Second / 30, func(b []byte) bool { return b[0]>>6 == 2 && b[0]&0x04 == 0 }}, // frame marker, profile 0, keyframe
+		{"video/VP9", 30, time.Second / 30, func(b []byte) bool { return b[0]>>6 == 2 && b[0]&0x04 == 0 }},       // frame marker, profile 0, keyframe
 		{"video/AV1", 30, time.Second / 30, func(b []byte) bool { return b[0]>>3&0xf == 1 || b[0]>>3&0xf == 2 }}, // sequence header or temporal delimiter first
-		{"video/H264", 30, time.Second / 30, func(b []byte) bool { return b[4]&0x1f == 7 }},                        // SPS first
+		{"video/H264", 30, time.Second / 30, func(b []byte) bool { return b[4]&0x1f == 7 }},                      // SPS first
 		{"audio/opus", 149, 20 * time.Millisecond, nil},
 		{"audio/PCMU", 50, 20 * time.Millisecond, nil},
 		{"audio/PCMA", 50, 20 * time.Millisecond, nil},
