@@ -1,6 +1,8 @@
 package browser
 
 import (
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/probes"
 	"testing"
 	"time"
 )
@@ -24,5 +26,18 @@ func TestCodecCallSmoke(t *testing.T) {
 				t.Logf("%s %s dir%d (%s): err=%v %v %v", pair.name, c.Name, i, time.Since(start).Round(time.Millisecond), f.Err, f.Metrics, ev)
 			}
 		}
+	}
+}
+
+func TestPeerCallSmoke(t *testing.T) {
+	chrome, fx := sharedBrowser(t), sharedFirefox(t)
+	srv, err := embedded.Start(embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, relay := range []*probes.Target{nil, {Server: srv.Servers()[1], Transport: probes.UDP}, {Server: srv.Servers()[1], Transport: probes.TCP}} {
+		m := PeerCall(testCtx(t, 25*time.Second), chrome, fx, InteropConfig{Relay: relay})
+		t.Logf("relay %v: err=%v %v %v", relay != nil, m.Err, m.Metrics, m.Evidence)
 	}
 }

@@ -51,24 +51,7 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 	id := rand.Text()
 	defer b.pages.register(id, peer.answer)()
 
-	var res struct {
-		GUMMs       float64   `json:"gumMs"`
-		GatheredMs  float64   `json:"gatheredMs"`
-		AnsweredMs  float64   `json:"answeredMs"`
-		ConnectedMs float64   `json:"connectedMs"`
-		OpenMs      float64   `json:"openMs"`
-		Echoed      int       `json:"echoed"`
-		RTTsMs      []float64 `json:"rttsMs"`
-		Video       struct {
-			Inbound  *inboundStats  `json:"inbound"`
-			Outbound *outboundStats `json:"outbound"`
-		} `json:"video"`
-		Audio struct {
-			Inbound  *inboundStats  `json:"inbound"`
-			Outbound *outboundStats `json:"outbound"`
-		} `json:"audio"`
-		Pair *candidatePair `json:"pair"`
-	}
+	var res interopResult
 	arg := map[string]any{
 		"signalURL": "/signal/" + id, "iceServers": []webrtc.ICEServer{}, "relayOnly": cfg.Relay != nil,
 		"loopbackOnly": b.loopbackCandidates(), "durationMs": cfg.Duration.Milliseconds(), "messages": cfg.Messages,
@@ -133,6 +116,26 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) (m probes.Measu
 		m.AddEvidence("pion pair", got.pair)
 	}
 	return m
+}
+
+// interopResult is what the interop page check resolves to.
+type interopResult struct {
+	GUMMs       float64   `json:"gumMs"`
+	GatheredMs  float64   `json:"gatheredMs"`
+	AnsweredMs  float64   `json:"answeredMs"`
+	ConnectedMs float64   `json:"connectedMs"`
+	OpenMs      float64   `json:"openMs"`
+	Echoed      int       `json:"echoed"`
+	RTTsMs      []float64 `json:"rttsMs"`
+	Video       struct {
+		Inbound  *inboundStats  `json:"inbound"`
+		Outbound *outboundStats `json:"outbound"`
+	} `json:"video"`
+	Audio struct {
+		Inbound  *inboundStats  `json:"inbound"`
+		Outbound *outboundStats `json:"outbound"`
+	} `json:"audio"`
+	Pair *candidatePair `json:"pair"`
 }
 
 // pionPeer is the answering side of an interop call.

@@ -112,7 +112,7 @@ func (p *pageServer) relayOffer(w http.ResponseWriter, r *http.Request) {
 	if rl == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	offer, err := rl.takeOffer(ctx)
 	if err != nil {
@@ -153,7 +153,8 @@ func (p *pageServer) signal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	// Long enough for another browser to open its devices and answer.
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	answer, err := f(ctx, string(offer))
 	if err != nil {

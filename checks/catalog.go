@@ -13,5 +13,6 @@ func Catalog() []*Check {
 	all = append(all, mediaChecks()...)
 	all = append(all, dataChannelChecks()...)
 	all = append(all, browserChecks()...)
+	all = append(all, interopChecks()...)
 	return all
 }

@@ -29,6 +29,10 @@ type Check struct {
 	// TimeoutFor, when set, replaces Timeout with one that depends on the
 	// plan (the media checks last as long as --media-duration asks).
 	TimeoutFor func(p *Plan) time.Duration
+	// OptIn checks run only when something selects checks (--checks, a
+	// profile, a config's checks): a run that selects nothing leaves them
+	// out, as too long for every run (the interop matrix).
+	OptIn bool
 	// Exclusive checks run alone, after the others: what they measure
 	// (throughput) would otherwise include the CPU the other checks use.
 	Exclusive bool
@@ -71,8 +75,11 @@ type Subject struct {
 	// URL is the endpoint of URL checks (signaling). It may carry tokens:
 	// never shown; Name is its redacted form.
 	URL *url.URL
-	// Browser is the browser a browser check runs in.
+	// Browser is the browser a browser check runs in (for an interop
+	// check, the one that offers).
 	Browser *browser.Session
+	// Call is the rest of an interop check's subject.
+	Call *CallSubject
 	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
 	// a stun: or turn: URI, which mean UDP): when it fails because the
 	// server cannot be reached that way, it warns instead of failing, and

@@ -34,6 +34,9 @@ type Plan struct {
 	// checks, each started on first use and shared by all the checks;
 	// none fails them.
 	Browsers []*browser.Session
+	// Memo shares a measurement between the results it gives (the two
+	// directions of an interop codec call); nil measures for each.
+	Memo *Memo
 	// Stats, when set, receives the peers' full stats every second.
 	Stats *probes.StatsLog
 	// ChecksAsked is true when the front end named every check it runs

@@ -746,10 +746,10 @@ const rtcprobe = (() => {
         const gathered = usable();
         await pc.setLocalDescription(await pc.createOffer());
         await gathered;
-        const answer = await fetchText(signalURL, { method: 'POST', body: filterSDP(pc.localDescription.sdp, loopbackOnly), headers: { 'Content-Type': 'application/sdp' } }, 15000);
+        const answer = await fetchText(signalURL, { method: 'POST', body: filterSDP(pc.localDescription.sdp, loopbackOnly), headers: { 'Content-Type': 'application/sdp' } }, 25000);
         await pc.setRemoteDescription({ type: 'answer', sdp: answer });
       } else {
-        const offer = await fetchText(offerURL, { method: 'GET' }, 15000);
+        const offer = await fetchText(offerURL, { method: 'GET' }, 25000);
         await pc.setRemoteDescription({ type: 'offer', sdp: offer });
         tx = pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
         if (!tx) throw Object.assign(new Error('the offer has no ' + kind), { name: 'SignalingError' });
@@ -801,7 +801,7 @@ const rtcprobe = (() => {
         dc.onmessage = (m) => { dc.send(m.data); echoed++; };
         dc.onclose = () => { hungUp = true; };
       };
-      const offer = await fetchText(offerURL, { method: 'GET' }, 15000);
+      const offer = await fetchText(offerURL, { method: 'GET' }, 25000);
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       stream = await streamP;
       for (const tx of pc.getTransceivers()) {

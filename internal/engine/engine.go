@@ -146,7 +146,7 @@ func Prepare(in Input) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	selected := res.Checks
+	selected := res.Default()
 	if len(in.Selection) > 0 {
 		selected = intersect(checks.Select(catalog, in.Selection), res.Checks)
 		if len(selected) == 0 {
@@ -298,6 +298,8 @@ func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.
 	for i, s := range r.Plan.Servers {
 		plan.Servers[i] = s.Minted(now)
 	}
+	// Each execution measures afresh.
+	plan.Memo = checks.NewMemo(checks.CallSlots())
 	started := time.Now()
 	results := checks.Run(ctx, &plan, onResult)
 	rep := report.Report{
