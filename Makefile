@@ -9,17 +9,25 @@ BIN     := bin/rtcprobe
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 # Debian packages the tests drive for real.
-DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter
+DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter firefox-esr postgresql janus
 # Tools those packages provide, to tell whether they are installed.
-DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter
+DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter firefox-esr pg_ctlcluster janus
 # Third-party Node servers the conformance tests run (package-lock.json pins them).
 NODE_DIR := internal/conformance/node
+# The third-party WHIP server the media server tests run: meetecho's
+# simple-whip-server from its Debian package (unpacked, not installed: it
+# depends on Debian's nodejs, which conflicts with the Node installed
+# here), on the Node packages its package-lock.json pins, in front of
+# Debian's janus.
+MEDIA_DIR := internal/mediaserver/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
+# One package at a time: calls and browsers measure time, and on two
+# cores other packages' tests would be the load they measure.
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
-TESTFLAGS ?= -race -count=1 -timeout 20m
+TESTFLAGS ?= -race -count=1 -p 1 -timeout 30m
 
-.PHONY: build run need-browser test test-short deps node-deps bench vet fmt fuzz clean
+.PHONY: build run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
@@ -53,23 +61,53 @@ deps:
 
 # The pinned Node servers, installed exactly as locked (before the tests
 # enter their network namespace, which has no registry).
-node-deps: deps $(NODE_DIR)/node_modules/.package-lock.json
+node-deps: deps $(NODE_DIR)/node_modules/.package-lock.json media-deps
 
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+media-deps: $(MEDIA_DIR)/node_modules/.package-lock.json $(MEDIA_DIR)/simple-whip-server/src/server.js
+
+$(MEDIA_DIR)/node_modules/.package-lock.json: $(MEDIA_DIR)/package-lock.json
+	cd $(MEDIA_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+# apt-get download needs the package lists: fetched once when missing.
+$(MEDIA_DIR)/simple-whip-server/src/server.js:
+	@tmp=$$(mktemp -d) && chmod 755 $$tmp && cd $$tmp && \
+	{ apt-get download -qq simple-whip-server 2>/dev/null || { apt-get update -qq && apt-get download -qq simple-whip-server; }; } && \
+	dpkg-deb -x simple-whip-server_*.deb x && cd - >/dev/null && \
+	rm -rf $(MEDIA_DIR)/simple-whip-server && mkdir -p $(MEDIA_DIR)/simple-whip-server && \
+	cp $$tmp/x/usr/share/simple-whip-server/src/server.js $$tmp/x/usr/share/simple-whip-server/src/whip-janus.js $(MEDIA_DIR)/simple-whip-server/ && \
+	mkdir -p $(MEDIA_DIR)/simple-whip-server/src && mv $(MEDIA_DIR)/simple-whip-server/*.js $(MEDIA_DIR)/simple-whip-server/src/ && \
+	rm -rf $$tmp
 
 # A maintained static checker, pinned; go.mod/go.sum must already be tidy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags mutants ./internal/mutants
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) run $(STATICCHECK) ./...
 
+# The truth tests (measured numbers against injected network conditions)
+# run on their own, one at a time and without the race detector: on two
+# shared cores, the detector and the other packages' tests would add the
+# very delay and jitter they measure. The same code runs under -race in
+# the other tests. Then the mutant check proves that they bite.
 test: deps node-deps vet
 	$(GO) build ./...
-	$(NETNS) sh -c 'ip link set lo up && $(GO) test $(TESTFLAGS) ./...'
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test $(TESTFLAGS) -skip "^TestTruth" ./...'
+	$(MAKE) truth mutants
+
+truth:
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -p 1 -timeout 20m -run "^TestTruth" ./probes'
+
+# Each deliberately wrong variant of the metric code must fail the tests
+# named for it (internal/mutants; the tree is never modified).
+mutants:
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/mutants'
 
 # Quick loop while developing: no race detector, no installs.
 test-short: node-deps
@@ -82,6 +120,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseServer -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzParseBindingResponse -fuzztime 30s ./probes
 	$(GO) test -run '^$$' -fuzz FuzzTURNServerFrames -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzFrameReader -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzHTTPHead -fuzztime 30s ./probes
+	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 30s ./internal/sanitize
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./checks
 
 clean:

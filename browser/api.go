@@ -3,8 +3,6 @@ package browser
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -14,18 +12,32 @@ import (
 var APIFeatures = []string{"peerconnection", "getusermedia", "datachannel", "enumeratedevices",
 	"getdisplaymedia", "getcapabilities", "encoded_transforms", "getstats"}
 
+// APITask is the page check of browser.api.
+func APITask() Task { return Task{Name: "api"} }
+
 // API measures which WebRTC APIs the page sees, and the browser version.
 func API(ctx context.Context, b *Browser) probes.Measurement {
+	res, ev, err := b.run(ctx, APITask(), permissionDefault)
+	if err != nil {
+		m := probes.Failed(err)
+		m.Evidence = append(b.identity(), ev...)
+		return m
+	}
+	m := APIFrom(res, b.version)
+	m.Evidence = append(append(b.identity(), ev...), m.Evidence...)
+	return m
+}
+
+// APIFrom turns the api page check's result into browser.api's
+// measurement. product is the browser's "Name/version" when the caller
+// knows it (DevTools); else the version comes from the user agent.
+func APIFrom(r PageResult, product string) (m probes.Measurement) {
 	var res struct {
 		UserAgent     string          `json:"userAgent"`
 		SecureContext bool            `json:"secureContext"`
 		Features      map[string]bool `json:"features"`
 	}
-	ev, err := b.call(ctx, "api", nil, &res, permissionDefault)
-	m := probes.Measurement{Evidence: b.identity()}
-	m.Evidence = append(m.Evidence, ev...)
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("api", &res); m.Err != nil {
 		return m
 	}
 	missing := 0
@@ -38,11 +50,17 @@ func API(ctx context.Context, b *Browser) probes.Measurement {
 	}
 	m.SetMetric("missing_apis", float64(missing))
 	m.SetMetric("secure_context", boolMetric(res.SecureContext))
-	if major := majorVersion(b.version); major > 0 {
-		m.SetMetric("version_major", float64(major))
-		m.SetMetric("outdated_versions", float64(OutdatedBy(b.engine, major)))
-		m.AddEvidence("support window", fmt.Sprintf("%s %d and later (this rtcprobe was tested with %d)", b.engine, MinSupported[b.engine],
-			map[Engine]int{Chromium: TestedChromium, Firefox: TestedFirefox}[b.engine]))
+	ua := ParseUserAgent(res.UserAgent)
+	if product != "" {
+		ua = ParseUserAgent(product)
+	}
+	if ua.Major > 0 {
+		m.SetMetric("version_major", float64(ua.Major))
+		if e, ok := engineOfBrowser(ua.Name); ok {
+			m.SetMetric("outdated_versions", float64(OutdatedBy(e, ua.Major)))
+			m.AddEvidence("support window", fmt.Sprintf("%s %d and later (this rtcprobe was tested with %d)", e, MinSupported[e],
+				map[Engine]int{Chromium: TestedChromium, Firefox: TestedFirefox}[e]))
+		}
 	}
 	m.AddEvidence("user_agent", res.UserAgent)
 	return m
@@ -58,17 +76,6 @@ func (b *Browser) withContext(own, console []probes.Evidence) []probes.Evidence 
 // identity is the evidence naming the browser every check ran in.
 func (b *Browser) identity() []probes.Evidence {
 	return []probes.Evidence{{Name: "browser", Value: b.version + " (" + b.path + ", " + string(b.cfg.Media) + " media)"}}
-}
-
-// majorVersion reads 156 from "HeadlessChrome/156.0.8078.79".
-func majorVersion(product string) int {
-	_, v, ok := strings.Cut(product, "/")
-	if !ok {
-		return 0
-	}
-	major, _, _ := strings.Cut(v, ".")
-	n, _ := strconv.Atoi(major)
-	return n
 }
 
 func boolMetric(v bool) float64 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,7 @@ type Browser struct {
 	pid         int
 	profileDir  string
 	tmpDir      string
+	tmpLock     *os.File // holds tmpDir while this process lives
 
 	// caps is what it sends and receives of the interop codecs, read once.
 	capsMu sync.Mutex
@@ -211,9 +213,11 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	}
 	// Chrome keeps shared-memory files in $TMPDIR (--disable-dev-shm-usage)
 	// and leaves some behind when a renderer dies, and Firefox needs a
-	// HOME and a profile: give each a directory of its own, removed in
-	// Close.
-	tmp, err := os.MkdirTemp(shortTempBase(), "rtcprobe-browser-")
+	// HOME and a profile: give each a directory of its own, with the
+	// profile in it, removed in Close (or by the next run when this one is
+	// killed).
+	removeStaleTempDirs(shortTempBase(), os.TempDir())
+	tmp, lock, err := makeTempDir(shortTempBase())
 	if err != nil {
 		pages.close()
 		return nil, err
@@ -225,7 +229,7 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = map[Engine]time.Duration{Chromium: 15 * time.Second, Firefox: 30 * time.Second}[engine]
 	}
-	b := &Browser{cfg: cfg, path: path, engine: engine, pages: pages, tmpDir: tmp}
+	b := &Browser{cfg: cfg, path: path, engine: engine, pages: pages, tmpDir: tmp, tmpLock: lock}
 	if engine == Firefox {
 		start, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 		defer cancel()
@@ -240,7 +244,8 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	}
 	// The allocator's context is not ctx: the process must outlive the
 	// caller's deadline and end only in Close.
-	opts := append(cfg.flags(), chromedp.ExecPath(path), chromedp.Env("TMPDIR="+tmp))
+	opts := append(cfg.flags(), chromedp.ExecPath(path), chromedp.Env("TMPDIR="+tmp),
+		chromedp.UserDataDir(filepath.Join(tmp, "profile")))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b.cancelAlloc = cancelAlloc
 	b.ctx, b.cancel = chromedp.NewContext(allocCtx)
@@ -307,6 +312,7 @@ func (b *Browser) Close() error {
 			}
 			b.pages.close()
 			b.closeErr = os.RemoveAll(b.tmpDir)
+			_ = b.tmpLock.Close()
 			return
 		}
 		// Cancel needs a chromedp context: a deadline on the root one.
@@ -321,6 +327,7 @@ func (b *Browser) Close() error {
 		if err := os.RemoveAll(b.tmpDir); err != nil && b.closeErr == nil {
 			b.closeErr = err
 		}
+		_ = b.tmpLock.Close()
 	})
 	return b.closeErr
 }
@@ -353,11 +360,15 @@ func (b *Browser) Origin() string { return b.pages.origin }
 // setPermission sets camera and microphone for the check pages' origin in
 // one browser context ("" is the default one).
 func (b *Browser) setPermission(ctx context.Context, bc cdp.BrowserContextID, perm permission) error {
+	return b.setPermissionFor(ctx, b.pages.origin, bc, perm)
+}
+
+func (b *Browser) setPermissionFor(ctx context.Context, origin string, bc cdp.BrowserContextID, perm permission) error {
 	for _, what := range []string{"camera", "microphone"} {
 		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
 			Permission:       &browser.PermissionDescriptor{Name: what},
 			Setting:          browser.PermissionSetting(perm),
-			Origin:           b.pages.origin,
+			Origin:           origin,
 			BrowserContextID: bc,
 		})
 		if err != nil {

@@ -144,8 +144,15 @@ func TestSignalLeavesNoOrphans(t *testing.T) {
 			{"kill", syscall.SIGKILL, false}, // nobody is left to remove the directory
 		} {
 			t.Run(tt.name, func(t *testing.T) {
+				// A short TMPDIR of the test's own (t.TempDir() is too long for
+				// Chrome's socket path).
+				base, err := os.MkdirTemp("/tmp", "rp-sig-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = os.RemoveAll(base) })
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), childEnv+"="+shared.Path())
+				cmd.Env = append(os.Environ(), childEnv+"="+shared.Path(), "TMPDIR="+base)
 				out, err := cmd.StdoutPipe()
 				if err != nil {
 					t.Fatal(err)
@@ -163,7 +170,7 @@ func TestSignalLeavesNoOrphans(t *testing.T) {
 					t.Fatalf("child said %q", line)
 				}
 				pid, _ := strconv.Atoi(fields[0])
-				dir, tmp := fields[1], fields[2]
+				dir, run := fields[1], fields[2]
 				if pid == 0 {
 					t.Fatalf("child said %q", line)
 				}
@@ -184,8 +191,19 @@ func TestSignalLeavesNoOrphans(t *testing.T) {
 					t.Errorf("profile %s left behind (stat: %v)", dir, statErr)
 				}
 				if !tt.dirRemoved {
-					_ = os.RemoveAll(dir)
-					_ = os.RemoveAll(tmp)
+					// Nobody was left to remove it: the next run does.
+					if _, err := os.Stat(run); err != nil {
+						t.Fatalf("the killed run's directory %s is not there to clean up: %v", run, err)
+					}
+					t.Setenv("TMPDIR", base)
+					next, err := Launch(testCtx(t, 40*time.Second), Config{Path: shared.Path()})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer next.Close()
+					if _, err := os.Stat(run); !errors.Is(err, os.ErrNotExist) {
+						t.Errorf("the next run left the killed run's %s (stat: %v)", run, err)
+					}
 				}
 			})
 		}
@@ -469,7 +487,7 @@ func testInterop(t *testing.T, b *Browser) {
 
 func TestUnknownPageCheck(t *testing.T) {
 	eachEngine(t, func(t *testing.T, b *Browser) {
-		ev, err := b.call(testCtx(t, 10*time.Second), "nosuch", nil, nil, permissionDefault)
+		ev, err := b.call(testCtx(t, 10*time.Second), Task{Name: "nosuch"}, nil, permissionDefault)
 		var dom *DOMError
 		if !errors.As(err, &dom) || !strings.Contains(dom.Message, "no such check") {
 			t.Fatalf("err = %v", err)

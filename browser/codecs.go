@@ -22,19 +22,24 @@ type codecCap struct {
 	SDPFmtpLine string `json:"sdpFmtpLine"`
 }
 
+// CodecsTask is the page check of browser.codecs.
+func CodecsTask() Task { return Task{Name: "codecs"} }
+
 // Codecs reads RTCRtpSender/RTCRtpReceiver.getCapabilities: per codec
 // family, 1 when the browser can both send and receive it, else 0; the
 // evidence holds the matrix with profiles.
-func Codecs(ctx context.Context, b *Browser) (m probes.Measurement) {
+func Codecs(ctx context.Context, b *Browser) probes.Measurement {
+	return b.measure(ctx, CodecsTask(), permissionDefault, CodecsFrom)
+}
+
+// CodecsFrom turns the codecs page check's result into browser.codecs'
+// measurement.
+func CodecsFrom(r PageResult) (m probes.Measurement) {
 	var res struct {
 		Sender   map[string][]codecCap `json:"sender"`
 		Receiver map[string][]codecCap `json:"receiver"`
 	}
-	ev, err := b.call(ctx, "codecs", nil, &res, permissionDefault)
-	m = probes.Measurement{}
-	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("codecs", &res); m.Err != nil {
 		return m
 	}
 	all := func(side map[string][]codecCap) []codecCap { return append(side["audio"], side["video"]...) }

@@ -11,9 +11,18 @@ import (
 // DeviceKinds are the device counts browser.devices reports, as metrics.
 var DeviceKinds = []string{"audioinput", "videoinput", "audiooutput"}
 
+// DevicesTask is the page check of browser.devices.
+func DevicesTask() Task { return Task{Name: "devices"} }
+
 // Devices lists the media devices (enumerateDevices) with their labels;
 // it asks for capture permission once so the labels are visible.
-func Devices(ctx context.Context, b *Browser) (m probes.Measurement) {
+func Devices(ctx context.Context, b *Browser) probes.Measurement {
+	return b.measure(ctx, DevicesTask(), b.mediaPermission(), DevicesFrom)
+}
+
+// DevicesFrom turns the devices page check's result into browser.devices'
+// measurement.
+func DevicesFrom(r PageResult) (m probes.Measurement) {
 	var res struct {
 		Devices []struct {
 			Kind  string `json:"kind"`
@@ -22,10 +31,7 @@ func Devices(ctx context.Context, b *Browser) (m probes.Measurement) {
 		Counts     map[string]float64 `json:"counts"`
 		Permission string             `json:"permission"`
 	}
-	ev, err := b.call(ctx, "devices", nil, &res, b.mediaPermission())
-	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("devices", &res); m.Err != nil {
 		return m
 	}
 	for _, k := range DeviceKinds {

@@ -47,23 +47,30 @@ func (s trackSettings) record(m *probes.Measurement) {
 // firstDataWait is how long an open device may take to deliver data.
 const firstDataWait = 3 * time.Second
 
+// GetUserMediaTask is the page check of browser.getusermedia.KIND.
+func GetUserMediaTask(kind Kind) Task {
+	return Task{Name: "getUserMedia", Arg: map[string]any{"kind": kind, "waitMs": firstDataWait.Milliseconds()}}
+}
+
 // GetUserMedia opens the camera or the microphone and times the first
 // frame (or audio chunk) after the call.
-func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) (m probes.Measurement) {
+func GetUserMedia(ctx context.Context, b *Browser, kind Kind, cfg GUMConfig) probes.Measurement {
+	perm := b.mediaPermission()
+	if cfg.Deny {
+		perm = permissionDeny
+	}
+	return b.measure(ctx, GetUserMediaTask(kind), perm, func(r PageResult) probes.Measurement { return GetUserMediaFrom(kind, r) })
+}
+
+// GetUserMediaFrom turns the getUserMedia page check's result into
+// browser.getusermedia.KIND's measurement.
+func GetUserMediaFrom(kind Kind, r PageResult) (m probes.Measurement) {
 	var res struct {
 		GUMMs    float64       `json:"gumMs"`
 		FirstMs  *float64      `json:"firstMs"`
 		Settings trackSettings `json:"settings"`
 	}
-	perm := b.mediaPermission()
-	if cfg.Deny {
-		perm = permissionDeny
-	}
-	ev, err := b.call(ctx, "getUserMedia", map[string]any{"kind": kind, "waitMs": firstDataWait.Milliseconds()}, &res, perm)
-	m = probes.Measurement{}
-	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("getUserMedia", &res); m.Err != nil {
 		return m
 	}
 	m.SetMetric("gum_ms", res.GUMMs)

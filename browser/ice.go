@@ -42,6 +42,20 @@ type ICESummary struct {
 	Errors []ICECandidateError
 }
 
+// ICETask is the page check of browser.ice: gathering with one server
+// over one transport. The page gets the credential; no output does.
+func ICETask(t probes.Target, cfg ICEConfig) Task {
+	return Task{Name: "ice", Arg: map[string]any{"iceServers": []webrtc.ICEServer{probes.ICEServer(t.Server, t.Transport)},
+		"timeoutMs": cfg.timeout().Milliseconds()}}
+}
+
+func (cfg ICEConfig) timeout() time.Duration {
+	if cfg.Timeout <= 0 {
+		return 3 * time.Second
+	}
+	return cfg.Timeout
+}
+
 // ICE gathers candidates in the browser with one server over one
 // transport and counts host, srflx and relay candidates and
 // icecandidateerror events. relay is reported for TURN servers only, so a
@@ -49,26 +63,23 @@ type ICESummary struct {
 // candidate equal to a host one, so on loopback or without NAT a working
 // STUN server can yield none: "complete" and "errors" are what show it
 // answered.
-func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) (m probes.Measurement) {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 3 * time.Second
-	}
+func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) probes.Measurement {
 	if err := b.usesServer(t); err != nil {
 		return probes.Measurement{Err: err, Evidence: b.identity()}
 	}
+	return b.measure(ctx, ICETask(t, cfg), permissionDefault, func(r PageResult) probes.Measurement { return ICEFrom(t, r) })
+}
+
+// ICEFrom turns the ice page check's result into browser.ice's
+// measurement for target t.
+func ICEFrom(t probes.Target, r PageResult) (m probes.Measurement) {
 	var res struct {
 		Candidates []candidate         `json:"candidates"`
 		Errors     []ICECandidateError `json:"errors"`
 		Complete   bool                `json:"complete"`
 		GatherMs   float64             `json:"gatherMs"`
 	}
-	// The page gets the credential, never the evidence.
-	arg := map[string]any{"iceServers": []webrtc.ICEServer{probes.ICEServer(t.Server, t.Transport)}, "timeoutMs": cfg.Timeout.Milliseconds()}
-	ev, err := b.call(ctx, "ice", arg, &res, permissionDefault)
-	m = probes.Measurement{}
-	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("ice", &res); m.Err != nil {
 		return m
 	}
 	m.Summary = &ICESummary{Errors: res.Errors}

@@ -88,11 +88,16 @@ func sharedFirefox(t testing.TB) *Browser {
 }
 
 // sharedBrowser returns the binary's browser, or skips (fails in CI) when
-// there is none.
+// there is none installed. A browser that is installed but would not
+// start is a failure everywhere: that is rtcprobe's launch code at fault
+// (or the browser), not a missing tool.
 func sharedBrowser(t testing.TB) *Browser {
 	t.Helper()
-	if sharedErr != nil {
+	switch {
+	case IsNotFound(sharedErr):
 		testenv.Unavailable(t, "no browser: %v (%s)", sharedErr, InstallHint)
+	case sharedErr != nil:
+		t.Fatalf("the browser is installed but did not start: %v", sharedErr)
 	}
 	return shared
 }

@@ -38,9 +38,29 @@ func (c QualityConfig) durationMs() float64 {
 	return float64(c.Duration.Milliseconds())
 }
 
+// VideoQualityTask is the page check of browser.video.quality.
+func VideoQualityTask(cfg QualityConfig) Task {
+	return Task{Name: "videoQuality", Arg: map[string]any{"durationMs": cfg.durationMs()}}
+}
+
 // VideoQuality samples the camera for about Duration and measures black
 // frames, frozen frames, mean luma and the delivered frame rate.
-func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.Measurement) {
+func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Measurement {
+	return b.measure(ctx, VideoQualityTask(cfg), b.mediaPermission(), func(r PageResult) probes.Measurement {
+		m := VideoQualityFrom(cfg, r)
+		if pct, ok := m.Metrics["frozen_frames_pct"]; ok && b.stillFakeCamera() {
+			// Not a camera fault to judge: the synthetic device is built so.
+			delete(m.Metrics, "frozen_frames_pct")
+			m.SetMetric("still_frames_pct", pct)
+			m.AddEvidence("synthetic camera", "Firefox's fake camera draws one colour that changes by a step every few frames: its repeated frames are not judged as frozen")
+		}
+		return m
+	})
+}
+
+// VideoQualityFrom turns the videoQuality page check's result into
+// browser.video.quality's measurement.
+func VideoQualityFrom(cfg QualityConfig, r PageResult) (m probes.Measurement) {
 	var res struct {
 		Frames   int           `json:"frames"`
 		SpanMs   float64       `json:"spanMs"`
@@ -48,16 +68,12 @@ func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.
 		Diff     []float64     `json:"diff"`
 		Settings trackSettings `json:"settings"`
 	}
-	ev, err := b.call(ctx, "videoQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
-	m = probes.Measurement{}
-	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("videoQuality", &res); m.Err != nil {
 		return m
 	}
 	res.Settings.record(&m)
 	m.SetMetric("frames", float64(res.Frames))
-	if res.Frames == 0 {
+	if res.Frames == 0 || len(res.Luma) == 0 {
 		m.Err = &TimeoutError{Stage: "the first video frame", After: time.Duration(cfg.durationMs()) * time.Millisecond}
 		return m
 	}
@@ -77,14 +93,7 @@ func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.
 	m.SetMetric("luma_mean", sum/float64(len(res.Luma)))
 	m.SetMetric("black_frames_pct", 100*float64(black)/float64(len(res.Luma)))
 	if len(res.Diff) > 0 {
-		pct := 100 * float64(frozen) / float64(len(res.Diff))
-		if b.stillFakeCamera() {
-			// Not a camera fault to judge: the synthetic device is built so.
-			m.SetMetric("still_frames_pct", pct)
-			m.AddEvidence("synthetic camera", "Firefox's fake camera draws one colour that changes by a step every few frames: its repeated frames are not judged as frozen")
-		} else {
-			m.SetMetric("frozen_frames_pct", pct)
-		}
+		m.SetMetric("frozen_frames_pct", 100*float64(frozen)/float64(len(res.Diff)))
 	}
 	if res.Frames > 1 && res.SpanMs > 0 {
 		m.SetMetric("fps", float64(res.Frames-1)/(res.SpanMs/1000))
@@ -96,10 +105,21 @@ func VideoQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.
 // whose picture is a still colour by design.
 func (b *Browser) stillFakeCamera() bool { return b.engine == Firefox && b.cfg.Media != RealMedia }
 
+// AudioQualityTask is the page check of browser.audio.quality.
+func AudioQualityTask(cfg QualityConfig) Task {
+	return Task{Name: "audioQuality", Arg: map[string]any{"durationMs": cfg.durationMs()}}
+}
+
 // AudioQuality samples the microphone (no echo cancellation, noise
 // suppression or gain control) and measures level, peak, silence and
 // clipping.
-func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.Measurement) {
+func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) probes.Measurement {
+	return b.measure(ctx, AudioQualityTask(cfg), b.mediaPermission(), func(r PageResult) probes.Measurement { return AudioQualityFrom(cfg, r) })
+}
+
+// AudioQualityFrom turns the audioQuality page check's result into
+// browser.audio.quality's measurement.
+func AudioQualityFrom(cfg QualityConfig, r PageResult) (m probes.Measurement) {
 	var res struct {
 		Samples    float64       `json:"samples"`
 		SumSquares float64       `json:"sumSquares"`
@@ -109,15 +129,11 @@ func AudioQuality(ctx context.Context, b *Browser, cfg QualityConfig) (m probes.
 		SampleRate float64       `json:"sampleRate"`
 		Settings   trackSettings `json:"settings"`
 	}
-	ev, err := b.call(ctx, "audioQuality", map[string]any{"durationMs": cfg.durationMs()}, &res, b.mediaPermission())
-	m = probes.Measurement{}
-	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
-	if err != nil {
-		m.Err = err
+	if m.Err = r.Decode("audioQuality", &res); m.Err != nil {
 		return m
 	}
 	res.Settings.record(&m)
-	if res.Samples == 0 {
+	if res.Samples <= 0 {
 		m.Err = &TimeoutError{Stage: "the first audio samples", After: time.Duration(cfg.durationMs()) * time.Millisecond}
 		return m
 	}

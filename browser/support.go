@@ -31,3 +31,16 @@ func OutdatedBy(e Engine, major int) int {
 	}
 	return min - major
 }
+
+// engineOfBrowser is the engine whose support window applies to a browser
+// named as ParseUserAgent names it. Edge numbers its majors as Chrome
+// does; Opera does not, so it has no window here.
+func engineOfBrowser(name string) (Engine, bool) {
+	switch name {
+	case "Chrome", "Chromium", "HeadlessChrome", "Edge":
+		return Chromium, true
+	case "Firefox":
+		return Firefox, true
+	}
+	return "", false
+}

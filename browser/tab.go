@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -82,33 +83,72 @@ func (c *console) evidence() []probes.Evidence {
 	return append([]probes.Evidence(nil), c.lines...)
 }
 
-// pageResult is what rtcprobe.run() resolves to.
-type pageResult struct {
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result"`
-	Error  *struct {
-		Name       string `json:"name"`
-		Message    string `json:"message"`
-		Constraint string `json:"constraint"`
-		Op         string `json:"op"`
-	} `json:"error"`
+// Task is one page check: the function of pages/rtcprobe.js and its
+// argument. rtcprobe runs it in a tab it drives; the pre-call page runs
+// the same task in a user's browser and posts the PageResult back.
+type Task struct {
+	Name string         `json:"name"`
+	Arg  map[string]any `json:"arg"`
 }
 
-// call runs the page check name(arg) in a fresh tab and decodes its JSON
-// result into out. Console output is returned as evidence either way. ctx
-// bounds everything (waiting for the camera too), and the tab is always
-// closed.
-func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm permission) ([]probes.Evidence, error) {
+// PageResult is what rtcprobe.run(name, arg) resolves to: a result, or
+// the exception the check raised.
+type PageResult struct {
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *PageError      `json:"error,omitempty"`
+}
+
+// PageError is a page check's exception as the page reports it.
+type PageError struct {
+	Name       string `json:"name"`
+	Message    string `json:"message"`
+	Constraint string `json:"constraint"`
+	Op         string `json:"op"`
+}
+
+// Decode turns the result into out, or the page's exception into a
+// *DOMError, naming the check for errors of its own.
+func (r PageResult) Decode(name string, out any) error {
+	if !r.OK {
+		if r.Error == nil {
+			return errors.New("page check " + name + " failed without an error")
+		}
+		op := r.Error.Op
+		if op == "" {
+			op = name
+		}
+		return &DOMError{Op: op, Name: r.Error.Name, Message: r.Error.Message, Constraint: r.Error.Constraint}
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Result, out); err != nil {
+			return fmt.Errorf("page check %s: bad result: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// run runs a page check in a fresh tab and returns what it resolved to.
+// Console output is returned as evidence either way; an error is the
+// tab's or the deadline's, never the page check's own (that is in the
+// result). ctx bounds everything (waiting for the camera too), and the tab
+// is always closed.
+func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult, []probes.Evidence, error) {
+	name := t.Name
 	start := time.Now()
 	if capturing[name] {
 		if err := lockCamera(ctx, &b.camera, name == "resolutions"); err != nil {
-			return nil, &TimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
+			return PageResult{}, nil, &TimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
 		}
 		defer unlockCamera(&b.camera, name == "resolutions")
 	}
+	arg := t.Arg
+	if arg == nil {
+		arg = map[string]any{}
+	}
 	argJSON, err := json.Marshal(arg)
 	if err != nil {
-		return nil, err
+		return PageResult{}, nil, err
 	}
 	var con console
 	// timedOut names the step the deadline interrupted, if it did.
@@ -126,28 +166,23 @@ func (b *Browser) call(ctx context.Context, name string, arg any, out any, perm 
 		raw, err = b.evaluateChrome(ctx, expr, perm, &con, timedOut)
 	}
 	if err != nil {
-		return con.evidence(), err
+		return PageResult{}, con.evidence(), err
 	}
-	var res pageResult
+	var res PageResult
 	if err := json.Unmarshal([]byte(raw), &res); err != nil {
-		return con.evidence(), fmt.Errorf("page check %s: bad result: %w", name, err)
+		return PageResult{}, con.evidence(), fmt.Errorf("page check %s: bad result: %w", name, err)
 	}
-	if !res.OK {
-		if res.Error == nil {
-			return con.evidence(), errors.New("page check " + name + " failed without an error")
-		}
-		op := res.Error.Op
-		if op == "" {
-			op = name
-		}
-		return con.evidence(), &DOMError{Op: op, Name: res.Error.Name, Message: res.Error.Message, Constraint: res.Error.Constraint}
+	return res, con.evidence(), nil
+}
+
+// call runs a page check and decodes its result into out (see run and
+// PageResult.Decode).
+func (b *Browser) call(ctx context.Context, t Task, out any, perm permission) ([]probes.Evidence, error) {
+	res, ev, err := b.run(ctx, t, perm)
+	if err != nil {
+		return ev, err
 	}
-	if out != nil {
-		if err := json.Unmarshal(res.Result, out); err != nil {
-			return con.evidence(), fmt.Errorf("page check %s: bad result: %w", name, err)
-		}
-	}
-	return con.evidence(), nil
+	return ev, res.Decode(t.Name, out)
 }
 
 // evaluateChrome runs expr (a promise of a string) in a fresh Chrome tab
@@ -216,4 +251,59 @@ func unlockCamera(l *sync.RWMutex, exclusive bool) {
 	} else {
 		l.RUnlock()
 	}
+}
+
+// measure runs a page check and turns its result into a measurement with
+// from; the page's console lines and the browser's identity follow the
+// check's own evidence.
+func (b *Browser) measure(ctx context.Context, t Task, perm permission, from func(PageResult) probes.Measurement) probes.Measurement {
+	res, ev, err := b.run(ctx, t, perm)
+	var m probes.Measurement
+	if err != nil {
+		m = probes.Failed(err)
+	} else {
+		m = from(res)
+	}
+	m.Evidence = b.withContext(m.Evidence, ev)
+	return m
+}
+
+// Visit opens a page of someone else's (the hosted pre-call page) in a tab
+// of its own browser context, as a user would, with camera and microphone
+// allowed for its origin, or blocked when deny is set. It returns the tab
+// for chromedp actions, its console lines so far, and a function that
+// closes the tab. ctx bounds the opening only.
+func (b *Browser) Visit(ctx context.Context, pageURL string, deny bool) (tab context.Context, lines func() []probes.Evidence, closeTab func(), err error) {
+	if b.fx != nil {
+		return nil, nil, nil, fmt.Errorf("%w: Visit drives Chrome's tabs (chromedp), not Firefox", probes.ErrUnsupported)
+	}
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tab, closeTab = chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	var con console
+	stop := context.AfterFunc(ctx, closeTab)
+	defer stop()
+	if err := chromedp.Listen(tab, con.listen); err != nil {
+		closeTab()
+		return nil, nil, nil, fmt.Errorf("opening a tab: %w", err)
+	}
+	perm := permissionGrant
+	if deny {
+		perm = permissionDeny
+	}
+	if err := b.setPermissionFor(tab, u.Scheme+"://"+u.Host, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
+		closeTab()
+		return nil, nil, nil, err
+	}
+	if err := chromedp.Do(tab, chromedp.Navigate(pageURL)); err != nil {
+		closeTab()
+		return nil, nil, nil, fmt.Errorf("loading %s: %w", pageURL, err)
+	}
+	if ctx.Err() != nil {
+		closeTab()
+		return nil, nil, nil, ctx.Err()
+	}
+	return tab, con.evidence, closeTab, nil
 }

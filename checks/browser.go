@@ -106,7 +106,7 @@ var browserLoopbackThresholds = []Threshold{
 	MustThreshold(Warn, "rtt_ms < 50", "a loopback call has no network: a high RTT means an overloaded machine"),
 }
 
-var browserInteropThresholds = []Threshold{
+var browserInteropThresholds = concat([]Threshold{
 	MustThreshold(Fail, "pion_video_frames >= 1", "no video frame from the browser reached the pion peer (chrome_* metrics are the browser's, whichever it is)"),
 	MustThreshold(Fail, "pion_audio_packets >= 1", "no audio from the browser reached the pion peer"),
 	MustThreshold(Fail, "chrome_frames_decoded >= 1", "the browser decoded no video frame from the pion peer"),
@@ -114,6 +114,17 @@ var browserInteropThresholds = []Threshold{
 	MustThreshold(Fail, "dc_lost == 0", "data channels are reliable and ordered by default (RFC 8831): none may be lost"),
 	MustThreshold(Fail, "relayed == 1", "relay-only call did not go through the TURN server"),
 	MustThreshold(Warn, "connected_ms < 1000", "users notice call setup beyond a second (on loopback it takes about 150-300 ms)"),
+}, renamed(lossThresholds, "up_loss_pct"), renamed(lossThresholds, "down_loss_pct"),
+	renamed(jitterThresholds, "up_jitter_ms"), renamed(jitterThresholds, "down_jitter_ms"), rttThresholds)
+
+// renamed is ts on another metric (the same limits and reasons).
+func renamed(ts []Threshold, metric string) []Threshold {
+	out := make([]Threshold, len(ts))
+	for i, t := range ts {
+		t.Metric = metric
+		out[i] = t
+	}
+	return out
 }
 
 // browserRun starts (or reuses) the run's browser and measures with it.
@@ -182,13 +193,15 @@ func browserChecks() []*Check {
 			Thresholds: th, Subjects: browserSubject, Run: browserRun(measure), Advice: browserAdvice}
 	}
 	gum := func(kind browser.Kind, first string, th []Threshold) *Check {
-		return one("browser.getusermedia."+string(kind), "getUserMedia "+string(kind),
+		c := one("browser.getusermedia."+string(kind), "getUserMedia "+string(kind),
 			"Opens the "+map[browser.Kind]string{browser.Audio: "microphone", browser.Video: "camera"}[kind]+
 				" with getUserMedia: time to the first data, track settings and the device used.",
 			[]string{first, "gum_ms", "width", "height", "frame_rate", "sample_rate", "channels"}, th, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.GetUserMedia(ctx, b, kind, browser.GUMConfig{})
 			})
+		c.Remote = pageOnly(browser.GetUserMediaTask(kind), func(r browser.PageResult) probes.Measurement { return browser.GetUserMediaFrom(kind, r) })
+		return c
 	}
 	res := []string{"resolutions"}
 	for _, r := range browser.Resolutions {
@@ -198,7 +211,7 @@ func browserChecks() []*Check {
 	for _, f := range browser.CodecFamilies {
 		codecs = append(codecs, f.Metric)
 	}
-	return []*Check{
+	checks := []*Check{
 		one("browser.api", "Browser WebRTC APIs",
 			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version and warns below the support window.",
 			append([]string{"missing_apis", "version_major", "outdated_versions", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
@@ -249,6 +262,14 @@ func browserChecks() []*Check {
 				}
 				return browser.ICE(ctx, b, s.Target, browser.ICEConfig{})
 			}),
+			Remote: &Remote{
+				Task: func(s Subject, _ *Plan, _ RemoteEnv) browser.Task {
+					return browser.ICETask(s.Target, browser.ICEConfig{})
+				},
+				Measure: func(s Subject, _ *Plan, r browser.PageResult, _ browser.CallStats) probes.Measurement {
+					return browser.ICEFrom(s.Target, r)
+				},
+			},
 			Advice: browserAdvice,
 		},
 		one("browser.loopback", "Browser loopback call",
@@ -261,22 +282,74 @@ func browserChecks() []*Check {
 			ID: "browser.interop", Title: "Browser ↔ pion call",
 			Description: "A real call between the browser and rtcprobe's pion/webrtc peer: media both ways, data channel echo; once with all candidates and once relay-only per TURN server.",
 			Metrics: []string{"connected_ms", "chrome_frames_decoded", "pion_video_frames", "pion_audio_packets", "chrome_audio_packets",
-				"dc_rtt_median_ms", "dc_lost", "relayed"},
+				"dc_rtt_median_ms", "dc_lost", "relayed", "rtt_ms", "up_loss_pct", "down_loss_pct", "up_jitter_ms", "down_jitter_ms",
+				"up_kbps", "down_kbps", "up_fps", "down_fps", "dc_up_mbps", "dc_down_mbps"},
 			Timeout: browserTimeout, TimeoutFor: browserTimeoutFor, Thresholds: browserInteropThresholds, Subjects: browserInteropSubjects,
 			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
 				if err := browserTrustsTarget(s, p); err != nil {
 					return probes.Failed(err)
 				}
-				cfg := browser.InteropConfig{}
-				if s.Target.Server.IsTURN() {
-					t := s.Target
-					cfg.Relay = &t
-				}
-				return browser.Interop(ctx, b, cfg)
+				return browser.Interop(ctx, b, interopConfig(s, false))
 			}),
+			Remote: &Remote{
+				Task: func(s Subject, p *Plan, env RemoteEnv) browser.Task {
+					setup := env.Call
+					if !s.Target.Server.IsTURN() {
+						// All candidates: the browser gathers with every server.
+						setup.ICEServers = nil
+						for _, sub := range browserICESubjects(p) {
+							setup.ICEServers = append(setup.ICEServers, probes.ICEServer(sub.Target.Server, sub.Target.Transport))
+						}
+					}
+					return browser.InteropTask(interopConfig(s, true), setup)
+				},
+				Measure: func(s Subject, _ *Plan, r browser.PageResult, call browser.CallStats) probes.Measurement {
+					return browser.InteropFrom(interopConfig(s, true), r, call)
+				},
+			},
 			Advice: browserAdvice,
 		},
 	}
+	remote := map[string]*Remote{
+		"browser.api":     pageOnly(browser.APITask(), func(r browser.PageResult) probes.Measurement { return browser.APIFrom(r, "") }),
+		"browser.devices": pageOnly(browser.DevicesTask(), browser.DevicesFrom),
+		"browser.codecs":  pageOnly(browser.CodecsTask(), browser.CodecsFrom),
+		"browser.video.quality": pageOnly(browser.VideoQualityTask(browser.QualityConfig{}), func(r browser.PageResult) probes.Measurement {
+			return browser.VideoQualityFrom(browser.QualityConfig{}, r)
+		}),
+		"browser.audio.quality": pageOnly(browser.AudioQualityTask(browser.QualityConfig{}), func(r browser.PageResult) probes.Measurement {
+			return browser.AudioQualityFrom(browser.QualityConfig{}, r)
+		}),
+	}
+	for _, c := range checks {
+		if r, ok := remote[c.ID]; ok {
+			c.Remote = r
+		}
+	}
+	return checks
+}
+
+// pageOnly is the Remote of a check whose page check takes no subject.
+func pageOnly(t browser.Task, from func(browser.PageResult) probes.Measurement) *Remote {
+	return &Remote{
+		Task:    func(Subject, *Plan, RemoteEnv) browser.Task { return t },
+		Measure: func(_ Subject, _ *Plan, r browser.PageResult, _ browser.CallStats) probes.Measurement { return from(r) },
+	}
+}
+
+// interopConfig is the call of one browser.interop subject: relay-only
+// through its TURN server and transport, or with all candidates. A
+// browser elsewhere also measures the data channel's throughput on the
+// all-candidates call.
+func interopConfig(s Subject, remote bool) browser.InteropConfig {
+	cfg := browser.InteropConfig{}
+	if s.Target.Server.IsTURN() {
+		t := s.Target
+		cfg.Relay = &t
+	} else {
+		cfg.Throughput = remote
+	}
+	return cfg
 }
 
 // browserTrustsTarget skips TLS servers the run trusts by its own rules

@@ -12,6 +12,8 @@ func Catalog() []*Check {
 	all = append(all, iceChecks()...)
 	all = append(all, mediaChecks()...)
 	all = append(all, dataChannelChecks()...)
+	all = append(all, mediaServerChecks()...)
+	all = append(all, loadChecks()...)
 	all = append(all, browserChecks()...)
 	all = append(all, interopChecks()...)
 	return all

@@ -29,13 +29,14 @@ type Check struct {
 	// TimeoutFor, when set, replaces Timeout with one that depends on the
 	// plan (the media checks last as long as --media-duration asks).
 	TimeoutFor func(p *Plan) time.Duration
-	// OptIn checks run only when something selects checks (--checks, a
-	// profile, a config's checks): a run that selects nothing leaves them
-	// out, as too long for every run (the interop matrix).
-	OptIn bool
 	// Exclusive checks run alone, after the others: what they measure
 	// (throughput) would otherwise include the CPU the other checks use.
 	Exclusive bool
+	// OptIn checks run only when asked for by name (their group, a
+	// prefix or their ID): never through "*" or another glob, so the
+	// default run and the ci profile leave them out (TURN load, the
+	// interop matrix: too long for every run).
+	OptIn bool
 	// Serial, when set, names what a run of this subject holds that other
 	// runs may not share (a TURN user's allocation quota): runs with the
 	// same non-empty key, of any check, go one after another.
@@ -54,6 +55,10 @@ type Check struct {
 	// the run is over, for conclusions no single result can draw (TURN
 	// over UDP fails where TCP works: UDP is blocked on the path).
 	Across func(mine []*Result, all []Result)
+	// Remote, when set, measures the check in a browser rtcprobe does not
+	// drive (the hosted pre-call page): the same page check, its result
+	// posted back and judged here as Run would judge it.
+	Remote *Remote
 	// Needs says what a plan must name for the check to have a subject
 	// ("a turn: or turns: server"), for a run that ends up checking
 	// nothing.
@@ -80,6 +85,9 @@ type Subject struct {
 	Browser *browser.Session
 	// Call is the rest of an interop check's subject.
 	Call *CallSubject
+	// WHIP and WHEP are the media server endpoints of the WHIP/WHEP and
+	// broadcast checks (tokens included: never shown).
+	WHIP, WHEP probes.Endpoint
 	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
 	// a stun: or turn: URI, which mean UDP): when it fails because the
 	// server cannot be reached that way, it warns instead of failing, and
@@ -126,6 +134,22 @@ func (v Violation) String() string {
 		strconv.FormatFloat(v.Threshold.Value, 'f', -1, 64), v.Level)
 }
 
+// OnlyTimingBroken reports whether the result is a warning whose broken
+// thresholds are all about time (round trips, set-up times, jitter: the
+// _ms metrics) or pace (frames per second): what an overloaded machine
+// produces with nothing wrong on the network or in the device.
+func (r Result) OnlyTimingBroken() bool {
+	if r.Status != Warn || len(r.Broken) == 0 {
+		return false
+	}
+	for _, v := range r.Broken {
+		if !strings.HasSuffix(v.Metric, "_ms") && v.Metric != "fps" && v.Metric != "frame_rate" {
+			return false
+		}
+	}
+	return true
+}
+
 // Broke reports whether the result broke a threshold on metric.
 func (r Result) Broke(metric string) bool {
 	return slices.ContainsFunc(r.Broken, func(v Violation) bool { return v.Metric == metric })
@@ -138,11 +162,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s, Status: Pass, Duration: took,
 		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series, Cause: m.Err,
 	}
-	for _, name := range c.Metrics {
-		if _, ok := m.Metrics[name]; ok && len(r.KeyMetrics) < 3 {
-			r.KeyMetrics = append(r.KeyMetrics, name)
-		}
-	}
+	r.KeyMetrics = c.KeyMetrics(m.Metrics)
 	switch {
 	case m.Err != nil && errors.Is(m.Err, probes.ErrUnsupported):
 		r.Status, r.Error = Skip, m.Err.Error()
@@ -177,6 +197,18 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
 	return r
+}
+
+// KeyMetrics are the first few of the check's metrics that metrics has:
+// what a one-line summary shows.
+func (c *Check) KeyMetrics(metrics map[string]float64) []string {
+	var out []string
+	for _, name := range c.Metrics {
+		if _, ok := metrics[name]; ok && len(out) < 3 {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // errInternal marks the tool's own faults (a panic in a probe, a probe that

@@ -24,6 +24,9 @@ type Config struct {
 	// File is the path the config was read from, for messages.
 	File    string
 	Servers []probes.Server
+	// WHIP and WHEP are the media server endpoints (whip:, whep:), with
+	// their bearer tokens.
+	WHIP, WHEP *probes.Endpoint
 	// Checks select what runs (the selection grammar); empty means every
 	// check the profile selects.
 	Checks []Pattern
@@ -36,6 +39,8 @@ type Config struct {
 	Profiles map[string]*Profile
 	// Modules are what `rtcprobe serve` probes with (/probe?module=NAME).
 	Modules map[string]*Module
+	// Precall is the hosted pre-call page's section; nil when absent.
+	Precall *Precall
 }
 
 // ThresholdRule sets thresholds on every check a pattern matches. A rule's
@@ -233,15 +238,23 @@ func (p *configParser) top(n *yaml.Node, cfg *Config) {
 			}
 		},
 		"servers":    func(k, v *yaml.Node) { p.servers(v, cfg) },
+		"whip":       func(k, v *yaml.Node) { cfg.WHIP = p.endpoint(v, "whip") },
+		"whep":       func(k, v *yaml.Node) { cfg.WHEP = p.endpoint(v, "whep") },
 		"checks":     func(k, v *yaml.Node) { cfg.Checks = p.patterns(v, "checks") },
 		"profile":    func(k, v *yaml.Node) { cfg.Profile = p.str(v, "profile") },
 		"options":    func(k, v *yaml.Node) { cfg.Options = append(cfg.Options, p.options(v, "options")...) },
 		"thresholds": func(k, v *yaml.Node) { cfg.Thresholds = p.thresholds(v, "thresholds") },
 		"profiles":   func(k, v *yaml.Node) { cfg.Profiles = p.profiles(v) },
 		"modules":    func(k, v *yaml.Node) { cfg.Modules = p.modules(v) },
+		"precall":    func(k, v *yaml.Node) { cfg.Precall = p.precall(k, v) },
 	}
 	p.topLevelOptions(handlers, "", &cfg.Options)
 	p.fields(n, "", handlers)
+	if pc := cfg.Precall; pc != nil && pc.Profile != "" {
+		if _, ok := cfg.Profiles[pc.Profile]; !ok && BuiltinProfile(pc.Profile) == nil {
+			p.errorf(valueNode(valueNode(n, "precall"), "profile"), "precall.profile", "unknown profile %q (want one of: %s)", pc.Profile, strings.Join(profileNames(cfg), ", "))
+		}
+	}
 	if cfg.Profile != "" {
 		if _, ok := cfg.Profiles[cfg.Profile]; !ok && BuiltinProfile(cfg.Profile) == nil {
 			p.errorf(valueNode(n, "profile"), "profile", "unknown profile %q (want one of: %s)", cfg.Profile, strings.Join(profileNames(cfg), ", "))
@@ -264,12 +277,18 @@ func (p *configParser) topLevelOptions(handlers map[string]func(k, v *yaml.Node)
 }
 
 func (p *configParser) servers(n *yaml.Node, cfg *Config) {
+	cfg.Servers = append(cfg.Servers, p.serverList(n, "servers")...)
+}
+
+// serverList reads a list of servers (as RTCIceServer) at field.
+func (p *configParser) serverList(n *yaml.Node, at string) []probes.Server {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "servers", "want a list of servers, got %s", kindName(n))
-		return
+		p.errorf(n, at, "want a list of servers, got %s", kindName(n))
+		return nil
 	}
+	var out []probes.Server
 	for i, sn := range n.Content {
-		field := fmt.Sprintf("servers[%d]", i)
+		field := fmt.Sprintf("%s[%d]", at, i)
 		var (
 			urls      []string
 			urlNodes  []*yaml.Node
@@ -318,9 +337,42 @@ func (p *configParser) servers(n *yaml.Node, cfg *Config) {
 				continue
 			}
 			s.Username, s.Password, s.REST = username, password, rest
-			cfg.Servers = append(cfg.Servers, s)
+			out = append(out, s)
 		}
 	}
+	return out
+}
+
+// endpoint reads a WHIP/WHEP endpoint: url and an optional bearer token
+// (a secret: ${VAR} in the file, never echoed).
+func (p *configParser) endpoint(n *yaml.Node, field string) *probes.Endpoint {
+	var (
+		ep      probes.Endpoint
+		urlNode *yaml.Node
+	)
+	p.fields(n, field, map[string]func(k, v *yaml.Node){
+		"url": func(k, v *yaml.Node) {
+			urlNode = v
+			raw := p.secret(v, field+".url")
+			if raw == "" {
+				return
+			}
+			u, err := probes.ParseEndpoint(raw)
+			if err != nil {
+				p.errorf(v, field+".url", "%v", err)
+				return
+			}
+			ep.URL = u
+		},
+		"token": func(k, v *yaml.Node) { ep.Token = p.secret(v, field+".token") },
+	})
+	if n.Kind == yaml.MappingNode && urlNode == nil {
+		p.errorf(n, field, "missing url (the http:// or https:// %s endpoint)", strings.ToUpper(field))
+	}
+	if ep.URL == nil {
+		return nil
+	}
+	return &ep
 }
 
 // credentials are a server's or a module's TURN credentials as written:

@@ -180,7 +180,9 @@ func TestResolve(t *testing.T) {
 		err     string
 	}{
 		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Fail},
-		{name: "ci runs everything, strict", profile: "ci", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Warn},
+		{name: "ci runs everything but opt-in checks, strict", profile: "ci", want: func(ids []string) bool {
+			return len(ids) == len(cat)-1 && !slices.Contains(ids, "load.turn")
+		}, failOn: Warn},
 		{name: "firewall has no media", profile: "firewall", want: func(ids []string) bool {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.behavior") && slices.Contains(ids, "signaling.websocket") &&
 				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.all")
@@ -193,7 +195,7 @@ func TestResolve(t *testing.T) {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.behavior")
 		}, failOn: Warn},
 		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: Warn},
-		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, precall)`},
+		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, load, precall)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,5 +384,73 @@ func TestBadEnvReferenceInSecretNotEchoed(t *testing.T) {
 				t.Errorf("error %q: want the field named and the secret hidden", msg)
 			}
 		})
+	}
+}
+
+// whip: and whep: name media server endpoints; a token from ${VAR} is
+// used, and no error about them echoes it.
+func TestConfigMediaServers(t *testing.T) {
+	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) {
+		v, ok := map[string]string{"WHIP_TOKEN": "tok-s3cret"}[k]
+		return v, ok
+	}}
+	cfg, err := ParseConfig("m.yml", []byte("whip:\n  url: http://127.0.0.1:8080/whip/live\n  token: ${WHIP_TOKEN}\nwhep:\n  url: http://127.0.0.1:8080/whep/live\n"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WHIP == nil || cfg.WHIP.Token != "tok-s3cret" || cfg.WHIP.URL.Path != "/whip/live" || cfg.WHEP == nil || cfg.WHEP.Token != "" {
+		t.Errorf("whip %+v whep %+v", cfg.WHIP, cfg.WHEP)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"whip:\n  token: ${WHIP_TOKEN}\n", "m.yml:2: whip: missing url"},
+		{"whip:\n  url: ftp://127.0.0.1/x?key=tok-s3cret\n", "m.yml:2: whip.url: invalid URI \"ftp://127.0.0.1/x?key=…\": want an http:// or https:// URL"},
+		{"whep:\n  url: http://127.0.0.1/x\n  tokn: x\n", "m.yml:3: whep.tokn: unknown field"},
+		{"whip:\n  url: http://127.0.0.1/x\n  token: ${NOPE}\n", "m.yml:3: whip.token: environment variable NOPE is not set"},
+	} {
+		_, err := ParseConfig("m.yml", []byte(bad.yaml), env)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.yaml, err, bad.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "tok-s3cret") {
+			t.Errorf("%q: the error shows the token: %v", bad.yaml, err)
+		}
+	}
+}
+
+// TestPrecallSection: the precall: section's fields, and retention in
+// days, weeks or a Go duration.
+func TestPrecallSection(t *testing.T) {
+	cfg, err := ParseConfig("p.yml", []byte(`version: 1
+servers:
+  - urls: stun:a.example:3478
+precall:
+  enabled: true
+  profile: precall
+  full_client_address: true
+  retention: 30d
+  servers:
+    - urls: turn:turn.example:3478
+      secret: s3cret
+      ttl: 5m
+`), ConfigEnv{Catalog: Catalog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := cfg.Precall
+	if pc == nil || pc.Disabled || !pc.FullClientAddress || pc.Retention != 30*24*time.Hour || pc.Profile != "precall" || pc.Where != "p.yml:4" {
+		t.Fatalf("precall = %+v", pc)
+	}
+	if len(pc.Servers) != 1 || pc.Servers[0].REST == nil || pc.Servers[0].REST.TTL != 5*time.Minute || len(cfg.Servers) != 1 {
+		t.Fatalf("servers: %v / %v", pc.Servers, cfg.Servers)
+	}
+	for in, want := range map[string]time.Duration{"0": 0, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "1d": 24 * time.Hour} {
+		if got, err := ParseRetention(in); err != nil || got != want {
+			t.Errorf("ParseRetention(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1d", "10s", "d", "1y", "99999999d"} {
+		if _, err := ParseRetention(bad); err == nil {
+			t.Errorf("ParseRetention(%q) accepted", bad)
+		}
 	}
 }

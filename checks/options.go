@@ -37,6 +37,16 @@ type Settings struct {
 	Media          browser.Media
 	Headful        bool
 	RequireBrowser bool
+	Viewers        int
+	BroadcastRamp  bool
+	LoadCalls      int
+	LoadDuration   time.Duration
+	LoadInterval   time.Duration
+	LoadPacketSize int
+	LoadRamp       bool
+	Repeat         int
+	SoakDuration   time.Duration
+	SoakInterval   time.Duration
 }
 
 // Option is one entry of the options table.
@@ -220,7 +230,7 @@ var optionTable = []*Option{
 		func(s *Settings) **url.URL { return &s.Proxy }),
 	textOption(&Option{Key: "simulate", Flag: "simulate", Arg: "SPEC",
 		Help: "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" " +
-			"(keys: delay, jitter, loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)",
+			"(keys: delay, jitter (uniform 0..J per packet), rate (e.g. 2mbit), loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)",
 		Valid: []string{"delay=10ms", "loss=5%,nat=symmetric"}, Invalid: []string{"delay=forever", "nat=weird", ""}},
 		func(t string) (*netsim.Spec, error) {
 			spec, err := netsim.ParseSpec(t)
@@ -256,6 +266,36 @@ var optionTable = []*Option{
 	boolOption(&Option{Key: "require_browser", Flag: "require-browser",
 		Help: "fail the browser checks when no browser is found (default: skip them)"},
 		func(s *Settings) *bool { return &s.RequireBrowser }),
+	intOption(&Option{Key: "viewers", Flag: "viewers", Default: "10",
+		Help: "viewers playing at once in the broadcast check"}, 1, 500, func(s *Settings) *int { return &s.Viewers }),
+	boolOption(&Option{Key: "broadcast_ramp", Flag: "broadcast-ramp",
+		Help: "the broadcast check adds viewers step by step (1, 2, 4, … up to --viewers) and reports the most that held the thresholds"},
+		func(s *Settings) *bool { return &s.BroadcastRamp }),
+	intOption(&Option{Key: "load_calls", Flag: "calls", Default: "50",
+		Help: "TURN load: relayed calls at once (two allocations each; the most a ramp tries)"}, 1, 2000, func(s *Settings) *int { return &s.LoadCalls }),
+	durationOption(&Option{Key: "load_duration", Flag: "load-duration", Default: "10s",
+		// Below the 5 minutes a TURN permission lasts, so no refresh is
+		// needed while the calls send.
+		Help: "TURN load: how long the calls of each step send"}, time.Second, 4*time.Minute,
+		func(s *Settings) *time.Duration { return &s.LoadDuration }),
+	durationOption(&Option{Key: "load_interval", Flag: "load-interval", Default: "20ms",
+		Help: "TURN load: time between a call's packets each way (20ms is one audio frame)"}, 5*time.Millisecond, time.Second,
+		func(s *Settings) *time.Duration { return &s.LoadInterval }),
+	intOption(&Option{Key: "load_packet_size", Flag: "packet-size", Default: "120",
+		Help: "TURN load: relayed payload bytes (120 an Opus frame with its RTP header, 1200 a video packet)"}, 20, 1400,
+		func(s *Settings) *int { return &s.LoadPacketSize }),
+	boolOption(&Option{Key: "load_ramp", Flag: "ramp",
+		Help: "TURN load: ramp up (10, 20, 40, … up to --calls) and report the most calls that held the thresholds (calls_held)"},
+		func(s *Settings) *bool { return &s.LoadRamp }),
+	intOption(&Option{Key: "repeat", Flag: "repeat", Default: "1",
+		Help: "run the checks this many times; the report gives pass rates, percentiles across runs and flapping"}, 1, 10000,
+		func(s *Settings) *int { return &s.Repeat }),
+	durationOption(&Option{Key: "soak_duration", Flag: "duration",
+		Help: "soak: run the checks again and again for this long (with --interval); the report gives pass rates, percentiles and flapping"},
+		time.Second, 7*24*time.Hour, func(s *Settings) *time.Duration { return &s.SoakDuration }),
+	durationOption(&Option{Key: "soak_interval", Flag: "interval", Default: "0s",
+		Help: "time from one repeated run's start to the next (0: back to back)"}, 0, 24*time.Hour,
+		func(s *Settings) *time.Duration { return &s.SoakInterval }),
 }
 
 // parseBrowsers reads a comma-separated list of browsers, each named once.

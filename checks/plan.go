@@ -37,6 +37,16 @@ type Plan struct {
 	// Memo shares a measurement between the results it gives (the two
 	// directions of an interop codec call); nil measures for each.
 	Memo *Memo
+	// WHIP and WHEP are the media server endpoints named (--whip,
+	// --whep, the config's whip: and whep:).
+	WHIP, WHEP *probes.Endpoint
+	// BroadcastWHIP and BroadcastWHEP are the embedded fan-out server's
+	// endpoints: the broadcast check probes them when no WHIP/WHEP
+	// endpoint is named.
+	BroadcastWHIP, BroadcastWHEP *probes.Endpoint
+	// BroadcastVia names the TURN servers the embedded fan-out relays
+	// through (empty: direct).
+	BroadcastVia string
 	// Stats, when set, receives the peers' full stats every second.
 	Stats *probes.StatsLog
 	// ChecksAsked is true when the front end named every check it runs

@@ -58,6 +58,12 @@ var builtinProfiles = []*Profile{
 		BuiltIn:     true,
 	},
 	{
+		Name:        "load",
+		Description: "TURN capacity: concurrent relayed calls through the turn: servers given (rtcprobe load).",
+		Include:     []Pattern{"load"},
+		BuiltIn:     true,
+	},
+	{
 		Name:        "precall",
 		Description: "Before a call: browser and devices, media quality, ICE connectivity, STUN and TURN.",
 		Include:     []Pattern{"browser", "media", "ice", "stun", "turn"},
@@ -124,7 +130,8 @@ type Resolved struct {
 }
 
 // Default is the checks a run takes when no --checks narrows them: the
-// chosen ones, or every one but the opt-in checks.
+// chosen ones (opt-in checks among them only where named), or every one
+// but the opt-in checks.
 func (r *Resolved) Default() []*Check {
 	if r.Chosen {
 		return r.Checks

@@ -74,7 +74,13 @@ func ParseSelection(catalog []*Check, spec string) ([]Pattern, error) {
 // Matches reports whether the pattern selects c.
 func (p Pattern) Matches(c *Check) bool {
 	s := string(p)
-	if s == "*" || s == c.ID || strings.HasPrefix(c.ID, s+".") {
+	if s == c.ID || strings.HasPrefix(c.ID, s+".") {
+		return true
+	}
+	if c.OptIn {
+		return false
+	}
+	if s == "*" {
 		return true
 	}
 	ok, _ := path.Match(s, c.ID)

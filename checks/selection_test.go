@@ -47,8 +47,17 @@ func TestSelection(t *testing.T) {
 		t.Errorf("no pattern selects %d checks, want all %d", len(got), len(Catalog()))
 	}
 	star, err := ParseSelection(Catalog(), "*")
-	if err != nil || len(Select(Catalog(), star)) != len(Catalog()) {
-		t.Errorf("* selects %d checks (%v), want all", len(Select(Catalog(), star)), err)
+	optIn := 0
+	for _, c := range Catalog() {
+		if c.OptIn {
+			optIn++
+			if got := Select(Catalog(), []Pattern{Pattern(c.Group())}); len(got) != 1 || got[0].ID != c.ID {
+				t.Errorf("group %s does not select opt-in check %s", c.Group(), c.ID)
+			}
+		}
+	}
+	if err != nil || optIn == 0 || len(Select(Catalog(), star)) != len(Catalog())-optIn {
+		t.Errorf("* selects %d checks (%v), want all but the %d opt-in ones", len(Select(Catalog(), star)), err, optIn)
 	}
 }
 

@@ -49,6 +49,7 @@ func signalingAdvice(target string, err error) string {
 	var (
 		proxy  *probes.ProxyError
 		status *probes.HTTPStatusError
+		head   *probes.HeadError
 		tlsErr *probes.TLSPortError
 	)
 	switch {
@@ -62,6 +63,8 @@ func signalingAdvice(target string, err error) string {
 		return "The server wants another WebSocket version or subprotocol."
 	case errors.As(err, &status):
 		return "The server answered plain HTTP instead of switching to WebSocket: check the URL path, and that no proxy or load balancer on the way strips the Upgrade/Connection headers."
+	case errors.As(err, &head):
+		return "The answer to the Upgrade request is not HTTP that rtcprobe will read (" + head.What + "): the URL may point at another service, or something on the path answers in its place."
 	}
 	return ""
 }

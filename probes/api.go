@@ -24,6 +24,9 @@ type APIConfig struct {
 	// Loopback keeps every candidate on loopback: used when the servers
 	// are on loopback, so no packet leaves the machine.
 	Loopback bool
+	// IncludeLoopback adds loopback candidates to those of every other
+	// interface: a peer serving a browser on the same host.
+	IncludeLoopback bool
 	// Net puts the peer on a virtual network (pion vnet); nil means the
 	// host's network.
 	Net transport.Net
@@ -74,6 +77,9 @@ func NewAPI(cfg APIConfig) (*webrtc.API, error) {
 	if cfg.Relay {
 		// Only relay pairs exist, so there is nothing better to wait for.
 		se.SetRelayAcceptanceMinWait(0)
+	}
+	if cfg.IncludeLoopback {
+		se.SetIncludeLoopbackCandidate(true)
 	}
 	if cfg.Loopback {
 		se.SetIncludeLoopbackCandidate(true)

@@ -112,6 +112,9 @@ type STUNError struct {
 	Authenticated bool
 	// nonce is the NONCE a 401 or 438 carried, to answer the challenge.
 	nonce string
+	// rawRealm is the REALM as sent, for the long-term key; Realm is it
+	// sanitized for display.
+	rawRealm string
 }
 
 func (e *STUNError) Error() string {

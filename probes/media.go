@@ -73,7 +73,7 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 			rtts.add(time.Now(), pkts)
 		}
 	}()
-	rx := receiver{video: cfg.Kind == webrtc.RTPCodecTypeVideo}
+	rx := RTPReceiver{Video: cfg.Kind == webrtc.RTPCodecTypeVideo}
 	p.Answer.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		wg.Add(2)
 		go func() {
@@ -85,7 +85,7 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 			}
 		}()
 		defer wg.Done()
-		rx.read(tr)
+		rx.Read(tr)
 	})
 
 	var m Measurement
@@ -149,64 +149,6 @@ func Media(ctx context.Context, cfg MediaConfig) Measurement {
 	return m
 }
 
-// receiver counts what arrives at the answerer and keeps the RFC 3550
-// interarrival jitter.
-type receiver struct {
-	video   bool
-	mu      sync.Mutex
-	packets int
-	frames  int // RTP marker bits: the last packet of each video frame
-	first   time.Time
-	// jitter is J of RFC 3550 §6.4.1 in seconds; transit the previous
-	// packet's relative transit time in seconds.
-	jitter, transit float64
-}
-
-func (r *receiver) read(tr *webrtc.TrackRemote) {
-	clock := float64(tr.Codec().ClockRate)
-	var firstTS uint32
-	for {
-		pkt, _, err := tr.ReadRTP()
-		if err != nil {
-			return
-		}
-		now := time.Now()
-		r.mu.Lock()
-		if r.packets == 0 {
-			r.first, firstTS = now, pkt.Timestamp
-		}
-		// Transit relative to the first packet: arrival time minus the
-		// sender's clock, both in seconds; the constant offset cancels in D.
-		transit := now.Sub(r.first).Seconds() - float64(pkt.Timestamp-firstTS)/clock
-		if r.packets > 0 {
-			d := transit - r.transit
-			if d < 0 {
-				d = -d
-			}
-			r.jitter += (d - r.jitter) / 16
-		}
-		r.transit = transit
-		r.packets++
-		if pkt.Marker {
-			r.frames++
-		}
-		r.mu.Unlock()
-	}
-}
-
-// jitterMs is the current RFC 3550 jitter in milliseconds.
-func (r *receiver) jitterMs() float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return round3(r.jitter * 1000)
-}
-
-func (r *receiver) counts() (packets, frames int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.packets, r.frames
-}
-
 // minRateInterval is the shortest interval a per-second rate is
 // computed over.
 const minRateInterval = 500 * time.Millisecond
@@ -232,16 +174,16 @@ func (p *Pair) streamStats(ssrc uint32) (out, in *stats.Stats) {
 
 // sample appends one point to m's series (and the --stats log) from the
 // same statistics the final metrics come from.
-func (p *Pair) sample(m *Measurement, ssrc uint32, rx *receiver, prev sampleState) sampleState {
+func (p *Pair) sample(m *Measurement, ssrc uint32, rx *RTPReceiver, prev sampleState) sampleState {
 	p.snapshot(p.cfg.Stats, p.cfg.StatsLabel, ssrc)
 	now := time.Now()
 	out, in := p.streamStats(ssrc)
-	_, frames := rx.counts()
+	_, frames := rx.Counts()
 	s := Sample{At: now, Metrics: map[string]float64{
 		"packets_sent":     float64(out.OutboundRTPStreamStats.PacketsSent),
 		"packets_received": float64(in.InboundRTPStreamStats.PacketsReceived),
 		"loss_pct":         lossPct(in.InboundRTPStreamStats.PacketsReceived, in.InboundRTPStreamStats.PacketsLost),
-		"jitter_ms":        rx.jitterMs(),
+		"jitter_ms":        rx.JitterMs(),
 	}}
 	if rtt := out.RemoteInboundRTPStreamStats.RoundTripTime; rtt > 0 {
 		s.Metrics["rtt_ms"] = ms(rtt)
@@ -254,7 +196,7 @@ func (p *Pair) sample(m *Measurement, ssrc uint32, rx *receiver, prev sampleStat
 	// read as a burst of 80 fps.
 	if secs := now.Sub(prev.at).Seconds(); !prev.at.IsZero() && secs >= minRateInterval.Seconds() {
 		s.Metrics["bitrate_kbps"] = round3(float64(in.InboundRTPStreamStats.BytesReceived-prev.bytes) * 8 / secs / 1000)
-		if rx.video {
+		if rx.Video {
 			s.Metrics["fps"] = round3(float64(frames-prev.frames) / secs)
 		}
 	}
@@ -289,7 +231,7 @@ func (p *Pair) drain(ctx context.Context, ssrc uint32) {
 }
 
 // recordMedia writes the final metrics of one stream.
-func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, rtts *rttSamples, sendTime time.Duration, kind webrtc.RTPCodecType) {
+func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *RTPReceiver, rtts *rttSamples, sendTime time.Duration, kind webrtc.RTPCodecType) {
 	out, in := p.streamStats(ssrc)
 	recv := in.InboundRTPStreamStats
 	m.SetMetric("packets_sent", float64(out.OutboundRTPStreamStats.PacketsSent))
@@ -298,7 +240,7 @@ func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, rtts *rttS
 	// Jitter is computed here rather than taken from pion's stats
 	// interceptor, whose estimator differences consecutive transit deltas
 	// (a second difference) instead of transit times as RFC 3550 does.
-	m.SetMetric("jitter_ms", rx.jitterMs())
+	m.SetMetric("jitter_ms", rx.JitterMs())
 	m.SetMetric("nack_count", float64(recv.NACKCount))
 	m.SetMetric("pli_count", float64(recv.PLICount))
 	m.SetMetric("bitrate_kbps", round3(float64(recv.BytesReceived)*8/sendTime.Seconds()/1000))
@@ -329,7 +271,7 @@ func (p *Pair) recordMedia(m *Measurement, ssrc uint32, rx *receiver, rtts *rttS
 	if len(ice) > 0 {
 		m.SetMetric("ice_rtt_ms", round3(ice.Median()))
 	}
-	_, frames := rx.counts()
+	_, frames := rx.Counts()
 	if kind == webrtc.RTPCodecTypeVideo {
 		m.SetMetric("fps", round3(float64(frames)/sendTime.Seconds()))
 	}
@@ -362,6 +304,9 @@ func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 type rttSamples struct {
 	mu sync.Mutex
 	d  Durations
+	// reports counts the report blocks received, with or without a
+	// round trip.
+	reports int
 }
 
 func (r *rttSamples) add(at time.Time, pkts []rtcp.Packet) {
@@ -372,6 +317,9 @@ func (r *rttSamples) add(at time.Time, pkts []rtcp.Packet) {
 			continue
 		}
 		for _, rep := range rr.Reports {
+			r.mu.Lock()
+			r.reports++
+			r.mu.Unlock()
 			if rep.LastSenderReport == 0 {
 				continue // no sender report received yet
 			}
@@ -384,6 +332,13 @@ func (r *rttSamples) add(at time.Time, pkts []rtcp.Packet) {
 			r.mu.Unlock()
 		}
 	}
+}
+
+// count is the number of report blocks received.
+func (r *rttSamples) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reports
 }
 
 func (r *rttSamples) get() Durations {

@@ -177,7 +177,12 @@ func (p *Pair) Connect(ctx context.Context) error {
 		case <-done:
 			return nil
 		case <-ctx.Done():
-			return fmt.Errorf("candidate gathering did not finish: %w", context.Cause(ctx))
+			// Gathering waits for every STUN/TURN server: one that never
+			// answers holds it until the deadline.
+			if pc.GetConfiguration().ICETransportPolicy == webrtc.ICETransportPolicyRelay {
+				return fmt.Errorf("no relay candidate before the deadline: the TURN server did not answer the allocation (%w)", context.Cause(ctx))
+			}
+			return fmt.Errorf("candidate gathering did not finish before the deadline: a STUN or TURN server did not answer (%w)", context.Cause(ctx))
 		}
 	}
 	offer, err := p.Offer.CreateOffer(nil)

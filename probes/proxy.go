@@ -87,11 +87,14 @@ func (t Target) ProxyName() string {
 // CONNECT.
 func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
 	name := redactURL(proxy)
+	start := time.Now()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", proxy.Host)
 	if err != nil {
 		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
 	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
@@ -104,16 +107,16 @@ func dialProxy(ctx context.Context, proxy *url.URL, addr string) (net.Conn, erro
 		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
 	}
 	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
+	resp, err := readHTTPHead(br)
 	if err != nil {
 		_ = conn.Close()
-		if ctx.Err() != nil {
-			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: StageProxy}
+		var ne net.Error
+		if ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil, &TimeoutError{Addr: proxy.Host, Transport: TCP, Stage: StageProxy, After: time.Since(start)}
 		}
-		return nil, &ProxyError{Proxy: name, Target: addr, Err: err}
+		return nil, &ProxyError{Proxy: name, Target: addr, Err: fmt.Errorf("answer to CONNECT: %w", err)}
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.Code != http.StatusOK {
 		_ = conn.Close()
 		return nil, &ProxyError{Proxy: name, Target: addr, Status: resp.Status}
 	}
@@ -131,12 +134,3 @@ type bufferedConn struct {
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// redactURL hides a password and any query (tokens ride there).
-func redactURL(u *url.URL) string {
-	c := *u
-	if c.RawQuery != "" {
-		c.RawQuery = "…"
-	}
-	return c.Redacted()
-}

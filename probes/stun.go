@@ -2,10 +2,8 @@ package probes
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
@@ -60,7 +58,7 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	var (
 		rtts   Durations
 		mapped *stun.XORMappedAddress
-		x      = &bindingExchange{conn: conn, tr: t.Transport, wait: cfg.RequestTimeout, ours: map[[stun.TransactionIDSize]byte]bool{}}
+		x      = newBindingExchange(conn, t.Transport, cfg.RequestTimeout)
 		// turnAnswers is set once a TURN request was tried on a silent
 		// server: whether it answers TURN while ignoring Binding.
 		turnAnswers *bool
@@ -70,7 +68,7 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 		addr, err := x.roundTrip(ctx)
 		var se *STUNError
 		if errors.As(err, &se) && x.answerChallenge(se, t.Server) {
-			m.AddEvidence("authenticated", fmt.Sprintf("the server asked for credentials (%d); Binding sent with long-term credentials for realm %q", se.Code, x.realm))
+			m.AddEvidence("authenticated", fmt.Sprintf("the server asked for credentials (%d); Binding sent with long-term credentials for realm %q", se.Code, se.Realm))
 			i--
 			continue
 		}
@@ -150,15 +148,22 @@ func ipFamily(ip net.IP) string {
 // one), answers that matched none, and long-term credentials once the
 // server asked for them.
 type bindingExchange struct {
-	conn  net.Conn
-	tr    Transport
-	wait  time.Duration
-	ours  map[[stun.TransactionIDSize]byte]bool
-	stray int
+	conn net.Conn
+	wait time.Duration
+	// frames is the connection's one reader: over TCP an answer that
+	// comes after its request timed out must not desync the next.
+	frames *frameReader
+	ours   map[[stun.TransactionIDSize]byte]bool
+	stray  int
 	// Set after a 401 challenge; refreshed once on a 438.
 	username, realm, nonce string
 	key                    stun.MessageIntegrity
 	refreshed              bool
+}
+
+func newBindingExchange(conn net.Conn, tr Transport, wait time.Duration) *bindingExchange {
+	return &bindingExchange{conn: conn, wait: wait, frames: newFrameReader(conn, tr.Network() == "tcp"),
+		ours: map[[stun.TransactionIDSize]byte]bool{}}
 }
 
 // answerChallenge takes up a 401 (or, once, a 438 stale nonce) when the
@@ -167,8 +172,8 @@ type bindingExchange struct {
 func (x *bindingExchange) answerChallenge(se *STUNError, s Server) bool {
 	switch {
 	case se.Code == 401 && x.key == nil && se.nonce != "" && s.Username != "":
-		x.username, x.realm, x.nonce = s.Username, se.Realm, se.nonce
-		x.key = stun.NewLongTermIntegrity(s.Username, se.Realm, s.Password)
+		x.username, x.realm, x.nonce = s.Username, se.rawRealm, se.nonce
+		x.key = stun.NewLongTermIntegrity(s.Username, se.rawRealm, s.Password)
 		return true
 	case se.Code == 438 && x.key != nil && !x.refreshed && se.nonce != "":
 		x.refreshed, x.nonce = true, se.nonce
@@ -192,15 +197,20 @@ func (x *bindingExchange) roundTrip(ctx context.Context) (*stun.XORMappedAddress
 	if err := x.send(ctx, req.Raw); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 1500)
-	for {
-		raw, err := readMessage(x.conn, x.tr, buf)
+	for skipped := 0; ; {
+		raw, err := x.frames.next()
 		if err != nil {
+			if isFrameError(err) {
+				err = &ProtocolError{Addr: x.conn.RemoteAddr().String(), Err: err}
+			}
 			return nil, err
 		}
 		addr, err := parseBindingResponse(raw, req.TransactionID)
 		if errors.Is(err, errOtherTransaction) {
 			x.noteOther(raw)
+			if skipped++; skipped > maxStrayFrames {
+				return nil, &ProtocolError{Addr: x.conn.RemoteAddr().String(), Err: errStrayFlood}
+			}
 			continue
 		}
 		if err != nil {
@@ -248,9 +258,8 @@ func (x *bindingExchange) answersTURN(ctx context.Context) bool {
 	if x.send(ctx, req.Raw) != nil {
 		return false
 	}
-	buf := make([]byte, 1500)
-	for {
-		raw, err := readMessage(x.conn, x.tr, buf)
+	for skipped := 0; skipped <= maxStrayFrames; skipped++ {
+		raw, err := x.frames.next()
 		if err != nil {
 			return false
 		}
@@ -259,26 +268,7 @@ func (x *bindingExchange) answersTURN(ctx context.Context) bool {
 			return msg.Type.Method == stun.MethodAllocate
 		}
 	}
-}
-
-// readMessage reads one STUN message: a datagram, or a length-framed
-// message from a stream (RFC 5389 §7.2.2).
-func readMessage(conn net.Conn, tr Transport, buf []byte) ([]byte, error) {
-	if tr.Network() == "udp" {
-		n, err := conn.Read(buf)
-		return buf[:n], err
-	}
-	if _, err := io.ReadFull(conn, buf[:20]); err != nil {
-		return nil, err
-	}
-	size := 20 + int(binary.BigEndian.Uint16(buf[2:4]))
-	if size > len(buf) {
-		return nil, &ProtocolError{Addr: conn.RemoteAddr().String(), Err: fmt.Errorf("message of %d bytes exceeds %d", size, len(buf))}
-	}
-	if _, err := io.ReadFull(conn, buf[20:size]); err != nil {
-		return nil, err
-	}
-	return buf[:size], nil
+	return false
 }
 
 var errOtherTransaction = errors.New("response to another transaction")
@@ -320,16 +310,17 @@ func parseBindingResponse(raw []byte, tid [stun.TransactionIDSize]byte) (*stun.X
 }
 
 // stunError turns an error response into a *STUNError, keeping the REALM
-// a 401 names.
+// a 401 names; reason and realm are sanitized for display (a client that
+// computes a key from the realm reads it from msg).
 func stunError(msg *stun.Message, request string) *STUNError {
 	se := &STUNError{Request: request}
 	var code stun.ErrorCodeAttribute
 	if err := code.GetFrom(msg); err == nil {
-		se.Code, se.Reason = int(code.Code), string(code.Reason)
+		se.Code, se.Reason = int(code.Code), fromNetwork(string(code.Reason))
 	}
 	var realm stun.Realm
 	if err := realm.GetFrom(msg); err == nil {
-		se.Realm = realm.String()
+		se.Realm, se.rawRealm = fromNetwork(realm.String()), realm.String()
 	}
 	var nonce stun.Nonce
 	if err := nonce.GetFrom(msg); err == nil {

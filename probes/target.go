@@ -53,7 +53,7 @@ type Server struct {
 func ParseServer(raw string) (Server, error) {
 	s, err := parseServer(raw)
 	if err != nil {
-		return Server{}, &URIError{URI: raw, Err: err}
+		return Server{}, &URIError{URI: RedactURI(raw), Err: err}
 	}
 	return s, nil
 }
@@ -74,7 +74,7 @@ func parseServer(raw string) (Server, error) {
 	}
 	hostport, query, _ := strings.Cut(rest, "?")
 	if strings.Contains(hostport, "@") {
-		return Server{}, errors.New("credentials in the URI are not allowed; give the username and password separately")
+		return Server{}, errors.New("credentials in the URI (user:password@ before the host) are not allowed; give the username and password separately")
 	}
 	if hostport == "" {
 		return Server{}, errors.New("missing host")
@@ -129,7 +129,7 @@ func checkHostPort(hostport string) error {
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
+		if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" {
 			return fmt.Errorf("invalid port %q (want 1-65535)", port)
 		}
 	}

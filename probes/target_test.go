@@ -79,8 +79,8 @@ func TestParseServerRejects(t *testing.T) {
 				t.Fatalf("error %T is not a *URIError", err)
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, `"`+tt.raw+`"`) {
-				t.Errorf("message %q does not name the input", msg)
+			if !strings.Contains(msg, `"`+RedactURI(tt.raw)+`"`) {
+				t.Errorf("message %q does not name the input (without secrets)", msg)
 			}
 			if !strings.Contains(msg, tt.why) {
 				t.Errorf("message %q does not say %q", msg, tt.why)

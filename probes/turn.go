@@ -163,7 +163,7 @@ func relayTest(ctx context.Context, t Target, a, b *turnClient, allocA, allocB a
 	keep := &keepAlive{a: a, b: b, peerOfA: allocB.Relayed, peerOfB: allocA.Relayed, chA: chA, chB: chB,
 		lifetime: time.Duration(min(allocA.Lifetime, allocB.Lifetime)) * time.Second}
 	echo := relayEcho(ctx, a, b, keep, cfg)
-	if echo.sent > 0 && echo.echoed == 0 && (chA != 0 || chB != 0) && ctx.Err() == nil {
+	if echo.sent > 0 && echo.echoed == 0 && (chA != 0 || chB != 0) && ctx.Err() == nil && echo.err == nil {
 		keep.chA, keep.chB = 0, 0
 		if byIndication := relayEcho(ctx, a, b, keep, cfg); byIndication.echoed > 0 {
 			m.SetMetric("channel_data_relayed", 0)
@@ -174,10 +174,25 @@ func relayTest(ctx context.Context, t Target, a, b *turnClient, allocA, allocB a
 		m.SetMetric("channel_data_relayed", 1)
 	}
 	echo.record(m)
-	if echo.sent == 0 {
+	switch {
+	case echo.err != nil:
+		return fmt.Errorf("the relay test stopped after %d of %d packets: %w", echo.sent, echo.want, relayError(echo.err, t, a.start))
+	case echo.sent == 0:
 		return &TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: StageRelayTest}
+	case echo.sent < echo.want:
+		return fmt.Errorf("%d of %d packets sent: %w", echo.sent, echo.want,
+			&TimeoutError{Addr: t.Addr(), Transport: t.Transport, After: time.Since(a.start), Stage: StageRelayTest})
 	}
 	return nil
+}
+
+// relayError names why the relay test could not go on: the server
+// closed the connection or is gone (refused), or another failure.
+func relayError(err error, t Target, start time.Time) error {
+	if isClosed(err) {
+		return &ClosedError{Addr: t.Addr(), Transport: t.Transport, Request: string(StageRelayTest), Err: err}
+	}
+	return classify(err, t, start, StageRelayTest)
 }
 
 // bindOrIndicate binds the first channel to peer and returns its number,
@@ -294,6 +309,7 @@ const echoHeaderSize = 8 + 4 + 8
 // echoResult is what one relayed echo run observed.
 type echoResult struct {
 	rtts Durations // round trips of the echoes that came back
+	want int       // packets meant to be sent
 	sent int       // packets a sent towards b
 	// atB is how many of them reached b (each was echoed once);
 	// echoed how many of those echoes reached a.
@@ -303,20 +319,26 @@ type echoResult struct {
 	// server had expired the channel or permission.
 	stalledAfter time.Duration
 	resumed      bool
+	// err is what stopped sending or receiving before the end (the server
+	// closed the connection or is gone); nil when only the deadline or
+	// the echo wait ended it.
+	err error
 }
 
 // record sets the loss metrics per direction: loss_ab_pct (a → b),
 // loss_ba_pct (b → a, of the packets b echoed) and loss_pct, the one-way
 // loss over both directions, which is what a one-way media stream
 // through this relay loses; a round trip loses about twice as much.
+// Packets a counts against what was meant to be sent: a server that dies
+// half-way has not lost only the packets it saw.
 func (e echoResult) record(m *Measurement) {
 	m.SetMetric("packets_sent", float64(e.sent))
 	m.SetMetric("packets_received", float64(e.echoed))
 	m.SetMetric("packets_at_peer", float64(e.atB))
-	m.SetMetric("loss_ab_pct", LossPct(e.sent, e.atB))
+	m.SetMetric("loss_ab_pct", LossPct(e.want, e.atB))
 	m.SetMetric("loss_ba_pct", LossPct(e.atB, e.echoed))
-	m.SetMetric("loss_pct", LossPct(e.sent+e.atB, e.atB+e.echoed))
-	m.SetMetric("loss_rtt_pct", LossPct(e.sent, e.echoed))
+	m.SetMetric("loss_pct", LossPct(e.want+e.atB, e.atB+e.echoed))
+	m.SetMetric("loss_rtt_pct", LossPct(e.want, e.echoed))
 	e.rtts.Record(m, "rtt")
 	switch {
 	case e.resumed:
@@ -428,18 +450,21 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 	reboundAt.Store(-1)
 
 	// a sends on a pacer while this goroutine collects the echoes; when
-	// the pacer is done it gives the echoes EchoWait more to arrive.
-	_ = a.conn.SetDeadline(time.Time{})
+	// the pacer is done it gives the echoes EchoWait more to arrive, never
+	// past the deadline.
+	deadline, _ := ctx.Deadline()
+	_ = a.conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = a.conn.SetDeadline(time.Now()) })
 	defer stop()
 	sentc := make(chan int, 1)
+	var sendErr error // written before sentc is sent to
 	sendCtx, stopSending := context.WithCancel(ctx)
 	defer stopSending()
 	go func() {
 		sent := 0
 		defer func() {
-			if ctx.Err() == nil {
-				_ = a.conn.SetReadDeadline(time.Now().Add(cfg.EchoWait))
+			if wait := time.Now().Add(cfg.EchoWait); ctx.Err() == nil && (deadline.IsZero() || wait.Before(deadline)) {
+				_ = a.conn.SetReadDeadline(wait)
 			}
 			sentc <- sent
 		}()
@@ -467,6 +492,7 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 			binary.BigEndian.PutUint32(pkt[8:12], uint32(i)) //nolint:gosec // i < Packets
 			binary.BigEndian.PutUint64(pkt[12:20], uint64(time.Since(base)))
 			if err := a.sendData(bAddr, chA, pkt); err != nil {
+				sendErr = err
 				return
 			}
 			sent++
@@ -482,13 +508,17 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 	}()
 
 	var (
-		res  echoResult
+		res  = echoResult{want: cfg.Packets}
 		seen = make([]bool, cfg.Packets)
 	)
 	for len(res.rtts) < cfg.Packets {
 		d, err := a.readData()
 		if err != nil {
-			break // the echo wait is over, the context ended, or the stream broke
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				res.err = err // the stream broke or the server is gone
+			}
+			break // else the echo wait is over or the context ended
 		}
 		p := d.Payload
 		if len(p) < echoHeaderSize || !bytes.Equal(p[:8], token[:]) {
@@ -508,6 +538,9 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 	}
 	stopSending()
 	res.sent = <-sentc
+	if res.err == nil {
+		res.err = sendErr
+	}
 	stopB()
 	res.atB, res.echoed = atB, len(res.rtts)
 	res.stalledAfter = time.Duration(stalledFor.Load())

@@ -26,7 +26,7 @@ type turnClient struct {
 	t      Target
 	stream bool
 	start  time.Time
-	buf    []byte
+	frames *frameReader
 	// Set once the server challenged us (401): long-term credentials.
 	// nonce changes on a 438 and is read by concurrent posts: under mu.
 	realm string
@@ -65,7 +65,8 @@ func dialTURN(ctx context.Context, t Target) (*turnClient, error) {
 }
 
 func newTURNClient(conn net.Conn, t Target, start time.Time) *turnClient {
-	return &turnClient{conn: conn, t: t, stream: t.Transport.Network() == "tcp", start: start, buf: make([]byte, maxFrame)}
+	stream := t.Transport.Network() == "tcp"
+	return &turnClient{conn: conn, t: t, stream: stream, start: start, frames: newFrameReader(conn, stream)}
 }
 
 func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) {
@@ -235,26 +236,30 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 		if !errors.As(err, &se) {
 			return msg, err
 		}
-		var nonce stun.Nonce
+		var (
+			nonce stun.Nonce
+			realm stun.Realm // as sent: the key is computed from it, se.Realm is for display
+		)
 		hasNonce := nonce.GetFrom(msg) == nil
+		_ = realm.GetFrom(msg)
 		switch {
 		case se.Code == 401 && !challenged && hasNonce && c.t.Server.Username != "":
 			challenged = true
-			c.realm = se.Realm
+			c.realm = realm.String()
 			c.setNonce(nonce.String())
 			c.key = stun.NewLongTermIntegrity(c.t.Server.Username, c.realm, c.t.Server.Password)
 			continue
 		case se.Code == 438 && !refreshed && hasNonce && c.key != nil:
 			refreshed = true
 			c.setNonce(nonce.String())
-			if se.Realm != "" && se.Realm != c.realm {
-				c.realm = se.Realm
+			if realm.String() != "" && realm.String() != c.realm {
+				c.realm = realm.String()
 				c.key = stun.NewLongTermIntegrity(c.t.Server.Username, c.realm, c.t.Server.Password)
 			}
 			continue
 		}
 		if se.Realm == "" {
-			se.Realm = c.realm
+			se.Realm = fromNetwork(c.realm)
 		}
 		se.Authenticated = c.key != nil
 		return nil, se
@@ -382,8 +387,8 @@ func (c *turnClient) answerPosted(raw []byte) {
 
 // await reads frames until the answer to tid arrives, skipping others.
 func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method) (*stun.Message, error) {
-	for {
-		raw, err := readFrame(c.conn, c.stream, c.buf)
+	for stray := 0; ; {
+		raw, err := c.frames.next()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -400,6 +405,9 @@ func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method)
 		}
 		msg, err := parseTURNResponse(raw, tid, method)
 		if errors.Is(err, errOtherFrame) {
+			if stray++; stray > maxStrayFrames {
+				return nil, &ProtocolError{Addr: c.t.Addr(), Err: errStrayFlood}
+			}
 			continue
 		}
 		var se *STUNError
@@ -469,7 +477,7 @@ func (c *turnClient) sendData(peer *net.UDPAddr, ch uint16, payload []byte) erro
 // readData waits for the next relayed packet, skipping other frames.
 func (c *turnClient) readData() (relayedData, error) {
 	for {
-		raw, err := readFrame(c.conn, c.stream, c.buf)
+		raw, err := c.frames.next()
 		if err != nil {
 			return relayedData{}, err
 		}

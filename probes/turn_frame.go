@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 
 	"github.com/pion/stun/v4"
@@ -25,40 +24,6 @@ var (
 	errOtherFrame = errors.New("not an answer to this transaction")
 	errNotData    = errors.New("not relayed data")
 )
-
-// readFrame reads one STUN or ChannelData frame: a datagram, or from a
-// stream the length-delimited frame (ChannelData padded to 4 bytes over
-// TCP and TLS, RFC 8656 §12.5). The result aliases buf.
-func readFrame(r io.Reader, stream bool, buf []byte) ([]byte, error) {
-	if !stream {
-		n, err := r.Read(buf)
-		return buf[:n], err
-	}
-	if _, err := io.ReadFull(r, buf[:channelHeaderSize]); err != nil {
-		return nil, err
-	}
-	length := int(binary.BigEndian.Uint16(buf[2:4]))
-	var size, keep int
-	switch buf[0] >> 6 {
-	case 0: // STUN
-		size, keep = stunHeaderSize+length, stunHeaderSize+length
-	case 1: // ChannelData
-		keep = channelHeaderSize + length
-		size = (keep + 3) &^ 3
-	default:
-		return nil, fmt.Errorf("frame starts with byte %#02x: neither STUN nor ChannelData", buf[0])
-	}
-	if size > len(buf) {
-		return nil, fmt.Errorf("frame of %d bytes exceeds %d", size, len(buf))
-	}
-	if _, err := io.ReadFull(r, buf[channelHeaderSize:size]); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return buf[:keep], nil
-}
 
 // parseTURNResponse decodes a frame expected to answer the request with
 // transaction ID tid and method. It returns the message for a success
@@ -170,7 +135,7 @@ func parseAllocation(msg *stun.Message) (allocation, error) {
 	}
 	var sw stun.Software
 	if err := sw.GetFrom(msg); err == nil {
-		a.Software = sw.String()
+		a.Software = fromNetwork(sw.String())
 	}
 	return a, nil
 }

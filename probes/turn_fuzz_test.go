@@ -39,10 +39,9 @@ func FuzzTURNServerFrames(f *testing.F) {
 			_, _ = parseAllocation(msg)
 		}
 		_, _ = parseRelayedData(raw)
-		buf := make([]byte, 2048)
-		r := bytes.NewReader(raw)
+		frames := newFrameReader(bytes.NewReader(raw), true)
 		for {
-			frame, err := readFrame(r, true, buf)
+			frame, err := frames.next()
 			if err != nil {
 				break
 			}

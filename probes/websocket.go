@@ -15,9 +15,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 )
 
 // WebSocketConfig sets how a signaling endpoint is probed.
@@ -34,12 +37,31 @@ type WebSocketConfig struct {
 
 // ParseWebSocketURL validates a ws:// or wss:// URL; errors name it.
 func ParseWebSocketURL(raw string) (*url.URL, error) {
+	u, err := parseURL(raw, "want a ws:// or wss:// URL", "credentials in the URL are not allowed (user:password@ before the host)", "ws", "wss")
+	if err != nil {
+		return nil, err
+	}
+	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New("a WebSocket URL has no #fragment (RFC 6455 §3)")}
+	}
+	return u, nil
+}
+
+// parseURL parses raw and checks the scheme, host, port and that no
+// userinfo rides in it; errors quote the URL redacted.
+func parseURL(raw, wantScheme, noUserinfo string, schemes ...string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &URIError{URI: raw, Err: err}
+		// url.Error quotes the whole input, tokens included: keep only the
+		// reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, &URIError{URI: RedactURI(raw), Err: err}
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("want a ws:// or wss:// URL")}
+	if !slices.Contains(schemes, u.Scheme) {
+		return nil, &URIError{URI: redactURL(u), Err: errors.New(wantScheme)}
 	}
 	if u.Hostname() == "" {
 		return nil, &URIError{URI: redactURL(u), Err: errors.New("missing host")}
@@ -50,13 +72,13 @@ func ParseWebSocketURL(raw string) (*url.URL, error) {
 		}
 	}
 	if u.User != nil {
-		return nil, &URIError{URI: redactURL(u), Err: errors.New("credentials in the URL are not allowed")}
+		return nil, &URIError{URI: redactURL(u), Err: errors.New(noUserinfo)}
 	}
 	return u, nil
 }
 
-// WebSocketName is the URL as shown in reports: without its query, where
-// signaling tokens usually ride.
+// WebSocketName is the URL as shown in reports: without userinfo, query
+// values or fragment, where signaling tokens ride.
 func WebSocketName(u *url.URL) string { return redactURL(u) }
 
 // WebSocket opens a WebSocket to u step by step and times each step:
@@ -91,6 +113,10 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 		return m
 	}
 	defer conn.Close()
+	// The deadline holds in the socket itself; the AfterFunc covers a
+	// cancellation without one.
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 
@@ -114,7 +140,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 		if len(st.PeerCertificates) > 0 {
 			leaf := st.PeerCertificates[0]
 			m.SetMetric("cert_days_left", math.Floor(time.Until(leaf.NotAfter).Hours()/24))
-			m.AddEvidence("certificate", fmt.Sprintf("%s, issued by %s, valid until %s", leaf.Subject.CommonName, leaf.Issuer.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly)))
+			m.AddEvidence("certificate", fmt.Sprintf("%s, issued by %s, valid until %s", fromNetwork(leaf.Subject.CommonName), fromNetwork(leaf.Issuer.CommonName), leaf.NotAfter.UTC().Format(time.DateOnly)))
 		}
 		chain := "verified"
 		if tcfg.InsecureSkipVerify {
@@ -134,7 +160,7 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	}
 	m.SetMetric("upgrade_ms", ms(time.Since(start)))
 
-	after := wsPing(conn, br, cfg.PingTimeout)
+	after := wsPing(ctx, conn, br, cfg.PingTimeout)
 	switch {
 	case after.err == nil:
 		m.SetMetric("ping_rtt_ms", ms(after.rtt))
@@ -243,7 +269,7 @@ func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
 		return nil, err
 	}
 	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
+	resp, err := readHTTPHead(br)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -251,13 +277,12 @@ func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
 		}
 		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return nil, &HTTPStatusError{Status: resp.Status, Code: resp.StatusCode}
+	if resp.Code != http.StatusSwitchingProtocols {
+		return nil, &HTTPStatusError{Status: resp.Status, Code: resp.Code}
 	}
 	sum := sha1.Sum([]byte(key + wsGUID))
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {
-		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("wrong Sec-WebSocket-Accept %q", got)}
+		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("wrong Sec-WebSocket-Accept %q", fromNetwork(got))}
 	}
 	if !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
 		return nil, &ProtocolError{Addr: addr, Err: errors.New("101 without Upgrade: websocket")}
@@ -283,18 +308,30 @@ const firstMessageMax = 200
 // noting the first data message the server pushes meanwhile and whether
 // it closes the WebSocket (a server that refuses a client often says why
 // in a message, then closes).
-func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) afterUpgrade {
+func wsPing(ctx context.Context, conn net.Conn, br *bufio.Reader, wait time.Duration) afterUpgrade {
 	var out afterUpgrade
 	payload := make([]byte, 8)
 	_, _ = rand.Read(payload)
-	_ = conn.SetDeadline(time.Now().Add(wait))
-	defer conn.SetDeadline(time.Time{})
+	// The wait for the pong never outlasts the check's deadline.
+	checkDeadline, _ := ctx.Deadline()
+	deadline := time.Now().Add(wait)
+	if !checkDeadline.IsZero() && checkDeadline.Before(deadline) {
+		deadline = checkDeadline
+	}
+	if err := ctx.Err(); err != nil {
+		out.err = err
+		return out
+	}
+	_ = conn.SetDeadline(deadline)
+	defer conn.SetDeadline(checkDeadline)
 	start := time.Now()
 	// A server that already closed may refuse the ping: what it sent
 	// before closing is still to be read.
 	writeErr := wsWriteFrame(conn, 0x9, payload)
+	// What the server pushes meanwhile is read and dropped, up to a point.
+	r := &io.LimitedReader{R: br, N: maxPingRead}
 	for {
-		op, data, err := wsReadFrame(br)
+		op, data, err := wsReadFrame(r)
 		if err != nil {
 			var ne net.Error
 			switch {
@@ -302,6 +339,8 @@ func wsPing(conn net.Conn, br *bufio.Reader, wait time.Duration) afterUpgrade {
 				out.err = writeErr
 			case errors.As(err, &ne) && ne.Timeout():
 				out.err = fmt.Errorf("none within %s (the server may not answer pings)", wait)
+			case r.N == 0:
+				out.err = fmt.Errorf("none among the first %d MiB the server sent after the ping", maxPingRead>>20)
 			default:
 				out.err = err
 			}
@@ -333,14 +372,18 @@ func describeClose(data []byte) string {
 	return fmt.Sprintf("code %d, reason %s", code, quoteCut(data[2:], firstMessageMax))
 }
 
-// quoteCut quotes b as Go would (control characters escaped), at most
-// max bytes of it.
+// quoteCut quotes at most max bytes of what a server sent, quotes and
+// backslashes escaped as in a Go string literal and everything else that
+// could reach a terminal raw escaped by the sanitizer.
 func quoteCut(b []byte, max int) string {
-	if len(b) > max {
-		return strconv.Quote(string(b[:max])) + "…"
+	s, cut := string(b), ""
+	if len(s) > max {
+		s, cut = strings.TrimSuffix(truncate(s, max), "…"), "…"
 	}
-	return strconv.Quote(string(b))
+	return `"` + sanitize.Text(quoteEscaper.Replace(s)) + `"` + cut
 }
+
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // TLSPortError means a ws:// URL reached a port that speaks TLS: the
 // plain HTTP Upgrade got no HTTP answer, but a TLS handshake does.
@@ -385,13 +428,25 @@ func wsWriteFrame(w io.Writer, opcode byte, payload []byte) error {
 	return err
 }
 
-// wsReadFrame reads one frame; fragments are returned as they come, which
-// is enough to find a control frame.
-func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
+// maxPingRead is how much a wait for a pong reads of what the server
+// pushes meanwhile before it gives up.
+const maxPingRead = 1 << 20
+
+// maxWSPayload is the most of one data frame's payload rtcprobe keeps;
+// the rest is read and dropped. Control frames carry at most 125 bytes
+// (RFC 6455 §5.5), and fragments are never joined into a message, so a
+// frame or a message of any announced size costs at most this much.
+const maxWSPayload = 64 << 10
+
+// wsReadFrame reads one frame. Fragments are returned as they come, which
+// is enough to find a control frame; a data frame's payload is cut to
+// maxWSPayload.
+func wsReadFrame(r io.Reader) (opcode byte, payload []byte, err error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return 0, nil, err
 	}
+	opcode = h[0] & 0x0f
 	n := uint64(h[1] & 0x7f)
 	switch n {
 	case 126:
@@ -406,9 +461,12 @@ func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
 			return 0, nil, err
 		}
 		n = binary.BigEndian.Uint64(b[:])
+		if n > math.MaxInt64 {
+			return 0, nil, errors.New("frame length with the most significant bit set (RFC 6455 §5.2)")
+		}
 	}
-	if n > 1<<20 {
-		return 0, nil, fmt.Errorf("frame of %d bytes is too large to inspect", n)
+	if opcode >= 0x8 && n > 125 {
+		return 0, nil, fmt.Errorf("control frame of %d bytes (at most 125 allowed)", n)
 	}
 	var mask [4]byte
 	masked := h[1]&0x80 != 0
@@ -417,14 +475,19 @@ func wsReadFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
 			return 0, nil, err
 		}
 	}
-	payload = make([]byte, n)
+	payload = make([]byte, min(n, maxWSPayload))
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return 0, nil, err
+	}
+	if rest := int64(n - uint64(len(payload))); rest > 0 {
+		if _, err := io.CopyN(io.Discard, r, rest); err != nil {
+			return 0, nil, err
+		}
 	}
 	if masked {
 		for i := range payload {
 			payload[i] ^= mask[i%4]
 		}
 	}
-	return h[0] & 0x0f, payload, nil
+	return opcode, payload, nil
 }

@@ -14,12 +14,13 @@ import (
 // each metric and each piece of evidence. Text from the network is made
 // safe as in the table.
 func WriteDetails(w io.Writer, r Report) error {
+	r = r.clean()
 	var b strings.Builder
 	for _, res := range r.Results {
-		fmt.Fprintf(&b, "%s %s %s (%s)\n", strings.ToUpper(string(res.Status)), res.CheckID, terminalText(res.Target),
+		fmt.Fprintf(&b, "%s %s %s (%s)\n", strings.ToUpper(string(res.Status)), res.CheckID, res.Target,
 			res.Duration.Round(millisecond(res.Duration)))
 		line := func(label, text string) {
-			text = strings.ReplaceAll(terminalText(text), "\n", "\n    ")
+			text = strings.ReplaceAll(text, "\n", "\n    ")
 			fmt.Fprintf(&b, "  %-9s %s\n", label+":", text)
 		}
 		if res.Error != "" {

@@ -205,13 +205,17 @@ func TestJSONSchema(t *testing.T) {
 
 func compileSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(JSONSchema))
+	return compileSchemaFile(t, JSONSchema, "https://github.com/rtcprobe/rtcprobe/report/schema/rtcprobe-v1.schema.json")
+}
+
+func compileSchemaFile(t testing.TB, schema []byte, url string) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	const url = "https://github.com/rtcprobe/rtcprobe/report/schema/rtcprobe-v1.schema.json"
 	if err := c.AddResource(url, doc); err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 // fetched): the verdict, a row per result with its metrics and advice,
 // charts of any time series, and the environment.
 func WriteHTML(w io.Writer, r Report) error {
+	r = r.clean()
 	s := r.Summary()
 	page := htmlPage{
 		Title:       "rtcprobe report",
@@ -59,6 +60,26 @@ func WriteHTML(w io.Writer, r Report) error {
 		}
 		page.Rows = append(page.Rows, row)
 	}
+	if rp := r.Repeat; rp != nil {
+		page.RepeatLine = repeatLine(r)
+		for _, c := range rp.Checks {
+			hr := htmlRepeat{RepeatedCheck: c, PassRate: checks.FormatNumber(c.PassRate(r.failOn())) + "%",
+				Letters: statusLetters(c.Statuses), Spreads: keySpreads(c, 3)}
+			// A chart per key metric over the iterations.
+			for _, m := range c.KeyMetrics {
+				s, ok := c.Metrics[m]
+				if !ok || len(s.Values) < 2 {
+					continue
+				}
+				xs := make([]float64, len(s.Values))
+				for i := range xs {
+					xs[i] = float64(i + 1)
+				}
+				hr.Charts = append(hr.Charts, lineChart(m, xs, s.Values, "#"))
+			}
+			page.Repeat = append(page.Repeat, hr)
+		}
+	}
 	return htmlTemplate.Execute(w, page)
 }
 
@@ -72,6 +93,16 @@ type htmlPage struct {
 	Counts      []htmlCount
 	Rows        []htmlRow
 	Environment [][2]string
+	// Repeat are the checks across a repeated run's iterations.
+	Repeat     []htmlRepeat
+	RepeatLine string
+}
+
+type htmlRepeat struct {
+	RepeatedCheck
+	PassRate, Letters string
+	Spreads           []string
+	Charts            []chart
 }
 
 type htmlCount struct {
@@ -154,12 +185,20 @@ func charts(series []probes.Sample) []chart {
 		if len(xs) < 2 {
 			continue
 		}
-		out = append(out, lineChart(name, xs, ys))
+		out = append(out, lineChart(name, xs, ys, "s"))
 	}
 	return out
 }
 
-func lineChart(name string, xs, ys []float64) chart {
+// lineChart draws ys over xs; xUnit labels the x axis ("s" for seconds
+// into a sample, "#" for iterations, written before the number).
+func lineChart(name string, xs, ys []float64, xUnit string) chart {
+	xLabel := func(x float64) string {
+		if xUnit == "#" {
+			return "#" + checks.FormatNumber(x)
+		}
+		return checks.FormatNumber(x) + xUnit
+	}
 	c := chart{Width: chartW, Height: chartH, Left: padL, Right: chartW - padR, Top: padT, Bottom: chartH - padB}
 	label, unit := metricLabel(name)
 	c.Title = label
@@ -190,7 +229,7 @@ func lineChart(name string, xs, ys []float64) chart {
 		x, y := px(xs[i]), py(ys[i])
 		pts = append(pts, fmt.Sprintf("%g,%g", x, y))
 		if len(xs) <= maxDots {
-			c.Dots = append(c.Dots, point{X: x, Y: y, Label: fmt.Sprintf("%ss: %s", checks.FormatNumber(xs[i]), checks.FormatNumber(ys[i]))})
+			c.Dots = append(c.Dots, point{X: x, Y: y, Label: fmt.Sprintf("%s: %s", xLabel(xs[i]), checks.FormatNumber(ys[i]))})
 		}
 	}
 	c.Points = strings.Join(pts, " ")
@@ -199,7 +238,7 @@ func lineChart(name string, xs, ys []float64) chart {
 	}
 	xstep := niceStep(xmax, 5)
 	for x := 0.0; x <= xmax+xstep/1e6; x += xstep {
-		c.XTicks = append(c.XTicks, tick{Pos: px(x), Label: checks.FormatNumber(x) + "s"})
+		c.XTicks = append(c.XTicks, tick{Pos: px(x), Label: xLabel(x)})
 	}
 	return c
 }

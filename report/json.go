@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"time"
@@ -22,6 +23,44 @@ type jsonReport struct {
 	// Interrupted is only written when true.
 	Interrupted bool        `json:"interrupted,omitempty"`
 	Checks      []jsonCheck `json:"checks"`
+	// Repeat is only written for a repeated run (schema rtcprobe/v2).
+	Repeat *jsonRepeat `json:"repeat,omitempty"`
+}
+
+type jsonRepeat struct {
+	Asked      int             `json:"asked,omitempty"`
+	IntervalMS float64         `json:"interval_ms"`
+	UntilMS    float64         `json:"until_ms,omitempty"`
+	Iterations []jsonIteration `json:"iterations"`
+	Checks     []jsonRepeated  `json:"checks"`
+}
+
+type jsonIteration struct {
+	Index      int           `json:"index"`
+	StartedAt  time.Time     `json:"started_at"`
+	DurationMS float64       `json:"duration_ms"`
+	Status     checks.Status `json:"status"`
+	Checks     []jsonCheck   `json:"checks"`
+}
+
+type jsonRepeated struct {
+	ID          string                       `json:"id"`
+	Title       string                       `json:"title"`
+	Target      string                       `json:"target"`
+	Runs        int                          `json:"runs"`
+	PassRatePct float64                      `json:"pass_rate_pct"`
+	Flaps       int                          `json:"flaps"`
+	Statuses    []checks.Status              `json:"statuses"`
+	Metrics     map[string]jsonMetricSummary `json:"metrics"`
+}
+
+type jsonMetricSummary struct {
+	N    int     `json:"n"`
+	Min  float64 `json:"min"`
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
 }
 
 type jsonTool struct {
@@ -79,23 +118,48 @@ func WriteJSON(w io.Writer, r Report) error {
 		Interrupted: r.Interrupted,
 		Checks:      []jsonCheck{},
 	}
-	for _, res := range r.Results {
+	out.Checks = jsonChecks(r.Results)
+	if rp := r.Repeat; rp != nil {
+		out.Schema = SchemaRepeat
+		jr := &jsonRepeat{Asked: rp.Asked, IntervalMS: millis(rp.Interval), UntilMS: millis(rp.Until),
+			Iterations: []jsonIteration{}, Checks: []jsonRepeated{}}
+		for i, it := range rp.Iterations {
+			jr.Iterations = append(jr.Iterations, jsonIteration{Index: i + 1, StartedAt: it.StartedAt.UTC(), DurationMS: millis(it.Duration),
+				Status: it.Status(), Checks: jsonChecks(it.Results)})
+		}
+		for _, c := range rp.Checks {
+			jc := jsonRepeated{ID: c.CheckID, Title: c.Title, Target: c.Target, Runs: len(c.Statuses), PassRatePct: c.PassRate(r.failOn()),
+				Flaps: c.Flaps, Statuses: c.Statuses, Metrics: map[string]jsonMetricSummary{}}
+			for k, m := range c.Metrics {
+				jc.Metrics[k] = jsonMetricSummary{N: m.N, Min: m.Min, P50: m.P50, P95: m.P95, Max: m.Max, Mean: m.Mean}
+			}
+			jr.Checks = append(jr.Checks, jc)
+		}
+		out.Repeat = jr
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// jsonChecks are results as the report's checks array.
+func jsonChecks(results []checks.Result) []jsonCheck {
+	out := []jsonCheck{}
+	for _, res := range results {
 		metrics := map[string]float64{}
 		for k, v := range res.Metrics {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) { // JSON has no NaN
 				metrics[k] = v
 			}
 		}
-		out.Checks = append(out.Checks, jsonCheck{
+		out = append(out, jsonCheck{
 			ID: res.CheckID, Title: res.Title, Target: res.Target, Status: res.Status,
 			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence),
 			Series: res.Series, Broken: violations(res.Broken), Interrupted: res.Interrupted,
 			Error: res.Error, Advice: res.Advice,
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return out
 }
 
 func millis(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
@@ -114,3 +178,37 @@ func violations(vs []checks.Violation) []jsonViolation {
 	}
 	return out
 }
+
+// ReadJSON reads back a report WriteJSON wrote (rtcprobe serve renders
+// stored reports with the other writers). What the JSON does not carry
+// stays empty: each result's key metrics (the checks know them) and its
+// subject.
+func ReadJSON(r io.Reader) (Report, error) {
+	var in jsonReport
+	if err := json.NewDecoder(r).Decode(&in); err != nil {
+		return Report{}, err
+	}
+	if in.Schema != Schema {
+		return Report{}, fmt.Errorf("schema %q, want %q", in.Schema, Schema)
+	}
+	out := Report{
+		Version:     in.Tool.Version,
+		StartedAt:   in.StartedAt,
+		Duration:    fromMillis(in.DurationMS),
+		Servers:     in.Servers,
+		Environment: in.Env,
+		FailOn:      checks.Status(in.FailOn),
+		Interrupted: in.Interrupted,
+	}
+	for _, c := range in.Checks {
+		res := checks.Result{CheckID: c.ID, Title: c.Title, Target: c.Target, Status: c.Status, Duration: fromMillis(c.DurationMS),
+			Metrics: c.Metrics, Evidence: c.Evidence, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
+		for _, v := range c.Broken {
+			res.Broken = append(res.Broken, checks.Violation{Threshold: checks.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})
+		}
+		out.Results = append(out.Results, res)
+	}
+	return out, nil
+}
+
+func fromMillis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }

@@ -71,34 +71,55 @@ type junitMessage struct {
 // advice), error is <error>, skip is <skipped>, and warn is <failure>
 // only when the run fails on warnings.
 func WriteJUnit(w io.Writer, r Report) error {
+	r = r.clean()
 	out := junitSuites{Name: "rtcprobe", Time: seconds(r.Duration)}
 	stamp := r.StartedAt.UTC().Format("2006-01-02T15:04:05")
-	for _, res := range r.Results {
-		group, _, _ := strings.Cut(res.CheckID, ".")
-		name := fmt.Sprintf("%s[%s]", res.CheckID, res.Target)
-		props := append([]junitProp{{Name: "status", Value: string(res.Status)}}, metricProps(res.Metrics)...)
-		s := junitSuite{
-			Name: name, Tests: 1, Time: seconds(res.Duration), Timestamp: stamp, Package: "rtcprobe." + group,
-			Properties: &junitProps{Props: append(props, envProps(r)...)},
+	// A repeated run is a suite per check, target and iteration ("#2"),
+	// each carrying the check's pass rate and flaps over the whole run.
+	rounds, marks := [][]checks.Result{r.Results}, []string{""}
+	repeated := map[string]RepeatedCheck{}
+	if r.Repeat != nil {
+		rounds, marks = nil, nil
+		for i, it := range r.Repeat.Iterations {
+			rounds, marks = append(rounds, it.Results), append(marks, fmt.Sprintf(" #%d", i+1))
 		}
-		tc := junitTestcase{Name: name, Classname: "rtcprobe." + group, Time: seconds(res.Duration), SystemOut: systemOut(res)}
-		msg := &junitMessage{Message: firstLine(res.Error), Type: string(res.Status), Text: causeAndAdvice(res)}
-		switch {
-		case res.Status == checks.Skip:
-			tc.Skipped = &junitMessage{Message: res.Error}
-			s.Skipped++
-		case res.Status == checks.Error:
-			tc.Error = msg
-			s.Errors++
-		case r.Failing(res.Status):
-			tc.Failure = msg
-			s.Failures++
+		for _, c := range r.Repeat.Checks {
+			repeated[c.CheckID+"\x00"+c.Target] = c
 		}
-		s.Cases = []junitTestcase{tc}
-		out.Suites = append(out.Suites, s)
-		out.Tests++
-		out.Failures += s.Failures
-		out.Errors += s.Errors
+	}
+	for round, results := range rounds {
+		for _, res := range results {
+			group, _, _ := strings.Cut(res.CheckID, ".")
+			name := fmt.Sprintf("%s[%s]%s", res.CheckID, res.Target, marks[round])
+			props := append([]junitProp{{Name: "status", Value: string(res.Status)}}, metricProps(res.Metrics)...)
+			if c, ok := repeated[res.CheckID+"\x00"+res.Target]; ok {
+				props = append(props, junitProp{Name: "rtcprobe.iteration", Value: strconv.Itoa(round + 1)},
+					junitProp{Name: "rtcprobe.pass_rate_pct", Value: checks.FormatNumber(c.PassRate(r.failOn()))},
+					junitProp{Name: "rtcprobe.flaps", Value: strconv.Itoa(c.Flaps)})
+			}
+			s := junitSuite{
+				Name: name, Tests: 1, Time: seconds(res.Duration), Timestamp: stamp, Package: "rtcprobe." + group,
+				Properties: &junitProps{Props: append(props, envProps(r)...)},
+			}
+			tc := junitTestcase{Name: name, Classname: "rtcprobe." + group, Time: seconds(res.Duration), SystemOut: systemOut(res)}
+			msg := &junitMessage{Message: firstLine(res.Error), Type: string(res.Status), Text: causeAndAdvice(res)}
+			switch {
+			case res.Status == checks.Skip:
+				tc.Skipped = &junitMessage{Message: res.Error}
+				s.Skipped++
+			case res.Status == checks.Error:
+				tc.Error = msg
+				s.Errors++
+			case r.Failing(res.Status):
+				tc.Failure = msg
+				s.Failures++
+			}
+			s.Cases = []junitTestcase{tc}
+			out.Suites = append(out.Suites, s)
+			out.Tests++
+			out.Failures += s.Failures
+			out.Errors += s.Errors
+		}
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err

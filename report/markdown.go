@@ -15,6 +15,7 @@ var statusMarks = map[checks.Status]string{
 // WriteMarkdown writes a compact summary for a CI job summary or a ticket:
 // the verdict, one table row per result, the environment.
 func WriteMarkdown(w io.Writer, r Report) error {
+	r = r.clean()
 	s := r.Summary()
 	var b strings.Builder
 	fmt.Fprintf(&b, "## rtcprobe: %s %s\n\n", statusMarks[s.Status], strings.ToUpper(string(s.Status)))
@@ -28,6 +29,14 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		for _, res := range r.Results {
 			fmt.Fprintf(&b, "| %s %s | `%s` | %s | %s | %s |\n", statusMarks[res.Status], res.Status,
 				res.CheckID, mdEscape(res.Target), mdEscape(strings.ReplaceAll(measured(res), "\n", ", ")), mdEscape(mdDetails(res)))
+		}
+		b.WriteString("\n")
+	}
+	if rp := r.Repeat; rp != nil {
+		fmt.Fprintf(&b, "**%s**\n\n| Check | Target | Pass rate | Flaps | Statuses | Across iterations |\n|---|---|---|---|---|---|\n", mdEscape(repeatLine(r)))
+		for _, c := range rp.Checks {
+			fmt.Fprintf(&b, "| `%s` | %s | %s%% | %d | `%s` | %s |\n", c.CheckID, mdEscape(c.Target), checks.FormatNumber(c.PassRate(r.failOn())),
+				c.Flaps, statusLetters(c.Statuses), mdEscape(strings.Join(keySpreads(c, 2), "; ")))
 		}
 		b.WriteString("\n")
 	}
@@ -73,6 +82,7 @@ func environmentRows(r Report) [][2]string {
 	add("Browser", r.Environment.Browser)
 	add("Profile", r.Environment.Profile)
 	add("Config", r.Environment.Config)
+	add("Client address", r.Environment.Client)
 	if !r.StartedAt.IsZero() {
 		add("Started", r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}

@@ -28,6 +28,7 @@ func NewProgress(w io.Writer, total int, color bool) *Progress {
 // Result prints one finished run: "[ 3/12] PASS  stun.udp  stun:… rtt median 0.2 ms (12ms)".
 // It is safe to call from several goroutines.
 func (p *Progress) Result(r checks.Result) {
+	r = cleanResult(r)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
@@ -36,12 +37,12 @@ func (p *Progress) Result(r checks.Result) {
 		status = statusColors[r.Status] + status + "\x1b[0m"
 	}
 	width := len(fmt.Sprint(p.total))
-	line := fmt.Sprintf("[%*d/%d] %s %s  %s", width, p.done, p.total, status, terminalText(r.CheckID), terminalText(r.Target))
+	line := fmt.Sprintf("[%*d/%d] %s %s  %s", width, p.done, p.total, status, r.CheckID, r.Target)
 	if m := measured(r); m != "" && (r.Status == checks.Pass || r.Status == checks.Warn) {
-		line += "  " + terminalText(strings.ReplaceAll(m, "\n", ", "))
+		line += "  " + strings.ReplaceAll(m, "\n", ", ")
 	}
 	if r.Status != checks.Pass && r.Error != "" {
-		line += "  " + terminalText(firstLine(r.Error))
+		line += "  " + firstLine(r.Error)
 	}
 	line += fmt.Sprintf("  (%s)", durationText(r.Duration))
 	fmt.Fprintln(p.w, line)

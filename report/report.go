@@ -29,6 +29,18 @@ type Report struct {
 	// Interrupted is true when the run was interrupted (Ctrl-C) before
 	// every check finished.
 	Interrupted bool
+	// Repeat, when set, is a repeated run (--repeat, --duration): Results
+	// are then its last iteration's.
+	Repeat *Repeat
+}
+
+// Overall is the run's status: the worst result, over every iteration
+// of a repeated run.
+func (r Report) Overall() checks.Status {
+	if r.Repeat != nil && len(r.Repeat.Iterations) > 0 {
+		return r.Repeat.worst()
+	}
+	return checks.Overall(r.Results)
 }
 
 // Environment describes the machine and settings of a run. It never holds
@@ -39,6 +51,9 @@ type Environment struct {
 	Browser   string `json:"browser,omitempty"`    // "Chromium 131.0.6778.85" when a browser check ran
 	Profile   string `json:"profile,omitempty"`
 	Config    string `json:"config,omitempty"` // the config file's path
+	// Client is where a hosted pre-call check ran: the address it came
+	// from (truncated to /24 or /48 unless the operator keeps it whole).
+	Client string `json:"client_address,omitempty"`
 }
 
 func (r Report) failOn() checks.Status {
@@ -61,7 +76,7 @@ type Summary struct {
 
 // Summary tallies the results.
 func (r Report) Summary() Summary {
-	s := Summary{Status: checks.Overall(r.Results), Total: len(r.Results), Counts: map[checks.Status]int{}}
+	s := Summary{Status: r.Overall(), Total: len(r.Results), Counts: map[checks.Status]int{}}
 	for _, res := range r.Results {
 		s.Counts[res.Status]++
 	}

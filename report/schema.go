@@ -7,3 +7,9 @@ import _ "embed"
 //
 //go:embed schema/rtcprobe-v1.schema.json
 var JSONSchema []byte
+
+// JSONSchemaRepeat is the JSON Schema of a repeated run's report, schema
+// rtcprobe/v2: rtcprobe/v1 plus the repeat object.
+//
+//go:embed schema/rtcprobe-v2.schema.json
+var JSONSchemaRepeat []byte

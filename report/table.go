@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -31,6 +32,7 @@ var statusColors = map[checks.Status]string{
 // the same cause (no browser skips every browser check) are folded into
 // one line under the table instead of a row each.
 func WriteTable(w io.Writer, r Report, opt TableOptions) error {
+	r = r.clean()
 	if opt.Width <= 0 {
 		opt.Width = 60
 	}
@@ -48,7 +50,7 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 		if opt.Color {
 			status = statusColors[res.Status] + status + "\x1b[0m"
 		}
-		if err := t.Append(terminalText(res.CheckID), terminalText(res.Target), status, terminalText(measured(res)), terminalText(details(res))); err != nil {
+		if err := t.Append(res.CheckID, res.Target, status, measured(res), details(res)); err != nil {
 			return err
 		}
 	}
@@ -58,12 +60,51 @@ func WriteTable(w io.Writer, r Report, opt TableOptions) error {
 		}
 	}
 	for _, f := range folds {
-		if _, err := fmt.Fprintln(w, terminalText(f.String())); err != nil {
+		if _, err := fmt.Fprintln(w, f.String()); err != nil {
 			return err
 		}
 	}
+	if r.Repeat != nil {
+		return writeRepeatTable(w, r)
+	}
 	_, err := fmt.Fprintln(w, SummaryLine(r))
 	return err
+}
+
+// writeRepeatTable adds, under the last iteration's table, one row per
+// check across the iterations and the repeated run's verdict.
+func writeRepeatTable(w io.Writer, r Report) error {
+	if _, err := fmt.Fprintf(w, "last iteration: %s\n", SummaryLine(Report{Results: r.Results, Duration: lastDuration(r)})); err != nil {
+		return err
+	}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint()),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+		tablewriter.WithColumnWidths(tw.NewMapper[int, int]().Set(5, 60)),
+		tablewriter.WithHeaderAutoFormat(tw.On),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	)
+	t.Header("check", "target", "pass rate", "flaps", "statuses", "across iterations")
+	for _, c := range r.Repeat.Checks {
+		if err := t.Append(c.CheckID, c.Target, fmt.Sprintf("%s%%", checks.FormatNumber(c.PassRate(r.failOn()))),
+			fmt.Sprint(c.Flaps), statusLetters(c.Statuses), strings.Join(keySpreads(c, 3), "\n")); err != nil {
+			return err
+		}
+	}
+	if len(r.Repeat.Checks) > 0 {
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w, repeatLine(r))
+	return err
+}
+
+func lastDuration(r Report) time.Duration {
+	if its := r.Repeat.Iterations; len(its) > 0 {
+		return its[len(its)-1].Duration
+	}
+	return 0
 }
 
 // SummaryLine is the one-line verdict: "7 checks: 6 pass, 1 warn — PASS in 1.2s".

@@ -573,11 +573,81 @@ const rtcprobe = (() => {
     }
   };
 
+  // remoteRtt is the RTCP round trip the browser's remote-inbound-rtp
+  // stats report (where the candidate pair has none, as in Firefox).
+  function remoteRtt(all) {
+    const r = all.find((s) => s.type === 'remote-inbound-rtp' && s.roundTripTime !== undefined);
+    return r ? r.roundTripTime * 1000 : null;
+  }
+
+  function inboundTotals(all) {
+    let bytes = 0; let frames = 0;
+    for (const s of all) {
+      if (s.type !== 'inbound-rtp') continue;
+      bytes += s.bytesReceived || 0;
+      if (s.kind === 'video') frames += s.framesDecoded || 0;
+    }
+    return { bytes, frames };
+  }
+
+  function opened(dc, ms) {
+    if (dc.readyState === 'open') return Promise.resolve();
+    return timeout(new Promise((resolve) => { dc.addEventListener('open', resolve); }), ms, 'data channel ' + dc.label);
+  }
+
+  // nextText resolves with the next text message on dc.
+  function nextText(dc, ms) {
+    return timeout(new Promise((resolve) => {
+      const on = (e) => { if (typeof e.data === 'string') { dc.removeEventListener('message', on); resolve(e.data); } };
+      dc.addEventListener('message', on);
+    }), ms, 'data channel reply');
+  }
+
+  // bulk sends as much as fits in ms (at most bytes) up the bulk channel,
+  // then asks the peer for the same down; the peer times the upload, the
+  // page the download.
+  async function bulk(dc, ms, bytes) {
+    dc.binaryType = 'arraybuffer';
+    await opened(dc, 3000);
+    const chunk = new Uint8Array(16 << 10);
+    const high = 1 << 20;
+    dc.bufferedAmountLowThreshold = high / 2;
+    const end = now() + ms;
+    let sent = 0;
+    while (now() < end && sent < bytes) {
+      if (dc.bufferedAmount > high) {
+        await Promise.race([new Promise((r) => dc.addEventListener('bufferedamountlow', r, { once: true })), sleep(Math.max(0, end - now()))]);
+        continue;
+      }
+      dc.send(chunk);
+      sent += chunk.length;
+    }
+    const upReply = nextText(dc, ms + 5000);
+    dc.send('up-end');
+    const up = JSON.parse(await upReply);
+    let downBytes = 0; let first = null; let last = null;
+    const onData = (e) => {
+      if (typeof e.data !== 'string') {
+        const t = now();
+        if (first === null) first = t;
+        last = t;
+        downBytes += e.data.byteLength;
+      }
+    };
+    dc.addEventListener('message', onData);
+    const downEnd = nextText(dc, ms + 5000);
+    dc.send('down ' + bytes + ' ' + ms);
+    await downEnd;
+    dc.removeEventListener('message', onData);
+    return { upBytes: up.bytes, upMs: up.ms, downBytes, downMs: first === null ? 0 : (last - first) };
+  }
+
   // interop calls a remote peer (rtcprobe's pion peer) through the
   // signaling URL: sends camera and mic, opens a data channel, times the
-  // echo of each message, and reads what arrives back.
-  checks.interop = async ({ signalURL, iceServers = [], relayOnly = false, loopbackOnly = true,
-    durationMs = 1500, messages = 10, connectMs = 5000 } = {}) => {
+  // echo of each message, and reads what arrives back. With throughputMs
+  // it also measures a bulk transfer up and down a second data channel.
+  checks.interop = async ({ signalURL, signalHeaders = {}, iceServers = [], relayOnly = false, loopbackOnly = true,
+    waitGathering = false, durationMs = 1500, messages = 10, connectMs = 5000, throughputMs = 0, throughputBytes = 0 } = {}) => {
     const t0 = now();
     // Capture starts in parallel with negotiation: the transceivers are
     // negotiated first and get their tracks when the devices are open.
@@ -589,20 +659,22 @@ const rtcprobe = (() => {
       const audioTx = pc.addTransceiver('audio', { direction: 'sendrecv' });
       const videoTx = pc.addTransceiver('video', { direction: 'sendrecv' });
       const dc = pc.createDataChannel('echo');
-      const opened = new Promise((resolve) => { dc.onopen = resolve; });
-      // Signaling is not trickled. With all candidates the offer goes out
-      // with the first loopback UDP host candidate; relay-only waits for
-      // gathering to complete, because an offer sent at the first relay
-      // candidate left about half of the calls stuck in "checking".
-      const usable = relayOnly ? gatheringDone(pc, 3000)
+      const bulkDC = throughputMs > 0 ? pc.createDataChannel('bulk') : null;
+      // Signaling is not trickled. With all candidates on loopback the
+      // offer goes out with the first loopback UDP host candidate; relay-only
+      // and calls over a real network wait for gathering to complete
+      // (bounded), because an offer sent at the first relay candidate left
+      // about half of the calls stuck in "checking".
+      const usable = relayOnly || waitGathering ? gatheringDone(pc, 3000)
         : firstCandidate(pc, (c) => keepCandidate(c, loopbackOnly) && parseCandidate(c).protocol === 'udp', 3000);
       await pc.setLocalDescription(await pc.createOffer());
       await usable;
       const gatheredMs = now() - t0;
       const offer = filterSDP(pc.localDescription.sdp, loopbackOnly);
-      const resp = await withOp('signaling', fetch(signalURL, { method: 'POST', body: offer, headers: { 'Content-Type': 'application/sdp' } }));
+      const headers = Object.assign({ 'Content-Type': 'application/sdp' }, signalHeaders);
+      const resp = await withOp('signaling', timeout(fetch(signalURL, { method: 'POST', body: offer, headers }), 10000, 'signaling'));
       if (!resp.ok) {
-        const e = new Error('signaling: HTTP ' + resp.status + ': ' + (await resp.text()));
+        const e = new Error('signaling: HTTP ' + resp.status + ': ' + (await resp.text()).slice(0, 200));
         e.name = 'SignalingError';
         throw e;
       }
@@ -615,7 +687,7 @@ const rtcprobe = (() => {
       await audioTx.sender.replaceTrack(stream.getAudioTracks()[0]);
       await videoTx.sender.replaceTrack(stream.getVideoTracks()[0]);
       const connectedMs = await conn;
-      await opened;
+      await opened(dc, connectMs);
       const openMs = now() - t0;
 
       // Echo messages one at a time, timing each round trip.
@@ -629,13 +701,20 @@ const rtcprobe = (() => {
         if (back === null) break;
         if (back === payload) { echoed++; rtts.push(now() - sent); }
       }
+      const s0 = await statsList(pc);
+      const tStart = now();
       await sleep(durationMs);
       const all = await statsList(pc);
-      return {
+      const spanMs = now() - tStart;
+      const a = inboundTotals(s0); const b = inboundTotals(all);
+      const out = {
         gumMs, gatheredMs, answeredMs, connectedMs, openMs, messages, echoed, rttsMs: rtts,
         video: mediaStats(all, 'video'), audio: mediaStats(all, 'audio'),
-        pair: selectedPair(all),
+        pair: selectedPair(all), remoteRttMs: remoteRtt(all),
+        down: { spanMs, bytes: b.bytes - a.bytes, framesDecoded: b.frames - a.frames },
       };
+      if (bulkDC) out.bulk = await bulk(bulkDC, throughputMs, throughputBytes);
+      return out;
     } finally {
       pc.close(); stopAll(stream); streamP.then(stopAll, () => {});
     }

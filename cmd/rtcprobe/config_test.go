@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/rtcprobe/rtcprobe/checks"
@@ -39,7 +42,9 @@ func TestCIRunWritesEveryReportWithoutSecrets(t *testing.T) {
 	const password, restSecret = "pw-7f3a-never-in-output", "rest-91bc-never-in-output"
 	t.Setenv("RTCPROBE_TEST_PW", password)
 	t.Setenv("RTCPROBE_TEST_REST", restSecret)
-	addr := startEmbedded(t)
+	// A server that knows both credentials, so the TURN checks succeed:
+	// the secrets are used, and still never shown.
+	addr := startServer(t, embedded.Config{AuthHandler: staticOrREST("alice", password, restSecret)}).Servers()[0].Addr()
 	cfg := writeConfig(t, fmt.Sprintf(`servers:
   - urls: [stun:%[1]s, turn:%[1]s]
     username: alice
@@ -87,6 +92,27 @@ options:
 	// JSON validates against the schema, with 3 requests per STUN check.
 	data, _ := os.ReadFile(out("report.json"))
 	validateReport(t, data)
+	// Every TURN row relayed: the static credential and the one minted
+	// from the REST secret both worked (a run whose TURN rows all fail
+	// would prove nothing about what a successful run prints).
+	var rep jsonReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	turnRows := 0
+	for _, c := range rep.Checks {
+		if strings.HasPrefix(c.ID, "turn.") {
+			turnRows++
+			// A warning is a threshold on a loaded machine's loopback
+			// RTT; what matters is that the relay carried packets.
+			if (c.Status != "pass" && c.Status != "warn") || c.Metrics["packets_received"] == 0 {
+				t.Errorf("%s %s: %s, %v packets relayed: want the relay to work with the configured credentials (%s)", c.ID, c.Target, c.Status, c.Metrics["packets_received"], c.Error)
+			}
+		}
+	}
+	if turnRows < 2 {
+		t.Errorf("%d TURN rows, want the static and the REST server's", turnRows)
+	}
 	if !strings.Contains(string(data), `"responses": 3`) || !strings.Contains(string(data), `"profile": "ci"`) {
 		t.Errorf("options or profile from the config not applied:\n%s", data)
 	}
@@ -280,5 +306,20 @@ func TestHelpListsReportFlagsOnce(t *testing.T) {
 		if !strings.Contains(res.stderr, f) {
 			t.Errorf("usage lacks %q", f)
 		}
+	}
+}
+
+// staticOrREST accepts user with password, and any username minted from
+// the TURN REST secret (coturn's use-auth-secret).
+func staticOrREST(user, password, secret string) turn.AuthHandler {
+	key := turn.GenerateAuthKey(user, embedded.Realm, password)
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	rest := turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))
+	return func(ra *turn.RequestAttributes) (string, []byte, bool) {
+		if ra.Username == user {
+			return ra.Username, key, true
+		}
+		return rest(ra)
 	}
 }

@@ -181,7 +181,7 @@ func TestFirewallLab(t *testing.T) {
 	ctx := t.Context()
 	srvCmd := server.Command(ctx, self, "-test.run=^TestLabProcess$")
 	srvCmd.Env = netlab.Env(labRole+"=server", labAddr+"="+ip(2, 2), labAlt+"="+ip(2, 3), labCert+"="+certFile, labKey+"="+keyFile)
-	natPort := strings.TrimPrefix(netlab.StartProcess(t, srvCmd, 10*time.Second).Ready, "ready ")
+	natPort := strings.TrimPrefix(netlab.StartProcess(t, srvCmd, 60*time.Second).Ready, "ready ")
 
 	probe := func(t *testing.T, env []string, args ...string) (labReport, int) {
 		t.Helper()

@@ -26,6 +26,7 @@ type cli struct {
 	caFile     string
 	insecure   bool
 	signaling  []string
+	media      mediaFlags
 	outputs    outputFlags
 	noColor    bool
 	version    bool
@@ -109,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 		c.signaling = append(c.signaling, v)
 		return nil
 	})
+	c.media.register(fs)
 	fs.BoolVar(&c.noColor, "no-color", false, "no colors (also when NO_COLOR is set)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	// A bad flag gets one line naming it, not the whole usage.
@@ -142,6 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 	if c.turnSecret == "" {
 		c.turnSecret = os.Getenv("RTCPROBE_TURN_SECRET")
 	}
+	c.media.fromEnv()
 	switch {
 	case c.turnTTL <= 0:
 		return nil, fmt.Errorf("invalid --turn-ttl %s: must be positive", c.turnTTL)

@@ -58,7 +58,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	case res.Profile != nil:
 		fmt.Fprintf(&b, "Profile %s: %s\n", res.Profile.Name, res.Profile.Description)
 	default:
-		b.WriteString("No profile: every check runs but the opt-in ones (--checks or a profile selects those).\n")
+		b.WriteString("No profile: every check runs but the opt-in ones (they run when --checks, a profile or a config names them).\n")
 	}
 	if cfg != nil {
 		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
@@ -84,7 +84,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 		fmt.Fprintf(&b, "%s  %s", c.ID, c.Title)
 		switch {
 		case !selected[c.ID] && c.OptIn && !res.Chosen:
-			b.WriteString("  [opt-in: runs when --checks or a profile selects it]")
+			b.WriteString("  [opt-in: runs when --checks, a profile or a config names it]")
 		case !selected[c.ID]:
 			b.WriteString("  [not run: not selected by the profile or config]")
 		}

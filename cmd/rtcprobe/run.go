@@ -27,6 +27,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return serveCommand(ctx, args[1:], stderr)
 		case "firewall":
 			args = append(firewallProfile(), args[1:]...)
+		case "load":
+			args = append([]string{"--profile", "load"}, args[1:]...)
 		}
 	}
 	c, err := parseFlags(args, stderr)
@@ -65,10 +67,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		r.Plan.Stats = probes.NewStatsLog(sink)
 	}
 
-	progress, onResult := startProgress(c, r, stdout)
-	rep := r.Execute(ctx, onResult)
-	if progress != nil {
-		progress.Done()
+	var rep report.Report
+	if r.Repeats() {
+		rep = r.ExecuteRepeated(ctx, nil, iterationProgress(c, stdout))
+	} else {
+		progress, onResult := startProgress(c, r, stdout)
+		rep = r.Execute(ctx, onResult)
+		if progress != nil {
+			progress.Done()
+		}
 	}
 	code := exitCode(c, r, rep, stderr)
 	if err := r.StatsErr(); err != nil {
@@ -122,6 +129,9 @@ func (c *cli) input() (engine.Input, error) {
 		}
 		in.Signaling = append(in.Signaling, u)
 	}
+	if in.WHIP, in.WHEP, err = c.media.endpoints(); err != nil {
+		return in, err
+	}
 	in.TLS, err = c.tlsConfig()
 	return in, err
 }
@@ -129,7 +139,7 @@ func (c *cli) input() (engine.Input, error) {
 // exitCode decides the code of a run that finished: fail-on warn turns
 // warnings into exit 1, saying so, since the table alone shows only WARN.
 func exitCode(c *cli, r *engine.Run, rep report.Report, stderr io.Writer) int {
-	overall := checks.Overall(rep.Results)
+	overall := rep.Overall()
 	if overall == checks.Warn && overall.FailsRun(r.Plan.Settings.FailOn) {
 		why := "--fail-on warn"
 		if !c.given["fail-on"] {
@@ -150,6 +160,17 @@ func startProgress(c *cli, r *engine.Run, stdout io.Writer) (*report.Progress, f
 	}
 	p := report.NewProgress(stdout, r.Total(), useColor(c, stdout))
 	return p, p.Result
+}
+
+// iterationProgress prints a line per finished iteration of a repeated
+// run when stdout is a terminal and the table goes there.
+func iterationProgress(c *cli, stdout io.Writer) func(int, report.Report) {
+	if c.outputs.stdoutTaken() || !isTerminal(stdout) {
+		return nil
+	}
+	return func(i int, rep report.Report) {
+		fmt.Fprintf(stdout, "iteration %d: %s\n", i, report.SummaryLine(rep))
+	}
 }
 
 // useColor: only on a terminal, never with NO_COLOR or --no-color.

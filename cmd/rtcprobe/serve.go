@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,8 +15,10 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/precall"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 	"github.com/rtcprobe/rtcprobe/internal/serve/exporter"
+	"github.com/rtcprobe/rtcprobe/internal/store"
 )
 
 // defaultListen is serve's address: loopback, so nothing is exposed
@@ -33,6 +36,8 @@ type serveFlags struct {
 	logLevel      slog.Level
 	caFile        string
 	insecure      bool
+	db            string
+	retention     time.Duration
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -48,6 +53,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.StringVar(&f.caFile, "ca", "", "trust the CA certificates in PEM `FILE` for turns:/stuns:/wss: targets")
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify targets' TLS/DTLS certificates (testing only)")
+	fs.StringVar(&f.db, "db", "rtcprobe.db", "where pre-call results are kept: a SQLite `FILE`, or postgres://… for PostgreSQL")
+	retention := fs.String("retention", "", "delete pre-call results older than `D` (30d, 2w, 720h; default: the config's precall.retention, else keep)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			serveUsage(stderr, fs)
@@ -64,17 +71,26 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, errors.New("--timeout-offset and --drain-timeout take positive durations")
 	case f.caFile != "" && f.insecure:
 		return nil, errors.New("--ca and --insecure exclude each other: give one")
+	case f.db == "":
+		return nil, errors.New("--db needs a SQLite file or a postgres:// URL")
+	}
+	if *retention != "" {
+		var err error
+		if f.retention, err = checks.ParseRetention(*retention); err != nil {
+			return nil, fmt.Errorf("invalid --retention %q: %v", *retention, err)
+		}
 	}
 	return f, nil
 }
 
 func serveUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, `Usage: rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE]
+	fmt.Fprint(w, `Usage: rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE] [--db DSN] [--retention D]
 
 Serves the Prometheus exporter (GET /probe?module=NAME&target=URI, /metrics,
-/status) and the pre-call page (/). SIGHUP or POST /-/reload reloads the
-config (a bad one is refused and the old one kept); SIGTERM/SIGINT drain
-the probes in flight and exit 0.
+/status) and the pre-call page (/) with its results (/admin, /api/v1/results:
+the web config's basic auth or Authorization: Bearer $RTCPROBE_ADMIN_TOKEN).
+SIGHUP or POST /-/reload reloads the config (a bad one is refused and the old
+one kept); SIGTERM/SIGINT drain the probes in flight and exit 0.
 
 Flags:
 `)
@@ -116,8 +132,30 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	exp := exporter.New(exporter.Options{Catalog: catalog, Embedded: emb, TLS: tlsCfg, MaxConcurrent: f.maxProbes,
 		TimeoutOffset: f.timeoutOffset, Logger: log, Version: version})
+	// The config and the address are checked before the store is opened
+	// (and a SQLite file created) for a server that cannot start.
+	if _, err := load(); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
+		return exitUsage
+	}
+	if _, err := net.ResolveTCPAddr("tcp", f.listen); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: --listen %s: %v\n", f.listen, err)
+		return exitUsage
+	}
+	results, err := store.Open(ctx, f.db)
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: --db %s: %v\n", store.Redact(f.db), err)
+		return exitUsage
+	}
+	defer results.Close()
+	pre, err := precall.New(precall.Options{Catalog: catalog, Store: results, Embedded: emb, TLS: tlsCfg, Retention: f.retention,
+		Logger: log, Version: version})
+	if err != nil {
+		fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
+		return exitInternal
+	}
 	srv, err := serve.New(serve.Config{Addr: f.listen, WebConfigFile: f.webConfig, AdminToken: os.Getenv("RTCPROBE_ADMIN_TOKEN"),
-		LoadConfig: load, Logger: log, Version: version}, exp)
+		LoadConfig: load, Logger: log, Version: version}, exp, pre)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
 		return exitUsage
@@ -130,7 +168,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	if srv.TLS() {
 		scheme = "https"
 	}
-	log.Info("listening", "address", srv.Addr().String(), "url", scheme+"://"+srv.Addr().String()+"/status")
+	log.Info("listening", "address", srv.Addr().String(), "precall", scheme+"://"+srv.Addr().String()+"/", "status", scheme+"://"+srv.Addr().String()+"/status",
+		"results", store.Redact(f.db))
 	if emb != nil {
 		log.Info("no --config: the default modules probe the embedded server only",
 			"stun", fmt.Sprintf("stun:127.0.0.1:%d", emb.Port()), "turn", fmt.Sprintf("turn:127.0.0.1:%d", emb.Port()),

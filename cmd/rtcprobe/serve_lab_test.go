@@ -31,7 +31,7 @@ func TestPrometheusUDPBlockedLab(t *testing.T) {
 	}
 	cmd := server.Command(t.Context(), self, "-test.run=^TestLabProcess$")
 	cmd.Env = netlab.Env(labRole+"=server", labAddr+"="+addr, labAlt+"="+strings.TrimSuffix(addr, ".2")+".3", labCert+"="+certFile, labKey+"="+keyFile)
-	netlab.StartProcess(t, cmd, 10*time.Second)
+	netlab.StartProcess(t, cmd, 60*time.Second)
 	server.IPTables(t, "-A INPUT -i eth0 -p udp -j DROP")
 
 	cfg := writeConfig(t, fmt.Sprintf(`modules:

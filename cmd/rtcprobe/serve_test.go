@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,7 +39,18 @@ var embeddedLine = regexp.MustCompile(`stun=stun:(\S+) turn=\S+ turns=turns:(\S+
 // It is killed when the test ends if still running.
 func startServe(t testing.TB, env []string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	return startServeIn(t, nil, env, nil, args...)
+}
+
+// startServeIn is startServe inside a network namespace (nil: this one),
+// with each log line also handed to onLine (when set).
+func startServeIn(t testing.TB, ns *netlab.NS, env []string, onLine func(string), args ...string) *serveProc {
+	t.Helper()
+	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "rtcprobe.db")}, args...)
+	cmd := exec.Command(binary, args...)
+	if ns != nil {
+		cmd = ns.Command(context.Background(), binary, args...)
+	}
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pipe, err := cmd.StderrPipe()
@@ -54,6 +67,9 @@ func startServe(t testing.TB, env []string, args ...string) *serveProc {
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(p.stderr, line)
+			if onLine != nil {
+				onLine(line)
+			}
 			if m := embeddedLine.FindStringSubmatch(line); m != nil {
 				emb <- m[1:]
 			}

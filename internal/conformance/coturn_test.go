@@ -110,7 +110,7 @@ func TestCoturnConfigurations(t *testing.T) {
 				if v.orWorse && r.Status.Worse(status) {
 					status = r.Status
 				}
-				if status == checks.Pass && r.Status == checks.Warn && onlyLatency(r.Error) {
+				if status == checks.Pass && r.Status == checks.Warn && onlyLatency(r) {
 					// coturn over TCP now and then answers one request of
 					// five after ~160 ms even on loopback.
 					status = checks.Warn
@@ -137,13 +137,13 @@ func stunclientAnswers(t *testing.T, ct *coturn.Server) bool {
 }
 
 // onlyLatency: every broken threshold is a round-trip time one.
-func onlyLatency(broken string) bool {
-	for _, b := range strings.Split(broken, "; ") {
-		if !strings.HasPrefix(b, "rtt_") {
+func onlyLatency(r checks.Result) bool {
+	for _, v := range r.Broken {
+		if !strings.HasPrefix(v.Metric, "rtt_") {
 			return false
 		}
 	}
-	return broken != ""
+	return len(r.Broken) > 0
 }
 
 func firstSentence(s string) string {

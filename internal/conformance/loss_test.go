@@ -42,11 +42,11 @@ func TestTURNLossMatchesUclient(t *testing.T) {
 			defer cancel()
 			uc := make(chan uclientLoss, 1)
 			go func() {
-				out, err := ns.Command(ctx, uclient, "-y", "-u", "u", "-w", "p", "-n", "1500", "-z", "5",
+				out, err := ns.Command(ctx, uclient, "-y", "-u", "u", "-w", "p", "-n", "3000", "-z", "5",
 					"-e", "127.0.0.1", "-p", strconv.Itoa(ct.Port), "127.0.0.1").CombinedOutput()
 				uc <- parseUclient(out, err)
 			}()
-			rep := parseReport(t, ns.Command(ctx, binary, "--json", "-", "--checks", "turn.udp", "--turn-packets", "2000",
+			rep := parseReport(t, ns.Command(ctx, binary, "--json", "-", "--checks", "turn.udp", "--turn-packets", "4000", "--turn-interval", "10ms",
 				"--check-timeout", "80s", "--timeout", "100s", "--user", "u", "--password", "p",
 				ct.URI("turn", "127.0.0.1", ct.Port)))
 			if len(rep.Checks) != 1 {

@@ -52,7 +52,7 @@ func runBinary(t *testing.T, args ...string) binaryReport {
 
 // parseReport runs cmd (rtcprobe with --json -) and reads its report; a
 // failing exit code is fine, no report is not.
-func parseReport(t *testing.T, cmd *exec.Cmd) binaryReport {
+func parseReport(t testing.TB, cmd *exec.Cmd) binaryReport {
 	t.Helper()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

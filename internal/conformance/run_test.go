@@ -62,9 +62,19 @@ func result(t *testing.T, rs []checks.Result, id string) checks.Result {
 
 // want asserts a result's status and that its error and advice contain
 // every key word (case-insensitive), and that they contain none of the
-// words of a wrong cause.
+// words of a wrong cause. Whatever the server sent, no control character
+// (coturn pads its reason phrases with NULs) reaches the result.
 func want(t *testing.T, r checks.Result, status checks.Status, words []string, not ...string) {
 	t.Helper()
+	texts := []string{r.Target, r.Error, r.Advice}
+	for _, e := range r.Evidence {
+		texts = append(texts, e.Name, e.Value)
+	}
+	for _, s := range texts {
+		if i := strings.IndexFunc(s, func(c rune) bool { return c < 0x20 || c == 0x7f }); i >= 0 {
+			t.Errorf("%s %s: control character %q in %q", r.CheckID, r.Target, s[i], s)
+		}
+	}
 	text := strings.ToLower(r.Error + " | " + r.Advice)
 	if r.Status != status {
 		t.Errorf("%s %s: status %s, want %s\n%s", r.CheckID, r.Target, r.Status, status, show(r))

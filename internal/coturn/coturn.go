@@ -269,14 +269,7 @@ func FreePort(t testing.TB) int {
 }
 
 // HasIPv6 reports whether ::1 is usable here.
-func HasIPv6() bool {
-	pc, err := net.ListenPacket("udp", "[::1]:0")
-	if err != nil {
-		return false
-	}
-	_ = pc.Close()
-	return true
-}
+func HasIPv6() bool { return testenv.HasIPv6Loopback() }
 
 // writeCert writes a certificate for hosts (default 127.0.0.1, ::1 and
 // localhost), signed by a throw-away CA that pool trusts.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
@@ -27,10 +28,13 @@ type Server struct {
 	port     int
 	username string
 	password string
-	nat      *NATResponder
-	tlsPort  int
-	certPool *x509.CertPool
-	cert     *x509.Certificate
+	// restSecret signs TURN REST credentials (RESTServers); it never
+	// leaves this process.
+	restSecret string
+	nat        *NATResponder
+	tlsPort    int
+	certPool   *x509.CertPool
+	cert       *x509.Certificate
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -51,21 +55,29 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
-	udp, tcp, err := listenPair(cfg.Host)
+	udp, tcp, err := ListenPair(cfg.Host)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		host:     cfg.Host,
-		port:     udp.LocalAddr().(*net.UDPAddr).Port,
-		username: "rtcprobe-" + rand.Text(),
-		password: rand.Text(),
+		host:       cfg.Host,
+		port:       udp.LocalAddr().(*net.UDPAddr).Port,
+		username:   "rtcprobe-" + rand.Text(),
+		password:   rand.Text(),
+		restSecret: rand.Text(),
 	}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
 	auth := cfg.AuthHandler
 	if auth == nil {
 		key := turn.GenerateAuthKey(s.username, Realm, s.password)
+		rest := turn.LongTermTURNRESTAuthHandler(s.restSecret, logs.NewLogger("turn"))
 		auth = func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			return ra.Username, key, ra.Username == s.username
+			if ra.Username == s.username {
+				return ra.Username, key, true
+			}
+			// Credentials minted from the REST secret, until they expire.
+			return rest(ra)
 		}
 	}
 	cert, pool, err := selfSigned(cfg.Host)
@@ -84,8 +96,6 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Leaf
 	relay := func() turn.RelayAddressGenerator { return newRelay(cfg.Host) }
-	logs := logging.NewDefaultLoggerFactory()
-	logs.DefaultLogLevel = logging.LogLevelDisabled
 	s.turn, err = turn.NewServer(turn.ServerConfig{
 		Realm:             Realm,
 		AuthHandler:       auth,
@@ -112,9 +122,10 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// listenPair binds UDP on an ephemeral port and TCP on the same number,
-// retrying when another process holds that TCP port.
-func listenPair(host string) (net.PacketConn, net.Listener, error) {
+// ListenPair binds UDP on an ephemeral port of host and TCP on the same
+// number, retrying when another process holds that TCP port: one
+// stun:/turn: URI then names both (test fixtures use it too).
+func ListenPair(host string) (net.PacketConn, net.Listener, error) {
 	var lastErr error
 	for range 20 {
 		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
@@ -147,6 +158,20 @@ func (s *Server) server(scheme string, port int, query ...string) probes.Server 
 		srv.Username, srv.Password = s.username, s.password
 	}
 	return srv
+}
+
+// RESTServers are Servers with a TURN REST secret in place of the static
+// credential: each user mints credentials that expire after ttl (coturn's
+// use-auth-secret scheme), and the secret stays in this process.
+func (s *Server) RESTServers(ttl time.Duration) []probes.Server {
+	out := s.Servers()
+	for i := range out {
+		if out[i].IsTURN() {
+			out[i].Username, out[i].Password = "", ""
+			out[i].REST = &probes.RESTSecret{Secret: s.restSecret, TTL: ttl}
+		}
+	}
+	return out
 }
 
 // Port is the UDP and TCP port the server listens on.

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net"
 	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
 
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
@@ -37,6 +40,12 @@ func TestStartServesUDPAndTCPOnOnePort(t *testing.T) {
 		}
 	}
 	port := a.Port()
+	// The one port answers a STUN Binding over UDP and over TCP.
+	for _, network := range []string{"udp", "tcp"} {
+		if err := bindingOver(network, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+			t.Errorf("Binding over %s to port %d: %v", network, port, err)
+		}
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -59,4 +68,32 @@ func TestStartServesUDPAndTCPOnOnePort(t *testing.T) {
 			t.Errorf("%s port %d still held after Close: %v", network, port, err)
 		}
 	}
+}
+
+// bindingOver sends one STUN Binding request over network to addr and
+// checks the success response.
+func bindingOver(network, addr string) error {
+	c, err := net.DialTimeout(network, addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	if _, err := c.Write(req.Raw); err != nil {
+		return err
+	}
+	buf := make([]byte, 1500)
+	n, err := c.Read(buf) // one small response: one read on loopback
+	if err != nil {
+		return err
+	}
+	res := &stun.Message{Raw: buf[:n]}
+	if err := res.Decode(); err != nil {
+		return err
+	}
+	if res.Type != stun.BindingSuccess || res.TransactionID != req.TransactionID {
+		return fmt.Errorf("got %s, want the Binding success for our transaction", res.Type)
+	}
+	return nil
 }

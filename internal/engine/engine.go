@@ -19,9 +19,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/stun/v4"
+
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/fanout"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -47,6 +50,9 @@ type Input struct {
 	Servers []probes.Server
 	// Signaling are the WebSocket signaling URLs to check.
 	Signaling []*url.URL
+	// WHIP and WHEP are media server endpoints to check; they replace the
+	// config's.
+	WHIP, WHEP *probes.Endpoint
 	// TLS is the trust for stuns:, turns: and wss:; nil means the system's
 	// roots. The embedded server's certificate is added to it, never
 	// instead of it.
@@ -63,6 +69,10 @@ type Input struct {
 	// own, against Servers and Signaling only. Config, Profile and the
 	// config's servers do not apply.
 	Module *checks.Module
+	// External: the measurements are taken elsewhere (a user's browser on
+	// the pre-call page) and judged with Run.Judge, so nothing is started:
+	// no browser, no embedded server of the run's own.
+	External bool
 	// Embedded is an embedded server the front end keeps running: a run
 	// with nothing named to probe probes it instead of starting its own,
 	// every run trusts its certificate, and Close leaves it running.
@@ -77,7 +87,10 @@ type Run struct {
 	Embedded *embedded.Server
 	// ownEmbedded is true when the run started Embedded (and closes it).
 	ownEmbedded bool
-	in          Input
+	// Fanout is the embedded WHIP/WHEP fan-out server the broadcast check
+	// probes when no media server is named; the run closes it.
+	Fanout *fanout.Server
+	in     Input
 }
 
 // NothingToRunError is a selection that gives no check a subject: each
@@ -169,6 +182,10 @@ func Prepare(in Input) (*Run, error) {
 	}
 	if cfg != nil {
 		plan.Servers = append(plan.Servers, cfg.Servers...)
+		plan.WHIP, plan.WHEP = cfg.WHIP, cfg.WHEP
+	}
+	if in.WHIP != nil || in.WHEP != nil {
+		plan.WHIP, plan.WHEP = in.WHIP, in.WHEP
 	}
 	plan.Servers = dedupe(append(plan.Servers, in.Servers...))
 	r := &Run{Plan: plan, Resolved: res, in: in}
@@ -176,13 +193,20 @@ func Prepare(in Input) (*Run, error) {
 		r.Embedded = in.Embedded
 		plan.TLS = trustEmbedded(in.TLS, in.Embedded)
 	}
-	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && needsServers(plan) {
+	if plan.WHIP == nil && plan.WHEP == nil && selectsGroup(selected, "broadcast") {
+		if err := r.useFanout(); err != nil {
+			return nil, err
+		}
+	}
+	if len(plan.Servers) == 0 && len(plan.SignalingURLs) == 0 && plan.WHIP == nil && plan.WHEP == nil && needsServers(plan) && !in.External {
 		if err := r.useEmbedded(); err != nil {
+			r.Close()
 			return nil, err
 		}
 	}
 	for _, c := range selected {
-		if c.Group() == "browser" || c.Group() == "interop" {
+		// Measurements taken elsewhere (the pre-call page) need no browser here.
+		if (c.Group() == "browser" || c.Group() == "interop") && !in.External {
 			for _, spec := range settings.BrowserList() {
 				plan.Browsers = append(plan.Browsers, browser.NewSession(browser.Config{Path: spec, Media: settings.Media,
 					Headful: settings.Headful, TrustedCerts: r.browserTrusts()}))
@@ -209,6 +233,40 @@ func needsServers(p *checks.Plan) bool {
 		}
 	}
 	return false
+}
+
+// selectsGroup reports whether a check of group g is selected.
+func selectsGroup(cs []*checks.Check, g string) bool {
+	for _, c := range cs {
+		if c.Group() == g {
+			return true
+		}
+	}
+	return false
+}
+
+// useFanout starts the embedded fan-out server for the broadcast check.
+// With turn: servers named, the server's peers relay through them, so
+// the broadcast measures what those TURN servers carry.
+func (r *Run) useFanout() error {
+	cfg := fanout.Config{}
+	var via []string
+	for _, s := range r.Plan.Servers {
+		if s.IsTURN() && s.URI.Scheme == stun.SchemeTypeTURN {
+			cfg.ICEServers = append(cfg.ICEServers, probes.ICEServer(s.Minted(time.Now()), s.Transports()[0]))
+			via = append(via, s.String())
+		}
+	}
+	cfg.Relay = len(cfg.ICEServers) > 0
+	srv, err := fanout.Start(cfg)
+	if err != nil {
+		return &StartError{Err: err}
+	}
+	r.Fanout = srv
+	r.Plan.BroadcastWHIP = &probes.Endpoint{URL: srv.WHIP("rtcprobe")}
+	r.Plan.BroadcastWHEP = &probes.Endpoint{URL: srv.WHEP("rtcprobe")}
+	r.Plan.BroadcastVia = strings.Join(via, ", ")
+	return nil
 }
 
 // useEmbedded points the plan at the front end's embedded server, or
@@ -302,16 +360,32 @@ func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.
 	plan.Memo = checks.NewMemo(checks.CallSlots())
 	started := time.Now()
 	results := checks.Run(ctx, &plan, onResult)
+	rep := r.report(results, now, time.Since(started), r.environment(results))
+	rep.Interrupted = errors.Is(ctx.Err(), context.Canceled)
+	return rep
+}
+
+// Judge judges measurements taken elsewhere (Input.External) with the
+// run's plan, as Execute judges its own, and returns the report. env says
+// where they were taken (the user's browser and OS); the run's profile
+// and config are added to it.
+func (r *Run) Judge(ms []checks.Measured, started time.Time, took time.Duration, env report.Environment) report.Report {
+	results := checks.Judge(r.Plan, ms)
+	own := r.environment(nil)
+	env.Profile, env.Config = own.Profile, own.Config
+	return r.report(results, started, took, env)
+}
+
+func (r *Run) report(results []checks.Result, started time.Time, took time.Duration, env report.Environment) report.Report {
 	rep := report.Report{
 		Version:     r.in.Version,
-		StartedAt:   now,
-		Duration:    time.Since(started),
+		StartedAt:   started,
+		Duration:    took,
 		Results:     results,
-		FailOn:      plan.Settings.FailOn,
-		Interrupted: errors.Is(ctx.Err(), context.Canceled),
-		Environment: r.environment(results),
+		FailOn:      r.Plan.Settings.FailOn,
+		Environment: env,
 	}
-	for _, s := range plan.Servers {
+	for _, s := range r.Plan.Servers {
 		rep.Servers = append(rep.Servers, s.String())
 	}
 	return rep
@@ -327,6 +401,9 @@ func (r *Run) Close() {
 	}
 	if r.ownEmbedded {
 		_ = r.Embedded.Close()
+	}
+	if r.Fanout != nil {
+		_ = r.Fanout.Close()
 	}
 }
 

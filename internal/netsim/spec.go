@@ -5,6 +5,7 @@
 package netsim
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,8 +31,13 @@ type Spec struct {
 	// Delay is added one way between the peers (like netem), relayed or
 	// not: a call's round trip is twice this.
 	Delay time.Duration
-	// Jitter is the most extra random delay a packet gets.
+	// Jitter is the most extra random delay a packet gets: each datagram
+	// waits an extra drawn uniformly from [0, Jitter], independently of
+	// every other (see egress).
 	Jitter time.Duration
+	// Rate limits each direction to this many bits per second of UDP
+	// payload, behind a 250 ms drop-tail queue; 0 is unlimited.
+	Rate float64
 	// LossPct is the share of UDP packets lost between the peers, per
 	// packet.
 	LossPct float64
@@ -83,12 +89,18 @@ func ParseSpec(s string) (Spec, error) {
 			} else {
 				spec.Jitter = d
 			}
+		case "rate":
+			r, err := parseRate(val)
+			if err != nil {
+				return bad("%v", err)
+			}
+			spec.Rate = r
 		case "loss":
 			v, err := strconv.ParseFloat(strings.TrimSuffix(val, "%"), 64)
 			if err != nil {
 				return bad("%q is not a percentage (e.g. 3%%)", val)
 			}
-			if v < 0 || v > 100 {
+			if !(v >= 0 && v <= 100) { // NaN too
 				return bad("loss must be between 0%% and 100%%")
 			}
 			spec.LossPct = v
@@ -120,10 +132,54 @@ func ParseSpec(s string) (Spec, error) {
 			}
 			spec.Seed = v
 		default:
-			return bad("unknown key %q (want delay, jitter, loss, nat, turn or seed)", key)
+			return bad("unknown key %q (want delay, jitter, rate, loss, nat, turn or seed)", key)
 		}
 	}
 	return spec, nil
+}
+
+// Limits on a rate: a few packets a second at least, and no more than a
+// simulated link can carry.
+const (
+	minRate = 8e3
+	maxRate = 10e9
+)
+
+// parseRate reads a rate as tc writes it: 500kbit, 2mbit, 1.5Mbit/s, 1gbit.
+func parseRate(s string) (float64, error) {
+	bad := fmt.Errorf("%q is not a rate (e.g. 2mbit, 500kbit)", s)
+	v := strings.TrimSuffix(strings.ToLower(s), "/s")
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}, {"bit", 1}} {
+		num, ok := strings.CutSuffix(v, u.suffix)
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil {
+			return 0, bad
+		}
+		if r := f * u.mult; r >= minRate && r <= maxRate {
+			return r, nil
+		}
+		return 0, errors.New("rate must be between 8kbit and 10gbit")
+	}
+	return 0, bad
+}
+
+// formatRate writes a rate the way parseRate reads it.
+func formatRate(r float64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"gbit", 1e9}, {"mbit", 1e6}, {"kbit", 1e3}} {
+		if r >= u.mult {
+			return strconv.FormatFloat(r/u.mult, 'f', -1, 64) + u.suffix
+		}
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64) + "bit"
 }
 
 func parseNAT(s string) (NAT, error) {
@@ -144,6 +200,9 @@ func (s Spec) String() string {
 	parts := []string{"delay=" + s.Delay.String()}
 	if s.Jitter > 0 {
 		parts = append(parts, "jitter="+s.Jitter.String())
+	}
+	if s.Rate > 0 {
+		parts = append(parts, "rate="+formatRate(s.Rate))
 	}
 	parts = append(parts, "loss="+strconv.FormatFloat(s.LossPct, 'f', -1, 64)+"%")
 	nat := string(s.NAT[0])

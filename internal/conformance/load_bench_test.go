@@ -1,0 +1,67 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/coturn"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+)
+
+// BenchmarkLoadVsUclient runs `rtcprobe load` and coturn's own
+// turnutils_uclient one after the other against the same coturn at the
+// same nominal packet rate (C calls × 2 directions = 2C uclient clients
+// paired client-to-client, each sending a 120-byte packet every 20 ms) and
+// reports the relayed packets per second each delivered, their loss, the
+// ratio and rtcprobe's own CPU. make bench runs it; the figures go in the
+// README.
+func BenchmarkLoadVsUclient(b *testing.B) {
+	uclient := testenv.LookPath(b, "turnutils_uclient")
+	ct := coturn.Start(b, coturn.Config{User: "u", Password: "p"})
+	const (
+		seconds = 5
+		size    = 120
+	)
+	for _, calls := range []int{100, 200} {
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) {
+			for range b.N {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				rep := parseReport(b, exec.CommandContext(ctx, binary, "load", ct.URI("turn", "127.0.0.1", ct.Port), "--user", "u", "--password", "p",
+					"--calls", fmt.Sprint(calls), "--load-duration", fmt.Sprintf("%ds", seconds), "--packet-size", fmt.Sprint(size),
+					"--timeout", "2m", "--json", "-"))
+				m := rep.Checks[0].Metrics
+				u, err := runUclient(ctx, exec.CommandContext, uclient, ct.Port, 2*calls, seconds*50, size, 20*time.Millisecond)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				uPPS := 0.0
+				if u.transmitSecs > 0 {
+					uPPS = float64(u.received) / u.transmitSecs
+				}
+				// Only a rate delivered at ≤ 1 % loss counts.
+				rPPS := m["relayed_pps"]
+				if m["loss_pct"] > 1 {
+					rPPS = 0
+				}
+				if u.lossPct > 1 {
+					uPPS = 0
+				}
+				b.ReportMetric(rPPS, "rtcprobe_pps")
+				b.ReportMetric(uPPS, "uclient_pps")
+				if uPPS > 0 {
+					b.ReportMetric(rPPS/uPPS, "ratio")
+				}
+				b.ReportMetric(m["loss_pct"], "rtcprobe_loss_pct")
+				b.ReportMetric(u.lossPct, "uclient_loss_pct")
+				b.ReportMetric(m["generator_cpu_pct"], "rtcprobe_cpu_pct")
+				b.ReportMetric(m["calls_ok"], "calls_ok")
+				b.Logf("%d calls: rtcprobe %v pps, loss %v%%, cpu %v%%, alloc p99 %v ms; uclient %d of %d messages in %vs (%.0f pps), loss %v%%",
+					calls, m["relayed_pps"], m["loss_pct"], m["generator_cpu_pct"], m["alloc_p99_ms"], u.received, u.sent, u.transmitSecs, uPPS, u.lossPct)
+			}
+		})
+	}
+}

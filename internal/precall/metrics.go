@@ -1,0 +1,36 @@
+package precall
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the pre-call page's own, on the server's /metrics.
+type metrics struct {
+	sessions     prometheus.Counter
+	calls        prometheus.Counter
+	results      *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	writeSeconds prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		sessions: prometheus.NewCounter(prometheus.CounterOpts{Name: "rtcprobe_precall_sessions_total", Help: "Pre-call sessions started."}),
+		calls:    prometheus.NewCounter(prometheus.CounterOpts{Name: "rtcprobe_precall_calls_total", Help: "Calls the server's pion peer answered for pre-call pages."}),
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_results_total",
+			Help: "Pre-call results stored, by verdict."}, []string{"verdict"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_refused_total",
+			Help: "Pre-call requests refused: rate (per-address limit), full (too many sessions), replay (a token used twice)."}, []string{"reason"}),
+		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rtcprobe_precall_result_write_seconds",
+			Help: "Time to store a pre-call result durably.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
+	}
+}
+
+// register adds the metrics, and a gauge of the sessions in progress
+// that live counts, to r.
+func (m *metrics) register(r prometheus.Registerer, live func() int) {
+	if r == nil {
+		return
+	}
+	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rtcprobe_precall_sessions_active", Help: "Pre-call sessions in progress."},
+		func() float64 { return float64(live()) })
+	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, active)
+}

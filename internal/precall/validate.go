@@ -1,0 +1,156 @@
+package precall
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+)
+
+// resultsSchema is the JSON Schema of what the page posts, with one
+// definition per page check's result.
+//
+//go:embed schema/results.schema.json
+var resultsSchema []byte
+
+const schemaURL = "https://github.com/rtcprobe/rtcprobe/internal/precall/schema/results.schema.json"
+
+// posted is what the page posts: the browser's user agent and each page
+// check's outcome, by task.
+type posted struct {
+	UserAgent string       `json:"user_agent"`
+	Results   []postedTask `json:"results"`
+}
+
+type postedTask struct {
+	Task   int                `json:"task"`
+	OK     bool               `json:"ok"`
+	MS     float64            `json:"ms"`
+	Result json.RawMessage    `json:"result"`
+	Error  *browser.PageError `json:"error"`
+}
+
+// schemas are the compiled posted-results schema and one per page check
+// result ("api", "ice", …), compiled once.
+var schemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(resultsSchema))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(schemaURL, doc); err != nil {
+		return nil, err
+	}
+	out := map[string]*jsonschema.Schema{}
+	for name, def := range map[string]string{"": "", "api": "api", "devices": "devices", "getUserMedia": "getUserMedia",
+		"videoQuality": "videoQuality", "audioQuality": "audioQuality", "codecs": "codecs_result", "ice": "ice", "interop": "interop"} {
+		loc := schemaURL
+		if def != "" {
+			loc += "#/$defs/" + def
+		}
+		if out[name], err = c.Compile(loc); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
+// FieldError is posted input that breaks the schema: the field (a JSON
+// path like results[2].result.gumMs) and what is wrong with it.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// decodePosted validates the page's post against the schema and decodes
+// it.
+func decodePosted(body []byte) (*posted, error) {
+	if err := validate("", "", body); err != nil {
+		return nil, err
+	}
+	var p posted
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, &FieldError{Field: "(body)", Msg: err.Error()}
+	}
+	return &p, nil
+}
+
+// validate checks a document against the named schema ("" is the whole
+// post); at prefixes the field names of errors.
+func validate(name, at string, doc []byte) error {
+	all, err := schemas()
+	if err != nil {
+		return fmt.Errorf("precall: results schema: %w", err) // our own fault
+	}
+	sch := all[name]
+	if sch == nil {
+		return &FieldError{Field: at, Msg: "no such page check"}
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		field := at
+		if field == "" {
+			field = "(body)"
+		}
+		return &FieldError{Field: field, Msg: "not JSON: " + err.Error()}
+	}
+	err = sch.Validate(v)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return &FieldError{Field: at, Msg: err.Error()}
+	}
+	leaf := firstLeaf(ve)
+	loc := leaf.InstanceLocation
+	msg := leaf.ErrorKind.LocalizedString(message.NewPrinter(language.English))
+	// Name the field itself, not the object that lacks or has it.
+	switch k := leaf.ErrorKind.(type) {
+	case *kind.Required:
+		loc, msg = append(loc, k.Missing[0]), "missing"
+	case *kind.AdditionalProperties:
+		loc, msg = append(loc, k.Properties[0]), "not allowed here"
+	}
+	return &FieldError{Field: fieldPath(at, loc), Msg: msg}
+}
+
+// firstLeaf is the most specific cause of a validation error.
+func firstLeaf(e *jsonschema.ValidationError) *jsonschema.ValidationError {
+	for len(e.Causes) > 0 {
+		e = e.Causes[0]
+	}
+	return e
+}
+
+// fieldPath writes a JSON location as results[2].result.gumMs.
+func fieldPath(at string, loc []string) string {
+	var b strings.Builder
+	b.WriteString(at)
+	for _, p := range loc {
+		if _, err := strconv.Atoi(p); err == nil {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(".")
+		}
+		b.WriteString(p)
+	}
+	if b.Len() == 0 {
+		return "(body)"
+	}
+	return b.String()
+}

@@ -1,0 +1,221 @@
+package precall
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/probes"
+	"github.com/rtcprobe/rtcprobe/report"
+)
+
+// words is the verdict in plain words for the user: a headline and a line
+// per thing they care about (camera, microphone, browser, connection).
+// It only reads the judged statuses; it judges nothing itself.
+type words struct {
+	Headline string
+	Lines    []string
+}
+
+// labelLine says how the numbers were measured, so nobody reads them as
+// an internet speed test.
+const labelLine = "Measured between your browser and this server, not your internet speed."
+
+func summarize(rep report.Report) words {
+	var w words
+	switch rep.Summary().Status {
+	case checks.Pass:
+		w.Headline = "Your browser, devices and network are ready for calls."
+	case checks.Warn:
+		w.Headline = "Calls should work, with the caveats below."
+	case checks.Skip:
+		w.Headline = "Nothing could be tested in this browser."
+	default:
+		w.Headline = "Calls will have problems from this browser or network: see below."
+	}
+	by := map[string][]checks.Result{}
+	for _, r := range rep.Results {
+		by[r.CheckID] = append(by[r.CheckID], r)
+	}
+	if api := worst(by["browser.api"]); api != nil && api.Status.FailsRun(checks.Fail) {
+		w.Lines = append(w.Lines, "This browser lacks what calls need: "+api.Error+".")
+	}
+	w.Lines = append(w.Lines, device("camera", worst(by["browser.getusermedia.video"]), worst(by["browser.video.quality"])))
+	w.Lines = append(w.Lines, device("microphone", worst(by["browser.getusermedia.audio"]), worst(by["browser.audio.quality"])))
+	if line := connection(by["browser.interop"]); line != "" {
+		w.Lines = append(w.Lines, line)
+	}
+	if line := servers(by["browser.ice"]); line != "" {
+		w.Lines = append(w.Lines, line)
+	}
+	w.Lines = append(w.Lines, labelLine)
+	var out []string
+	for _, l := range w.Lines {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	w.Lines = out
+	return w
+}
+
+// worst is the result of rs with the worst status (nil for none).
+func worst(rs []checks.Result) *checks.Result {
+	var out *checks.Result
+	for i := range rs {
+		if out == nil || rs[i].Status.Worse(out.Status) {
+			out = &rs[i]
+		}
+	}
+	return out
+}
+
+// why is a result's advice, else its cause.
+func why(r *checks.Result) string {
+	s := r.Advice
+	if s == "" {
+		s = r.Error
+	}
+	return strings.TrimSuffix(s, ".")
+}
+
+// lowerFirst lowers the first letter, for a sentence continued.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// device says whether a camera or microphone opened and what it
+// delivered.
+func device(name string, open, quality *checks.Result) string {
+	switch {
+	case open == nil:
+		return ""
+	case open.Status == checks.Skip:
+		return "Your " + name + " was not tested."
+	case open.Status == checks.Fail || open.Status == checks.Error:
+		return "Your " + name + " could not be used: " + why(open) + "."
+	case quality != nil && (quality.Status == checks.Fail || quality.Status == checks.Error):
+		return "Your " + name + " opens, but what it delivers is unusable: " + why(quality) + "."
+	case open.Status == checks.Warn:
+		return "Your " + name + " works, with a caveat: " + why(open) + "."
+	case quality != nil && quality.Status == checks.Warn:
+		return "Your " + name + " works, with a caveat: " + why(quality) + "."
+	}
+	return "Your " + name + " works."
+}
+
+// connection says how calls between the browser and this server
+// connect: directly, only through the relay, only through some relay
+// transports, or not at all.
+func connection(calls []checks.Result) string {
+	var all *checks.Result
+	var relayOK, relayBad []string
+	for i, r := range calls {
+		if r.Target == "all candidates" {
+			all = &calls[i]
+			continue
+		}
+		if r.Status == checks.Pass || r.Status == checks.Warn {
+			relayOK = append(relayOK, relayName(r.Target))
+		} else {
+			relayBad = append(relayBad, relayName(r.Target))
+		}
+	}
+	switch {
+	case all == nil && len(calls) == 0:
+		return ""
+	case all != nil && (all.Status == checks.Pass || all.Status == checks.Warn):
+		line := "Calls connect directly between your browser and this server."
+		if viaRelay(all) {
+			line = "Calls from this network connect only through the relay (TURN)."
+		}
+		if all.Status == checks.Warn {
+			line = strings.TrimSuffix(line, ".") + ", but " + lowerFirst(why(all)) + "."
+		}
+		if len(relayBad) > 0 {
+			line += " The relay did not work over " + strings.Join(relayBad, ", ") + "."
+		}
+		return line
+	case len(relayOK) > 0:
+		return "Video calls will need the relay (" + strings.Join(relayOK, " or ") + ") from this network: a direct call did not connect."
+	}
+	if all != nil {
+		return "Calls could not connect from this network: " + why(all) + "."
+	}
+	return "Calls through the relay could not connect from this network."
+}
+
+// viaRelay reports whether the browser's side of the call's selected pair
+// is a relay candidate.
+func viaRelay(r *checks.Result) bool {
+	for _, e := range r.Evidence {
+		if e.Name == "browser pair" {
+			return strings.HasPrefix(e.Value, "relay ")
+		}
+	}
+	return false
+}
+
+// relayName says "TURN over TCP to port 443" for a relay-only subject
+// ("relay-only via turn:host:443 (TCP)").
+func relayName(target string) string {
+	uri := strings.TrimPrefix(target, "relay-only via ")
+	tr := ""
+	if i := strings.Index(uri, " ("); i >= 0 {
+		tr, uri = strings.Trim(uri[i+2:], ")"), uri[:i]
+	}
+	s, err := probes.ParseServer(uri)
+	if err != nil {
+		return target
+	}
+	if tr == "" {
+		tr = strings.ToUpper(s.URI.Proto.String())
+		if s.URI.Scheme.String() == "turns" {
+			tr = "TLS"
+			if s.URI.Proto.String() == "udp" {
+				tr = "DTLS"
+			}
+		}
+	}
+	return fmt.Sprintf("TURN over %s to port %d", tr, s.URI.Port)
+}
+
+// servers says which STUN/TURN servers the browser could not use.
+func servers(ice []checks.Result) string {
+	var bad []string
+	for _, r := range ice {
+		if r.Status == checks.Fail || r.Status == checks.Error {
+			bad = append(bad, r.Target)
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Your browser could not use %d of %d server connections: %s.", len(bad), len(ice), strings.Join(bad, ", "))
+}
+
+// detail is one result as the page lists it.
+type detail struct {
+	Check    string   `json:"check"`
+	Title    string   `json:"title"`
+	Target   string   `json:"target"`
+	Status   string   `json:"status"`
+	Measured []string `json:"measured"`
+	Error    string   `json:"error,omitempty"`
+	Advice   string   `json:"advice,omitempty"`
+}
+
+func details(rep report.Report) []detail {
+	var out []detail
+	for _, r := range rep.Results {
+		d := detail{Check: r.CheckID, Title: r.Title, Target: r.Target, Status: string(r.Status), Error: r.Error, Advice: r.Advice}
+		for _, k := range r.KeyMetrics {
+			d.Measured = append(d.Measured, report.FormatMetric(k, r.Metrics[k]))
+		}
+		out = append(out, d)
+	}
+	return out
+}

@@ -1,0 +1,368 @@
+package probes
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// LoadConfig sets up a TURN capacity run.
+type LoadConfig struct {
+	// Calls is how many relayed calls run at once (at the last step).
+	Calls int
+	// Duration is how long each step's calls send.
+	Duration time.Duration
+	// Interval is the time between a call's packets in each direction
+	// (default 20ms: one Opus frame).
+	Interval time.Duration
+	// PacketSize is the relayed payload in bytes (default 120: an Opus
+	// frame at about 40 kbit/s with its RTP header; 1200 is a video
+	// packet).
+	PacketSize int
+	// Ramp, when set, runs rising call counts (10, 20, 40, … up to
+	// Calls) and stops at the first step Held says did not hold.
+	Ramp bool
+	// Held judges one step's measurement (the checks' thresholds); nil
+	// means every step holds.
+	Held func(Measurement) bool
+	// SetupConcurrency bounds allocations in flight (default 16).
+	SetupConcurrency int
+}
+
+func (c LoadConfig) withDefaults() LoadConfig {
+	if c.Calls <= 0 {
+		c.Calls = 10
+	}
+	if c.Duration <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Interval <= 0 {
+		c.Interval = 20 * time.Millisecond
+	}
+	if c.PacketSize < loadHeaderSize {
+		c.PacketSize = 120
+	}
+	if c.SetupConcurrency <= 0 {
+		c.SetupConcurrency = 16
+	}
+	return c
+}
+
+// LoadSteps are the call counts of a ramp: 10, 20, 40, … below max, then
+// max (max alone when it is 10 or fewer).
+func LoadSteps(max int) []int {
+	var out []int
+	for n := 10; n < max; n *= 2 {
+		out = append(out, n)
+	}
+	return append(out, max)
+}
+
+// TURNLoad runs concurrent relayed calls through one TURN server: each
+// call is two allocations that send RTP-sized packets to each other's
+// relayed address at real pace, both ways, for the duration. Metrics:
+// calls, calls_ok, alloc_success_pct, alloc_p50/p95/p99_ms, per-call loss
+// (loss_p50/p95/max_pct, loss_pct pooled over all calls), per-call jitter
+// (jitter_p50/p95/max_ms, RFC 3550 from the packets' send times),
+// relayed_pps (packets per second that arrived), packets_sent,
+// packets_received, and the generator's own CPU (generator_cpu_pct, 100
+// is one core busy; cores): when the generator is near its cores' limit,
+// loss is rtcprobe's, not the server's. With Ramp each step is a sample
+// of the series, and calls_held is the largest count whose step held.
+func TURNLoad(ctx context.Context, t Target, cfg LoadConfig) Measurement {
+	cfg = cfg.withDefaults()
+	var m Measurement
+	steps := []int{cfg.Calls}
+	if cfg.Ramp {
+		steps = LoadSteps(cfg.Calls)
+	}
+	r := ramp{steps: steps, on: cfg.Ramp, held: cfg.Held, unit: "calls", why: "loss, jitter or allocations past the thresholds"}
+	r.run(ctx, &m, func(_, n int) (Measurement, bool, error) {
+		sm, err := loadStep(ctx, t, cfg, n)
+		return sm, false, err
+	})
+	return m
+}
+
+// loadHeaderSize: a 12-byte RTP header (sequence number and SSRC) and the
+// send time.
+const loadHeaderSize = 12 + 8
+
+// loadCall is one relayed call: two clients, each with an allocation.
+type loadCall struct {
+	id    uint32
+	ends  [2]*turnClient
+	alloc [2]allocation
+	ch    [2]uint16
+	// rx are each end's receive statistics.
+	rx [2]loadRx
+}
+
+type loadRx struct {
+	mu       sync.Mutex
+	received int
+	maxSeq   int
+	jitter   float64 // RFC 3550 J in seconds
+	transit  float64
+	have     bool
+}
+
+func (r *loadRx) add(seq int, sent time.Time, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	transit := at.Sub(sent).Seconds()
+	if r.have {
+		r.jitter += (math.Abs(transit-r.transit) - r.jitter) / 16
+	}
+	r.transit, r.have = transit, true
+	r.received++
+	r.maxSeq = max(r.maxSeq, seq)
+}
+
+// cpuTime is this process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadStep sets up n calls, runs them for the duration and releases them.
+func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement, error) {
+	var (
+		m       Measurement
+		mu      sync.Mutex
+		calls   []*loadCall
+		allocs  Durations
+		failed  int
+		firstEr error
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, cfg.SetupConcurrency)
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			c := &loadCall{id: uint32(i + 1)}
+			var took [2]time.Duration
+			var err error
+			for e := range c.ends {
+				start := time.Now()
+				c.ends[e], c.alloc[e], _, err = dialAllocate(ctx, t, 0)
+				took[e] = time.Since(start)
+				mu.Lock()
+				if err == nil {
+					allocs = append(allocs, took[e])
+				} else {
+					failed++
+					if firstEr == nil {
+						firstEr = err
+					}
+				}
+				mu.Unlock()
+				if err != nil {
+					c.close(ctx)
+					return
+				}
+			}
+			if err := c.connect(ctx); err != nil {
+				mu.Lock()
+				if firstEr == nil {
+					firstEr = err
+				}
+				mu.Unlock()
+				c.close(ctx)
+				return
+			}
+			mu.Lock()
+			calls = append(calls, c)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	m.SetMetric("calls", float64(n))
+	m.SetMetric("calls_ok", float64(len(calls)))
+	if total := len(allocs) + failed; total > 0 {
+		m.SetMetric("alloc_success_pct", round3(float64(len(allocs))/float64(total)*100))
+	}
+	if len(allocs) > 0 {
+		m.SetMetric("alloc_p50_ms", allocs.Percentile(50))
+		m.SetMetric("alloc_p95_ms", allocs.Percentile(95))
+		m.SetMetric("alloc_p99_ms", allocs.Percentile(99))
+	}
+	if firstEr != nil {
+		m.AddEvidence("setup_error", fmt.Sprintf("%d of %d calls not set up; the first: %v", n-len(calls), n, firstEr))
+	}
+	if len(calls) == 0 {
+		if firstEr == nil {
+			firstEr = context.Cause(ctx)
+		}
+		return m, fmt.Errorf("no call could be set up: %w", firstEr)
+	}
+	d := cfg.Duration
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl)-2*time.Second < d {
+		d = time.Until(dl) - 2*time.Second
+		m.AddEvidence("sample", fmt.Sprintf("shortened to %s to fit the deadline", d.Round(100*time.Millisecond)))
+	}
+	cpu0, wall0 := cpuTime(), time.Now()
+	sent := runCalls(ctx, calls, cfg, d)
+	if wall := time.Since(wall0); wall > 0 {
+		// The generator's own load while the calls ran: near cores × 100,
+		// the loss may be rtcprobe's, not the server's.
+		m.SetMetric("generator_cpu_pct", round3(float64(cpuTime()-cpu0)/float64(wall)*100))
+		m.SetMetric("cores", float64(runtime.NumCPU()))
+	}
+	var (
+		loss, jitter Values
+		got, want    int
+	)
+	for _, c := range calls {
+		var cg, cw int
+		var jit float64
+		for e := range c.rx {
+			r := &c.rx[e]
+			r.mu.Lock()
+			cg += r.received
+			jit = max(jit, r.jitter)
+			r.mu.Unlock()
+			cw += sent
+		}
+		got, want = got+cg, want+cw
+		if cw > 0 {
+			loss = append(loss, LossPct(cw, min(cg, cw)))
+		}
+		jitter = append(jitter, round3(jit*1000))
+	}
+	loss.Record(&m, "loss_pct", false)
+	jitter.Record(&m, "jitter_ms", false)
+	m.SetMetric("loss_pct", LossPct(want, min(got, want)))
+	m.SetMetric("packets_sent", float64(want))
+	m.SetMetric("packets_received", float64(got))
+	if d > 0 {
+		m.SetMetric("relayed_pps", round3(float64(got)/d.Seconds()))
+	}
+	var rel sync.WaitGroup
+	for _, c := range calls {
+		rel.Add(1)
+		go func() { defer rel.Done(); c.close(ctx) }()
+	}
+	rel.Wait()
+	// Calls that could not be set up are judged by the thresholds on
+	// alloc_success_pct and calls_ok, not as an error.
+	return m, nil
+}
+
+// connect opens permissions and binds a channel each way.
+func (c *loadCall) connect(ctx context.Context) error {
+	for e := range c.ends {
+		peer := c.alloc[1-e].Relayed
+		if err := c.ends[e].createPermission(ctx, peer); err != nil {
+			return err
+		}
+		if err := c.ends[e].channelBind(ctx, firstChannel, peer); err == nil {
+			c.ch[e] = firstChannel
+		} else if !isSTUNError(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// close releases both allocations.
+func (c *loadCall) close(ctx context.Context) {
+	for _, e := range c.ends {
+		if e != nil {
+			releaseQuietly(ctx, e)
+			_ = e.Close()
+		}
+	}
+}
+
+// runCalls sends from both ends of every call for d and reads what
+// arrives; it returns how many packets each end sent.
+func runCalls(ctx context.Context, calls []*loadCall, cfg LoadConfig, d time.Duration) int {
+	want := int(d / cfg.Interval)
+	var readers sync.WaitGroup
+	for _, c := range calls {
+		for e, end := range c.ends {
+			// The set-up's requests leave read deadlines behind.
+			_ = end.conn.SetReadDeadline(time.Time{})
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				for {
+					data, err := end.readData()
+					if err != nil {
+						return
+					}
+					at := time.Now()
+					p := data.Payload
+					if len(p) < loadHeaderSize || binary.BigEndian.Uint32(p[8:12]) != c.id {
+						continue
+					}
+					seq := int(binary.BigEndian.Uint16(p[2:4]))
+					sent := time.Unix(0, int64(binary.BigEndian.Uint64(p[12:20]))) //nolint:gosec // our own clock's nanoseconds
+					c.rx[e].add(seq, sent, at)
+				}
+			}()
+		}
+	}
+	// One sender per call: both ends send on the same tick, offset
+	// across calls so the packets do not leave in one burst.
+	start := time.Now()
+	var senders sync.WaitGroup
+	for i, c := range calls {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			buf := [2][]byte{make([]byte, cfg.PacketSize), make([]byte, cfg.PacketSize)}
+			offset := cfg.Interval * time.Duration(i) / time.Duration(len(calls))
+			timer := time.NewTimer(offset)
+			defer timer.Stop()
+			for seq := 0; seq < want; seq++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-timer.C:
+				}
+				for e, end := range c.ends {
+					b := buf[e]
+					b[0], b[1] = 0x80, 111 // RTP version 2, Opus's usual payload type
+					binary.BigEndian.PutUint16(b[2:4], uint16(seq))
+					binary.BigEndian.PutUint32(b[4:8], uint32(seq*960))
+					binary.BigEndian.PutUint32(b[8:12], c.id)
+					binary.BigEndian.PutUint64(b[12:20], uint64(time.Now().UnixNano())) //nolint:gosec // positive
+					_ = end.sendData(c.alloc[1-e].Relayed, c.ch[e], b)
+				}
+				timer.Reset(time.Until(start.Add(offset + time.Duration(seq+1)*cfg.Interval)))
+			}
+		}()
+	}
+	senders.Wait()
+	// Packets in flight through the server: a loaded relay adds queueing.
+	sleepCtx(ctx, 300*time.Millisecond)
+	for _, c := range calls {
+		for _, end := range c.ends {
+			_ = end.conn.SetReadDeadline(time.Now())
+		}
+	}
+	readers.Wait()
+	for _, c := range calls {
+		for _, end := range c.ends {
+			_ = end.conn.SetReadDeadline(time.Time{})
+		}
+	}
+	return want
+}

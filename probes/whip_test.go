@@ -1,0 +1,149 @@
+package probes_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtcprobe/rtcprobe/internal/fanout"
+	"github.com/rtcprobe/rtcprobe/internal/sanitize"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// TestWHIPProtocol drives the WHIP client against real HTTP servers that
+// keep or break RFC 9725 in one way each, and checks the failing step is
+// named and the figures of a working one are there.
+func TestWHIPProtocol(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	_, turnSrv := stunTURN(t)
+	link := probes.ICEServer(turnSrv, probes.UDP)
+	withLink := startFanout(t, fanout.Config{ICEServers: []webrtc.ICEServer{link}})
+	noTrickle := startFanout(t, fanout.Config{NoTrickle: true})
+	withToken := startFanout(t, fanout.Config{Token: "tok-123"})
+
+	// A server that takes the offer and never answers.
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The body read, the server notices the client hang up.
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(silent.Close)
+	// A server that answers 201 with an answer but no Location.
+	noLocation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/sdp")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, "v=0\r\n")
+	}))
+	t.Cleanup(noLocation.Close)
+	// A server whose error page is hostile: control characters and a
+	// huge body.
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, "\x1b[2J\x1b]0;owned\x07 bad offer "+strings.Repeat("A", 1<<20))
+	}))
+	t.Cleanup(hostile.Close)
+	// A server that refuses DELETE: the session stays.
+	keeps := startFanout(t, fanout.Config{})
+	noDelete := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			http.Error(w, "nope", http.StatusMethodNotAllowed)
+			return
+		}
+		u, _ := url.Parse(keeps.WHIP("k").String())
+		r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+		r.RequestURI = ""
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(noDelete.Close)
+
+	parse := func(s string) *url.URL { u, _ := url.Parse(s); return u }
+	for _, tc := range []struct {
+		name  string
+		ep    probes.Endpoint
+		stage probes.Stage
+		code  int
+		is    error
+		check func(t *testing.T, m probes.Measurement)
+	}{
+		{name: "link ICE servers used", ep: probes.Endpoint{URL: withLink.WHIP("a")}, check: func(t *testing.T, m probes.Measurement) {
+			if m.Metrics["link_ice_servers"] != 1 || m.Metrics["candidates_relay"] < 1 {
+				t.Errorf("link_ice_servers %v candidates_relay %v: the TURN server of the Link header was not used", m.Metrics["link_ice_servers"], m.Metrics["candidates_relay"])
+			}
+			for _, e := range m.Evidence {
+				if strings.Contains(e.Value, turnSrv.Password) {
+					t.Errorf("evidence %s shows the Link header's credential", e.Name)
+				}
+			}
+		}},
+		{name: "405 to PATCH is no trickle, not a failure", ep: probes.Endpoint{URL: noTrickle.WHIP("a")}, check: func(t *testing.T, m probes.Measurement) {
+			if m.Metrics["trickle"] != 0 || m.Metrics["packets_sent"] == 0 {
+				t.Errorf("trickle %v packets_sent %v", m.Metrics["trickle"], m.Metrics["packets_sent"])
+			}
+		}},
+		{name: "token accepted", ep: probes.Endpoint{URL: withToken.WHIP("a"), Token: "tok-123"}},
+		{name: "bad token", ep: probes.Endpoint{URL: withToken.WHIP("a"), Token: "wrong"}, stage: probes.StagePost, code: 401, is: probes.ErrUnauthorized},
+		{name: "no token", ep: probes.Endpoint{URL: withToken.WHIP("a")}, stage: probes.StagePost, code: 401, is: probes.ErrUnauthorized},
+		{name: "never answers the POST", ep: probes.Endpoint{URL: parse(silent.URL + "/whip")}, stage: probes.StagePost},
+		{name: "201 without Location", ep: probes.Endpoint{URL: parse(noLocation.URL + "/whip")}, stage: probes.StageAnswer, code: 201},
+		{name: "hostile error body", ep: probes.Endpoint{URL: parse(hostile.URL + "/whip")}, stage: probes.StagePost, code: 400},
+		{name: "DELETE refused", ep: probes.Endpoint{URL: parse(noDelete.URL + "/whip/k")}, stage: probes.StageDelete, code: 405},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+			defer cancel()
+			start := time.Now()
+			m := probes.WHIPPublish(ctx, probes.MediaServerConfig{WHIP: tc.ep, Duration: time.Second})
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %s past a 4s deadline", took)
+			}
+			if tc.stage == "" {
+				if m.Err != nil {
+					t.Fatalf("unexpected error: %v", m.Err)
+				}
+				if _, ok := m.Metrics["post_ms"]; !ok {
+					t.Errorf("no post_ms: %v", m.Metrics)
+				}
+				if tc.check != nil {
+					tc.check(t, m)
+				}
+				return
+			}
+			var he *probes.HTTPSessionError
+			if !errors.As(m.Err, &he) {
+				t.Fatalf("error %v (%T), want an *HTTPSessionError at %s", m.Err, m.Err, tc.stage)
+			}
+			t.Logf("%v", he)
+			if he.Stage != tc.stage || he.Code != tc.code {
+				t.Errorf("stage %q code %d, want %q %d", he.Stage, he.Code, tc.stage, tc.code)
+			}
+			if tc.is != nil && !errors.Is(m.Err, tc.is) {
+				t.Errorf("error %v is not %v", m.Err, tc.is)
+			}
+			if msg := m.Err.Error(); sanitize.HasControl(msg) || len(msg) > 400 || strings.Contains(msg, "tok-123") || strings.Contains(msg, "wrong") {
+				t.Errorf("error text unsafe or too long (%d bytes): %q", len(msg), msg)
+			}
+		})
+	}
+	if n := keeps.Sessions(); n != 1 {
+		t.Errorf("%d sessions on the server behind the DELETE-refusing proxy, want the 1 left behind", n)
+	}
+}

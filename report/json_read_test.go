@@ -1,0 +1,36 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestReadJSONRoundTrip: a report read back from its JSON writes the same
+// JSON again (what rtcprobe serve stores is what it renders).
+func TestReadJSONRoundTrip(t *testing.T) {
+	rep := fullFixture()
+	rep.Environment.Client = "192.0.2.0/24"
+	var first bytes.Buffer
+	if err := WriteJSON(&first, rep); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON(bytes.NewReader(first.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second bytes.Buffer
+	if err := WriteJSON(&second, back); err != nil {
+		t.Fatal(err)
+	}
+	if first.String() != second.String() {
+		t.Fatalf("round trip changed the report:\n%s\nvs\n%s", first.String(), second.String())
+	}
+	if back.Summary().Status != rep.Summary().Status || len(back.Results) != len(rep.Results) {
+		t.Fatalf("summary %v vs %v", back.Summary(), rep.Summary())
+	}
+	validateJSON(t, compileSchema(t), second.Bytes())
+	if _, err := ReadJSON(strings.NewReader(`{"schema":"other/v9"}`)); err == nil {
+		t.Fatal("a report of another schema was read")
+	}
+}
