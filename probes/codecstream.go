@@ -184,8 +184,10 @@ func (s *CodecStream) describe(payload []byte) (start, end, key, ok bool) {
 		// Not inter-picture predicted, at the base spatial layer: a keyframe.
 		return p.B, p.E, p.B && !p.P && p.SID == 0, true
 	case "video/av1":
-		var p codecs.AV1Packet
-		if _, err := p.Unmarshal(payload); err != nil || len(p.OBUElements) == 0 {
+		// A depacketizer per packet: fragments are not joined (so order
+		// does not matter), whole OBUs in the packet are parsed.
+		var p codecs.AV1Depacketizer
+		if _, err := p.Unmarshal(payload); err != nil {
 			return false, false, false, false
 		}
 		// N starts a coded video sequence: a keyframe with its sequence header.
