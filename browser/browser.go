@@ -66,9 +66,8 @@ type Config struct {
 	// TLS included, when a --user-data-dir is set: the temporary profile).
 	// It matches the certificates a server presents, so a private CA's
 	// root that servers do not send cannot be trusted this way. Firefox
-	// is not given them: it uses turns: servers only when named by a host
-	// name, and refuses the embedded server's certificate (a CA's used as
-	// a server's) however it is trusted.
+	// gets them in its profile's certificate database (firefoxtrust.go):
+	// end-entity certificates only, with certutil installed.
 	TrustedCerts []*x509.Certificate
 }
 
@@ -179,7 +178,7 @@ func spkiList(certs []*x509.Certificate) string {
 // roots does: roots holds exactly the certificates in TrustedCerts, alone
 // or added to the system's roots (which the browser trusts as well).
 func (cfg Config) Trusts(roots *x509.CertPool) bool {
-	if roots == nil || len(cfg.TrustedCerts) == 0 || cfg.Engine == Firefox {
+	if roots == nil || len(cfg.TrustedCerts) == 0 || cfg.Engine == Firefox && !firefoxCanTrust(cfg.TrustedCerts) {
 		return false
 	}
 	own := x509.NewCertPool()

@@ -122,6 +122,9 @@ func launchFirefox(ctx context.Context, b *Browser) error {
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), userJS(b.cfg.Media), 0o600); err != nil {
 		return err
 	}
+	if err := trustInProfile(ctx, profile, b.cfg.TrustedCerts); err != nil {
+		return err
+	}
 	args := []string{"--no-remote", "--profile", profile, "--remote-debugging-port", "0"}
 	if !b.cfg.Headful {
 		args = append([]string{"--headless"}, args...)
@@ -206,9 +209,10 @@ func (b *Browser) loopbackCandidates() bool { return b.engine != Firefox }
 // usesServer says why the browser would not use a server, as an
 // unsupported error: Firefox ignores a turns: server named by an IP
 // address (no candidate, no icecandidateerror), since it verifies TURN
-// over TLS against a host name only.
+// over TLS against a host name only (iceServerFor names a trusted
+// loopback server localhost).
 func (b *Browser) usesServer(t probes.Target) error {
-	if b.engine == Firefox && t.Transport == probes.TLS && net.ParseIP(t.Server.URI.Host) != nil {
+	if b.engine == Firefox && t.Transport == probes.TLS && net.ParseIP(t.Server.URI.Host) != nil && !b.localhostTrusted(t) {
 		return fmt.Errorf("%w: Firefox does not use TURN over TLS with a server named by an IP address (%s): name it by a host name its certificate carries", probes.ErrUnsupported, t.Server.URI.Host)
 	}
 	return nil

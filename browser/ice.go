@@ -67,7 +67,9 @@ func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) probes
 	if err := b.usesServer(t); err != nil {
 		return probes.Measurement{Err: err, Evidence: b.identity()}
 	}
-	return b.measure(ctx, ICETask(t, cfg), permissionDefault, func(r PageResult) probes.Measurement { return ICEFrom(t, r) })
+	task := ICETask(t, cfg)
+	task.Arg["iceServers"] = []webrtc.ICEServer{b.iceServerFor(t)}
+	return b.measure(ctx, task, permissionDefault, func(r PageResult) probes.Measurement { return ICEFrom(t, r) })
 }
 
 // ICEFrom turns the ice page check's result into browser.ice's

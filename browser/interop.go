@@ -106,7 +106,11 @@ func Interop(ctx context.Context, b *Browser, cfg InteropConfig) probes.Measurem
 	defer peer.Close()
 	id := rand.Text()
 	defer b.pages.register(id, peer.Answer)()
-	res, ev, err := b.run(ctx, InteropTask(cfg, CallSetup{SignalURL: "/signal/" + id, LoopbackOnly: b.loopbackCandidates()}), b.mediaPermission())
+	task := InteropTask(cfg, CallSetup{SignalURL: "/signal/" + id, LoopbackOnly: b.loopbackCandidates()})
+	if cfg.Relay != nil {
+		task.Arg["iceServers"] = []webrtc.ICEServer{b.iceServerFor(*cfg.Relay)}
+	}
+	res, ev, err := b.run(ctx, task, b.mediaPermission())
 	var m probes.Measurement
 	if err != nil {
 		m = probes.Failed(err)

@@ -33,10 +33,11 @@ func selfSigned(host string) (tls.Certificate, *x509.CertPool, error) {
 		Subject:               pkix.Name{CommonName: "rtcprobe embedded server"},
 		NotBefore:             now.Add(-time.Minute),
 		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		// An end-entity certificate, not a CA's: Firefox (NSS) refuses a
+		// CA's certificate presented by a server, however it is trusted.
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true,
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
 	}
