@@ -29,10 +29,10 @@ func selfSigned(host string) (tls.Certificate, *x509.CertPool, error) {
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "rtcprobe embedded server"},
-		NotBefore:             now.Add(-time.Minute),
-		NotAfter:              now.Add(24 * time.Hour),
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "rtcprobe embedded server"},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.Add(24 * time.Hour),
 		// An end-entity certificate, not a CA's: Firefox (NSS) refuses a
 		// CA's certificate presented by a server, however it is trusted.
 		KeyUsage:              x509.KeyUsageDigitalSignature,
