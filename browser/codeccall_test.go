@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/media"
@@ -94,29 +95,26 @@ func TestCodecMatrix(t *testing.T) {
 	}
 }
 
-// TestCodecCallCorrupted: pion sends its VP8 clip labelled VP9; both
-// browsers receive the packets and decode nothing, which the cell shows.
+// TestCodecCallCorrupted: pion sends its VP9 clip labelled VP8 (pion's
+// VP9 packetizer parses what it sends, so VP8 labelled VP9 would never
+// leave it); both browsers receive the packets and decode nothing, which
+// the cell shows.
 func TestCodecCallCorrupted(t *testing.T) {
-	vp8, err := media.Video()
+	vp9, err := media.ClipFor(webrtc.MimeTypeVP9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vp9 Codec
-	for _, c := range MatrixCodecs {
-		if c.Name == "VP9" {
-			vp9 = c
-		}
-	}
+	vp8 := MatrixCodecs[0]
 	eachEngine(t, func(t *testing.T, b *Browser) {
-		res := CodecCall(testCtx(t, 30*time.Second), b, nil, vp9, CodecCallConfig{Clip: vp8})
+		res := CodecCall(testCtx(t, 30*time.Second), b, nil, vp8, CodecCallConfig{Clip: vp9})
 		f := res.Flows[1] // pion → browser
 		if f.Err != nil {
 			t.Fatalf("%v (evidence %v)", f.Err, f.Evidence)
 		}
 		if metric(t, f, "packets") < 10 || metric(t, f, "frames_decoded") != 0 {
-			t.Errorf("VP8 sent as VP9: %v, want packets and no frame decoded", f.Metrics)
+			t.Errorf("VP9 sent as VP8: %v, want packets and no frame decoded", f.Metrics)
 		}
-		// The other direction is sound: the browser's own VP9 reaches pion.
+		// The other direction is sound: the browser's own VP8 reaches pion.
 		if r := res.Flows[0]; r.Err != nil || r.Metrics["frames"] < 1 {
 			t.Errorf("browser → pion: %v %v", r.Err, r.Metrics)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // relay passes one offer and its answer between two ends of a call, each
@@ -17,6 +18,8 @@ type relay struct {
 	answers chan string
 	done    chan struct{}
 	once    sync.Once
+	offered atomic.Bool // an offer was handed over: the call takes no other
+	replied atomic.Bool // likewise for the answer
 }
 
 var errCallOver = errors.New("the call is over")
@@ -27,11 +30,10 @@ func newRelay() *relay {
 
 // exchange hands the offer over and waits for the answer.
 func (r *relay) exchange(ctx context.Context, offer string) (string, error) {
-	select {
-	case r.offers <- offer:
-	default:
+	if r.offered.Swap(true) {
 		return "", errors.New("the call has an offer already")
 	}
+	r.offers <- offer // buffered for the one offer
 	select {
 	case a := <-r.answers:
 		return a, nil
@@ -56,12 +58,11 @@ func (r *relay) takeOffer(ctx context.Context) (string, error) {
 
 // giveAnswer hands the answer over.
 func (r *relay) giveAnswer(answer string) error {
-	select {
-	case r.answers <- answer:
-		return nil
-	default:
+	if r.replied.Swap(true) {
 		return errors.New("the call has an answer already")
 	}
+	r.answers <- answer // buffered for the one answer
+	return nil
 }
 
 // close ends the exchange: whoever still waits gives up. It may be called

@@ -26,8 +26,12 @@ func TestRelay(t *testing.T) {
 	if err != nil || a != "answer" || <-got != "offer" {
 		t.Fatalf("exchange: %q %v", a, err)
 	}
-	if _, err := r.exchange(context.Background(), "again"); err != nil && err.Error() == "" {
-		t.Fatal(err)
+	// One offer and one answer per call.
+	if _, err := r.exchange(context.Background(), "again"); err == nil {
+		t.Error("a second offer was taken")
+	}
+	if err := r.giveAnswer("again"); err == nil {
+		t.Error("a second answer was taken")
 	}
 
 	late := newRelay()
