@@ -13,9 +13,8 @@ import (
 // The interop checks are where two WebRTC stacks meet: calls between two
 // browsers, and the codec matrix, a call per codec between every pair of
 // ends (each browser with rtcprobe's pion peer, and every two browsers),
-// judged per direction. They are not in the default run (a run without
-// --checks, profile or config selection): `--checks interop` or a profile
-// selects them.
+// judged per direction. They are opt-in: only `--checks interop` (or a
+// profile or config naming them) runs them, never the default run or "*".
 
 // CallSubject is what an interop run is between: its subject's Browser
 // offers, Peer answers (nil: rtcprobe's pion peer); a codec cell names the
