@@ -24,14 +24,16 @@ func PeerCall(ctx context.Context, a, b *Browser, cfg InteropConfig) (m probes.M
 	if cfg.Messages <= 0 {
 		cfg.Messages = 10
 	}
-	servers := []webrtc.ICEServer{}
+	// Each browser gets the relay as it uses it (Firefox names a trusted
+	// loopback turns: server localhost).
+	serversA, serversB := []webrtc.ICEServer{}, []webrtc.ICEServer{}
 	if cfg.Relay != nil {
 		for _, br := range []*Browser{a, b} {
 			if err := br.usesServer(*cfg.Relay); err != nil {
 				return probes.Measurement{Err: err, Evidence: append(a.identity(), b.identity()...)}
 			}
 		}
-		servers = []webrtc.ICEServer{probes.ICEServer(cfg.Relay.Server, cfg.Relay.Transport)}
+		serversA, serversB = []webrtc.ICEServer{a.iceServerFor(*cfg.Relay)}, []webrtc.ICEServer{b.iceServerFor(*cfg.Relay)}
 	}
 	id := rand.Text()
 	rl := newRelay()
@@ -59,14 +61,14 @@ func PeerCall(ctx context.Context, a, b *Browser, cfg InteropConfig) (m probes.M
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		argB := map[string]any{"offerURL": "/relay/" + id + "/offer", "answerURL": "/relay/" + id + "/answer", "iceServers": servers,
+		argB := map[string]any{"offerURL": "/relay/" + id + "/offer", "answerURL": "/relay/" + id + "/answer", "iceServers": serversB,
 			"relayOnly": cfg.Relay != nil, "loopbackOnly": b.loopbackCandidates(), "maxMs": answerTime.Milliseconds()}
 		evB, errB = b.call(ctx, Task{Name: "answerCall", Arg: argB}, &answered, b.mediaPermission())
 		if errB != nil {
 			rl.close()
 		}
 	}()
-	argA := map[string]any{"signalURL": "/signal/" + id, "iceServers": servers, "relayOnly": cfg.Relay != nil,
+	argA := map[string]any{"signalURL": "/signal/" + id, "iceServers": serversA, "relayOnly": cfg.Relay != nil,
 		"loopbackOnly": a.loopbackCandidates(), "durationMs": cfg.Duration.Milliseconds(), "messages": cfg.Messages}
 	evA, errA := a.call(ctx, Task{Name: "interop", Arg: argA}, &offered, a.mediaPermission())
 	if errA != nil {
