@@ -9,9 +9,9 @@ BIN     := bin/rtcprobe
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 # Debian packages the tests drive for real.
-DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter firefox-esr postgresql janus
+DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter firefox-esr postgresql janus libnss3-tools
 # Tools those packages provide, to tell whether they are installed.
-DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter firefox-esr pg_ctlcluster janus
+DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter firefox-esr pg_ctlcluster janus certutil
 # Third-party Node servers the conformance tests run (package-lock.json pins them).
 NODE_DIR := internal/conformance/node
 # The third-party WHIP server the media server tests run: meetecho's

@@ -2,8 +2,7 @@ package browser
 
 import (
 	"context"
-	"strconv"
-	"strings"
+	"fmt"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -51,12 +50,17 @@ func APIFrom(r PageResult, product string) (m probes.Measurement) {
 	}
 	m.SetMetric("missing_apis", float64(missing))
 	m.SetMetric("secure_context", boolMetric(res.SecureContext))
-	major := majorVersion(product)
-	if product == "" {
-		major = ParseUserAgent(res.UserAgent).Major
+	ua := ParseUserAgent(res.UserAgent)
+	if product != "" {
+		ua = ParseUserAgent(product)
 	}
-	if major > 0 {
-		m.SetMetric("version_major", float64(major))
+	if ua.Major > 0 {
+		m.SetMetric("version_major", float64(ua.Major))
+		if e, ok := engineOfBrowser(ua.Name); ok {
+			m.SetMetric("outdated_versions", float64(OutdatedBy(e, ua.Major)))
+			m.AddEvidence("support window", fmt.Sprintf("%s %d and later (this rtcprobe was tested with %d)", e, MinSupported[e],
+				map[Engine]int{Chromium: TestedChromium, Firefox: TestedFirefox}[e]))
+		}
 	}
 	m.AddEvidence("user_agent", res.UserAgent)
 	return m
@@ -72,17 +76,6 @@ func (b *Browser) withContext(own, console []probes.Evidence) []probes.Evidence 
 // identity is the evidence naming the browser every check ran in.
 func (b *Browser) identity() []probes.Evidence {
 	return []probes.Evidence{{Name: "browser", Value: b.version + " (" + b.path + ", " + string(b.cfg.Media) + " media)"}}
-}
-
-// majorVersion reads 156 from "HeadlessChrome/156.0.8078.79".
-func majorVersion(product string) int {
-	_, v, ok := strings.Cut(product, "/")
-	if !ok {
-		return 0
-	}
-	major, _, _ := strings.Cut(v, ".")
-	n, _ := strconv.Atoi(major)
-	return n
 }
 
 func boolMetric(v bool) float64 {

@@ -43,15 +43,19 @@ func ParseMedia(s string) (Media, error) {
 // Config is how the browser is started.
 type Config struct {
 	// Path is the browser binary; empty means Find("").
-	Path  string
-	Media Media
+	Path string
+	// Engine is how to drive it; empty means EngineOf(Path).
+	Engine Engine
+	Media  Media
 	// Headful shows the window (needs a display).
 	Headful bool
 	// FakeVideoFile and FakeAudioFile replace the synthetic devices with
 	// a Y4M/MJPEG clip and a WAV file (fake media only).
 	FakeVideoFile string
 	FakeAudioFile string
-	// StartTimeout bounds the start of the browser (default 15 s).
+	// StartTimeout bounds the start of the browser (default 15 s for
+	// Chrome, 30 s for Firefox, whose WebDriver BiDi session waits for its
+	// first window's delayed start: 4-10 s on two loaded cores).
 	StartTimeout time.Duration
 	// Output receives the browser's own stdout/stderr (nil discards it).
 	Output io.Writer
@@ -61,25 +65,35 @@ type Config struct {
 	// honoured by its network stack for every TLS connection, TURN over
 	// TLS included, when a --user-data-dir is set: the temporary profile).
 	// It matches the certificates a server presents, so a private CA's
-	// root that servers do not send cannot be trusted this way.
+	// root that servers do not send cannot be trusted this way. Firefox
+	// gets them in its profile's certificate database (firefoxtrust.go):
+	// end-entity certificates only, with certutil installed.
 	TrustedCerts []*x509.Certificate
 }
 
 // Browser is one running browser process with its page server. All checks
-// of a run share it, each in its own tab and browser context.
+// of a run share it, each in its own tab and browser context. Chrome is
+// driven over the DevTools protocol (chromedp), Firefox over WebDriver
+// BiDi (fx); the checks see no difference.
 type Browser struct {
 	cfg         Config
 	path        string
+	engine      Engine
 	pages       *pageServer
 	cancelAlloc context.CancelFunc
 	ctx         context.Context // the browser's root chromedp context
 	cancel      context.CancelFunc
+	fx          *firefox // set for Firefox, instead of the chromedp fields
 	version     string
 	userAgent   string
 	pid         int
 	profileDir  string
 	tmpDir      string
 	tmpLock     *os.File // holds tmpDir while this process lives
+
+	// caps is what it sends and receives of the interop codecs, read once.
+	capsMu sync.Mutex
+	caps   *caps
 
 	// camera serialises browser.resolutions (exact sizes need the camera
 	// to itself) against the other capturing checks, which share it.
@@ -164,7 +178,7 @@ func spkiList(certs []*x509.Certificate) string {
 // roots does: roots holds exactly the certificates in TrustedCerts, alone
 // or added to the system's roots (which the browser trusts as well).
 func (cfg Config) Trusts(roots *x509.CertPool) bool {
-	if roots == nil || len(cfg.TrustedCerts) == 0 {
+	if roots == nil || len(cfg.TrustedCerts) == 0 || cfg.Engine == Firefox && !firefoxCanTrust(cfg.TrustedCerts) {
 		return false
 	}
 	own := x509.NewCertPool()
@@ -185,9 +199,6 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	if cfg.Media == "" {
 		cfg.Media = FakeMedia
 	}
-	if cfg.StartTimeout <= 0 {
-		cfg.StartTimeout = 15 * time.Second
-	}
 	path := cfg.Path
 	if path == "" {
 		var err error
@@ -200,16 +211,36 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 		return nil, err
 	}
 	// Chrome keeps shared-memory files in $TMPDIR (--disable-dev-shm-usage)
-	// and leaves some behind when a renderer dies: give it a directory of
-	// its own, with the profile in it, removed in Close (or by the next
-	// run when this one is killed).
+	// and leaves some behind when a renderer dies, and Firefox needs a
+	// HOME and a profile: give each a directory of its own, with the
+	// profile in it, removed in Close (or by the next run when this one is
+	// killed).
 	removeStaleTempDirs(shortTempBase(), os.TempDir())
 	tmp, lock, err := makeTempDir(shortTempBase())
 	if err != nil {
 		pages.close()
 		return nil, err
 	}
-	b := &Browser{cfg: cfg, path: path, pages: pages, tmpDir: tmp, tmpLock: lock}
+	engine := cfg.Engine
+	if engine == "" {
+		engine = EngineOf(path)
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = map[Engine]time.Duration{Chromium: 15 * time.Second, Firefox: 30 * time.Second}[engine]
+	}
+	b := &Browser{cfg: cfg, path: path, engine: engine, pages: pages, tmpDir: tmp, tmpLock: lock}
+	if engine == Firefox {
+		start, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+		defer cancel()
+		if err := launchFirefox(start, b); err != nil {
+			if start.Err() != nil && ctx.Err() == nil {
+				err = &TimeoutError{Stage: "browser start", After: cfg.StartTimeout}
+			}
+			_ = b.Close()
+			return nil, &LaunchError{Path: path, Err: err}
+		}
+		return b, nil
+	}
 	// The allocator's context is not ctx: the process must outlive the
 	// caller's deadline and end only in Close.
 	opts := append(cfg.flags(), chromedp.ExecPath(path), chromedp.Env("TMPDIR="+tmp),
@@ -274,6 +305,15 @@ func profileDirOf(pid int) string {
 // safe to call more than once.
 func (b *Browser) Close() error {
 	b.closeOnce.Do(func() {
+		if b.engine == Firefox {
+			if b.fx != nil {
+				b.fx.close()
+			}
+			b.pages.close()
+			b.closeErr = os.RemoveAll(b.tmpDir)
+			_ = b.tmpLock.Close()
+			return
+		}
 		// Cancel needs a chromedp context: a deadline on the root one.
 		ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
 		defer cancel()
@@ -294,7 +334,11 @@ func (b *Browser) Close() error {
 // Path is the browser binary in use.
 func (b *Browser) Path() string { return b.path }
 
-// Version is the product and version, e.g. "HeadlessChrome/156.0.8078.79".
+// Engine is how the browser is driven.
+func (b *Browser) Engine() Engine { return b.engine }
+
+// Version is the product and version, e.g. "HeadlessChrome/156.0.8078.79"
+// or "Firefox/153.8.0".
 func (b *Browser) Version() string { return b.version }
 
 // UserAgent is the browser's User-Agent header.

@@ -64,7 +64,12 @@ func (cfg ICEConfig) timeout() time.Duration {
 // STUN server can yield none: "complete" and "errors" are what show it
 // answered.
 func ICE(ctx context.Context, b *Browser, t probes.Target, cfg ICEConfig) probes.Measurement {
-	return b.measure(ctx, ICETask(t, cfg), permissionDefault, func(r PageResult) probes.Measurement { return ICEFrom(t, r) })
+	if err := b.usesServer(t); err != nil {
+		return probes.Measurement{Err: err, Evidence: b.identity()}
+	}
+	task := ICETask(t, cfg)
+	task.Arg["iceServers"] = []webrtc.ICEServer{b.iceServerFor(t)}
+	return b.measure(ctx, task, permissionDefault, func(r PageResult) probes.Measurement { return ICEFrom(t, r) })
 }
 
 // ICEFrom turns the ice page check's result into browser.ice's

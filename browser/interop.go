@@ -97,11 +97,20 @@ func InteropTask(cfg InteropConfig, setup CallSetup) Task {
 // getStats shows what it decoded.
 func Interop(ctx context.Context, b *Browser, cfg InteropConfig) probes.Measurement {
 	cfg = cfg.withDefaults()
+	if cfg.Relay != nil {
+		if err := b.usesServer(*cfg.Relay); err != nil {
+			return probes.Measurement{Err: err, Evidence: b.identity()}
+		}
+	}
 	peer := NewCallPeer(CallPeerConfig{Relay: cfg.Relay})
 	defer peer.Close()
 	id := rand.Text()
 	defer b.pages.register(id, peer.Answer)()
-	res, ev, err := b.run(ctx, InteropTask(cfg, CallSetup{SignalURL: "/signal/" + id, LoopbackOnly: true}), b.mediaPermission())
+	task := InteropTask(cfg, CallSetup{SignalURL: "/signal/" + id, LoopbackOnly: b.loopbackCandidates()})
+	if cfg.Relay != nil {
+		task.Arg["iceServers"] = []webrtc.ICEServer{b.iceServerFor(*cfg.Relay)}
+	}
+	res, ev, err := b.run(ctx, task, b.mediaPermission())
 	var m probes.Measurement
 	if err != nil {
 		m = probes.Failed(err)
@@ -415,7 +424,7 @@ func (p *CallPeer) Answer(ctx context.Context, offer string) (string, error) {
 		p.tracks = append(p.tracks, track)
 		clips = append(clips, clip)
 		p.readers.Add(1)
-		go p.drainRTCP(sender)
+		go drainSender(&p.readers, sender)
 	}
 	var playOnce sync.Once
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -580,19 +589,6 @@ func (p *CallPeer) play(clip *media.Clip, track *webrtc.TrackLocalStaticSample) 
 // maxCall bounds how long the pion peer plays its clips; the call's
 // context ends it long before.
 const maxCall = 10 * time.Minute
-
-// drainRTCP reads a sender's RTCP, which its interceptors need read.
-// Keyframe requests go unanswered: the clips are pre-encoded, with a
-// keyframe at the start of every loop.
-func (p *CallPeer) drainRTCP(sender *webrtc.RTPSender) {
-	defer p.readers.Done()
-	buf := make([]byte, 1500)
-	for {
-		if _, _, err := sender.Read(buf); err != nil {
-			return
-		}
-	}
-}
 
 // Close ends the call and waits for every reader to stop.
 func (p *CallPeer) Close() {

@@ -11,14 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
 
-// One browser for the whole test binary; each test opens its own tabs.
-// Tests that need other launch flags (file-backed devices) start their own.
+// One browser of each engine for the whole test binary; each test opens
+// its own tabs. Tests that need other launch flags (file-backed devices)
+// start their own.
 var (
-	shared    *Browser
-	sharedErr error
+	shared      *Browser
+	sharedErr   error
+	sharedFx    *Browser
+	sharedFxErr error
 )
 
 func TestMain(m *testing.M) {
@@ -32,14 +36,55 @@ func TestMain(m *testing.M) {
 		shared, sharedErr = Launch(ctx, Config{})
 		cancel()
 	}
+	// Firefox gathers no ICE candidates without a default route: in the
+	// loopback-only namespace the tests run in, one that leads nowhere.
+	undo := func() {}
+	if path, _, err := Locate("firefox"); err != nil {
+		sharedFxErr = err
+	} else if undo, sharedFxErr = netlab.RouteOut(); sharedFxErr == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		sharedFx, sharedFxErr = Launch(ctx, Config{Path: path})
+		cancel()
+	}
 	code := m.Run()
-	if shared != nil {
-		if err := shared.Close(); err != nil {
+	for _, b := range []*Browser{shared, sharedFx} {
+		if b == nil {
+			continue
+		}
+		if err := b.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "closing the browser:", err)
 			code = 1
 		}
 	}
+	if undo != nil {
+		undo()
+	}
 	os.Exit(code)
+}
+
+// eachEngine runs f as a subtest per engine, with the binary's browser of
+// that engine.
+func eachEngine(t *testing.T, f func(t *testing.T, b *Browser)) {
+	t.Helper()
+	for _, e := range []Engine{Chromium, Firefox} {
+		t.Run(string(e), func(t *testing.T) {
+			if e == Firefox {
+				f(t, sharedFirefox(t))
+			} else {
+				f(t, sharedBrowser(t))
+			}
+		})
+	}
+}
+
+// sharedFirefox returns the binary's Firefox, or skips (fails in CI) when
+// there is none.
+func sharedFirefox(t testing.TB) *Browser {
+	t.Helper()
+	if sharedFxErr != nil {
+		testenv.Unavailable(t, "no Firefox: %v (%s)", sharedFxErr, FirefoxInstallHint)
+	}
+	return sharedFx
 }
 
 // sharedBrowser returns the binary's browser, or skips (fails in CI) when
@@ -87,7 +132,8 @@ func fixtures(t testing.TB) (video, audio string) {
 	return video, audio
 }
 
-// childEnv makes the test binary a process that launches a browser,
+// childEnv (the browser's path) makes the test binary a process that
+// launches a browser,
 // prints its PID and profile directory, and closes it on SIGINT/SIGTERM,
 // as rtcprobe does, so a test can signal it and look for leftovers.
 const childEnv = "RTCPROBE_BROWSER_TEST_CHILD"
@@ -95,12 +141,12 @@ const childEnv = "RTCPROBE_BROWSER_TEST_CHILD"
 func runChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b, err := Launch(ctx, Config{})
+	b, err := Launch(ctx, Config{Path: os.Getenv(childEnv)})
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
 	}
-	fmt.Println(b.PID(), b.ProfileDir())
+	fmt.Println(b.PID(), b.ProfileDir(), b.tmpDir)
 	<-ctx.Done()
 	if err := b.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "close:", err)

@@ -37,9 +37,10 @@ type pageServer struct {
 	ln     net.Listener
 	origin string
 
-	mu    sync.Mutex
-	peers map[string]signalFunc
-	done  chan struct{}
+	mu     sync.Mutex
+	peers  map[string]signalFunc
+	relays map[string]*relay
+	done   chan struct{}
 }
 
 func startPageServer() (*pageServer, error) {
@@ -50,10 +51,12 @@ func startPageServer() (*pageServer, error) {
 	// localhost (not 127.0.0.1) makes the page a secure context, which
 	// getUserMedia requires; Chrome resolves it to loopback itself.
 	p := &pageServer{ln: ln, origin: fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port),
-		peers: map[string]signalFunc{}, done: make(chan struct{})}
+		peers: map[string]signalFunc{}, relays: map[string]*relay{}, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(Pages()))
 	mux.HandleFunc("POST /signal/{id}", p.signal)
+	mux.HandleFunc("GET /relay/{id}/offer", p.relayOffer)
+	mux.HandleFunc("POST /relay/{id}/answer", p.relayAnswer)
 	// Every exchange has a deadline; the write one outlasts any check's
 	// own, since an answer may wait for ICE gathering.
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute}
@@ -80,6 +83,63 @@ func (p *pageServer) register(id string, f signalFunc) (unregister func()) {
 	}
 }
 
+// registerRelay makes /relay/id/ serve the answering side of a relayed
+// call until the returned function is called.
+func (p *pageServer) registerRelay(id string, rl *relay) (unregister func()) {
+	p.mu.Lock()
+	p.relays[id] = rl
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		delete(p.relays, id)
+		p.mu.Unlock()
+	}
+}
+
+func (p *pageServer) relayFor(w http.ResponseWriter, r *http.Request) *relay {
+	p.mu.Lock()
+	rl := p.relays[r.PathValue("id")]
+	p.mu.Unlock()
+	if rl == nil {
+		http.Error(w, "no such call", http.StatusNotFound)
+	}
+	return rl
+}
+
+// relayOffer answers with the offer once the offering side has posted it.
+func (p *pageServer) relayOffer(w http.ResponseWriter, r *http.Request) {
+	rl := p.relayFor(w, r)
+	if rl == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	offer, err := rl.takeOffer(ctx)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusGatewayTimeout)
+		return
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	_, _ = io.Copy(w, strings.NewReader(offer))
+}
+
+// relayAnswer takes the answer to the offer.
+func (p *pageServer) relayAnswer(w http.ResponseWriter, r *http.Request) {
+	rl := p.relayFor(w, r)
+	if rl == nil {
+		return
+	}
+	answer, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil {
+		err = rl.giveAnswer(string(answer))
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (p *pageServer) signal(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	f := p.peers[r.PathValue("id")]
@@ -93,7 +153,8 @@ func (p *pageServer) signal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	// Long enough for another browser to open its devices and answer.
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	answer, err := f(ctx, string(offer))
 	if err != nil {

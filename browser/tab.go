@@ -150,20 +150,6 @@ func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult,
 	if err != nil {
 		return PageResult{}, nil, err
 	}
-	// A permission override needs a browser context of its own, so it never
-	// reaches the other checks' tabs; without one, the default context is
-	// faster to open a tab in.
-	var opts []chromedp.ContextOption
-	if perm != permissionDefault {
-		opts = append(opts, chromedp.WithNewBrowserContext())
-	}
-	tab, closeTab := chromedp.NewContext(b.ctx, opts...)
-	defer closeTab()
-	// The tab's own context is not derived from ctx (a chromedp quirk: a
-	// deadline on the first action would kill the tab); ctx ending closes it.
-	stop := context.AfterFunc(ctx, closeTab)
-	defer stop()
-
 	var con console
 	// timedOut names the step the deadline interrupted, if it did.
 	timedOut := func(step string, err error) error {
@@ -172,21 +158,15 @@ func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult,
 		}
 		return fmt.Errorf("%s: %w", step, err)
 	}
-	if err := chromedp.Listen(tab, con.listen); err != nil {
-		return PageResult{}, nil, timedOut("opening a tab", err)
-	}
-	if perm != permissionDefault {
-		if err := b.setPermission(tab, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
-			return PageResult{}, con.evidence(), timedOut("setting permissions", err)
-		}
-	}
-	if err := chromedp.Do(tab, chromedp.Navigate(b.pages.origin+"/index.html")); err != nil {
-		return PageResult{}, con.evidence(), timedOut("loading the check page", err)
-	}
 	expr := fmt.Sprintf("rtcprobe.run(%q, %s).then(r => JSON.stringify(r))", name, argJSON)
-	raw, err := chromedp.Run(tab, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	var raw string
+	if b.fx != nil {
+		raw, err = b.fx.evaluate(ctx, b.pages.origin+"/index.html", expr, perm, &con, timedOut)
+	} else {
+		raw, err = b.evaluateChrome(ctx, expr, perm, &con, timedOut)
+	}
 	if err != nil {
-		return PageResult{}, con.evidence(), timedOut("running the check", err)
+		return PageResult{}, con.evidence(), err
 	}
 	var res PageResult
 	if err := json.Unmarshal([]byte(raw), &res); err != nil {
@@ -203,6 +183,41 @@ func (b *Browser) call(ctx context.Context, t Task, out any, perm permission) ([
 		return ev, err
 	}
 	return ev, res.Decode(t.Name, out)
+}
+
+// evaluateChrome runs expr (a promise of a string) in a fresh Chrome tab
+// on the check page and closes the tab.
+func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permission, con *console,
+	timedOut func(step string, err error) error) (string, error) {
+	// A permission override needs a browser context of its own, so it never
+	// reaches the other checks' tabs; without one, the default context is
+	// faster to open a tab in.
+	var opts []chromedp.ContextOption
+	if perm != permissionDefault {
+		opts = append(opts, chromedp.WithNewBrowserContext())
+	}
+	tab, closeTab := chromedp.NewContext(b.ctx, opts...)
+	defer closeTab()
+	// The tab's own context is not derived from ctx (a chromedp quirk: a
+	// deadline on the first action would kill the tab); ctx ending closes it.
+	stop := context.AfterFunc(ctx, closeTab)
+	defer stop()
+	if err := chromedp.Listen(tab, con.listen); err != nil {
+		return "", timedOut("opening a tab", err)
+	}
+	if perm != permissionDefault {
+		if err := b.setPermission(tab, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
+			return "", timedOut("setting permissions", err)
+		}
+	}
+	if err := chromedp.Do(tab, chromedp.Navigate(b.pages.origin+"/index.html")); err != nil {
+		return "", timedOut("loading the check page", err)
+	}
+	raw, err := chromedp.Run(tab, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return "", timedOut("running the check", err)
+	}
+	return raw, nil
 }
 
 // capturing lists the page checks that open the camera or microphone.
@@ -259,6 +274,9 @@ func (b *Browser) measure(ctx context.Context, t Task, perm permission, from fun
 // for chromedp actions, its console lines so far, and a function that
 // closes the tab. ctx bounds the opening only.
 func (b *Browser) Visit(ctx context.Context, pageURL string, deny bool) (tab context.Context, lines func() []probes.Evidence, closeTab func(), err error) {
+	if b.fx != nil {
+		return nil, nil, nil, fmt.Errorf("%w: Visit drives Chrome's tabs (chromedp), not Firefox", probes.ErrUnsupported)
+	}
 	u, err := url.Parse(pageURL)
 	if err != nil {
 		return nil, nil, nil, err

@@ -13,13 +13,28 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// The browser checks run in one shared Chrome/Chromium (Options.Browser),
-// each in its own tab. Their numbers come from the page's JavaScript; the
-// verdicts are the thresholds below.
+// The browser checks run in each of the run's browsers (--browser,
+// --browsers), shared by all the checks, each check in its own tab; every
+// result names the browser and its version. Their numbers come from the
+// page's JavaScript; the verdicts are the thresholds below.
 
 // browserTimeout covers the browser's start (shared, but the first check
-// waits for it) plus the check itself.
-const browserTimeout = 15 * time.Second
+// waits for it) plus the check itself; firefoxStart is what Firefox's
+// start adds (its WebDriver BiDi session waits for the first window).
+const (
+	browserTimeout = 15 * time.Second
+	firefoxStart   = 30 * time.Second
+)
+
+// browserTimeoutFor is browserTimeout, longer when the run drives Firefox.
+func browserTimeoutFor(p *Plan) time.Duration {
+	for _, s := range p.Browsers {
+		if s.Engine() == browser.Firefox {
+			return browserTimeout + firefoxStart
+		}
+	}
+	return browserTimeout
+}
 
 var browserAPIThresholds = []Threshold{
 	MustThreshold(Fail, "peerconnection == 1", "RTCPeerConnection is WebRTC itself (W3C webrtc-pc)"),
@@ -30,6 +45,7 @@ var browserAPIThresholds = []Threshold{
 	MustThreshold(Warn, "getcapabilities == 1", "apps use RTCRtpSender.getCapabilities to choose codecs"),
 	MustThreshold(Warn, "getdisplaymedia == 1", "no screen sharing"),
 	MustThreshold(Warn, "encoded_transforms == 1", "end-to-end encryption (SFrame, insertable streams) needs encoded transforms"),
+	MustThreshold(Warn, "outdated_versions == 0", "older than the support window (README: Browsers): WebRTC interop and security fixes land in newer versions"),
 }
 
 var browserDevicesThresholds = []Threshold{
@@ -91,10 +107,10 @@ var browserLoopbackThresholds = []Threshold{
 }
 
 var browserInteropThresholds = concat([]Threshold{
-	MustThreshold(Fail, "pion_video_frames >= 1", "no video frame from Chrome reached the pion peer"),
-	MustThreshold(Fail, "pion_audio_packets >= 1", "no audio from Chrome reached the pion peer"),
-	MustThreshold(Fail, "chrome_frames_decoded >= 1", "Chrome decoded no video frame from the pion peer"),
-	MustThreshold(Fail, "chrome_audio_packets >= 1", "no audio from the pion peer reached Chrome"),
+	MustThreshold(Fail, "pion_video_frames >= 1", "no video frame from the browser reached the pion peer (chrome_* metrics are the browser's, whichever it is)"),
+	MustThreshold(Fail, "pion_audio_packets >= 1", "no audio from the browser reached the pion peer"),
+	MustThreshold(Fail, "chrome_frames_decoded >= 1", "the browser decoded no video frame from the pion peer"),
+	MustThreshold(Fail, "chrome_audio_packets >= 1", "no audio from the pion peer reached the browser"),
 	MustThreshold(Fail, "dc_lost == 0", "data channels are reliable and ordered by default (RFC 8831): none may be lost"),
 	MustThreshold(Fail, "relayed == 1", "relay-only call did not go through the TURN server"),
 	MustThreshold(Warn, "connected_ms < 1000", "users notice call setup beyond a second (on loopback it takes about 150-300 ms)"),
@@ -116,10 +132,10 @@ func renamed(ts []Threshold, metric string) []Threshold {
 // requires one.
 func browserRun(measure func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement) func(context.Context, Subject, *Plan) probes.Measurement {
 	return func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-		if p.Browser == nil {
+		if s.Browser == nil {
 			return probes.Failed(fmt.Errorf("%w: no browser set up for this run", probes.ErrUnsupported))
 		}
-		b, err := p.Browser.Get(ctx)
+		b, err := s.Browser.Get(ctx)
 		if err != nil {
 			if browser.IsNotFound(err) && !p.Settings.RequireBrowser {
 				err = fmt.Errorf("%w: %w", probes.ErrUnsupported, err)
@@ -130,15 +146,50 @@ func browserRun(measure func(ctx context.Context, b *browser.Browser, s Subject,
 	}
 }
 
-// browserSubject is the one subject of a browser-wide check.
+// browserSubject is the one subject of a browser-wide check per browser.
 func browserSubject(p *Plan) []Subject {
-	return []Subject{{Name: "browser"}}
+	return perBrowser(p, []Subject{{}})
+}
+
+// perBrowser repeats subjects for each browser of the run, named after it
+// ("Chromium 156.0.8078.108 · all candidates"). A plan without browsers
+// keeps them unnamed ("browser" when they have no name of their own).
+func perBrowser(p *Plan, subjects []Subject) []Subject {
+	if len(p.Browsers) == 0 {
+		out := append([]Subject(nil), subjects...)
+		for i := range out {
+			if out[i].Name == "" {
+				out[i].Name = "browser"
+			}
+		}
+		return out
+	}
+	var out []Subject
+	for _, b := range p.Browsers {
+		for _, s := range subjects {
+			s.Browser = b
+			s.Name = joinName(b.Label(), s.Name)
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// joinName joins the non-empty parts of a target's name.
+func joinName(parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, " · ")
 }
 
 func browserChecks() []*Check {
 	one := func(id, title, desc string, metrics []string, th []Threshold, timeout time.Duration,
 		measure func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement) *Check {
-		return &Check{ID: id, Title: title, Description: desc, Metrics: metrics, Timeout: timeout,
+		return &Check{ID: id, Title: title, Description: desc, Metrics: metrics, Timeout: timeout, TimeoutFor: browserTimeoutFor,
 			Thresholds: th, Subjects: browserSubject, Run: browserRun(measure), Advice: browserAdvice}
 	}
 	gum := func(kind browser.Kind, first string, th []Threshold) *Check {
@@ -162,8 +213,8 @@ func browserChecks() []*Check {
 	}
 	checks := []*Check{
 		one("browser.api", "Browser WebRTC APIs",
-			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version.",
-			append([]string{"missing_apis", "version_major", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
+			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version and warns below the support window.",
+			append([]string{"missing_apis", "version_major", "outdated_versions", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.API(ctx, b)
 			}),
@@ -203,7 +254,7 @@ func browserChecks() []*Check {
 			ID: "browser.ice", Title: "Browser ICE gathering",
 			Description: "Gathers ICE candidates in the browser with each configured server: host, srflx and relay candidates found, and icecandidateerror codes.",
 			Metrics:     []string{"relay", "srflx", "gather_ms", "host", "errors", "complete"},
-			Timeout:     browserTimeout, Thresholds: browserICEThresholds, Subjects: browserICESubjects,
+			Timeout:     browserTimeout, TimeoutFor: browserTimeoutFor, Thresholds: browserICEThresholds, Subjects: browserICESubjects,
 			Needs: "a stun: or turn: server",
 			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
 				if err := browserTrustsTarget(s, p); err != nil {
@@ -228,12 +279,12 @@ func browserChecks() []*Check {
 				return browser.Loopback(ctx, b, browser.LoopbackConfig{})
 			}),
 		{
-			ID: "browser.interop", Title: "Chrome ↔ pion call",
+			ID: "browser.interop", Title: "Browser ↔ pion call",
 			Description: "A real call between the browser and rtcprobe's pion/webrtc peer: media both ways, data channel echo; once with all candidates and once relay-only per TURN server.",
 			Metrics: []string{"connected_ms", "chrome_frames_decoded", "pion_video_frames", "pion_audio_packets", "chrome_audio_packets",
 				"dc_rtt_median_ms", "dc_lost", "relayed", "rtt_ms", "up_loss_pct", "down_loss_pct", "up_jitter_ms", "down_jitter_ms",
 				"up_kbps", "down_kbps", "up_fps", "down_fps", "dc_up_mbps", "dc_down_mbps"},
-			Timeout: browserTimeout, Thresholds: browserInteropThresholds, Subjects: browserInteropSubjects,
+			Timeout: browserTimeout, TimeoutFor: browserTimeoutFor, Thresholds: browserInteropThresholds, Subjects: browserInteropSubjects,
 			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
 				if err := browserTrustsTarget(s, p); err != nil {
 					return probes.Failed(err)
@@ -311,7 +362,7 @@ func browserTrustsTarget(s Subject, p *Plan) error {
 	if s.Target.Server.URI.Scheme != stun.SchemeTypeTURNS || tc == nil || (tc.RootCAs == nil && !tc.InsecureSkipVerify) {
 		return nil
 	}
-	if !tc.InsecureSkipVerify && p.Browser.Trusts(tc.RootCAs) {
+	if !tc.InsecureSkipVerify && s.Browser.Trusts(tc.RootCAs) {
 		return nil
 	}
 	return fmt.Errorf("%w: the browser trusts only the system's certificate authorities; this run's own trust settings (a CA file, or skipping verification) do not reach it", probes.ErrUnsupported)
@@ -337,12 +388,18 @@ func browserICESubjects(p *Plan) []Subject {
 			out = append(out, Subject{Name: browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.TLS}})
 		}
 	}
-	return out
+	return perBrowser(p, out)
 }
 
 // browserInteropSubjects: one call with all candidates, and one relay-only
-// call per TURN server and transport.
+// call per TURN server and transport, per browser.
 func browserInteropSubjects(p *Plan) []Subject {
+	return perBrowser(p, browserCallSubjects(p))
+}
+
+// browserCallSubjects: one call with all candidates, and one relay-only call per
+// TURN server and transport a browser speaks.
+func browserCallSubjects(p *Plan) []Subject {
 	out := []Subject{{Name: "all candidates"}}
 	for _, s := range p.Servers {
 		if !s.IsTURN() {
@@ -374,7 +431,9 @@ func browserAdvice(r Result, m probes.Measurement) string {
 	)
 	switch {
 	case browser.IsNotFound(m.Err):
-		return "No browser to drive: " + browser.InstallHint + "."
+		var nf *browser.NotFoundError
+		errors.As(m.Err, &nf)
+		return "No browser to drive: " + browser.HintFor(nf.Engine) + "."
 	case errors.As(m.Err, &dom):
 		return DOMExceptionAdvice(dom)
 	case errors.As(m.Err, &timeout):
@@ -420,9 +479,16 @@ func browserAdvice(r Result, m probes.Measurement) string {
 		case broken("connected_ms"):
 			return "The call connected slowly: the machine is overloaded, or ICE checks and TURN allocations take long on this path."
 		}
-		return "Chrome and pion did not exchange media both ways: compare the negotiated codecs and candidate pairs in the evidence."
+		return "The browser and pion did not exchange media both ways: compare the negotiated codecs and candidate pairs in the evidence."
+	case "browser.api":
+		if broken("outdated_versions") {
+			return "Update the browser: it is older than the versions rtcprobe supports, and calls with current browsers may fail on codec or SDP details."
+		}
 	case "browser.codecs":
-		return "This browser build lacks a mandatory codec: calls with some peers will fail or fall back; use an official Chrome/Chromium build."
+		if r.Subject.Browser != nil && r.Subject.Browser.Engine() == browser.Firefox && broken("h264") {
+			return "Firefox gets H.264 from Cisco's OpenH264 plugin, which it downloads on first use: this profile has none (offline, or updates of plugins off); Firefox then offers no H.264 to peers that need it (Safari, some SIP gateways)."
+		}
+		return "This browser build lacks a mandatory codec: calls with some peers will fail or fall back; use an official Chrome/Chromium or Firefox build."
 	case "browser.devices":
 		return "Connect a microphone (and a camera), and check the OS privacy settings allow the browser to see them."
 	}

@@ -26,7 +26,7 @@ func BenchmarkBrowserNonMedia(b *testing.B) {
 	checks := MustSelect(Catalog(), "browser.api,browser.codecs,browser.ice")
 	for b.Loop() {
 		sess := browser.NewSession(browser.Config{})
-		p := &Plan{Checks: checks, Servers: srv.Servers(), Browser: sess, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 30 * time.Second}}
+		p := &Plan{Checks: checks, Servers: srv.Servers(), Browsers: []*browser.Session{sess}, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 30 * time.Second}}
 		for _, r := range Run(context.Background(), p, nil) {
 			// turns: skips: the browser cannot trust the embedded certificate.
 			if r.Status != Pass && r.Status != Skip {

@@ -44,7 +44,7 @@ func TestBrowserMissing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sess := browser.NewSession(browser.Config{Path: tt.path})
 			defer sess.Close()
-			p := &Plan{Checks: mustSelect(t, "browser"), Browser: sess, Settings: Settings{Timeout: 10 * time.Second, RequireBrowser: tt.require}}
+			p := &Plan{Checks: mustSelect(t, "browser"), Browsers: []*browser.Session{sess}, Settings: Settings{Timeout: 10 * time.Second, RequireBrowser: tt.require}}
 			p.Servers = []probes.Server{mustParse(t, "turn:127.0.0.1:3478")}
 			results := Run(context.Background(), p, nil)
 			if len(results) < len(p.Checks) {
@@ -94,7 +94,7 @@ func TestBrowserChecks(t *testing.T) {
 	defer sess.Close()
 	// Three at a time: the real-time checks must not starve each other when
 	// the test shares the machine with every other package's tests.
-	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Browser: sess, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 90 * time.Second, Concurrency: 3, RequireBrowser: true}}
+	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Browsers: []*browser.Session{sess}, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 90 * time.Second, Concurrency: 3, RequireBrowser: true}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
@@ -153,8 +153,8 @@ func TestBrowserTrustsTarget(t *testing.T) {
 		{"not TLS", "turn:127.0.0.1:3478", &tls.Config{RootCAs: other.Pool}, untold, false},
 	}
 	for _, tt := range tests {
-		s := Subject{Target: probes.Target{Server: mustParse(t, tt.uri), Transport: probes.TLS, TLS: tt.tls}}
-		err := browserTrustsTarget(s, &Plan{TLS: tt.tls, Browser: tt.sess})
+		s := Subject{Target: probes.Target{Server: mustParse(t, tt.uri), Transport: probes.TLS, TLS: tt.tls}, Browser: tt.sess}
+		err := browserTrustsTarget(s, &Plan{TLS: tt.tls, Browsers: []*browser.Session{tt.sess}})
 		if skip := err != nil; skip != tt.wantSkip || skip && (!errors.Is(err, probes.ErrUnsupported) || !strings.Contains(err.Error(), "trust settings")) {
 			t.Errorf("%s: %v, want skip %v", tt.name, err, tt.wantSkip)
 		}
@@ -179,7 +179,7 @@ func TestBrowserDetectorsJudged(t *testing.T) {
 	}
 	sess := browser.NewSession(browser.Config{FakeVideoFile: video, FakeAudioFile: audio})
 	defer sess.Close()
-	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Browser: sess, Settings: Settings{Timeout: 30 * time.Second}}
+	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Browsers: []*browser.Session{sess}, Settings: Settings{Timeout: 30 * time.Second}}
 	want := map[string]string{
 		"browser.video.quality": "black frames",
 		"browser.audio.quality": "digital silence",

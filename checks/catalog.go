@@ -15,5 +15,6 @@ func Catalog() []*Check {
 	all = append(all, mediaServerChecks()...)
 	all = append(all, loadChecks()...)
 	all = append(all, browserChecks()...)
+	all = append(all, interopChecks()...)
 	return all
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -33,7 +34,8 @@ type Check struct {
 	Exclusive bool
 	// OptIn checks run only when asked for by name (their group, a
 	// prefix or their ID): never through "*" or another glob, so the
-	// default run and the ci profile leave them out (TURN load).
+	// default run and the ci profile leave them out (TURN load, the
+	// interop matrix: too long for every run).
 	OptIn bool
 	// Serial, when set, names what a run of this subject holds that other
 	// runs may not share (a TURN user's allocation quota): runs with the
@@ -78,6 +80,11 @@ type Subject struct {
 	// URL is the endpoint of URL checks (signaling). It may carry tokens:
 	// never shown; Name is its redacted form.
 	URL *url.URL
+	// Browser is the browser a browser check runs in (for an interop
+	// check, the one that offers).
+	Browser *browser.Session
+	// Call is the rest of an interop check's subject.
+	Call *CallSubject
 	// WHIP and WHEP are the media server endpoints of the WHIP/WHEP and
 	// broadcast checks (tokens included: never shown).
 	WHIP, WHEP probes.Endpoint

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ type Settings struct {
 	Proxy          *url.URL
 	Simulate       *netsim.Spec
 	BrowserPath    string
+	Browsers       []string
 	Media          browser.Media
 	Headful        bool
 	RequireBrowser bool
@@ -193,7 +195,7 @@ func OptionTable() []*Option { return optionTable }
 
 var optionTable = []*Option{
 	durationOption(&Option{Key: "timeout", TopLevel: true, Flag: "timeout", Default: "30s",
-		Help: "deadline for the whole run"}, time.Millisecond, 24*time.Hour, func(s *Settings) *time.Duration { return &s.Timeout }),
+		Help: "deadline for the whole run (unless set: 2m when it drives several browsers or runs the interop checks)"}, time.Millisecond, 24*time.Hour, func(s *Settings) *time.Duration { return &s.Timeout }),
 	durationOption(&Option{Key: "check_timeout", TopLevel: true, Flag: "check-timeout",
 		Help: "deadline for each check (default: each check's own, e.g. 2s for STUN)"}, time.Millisecond, time.Hour,
 		func(s *Settings) *time.Duration { return &s.CheckTimeout }),
@@ -234,15 +236,27 @@ var optionTable = []*Option{
 			spec, err := netsim.ParseSpec(t)
 			return &spec, err
 		}, func(s *Settings) **netsim.Spec { return &s.Simulate }),
-	textOption(&Option{Key: "browser", Flag: "browser", Arg: "PATH",
-		Help:  "Chrome/Chromium binary for the browser checks (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)",
-		Valid: []string{"chromium", "/usr/bin/chromium"}, Invalid: []string{""}},
-		func(t string) (string, error) {
+	{Key: "browser", Flag: "browser", Arg: "BROWSER",
+		Help:  "the browser for the browser checks: chromium, firefox or a binary's path (default: $RTCPROBE_BROWSER, then chromium, google-chrome… on PATH)",
+		Valid: []string{"chromium", "firefox", "/usr/bin/chromium"}, Invalid: []string{""},
+		set: func(s *Settings, t string) error {
 			if t == "" {
-				return "", errors.New("want a browser's path or name")
+				return errors.New("want chromium, firefox, or a browser's path")
 			}
-			return t, nil
-		}, func(s *Settings) *string { return &s.BrowserPath }),
+			s.BrowserPath, s.Browsers = t, nil
+			return nil
+		}},
+	{Key: "browsers", Flag: "browsers", Arg: "LIST",
+		Help:  "several browsers, each running every browser check (and calling the others in the interop checks): chromium,firefox or paths",
+		Valid: []string{"chromium,firefox", "firefox"}, Invalid: []string{"", "chromium,,firefox", "chromium,chromium"},
+		set: func(s *Settings, t string) error {
+			list, err := parseBrowsers(t)
+			if err != nil {
+				return err
+			}
+			s.Browsers, s.BrowserPath = list, ""
+			return nil
+		}},
 	textOption(&Option{Key: "media", Flag: "media", Arg: "DEVICES", Default: "fake",
 		Help:  "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)",
 		Valid: []string{"fake", "real"}, Invalid: []string{"webcam"}},
@@ -282,6 +296,60 @@ var optionTable = []*Option{
 	durationOption(&Option{Key: "soak_interval", Flag: "interval", Default: "0s",
 		Help: "time from one repeated run's start to the next (0: back to back)"}, 0, 24*time.Hour,
 		func(s *Settings) *time.Duration { return &s.SoakInterval }),
+}
+
+// parseBrowsers reads a comma-separated list of browsers, each named once.
+func parseBrowsers(t string) ([]string, error) {
+	if strings.TrimSpace(t) == "" {
+		return nil, errors.New("want a list like chromium,firefox")
+	}
+	var out []string
+	for _, b := range strings.Split(t, ",") {
+		b = strings.TrimSpace(b)
+		switch {
+		case b == "":
+			return nil, &entryError{entry: b, why: "empty entry"}
+		case slices.Contains(out, b):
+			return nil, &entryError{entry: b, why: "named twice"}
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// longRun is the run deadline in force, unless one is set, for a run that
+// drives several browsers or makes the interop checks' calls.
+const longRun = 2 * time.Minute
+
+// RunTimeout is the deadline of a run of these checks with s, where set
+// tells whether a layer set it: the default deadline is made for the
+// default run.
+func (s Settings) RunTimeout(selected []*Check, set bool) time.Duration {
+	if set {
+		return s.Timeout
+	}
+	long := len(s.BrowserList()) > 1
+	for _, c := range selected {
+		long = long || c.Group() == "interop"
+	}
+	if long {
+		return max(s.Timeout, longRun)
+	}
+	return s.Timeout
+}
+
+// Sets reports whether the layer sets the option with that key.
+func (l Layer) Sets(key string) bool {
+	return slices.Contains(l.Keys(), key)
+}
+
+// BrowserList is the browsers a run drives: --browsers, or the one
+// --browser names ("" for the default).
+func (s Settings) BrowserList() []string {
+	if len(s.Browsers) > 0 {
+		return s.Browsers
+	}
+	return []string{s.BrowserPath}
 }
 
 func parseFailOn(t string) (Status, error) {

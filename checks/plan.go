@@ -30,6 +30,13 @@ type Plan struct {
 	NATServers []probes.Server
 	// SignalingURLs are the ws:// and wss:// endpoints to check.
 	SignalingURLs []*url.URL
+	// Browsers are the run's browsers for the browser.* and interop
+	// checks, each started on first use and shared by all the checks;
+	// none fails them.
+	Browsers []*browser.Session
+	// Memo shares a measurement between the results it gives (the two
+	// directions of an interop codec call); nil measures for each.
+	Memo *Memo
 	// WHIP and WHEP are the media server endpoints named (--whip,
 	// --whep, the config's whip: and whep:).
 	WHIP, WHEP *probes.Endpoint
@@ -40,9 +47,6 @@ type Plan struct {
 	// BroadcastVia names the TURN servers the embedded fan-out relays
 	// through (empty: direct).
 	BroadcastVia string
-	// Browser is the run's shared browser for the browser.* checks,
-	// started on first use; nil skips them.
-	Browser *browser.Session
 	// Stats, when set, receives the peers' full stats every second.
 	Stats *probes.StatsLog
 	// ChecksAsked is true when the front end named every check it runs

@@ -124,6 +124,25 @@ type Resolved struct {
 	// Layers are the option layers of the profile and the config, in the
 	// order they apply.
 	Layers []Layer
+	// Chosen is true when a profile or the config's checks chose the
+	// checks; else they are the default run's (no opt-in checks).
+	Chosen bool
+}
+
+// Default is the checks a run takes when no --checks narrows them: the
+// chosen ones (opt-in checks among them only where named), or every one
+// but the opt-in checks.
+func (r *Resolved) Default() []*Check {
+	if r.Chosen {
+		return r.Checks
+	}
+	var out []*Check
+	for _, c := range r.Checks {
+		if !c.OptIn {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // ProfileError is a profile name that names no profile.
@@ -161,6 +180,7 @@ func Resolve(catalog []*Check, cfg *Config, profile string) (*Resolved, error) {
 	if cfg != nil {
 		r.Layers = append(r.Layers, cfg.Options)
 	}
+	r.Chosen = r.Profile != nil || cfg != nil && len(cfg.Checks) > 0
 	for _, c := range catalog {
 		if r.Profile != nil && !r.Profile.Selects(c) {
 			continue

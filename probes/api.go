@@ -2,6 +2,7 @@ package probes
 
 import (
 	"net"
+	"strings"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -39,6 +40,9 @@ type APIConfig struct {
 	// TURNDialer, when set, makes the peer's connections to TURN servers
 	// over TCP and TLS (see TURNDialer).
 	TURNDialer Dialer
+	// Codecs, when set, are the only codecs the peer negotiates (a call
+	// that tests one codec); nil means pion's default set.
+	Codecs []webrtc.RTPCodecParameters
 }
 
 // Dialer opens a connection to a TURN server for pion, which then speaks
@@ -90,7 +94,7 @@ func NewAPI(cfg APIConfig) (*webrtc.API, error) {
 		se.SetICEProxyDialer(cfg.TURNDialer)
 	}
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if err := registerCodecs(me, cfg.Codecs); err != nil {
 		return nil, err
 	}
 	// NACK and RTCP reports only: the default set adds congestion-control
@@ -122,4 +126,22 @@ func NewAPI(cfg APIConfig) (*webrtc.API, error) {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// registerCodecs registers codecs, by the kind their MIME type names, or
+// pion's defaults when there are none.
+func registerCodecs(me *webrtc.MediaEngine, codecs []webrtc.RTPCodecParameters) error {
+	if codecs == nil {
+		return me.RegisterDefaultCodecs()
+	}
+	for _, c := range codecs {
+		kind := webrtc.RTPCodecTypeAudio
+		if strings.HasPrefix(strings.ToLower(c.MimeType), "video/") {
+			kind = webrtc.RTPCodecTypeVideo
+		}
+		if err := me.RegisterCodec(c, kind); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -720,6 +720,192 @@ const rtcprobe = (() => {
     }
   };
 
+  // ---- Calls between two ends, for the interop checks: one end offers
+  // (through signalURL, as interop does), the other answers an offer it
+  // fetches from offerURL and posts its answer to answerURL. rtcprobe's
+  // page server relays between the two, so each end may be a browser or
+  // rtcprobe's pion peer.
+
+  // codecCaps lists a kind's capabilities that are this codec: by MIME
+  // type, and for H.264 only constrained baseline (profile-level-id
+  // 42e0xx) with packetization-mode 1.
+  function codecCaps(cls, kind, mimeType) {
+    const caps = cls && cls.getCapabilities ? cls.getCapabilities(kind) : null;
+    if (!caps) return [];
+    return caps.codecs.filter((c) => {
+      if (c.mimeType.toLowerCase() !== mimeType.toLowerCase()) return false;
+      if (mimeType.toLowerCase() !== 'video/h264') return true;
+      const f = c.sdpFmtpLine || '';
+      return /packetization-mode=1/.test(f) && /profile-level-id=42e0/i.test(f);
+    });
+  }
+
+  // fetchText posts (or gets) within ms and returns the body; an HTTP
+  // error is a SignalingError.
+  async function fetchText(url, init, ms) {
+    const resp = await withOp('signaling', timeout(fetch(url, init), ms, 'signaling'));
+    const text = await resp.text();
+    if (!resp.ok) {
+      const e = new Error('signaling: HTTP ' + resp.status + ': ' + text.slice(0, 200));
+      e.name = 'SignalingError';
+      throw e;
+    }
+    return text;
+  }
+
+  // sdpCodec names the codec a description negotiated for its first
+  // m-line of this kind ('' when the m-line was rejected or has none).
+  function sdpCodec(sdp, kind) {
+    const sections = sdp.split(/\r\nm=/).slice(1);
+    const m = sections.find((s) => s.startsWith(kind + ' '));
+    if (!m) return '';
+    const head = m.split('\r\n')[0].split(' ');
+    if (head[1] === '0') return '';
+    const rtpmap = new RegExp('a=rtpmap:' + head[3] + ' ([^/\\r]+)/');
+    const got = m.match(rtpmap);
+    return got ? kind + '/' + got[1] : '';
+  }
+
+  // rtpStats is one side's view of a codec call: what it received and
+  // decoded, and what it encoded and sent.
+  function rtpStats(all, kind) {
+    const inb = all.find((s) => s.type === 'inbound-rtp' && s.kind === kind);
+    const out = all.find((s) => s.type === 'outbound-rtp' && s.kind === kind);
+    const pick = (s, keys) => {
+      if (!s) return null;
+      const o = { codec: codecOf(all, s) };
+      for (const k of keys) if (s[k] !== undefined) o[k] = s[k];
+      return o;
+    };
+    return {
+      inbound: pick(inb, ['packetsReceived', 'packetsLost', 'bytesReceived', 'framesReceived', 'framesDecoded', 'keyFramesDecoded',
+        'framesDropped', 'frameWidth', 'frameHeight', 'decoderImplementation', 'pliCount', 'nackCount', 'firCount', 'freezeCount',
+        'totalSamplesReceived', 'concealedSamples', 'silentConcealedSamples', 'concealmentEvents', 'jitter']),
+      outbound: pick(out, ['packetsSent', 'bytesSent', 'framesEncoded', 'keyFramesEncoded', 'frameWidth', 'frameHeight',
+        'encoderImplementation', 'qualityLimitationReason']),
+    };
+  }
+
+  // codecCall makes a call that negotiates only one codec, media of that
+  // kind only, each way the two ends can: the camera (320x240) or the
+  // microphone goes out, and after durationMs of media the stats show
+  // what came in and was decoded.
+  checks.codecCall = async ({ role = 'offer', signalURL = '', offerURL = '', answerURL = '', kind = 'video', mimeType = 'video/VP8',
+    send = true, receive = true, loopbackOnly = true, durationMs = 2000, connectMs = 8000 } = {}) => {
+    const t0 = now();
+    const sendCaps = codecCaps(window.RTCRtpSender, kind, mimeType);
+    const recvCaps = codecCaps(window.RTCRtpReceiver, kind, mimeType);
+    send = send && sendCaps.length > 0;
+    receive = receive && recvCaps.length > 0;
+    const result = { canSend: sendCaps.length > 0, canReceive: recvCaps.length > 0 };
+    if (!send && !receive && role === 'offer') return Object.assign(result, { negotiated: '' });
+    const direction = send && receive ? 'sendrecv' : send ? 'sendonly' : receive ? 'recvonly' : 'inactive';
+    const streamP = send ? gum(kind === 'video' ? { video: { width: 320, height: 240, frameRate: 30 } } : { audio: true }) : Promise.resolve(null);
+    streamP.catch(() => {});
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    let stream = null;
+    // Received audio is decoded only while something plays it out.
+    const sink = kind === 'audio' ? document.createElement('audio') : null;
+    pc.ontrack = (e) => {
+      if (!sink) return;
+      sink.srcObject = new MediaStream([e.track]);
+      sink.play().catch(() => {});
+    };
+    const only = (tx) => {
+      const prefs = [...recvCaps, ...sendCaps.filter((c) => !recvCaps.some((r) => r.sdpFmtpLine === c.sdpFmtpLine))];
+      if (prefs.length && typeof tx.setCodecPreferences === 'function') tx.setCodecPreferences(prefs);
+      tx.direction = direction;
+    };
+    const usable = () => firstCandidate(pc, (c) => keepCandidate(c, loopbackOnly) && parseCandidate(c).protocol === 'udp', 3000);
+    try {
+      let tx;
+      if (role === 'offer') {
+        tx = pc.addTransceiver(kind, { direction });
+        only(tx);
+        const gathered = usable();
+        await pc.setLocalDescription(await pc.createOffer());
+        await gathered;
+        const answer = await fetchText(signalURL, { method: 'POST', body: filterSDP(pc.localDescription.sdp, loopbackOnly), headers: { 'Content-Type': 'application/sdp' } }, 25000);
+        await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      } else {
+        const offer = await fetchText(offerURL, { method: 'GET' }, 25000);
+        await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+        tx = pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
+        if (!tx) throw Object.assign(new Error('the offer has no ' + kind), { name: 'SignalingError' });
+        only(tx);
+        const gathered = usable();
+        await pc.setLocalDescription(await pc.createAnswer());
+        await gathered;
+        await fetchText(answerURL, { method: 'POST', body: filterSDP(pc.localDescription.sdp, loopbackOnly), headers: { 'Content-Type': 'application/sdp' } }, 5000);
+      }
+      result.negotiated = sdpCodec(pc.remoteDescription.sdp, kind) && sdpCodec(pc.localDescription.sdp, kind);
+      result.direction = tx.currentDirection || '';
+      if (!result.negotiated || result.direction === 'inactive') return result;
+      stream = await streamP;
+      if (stream) {
+        const track = stream.getTracks()[0];
+        if (kind === 'video') track.contentHint = 'motion';
+        await tx.sender.replaceTrack(track);
+        if (kind === 'video') {
+          const p = tx.sender.getParameters();
+          p.degradationPreference = 'maintain-resolution';
+          (p.encodings || []).forEach((e) => { e.scaleResolutionDownBy = 1; });
+          await tx.sender.setParameters(p).catch(() => {});
+        }
+      }
+      await connected(pc, connectMs, 'codec call');
+      result.connectedMs = now() - t0;
+      await sleep(durationMs);
+      Object.assign(result, rtpStats(await statsList(pc), kind));
+      return result;
+    } finally {
+      if (sink) sink.srcObject = null;
+      pc.close(); stopAll(stream); streamP.then(stopAll, () => {});
+    }
+  };
+
+  // answerCall is the other end of interop's call when a browser answers
+  // it: it fetches the offer, sends its camera and microphone back,
+  // echoes every data channel message, and returns its stats as they were
+  // last seen before the caller hung up (or after maxMs).
+  checks.answerCall = async ({ offerURL, answerURL, iceServers = [], relayOnly = false, loopbackOnly = true, connectMs = 8000, maxMs = 20000 } = {}) => {
+    const t0 = now();
+    const streamP = gum({ audio: true, video: { width: 640, height: 480 } });
+    streamP.catch(() => {});
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    let stream = null; let echoed = 0; let last = null; let hungUp = false;
+    try {
+      pc.ondatachannel = (e) => {
+        const dc = e.channel;
+        dc.onmessage = (m) => { dc.send(m.data); echoed++; };
+        dc.onclose = () => { hungUp = true; };
+      };
+      const offer = await fetchText(offerURL, { method: 'GET' }, 25000);
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      stream = await streamP;
+      for (const tx of pc.getTransceivers()) {
+        const track = stream.getTracks().find((t) => t.kind === tx.receiver.track.kind);
+        if (track) { tx.direction = 'sendrecv'; await tx.sender.replaceTrack(track); }
+      }
+      const gathered = relayOnly ? gatheringDone(pc, 3000)
+        : firstCandidate(pc, (c) => keepCandidate(c, loopbackOnly) && parseCandidate(c).protocol === 'udp', 3000);
+      await pc.setLocalDescription(await pc.createAnswer());
+      await gathered;
+      await fetchText(answerURL, { method: 'POST', body: filterSDP(pc.localDescription.sdp, loopbackOnly), headers: { 'Content-Type': 'application/sdp' } }, 5000);
+      await connected(pc, connectMs, 'call with the other browser');
+      const connectedMs = now() - t0;
+      const end = now() + maxMs;
+      while (now() < end && !hungUp && pc.connectionState === 'connected') {
+        try { last = await statsList(pc); } catch (_) { break; }
+        await sleep(250);
+      }
+      const all = last || [];
+      return { connectedMs, echoed, video: mediaStats(all, 'video'), audio: mediaStats(all, 'audio'), pair: selectedPair(all) };
+    } finally {
+      pc.close(); stopAll(stream); streamP.then(stopAll, () => {});
+    }
+  };
+
   async function run(name, arg) {
     const fn = checks[name];
     try {

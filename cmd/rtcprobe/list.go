@@ -58,7 +58,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	case res.Profile != nil:
 		fmt.Fprintf(&b, "Profile %s: %s\n", res.Profile.Name, res.Profile.Description)
 	default:
-		b.WriteString("No profile: every check runs.\n")
+		b.WriteString("No profile: every check runs but the opt-in ones (they run when --checks, a profile or a config names them).\n")
 	}
 	if cfg != nil {
 		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
@@ -76,13 +76,16 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	}
 	b.WriteString("\n")
 	selected := map[string]bool{}
-	for _, c := range res.Checks {
+	for _, c := range res.Default() {
 		selected[c.ID] = true
 	}
 	plan := &checks.Plan{Thresholds: res.Thresholds}
 	for _, c := range catalog {
 		fmt.Fprintf(&b, "%s  %s", c.ID, c.Title)
-		if !selected[c.ID] {
+		switch {
+		case !selected[c.ID] && c.OptIn && !res.Chosen:
+			b.WriteString("  [opt-in: runs when --checks, a profile or a config names it]")
+		case !selected[c.ID]:
 			b.WriteString("  [not run: not selected by the profile or config]")
 		}
 		b.WriteString("\n")

@@ -159,18 +159,18 @@ func Prepare(in Input) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	selected := res.Checks
-	if len(in.Selection) == 0 && res.Profile == nil && (cfg == nil || len(cfg.Checks) == 0) {
-		// Nothing asked for them by name: opt-in checks (TURN load) stay
-		// out of the default run.
-		selected = withoutOptIn(selected)
-	}
+	selected := res.Default()
 	if len(in.Selection) > 0 {
 		selected = intersect(checks.Select(catalog, in.Selection), res.Checks)
 		if len(selected) == 0 {
 			return nil, &SelectionError{Selection: in.Selection}
 		}
 	}
+	timeoutSet := in.Options.Sets("timeout")
+	for _, l := range res.Layers {
+		timeoutSet = timeoutSet || l.Sets("timeout")
+	}
+	settings.Timeout = settings.RunTimeout(selected, timeoutSet)
 	plan := &checks.Plan{
 		Checks:        selected,
 		Settings:      settings,
@@ -204,16 +204,19 @@ func Prepare(in Input) (*Run, error) {
 			return nil, err
 		}
 	}
+	for _, c := range selected {
+		// Measurements taken elsewhere (the pre-call page) need no browser here.
+		if (c.Group() == "browser" || c.Group() == "interop") && !in.External {
+			for _, spec := range settings.BrowserList() {
+				plan.Browsers = append(plan.Browsers, browser.NewSession(browser.Config{Path: spec, Media: settings.Media,
+					Headful: settings.Headful, TrustedCerts: r.browserTrusts()}))
+			}
+			break
+		}
+	}
 	if len(plan.Jobs()) == 0 {
 		r.Close()
 		return nil, &NothingToRunError{Unmet: selected}
-	}
-	for _, c := range selected {
-		if c.Group() == "browser" && !in.External {
-			plan.Browser = browser.NewSession(browser.Config{Path: settings.BrowserPath, Media: settings.Media, Headful: settings.Headful,
-				TrustedCerts: r.browserTrusts()})
-			break
-		}
 	}
 	if in.Stats != nil {
 		plan.Stats = probes.NewStatsLog(in.Stats)
@@ -353,6 +356,8 @@ func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.
 	for i, s := range r.Plan.Servers {
 		plan.Servers[i] = s.Minted(now)
 	}
+	// Each execution measures afresh.
+	plan.Memo = checks.NewMemo(checks.CallSlots())
 	started := time.Now()
 	results := checks.Run(ctx, &plan, onResult)
 	rep := r.report(results, now, time.Since(started), r.environment(results))
@@ -391,8 +396,8 @@ func (r *Run) StatsErr() error { return r.Plan.Stats.Err() }
 
 // Close ends what the run started: the browser and the embedded server.
 func (r *Run) Close() {
-	if r.Plan.Browser != nil {
-		_ = r.Plan.Browser.Close()
+	for _, b := range r.Plan.Browsers {
+		_ = b.Close()
 	}
 	if r.ownEmbedded {
 		_ = r.Embedded.Close()
@@ -408,6 +413,12 @@ func (r *Run) environment(results []checks.Result) report.Environment {
 	if r.Resolved.Profile != nil {
 		env.Profile = r.Resolved.Profile.Name
 	}
+	// The browsers the run drove, by product and version.
+	var labels []string
+	for _, b := range r.Plan.Browsers {
+		labels = append(labels, b.Label())
+	}
+	env.Browser = strings.Join(labels, ", ")
 	// A browser check records the version it drove as evidence.
 	for _, res := range results {
 		for _, e := range res.Evidence {
@@ -445,16 +456,6 @@ func dedupe(servers []probes.Server) []probes.Server {
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func withoutOptIn(cs []*checks.Check) []*checks.Check {
-	var out []*checks.Check
-	for _, c := range cs {
-		if !c.OptIn {
-			out = append(out, c)
 		}
 	}
 	return out

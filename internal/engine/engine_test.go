@@ -212,10 +212,10 @@ func TestBrowserTrustsTheEmbeddedServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			if r.Embedded == nil || r.Plan.Browser == nil {
-				t.Fatal("no embedded server or no browser session")
+			if r.Embedded == nil || len(r.Plan.Browsers) != 1 {
+				t.Fatal("no embedded server or not one browser session")
 			}
-			if got := r.Plan.Browser.Trusts(r.Plan.TLS.RootCAs); got != tt.want {
+			if got := r.Plan.Browsers[0].Trusts(r.Plan.TLS.RootCAs); got != tt.want {
 				t.Errorf("browser trusts the run's roots: %v, want %v", got, tt.want)
 			}
 		})

@@ -86,3 +86,45 @@ func TestPlayStopsOnCancel(t *testing.T) {
 		t.Errorf("%d frames in %s at 30 fps", w.frames, took)
 	}
 }
+
+// Every codec of the interop matrix has a clip: frames of its kind's
+// length, and video clips that start with a keyframe (they loop).
+func TestCodecClips(t *testing.T) {
+	for _, tc := range []struct {
+		mime      string
+		minFrames int
+		frame     time.Duration
+		key       func([]byte) bool
+	}{
+		{"video/VP8", 89, time.Second / 30, func(b []byte) bool { return b[0]&1 == 0 }},
+		{"video/VP9", 30, time.Second / 30, func(b []byte) bool { return b[0]>>6 == 2 && b[0]&0x04 == 0 }},       // frame marker, profile 0, keyframe
+		{"video/AV1", 30, time.Second / 30, func(b []byte) bool { return b[0]>>3&0xf == 1 || b[0]>>3&0xf == 2 }}, // sequence header or temporal delimiter first
+		{"video/H264", 30, time.Second / 30, func(b []byte) bool { return b[4]&0x1f == 7 }},                      // SPS first
+		{"audio/opus", 149, 20 * time.Millisecond, nil},
+		{"audio/PCMU", 50, 20 * time.Millisecond, nil},
+		{"audio/PCMA", 50, 20 * time.Millisecond, nil},
+		{"audio/G722", 50, 20 * time.Millisecond, nil},
+	} {
+		t.Run(tc.mime, func(t *testing.T) {
+			c, err := ClipFor(tc.mime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A picture per frame: 1 s at 30 fps for the matrix clips.
+			if c.MimeType != tc.mime || len(c.Frames) < tc.minFrames || c.ClockRate == 90000 && tc.mime != "video/VP8" && len(c.Frames) != 30 {
+				t.Fatalf("%s: %d frames, want %s and at least %d", c.MimeType, len(c.Frames), tc.mime, tc.minFrames)
+			}
+			for i, f := range c.Frames[:len(c.Frames)-1] {
+				if len(f.Data) == 0 || f.Duration != tc.frame {
+					t.Fatalf("frame %d: %d bytes, %s long; want data and %s", i, len(f.Data), f.Duration, tc.frame)
+				}
+			}
+			if tc.key != nil && !tc.key(c.Frames[0].Data) {
+				t.Errorf("first frame % x… is not a keyframe", c.Frames[0].Data[:8])
+			}
+		})
+	}
+	if _, err := ClipFor("video/H265"); err == nil {
+		t.Error("a clip for a codec without one")
+	}
+}

@@ -80,3 +80,55 @@ func SilentUDP(tb testing.TB) string {
 	tb.Cleanup(func() { _ = pc.Close() })
 	return pc.LocalAddr().String()
 }
+
+// RouteOut gives an isolated network namespace (unshare -n) a default
+// route that leads nowhere: a veth pair to a new, empty namespace, with
+// the route via its end. Firefox gathers no ICE candidates without a
+// default route; with this one it does, and whatever is sent off loopback
+// dies in the empty namespace. Each caller gets a route of its own (at
+// its own metric), so test binaries sharing the namespace can come and
+// go. A namespace that is not isolated is left alone if it has a default
+// route (the host's). undo removes the route, the link and the namespace.
+func RouteOut() (undo func(), err error) {
+	if !IsolatedNetns() {
+		if out, err := exec.Command("ip", "route", "show", "default").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+			return func() {}, nil
+		}
+		return nil, fmt.Errorf("no default route, and this is not an isolated network namespace: not adding one")
+	}
+	ns := "rtcp-void-" + Suffix()
+	link := "rtcpbh" + Suffix()
+	n := 1 + rand.IntN(250)
+	local, remote := fmt.Sprintf("10.%d.0.1", n), fmt.Sprintf("10.%d.0.2", n)
+	undo = func() {
+		_ = exec.Command("ip", "link", "del", link).Run()
+		_ = exec.Command("ip", "netns", "del", ns).Run()
+	}
+	for _, args := range [][]string{
+		{"ip", "netns", "add", ns},
+		{"ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"ip", "addr", "add", local + "/24", "dev", link},
+		{"ip", "link", "set", link, "up"},
+		{"ip", "netns", "exec", ns, "ip", "addr", "add", remote + "/24", "dev", "eth0"},
+		{"ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up"},
+		{"ip", "route", "add", "default", "via", remote, "metric", fmt.Sprint(100 + rand.IntN(900))},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			undo()
+			return nil, fmt.Errorf("%v: %v: %s", args, err, out)
+		}
+	}
+	return undo, nil
+}
+
+// DefaultRoute is RouteOut for a test: it skips (fails in CI) where it
+// cannot, and undoes the route when the test ends.
+func DefaultRoute(tb testing.TB) {
+	tb.Helper()
+	Require(tb)
+	undo, err := RouteOut()
+	if err != nil {
+		testenv.Unavailable(tb, "%v (run under unshare -n, as make test does)", err)
+	}
+	tb.Cleanup(undo)
+}
