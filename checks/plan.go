@@ -64,6 +64,19 @@ func (p *Plan) ThresholdsFor(c *Check) []Threshold {
 	return c.Thresholds
 }
 
+// ExclusiveTime is the sum of the deadlines of the plan's exclusive
+// jobs: they run one at a time after all the others, so a run's default
+// deadline, made for the checks that share the time, must grow by it.
+func (p *Plan) ExclusiveTime() time.Duration {
+	var d time.Duration
+	for _, j := range p.Jobs() {
+		if j.Check.Exclusive {
+			d += p.timeoutFor(j.Check)
+		}
+	}
+	return d
+}
+
 // timeoutFor returns the deadline of one run of c.
 func (p *Plan) timeoutFor(c *Check) time.Duration {
 	if p.Settings.CheckTimeout > 0 {

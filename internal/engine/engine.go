@@ -218,6 +218,9 @@ func Prepare(in Input) (*Run, error) {
 		r.Close()
 		return nil, &NothingToRunError{Unmet: selected}
 	}
+	if !timeoutSet {
+		plan.Settings.Timeout += plan.ExclusiveTime()
+	}
 	if in.Stats != nil {
 		plan.Stats = probes.NewStatsLog(in.Stats)
 	}

@@ -271,3 +271,38 @@ modules:
 		}
 	}
 }
+
+// TestExclusiveChecksExtendTheDefaultDeadline: exclusive checks (load)
+// run one at a time after the others, so the default run deadline grows
+// by their deadlines; a deadline the user set stays as set.
+func TestExclusiveChecksExtendTheDefaultDeadline(t *testing.T) {
+	turnSrv, err := probes.ParseServer("turn:127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := []probes.Server{turnSrv, turnSrv}
+	servers[1].URI.Port = 10
+	prepare := func(opts checks.Layer) *engine.Run {
+		r, err := engine.Prepare(engine.Input{Selection: selection(t, "load"), Servers: servers, Options: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		return r
+	}
+	r := prepare(nil)
+	if n := r.Total(); n != 2 {
+		t.Fatalf("%d load jobs, want 2", n)
+	}
+	base, err := checks.Layered(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Plan.Settings.Timeout, base.Timeout+r.Plan.ExclusiveTime(); got != want || r.Plan.ExclusiveTime() <= 0 {
+		t.Errorf("run deadline %v, want the default %v + the load checks' %v", got, base.Timeout, r.Plan.ExclusiveTime())
+	}
+	set := prepare(checks.Layer{{Option: checks.LookupOption("timeout"), Text: "7s", Source: "flag"}})
+	if got := set.Plan.Settings.Timeout; got != 7*time.Second {
+		t.Errorf("run deadline %v with --timeout 7s", got)
+	}
+}
