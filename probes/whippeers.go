@@ -381,12 +381,15 @@ func recordViewer(m *Measurement, s ViewerStats) error {
 // packets still in flight through the server.
 const drainWait = 300 * time.Millisecond
 
-func sleepCtx(ctx context.Context, d time.Duration) {
+// sleepCtx waits d or until ctx ends; false when ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 
