@@ -99,7 +99,7 @@ func mediaServerChecks() []*Check {
 			Title: "WHIP → WHEP through the server",
 			Description: "Publishes via WHIP and plays the same stream back via WHEP: end-to-end delay through the server (each Opus frame's arrival " +
 				"matched by payload to when it was sent) and loss through it.",
-			Metrics:    []string{"delay_ms", "loss_pct", "first_frame_ms", "delay_p95_ms", "delay_max_ms", "fps", "jitter_ms", "bitrate_kbps", "publish_rtt_ms", "publish_rtcp_loss_pct"},
+			Metrics:    []string{"delay_ms", "loss_pct", "first_frame_ms", "delay_p95_ms", "delay_max_ms", "fps", "jitter_ms", "bitrate_kbps", "publish_rtt_ms", "publish_rtcp_loss_pct", "publish_bitrate_kbps"},
 			TimeoutFor: timeout,
 			Thresholds: loopbackThresholds,
 			Serial:     mediaSerial,

@@ -73,7 +73,7 @@ func WHEPPlay(ctx context.Context, cfg MediaServerConfig) Measurement {
 // WHEP: what WHEPPlay measures, plus the end-to-end delay through the
 // server (delay_ms and its p95/max: each Opus frame's arrival matched by
 // payload to when it was sent) and the publisher's side (publish_rtt_ms,
-// publish_rtcp_loss_pct).
+// publish_rtcp_loss_pct, publish_bitrate_kbps).
 func WHIPLoopback(ctx context.Context, cfg MediaServerConfig) Measurement {
 	return play(ctx, cfg, true)
 }
@@ -146,7 +146,7 @@ func play(ctx context.Context, cfg MediaServerConfig, loopback bool) Measurement
 	if pub != nil {
 		var pm Measurement
 		pub.record(&pm)
-		for _, k := range []string{"rtt_ms", "rtcp_loss_pct", "packets_sent"} {
+		for _, k := range []string{"rtt_ms", "rtcp_loss_pct", "packets_sent", "bitrate_kbps"} {
 			if val, ok := pm.Metrics[k]; ok {
 				m.SetMetric("publish_"+k, val)
 			}

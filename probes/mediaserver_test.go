@@ -59,6 +59,11 @@ func TestWHIPWHEPEmbedded(t *testing.T) {
 		if d := m.Metrics["delay_ms"]; d <= 0 || d > 100 {
 			t.Errorf("delay through a loopback server %v ms", d)
 		}
+		// A server that forwards every packet delivers about the rate sent
+		// (less the clip's first key frame, sent before the viewer joined).
+		if got, sent := m.Metrics["bitrate_kbps"], m.Metrics["publish_bitrate_kbps"]; sent <= 0 || got < sent*0.85 || got > sent*1.1 {
+			t.Errorf("bitrate received %v kbit/s, sent %v", got, sent)
+		}
 	})
 	if n := srv.Sessions(); n != 0 {
 		t.Errorf("%d sessions left on the server: DELETE did not end them", n)

@@ -22,7 +22,11 @@ type ramp struct {
 // run calls step for each count; step returns skip when it did not run
 // (no time left), which ends the ramp.
 func (r ramp) run(ctx context.Context, m *Measurement, step func(i, n int) (sm Measurement, skip bool, err error)) {
-	held := 0
+	held, ran := 0, false
+	var (
+		last    Measurement
+		lastErr error
+	)
 	for i, n := range r.steps {
 		sm, skip, err := step(i, n)
 		if skip {
@@ -32,15 +36,7 @@ func (r ramp) run(ctx context.Context, m *Measurement, step func(i, n int) (sm M
 		if r.on {
 			m.Series = append(m.Series, Sample{At: time.Now(), Metrics: sm.Metrics})
 		}
-		if !ok || i == len(r.steps)-1 {
-			for k, v := range sm.Metrics {
-				m.SetMetric(k, v)
-			}
-			m.Evidence = append(m.Evidence, sm.Evidence...)
-			if !r.on || held == 0 {
-				m.Err = err
-			}
-		}
+		last, lastErr, ran = sm, err, true
 		if !ok {
 			if r.on {
 				why := r.why
@@ -54,6 +50,18 @@ func (r ramp) run(ctx context.Context, m *Measurement, step func(i, n int) (sm M
 		held = n
 		if ctx.Err() != nil {
 			break
+		}
+	}
+	// The last step run gives the metrics however the ramp ended: at a
+	// step that did not hold, at the last count, or cut short by the
+	// deadline.
+	if ran {
+		for k, v := range last.Metrics {
+			m.SetMetric(k, v)
+		}
+		m.Evidence = append(m.Evidence, last.Evidence...)
+		if !r.on || held == 0 {
+			m.Err = lastErr
 		}
 	}
 	if r.on {

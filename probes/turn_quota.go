@@ -31,12 +31,5 @@ func awaitOwnReleases(ctx context.Context, t Target) bool {
 	if !ok || time.Since(v.(time.Time)) > quotaLag {
 		return false
 	}
-	timer := time.NewTimer(quotaPoll)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return sleepCtx(ctx, quotaPoll)
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -101,27 +102,40 @@ type loadCall struct {
 	ch    [2]uint16
 	// rx are each end's receive statistics.
 	rx [2]loadRx
+	// sent is how many packets each end sent.
+	sent atomic.Int64
 }
 
 type loadRx struct {
 	mu       sync.Mutex
 	received int
-	maxSeq   int
-	jitter   float64 // RFC 3550 J in seconds
-	transit  float64
-	have     bool
+	// seen marks the sequence numbers received: a packet the relay
+	// delivers twice counts once, or duplicates would hide loss.
+	seen    []bool
+	jitter  float64 // RFC 3550 J in seconds
+	transit float64
+	have    bool
 }
 
-func (r *loadRx) add(seq int, sent time.Time, at time.Time) {
+// add counts packet seq of the want sent; false for a duplicate or a
+// sequence number never sent.
+func (r *loadRx) add(seq int, sent time.Time, at time.Time, want int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = make([]bool, want)
+	}
+	if seq < 0 || seq >= len(r.seen) || r.seen[seq] {
+		return false
+	}
+	r.seen[seq] = true
 	transit := at.Sub(sent).Seconds()
 	if r.have {
 		r.jitter += (math.Abs(transit-r.transit) - r.jitter) / 16
 	}
 	r.transit, r.have = transit, true
 	r.received++
-	r.maxSeq = max(r.maxSeq, seq)
+	return true
 }
 
 // cpuTime is this process's user and system CPU time.
@@ -217,7 +231,7 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 		m.AddEvidence("sample", fmt.Sprintf("shortened to %s to fit the deadline", d.Round(100*time.Millisecond)))
 	}
 	cpu0, wall0 := cpuTime(), time.Now()
-	sent := runCalls(ctx, calls, cfg, d)
+	runCalls(ctx, calls, cfg, d)
 	if wall := time.Since(wall0); wall > 0 {
 		// The generator's own load while the calls ran: near cores × 100,
 		// the loss may be rtcprobe's, not the server's.
@@ -237,7 +251,7 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 			cg += r.received
 			jit = max(jit, r.jitter)
 			r.mu.Unlock()
-			cw += sent
+			cw += int(c.sent.Load())
 		}
 		got, want = got+cg, want+cw
 		if cw > 0 {
@@ -290,10 +304,11 @@ func (c *loadCall) close(ctx context.Context) {
 	}
 }
 
-// runCalls sends from both ends of every call for d and reads what
-// arrives; it returns how many packets each end sent.
-func runCalls(ctx context.Context, calls []*loadCall, cfg LoadConfig, d time.Duration) int {
-	want := int(d / cfg.Interval)
+// runCalls sends from both ends of every call for d (each call's sent
+// counts what one end sent: fewer than asked when ctx ends first) and
+// reads what arrives.
+func runCalls(ctx context.Context, calls []*loadCall, cfg LoadConfig, d time.Duration) {
+	want := max(0, int(d/cfg.Interval))
 	var readers sync.WaitGroup
 	for _, c := range calls {
 		for e, end := range c.ends {
@@ -314,7 +329,7 @@ func runCalls(ctx context.Context, calls []*loadCall, cfg LoadConfig, d time.Dur
 					}
 					seq := int(binary.BigEndian.Uint16(p[2:4]))
 					sent := time.Unix(0, int64(binary.BigEndian.Uint64(p[12:20]))) //nolint:gosec // our own clock's nanoseconds
-					c.rx[e].add(seq, sent, at)
+					c.rx[e].add(seq, sent, at, want)
 				}
 			}()
 		}
@@ -346,6 +361,7 @@ func runCalls(ctx context.Context, calls []*loadCall, cfg LoadConfig, d time.Dur
 					binary.BigEndian.PutUint64(b[12:20], uint64(time.Now().UnixNano())) //nolint:gosec // positive
 					_ = end.sendData(c.alloc[1-e].Relayed, c.ch[e], b)
 				}
+				c.sent.Add(1)
 				timer.Reset(time.Until(start.Add(offset + time.Duration(seq+1)*cfg.Interval)))
 			}
 		}()
@@ -364,5 +380,4 @@ func runCalls(ctx context.Context, calls []*loadCall, cfg LoadConfig, d time.Dur
 			_ = end.conn.SetReadDeadline(time.Time{})
 		}
 	}
-	return want
 }

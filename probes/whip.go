@@ -137,6 +137,14 @@ func newHTTPSession(proto string, ep Endpoint, cfg HTTPConfig) *httpSession {
 	}}
 }
 
+// sameOrigin: the token goes only where it was given for. A Location on
+// another host, or the same host over plain http, is the server's to
+// name, but not a place to send the token (as browsers drop
+// Authorization on a redirect to another origin).
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
+}
+
 func isLoopbackHost(h string) bool {
 	if h == "localhost" {
 		return true
@@ -164,7 +172,7 @@ func (s *httpSession) do(ctx context.Context, method string, u *url.URL, ctype s
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if s.ep.Token != "" {
+	if s.ep.Token != "" && sameOrigin(u, s.ep.URL) {
 		req.Header.Set("Authorization", "Bearer "+s.ep.Token)
 	}
 	resp, err := s.client.Do(req)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,5 +146,82 @@ func TestWHIPProtocol(t *testing.T) {
 	}
 	if n := keeps.Sessions(); n != 1 {
 		t.Errorf("%d sessions on the server behind the DELETE-refusing proxy, want the 1 left behind", n)
+	}
+}
+
+// A Location on another origin gets the PATCH and DELETE without the
+// bearer token: the token was given for the endpoint only.
+func TestWHIPTokenStaysWithItsOrigin(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	const token = "tok-origin-9"
+	srv := startFanout(t, fanout.Config{})
+	target, _ := url.Parse(srv.WHIP("o").String())
+	// forward passes a request on to the fan-out server and returns its
+	// answer.
+	forward := func(w http.ResponseWriter, r *http.Request, path string) *http.Response {
+		r.URL.Scheme, r.URL.Host, r.Host, r.URL.Path = target.Scheme, target.Host, target.Host, path
+		r.RequestURI = ""
+		r.Header.Del("Authorization")
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return nil
+		}
+		return resp
+	}
+	copyResp := func(w http.ResponseWriter, resp *http.Response) {
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}
+	var (
+		mu   sync.Mutex
+		seen []string // what the other origin was sent: method and Authorization
+	)
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		if resp := forward(w, r, r.URL.Path); resp != nil {
+			copyResp(w, resp)
+		}
+	}))
+	t.Cleanup(elsewhere.Close)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		resp := forward(w, r, target.Path)
+		if resp == nil {
+			return
+		}
+		resp.Header.Set("Location", elsewhere.URL+resp.Header.Get("Location"))
+		copyResp(w, resp)
+	}))
+	t.Cleanup(front.Close)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u, _ := url.Parse(front.URL + "/whip")
+	m := probes.WHIPPublish(ctx, probes.MediaServerConfig{WHIP: probes.Endpoint{URL: u, Token: token}, Duration: time.Second})
+	if m.Err != nil {
+		t.Fatalf("publish: %v", m.Err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 {
+		t.Fatalf("the other origin saw %q, want the PATCH and the DELETE", seen)
+	}
+	for _, s := range seen {
+		if strings.Contains(s, token) {
+			t.Errorf("the token went to the Location's other origin: %q", s)
+		}
+	}
+	if n := srv.Sessions(); n != 0 {
+		t.Errorf("%d sessions left: the DELETE did not reach the server", n)
 	}
 }

@@ -304,6 +304,7 @@ func (v *viewer) stats(now time.Time) ViewerStats {
 		lost         int64
 		bytes        uint64
 		firstPacket  time.Time
+		lastPacket   time.Time
 		audioJitter  float64
 		haveAudioJit bool
 	)
@@ -313,10 +314,13 @@ func (v *viewer) stats(now time.Time) ViewerStats {
 		lost += max(0, in.PacketsLost)
 		bytes += in.BytesReceived
 		s.rx.mu.Lock()
-		first, firstFrame, lastFrame, frames, jitter := s.rx.first, s.rx.firstFrame, s.rx.lastFrame, s.rx.frames, s.rx.jitter
+		first, last, firstFrame, lastFrame, frames, jitter := s.rx.first, s.rx.last, s.rx.firstFrame, s.rx.lastFrame, s.rx.frames, s.rx.jitter
 		s.rx.mu.Unlock()
 		if !first.IsZero() && (firstPacket.IsZero() || first.Before(firstPacket)) {
 			firstPacket = first
+		}
+		if last.After(lastPacket) {
+			lastPacket = last
 		}
 		switch kind {
 		case webrtc.RTPCodecTypeVideo:
@@ -339,10 +343,15 @@ func (v *viewer) stats(now time.Time) ViewerStats {
 	if haveAudioJit {
 		out.JitterMs = round3(audioJitter)
 	}
-	if !firstPacket.IsZero() {
-		if span := now.Sub(firstPacket); span > 0 {
-			out.BitrateKbps = round3(float64(bytes) * 8 / span.Seconds() / 1000)
-		}
+	// Over the time media flowed, first packet to last: a viewer read
+	// after the publisher stopped (the drain wait) would otherwise count
+	// the silence since.
+	span := lastPacket.Sub(firstPacket)
+	if span <= 0 && !firstPacket.IsZero() {
+		span = now.Sub(firstPacket)
+	}
+	if span > 0 {
+		out.BitrateKbps = round3(float64(bytes) * 8 / span.Seconds() / 1000)
 	}
 	return out
 }
@@ -372,12 +381,15 @@ func recordViewer(m *Measurement, s ViewerStats) error {
 // packets still in flight through the server.
 const drainWait = 300 * time.Millisecond
 
-func sleepCtx(ctx context.Context, d time.Duration) {
+// sleepCtx waits d or until ctx ends; false when ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -63,7 +63,7 @@ func WriteHTML(w io.Writer, r Report) error {
 	if rp := r.Repeat; rp != nil {
 		page.RepeatLine = repeatLine(r)
 		for _, c := range rp.Checks {
-			hr := htmlRepeat{RepeatedCheck: c, PassRate: checks.FormatNumber(c.PassRate(r.failOn())) + "%",
+			hr := htmlRepeat{RepeatedCheck: c, PassRate: c.passRateText(r.failOn()),
 				Letters: statusLetters(c.Statuses), Spreads: keySpreads(c, 3)}
 			// A chart per key metric over the iterations.
 			for _, m := range c.KeyMetrics {

@@ -35,7 +35,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	if rp := r.Repeat; rp != nil {
 		fmt.Fprintf(&b, "**%s**\n\n| Check | Target | Pass rate | Flaps | Statuses | Across iterations |\n|---|---|---|---|---|---|\n", mdEscape(repeatLine(r)))
 		for _, c := range rp.Checks {
-			fmt.Fprintf(&b, "| `%s` | %s | %s%% | %d | `%s` | %s |\n", c.CheckID, mdEscape(c.Target), checks.FormatNumber(c.PassRate(r.failOn())),
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %d | `%s` | %s |\n", c.CheckID, mdEscape(c.Target), c.passRateText(r.failOn()),
 				c.Flaps, statusLetters(c.Statuses), mdEscape(strings.Join(keySpreads(c, 2), "; ")))
 		}
 		b.WriteString("\n")

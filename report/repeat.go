@@ -51,19 +51,33 @@ type RepeatedCheck struct {
 	KeyMetrics []string
 }
 
-// PassRate is the share of iterations that passed (warnings count as
-// passing unless the run fails on them), in percent.
+// PassRate is the share of the iterations the check ran in (skips left
+// out) that passed: warnings count as passing unless the run fails on
+// them. In percent; 0 when it never ran.
 func (c RepeatedCheck) PassRate(failOn checks.Status) float64 {
-	if len(c.Statuses) == 0 {
-		return 0
-	}
-	ok := 0
+	ok, ran := 0, 0
 	for _, s := range c.Statuses {
-		if !s.FailsRun(failOn) && s != checks.Skip {
+		if s == checks.Skip {
+			continue
+		}
+		ran++
+		if !s.FailsRun(failOn) {
 			ok++
 		}
 	}
-	return math.Round(float64(ok)/float64(len(c.Statuses))*1000) / 10
+	if ran == 0 {
+		return 0
+	}
+	return math.Round(float64(ok)/float64(ran)*1000) / 10
+}
+
+// passRateText is PassRate as shown: "skipped" when the check never ran,
+// so a check skipped for want of a browser does not read as 0 % passing.
+func (c RepeatedCheck) passRateText(failOn checks.Status) string {
+	if c.Count(checks.Skip) == len(c.Statuses) {
+		return "skipped"
+	}
+	return checks.FormatNumber(c.PassRate(failOn)) + "%"
 }
 
 // Count is how many iterations had status s.

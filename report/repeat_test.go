@@ -115,3 +115,27 @@ func mustUnmarshal(t *testing.T, b []byte) any {
 	}
 	return v
 }
+
+// Skipped iterations are not failed ones: a check that ran twice and
+// passed both times, skipped once, passed every time it ran; one skipped
+// every time shows as skipped, not as 0 % passing.
+func TestPassRateLeavesSkipsOut(t *testing.T) {
+	for _, tc := range []struct {
+		statuses []checks.Status
+		rate     float64
+		text     string
+	}{
+		{[]checks.Status{checks.Pass, checks.Skip, checks.Pass}, 100, "100%"},
+		{[]checks.Status{checks.Pass, checks.Skip, checks.Fail}, 50, "50%"},
+		{[]checks.Status{checks.Warn, checks.Pass, checks.Fail, checks.Pass}, 75, "75%"},
+		{[]checks.Status{checks.Skip, checks.Skip}, 0, "skipped"},
+	} {
+		c := RepeatedCheck{Statuses: tc.statuses}
+		if got := c.PassRate(checks.Fail); got != tc.rate {
+			t.Errorf("%s: pass rate %v, want %v", statusLetters(tc.statuses), got, tc.rate)
+		}
+		if got := c.passRateText(checks.Fail); got != tc.text {
+			t.Errorf("%s: shown %q, want %q", statusLetters(tc.statuses), got, tc.text)
+		}
+	}
+}

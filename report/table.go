@@ -86,7 +86,7 @@ func writeRepeatTable(w io.Writer, r Report) error {
 	)
 	t.Header("check", "target", "pass rate", "flaps", "statuses", "across iterations")
 	for _, c := range r.Repeat.Checks {
-		if err := t.Append(c.CheckID, c.Target, fmt.Sprintf("%s%%", checks.FormatNumber(c.PassRate(r.failOn()))),
+		if err := t.Append(c.CheckID, c.Target, c.passRateText(r.failOn()),
 			fmt.Sprint(c.Flaps), statusLetters(c.Statuses), strings.Join(keySpreads(c, 3), "\n")); err != nil {
 			return err
 		}

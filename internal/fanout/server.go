@@ -9,6 +9,7 @@ package fanout
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -152,7 +153,7 @@ func (s *Server) Close() error {
 
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+		if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+s.cfg.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rtcprobe"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
@@ -269,8 +270,18 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, off
 		return
 	}
 	s.mu.Lock()
-	s.sessions[ss.id] = ss
+	closed := s.closed
+	if !closed {
+		s.sessions[ss.id] = ss
+	}
 	s.mu.Unlock()
+	if closed {
+		// Close has already ended the sessions it knew: this one would
+		// outlive the server.
+		_ = ss.pc.Close()
+		http.Error(w, "server closing", http.StatusServiceUnavailable)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/sdp")
 	h.Set("Location", "/session/"+ss.id)
