@@ -84,6 +84,10 @@ func PeerCall(ctx context.Context, a, b *Browser, cfg InteropConfig) (m probes.M
 		m.Err = errB
 		return m
 	}
+	// Where the set-up time went: the offer's gathering, then the other
+	// browser's answer (its window, devices and gathering), then ICE.
+	m.SetMetric("gathered_ms", offered.GatheredMs)
+	m.SetMetric("answered_ms", offered.AnsweredMs)
 	m.SetMetric("connected_ms", offered.ConnectedMs)
 	m.SetMetric("dc_sent", float64(cfg.Messages))
 	m.SetMetric("dc_lost", float64(max(0, cfg.Messages-offered.Echoed)))

@@ -75,12 +75,15 @@ func interopChecks() []*Check {
 		{
 			ID: "interop.call", Title: "Browser ↔ browser call",
 			Description: "A real call between two browsers of the run (--browsers chromium,firefox), signaled through rtcprobe: camera and microphone both ways, data channel echo; once with all candidates and once relay-only per TURN server and transport.",
-			Metrics: []string{"connected_ms", "offerer_frames_decoded", "answerer_frames_decoded", "offerer_audio_packets", "answerer_audio_packets",
+			Metrics: []string{"connected_ms", "gathered_ms", "answered_ms", "offerer_frames_decoded", "answerer_frames_decoded", "offerer_audio_packets", "answerer_audio_packets",
 				"dc_rtt_median_ms", "dc_lost", "relayed"},
 			Timeout: interopTimeout, TimeoutFor: interopTimeoutFor, Thresholds: interopCallThresholds, Subjects: interopCallSubjects,
 			Needs: "two browsers (--browsers chromium,firefox)", OptIn: true,
-			Run:    interopRun(peerCall),
-			Advice: interopAdvice,
+			// Alone, after the codec matrix: its connection time is judged,
+			// and calls at once on a small machine would measure each other.
+			Exclusive: true,
+			Run:       interopRun(peerCall),
+			Advice:    interopAdvice,
 		},
 		{
 			ID: "interop.codec", Title: "Codec interop",

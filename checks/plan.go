@@ -64,13 +64,14 @@ func (p *Plan) ThresholdsFor(c *Check) []Threshold {
 	return c.Thresholds
 }
 
-// ExclusiveTime is the sum of the deadlines of the plan's exclusive
-// jobs: they run one at a time after all the others, so a run's default
-// deadline, made for the checks that share the time, must grow by it.
-func (p *Plan) ExclusiveTime() time.Duration {
+// OptInAloneTime is the sum of the deadlines of the plan's opt-in jobs
+// that run alone (load, interop.call): they run one at a time after all
+// the others, and the default run deadline was made for the default run,
+// which has none of them, so it grows by their time.
+func (p *Plan) OptInAloneTime() time.Duration {
 	var d time.Duration
 	for _, j := range p.Jobs() {
-		if j.Check.Exclusive {
+		if j.Check.Exclusive && j.Check.OptIn {
 			d += p.timeoutFor(j.Check)
 		}
 	}

@@ -219,7 +219,7 @@ func Prepare(in Input) (*Run, error) {
 		return nil, &NothingToRunError{Unmet: selected}
 	}
 	if !timeoutSet {
-		plan.Settings.Timeout += plan.ExclusiveTime()
+		plan.Settings.Timeout += plan.OptInAloneTime()
 	}
 	if in.Stats != nil {
 		plan.Stats = probes.NewStatsLog(in.Stats)

@@ -272,7 +272,7 @@ modules:
 	}
 }
 
-// TestExclusiveChecksExtendTheDefaultDeadline: exclusive checks (load)
+// TestExclusiveChecksExtendTheDefaultDeadline: opt-in checks that run alone (load)
 // run one at a time after the others, so the default run deadline grows
 // by their deadlines; a deadline the user set stays as set.
 func TestExclusiveChecksExtendTheDefaultDeadline(t *testing.T) {
@@ -298,8 +298,8 @@ func TestExclusiveChecksExtendTheDefaultDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := r.Plan.Settings.Timeout, base.Timeout+r.Plan.ExclusiveTime(); got != want || r.Plan.ExclusiveTime() <= 0 {
-		t.Errorf("run deadline %v, want the default %v + the load checks' %v", got, base.Timeout, r.Plan.ExclusiveTime())
+	if got, want := r.Plan.Settings.Timeout, base.Timeout+r.Plan.OptInAloneTime(); got != want || r.Plan.OptInAloneTime() <= 0 {
+		t.Errorf("run deadline %v, want the default %v + the load checks' %v", got, base.Timeout, r.Plan.OptInAloneTime())
 	}
 	set := prepare(checks.Layer{{Option: checks.LookupOption("timeout"), Text: "7s", Source: "flag"}})
 	if got := set.Plan.Settings.Timeout; got != 7*time.Second {
