@@ -414,33 +414,11 @@ type codecPeer struct {
 	clip   *media.Clip
 	send   bool
 	stream *probes.CodecStream
-
-	mu        sync.Mutex
-	pc        *webrtc.PeerConnection
-	closed    bool
-	err       error
-	done      chan struct{}
-	answering sync.WaitGroup
-	readers   sync.WaitGroup
+	peerLife
 }
 
 func newCodecPeer(c Codec, clip *media.Clip, send bool) *codecPeer {
-	return &codecPeer{codec: c, clip: clip, send: send, stream: probes.NewCodecStream(c.MimeType, c.ClockRate), done: make(chan struct{})}
-}
-
-func (p *codecPeer) fail(err error) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.err == nil {
-		p.err = err
-	}
-	return err
-}
-
-func (p *codecPeer) failure() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err
+	return &codecPeer{codec: c, clip: clip, send: send, stream: probes.NewCodecStream(c.MimeType, c.ClockRate), peerLife: newPeerLife()}
 }
 
 // answer answers the browser's offer once pion's candidates are gathered.
@@ -559,22 +537,4 @@ func drainSender(wg *sync.WaitGroup, sender *webrtc.RTPSender) {
 			return
 		}
 	}
-}
-
-// close ends the call and waits for every reader to stop.
-func (p *codecPeer) close() {
-	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.done)
-	}
-	p.mu.Unlock()
-	p.answering.Wait()
-	p.mu.Lock()
-	pc := p.pc
-	p.mu.Unlock()
-	if pc != nil {
-		_ = pc.Close()
-	}
-	p.readers.Wait()
 }

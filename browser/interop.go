@@ -292,16 +292,8 @@ type CallStats struct {
 // takes bulk transfers and sends rtcprobe's VP8 and Opus clips.
 type CallPeer struct {
 	cfg CallPeerConfig
-
-	mu     sync.Mutex
-	pc     *webrtc.PeerConnection
-	closed bool          // no answer may start a connection any more
-	done   chan struct{} // closed by Close: an answer in progress gives up
-	// answering counts answers in progress; readers the RTP/RTCP loops.
-	answering sync.WaitGroup
-	err       error
-	codecs    map[string]string
-	readers   sync.WaitGroup
+	peerLife
+	codecs map[string]string
 
 	tracks []*webrtc.TrackLocalStaticSample
 
@@ -313,7 +305,7 @@ type CallPeer struct {
 
 // NewCallPeer prepares a peer; Answer starts the call.
 func NewCallPeer(cfg CallPeerConfig) *CallPeer {
-	return &CallPeer{cfg: cfg, done: make(chan struct{}), video: probes.RTPReceiver{Video: true}}
+	return &CallPeer{cfg: cfg, peerLife: newPeerLife(), video: probes.RTPReceiver{Video: true}}
 }
 
 // Stats returns what the peer saw so far.
@@ -332,15 +324,6 @@ func (p *CallPeer) Stats() CallStats {
 		}
 	}
 	return s
-}
-
-func (p *CallPeer) fail(err error) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.err == nil {
-		p.err = err
-	}
-	return err
 }
 
 // api builds the peer's pion API: on loopback for rtcprobe's own browser,
@@ -591,19 +574,4 @@ func (p *CallPeer) play(clip *media.Clip, track *webrtc.TrackLocalStaticSample) 
 const maxCall = 10 * time.Minute
 
 // Close ends the call and waits for every reader to stop.
-func (p *CallPeer) Close() {
-	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.done)
-	}
-	p.mu.Unlock()
-	p.answering.Wait()
-	p.mu.Lock()
-	pc := p.pc
-	p.mu.Unlock()
-	if pc != nil {
-		_ = pc.Close()
-	}
-	p.readers.Wait()
-}
+func (p *CallPeer) Close() { p.close() }
