@@ -490,7 +490,17 @@ func browserAdvice(r Result, m probes.Measurement) string {
 		}
 		return "This browser build lacks a mandatory codec: calls with some peers will fail or fall back; use an official Chrome/Chromium or Firefox build."
 	case "browser.devices":
-		return "Connect a microphone (and a camera), and check the OS privacy settings allow the browser to see them."
+		// Say what is missing: a missing speaker is not fixed by a microphone.
+		var missing []string
+		for _, d := range []struct{ metric, what string }{{"audioinput", "a microphone"}, {"videoinput", "a camera"}, {"audiooutput", "speakers or a headset"}} {
+			if broken(d.metric) {
+				missing = append(missing, d.what)
+			}
+		}
+		if len(missing) == 0 {
+			return ""
+		}
+		return "Connect " + strings.Join(missing, " and ") + ", and check the OS privacy and sound settings let the browser see them."
 	}
 	return ""
 }

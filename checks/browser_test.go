@@ -227,3 +227,24 @@ func TestBrowserAdvice(t *testing.T) {
 		}
 	}
 }
+
+// The devices advice names what is missing, judged from the thresholds
+// the result broke: no speaker is not fixed by a microphone.
+func TestDevicesAdviceNamesWhatIsMissing(t *testing.T) {
+	c := catalogCheck(t, "browser.devices")
+	for _, tc := range []struct {
+		counts       map[string]float64
+		want, absent string
+	}{
+		{map[string]float64{"audioinput": 1, "videoinput": 1, "audiooutput": 0}, "speakers or a headset", "microphone"},
+		{map[string]float64{"audioinput": 0, "videoinput": 1, "audiooutput": 1}, "a microphone", "speakers"},
+		{map[string]float64{"audioinput": 0, "videoinput": 0, "audiooutput": 1}, "a microphone and a camera", "speakers"},
+	} {
+		m := probes.Measurement{Metrics: tc.counts}
+		r := c.Judge(Subject{Name: "browser"}, m, time.Millisecond, c.Thresholds)
+		advice := c.Advice(r, m)
+		if !strings.Contains(advice, tc.want) || strings.Contains(advice, tc.absent) {
+			t.Errorf("%v: advice %q, want it to name %q and not %q", tc.counts, advice, tc.want, tc.absent)
+		}
+	}
+}

@@ -14,18 +14,6 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// interopCheck returns the catalogue's check with that ID.
-func interopCheck(t *testing.T, id string) *Check {
-	t.Helper()
-	for _, c := range Catalog() {
-		if c.ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return nil
-}
-
 // TestInteropCodecVerdicts judges real codec calls with Chromium as the
 // interop.codec check does: a codec the browser does not have (G.729) is
 // not negotiated, a skip each way; pion sending its VP9 clip labelled VP8
@@ -40,7 +28,7 @@ func TestInteropCodecVerdicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	check := interopCheck(t, "interop.codec")
+	check := catalogCheck(t, "interop.codec")
 	judge := func(m probes.Measurement) Result {
 		return check.Judge(Subject{Name: "test"}, m, time.Second, check.Thresholds)
 	}

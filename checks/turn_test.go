@@ -14,19 +14,8 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-func turnCheck(t *testing.T, id string) *Check {
-	t.Helper()
-	for _, c := range Catalog() {
-		if c.ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s in the catalogue", id)
-	return nil
-}
-
 func TestTURNJudge(t *testing.T) {
-	c := turnCheck(t, "turn.udp")
+	c := catalogCheck(t, "turn.udp")
 	ok := map[string]float64{"alloc_ms": 1, "rtt_p95_ms": 1, "rtt_median_ms": 1, "loss_pct": 0, "packets_sent": 20, "packets_received": 20, "relay_unroutable": 0}
 	with := func(k string, v float64) map[string]float64 {
 		m := map[string]float64{}
