@@ -207,10 +207,12 @@ func (p *Pair) sample(m *Measurement, ssrc uint32, rx *RTPReceiver, prev sampleS
 // drain waits, briefly, for packets still in flight when sending stopped,
 // so they are not counted as lost.
 func (p *Pair) drain(ctx context.Context, ssrc uint32) {
-	// In flight at most one path delay (half the RTT) plus scheduling; a
-	// floor covers streams whose RTT is not known yet.
+	// In flight at most one path delay (half the RTT) plus scheduling; the
+	// floor covers streams whose RTT is not known yet and a busy machine,
+	// where the receiver's read loop ran 200 ms behind. It is only waited
+	// out in full when packets are really missing.
 	out, _ := p.streamStats(ssrc)
-	wait := max(200*time.Millisecond, out.RemoteInboundRTPStreamStats.RoundTripTime)
+	wait := max(500*time.Millisecond, out.RemoteInboundRTPStreamStats.RoundTripTime)
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	poll := time.NewTicker(10 * time.Millisecond)
