@@ -481,22 +481,7 @@ func (p *codecPeer) answer(ctx context.Context, offer string) (string, error) {
 			})
 		})
 	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return "", p.fail(fmt.Errorf("pion: answer: %w", err))
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return "", p.fail(fmt.Errorf("pion: %w", err))
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return "", p.fail(fmt.Errorf("pion: gathering candidates: %w", ctx.Err()))
-	case <-p.done:
-		return "", errCallOver
-	}
-	return pc.LocalDescription().SDP, nil
+	return p.answerGathered(ctx, pc)
 }
 
 // inspect feeds every packet of the browser's stream to the inspection.

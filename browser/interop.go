@@ -456,22 +456,7 @@ func (p *CallPeer) Answer(ctx context.Context, offer string) (string, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", p.fail(fmt.Errorf("pion: applying the browser's offer: %w", err))
 	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return "", p.fail(fmt.Errorf("pion: answer: %w", err))
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return "", p.fail(fmt.Errorf("pion: %w", err))
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return "", p.fail(fmt.Errorf("pion: gathering candidates: %w", ctx.Err()))
-	case <-p.done:
-		return "", errors.New("the call is over")
-	}
-	return pc.LocalDescription().SDP, nil
+	return p.answerGathered(ctx, pc)
 }
 
 // bulkLabel is the data channel of the bulk transfers.

@@ -1,6 +1,8 @@
 package browser
 
 import (
+	"context"
+	"fmt"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -57,4 +59,26 @@ func (p *peerLife) close() {
 		_ = pc.Close()
 	}
 	p.readers.Wait()
+}
+
+// answerGathered answers the offer pc holds once pion's candidates are
+// gathered (signaling is not trickled), giving up when ctx ends or the
+// call is closed.
+func (p *peerLife) answerGathered(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", p.fail(fmt.Errorf("pion: answer: %w", err))
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return "", p.fail(fmt.Errorf("pion: %w", err))
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", p.fail(fmt.Errorf("pion: gathering candidates: %w", ctx.Err()))
+	case <-p.done:
+		return "", errCallOver
+	}
+	return pc.LocalDescription().SDP, nil
 }
