@@ -179,13 +179,21 @@ func violations(vs []checks.Violation) []jsonViolation {
 	return out
 }
 
+// MaxJSONBytes bounds a report ReadJSON reads: a run's report is tens of
+// kilobytes, a stored row is never trusted to be small.
+const MaxJSONBytes = 16 << 20
+
 // ReadJSON reads back a report WriteJSON wrote (rtcprobe serve renders
 // stored reports with the other writers). What the JSON does not carry
 // stays empty: each result's key metrics (the checks know them) and its
 // subject.
 func ReadJSON(r io.Reader) (Report, error) {
 	var in jsonReport
-	if err := json.NewDecoder(r).Decode(&in); err != nil {
+	lr := &io.LimitedReader{R: r, N: MaxJSONBytes + 1}
+	if err := json.NewDecoder(lr).Decode(&in); err != nil {
+		if lr.N <= 0 {
+			return Report{}, fmt.Errorf("report larger than %d bytes", MaxJSONBytes)
+		}
 		return Report{}, err
 	}
 	if in.Schema != Schema {

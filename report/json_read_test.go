@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 )
@@ -33,4 +34,23 @@ func TestReadJSONRoundTrip(t *testing.T) {
 	if _, err := ReadJSON(strings.NewReader(`{"schema":"other/v9"}`)); err == nil {
 		t.Fatal("a report of another schema was read")
 	}
+}
+
+// An endless report is refused at MaxJSONBytes, naming the bound.
+func TestReadJSONIsBounded(t *testing.T) {
+	endless := io.MultiReader(strings.NewReader(`{"schema":"`), infinite('A'))
+	_, err := ReadJSON(endless)
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("err = %v, want the size bound", err)
+	}
+}
+
+// infinite is a reader of one byte repeated without end.
+type infinite byte
+
+func (b infinite) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }
