@@ -466,20 +466,7 @@ func (p *codecPeer) answer(ctx context.Context, offer string) (string, error) {
 		}
 		p.readers.Add(1)
 		go drainSender(&p.readers, sender)
-		var once sync.Once
-		pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-			if st != webrtc.PeerConnectionStateConnected {
-				return
-			}
-			once.Do(func() {
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				if !p.closed {
-					p.readers.Add(1)
-					go p.play(track)
-				}
-			})
-		})
+		p.onConnected(pc, func() { p.play(track) })
 	}
 	return p.answerGathered(ctx, pc)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -156,6 +155,20 @@ type interopResult struct {
 	} `json:"bulk"`
 }
 
+// recordEcho records the data channel echo: messages sent and lost, and
+// the median round trip of those that came back.
+func (r interopResult) recordEcho(m *probes.Measurement, sent int) {
+	m.SetMetric("dc_sent", float64(sent))
+	m.SetMetric("dc_lost", float64(max(0, sent-r.Echoed)))
+	if len(r.RTTsMs) > 0 {
+		var d probes.Durations
+		for _, rtt := range r.RTTsMs {
+			d = append(d, time.Duration(rtt*float64(time.Millisecond)))
+		}
+		m.SetMetric("dc_rtt_median_ms", d.Median())
+	}
+}
+
 // InteropFrom turns the interop page check's result and what the pion
 // peer counted into browser.interop's measurement.
 func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measurement) {
@@ -173,15 +186,7 @@ func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measu
 	m.SetMetric("gathered_ms", res.GatheredMs)
 	m.SetMetric("answered_ms", res.AnsweredMs)
 	m.SetMetric("dc_open_ms", res.OpenMs)
-	m.SetMetric("dc_sent", float64(cfg.Messages))
-	m.SetMetric("dc_lost", float64(max(0, cfg.Messages-res.Echoed)))
-	if len(res.RTTsMs) > 0 {
-		var d probes.Durations
-		for _, r := range res.RTTsMs {
-			d = append(d, time.Duration(r*float64(time.Millisecond)))
-		}
-		m.SetMetric("dc_rtt_median_ms", d.Median())
-	}
+	res.recordEcho(&m, cfg.Messages)
 	// Browser → pion, as pion counted it.
 	m.SetMetric("pion_video_packets", float64(got.Video.Packets))
 	m.SetMetric("pion_video_frames", float64(got.Video.Frames))
@@ -409,23 +414,11 @@ func (p *CallPeer) Answer(ctx context.Context, offer string) (string, error) {
 		p.readers.Add(1)
 		go drainSender(&p.readers, sender)
 	}
-	var playOnce sync.Once
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st != webrtc.PeerConnectionStateConnected {
-			return
-		}
-		playOnce.Do(func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if p.closed {
-				return
-			}
-			for i, clip := range clips {
-				p.readers.Add(1)
-				go p.play(clip, p.tracks[i])
-			}
-		})
-	})
+	var plays []func()
+	for i, clip := range clips {
+		plays = append(plays, func() { p.play(clip, p.tracks[i]) })
+	}
+	p.onConnected(pc, plays...)
 	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		p.mu.Lock()
 		p.codecs[remote.Kind().String()] = remote.Codec().MimeType

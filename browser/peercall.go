@@ -89,15 +89,7 @@ func PeerCall(ctx context.Context, a, b *Browser, cfg InteropConfig) (m probes.M
 	m.SetMetric("gathered_ms", offered.GatheredMs)
 	m.SetMetric("answered_ms", offered.AnsweredMs)
 	m.SetMetric("connected_ms", offered.ConnectedMs)
-	m.SetMetric("dc_sent", float64(cfg.Messages))
-	m.SetMetric("dc_lost", float64(max(0, cfg.Messages-offered.Echoed)))
-	if len(offered.RTTsMs) > 0 {
-		var d probes.Durations
-		for _, r := range offered.RTTsMs {
-			d = append(d, time.Duration(r*float64(time.Millisecond)))
-		}
-		m.SetMetric("dc_rtt_median_ms", d.Median())
-	}
+	offered.recordEcho(&m, cfg.Messages)
 	// Each side as the other decoded it.
 	for _, side := range []struct {
 		name         string

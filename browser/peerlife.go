@@ -82,3 +82,25 @@ func (p *peerLife) answerGathered(ctx context.Context, pc *webrtc.PeerConnection
 	}
 	return pc.LocalDescription().SDP, nil
 }
+
+// onConnected runs each of plays as a reader once pc first connects,
+// unless the call was closed by then: media starts when it can arrive.
+func (p *peerLife) onConnected(pc *webrtc.PeerConnection, plays ...func()) {
+	var once sync.Once
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st != webrtc.PeerConnectionStateConnected {
+			return
+		}
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.closed {
+				return
+			}
+			for _, play := range plays {
+				p.readers.Add(1)
+				go play()
+			}
+		})
+	})
+}
