@@ -8,10 +8,10 @@ GO      ?= go
 BIN     := bin/rtcprobe
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
-# Debian packages the tests drive for real.
-DEB_PKGS := chromium coturn iptables nftables iproute2 tinyproxy ffmpeg nodejs npm prometheus prometheus-blackbox-exporter firefox-esr postgresql janus libnss3-tools
-# Tools those packages provide, to tell whether they are installed.
-DEB_BINS := chromium turnserver iptables nft ip tinyproxy ffmpeg node npm prometheus promtool prometheus-blackbox-exporter firefox-esr pg_ctlcluster janus certutil
+# Debian packages the tests drive for real, each with the tool that shows
+# it is installed (Node and npm come with the machine: see the list).
+DEB_LIST := internal/testenv/debian-packages.txt
+DEB_PKGS := $(shell sed -e 's/\#.*//' -e '/^ *$$/d' -e 's/ .*//' $(DEB_LIST))
 # Third-party Node servers the conformance tests run (package-lock.json pins them).
 NODE_DIR := internal/conformance/node
 # The third-party WHIP server the media server tests run: meetecho's
@@ -49,14 +49,10 @@ need-browser:
 	echo "make run: no Chrome/Chromium found; installing Debian's chromium for the browser checks (apt-get update, apt-get install chromium)"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-# Installs the Debian packages the tests need when any is missing (root).
+# Resolves the whole package list (apt-get --simulate) on every machine,
+# then installs exactly the packages whose tool is missing (root).
 deps:
-	@missing=""; for b in $(DEB_BINS); do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || [ -x /usr/bin/$$b ] || missing="$$missing $$b"; done; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "missing:$$missing — install: apt-get install $(DEB_PKGS)"; exit 1; fi; \
-		echo "installing $(DEB_PKGS) (missing:$$missing)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS) >/dev/null; \
-	fi
+	./internal/testenv/install-deps $(DEB_LIST)
 	$(GO) mod download
 
 # The pinned Node servers, installed exactly as locked (before the tests
@@ -81,15 +77,13 @@ $(MEDIA_DIR)/simple-whip-server/src/server.js:
 	mkdir -p $(MEDIA_DIR)/simple-whip-server/src && mv $(MEDIA_DIR)/simple-whip-server/*.js $(MEDIA_DIR)/simple-whip-server/src/ && \
 	rm -rf $$tmp
 
-# A maintained static checker, pinned; go.mod/go.sum must already be tidy.
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-
+# go vet, gofmt, a tidy go.mod, and staticcheck (pinned in go.mod as a tool).
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags mutants ./internal/mutants
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
-	$(GO) run $(STATICCHECK) ./...
+	$(GO) tool staticcheck ./...
 
 # The truth tests (measured numbers against injected network conditions)
 # run on their own, one at a time and without the race detector: on two
