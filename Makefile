@@ -23,9 +23,15 @@ MEDIA_DIR := internal/mediaserver/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
 # One package at a time: calls and browsers measure time, and on two
-# cores other packages' tests would be the load they measure.
+# cores other packages' tests would be the load they measure. Inside a
+# package, the tests that mostly wait out deadlines (hostile servers,
+# coturn configurations, truth subtests) run -parallel 4.
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
-TESTFLAGS ?= -race -count=1 -p 1 -timeout 30m
+TESTFLAGS ?= -race -count=1 -p 1 -parallel 4 -timeout 30m
+# The rtcprobe binary the CLI and conformance tests run, built once, and
+# the test binaries, compiled on every core before any test runs (with
+# -p 1, go test would compile one package at a time between runs).
+TESTBIN := $(CURDIR)/bin/test
 
 .PHONY: build run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
@@ -86,20 +92,23 @@ vet:
 	$(GO) tool staticcheck ./...
 
 # The truth tests (measured numbers against injected network conditions)
-# run on their own, one at a time and without the race detector: on two
-# shared cores, the detector and the other packages' tests would add the
-# very delay and jitter they measure. The same code runs under -race in
-# the other tests. Then the mutant check proves that they bite.
+# run on their own, without the race detector: on two shared cores, the
+# detector and the other packages' tests would add the very delay and
+# jitter they measure. The same code runs under -race in the other tests.
+# `make mutants` runs them first, unmutated, as its baseline, then proves
+# that they bite: so `make test` runs them there.
 test: deps node-deps vet
-	$(GO) build ./...
-	$(NETNS) sh -c 'ip link set lo up && $(GO) test $(TESTFLAGS) -skip "^TestTruth" ./...'
-	$(MAKE) truth mutants
+	$(GO) build -o $(TESTBIN)/rtcprobe ./cmd/rtcprobe
+	$(GO) test -race -c -o $(TESTBIN)/ ./... >/dev/null
+	$(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth" ./...'
+	$(MAKE) mutants
 
 truth:
-	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -p 1 -timeout 20m -run "^TestTruth" ./probes'
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -p 1 -parallel 4 -timeout 20m -run "^TestTruth" ./probes'
 
 # Each deliberately wrong variant of the metric code must fail the tests
-# named for it (internal/mutants; the tree is never modified).
+# named for it (internal/mutants; the tree is never modified), after the
+# truth tests pass on the code as it is.
 mutants:
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/mutants'
 

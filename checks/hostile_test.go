@@ -157,13 +157,16 @@ func TestHostileServers(t *testing.T) {
 			"turn.udp": {checks.Fail, "300 Try Alternate"}, "turn.tcp": {checks.Fail, "300 Try Alternate"},
 			"ice.relay": {checks.Fail, "no relay candidate"}, "signaling.websocket": {checks.Fail, "HTTP 307 Temporary Redirect"}})},
 	}
+	// Each mode has a server of its own and mostly waits out a deadline:
+	// the modes run at once, and the goroutine check covers them all.
+	testenv.CheckGoroutines(t)
 	for _, tt := range tests {
 		name := string(tt.mode)
 		if tt.proxy {
 			name += " as proxy"
 		}
 		t.Run(name, func(t *testing.T) {
-			testenv.CheckGoroutines(t)
+			t.Parallel()
 			srv := startHostile(t, tt.mode)
 			plan := hostilePlan(t, srv, tt.proxy)
 			results := runHostile(t, plan)
@@ -194,9 +197,10 @@ func TestHostileServers(t *testing.T) {
 // the packets fails the check, saying after how many and why, with loss
 // counted against all the packets meant to be sent.
 func TestTURNServerDiesMidRelay(t *testing.T) {
+	testenv.CheckGoroutines(t)
 	for _, check := range []string{"turn.udp", "turn.tcp"} {
 		t.Run(check, func(t *testing.T) {
-			testenv.CheckGoroutines(t)
+			t.Parallel()
 			srv := startHostile(t, hostile.DiesMidRelay)
 			plan := hostilePlan(t, srv, false)
 			plan.Checks = selectChecks(t, check)

@@ -33,6 +33,7 @@ func TestTruthDataChannel(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	for _, spec := range []string{"delay=10ms,rate=4mbit", "delay=50ms,rate=2mbit"} {
 		t.Run(spec, func(t *testing.T) {
+			t.Parallel()
 			attempt(t, func(ck *checker) {
 				s, err := netsim.ParseSpec(spec)
 				if err != nil {

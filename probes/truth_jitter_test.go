@@ -25,6 +25,7 @@ func TestTruthJitter(t *testing.T) {
 	const sample = 5 * time.Second
 	for _, j := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond} {
 		t.Run(j.String(), func(t *testing.T) {
+			t.Parallel()
 			final, perSecond := expectedJitter(j, 20*time.Millisecond, sample, 2000)
 			if j == 20*time.Millisecond && math.Abs(final.mean-msOf(j)/3) > 0.05*msOf(j)/3 {
 				t.Fatalf("simulated mean jitter %.3f ms, want J/3 = %.3f ms: the simulation is wrong", final.mean, msOf(j)/3)

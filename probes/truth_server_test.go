@@ -30,6 +30,7 @@ func TestTruthServerRTT(t *testing.T) {
 	}
 	for _, oneWay := range []time.Duration{10 * time.Millisecond, 40 * time.Millisecond} {
 		t.Run(oneWay.String(), func(t *testing.T) {
+			t.Parallel()
 			attempt(t, func(ck *checker) {
 				base := relayBaseline(t, ck, oneWay)
 				relay, err := netsim.StartRelay(server, oneWay)

@@ -107,6 +107,7 @@ func TestTruthRTT(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	for _, oneWay := range []time.Duration{10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
 		t.Run(oneWay.String(), func(t *testing.T) {
+			t.Parallel()
 			attempt(t, func(ck *checker) {
 				c := audioOver(t, ck, "delay="+oneWay.String(), 3*time.Second)
 				want := 2*msOf(oneWay) + c.base
@@ -150,6 +151,7 @@ func TestTruthLossAndMOS(t *testing.T) {
 		{"delay=20ms,loss=5%,nat=symmetric", 20, 5, true, 4 * time.Second},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
+			t.Parallel()
 			attempt(t, func(ck *checker) {
 				c := audioOver(t, ck, tc.spec, tc.duration)
 				if got := metric(c.m, "selected_relay"); got != map[bool]float64{false: 0, true: 1}[tc.relayed] {

@@ -107,8 +107,16 @@ func labServer() error {
 	return errors.Join(srv.Close(), nat.Close(), ws.Close())
 }
 
-// labReport is the part of the JSON report the lab looks at.
+// labReport is the part of the JSON report the lab looks at: the checks
+// of a run, and of each iteration of a repeated one.
 type labReport struct {
+	labChecks
+	Repeat *struct {
+		Iterations []labChecks `json:"iterations"`
+	} `json:"repeat"`
+}
+
+type labChecks struct {
 	Checks []struct {
 		ID       string             `json:"id"`
 		Target   string             `json:"target"`
@@ -123,7 +131,7 @@ type labReport struct {
 }
 
 // evidence is the first value named name in any result of checkID.
-func (r labReport) evidence(checkID, name string) string {
+func (r labChecks) evidence(checkID, name string) string {
 	for _, c := range r.Checks {
 		if c.ID != checkID {
 			continue
@@ -301,20 +309,25 @@ func TestFirewallLab(t *testing.T) {
 			server.IPTables(t, "-F INPUT")
 			server.Run(t, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=1000")
 		})
+		// One process, ten iterations back to back (--repeat): the first
+		// spends the burst, the others meet the limit.
+		rep, _ := probe(t, nil, "firewall", "--repeat", "10", "--checks", "firewall,stun.udp,turn.udp", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
+			"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
+		if rep.Repeat == nil || len(rep.Repeat.Iterations) != 10 {
+			t.Fatalf("want 10 iterations, got %+v", rep.Repeat)
+		}
 		verdicts := map[string]int{}
-		for range 10 {
-			rep, _ := probe(t, nil, "firewall", "--checks", "firewall,stun.udp,turn.udp", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
-				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
-			v := rep.evidence("firewall.matrix", "verdict")
+		for i, it := range rep.Repeat.Iterations {
+			v := it.evidence("firewall.matrix", "verdict")
 			verdicts[v]++
 			for _, cell := range []string{"STUN/UDP 3478", "TURN/UDP 3478"} {
-				if got := rep.evidence("firewall.matrix", cell); !strings.HasPrefix(got, "refused") {
-					t.Errorf("cell %s = %q, want refused", cell, got)
+				if got := it.evidence("firewall.matrix", cell); !strings.HasPrefix(got, "refused") {
+					t.Errorf("iteration %d: cell %s = %q, want refused", i+1, cell, got)
 				}
 			}
 		}
 		if len(verdicts) != 1 {
-			t.Errorf("the verdict changed between runs: %v", verdicts)
+			t.Errorf("the verdict changed between iterations: %v", verdicts)
 		}
 	})
 

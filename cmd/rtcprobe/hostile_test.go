@@ -73,8 +73,11 @@ func TestHostileServersBoundTheProcess(t *testing.T) {
 			}, deadline})
 		}
 	}
+	// Each scenario has a server of its own and mostly waits out a
+	// deadline: they run at once.
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
 			srv, err := hostile.Start(sc.mode)
 			if err != nil {
 				t.Fatal(err)

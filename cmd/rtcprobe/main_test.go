@@ -4,33 +4,35 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
 
 var binary string
 
-// TestMain builds the real binary once; the CLI tests run it end to end.
+// TestMain finds or builds the real binary once; the CLI tests run it end
+// to end.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rtcprobe-cli")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "rtcprobe")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
+	var (
+		cleanup func()
+		err     error
+	)
+	if binary, cleanup, err = testenv.Binary(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -191,22 +193,6 @@ func TestDefaultRunTable(t *testing.T) {
 	}
 }
 
-func TestClosedPortFailsWithExit1(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	res := rtcprobe(t, "stun:"+addr)
-	if res.code != 1 {
-		t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
-	}
-	if !strings.Contains(res.stdout, addr+" refused UDP") || !strings.Contains(res.stdout, addr+" refused TCP") {
-		t.Errorf("cause not in the table:\n%s", res.stdout)
-	}
-}
-
 func TestSilentServerFailsWithinTimeout(t *testing.T) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -272,13 +258,16 @@ func TestFlagsAfterURIs(t *testing.T) {
 
 func TestCredentialsNeverPrinted(t *testing.T) {
 	const secret = "pa55-word-never-shown"
-	for _, args := range [][]string{
+	for i, args := range [][]string{
 		{"--user", "alice", "--password", secret, "--json", "-", "turn:127.0.0.1:9"},
 		{"--user", "alice", "--password", secret, "turn:127.0.0.1:9", "stun:"},
 	} {
-		res := rtcprobe(t, args...)
-		if strings.Contains(res.stdout+res.stderr, secret) {
-			t.Errorf("%v printed the password", args)
-		}
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			t.Parallel()
+			res := rtcprobe(t, args...)
+			if strings.Contains(res.stdout+res.stderr, secret) {
+				t.Errorf("%v printed the password", args)
+			}
+		})
 	}
 }

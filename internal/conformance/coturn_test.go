@@ -86,6 +86,7 @@ func TestCoturnConfigurations(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // a coturn of its own on ports of its own
 			if tc.cfg.ListenIPs != nil && !coturn.HasIPv6() {
 				testenv.Unavailable(t, "no ::1 on this machine")
 			}

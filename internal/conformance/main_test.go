@@ -3,12 +3,14 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
 
 // binary is rtcprobe built for this test run: the tests that run inside a
@@ -16,17 +18,16 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rtcprobe-conformance")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "rtcprobe")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/rtcprobe/rtcprobe/cmd/rtcprobe").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
+	var (
+		cleanup func()
+		err     error
+	)
+	if binary, cleanup, err = testenv.Binary(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
