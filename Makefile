@@ -22,16 +22,21 @@ NODE_DIR := internal/conformance/node
 MEDIA_DIR := internal/mediaserver/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
-# One package at a time: calls and browsers measure time, and on two
-# cores other packages' tests would be the load they measure. Inside a
-# package, the tests that mostly wait out deadlines (hostile servers,
-# coturn configurations, truth subtests) run -parallel 4.
+# The packages whose tests drive browsers (which measure frame rates and
+# call set-up times) run one at a time; the rest (servers, probes,
+# writers) run beside them in a namespace of their own: they are far
+# lighter than the two busy loops the whole suite is verified beside.
+# Inside a package, the tests that mostly wait out deadlines run their
+# cases at once (-parallel 4).
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -p 1 -parallel 4 -timeout 30m
+BROWSER_PKGS := ./browser ./checks ./cmd/rtcprobe ./internal/precall
+OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/rtcprobe|internal/precall)$$')
 # The rtcprobe binary the CLI and conformance tests run, built once, and
 # the test binaries, compiled on every core before any test runs (with
 # -p 1, go test would compile one package at a time between runs).
 TESTBIN := $(CURDIR)/bin/test
+INNS = $(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth" $(1)'
 
 .PHONY: build run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
@@ -100,7 +105,11 @@ vet:
 test: deps node-deps vet
 	$(GO) build -o $(TESTBIN)/rtcprobe ./cmd/rtcprobe
 	$(GO) test -race -c -o $(TESTBIN)/ ./... >/dev/null
-	$(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth" ./...'
+	@echo "go test $(BROWSER_PKGS), and beside it the other packages (their output follows)"
+	@$(call INNS,$(OTHER_PKGS)) > $(TESTBIN)/other.log 2>&1 & other=$$!; \
+	$(call INNS,$(BROWSER_PKGS)); browsers=$$?; \
+	wait $$other; others=$$?; cat $(TESTBIN)/other.log; \
+	[ $$browsers = 0 ] && [ $$others = 0 ]
 	$(MAKE) mutants
 
 truth:
@@ -112,8 +121,9 @@ truth:
 mutants:
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/mutants'
 
-# Quick loop while developing: no race detector, no installs.
-test-short: node-deps
+# Quick loop while developing: no race detector, no installs; what needs
+# a browser, a third-party server, root or a namespace lab skips (-short).
+test-short:
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -short ./...'
 
 bench: deps node-deps

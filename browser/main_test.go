@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +29,12 @@ var (
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
+	}
+	flag.Parse()
+	if testing.Short() {
+		// make test-short: no browser; the tests that need one skip.
+		code := m.Run()
+		os.Exit(code)
 	}
 	if _, err := Find(""); err != nil {
 		sharedErr = err
@@ -81,6 +88,7 @@ func eachEngine(t *testing.T, f func(t *testing.T, b *Browser)) {
 // there is none.
 func sharedFirefox(t testing.TB) *Browser {
 	t.Helper()
+	testenv.Heavy(t, "Firefox")
 	if sharedFxErr != nil {
 		testenv.Unavailable(t, "no Firefox: %v (%s)", sharedFxErr, FirefoxInstallHint)
 	}
@@ -93,6 +101,7 @@ func sharedFirefox(t testing.TB) *Browser {
 // (or the browser), not a missing tool.
 func sharedBrowser(t testing.TB) *Browser {
 	t.Helper()
+	testenv.Heavy(t, "a browser")
 	switch {
 	case IsNotFound(sharedErr):
 		testenv.Unavailable(t, "no browser: %v (%s)", sharedErr, InstallHint)

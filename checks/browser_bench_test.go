@@ -15,6 +15,7 @@ import (
 // browser.api,browser.codecs,browser.ice` costs: a fresh browser start
 // plus every check that opens no device, through the runner (goal ≤ 3 s).
 func BenchmarkBrowserNonMedia(b *testing.B) {
+	testenv.Heavy(b, "a browser")
 	if _, err := browser.Find(""); err != nil {
 		testenv.Unavailable(b, "%v (%s)", err, browser.InstallHint)
 	}

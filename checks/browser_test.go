@@ -74,6 +74,7 @@ func mustParse(t *testing.T, uri string) probes.Server {
 // needBrowser skips (fails in CI) without Chromium.
 func needBrowser(t *testing.T) {
 	t.Helper()
+	testenv.Heavy(t, "a browser")
 	if _, err := browser.Find(""); err != nil {
 		testenv.Unavailable(t, "%v (%s)", err, browser.InstallHint)
 	}

@@ -73,6 +73,10 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return fmt.Sprintf("The server refused an IPv4 relay, the family rtcprobe (like browsers) asks for by default (%s). "+
 			"Give the server an IPv4 relay address (coturn: relay-ip), or clients get no relay candidate from it.", evidence(m, "relay_family"))
 	}
+	if errors.As(m.Err, &se) && se.Code == 486 && evidence(m, "own_releases") != "" {
+		return "Allocation quota reached on the first allocation, and the server may still count allocations rtcprobe itself released (" + evidence(m, "own_releases") +
+			"): it frees released allocations late (coturn does so on a timer, later on a loaded host). This is rtcprobe's own use, not other clients': run again, or raise the user quota (coturn: user-quota)."
+	}
 	if errors.As(m.Err, &se) && se.Code == 486 {
 		return "Allocation quota reached on the first allocation, while rtcprobe held none for this user: other clients hold this user's allocations. Close them, wait for them to expire, or raise the user quota (coturn: user-quota)."
 	}

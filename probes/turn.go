@@ -91,11 +91,22 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		}
 		allocA, err = a.allocate(ctx, 0)
 	}
-	for hasCode(err, 486) && awaitOwnReleases(ctx, t) {
+	for waited := false; ; waited = true {
+		if err == nil && waited {
+			noteFreed(t)
+		}
+		if !hasCode(err, 486) || !awaitOwnReleases(ctx, t) {
+			break
+		}
 		allocStart = time.Now() // the wait for our own releases is not the server's time
 		allocA, err = a.allocate(ctx, 0)
 	}
 	defer a.Close()
+	if hasCode(err, 486) {
+		if own := stillCounted(t); own != "" {
+			m.AddEvidence("own_releases", own)
+		}
+	}
 	if hasCode(err, 440) {
 		otherFamily(ctx, t, &m)
 	}

@@ -143,9 +143,10 @@ func verifyLikeTLS(raw [][]byte, roots *x509.CertPool, host string) error {
 // a recently reused source port) is retried once from a fresh port, as
 // RFC 8656 §7.2 suggests. retried reports whether that happened.
 func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a allocation, retried bool, err error) {
+	waited := false
 	for attempt := 0; ; attempt++ {
 		if hasCode(err, 486) {
-			attempt = 0 // a quota still holding our own released allocations
+			attempt, waited = 0, true // a quota still holding our own released allocations
 		}
 		c, err = dialTURN(ctx, t)
 		if err != nil {
@@ -153,6 +154,9 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 		}
 		a, err = c.allocate(ctx, family)
 		if err == nil {
+			if waited {
+				noteFreed(t)
+			}
 			return c, a, retried, nil
 		}
 		_ = c.Close()

@@ -2,34 +2,79 @@ package probes
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
 
 // A TURN server may go on counting an allocation against the user's
-// quota for a moment after it was released: coturn frees it on its next
-// timer, up to a few seconds later. So that rtcprobe never runs into a
-// quota it used up itself, it remembers when it last released an
-// allocation per user and server, and a 486 that comes sooner than
-// quotaLag after that is retried every quotaPoll until then.
+// quota for a while after it was released: coturn frees it on its next
+// timer, a few seconds later, more on a loaded host. So that rtcprobe
+// never runs into a quota it used up itself, it counts the allocations
+// it released per user and server that the server may still count, and
+// a 486 that comes while one is pending (and sooner than quotaLag after
+// the latest release) is retried every quotaPoll. A grant after such a
+// wait shows the server freed one of them.
 const (
 	quotaLag  = 5 * time.Second
 	quotaPoll = 200 * time.Millisecond
 )
 
-var releases sync.Map // quotaKey → time.Time of the latest release
+// ownReleases are the released allocations of one user on one server
+// that the server may still count.
+type ownReleases struct {
+	mu      sync.Mutex
+	pending int
+	latest  time.Time
+}
 
-func quotaKey(t Target) string { return t.Server.Username + "@" + t.Server.URI.Host }
+var releases sync.Map // quotaKey → *ownReleases
 
-func noteRelease(t Target) { releases.Store(quotaKey(t), time.Now()) }
+// quotaKey names one user on one server (host and port: two servers may
+// share a host).
+func quotaKey(t Target) string { return t.Server.Username + "@" + t.Server.Addr() }
+
+func releasesOf(t Target) *ownReleases {
+	v, _ := releases.LoadOrStore(quotaKey(t), &ownReleases{})
+	return v.(*ownReleases)
+}
+
+func noteRelease(t Target) {
+	r := releasesOf(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending++
+	r.latest = time.Now()
+}
+
+// noteFreed records that an allocation was granted after waiting on our
+// own releases: the server has let one of them go.
+func noteFreed(t Target) {
+	r := releasesOf(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = max(0, r.pending-1)
+}
 
 // awaitOwnReleases is called after a 486: while allocations this process
-// released are recent enough to still be counted, it waits a little and
-// reports that the request is worth sending again.
+// released may still be counted, it waits a little and reports that the
+// request is worth sending again.
 func awaitOwnReleases(ctx context.Context, t Target) bool {
-	v, ok := releases.Load(quotaKey(t))
-	if !ok || time.Since(v.(time.Time)) > quotaLag {
-		return false
+	r := releasesOf(t)
+	r.mu.Lock()
+	waiting := r.pending > 0 && time.Since(r.latest) <= quotaLag
+	r.mu.Unlock()
+	return waiting && sleepCtx(ctx, quotaPoll)
+}
+
+// stillCounted describes our own released allocations the server may
+// still count, or "" when there are none.
+func stillCounted(t Target) string {
+	r := releasesOf(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == 0 {
+		return ""
 	}
-	return sleepCtx(ctx, quotaPoll)
+	return fmt.Sprintf("%d allocation(s) rtcprobe released for this user, the latest %s before, may still be counted", r.pending, time.Since(r.latest).Round(100*time.Millisecond))
 }

@@ -17,9 +17,7 @@ import (
 // The HTML report opens in a real browser: Chromium parses it and builds
 // the summary, the rows and the SVG charts.
 func TestHTMLRendersInChromium(t *testing.T) {
-	if testing.Short() && !testenv.InCI() {
-		t.Skip("starts a browser")
-	}
+	testenv.Heavy(t, "a browser")
 	chromium := testenv.LookPath(t, "chromium")
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")

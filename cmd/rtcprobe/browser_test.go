@@ -46,6 +46,7 @@ func TestBrowserFlags(t *testing.T) {
 // browser checks: rtcprobe must exit promptly, leaving no browser process
 // and no profile directory (found through a TMPDIR of the test's own).
 func TestInterruptLeavesNoBrowser(t *testing.T) {
+	testenv.Heavy(t, "a browser")
 	if _, err := browser.Find(""); err != nil {
 		testenv.Unavailable(t, "%v (%s)", err, browser.InstallHint)
 	}
@@ -115,6 +116,7 @@ func processesMentioning(s string) []int {
 // With no servers named, the browser trusts the embedded server's
 // certificate as rtcprobe does: its turns: subjects run and pass.
 func TestDefaultRunBrowserUsesEmbeddedTURNS(t *testing.T) {
+	testenv.Heavy(t, "a browser")
 	if _, err := browser.Find(""); err != nil {
 		testenv.Unavailable(t, "%v (%s)", err, browser.InstallHint)
 	}

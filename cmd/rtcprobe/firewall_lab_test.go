@@ -161,6 +161,7 @@ func (r labReport) advice(checkID string) string {
 //
 //	client 10.N.1.2 ── 10.N.1.1 router 10.N.2.1 (MASQUERADE) ── 10.N.2.2 server
 func TestFirewallLab(t *testing.T) {
+	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
 	netlab.Require(t)
 	n := 1 + rand.IntN(250)
 	ip := func(subnet, host int) string { return fmt.Sprintf("10.%d.%d.%d", n, subnet, host) }

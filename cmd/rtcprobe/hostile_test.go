@@ -25,6 +25,7 @@ const memoryHeadroom = 64 << 20
 // deadline (exit 3), and neither a secret nor a control character
 // reaches the terminal or the JSON report.
 func TestHostileServersBoundTheProcess(t *testing.T) {
+	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
 	const deadline = time.Second
 	emb, err := embedded.Start(embedded.Config{})
 	if err != nil {

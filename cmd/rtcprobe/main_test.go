@@ -257,6 +257,7 @@ func TestFlagsAfterURIs(t *testing.T) {
 }
 
 func TestCredentialsNeverPrinted(t *testing.T) {
+	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
 	const secret = "pa55-word-never-shown"
 	for i, args := range [][]string{
 		{"--user", "alice", "--password", secret, "--json", "-", "turn:127.0.0.1:9"},

@@ -217,9 +217,11 @@ func TestPrecallFirefox(t *testing.T) {
 // TestPrecallKill9: a result the page was told is stored survives a kill
 // -9 of the server right after.
 func TestPrecallKill9(t *testing.T) {
+	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
 	if testing.Short() {
 		t.Skip("starts Chromium")
 	}
+	testenv.Heavy(t, "a browser")
 	path, err := browser.Find("")
 	if err != nil {
 		testenv.Unavailable(t, "no browser: %v (%s)", err, browser.InstallHint)

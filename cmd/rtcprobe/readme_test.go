@@ -143,6 +143,7 @@ var readmeCases = map[string]readmeCase{
 // flags cut hours and hundreds down. Each is asserted on its exit status
 // and key output.
 func TestREADMECommands(t *testing.T) {
+	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
 	lines := readmeShellLines(t)
 	for _, l := range lines {
 		if _, ok := readmeCases[l]; !ok {

@@ -15,6 +15,7 @@ import (
 // records probe_success 0 for turn_udp and 1 for turn_tcp, and the debug
 // output says why.
 func TestPrometheusUDPBlockedLab(t *testing.T) {
+	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
 	server, _, addr := netlab.Peer(t, "srv")
 	server.Run(t, "ip", "addr", "add", netlab.CIDR(strings.TrimSuffix(addr, ".2")+".3", 24), "dev", "eth0")
 	cert, err := netlab.NewCert(time.Now().Add(24*time.Hour), addr)

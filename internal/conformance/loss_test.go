@@ -46,7 +46,7 @@ func TestTURNLossMatchesUclient(t *testing.T) {
 					"-e", "127.0.0.1", "-p", strconv.Itoa(ct.Port), "127.0.0.1").CombinedOutput()
 				uc <- parseUclient(out, err)
 			}()
-			rep := parseReport(t, ns.Command(ctx, binary, "--json", "-", "--checks", "turn.udp", "--turn-packets", "4000", "--turn-interval", "10ms",
+			rep := parseReport(t, ns.Command(ctx, binary, "--json", "-", "--checks", "turn.udp", "--turn-packets", "4000", "--turn-interval", "5ms",
 				"--check-timeout", "80s", "--timeout", "100s", "--user", "u", "--password", "p",
 				ct.URI("turn", "127.0.0.1", ct.Port)))
 			if len(rep.Checks) != 1 {

@@ -30,6 +30,7 @@ const maxPageToVerdict = 20 * time.Second
 // server's certificate.
 func launchChromium(t *testing.T, f *fixture) *browser.Browser {
 	t.Helper()
+	testenv.Heavy(t, "a browser")
 	path, err := browser.Find("")
 	if err != nil {
 		testenv.Unavailable(t, "no browser: %v (%s)", err, browser.InstallHint)
@@ -266,6 +267,7 @@ func TestChromiumDenied(t *testing.T) {
 // what to connect.
 func TestChromiumNoDevice(t *testing.T) {
 	f := startFixture(t, fixtureConfig{})
+	testenv.Heavy(t, "a browser")
 	path, err := browser.Find("")
 	if err != nil {
 		testenv.Unavailable(t, "no browser: %v (%s)", err, browser.InstallHint)

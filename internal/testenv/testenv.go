@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -17,9 +18,21 @@ import (
 // InCI reports whether the tests run under CI.
 func InCI() bool { return os.Getenv("CI") == "true" }
 
-// Unavailable skips t outside CI and fails it in CI.
+// Heavy skips t under -short (`make test-short`): it needs a browser, a
+// third-party server, root or a network namespace of its own, which the
+// quick loop leaves out. Unavailable, LookPath and RequireRoot imply it.
+func Heavy(t testing.TB, needs string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: needs %s", needs)
+	}
+}
+
+// Unavailable skips t outside CI and fails it in CI (under -short it
+// skips: the quick loop does without what is missing).
 func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
+	Heavy(t, fmt.Sprintf(format, args...))
 	if InCI() {
 		t.Fatalf("required in CI: "+format, args...)
 	}
@@ -29,6 +42,7 @@ func Unavailable(t testing.TB, format string, args ...any) {
 // LookPath returns the path of a binary the test needs, or skips/fails.
 func LookPath(t testing.TB, name string) string {
 	t.Helper()
+	Heavy(t, name)
 	p, err := exec.LookPath(name)
 	if err != nil {
 		for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin"} {
@@ -60,6 +74,7 @@ func RaceDetector() bool {
 // RequireRoot skips/fails when the test cannot change network namespaces.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	Heavy(t, "root for network namespaces")
 	if os.Geteuid() != 0 {
 		Unavailable(t, "needs root for network namespaces and firewall rules")
 	}
