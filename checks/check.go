@@ -120,6 +120,11 @@ type Result struct {
 	// could finish (its status is then skip).
 	Interrupted bool
 	Advice      string
+	// HostSaturated is true when the thresholds broken are all ones a
+	// saturated CPU moves and this machine's CPUs were saturated while
+	// the check ran: the figures decide nothing about the network or the
+	// browser (a fail is then a warn, and the advice says so).
+	HostSaturated bool
 }
 
 // Violation is a threshold a measurement broke, with the value measured.
@@ -196,6 +201,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 	if r.Status == Fail && s.Extra != "" && notOffered(m.Err) {
 		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
+	r.judgeHostLoad(m)
 	return r
 }
 

@@ -198,6 +198,8 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 			r = c.Judge(s, m, time.Since(start), nil)
 		}
 	}()
+	load := probes.StartHostLoad()
 	m := c.Run(ctx, s, p)
+	m.Host = load.Stop()
 	return c.Judge(s, m, time.Since(start), p.ThresholdsFor(c))
 }

@@ -48,6 +48,9 @@ type readmeCase struct {
 	// secrets: the config the command names is the user's own, whose
 	// ${TURN_PASSWORD} and ${TURN_SECRET} are in their environment.
 	secrets bool
+	// browsers: the command runs the browser checks; those run one at a
+	// time, as a user runs them, not four full runs at once on two cores.
+	browsers bool
 	// skip says why a line is not run here.
 	skip string
 }
@@ -56,16 +59,16 @@ type readmeCase struct {
 // written there (a trailing # comment removed). TestREADMECommands fails
 // on a line missing from here and on an entry the README no longer has.
 var readmeCases = map[string]readmeCase{
-	"make run":  {code: exitOK, want: []string{"checks:", "PASS"}},
+	"make run":  {code: exitOK, browsers: true, want: []string{"checks:", "PASS"}},
 	"make test": {skip: "this is the run make test started"},
 
 	"bin/rtcprobe stun:stun.example.org:3478 turn:turn.example.org:443?transport=tcp --user alice --password …": {
-		code: exitOK, want: []string{"turn.tcp", "PASS"}},
-	"bin/rtcprobe stun:127.0.0.1:9": {code: exitFail, want: []string{"127.0.0.1:9 refused UDP: ICMP port unreachable", "127.0.0.1:9 refused TCP"}},
+		code: exitOK, browsers: true, want: []string{"turn.tcp", "PASS"}},
+	"bin/rtcprobe stun:127.0.0.1:9": {code: exitFail, browsers: true, want: []string{"127.0.0.1:9 refused UDP: ICMP port unreachable", "127.0.0.1:9 refused TCP"}},
 	"bin/rtcprobe stun:":            {code: exitUsage, want: []string{`invalid URI "stun:": missing host`}},
 
 	`rtcprobe --profile ci --junit junit.xml --html report.html --markdown "$GITHUB_STEP_SUMMARY"`: {
-		code: exitOK, check: func(t *testing.T, fx *readmeFixture, dir string) {
+		code: exitOK, browsers: true, check: func(t *testing.T, fx *readmeFixture, dir string) {
 			for _, f := range []string{"junit.xml", "report.html", fx.env["GITHUB_STEP_SUMMARY"]} {
 				if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 					t.Errorf("%s not written: %v", f, err)
@@ -93,7 +96,7 @@ var readmeCases = map[string]readmeCase{
 		}},
 
 	`rtcprobe --whip https://media.example.com/whip/live --whep https://media.example.com/whep/live --whip-token "$TOKEN"`: {
-		code: exitOK, want: []string{"whip.publish", "whep.play"}},
+		code: exitOK, browsers: true, want: []string{"whip.publish", "whep.play"}},
 	"rtcprobe --checks broadcast": {code: exitOK, want: []string{"broadcast.viewers", "PASS"}},
 	"rtcprobe --checks broadcast turn:turn.example.com --user u --password … --viewers 30 --broadcast-ramp": {
 		code: exitOK, want: []string{"broadcast.viewers"}, shorten: []string{"--viewers", "4"}},
@@ -166,8 +169,8 @@ func TestREADMECommands(t *testing.T) {
 				t.Skip(tc.skip)
 			}
 			// The servers one at a time (several bind the README's port
-			// 9781), then the rest at once.
-			if !tc.serve {
+			// 9781), then the browser runs one at a time, the rest at once.
+			if !tc.serve && !tc.browsers {
 				t.Parallel()
 			}
 			fx.run(t, l, tc)
@@ -340,7 +343,10 @@ func (fx *readmeFixture) command(t *testing.T, line, dir string, extra []string,
 		cmd.Dir = dir
 	}
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	// A group of its own, killed when the test ends (not Pdeathsig: that
+	// fires when the OS thread that started it exits, which under
+	// parallel subtests is any time).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
 
@@ -353,6 +359,7 @@ func (fx *readmeFixture) run(t *testing.T, line string, tc readmeCase) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	if tc.serve {

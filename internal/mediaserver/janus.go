@@ -70,7 +70,14 @@ func StartJanus(t testing.TB, cfg JanusConfig) *Janus {
 			testenv.Unavailable(t, "simple-whip-server is not installed: run `make media-deps` (%v)", err)
 		}
 	}
-	ns, _, remote := netlab.Peer(t, "janus")
+	ns, local, remote := netlab.Peer(t, "janus")
+	// Janus takes its local IP from the route to the outside world and
+	// gathers ICE candidates on that interface only: without a default
+	// route it finds none ("Couldn't find any address") and the offer
+	// fails ("Error setting ICE locally"). The route leads to the test's
+	// own isolated namespace, no further.
+	ns.Run(t, "ip", "route", "add", "default", "via", local)
+	waitLinkUp(t, ns)
 	work := t.TempDir()
 	writeJanusConfig(t, work)
 	jcmd := ns.Command(context.Background(), janus, "-F", work, "-C", filepath.Join(work, "janus.jcfg"), "-o", "-d", "3")
@@ -228,6 +235,23 @@ room-1234: {
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// waitLinkUp waits until eth0 in ns is operationally up (carrier seen)
+// and no address is tentative any more, at most 5 s: Janus's ICE agent
+// gathers only on interfaces that are running, with addresses it can bind.
+func waitLinkUp(t testing.TB, ns *netlab.NS) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		link, err := ns.Command(context.Background(), "ip", "link", "show", "eth0").Output()
+		tentative, err2 := ns.Command(context.Background(), "ip", "addr", "show", "tentative").Output()
+		if err == nil && err2 == nil && bytes.Contains(link, []byte("state UP")) && len(bytes.TrimSpace(tentative)) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("eth0 not up after 5 s (%v, %v): %s %s", err, err2, link, tentative)
 		}
 	}
 }

@@ -1,0 +1,45 @@
+package checks
+
+import (
+	"strings"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// loadSensitive are the metrics, besides every _ms one, that a saturated
+// CPU moves with nothing wrong on the network or in the device: frame and
+// packet counts and rates, decoding and concealment, clock drift, jitter,
+// throughput, and what is computed from them.
+var loadSensitive = map[string]bool{
+	"fps": true, "fps_p5": true, "frame_rate": true, "frames": true, "frames_decoded": true, "keyframes_decoded": true,
+	"chrome_frames_decoded": true, "answerer_frames_decoded": true, "offerer_frames_decoded": true, "pion_video_frames": true,
+	"chrome_audio_packets": true, "answerer_audio_packets": true, "offerer_audio_packets": true, "pion_audio_packets": true,
+	"decoded_pct": true, "incomplete_frames": true, "frozen_frames_pct": true, "concealed_pct": true, "samples": true,
+	"clock_error_pct": true, "packets_lost": true, "mos": true, "throughput_mbps": true,
+}
+
+func isLoadSensitive(metric string) bool {
+	return strings.HasSuffix(metric, "_ms") || loadSensitive[metric]
+}
+
+// judgeHostLoad: a result that broke only thresholds a saturated CPU
+// moves, measured while this machine's CPUs were saturated, cannot tell
+// whether the network or the browser is at fault. It says so, as a warn,
+// instead of the check's own advice (which names those causes). Loss and
+// every other observation keep their verdict.
+func (r *Result) judgeHostLoad(m probes.Measurement) {
+	if r.Status != Warn && r.Status != Fail || m.Err != nil || len(r.Broken) == 0 || !m.Host.Saturated() {
+		return
+	}
+	for _, v := range r.Broken {
+		if !isLoadSensitive(v.Metric) {
+			return
+		}
+	}
+	r.HostSaturated = true
+	r.Status = Warn
+	r.Evidence = append(r.Evidence, probes.Evidence{Name: "host_cpu", Value: m.Host.String()})
+	r.Advice = "This machine's CPUs were saturated while the check ran (" + m.Host.String() + "): the times, frame rates and counts " +
+		"measured are partly this machine's own delays, so they tell nothing about the network or the browser. " +
+		"Run again on a quiet machine, or with fewer checks at once (--concurrency)."
+}

@@ -1,0 +1,41 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// TestJudgeHostLoad: a frame rate of 0 measured while the CPUs were
+// saturated is a warn that names the machine, not a fail that blames the
+// browser; the same figure on a quiet machine fails as before; a broken
+// loss threshold keeps its verdict whatever the load.
+func TestJudgeHostLoad(t *testing.T) {
+	c := catalogCheck(t, "stun.udp")
+	loop := catalogCheck(t, "browser.loopback")
+	busy := probes.HostLoad{WaitPct: 80, Took: 3 * time.Second, Known: true}
+	quiet := probes.HostLoad{WaitPct: 20, Took: 3 * time.Second, Known: true}
+	judge := func(c *Check, metrics map[string]float64, host probes.HostLoad) Result {
+		return c.Judge(Subject{Name: "x"}, probes.Measurement{Metrics: metrics, Host: host}, time.Second, c.Thresholds)
+	}
+	fps := map[string]float64{"fps": 0}
+	if r := judge(loop, fps, busy); r.Status != Warn || !r.HostSaturated || !strings.Contains(r.Advice, "saturated") ||
+		evidenceOf(r, "host_cpu") == "" {
+		t.Errorf("fps 0 on a saturated machine: %s %q %v", r.Status, r.Advice, r.Evidence)
+	}
+	if r := judge(loop, fps, quiet); r.Status != Fail || r.HostSaturated || strings.Contains(r.Advice, "saturated") {
+		t.Errorf("fps 0 on a quiet machine: %s %q", r.Status, r.Advice)
+	}
+	if r := judge(loop, fps, probes.HostLoad{WaitPct: 95}); r.Status != Fail || r.HostSaturated {
+		t.Errorf("fps 0 where the load is not known: %s", r.Status)
+	}
+	loss := map[string]float64{"loss_pct": 60, "rtt_p95_ms": 1000}
+	if r := judge(c, loss, busy); r.Status != Fail || r.HostSaturated {
+		t.Errorf("60 %% loss on a saturated machine: %s (loss is no CPU's doing)", r.Status)
+	}
+	if r := judge(c, map[string]float64{"loss_pct": 0, "rtt_p95_ms": 1000}, busy); r.Status != Warn || !r.HostSaturated {
+		t.Errorf("a slow round trip on a saturated machine: %s", r.Status)
+	}
+}
