@@ -88,16 +88,20 @@ func runBinary(t *testing.T, env []string, start func(*exec.Cmd) error, args ...
 // beside these tests on a machine of two cores), so that the timings the
 // tests assert measure rtcprobe, not the machine's load. Linux keeps a
 // nice value per thread and a child inherits the one of the thread that
-// forks it: the fork happens on a thread of its own, lowered to -10 when
-// the test may (root), and that thread ends with its goroutine.
+// forks it: the fork happens on a locked thread lowered to -10 when the
+// test may (root), which is then given its nice value back and returned
+// to the pool. (Letting that thread end instead would SIGKILL every
+// process another test started from it with Pdeathsig.)
 func startAhead(cmd *exec.Cmd) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread goes with the goroutine
-		_ = syscall.Setpriority(syscall.PRIO_PROCESS, 0, -10)
-		started <- cmd.Start()
-	}()
-	return <-started
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil || syscall.Setpriority(syscall.PRIO_PROCESS, 0, -10) != nil {
+		return cmd.Start()
+	}
+	// Getpriority's raw value is 20 - nice.
+	defer func() { _ = syscall.Setpriority(syscall.PRIO_PROCESS, 0, 20-prio) }()
+	return cmd.Start()
 }
 
 // watchPeakRSS follows the peak resident set (VmHWM) of process pid
