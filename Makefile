@@ -122,9 +122,11 @@ mutants:
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/mutants'
 
 # Quick loop while developing: no race detector, no installs; what needs
-# a browser, a third-party server, root or a namespace lab skips (-short).
+# a browser, a third-party server, root or a namespace lab skips (-short),
+# and so do the truth tests and the README's commands; the rest mostly
+# waits, so four packages at once.
 test-short:
-	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -short ./...'
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -short -p 4 -parallel 4 ./...'
 
 bench: deps node-deps
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -run '^$$' -bench . -benchtime 2s ./...'

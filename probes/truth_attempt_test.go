@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
 
 // The machine the tests run on has two cores shared with other work: a
@@ -57,6 +59,7 @@ func (c *checker) failf(format string, args ...any) {
 // truthAttempts are used up; then reports its failures.
 func attempt(t *testing.T, check func(c *checker)) {
 	t.Helper()
+	testenv.Heavy(t, "real-time simulated calls (make truth)")
 	attempts := truthAttempts
 	if n, err := strconv.Atoi(os.Getenv("RTCPROBE_TRUTH_ATTEMPTS")); err == nil && n > 0 {
 		attempts = n

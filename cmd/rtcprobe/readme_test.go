@@ -147,6 +147,7 @@ var readmeCases = map[string]readmeCase{
 // and key output.
 func TestREADMECommands(t *testing.T) {
 	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
+	testenv.Heavy(t, "browsers, Prometheus and PostgreSQL")
 	lines := readmeShellLines(t)
 	for _, l := range lines {
 		if _, ok := readmeCases[l]; !ok {
