@@ -18,6 +18,20 @@ var loadSensitive = map[string]bool{
 	"clock_error_pct": true, "packets_lost": true, "mos": true, "throughput_mbps": true,
 }
 
+// Saturation thresholds. A default run with browsers keeps two cores
+// busy enough that some task waits about half the time; with two busy
+// loops beside it, about 80 %.
+const (
+	saturatedWaitPct  = 60
+	saturatedStealPct = 20
+)
+
+// saturated: tasks waited for a CPU most of the time, or a hypervisor
+// took a large share of it.
+func saturated(h probes.HostLoad) bool {
+	return h.Known && (h.WaitPct >= saturatedWaitPct || h.StealPct >= saturatedStealPct)
+}
+
 func isLoadSensitive(metric string) bool {
 	return strings.HasSuffix(metric, "_ms") || loadSensitive[metric]
 }
@@ -28,7 +42,7 @@ func isLoadSensitive(metric string) bool {
 // instead of the check's own advice (which names those causes). Loss and
 // every other observation keep their verdict.
 func (r *Result) judgeHostLoad(m probes.Measurement) {
-	if r.Status != Warn && r.Status != Fail || m.Err != nil || len(r.Broken) == 0 || !m.Host.Saturated() {
+	if r.Status != Warn && r.Status != Fail || m.Err != nil || len(r.Broken) == 0 || !saturated(m.Host) {
 		return
 	}
 	for _, v := range r.Broken {

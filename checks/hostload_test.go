@@ -31,6 +31,17 @@ func TestJudgeHostLoad(t *testing.T) {
 	if r := judge(loop, fps, probes.HostLoad{WaitPct: 95}); r.Status != Fail || r.HostSaturated {
 		t.Errorf("fps 0 where the load is not known: %s", r.Status)
 	}
+	// The thresholds' edges: 60 % waiting, or 20 % steal.
+	for _, h := range []probes.HostLoad{{WaitPct: 60, Known: true}, {WaitPct: 10, StealPct: 20, Known: true}} {
+		if r := judge(loop, fps, h); !r.HostSaturated {
+			t.Errorf("wait %v %%, steal %v %%: not judged saturated", h.WaitPct, h.StealPct)
+		}
+	}
+	for _, h := range []probes.HostLoad{{WaitPct: 59.9, Known: true}, {WaitPct: 10, StealPct: 19.9, Known: true}} {
+		if r := judge(loop, fps, h); r.HostSaturated {
+			t.Errorf("wait %v %%, steal %v %%: judged saturated", h.WaitPct, h.StealPct)
+		}
+	}
 	loss := map[string]float64{"loss_pct": 60, "rtt_p95_ms": 1000}
 	if r := judge(c, loss, busy); r.Status != Fail || r.HostSaturated {
 		t.Errorf("60 %% loss on a saturated machine: %s (loss is no CPU's doing)", r.Status)

@@ -26,20 +26,6 @@ type HostLoad struct {
 	Known bool
 }
 
-// Saturation thresholds. A default run with browsers keeps two cores
-// busy enough that some task waits about half the time; with two busy
-// loops beside it, about 80 %.
-const (
-	saturatedWaitPct  = 60
-	saturatedStealPct = 20
-)
-
-// Saturated reports whether tasks waited for a CPU most of the time, or
-// a hypervisor took a large share of it.
-func (h HostLoad) Saturated() bool {
-	return h.Known && (h.WaitPct >= saturatedWaitPct || h.StealPct >= saturatedStealPct)
-}
-
 func (h HostLoad) String() string {
 	return fmt.Sprintf("a runnable task waited for a CPU %.0f %% of the check's %s; hypervisor steal %.0f %%",
 		h.WaitPct, h.Took.Round(100*time.Millisecond), h.StealPct)

@@ -12,7 +12,8 @@ import (
 
 // TestHostLoadSeesSaturatedCPUs: with twice as many threads spinning as
 // there are CPUs for a second (the injected truth: some runnable thread
-// waits the whole time), the meter reads the machine as saturated.
+// waits the whole time), the meter reads a task waiting for a CPU
+// nearly all the time.
 func TestHostLoadSeesSaturatedCPUs(t *testing.T) {
 	if !probes.StartHostLoad().Stop().Known {
 		testenv.Unavailable(t, "no CPU pressure stall information (/proc/pressure/cpu) on this kernel")
@@ -32,7 +33,7 @@ func TestHostLoadSeesSaturatedCPUs(t *testing.T) {
 	}
 	wg.Wait()
 	h := meter.Stop()
-	if !h.Saturated() || h.WaitPct < 80 || h.WaitPct > 100 || h.Took < time.Second {
-		t.Errorf("%d threads spinning on %d CPUs: %s (wait %.1f %%), want saturated", n, runtime.NumCPU(), h, h.WaitPct)
+	if !h.Known || h.WaitPct < 80 || h.WaitPct > 100 || h.Took < time.Second {
+		t.Errorf("%d threads spinning on %d CPUs: %s (wait %.1f %%), want a task waiting nearly all the time", n, runtime.NumCPU(), h, h.WaitPct)
 	}
 }

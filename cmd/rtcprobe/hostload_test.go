@@ -11,16 +11,13 @@ import (
 )
 
 // TestSaturatedMachineIsNamed: `rtcprobe --checks turn.udp` (100 relayed
-// packets, a second or two) with a round
-// trip threshold no run can meet, while twice as many busy processes as
-// CPUs run beside it (the injected truth: a saturated machine). The fail
+// packets, a second or two) with a round trip threshold no run can meet,
+// while twice as many busy processes as CPUs run beside it (the injected
+// truth: a saturated machine). The fail
 // becomes a warn whose advice names this machine's CPUs, not the path,
 // and the JSON report carries the load as evidence.
 func TestSaturatedMachineIsNamed(t *testing.T) {
 	testenv.Heavy(t, "busy processes on every CPU")
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Fatal(err)
-	}
 	cfg := writeConfig(t, "version: 1\nthresholds:\n  turn.udp:\n    fail: \"rtt_p95_ms < 0.000001\"\n")
 	for range 2 * runtime.NumCPU() {
 		spin := exec.Command("sh", "-c", "while :; do :; done")
