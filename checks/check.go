@@ -106,7 +106,10 @@ type Result struct {
 	Duration time.Duration
 	Metrics  map[string]float64
 	Evidence []probes.Evidence
-	Series   []probes.Sample
+	// Observations are what the probe sent and what came back, step by
+	// step: what the cause is derived from.
+	Observations []probes.Observation
+	Series       []probes.Sample
 	// KeyMetrics are the few metrics a one-line summary shows.
 	KeyMetrics []string
 	// Cause is the probe's typed error, for rules that compare results;
@@ -165,7 +168,7 @@ func (r Result) Broke(metric string) bool {
 func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thresholds []Threshold) Result {
 	r := Result{
 		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s, Status: Pass, Duration: took,
-		Metrics: m.Metrics, Evidence: m.Evidence, Series: m.Series, Cause: m.Err,
+		Metrics: m.Metrics, Evidence: m.Evidence, Observations: m.Observations, Series: m.Series, Cause: m.Err,
 	}
 	r.KeyMetrics = c.KeyMetrics(m.Metrics)
 	switch {

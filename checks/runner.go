@@ -198,8 +198,10 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 			r = c.Judge(s, m, time.Since(start), nil)
 		}
 	}()
+	ctx, log := probes.Recording(ctx)
 	load := probes.StartHostLoad()
 	m := c.Run(ctx, s, p)
 	m.Host = load.Stop()
+	m.Observations = append(log.Take(m.Err), m.Observations...)
 	return c.Judge(s, m, time.Since(start), p.ThresholdsFor(c))
 }

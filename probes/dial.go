@@ -32,6 +32,9 @@ func dial(ctx context.Context, t Target) (net.Conn, error) {
 		}
 		var d net.Dialer
 		conn, err = d.DialContext(ctx, t.Transport.Network(), addr)
+		if uc, ok := conn.(*net.UDPConn); ok {
+			conn = newICMPConn(uc)
+		}
 	}
 	if err != nil {
 		return nil, classify(err, t, start, StageFirstAnswer)
@@ -106,6 +109,24 @@ func classify(err error, t Target, start time.Time, stage Stage) error {
 	)
 	if errors.As(err, &already) || errors.As(err, &refused) || errors.As(err, &tlsErr) || errors.As(err, &dnsErr) || errors.As(err, &proxy) {
 		return err
+	}
+	var (
+		icmp  *ICMPError
+		local *LocalRefusalError
+		unr   *UnreachableError
+	)
+	switch {
+	case errors.As(err, &local) || errors.As(err, &unr):
+		return err
+	case errors.As(err, &icmp) && icmp.PortUnreachable():
+		noteRefusal(t.Addr())
+		return &RefusedError{Addr: t.Addr(), Transport: t.Transport, ICMP: &icmp.ICMPReport}
+	case errors.As(err, &icmp):
+		return &UnreachableError{Addr: t.Addr(), Transport: t.Transport, ICMP: &icmp.ICMPReport, Err: err}
+	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+		return &UnreachableError{Addr: t.Addr(), Transport: t.Transport, Err: err}
+	case errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES):
+		return &LocalRefusalError{Err: err}
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		if t.Transport.Network() == "udp" {

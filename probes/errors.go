@@ -3,6 +3,7 @@ package probes
 import (
 	"errors"
 	"fmt"
+	"net"
 	"time"
 )
 
@@ -65,6 +66,9 @@ type RefusedError struct {
 	// probe of the same address moments ago; its ICMP answer to this one
 	// was rate-limited.
 	RateLimited bool
+	// ICMP is the port-unreachable error as received, when the socket's
+	// error queue gave it (UDP).
+	ICMP *ICMPReport
 }
 
 func (e *RefusedError) Error() string {
@@ -72,6 +76,8 @@ func (e *RefusedError) Error() string {
 	switch {
 	case e.RateLimited:
 		how = "ICMP port unreachable to an earlier probe (this probe's was rate-limited)"
+	case e.Transport.Network() == "udp" && e.ICMP != nil && e.ICMP.From != "" && e.ICMP.From != hostOf(e.Addr):
+		how = "ICMP port unreachable from " + e.ICMP.From
 	case e.Transport.Network() == "udp":
 		how = "ICMP port unreachable"
 	}
@@ -126,6 +132,9 @@ func (e *STUNError) Error() string {
 type ProtocolError struct {
 	Addr string
 	Err  error
+	// Bytes are the first bytes of the answer, sanitized for display, when
+	// it was not the protocol's at all.
+	Bytes string
 }
 
 func (e *ProtocolError) Error() string { return fmt.Sprintf("bad answer from %s: %v", e.Addr, e.Err) }
@@ -190,4 +199,36 @@ type StrayAnswerError struct {
 
 func (e *StrayAnswerError) Error() string {
 	return fmt.Sprintf("%s answered over %s %d time(s), but with a transaction ID that matches no request", e.Addr, e.Transport.Upper(), e.Count)
+}
+
+// UnreachableError means an ICMP error other than port unreachable came
+// back: a router or the host says the destination cannot be reached, or a
+// filter says it is prohibited.
+type UnreachableError struct {
+	Addr      string
+	Transport Transport
+	// ICMP is the error as received; nil when only the errno is known
+	// (TCP connects report EHOSTUNREACH or ENETUNREACH alone).
+	ICMP *ICMPReport
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	if e.ICMP == nil {
+		return fmt.Sprintf("%s over %s: %v", e.Addr, e.Transport.Upper(), e.Err)
+	}
+	from := ""
+	if e.ICMP.From != "" {
+		from = " from " + e.ICMP.From
+	}
+	return fmt.Sprintf("%s over %s: ICMP %s%s", e.Addr, e.Transport.Upper(), e.ICMP.Meaning, from)
+}
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
 }

@@ -22,6 +22,9 @@ type Measurement struct {
 	// Summary is what a probe has to say beyond numbers and words, as a
 	// typed value (*NATSummary, …), so checks judge data, not text.
 	Summary any
+	// Observations are the exchanges the probe had with the network, in
+	// order, the one that ended it last (the runner collects them).
+	Observations []Observation
 	// Host is how busy this machine's CPUs were meanwhile (the runner
 	// measures it around the probe).
 	Host HostLoad

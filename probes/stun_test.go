@@ -146,6 +146,23 @@ func TestSTUNClosedPortIsRefused(t *testing.T) {
 			if re.Transport != tr || re.Addr != addr {
 				t.Errorf("refused %s %s, want %s %s", re.Transport, re.Addr, tr, addr)
 			}
+			o, ok := probes.ObservationOf(m.Err)
+			if !ok {
+				t.Fatal("the refusal carries no observation")
+			}
+			if tr == probes.TCP {
+				if o.Outcome != probes.OutcomeReset {
+					t.Errorf("observation %+v, want a reset", o)
+				}
+				return
+			}
+			// The socket's error queue names the ICMP error and its sender.
+			if re.ICMP == nil || !re.ICMP.PortUnreachable() || re.ICMP.From != "127.0.0.1" {
+				t.Errorf("ICMP report %+v, want port unreachable from 127.0.0.1", re.ICMP)
+			}
+			if o.Outcome != probes.OutcomeICMP || o.ICMP == nil || o.ICMP.Meaning != "port unreachable" || o.To != addr {
+				t.Errorf("observation %+v", o)
+			}
 		})
 	}
 }

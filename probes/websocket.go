@@ -243,6 +243,8 @@ func wsConnect(ctx context.Context, m *Measurement, cfg WebSocketConfig, secure 
 type HTTPStatusError struct {
 	Status string
 	Code   int
+	// Headers are the answer's headers that explain a refusal, sanitized.
+	Headers map[string]string
 }
 
 func (e *HTTPStatusError) Error() string {

@@ -86,8 +86,10 @@ type jsonCheck struct {
 	DurationMS float64            `json:"duration_ms"`
 	Metrics    map[string]float64 `json:"metrics"`
 	Evidence   []probes.Evidence  `json:"evidence"`
-	Series     []probes.Sample    `json:"series,omitempty"`
-	Broken     []jsonViolation    `json:"thresholds_broken,omitempty"`
+	// Observations are what the probe sent and what came back, per step.
+	Observations []probes.Observation `json:"observations"`
+	Series       []probes.Sample      `json:"series,omitempty"`
+	Broken       []jsonViolation      `json:"thresholds_broken,omitempty"`
 	// Interrupted is only written when true.
 	Interrupted bool   `json:"interrupted,omitempty"`
 	Error       string `json:"error"`
@@ -154,7 +156,7 @@ func jsonChecks(results []checks.Result) []jsonCheck {
 		}
 		out = append(out, jsonCheck{
 			ID: res.CheckID, Title: res.Title, Target: res.Target, Status: res.Status,
-			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence),
+			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence), Observations: nonNil(res.Observations),
 			Series: res.Series, Broken: violations(res.Broken), Interrupted: res.Interrupted,
 			Error: res.Error, Advice: res.Advice,
 		})

@@ -1,0 +1,211 @@
+package probes
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ICMPReport is an ICMP error as the socket's error queue gave it: which
+// error, and which host or router sent it. A REJECT rule, a host with no
+// listener and a router with no route all answer differently; the
+// errno alone (ECONNREFUSED, EHOSTUNREACH) folds several of them together.
+type ICMPReport struct {
+	Type int `json:"type"`
+	Code int `json:"code"`
+	// From is the address of the host or router that sent the error.
+	From string `json:"from,omitempty"`
+	// IPv6 is true for ICMPv6 (types and codes differ from ICMPv4).
+	IPv6 bool `json:"ipv6,omitempty"`
+	// Meaning is the type and code in words (RFC 792, RFC 1812 §5.2.7.1,
+	// RFC 4443 §3.1).
+	Meaning string `json:"meaning"`
+}
+
+// ICMPError is a datagram answered by an ICMP error.
+type ICMPError struct {
+	ICMPReport
+	Err error // the errno the socket reported
+}
+
+func (e *ICMPError) Error() string {
+	if e.From != "" {
+		return fmt.Sprintf("ICMP %s from %s", e.Meaning, e.From)
+	}
+	return "ICMP " + e.Meaning
+}
+func (e *ICMPError) Unwrap() error { return e.Err }
+
+// PortUnreachable is the ICMP answer of a host with nothing listening on
+// the port (or a REJECT rule that imitates one).
+func (r ICMPReport) PortUnreachable() bool {
+	if r.IPv6 {
+		return r.Type == 1 && r.Code == 4
+	}
+	return r.Type == 3 && r.Code == 3
+}
+
+// Prohibited is an ICMP answer that says a filter refused the datagram
+// (RFC 1812 §5.2.7.1 codes 9, 10, 13; RFC 4443 code 1, 5, 6).
+func (r ICMPReport) Prohibited() bool {
+	if r.IPv6 {
+		return r.Type == 1 && (r.Code == 1 || r.Code == 5 || r.Code == 6)
+	}
+	return r.Type == 3 && (r.Code == 9 || r.Code == 10 || r.Code == 13)
+}
+
+// icmpMeaning names an ICMP destination-unreachable (or time-exceeded)
+// type and code.
+func icmpMeaning(v6 bool, typ, code int) string {
+	if v6 {
+		switch {
+		case typ == 1:
+			if s, ok := map[int]string{0: "no route to destination", 1: "communication administratively prohibited",
+				2: "beyond scope of source address", 3: "address unreachable", 4: "port unreachable",
+				5: "source address failed ingress/egress policy", 6: "reject route to destination"}[code]; ok {
+				return s
+			}
+		case typ == 2:
+			return "packet too big"
+		case typ == 3:
+			return "hop limit exceeded in transit"
+		}
+		return fmt.Sprintf("ICMPv6 type %d code %d", typ, code)
+	}
+	switch {
+	case typ == 3:
+		if s, ok := map[int]string{0: "net unreachable", 1: "host unreachable", 2: "protocol unreachable",
+			3: "port unreachable", 4: "fragmentation needed", 5: "source route failed", 6: "destination network unknown",
+			7: "destination host unknown", 9: "network administratively prohibited", 10: "host administratively prohibited",
+			11: "network unreachable for type of service", 12: "host unreachable for type of service",
+			13: "communication administratively prohibited", 14: "host precedence violation",
+			15: "precedence cutoff in effect"}[code]; ok {
+			return s
+		}
+	case typ == 11:
+		return "time exceeded in transit"
+	}
+	return fmt.Sprintf("ICMP type %d code %d", typ, code)
+}
+
+// enableRecvErr asks the kernel to queue every ICMP error this socket gets,
+// with its type, code and sender (IP_RECVERR, IPV6_RECVERR).
+func enableRecvErr(c *net.UDPConn) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		// One of the two fails depending on the socket's family; either
+		// is enough.
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+	})
+}
+
+// readICMP takes the oldest ICMP error from c's error queue, without
+// waiting; ok is false when there is none.
+func readICMP(c *net.UDPConn) (r ICMPReport, ok bool) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return r, false
+	}
+	buf, oob := make([]byte, 512), make([]byte, 512)
+	var oobn int
+	_ = raw.Read(func(fd uintptr) bool {
+		_, oobn, _, _, err = unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+		return true // never wait: the queue has an entry now or not at all
+	})
+	if err != nil || oobn == 0 {
+		return r, false
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return r, false
+	}
+	for _, m := range msgs {
+		v4 := m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_RECVERR
+		v6 := m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_RECVERR
+		if (!v4 && !v6) || len(m.Data) < int(unsafe.Sizeof(unix.SockExtendedErr{})) {
+			continue
+		}
+		ee := (*unix.SockExtendedErr)(unsafe.Pointer(&m.Data[0]))
+		if ee.Origin != unix.SO_EE_ORIGIN_ICMP && ee.Origin != unix.SO_EE_ORIGIN_ICMP6 {
+			continue
+		}
+		r = ICMPReport{Type: int(ee.Type), Code: int(ee.Code), IPv6: ee.Origin == unix.SO_EE_ORIGIN_ICMP6}
+		r.Meaning = icmpMeaning(r.IPv6, r.Type, r.Code)
+		r.From = offender(m.Data[unsafe.Sizeof(unix.SockExtendedErr{}):])
+		return r, true
+	}
+	return r, false
+}
+
+// offender decodes the sockaddr the kernel puts after the extended error
+// (SO_EE_OFFENDER): the address that sent the ICMP error.
+func offender(b []byte) string {
+	if len(b) < 2 {
+		return ""
+	}
+	switch binary.NativeEndian.Uint16(b) {
+	case unix.AF_INET:
+		if len(b) >= 8 {
+			return net.IP(b[4:8]).String()
+		}
+	case unix.AF_INET6:
+		if len(b) >= 24 {
+			return net.IP(b[8:24]).String()
+		}
+	}
+	return ""
+}
+
+// icmpConn is a connected UDP socket whose read and write errors carry the
+// ICMP error behind them (*ICMPError), and whose writes refused by this
+// machine's own firewall say so (*LocalRefusalError).
+type icmpConn struct {
+	*net.UDPConn
+}
+
+func newICMPConn(c *net.UDPConn) net.Conn {
+	enableRecvErr(c)
+	return icmpConn{c}
+}
+
+func (c icmpConn) Read(b []byte) (int, error) {
+	n, err := c.UDPConn.Read(b)
+	return n, c.explain(err)
+}
+
+func (c icmpConn) Write(b []byte) (int, error) {
+	n, err := c.UDPConn.Write(b)
+	return n, c.explain(err)
+}
+
+func (c icmpConn) explain(err error) error {
+	var errno syscall.Errno
+	if err == nil || !errors.As(err, &errno) {
+		return err
+	}
+	if errno == syscall.EPERM {
+		return &LocalRefusalError{Err: err}
+	}
+	if r, ok := readICMP(c.UDPConn); ok {
+		return &ICMPError{ICMPReport: r, Err: err}
+	}
+	return err
+}
+
+// LocalRefusalError means this machine's own firewall refused to send the
+// datagram (an OUTPUT rule: the kernel answers EPERM).
+type LocalRefusalError struct{ Err error }
+
+func (e *LocalRefusalError) Error() string {
+	return "this machine refused to send it (a local firewall rule): " + e.Err.Error()
+}
+func (e *LocalRefusalError) Unwrap() error { return e.Err }
