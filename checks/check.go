@@ -123,6 +123,10 @@ type Result struct {
 	// could finish (its status is then skip).
 	Interrupted bool
 	Advice      string
+	// Diagnosis is what the observations say about a failure: its cause,
+	// or the causes they leave open (nil when no row of the check's
+	// family fits).
+	Diagnosis *Diagnosis
 	// HostSaturated is true when the thresholds broken are all ones a
 	// saturated CPU moves and this machine's CPUs were saturated while
 	// the check ran: the figures decide nothing about the network or the
@@ -193,12 +197,20 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 		}
 		r.Error = strings.Join(words, "; ")
 	}
+	if o, ok := probes.ObservationOf(m.Err); ok && len(r.Observations) == 0 {
+		r.Observations = []probes.Observation{o} // judged outside the runner
+	}
+	if m.Err != nil && r.Status == Fail {
+		if d, ok := Diagnose(FamilyOf(c.ID), r.Observations); ok {
+			r.Diagnosis = &d
+		}
+	}
 	if r.Status != Pass {
 		if c.Advice != nil {
 			r.Advice = c.Advice(r, m)
 		}
-		if r.Advice == "" && m.Err != nil {
-			r.Advice = ErrorAdvice(m.Err)
+		if r.Advice == "" && r.Diagnosis != nil {
+			r.Advice = r.Diagnosis.Text()
 		}
 	}
 	if r.Status == Fail && s.Extra != "" && notOffered(m.Err) {

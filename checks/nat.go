@@ -77,7 +77,7 @@ func natChecks() []*Check {
 			)
 			switch {
 			case errors.As(m.Err, &se):
-				return "The server answered the NAT test, so the path is open, but with an error (" + m.Err.Error() + "): " + STUNCodeAdvice(se)
+				return "The server answered the NAT test, so the path is open, but with an error (" + m.Err.Error() + "). " + ErrorAdvice(FamilySTUN, se)
 			case errors.As(m.Err, &proto):
 				return "The server answered the NAT test, so the path is open, but not with a usable Binding response (" + proto.Err.Error() + "): it may not speak RFC 5389/5780 STUN correctly."
 			}

@@ -58,7 +58,7 @@ func TestJudge(t *testing.T) {
 		}
 	}
 	r := c.Judge(Subject{Name: "t"}, probes.Failed(&probes.RefusedError{Addr: "127.0.0.1:9", Transport: probes.UDP}), 0, th)
-	if !strings.Contains(r.Advice, "nothing listens on UDP") || !strings.Contains(r.Advice, "server's side") {
+	if !strings.Contains(r.Advice, "nothing listens on UDP") || !strings.Contains(r.Advice, "server's host") {
 		t.Errorf("refused advice = %q", r.Advice)
 	}
 }

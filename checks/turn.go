@@ -65,10 +65,6 @@ func turnChecks() []*Check {
 // turnAdvice explains a TURN result that is not pass.
 func turnAdvice(r Result, m probes.Measurement) string {
 	var se *probes.STUNError
-	if errors.As(m.Err, &se) && se.Code == 403 && se.Request != "Allocate" {
-		return fmt.Sprintf("The server allocated a relay but refused the %s for the peer (403): its policy denies relaying to that address. "+
-			"coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip).", se.Request)
-	}
 	if errors.As(m.Err, &se) && se.Code == 440 {
 		return fmt.Sprintf("The server refused an IPv4 relay, the family rtcprobe (like browsers) asks for by default (%s). "+
 			"Give the server an IPv4 relay address (coturn: relay-ip), or clients get no relay candidate from it.", evidence(m, "relay_family"))
@@ -77,11 +73,8 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return "Allocation quota reached on the first allocation, and the server may still count allocations rtcprobe itself released (" + evidence(m, "own_releases") +
 			"): it frees released allocations late (coturn does so on a timer, later on a loaded host). This is rtcprobe's own use, not other clients': run again, or raise the user quota (coturn: user-quota)."
 	}
-	if errors.As(m.Err, &se) && se.Code == 486 {
-		return "Allocation quota reached on the first allocation, while rtcprobe held none for this user: other clients hold this user's allocations. Close them, wait for them to expire, or raise the user quota (coturn: user-quota)."
-	}
 	if m.Err != nil {
-		return "" // advice on the error type
+		return "" // the diagnosis table reads the error
 	}
 	v := m.Metrics
 	switch {

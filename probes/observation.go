@@ -30,8 +30,9 @@ type Observation struct {
 	// Reason is the answer's own words (a STUN reason phrase, an HTTP
 	// reason, a close reason), sanitized.
 	Reason string `json:"reason,omitempty"`
-	// Headers are the answer's headers that explain it
-	// (WWW-Authenticate, X-WebSocket-Reject-Reason, …), sanitized.
+	// Headers are the answer's headers (HTTP: WWW-Authenticate,
+	// X-WebSocket-Reject-Reason, …) or attributes (STUN: REALM) that
+	// explain it, sanitized.
 	Headers map[string]string `json:"headers,omitempty"`
 	// Bytes are the first bytes of an answer that is not the protocol's,
 	// sanitized for display.

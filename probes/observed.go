@@ -65,7 +65,14 @@ func (e *TLSError) Observation() Observation {
 }
 
 func (e *STUNError) Observation() Observation {
-	return Observation{Step: e.Request + " request", Outcome: OutcomeErrorResponse, Code: e.Code, Reason: e.Reason}
+	o := Observation{Step: e.Request + " request", Outcome: OutcomeErrorResponse, Code: e.Code, Reason: e.Reason}
+	if e.Realm != "" {
+		o.Headers = map[string]string{"REALM": e.Realm}
+	}
+	if e.Authenticated {
+		o.Note = "long-term credentials sent"
+	}
+	return o
 }
 
 func (e *ProtocolError) Observation() Observation {

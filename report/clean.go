@@ -67,6 +67,8 @@ func cleanResult(res checks.Result) checks.Result {
 		evidence[i] = probes.Evidence{Name: sanitize.Text(e.Name), Value: sanitize.Block(e.Value)}
 	}
 	res.Evidence = evidence
+	res.Observations = cleanObservations(res.Observations)
+	res.Diagnosis = cleanDiagnosis(res.Diagnosis)
 	return res
 }
 

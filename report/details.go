@@ -40,6 +40,9 @@ func WriteDetails(w io.Writer, r Report) error {
 		for _, e := range res.Evidence {
 			line("evidence", e.Name+": "+e.Value)
 		}
+		for _, o := range res.Observations {
+			line("observed", ObservationLine(o))
+		}
 		b.WriteString("\n")
 	}
 	b.WriteString(SummaryLine(r) + "\n")

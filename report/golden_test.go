@@ -59,6 +59,12 @@ func fullFixture() Report {
 				Duration: 2 * time.Second, Metrics: map[string]float64{},
 				Error:  "401 Unauthorized <realm \"example.com\"> & more",
 				Advice: "The server wants credentials (realm \"example.com\"): the username or password is missing or wrong.",
+				Observations: []probes.Observation{
+					{Step: "Allocate request", Transport: "udp", To: "198.51.100.7:3478", Outcome: probes.OutcomeErrorResponse, AfterMS: 31.5, Code: 401, Reason: "Unauthorized <script>", Headers: map[string]string{"REALM": "example.com"}},
+					{Step: "follow-up: Binding request", Transport: "udp", To: "198.51.100.7:3479", Outcome: probes.OutcomeICMP, AfterMS: 0.4,
+						ICMP: &probes.ICMPReport{Type: 3, Code: 13, From: "203.0.113.1", Meaning: "communication administratively prohibited"}},
+				},
+				Diagnosis: &checks.Diagnosis{Rule: "stun-401", Cause: "the server wants credentials", Refs: []string{"RFC 8489 §9.2.4"}},
 			},
 			{
 				CheckID: "media.audio", Title: "Audio round trip through TURN", Target: "turn:turn.example.com:3478?transport=udp", Status: checks.Pass,

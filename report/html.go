@@ -22,6 +22,7 @@ var htmlSource string
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"upper": func(s checks.Status) string { return strings.ToUpper(string(s)) },
 	"dur":   durationText,
+	"join":  strings.Join,
 }).Parse(htmlSource))
 
 // WriteHTML writes one self-contained page (inline CSS and SVG, nothing
@@ -54,6 +55,9 @@ func WriteHTML(w io.Writer, r Report) error {
 		}
 		if res.Status != checks.Pass {
 			row.Details = res.Error
+		}
+		for _, o := range res.Observations {
+			row.Observed = append(row.Observed, ObservationLine(o))
 		}
 		for _, name := range slices.Sorted(maps.Keys(res.Metrics)) {
 			row.All = append(row.All, FormatMetric(name, res.Metrics[name]))
@@ -115,8 +119,10 @@ type htmlRow struct {
 	Key     []string
 	All     []string
 	Details string
-	Failing bool
-	Charts  []chart
+	// Observed are the observations in words.
+	Observed []string
+	Failing  bool
+	Charts   []chart
 }
 
 // chart is one metric of a series drawn as an SVG line chart.

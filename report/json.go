@@ -88,8 +88,10 @@ type jsonCheck struct {
 	Evidence   []probes.Evidence  `json:"evidence"`
 	// Observations are what the probe sent and what came back, per step.
 	Observations []probes.Observation `json:"observations"`
-	Series       []probes.Sample      `json:"series,omitempty"`
-	Broken       []jsonViolation      `json:"thresholds_broken,omitempty"`
+	// Diagnosis is what the observations say about a failure.
+	Diagnosis *checks.Diagnosis `json:"diagnosis,omitempty"`
+	Series    []probes.Sample   `json:"series,omitempty"`
+	Broken    []jsonViolation   `json:"thresholds_broken,omitempty"`
 	// Interrupted is only written when true.
 	Interrupted bool   `json:"interrupted,omitempty"`
 	Error       string `json:"error"`
@@ -156,7 +158,7 @@ func jsonChecks(results []checks.Result) []jsonCheck {
 		}
 		out = append(out, jsonCheck{
 			ID: res.CheckID, Title: res.Title, Target: res.Target, Status: res.Status,
-			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence), Observations: nonNil(res.Observations),
+			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence), Observations: nonNil(res.Observations), Diagnosis: res.Diagnosis,
 			Series: res.Series, Broken: violations(res.Broken), Interrupted: res.Interrupted,
 			Error: res.Error, Advice: res.Advice,
 		})
@@ -212,7 +214,7 @@ func ReadJSON(r io.Reader) (Report, error) {
 	}
 	for _, c := range in.Checks {
 		res := checks.Result{CheckID: c.ID, Title: c.Title, Target: c.Target, Status: c.Status, Duration: fromMillis(c.DurationMS),
-			Metrics: c.Metrics, Evidence: c.Evidence, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
+			Metrics: c.Metrics, Evidence: c.Evidence, Observations: c.Observations, Diagnosis: c.Diagnosis, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
 		for _, v := range c.Broken {
 			res.Broken = append(res.Broken, checks.Violation{Threshold: checks.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})
 		}

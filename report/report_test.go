@@ -34,7 +34,7 @@ func fixture() Report {
 			{CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:9", Status: checks.Fail,
 				Duration: 2 * time.Second, Error: "no response from 127.0.0.1:9 over UDP in 2s",
 				Observations: []probes.Observation{{Step: "first request", Transport: "udp", To: "127.0.0.1:9", Outcome: probes.OutcomeSilence, AfterMS: 2000}},
-				Advice: "Nothing answered: a firewall on the path silently drops UDP to 127.0.0.1:9, or no server listens there."},
+				Advice:       "Nothing answered: a firewall on the path silently drops UDP to 127.0.0.1:9, or no server listens there."},
 		},
 	}
 }

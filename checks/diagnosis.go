@@ -1,0 +1,223 @@
+package checks
+
+import (
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rtcprobe/rtcprobe/probes"
+)
+
+// Diagnosis is what a result's observations say about why it failed: one
+// cause when they decide it, or the candidate causes they leave open and
+// how to tell them apart. It comes from the diagnosis table (one per
+// probe family), never from the wording of an error.
+type Diagnosis struct {
+	// Rule names the table row that matched.
+	Rule string `json:"rule"`
+	// Cause is the cause the observations decide; empty when they do not.
+	Cause string `json:"cause,omitempty"`
+	// Candidates are the causes the observations leave open.
+	Candidates []string `json:"candidates,omitempty"`
+	// TellApart says what would decide between the candidates.
+	TellApart string `json:"tell_apart,omitempty"`
+	// Advice is what to do about it.
+	Advice string `json:"advice,omitempty"`
+	// Refs are the RFC sections or server documentation the row rests on.
+	Refs []string `json:"refs,omitempty"`
+}
+
+// Decided reports whether the observations named one cause.
+func (d Diagnosis) Decided() bool { return d.Cause != "" }
+
+// Text is the diagnosis in words, as the advice a report shows.
+func (d Diagnosis) Text() string {
+	var parts []string
+	if d.Decided() {
+		parts = append(parts, sentence(d.Cause))
+	} else if len(d.Candidates) > 0 {
+		parts = append(parts, "Cannot tell from here: "+strings.Join(d.Candidates, "; or ")+".")
+		if d.TellApart != "" {
+			parts = append(parts, "To tell them apart, "+strings.TrimSuffix(d.TellApart, ".")+".")
+		}
+	}
+	if d.Advice != "" {
+		parts = append(parts, sentence(d.Advice))
+	}
+	return strings.Join(parts, " ")
+}
+
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, ")") {
+		s += "."
+	}
+	return s
+}
+
+// Family is a group of checks whose exchanges mean the same things: a
+// row written for STUN never advises a WebSocket check.
+type Family string
+
+// The probe families.
+const (
+	FamilySTUN      Family = "stun" // STUN and TURN exchanges: stun, turn, nat, load, firewall
+	FamilyWebSocket Family = "websocket"
+	FamilyWHIP      Family = "whip" // WHIP and WHEP: whip, whep, broadcast
+	FamilyWebRTC    Family = "webrtc"
+)
+
+// FamilyOf is the family of a check by its group.
+func FamilyOf(checkID string) Family {
+	switch Group(checkID) {
+	case "stun", "turn", "nat", "load", "firewall":
+		return FamilySTUN
+	case "signaling":
+		return FamilyWebSocket
+	case "whip", "whep", "broadcast":
+		return FamilyWHIP
+	}
+	return FamilyWebRTC
+}
+
+// row is one line of a diagnosis table: when the observations look like
+// this, they mean that. The texts may name {to}, {host}, {port}, {net},
+// {step}, {code}, {reason}, {icmp}, {from}, {bytes}, {note} and {realm}.
+type row struct {
+	id         string
+	families   []Family // nil: every family
+	when       match
+	cause      string
+	candidates []string
+	tellApart  string
+	advice     string
+	refs       []string
+}
+
+// match is what a row asks of the final observation (the one that ended
+// the probe) and, optionally, of a follow-up observation.
+type match struct {
+	outcome probes.Outcome
+	net     string // "udp" or "tcp": the transport's network
+	step    string // the step begins with it
+	codes   []int
+	reason  string // the reason phrase contains it (any case)
+	note    string // the note contains it
+	icmp    icmpClass
+	// elsewhere: the ICMP error came from an address other than the
+	// target's (a router or firewall on the path).
+	elsewhere *bool
+	// followUp, when set, must match a "follow-up: " observation.
+	followUp *match
+}
+
+type icmpClass int
+
+const (
+	icmpAny icmpClass = iota
+	icmpPort
+	icmpProhibited
+	icmpUnreachable // net, host or address unreachable: no route
+)
+
+func (m match) holds(o probes.Observation, all []probes.Observation) bool {
+	switch {
+	case m.outcome != "" && o.Outcome != m.outcome,
+		m.net != "" && probes.Transport(o.Transport).Network() != m.net,
+		m.step != "" && !strings.HasPrefix(o.Step, m.step),
+		len(m.codes) > 0 && !slices.Contains(m.codes, o.Code),
+		m.reason != "" && !strings.Contains(strings.ToLower(o.Reason), strings.ToLower(m.reason)),
+		m.note != "" && !strings.Contains(o.Note, m.note),
+		!m.icmpHolds(o):
+		return false
+	}
+	if m.elsewhere != nil {
+		if o.ICMP == nil || o.ICMP.From == "" || (o.ICMP.From != hostPart(o.To)) != *m.elsewhere {
+			return false
+		}
+	}
+	if m.followUp != nil {
+		return slices.ContainsFunc(all, func(f probes.Observation) bool {
+			return strings.HasPrefix(f.Step, "follow-up: ") && m.followUp.holds(f, nil)
+		})
+	}
+	return true
+}
+
+func (m match) icmpHolds(o probes.Observation) bool {
+	if m.icmp == icmpAny {
+		return true
+	}
+	if o.ICMP == nil {
+		return false
+	}
+	r := *o.ICMP
+	switch m.icmp {
+	case icmpPort:
+		return r.PortUnreachable()
+	case icmpProhibited:
+		return r.Prohibited()
+	case icmpUnreachable:
+		return !r.PortUnreachable() && !r.Prohibited()
+	}
+	return false
+}
+
+// Diagnose reads a failed result's observations with its family's table.
+// ok is false when there is nothing to read or no row fits: then nothing
+// is claimed.
+func Diagnose(f Family, obs []probes.Observation) (Diagnosis, bool) {
+	if len(obs) == 0 {
+		return Diagnosis{}, false
+	}
+	final := obs[len(obs)-1]
+	for _, r := range diagnosisTable {
+		if r.families != nil && !slices.Contains(r.families, f) {
+			continue
+		}
+		if !r.when.holds(final, obs) {
+			continue
+		}
+		fill := placeholders(final)
+		d := Diagnosis{Rule: r.id, Cause: fill.Replace(r.cause), TellApart: fill.Replace(r.tellApart),
+			Advice: fill.Replace(r.advice), Refs: r.refs}
+		for _, c := range r.candidates {
+			d.Candidates = append(d.Candidates, fill.Replace(c))
+		}
+		return d, true
+	}
+	return Diagnosis{}, false
+}
+
+func placeholders(o probes.Observation) *strings.Replacer {
+	host, port := hostPart(o.To), ""
+	if _, p, err := net.SplitHostPort(o.To); err == nil {
+		port = p
+	}
+	icmp, from := "", host
+	if o.ICMP != nil {
+		icmp = o.ICMP.Meaning
+		if o.ICMP.From != "" {
+			from = o.ICMP.From
+		}
+	}
+	nw := strings.ToUpper(probes.Transport(o.Transport).Network())
+	realm := ""
+	if r := o.Headers["REALM"]; r != "" {
+		realm = " for realm " + strconv.Quote(r)
+	}
+	return strings.NewReplacer("{to}", o.To, "{host}", host, "{port}", port, "{net}", nw, "{step}", o.Step,
+		"{code}", strconv.Itoa(o.Code), "{reason}", o.Reason, "{icmp}", icmp, "{from}", from,
+		"{bytes}", o.Bytes, "{note}", o.Note, "{realm}", realm)
+}
+
+func hostPart(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}

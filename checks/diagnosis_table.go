@@ -1,0 +1,284 @@
+package checks
+
+import "github.com/rtcprobe/rtcprobe/probes"
+
+var yes, no = ptr(true), ptr(false)
+
+func ptr(b bool) *bool { return &b }
+
+var stunFamily = []Family{FamilySTUN}
+
+// diagnosisTable reads observations as causes. Rows are tried in order, the
+// first that fits wins: specific rows (a follow-up that decided, an ICMP
+// error from elsewhere) come before general ones. Each row cites what it
+// rests on; a row whose observation fits several causes lists them as
+// candidates instead of choosing one.
+var diagnosisTable = []row{
+	// This machine and its resolver.
+	{
+		id: "local-firewall", when: match{outcome: probes.OutcomeLocalRefusal},
+		cause:  "this machine's own firewall refused to send to {to} ({note}): a rule on this host, not the network",
+		advice: "allow outbound traffic to {to} in this machine's firewall (nftables/iptables OUTPUT, ufw, a security product)",
+		refs:   []string{"send(2), connect(2): EPERM when a local firewall rule blocks the packet"},
+	},
+	{
+		id: "dns", when: match{outcome: probes.OutcomeDNSFailure},
+		cause:  "the name {to} does not resolve ({note})",
+		advice: "check the spelling of the name and that this machine's DNS resolver answers for it",
+		refs:   []string{"RFC 1034 §4.3.1"},
+	},
+
+	// ICMP errors, read from the socket's error queue.
+	{
+		id: "icmp-prohibited-host", when: match{outcome: probes.OutcomeICMP, icmp: icmpProhibited, elsewhere: no},
+		cause:  "the host {host} refused {net} to port {port} with ICMP {icmp}: a packet filter on the server's host rejects it (a REJECT rule), not a firewall on the path",
+		advice: "allow {net} to port {port} in the firewall of {host}",
+		refs:   []string{"RFC 1812 §5.2.7.1 (codes 9, 10, 13)", "RFC 4443 §3.1"},
+	},
+	{
+		id: "icmp-prohibited", when: match{outcome: probes.OutcomeICMP, icmp: icmpProhibited},
+		cause:  "{from} refused {net} to {to} with ICMP {icmp}: a packet filter there rejects it (a REJECT rule)",
+		advice: "allow {net} to port {port} on the firewall at {from}, or use TURN over TCP/TLS on port 443 if {net} stays blocked",
+		refs:   []string{"RFC 1812 §5.2.7.1 (codes 9, 10, 13)", "RFC 4443 §3.1"},
+	},
+	{
+		id: "icmp-port-elsewhere", when: match{outcome: probes.OutcomeICMP, icmp: icmpPort, elsewhere: yes},
+		cause:  "{from}, on the path to {host}, answered ICMP port unreachable for {to}: a firewall there rejects {net} (a REJECT rule answers port unreachable by default)",
+		advice: "allow {net} to port {port} on the firewall at {from}",
+		refs:   []string{"RFC 1812 §5.2.7.1", "iptables-extensions(8): REJECT --reject-with defaults to icmp-port-unreachable"},
+	},
+	{
+		id: "icmp-port", when: match{outcome: probes.OutcomeICMP, icmp: icmpPort},
+		cause: "the host {host} answered ICMP port unreachable: nothing listens on {net} port {port} there (the server is down, or does not serve {net} on this port: coturn no-udp, listening-port), or a REJECT rule on that host imitates it. " +
+			"Either way this is the server's host: a firewall on the path drops silently or answers from its own address",
+		advice: "check that the server runs and listens on {net} port {port}, with {net} enabled",
+		refs:   []string{"RFC 1122 §4.1.3.1 (a host answers port unreachable for a UDP port with no listener)"},
+	},
+	{
+		id: "icmp-unreachable", when: match{outcome: probes.OutcomeICMP, icmp: icmpUnreachable},
+		candidates: []string{"no host answers at {host}: {from} found no route or no host there (a wrong address, or the host is down)",
+			"a firewall at {from} rejects {net} to {to} with ICMP {icmp}, which imitates that"},
+		tellApart: "reach {host} another way from here (TCP to another of its ports, ping): if it answers, a filter sends the ICMP error",
+		refs:      []string{"RFC 1812 §5.2.7.1", "RFC 4443 §3.1"},
+	},
+	{
+		id: "icmp-errno", when: match{outcome: probes.OutcomeICMP},
+		candidates: []string{"no route to {host} from this machine or a router on the way ({note})",
+			"a firewall rejects {net} to {to} with an ICMP error"},
+		tellApart: "reach {host} another way from here (another port, ping): if it answers, a filter sends the ICMP error",
+		refs:      []string{"RFC 1812 §5.2.7.1"},
+	},
+
+	// TCP.
+	{
+		id: "tcp-reset", when: match{outcome: probes.OutcomeReset, step: "TCP connect"},
+		candidates: []string{"nothing listens on TCP port {port} at {host}", "a firewall rejects TCP to port {port} with a reset (it answers in the host's name)"},
+		tellApart:  "check on the server that something listens on port {port} (ss -ltn): if it does, a firewall resets the connection",
+		advice:     "check the port and that the server is running",
+		refs:       []string{"RFC 9293 §3.10.7.1 (a segment to a closed port gets a reset)"},
+	},
+
+	// STUN and TURN answers.
+	{
+		id: "stun-rate-limited", families: stunFamily, when: match{outcome: probes.OutcomeSilence, note: "ICMP port unreachable moments ago"},
+		cause:  "{host} refused another probe of {to} with ICMP port unreachable moments ago, and rate-limits its ICMP errors: nothing listens on {net} port {port} there",
+		advice: "check that the server runs and listens on {net} port {port}",
+		refs:   []string{"RFC 1812 §4.3.2.8 (ICMP rate limiting)", "Linux ip-sysctl: icmp_ratelimit"},
+	},
+	{
+		id: "stun-turn-only", families: stunFamily, when: match{outcome: probes.OutcomeSilence, step: "Binding request", note: "Allocate request on the same connection was answered"},
+		cause:  "{to} answers TURN but not STUN Binding requests: STUN is turned off on the server (coturn: no-stun)",
+		advice: "clients still get relay candidates there, but need another STUN server for their public (server-reflexive) address; enable STUN or name a STUN server that answers",
+		refs:   []string{"RFC 8489 §6.3", "coturn README.turnserver: --no-stun"},
+	},
+	{
+		id: "stun-accepted-silent", families: stunFamily, when: match{outcome: probes.OutcomeSilence, step: "Binding request", note: "TCP connection was accepted"},
+		candidates: []string{"STUN is turned off on the server", "another service owns port {port} and ignores STUN"},
+		tellApart:  "look at what listens on port {port} on the server (ss -ltnp)",
+		advice:     "the port accepts TCP, so no firewall blocks it",
+		refs:       []string{"RFC 8489 §6.2.2"},
+	},
+	{
+		id: "stun-stray", families: stunFamily, when: match{outcome: probes.OutcomeNotProtocol, note: "transaction ID that matches no request"},
+		cause:  "{to} answered, but with a transaction ID that matches no request (a server bug): clients discard such answers, so STUN fails there although packets get through",
+		advice: "report it to the server's maintainers or use another STUN server",
+		refs:   []string{"RFC 8489 §6.3 (a response carries its request's transaction ID)"},
+	},
+	{
+		id: "stun-not-stun", families: stunFamily, when: match{outcome: probes.OutcomeNotProtocol},
+		candidates: []string{"another service owns {to}: it answered with something that is not STUN ({note})",
+			"the URI names the wrong port or transport for this server"},
+		tellApart: "look at what listens on port {port} on the server",
+		advice:    "the path is open (an answer came back); check that the URI points at a STUN/TURN server",
+		refs:      []string{"RFC 8489 §5 (message structure)", "RFC 7983 §7 (first byte 0-3 is STUN)"},
+	},
+	{
+		id: "stun-300", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{300}},
+		cause: "the server redirects to another server (300 Try Alternate)", advice: "configure the server it names (ALTERNATE-SERVER)",
+		refs: []string{"RFC 8489 §10"},
+	},
+	{
+		id: "stun-400-credentials", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{400}, note: "credentials sent"},
+		cause:  "the server refused the credentials it asked for{realm} with 400 Bad Request, as some servers (pion/turn) answer a wrong username or password",
+		advice: "check the username and password, or the REST secret and its TTL",
+		refs:   []string{"RFC 8489 §9.2.4"},
+	},
+	{
+		id: "stun-400", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{400}},
+		cause: "the server found the request malformed (400 {reason}): it may not speak RFC 8489 STUN",
+		refs:  []string{"RFC 8489 §14.8"},
+	},
+	{
+		id: "stun-401-credentials", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{401}, note: "credentials sent"},
+		candidates: []string{"the password is wrong", "the user is unknown{realm}", "the REST credential expired (the secret, its TTL or a clock is off)"},
+		tellApart:  "look for the user in the server's log: coturn logs the refused user and why",
+		advice:     "check the username and password, or the REST secret and both clocks",
+		refs:       []string{"RFC 8489 §9.2.4 (long-term credentials)", "RFC 8489 §14.8"},
+	},
+	{
+		id: "stun-401", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{401}},
+		cause:  "the server wants credentials{realm}: the username or password is missing",
+		advice: "give them (--user and --password, or a TURN REST secret) for this server",
+		refs:   []string{"RFC 8489 §9.2.4"},
+	},
+	{
+		id: "turn-403-peer", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}, step: "Create"},
+		cause:  "the server allocated a relay but refused the {step} for the peer (403 {reason}): its policy denies relaying to that address",
+		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip)",
+		refs:   []string{"RFC 8656 §9.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers"},
+	},
+	{
+		id: "turn-403-channel", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}, step: "ChannelBind"},
+		cause:  "the server allocated a relay but refused the ChannelBind for the peer (403 {reason}): its policy denies relaying to that address",
+		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip)",
+		refs:   []string{"RFC 8656 §11.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers"},
+	},
+	{
+		id: "turn-403", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}},
+		cause: "the server forbids the {step} by policy (403 {reason})",
+		refs:  []string{"RFC 8656 §7.2"},
+	},
+	{
+		id: "stun-420", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{420}},
+		cause: "the server does not understand a required attribute (420 {reason}): an old or non-TURN server",
+		refs:  []string{"RFC 8489 §14.8"},
+	},
+	{
+		id: "turn-437", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{437}},
+		candidates: []string{"the server still holds an allocation for this 5-tuple", "the allocation expired before this request",
+			"a NAT on the path reuses the port of an earlier allocation"},
+		tellApart: "run again: a fresh port gets a fresh 5-tuple; if 437 persists, a NAT reuses ports",
+		refs:      []string{"RFC 8656 §7.2, §18"},
+	},
+	{
+		id: "stun-438", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{438}},
+		cause:  "the server's nonce went stale twice in a row (438)",
+		advice: "check the server's clock and nonce lifetime (coturn: stale-nonce)",
+		refs:   []string{"RFC 8489 §9.2.5"},
+	},
+	{
+		id: "turn-440", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{440}},
+		cause:  "the server does not relay the address family asked for (440 {reason})",
+		advice: "give the server a relay address of that family (coturn: relay-ip), or clients that ask for it get no relay candidate",
+		refs:   []string{"RFC 8656 §7.2, §18"},
+	},
+	{
+		id: "turn-441", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{441}},
+		cause: "the server refused the credentials: wrong credentials (441 {reason})",
+		refs:  []string{"RFC 8656 §18"},
+	},
+	{
+		id: "turn-442", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{442}},
+		cause:  "the server does not relay the requested transport (442 {reason})",
+		advice: "coturn: no-udp-relay or no-tcp-relay turn off a relay transport",
+		refs:   []string{"RFC 8656 §7.2, §18"},
+	},
+	{
+		id: "turn-486-bandwidth", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{486}, reason: "bandwidth"},
+		cause:  "the server's bandwidth quota is used up (486 {reason}): it grants no allocation while its relays carry that much, whoever the user",
+		advice: "raise or lift the server's bandwidth capacity (coturn: bps-capacity), or add servers",
+		refs:   []string{"RFC 8656 §7.2, §18", "coturn README.turnserver: --bps-capacity"},
+	},
+	{
+		id: "turn-486", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{486}},
+		candidates: []string{"this user's allocation quota is reached (coturn: user-quota)", "the server's total allocation quota is reached, whoever the user (coturn: total-quota)"},
+		tellApart:  "run again with another username: if it is refused too, the total quota is reached",
+		advice:     "close the allocations that hold it, wait for them to expire, or raise the quota",
+		refs:       []string{"RFC 8656 §7.2, §18", "coturn README.turnserver: --user-quota, --total-quota"},
+	},
+	{
+		id: "stun-500", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{500}},
+		cause: "the server had an internal error (500 {reason})", advice: "see the server's logs",
+		refs: []string{"RFC 8489 §14.8"},
+	},
+	{
+		id: "turn-508", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{508}},
+		cause: "the server has no capacity for another allocation (508 {reason}): out of relay ports or resources", advice: "widen the relay port range (coturn: min-port, max-port) or add servers",
+		refs: []string{"RFC 8656 §7.2, §18"},
+	},
+
+	// Silence, in every family: what it leaves open.
+	{
+		id: "udp-silence", when: match{outcome: probes.OutcomeSilence, net: "udp", step: "first request"},
+		candidates: []string{"a firewall on the path, or on {host}, drops {net} to port {port}",
+			"nothing listens on port {port} and {host} sends no ICMP error (or the ICMP error is dropped on its way back)",
+			"a server listens there but ignores this request"},
+		tellApart: "try the same server over TCP or TLS: if TCP answers, {net} is filtered on the way",
+		advice:    "if a firewall is yours, allow outbound UDP to that port; otherwise use TURN over TCP/TLS, ideally on 443",
+		refs:      []string{"RFC 8489 §6.2.1 (a UDP request is retransmitted, then given up)"},
+	},
+	{
+		id: "tcp-silence", when: match{outcome: probes.OutcomeSilence, net: "tcp", step: "first request"},
+		candidates: []string{"a firewall drops TCP to {to} (neither SYN-ACK nor reset came back)", "no host is up at {host}"},
+		tellApart:  "reach {host} on another port: if it answers, a firewall drops this one",
+		advice:     "allow outbound TCP to that port",
+		refs:       []string{"RFC 9293 §3.8.1 (SYN retransmission)"},
+	},
+	{
+		id: "stalled", when: match{outcome: probes.OutcomeSilence},
+		candidates: []string{"a proxy or middlebox on the path interferes with the {step}", "the server is overloaded or stalled at the {step}"},
+		tellApart:  "see whether the server logs the {step}: if it does, the answer is lost on the way back",
+	},
+
+	// TLS.
+	{
+		id: "tls-not-tls", when: match{outcome: probes.OutcomeTLSAlert, note: "does not look like a TLS handshake"},
+		cause:  "{to} does not speak TLS on this port: its first answer was not a TLS record",
+		advice: "use the port the server serves TLS on (often 5349 or 443), or the plain scheme for this port",
+		refs:   []string{"RFC 8446 §5.1"},
+	},
+	{
+		id: "tls-certificate", when: match{outcome: probes.OutcomeTLSAlert, note: "certificate"},
+		cause:  "the server's certificate did not verify ({note})",
+		advice: "check that the certificate matches the host name in the URI and is signed by a trusted CA (give the private CA's certificate with --ca, or skip verification while testing)",
+		refs:   []string{"RFC 5280 §6", "RFC 6125 §6"},
+	},
+	{
+		id: "tls-alert", when: match{outcome: probes.OutcomeTLSAlert, codes: []int{40, 70, 71, 112}},
+		cause:  "the server refused the TLS handshake with alert {reason}: no protocol version, cipher suite or server name (SNI) in common with this client",
+		advice: "check the server's TLS versions and cipher suites (TLS 1.2 or later) and the name it serves",
+		refs:   []string{"RFC 8446 §6.2"},
+	},
+	{
+		id: "tls", when: match{outcome: probes.OutcomeTLSAlert},
+		cause:  "the TLS handshake with {to} failed ({note})",
+		advice: "check the certificate and the server's TLS settings",
+		refs:   []string{"RFC 8446 §6.2"},
+	},
+
+	// A connection that ended without an answer.
+	{
+		id: "closed", when: match{outcome: probes.OutcomeClosed},
+		candidates: []string{"another service owns port {port} and hangs up on this protocol", "the server refuses this client or transport by policy",
+			"the server is overloaded"},
+		tellApart: "look at the server's log for this connection, and at what listens on port {port}",
+		refs:      []string{"RFC 9293 §3.6 (closing a connection)"},
+	},
+	{
+		id: "reset", when: match{outcome: probes.OutcomeReset},
+		candidates: []string{"another service owns port {port} and resets this protocol", "the server refuses this client or transport by policy",
+			"a middlebox on the path resets the connection"},
+		tellApart: "look at the server's log for this connection",
+		refs:      []string{"RFC 9293 §3.5.3 (reset generation)"},
+	},
+}
