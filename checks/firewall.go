@@ -175,6 +175,8 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		proxy   *probes.ProxyError
 		noSTUN  *probes.NoSTUNError
 		stray   *probes.StrayAnswerError
+		unreach *probes.UnreachableError
+		local   *probes.LocalRefusalError
 	)
 	c.Proxy = r.Cell.Target.ProxyName()
 	for _, e := range m.Evidence {
@@ -216,6 +218,17 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		c.Outcome, c.Detail = OutcomeError, proxy.Error()
 	case errors.As(err, &tlsErr):
 		c.Outcome, c.Detail = OutcomeTLS, tlsReason(tlsErr)
+	case errors.As(err, &local):
+		c.Outcome, c.Detail = OutcomeRejected, "this machine's own firewall refused to send it"
+	case errors.As(err, &unreach) && unreach.ICMP != nil && unreach.ICMP.Prohibited():
+		c.Outcome, c.Detail, c.RejectedBy = OutcomeRejected, icmpDetail(unreach.ICMP), unreach.ICMP.From
+	case errors.As(err, &unreach) && unreach.ICMP != nil:
+		c.Outcome, c.Detail = OutcomeUnreachable, icmpDetail(unreach.ICMP)
+	case errors.As(err, &unreach):
+		c.Outcome, c.Detail = OutcomeUnreachable, unreach.Err.Error()
+	case errors.As(err, &refused) && refused.ICMP != nil && refused.ICMP.From != "" && refused.ICMP.From != c.host(r):
+		// A router's REJECT answers port unreachable in its own name.
+		c.Outcome, c.Detail, c.RejectedBy = OutcomeRejected, icmpDetail(refused.ICMP), refused.ICMP.From
 	case errors.As(err, &timeout) && timeout.Stage == probes.StageTLS:
 		c.Outcome, c.Detail = OutcomeTLS, "handshake stalled after TCP connected"
 	case errors.As(err, &timeout) && connected:
@@ -247,6 +260,16 @@ func classifyCell(r probes.CellResult) CellOutcome {
 	}
 	return c
 }
+
+// icmpDetail names an ICMP error and who sent it.
+func icmpDetail(r *probes.ICMPReport) string {
+	if r.From == "" {
+		return "ICMP " + r.Meaning
+	}
+	return "ICMP " + r.Meaning + " from " + r.From
+}
+
+func (c CellOutcome) host(r probes.CellResult) string { return r.Cell.Target.Server.URI.Host }
 
 // tlsReason keeps the certificate problem and drops the address prefix.
 func tlsReason(e *probes.TLSError) string {

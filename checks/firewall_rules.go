@@ -22,7 +22,16 @@ const (
 	// STUN server answered there; the path is open yet not usable.
 	OutcomeNoSTUN  Outcome = "open, no STUN"
 	OutcomeDropped Outcome = "dropped"
+	// OutcomeRefused: the server's host answered that nothing listens
+	// (ICMP port unreachable from the host itself, TCP RST).
 	OutcomeRefused Outcome = "refused"
+	// OutcomeRejected: a filter answered no (ICMP administratively
+	// prohibited, or port unreachable from a router on the path, or this
+	// machine's own rule).
+	OutcomeRejected Outcome = "rejected"
+	// OutcomeUnreachable: a router answered net or host unreachable: no
+	// route, or a filter imitating one.
+	OutcomeUnreachable Outcome = "unreachable"
 	OutcomeTLS     Outcome = "tls failure"
 	OutcomeDNS     Outcome = "dns failure"
 	OutcomeSkipped Outcome = "skipped"
@@ -44,6 +53,8 @@ type CellOutcome struct {
 	Proxy     string  // the HTTP proxy the cell went through, if any
 	// RelayPorts are the relayed ports a TURN cell was given.
 	RelayPorts []int
+	// RejectedBy is the address whose ICMP error rejected the cell.
+	RejectedBy string
 }
 
 // Name is "STUN/UDP 3478".
@@ -128,9 +139,16 @@ func closedVerdict(host string, cells []CellOutcome) Verdict {
 func udpBlockedVerdict(host string, udp, open []CellOutcome, relayPorts string) Verdict {
 	how := "silently dropped"
 	refused := all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeRefused })
-	if refused {
+	rejected := all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeRejected })
+	unreachable := all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeUnreachable })
+	switch {
+	case refused:
 		how = "refused by the host (ICMP port unreachable)"
-	} else if !all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeDropped }) {
+	case rejected:
+		how = "rejected by a firewall (" + udp[0].Detail + ")"
+	case unreachable:
+		how = "unreachable (" + udp[0].Detail + ")"
+	case !all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeDropped }):
 		how = "blocked"
 	}
 	via := "TURN over TCP/TLS"
@@ -148,6 +166,21 @@ func udpBlockedVerdict(host string, udp, open []CellOutcome, relayPorts string) 
 			host, ports(udp), how, names(open), via, ports(open)),
 		Advice: fmt.Sprintf("Use %s: configure turn(s): URIs on %s as ICE servers (expect higher latency, media is relayed over TCP). To allow direct media, permit outbound UDP to %s:%s and UDP %s for relayed and peer-to-peer media.",
 			via, ports(open), host, ports(udp), relayPorts)}
+	if rejected && udp[0].RejectedBy != "" {
+		where := "the firewall at " + udp[0].RejectedBy
+		if udp[0].RejectedBy == host {
+			where = "the server host's own firewall"
+		}
+		v.Advice = fmt.Sprintf("%s rejects UDP to %s:%s (%s): allow it there to let media flow directly and over TURN/UDP; until then clients relay via %s on %s.",
+			capitalize(where), host, ports(udp), udp[0].Detail, via, ports(open))
+	}
+	if rejected && udp[0].RejectedBy == "" {
+		v.Advice = fmt.Sprintf("This machine's own firewall refuses to send UDP to %s:%s: allow it in its OUTPUT rules; until then clients here relay via %s on %s.", host, ports(udp), via, ports(open))
+	}
+	if unreachable {
+		v.Advice = fmt.Sprintf("Cannot tell from here: a router finds no route to %s for UDP while TCP gets through (a policy route), or a firewall rejects UDP with %s to imitate that. "+
+			"Either way UDP does not reach %s: until it does, clients relay via %s on %s.", host, udp[0].Detail, host, via, ports(open))
+	}
 	if refused {
 		v.Advice = fmt.Sprintf("The server host itself refuses UDP on %s (ICMP port unreachable): nothing listens on UDP there (coturn: no-udp, or another listening-port), or a REJECT rule on that host answers. "+
 			"No firewall on the path does this: enable UDP on the server, or every client relays via %s on %s.", ports(udp), via, ports(open))
@@ -263,6 +296,13 @@ func filter(cells []CellOutcome, keep func(CellOutcome) bool) []CellOutcome {
 		}
 	}
 	return out
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func joinSentences(a, b string) string {

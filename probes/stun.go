@@ -216,7 +216,7 @@ func (x *bindingExchange) roundTrip(ctx context.Context) (*stun.XORMappedAddress
 		if err != nil {
 			var se *STUNError
 			if !errors.As(err, &se) {
-				err = &ProtocolError{Addr: x.conn.RemoteAddr().String(), Err: err}
+				err = &ProtocolError{Addr: x.conn.RemoteAddr().String(), Err: err, Bytes: firstBytes(raw)}
 			}
 		}
 		return addr, err

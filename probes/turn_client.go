@@ -401,11 +401,12 @@ func (c *turnClient) await(tid [stun.TransactionIDSize]byte, method stun.Method)
 			if isClosed(err) {
 				return nil, c.closedError(err, method)
 			}
-			if errors.Is(err, syscall.ECONNREFUSED) {
-				noteRefusal(c.t.Addr())
-				return nil, &RefusedError{Addr: c.t.Addr(), Transport: c.t.Transport}
+			if isFrameError(err) {
+				return nil, &ProtocolError{Addr: c.t.Addr(), Err: err}
 			}
-			return nil, &ProtocolError{Addr: c.t.Addr(), Err: err}
+			// What the network answered instead (ICMP, a local rule)
+			// keeps its type.
+			return nil, classify(err, c.t, c.start, StageFirstAnswer)
 		}
 		msg, err := parseTURNResponse(raw, tid, method)
 		if errors.Is(err, errOtherFrame) {

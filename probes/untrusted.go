@@ -1,6 +1,8 @@
 package probes
 
 import (
+	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
@@ -24,4 +26,20 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// firstBytes shows the start of an answer that is not the protocol's: as
+// text when it is printable (an HTTP status line, a banner), else in hex.
+func firstBytes(b []byte) string {
+	const n = 16
+	cut := ""
+	if len(b) > n {
+		b, cut = b[:n], "…"
+	}
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\r' && c != '\n' {
+			return fmt.Sprintf("% x", b) + cut
+		}
+	}
+	return strconv.Quote(string(b)) + cut
 }
