@@ -32,10 +32,10 @@ const (
 	// OutcomeUnreachable: a router answered net or host unreachable: no
 	// route, or a filter imitating one.
 	OutcomeUnreachable Outcome = "unreachable"
-	OutcomeTLS     Outcome = "tls failure"
-	OutcomeDNS     Outcome = "dns failure"
-	OutcomeSkipped Outcome = "skipped"
-	OutcomeError   Outcome = "error"
+	OutcomeTLS         Outcome = "tls failure"
+	OutcomeDNS         Outcome = "dns failure"
+	OutcomeSkipped     Outcome = "skipped"
+	OutcomeError       Outcome = "error"
 )
 
 // Open reports whether the outcome proves a usable path: the server
