@@ -27,6 +27,16 @@ type httpPeer struct {
 	// Timings.
 	postTook, connectTook time.Duration
 	trickle               error // nil: trickled; ErrNoTrickle or another error: not
+	// answered is what the answer made of each offered media section.
+	answered []answeredSection
+	// onAnswer, when set, sees the answer's sections before the answer is
+	// applied (a publisher picks its clips there); its error ends the
+	// negotiation.
+	onAnswer func([]answeredSection) error
+	// allSections: every offered section must get a codec (a publisher
+	// sends both kinds); otherwise one is enough (a viewer plays what the
+	// server has).
+	allSections bool
 }
 
 // loopbackOnly: a server on loopback is reached with loopback candidates
@@ -35,7 +45,7 @@ func loopbackOnly(ep Endpoint) bool { return ep.URL != nil && isLoopbackHost(ep.
 
 func newHTTPPeer(proto string, ep Endpoint, cfg HTTPConfig) (*httpPeer, error) {
 	p := &httpPeer{rtp: &statsHolder{}, connected: make(chan struct{}), failed: make(chan struct{})}
-	api, err := NewAPI(APIConfig{Loopback: loopbackOnly(ep), ReportInterval: 250 * time.Millisecond, OnStats: p.rtp.set})
+	api, err := NewAPI(APIConfig{Loopback: loopbackOnly(ep), ReportInterval: 250 * time.Millisecond, OnStats: p.rtp.set, Codecs: sessionCodecs})
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +101,9 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := p.readCodecs(ctx, answer); err != nil {
+		return err
+	}
 	if len(p.sess.servers) > 0 {
 		if err := p.pc.SetConfiguration(webrtc.Configuration{ICEServers: p.sess.servers}); err != nil {
 			return &ConnectError{Stage: StageGathering, Err: fmt.Errorf("ICE servers from the Link headers: %w", err), After: time.Since(p.start)}
@@ -119,6 +132,37 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 		if errors.As(p.trickle, &he) {
 			return p.trickle
 		}
+	}
+	return nil
+}
+
+// readCodecs reads which offered codec the answer picked for each media
+// section and records it as the POST's observation; a section left
+// without one is a codec mismatch. An answer that does not parse is left
+// to SetRemoteDescription to refuse.
+func (p *httpPeer) readCodecs(ctx context.Context, answer string) error {
+	secs, err := readAnswer(answer)
+	if err != nil {
+		return nil
+	}
+	p.answered = secs
+	var first *CodecMismatchError
+	usable := 0
+	for _, s := range secs {
+		switch {
+		case s.Codec != nil:
+			usable++
+		case first == nil:
+			first = s.mismatch(p.sess.proto, p.sess.ep.Name())
+		}
+	}
+	if first != nil && (p.allSections || usable == 0) {
+		return first
+	}
+	Observe(ctx, Observation{Step: p.sess.proto + " " + string(StagePost), To: p.sess.ep.Name(), Outcome: OutcomeAnswered, AfterMS: ms(p.postTook),
+		Code: 201, Reason: "201 Created", Note: "negotiated: " + negotiatedCodecs(secs)})
+	if p.onAnswer != nil {
+		return p.onAnswer(secs)
 	}
 	return nil
 }
@@ -161,6 +205,9 @@ func (p *httpPeer) record(m *Measurement, prefix string) {
 	}
 	if p.sess.location != nil {
 		m.AddEvidence("location", redactURL(p.sess.location))
+	}
+	if len(p.answered) > 0 {
+		m.AddEvidence("codecs", negotiatedCodecs(p.answered))
 	}
 	if p.sess.etag != "" {
 		m.AddEvidence("etag", fromNetwork(truncate(p.sess.etag, 80)))
