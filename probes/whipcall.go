@@ -115,7 +115,7 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return &HTTPSessionError{Proto: p.sess.proto, Stage: StageAnswer, URL: p.sess.ep.Name(), Code: 201, Status: "201 Created",
-			Err: fmt.Errorf("the answer SDP does not apply: %v", fromNetwork(err.Error()))}
+			Err: fmt.Errorf("%w: %v", ErrAnswerNotApplied, fromNetwork(err.Error()))}
 	}
 	select {
 	case <-gathered:
@@ -126,11 +126,12 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 	p.trickle = p.sess.patch(tctx, sdpFrag(p.pc.LocalDescription().SDP))
 	cancel()
 	if p.trickle != nil && !errors.Is(p.trickle, ErrNoTrickle) {
-		var he *HTTPSessionError
-		// A server that refuses the PATCH outright (4xx) broke the
-		// protocol; one that cannot be reached for it is a failure too.
-		if errors.As(p.trickle, &he) {
-			return p.trickle
+		// The server did not take the candidates, but it learns this
+		// client's address from the connectivity checks to the candidates
+		// of its answer, as it does without trickle: the call goes on, and
+		// the PATCH's outcome is a step of the record.
+		if o, ok := ObservationOf(p.trickle); ok {
+			Observe(ctx, o)
 		}
 	}
 	return nil
@@ -167,6 +168,9 @@ func (p *httpPeer) readCodecs(ctx context.Context, answer string) error {
 	return nil
 }
 
+// ErrAnswerNotApplied: pion refused to apply the server's SDP answer.
+var ErrAnswerNotApplied = errors.New("the answer SDP does not apply")
+
 // establish negotiates and waits for the connection.
 func (p *httpPeer) establish(ctx context.Context) error {
 	if err := p.negotiate(ctx); err != nil {
@@ -182,10 +186,25 @@ func (p *httpPeer) connect(ctx context.Context) error {
 		p.connectTook = time.Since(p.start)
 		return nil
 	case <-p.failed:
-		return &ConnectError{Stage: StageICE, Err: errors.New("the connection to the media server failed (ICE or DTLS)"), After: time.Since(p.start)}
+		return &ConnectError{Stage: StageICE, Err: errors.New("the connection to the media server failed (ICE or DTLS)" + p.trickleNote()), After: time.Since(p.start)}
 	case <-ctx.Done():
-		return &ConnectError{Stage: StageICE, Err: fmt.Errorf("not connected to the media server before the deadline: %w", context.Cause(ctx)), After: time.Since(p.start)}
+		return &ConnectError{Stage: StageICE, Err: fmt.Errorf("not connected to the media server before the deadline%s: %w", p.trickleNote(), context.Cause(ctx)), After: time.Since(p.start)}
 	}
+}
+
+// trickleFailed: the trickle PATCH failed otherwise than by saying the
+// server has no trickle ICE.
+func (p *httpPeer) trickleFailed() bool {
+	return p.trickle != nil && !errors.Is(p.trickle, ErrNoTrickle)
+}
+
+// trickleNote adds the failed PATCH to a connection failure: the server
+// then had only the connectivity checks to learn this client's address.
+func (p *httpPeer) trickleNote() string {
+	if !p.trickleFailed() {
+		return ""
+	}
+	return " (the server did not take the trickled candidates either)"
 }
 
 // record adds the session's protocol facts to m.
@@ -223,6 +242,7 @@ func (p *httpPeer) record(m *Measurement, prefix string) {
 		m.AddEvidence("trickle", "the server does not support trickle ICE (405/501 to PATCH): it learns the client's address from its connectivity checks")
 	default:
 		m.SetMetric("trickle", 0)
+		m.SetMetric("trickle_failed", 1)
 		m.AddEvidence("trickle", p.trickle.Error())
 	}
 	if ld := p.pc.LocalDescription(); ld != nil {
