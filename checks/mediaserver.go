@@ -251,6 +251,22 @@ func mediaServerAdvice(r Result, m probes.Measurement) string {
 		return "Connected, but media did not flow as sent: check that the server forwards the negotiated codecs (the codecs evidence) and that the stream has a publisher."
 	case m.Err != nil:
 		return ""
+	case m.Metrics["trickle_failed"] == 1 || m.Metrics["delete_failed"] == 1:
+		return sessionFaultAdvice(m)
 	}
 	return mediaAdvice(r, m)
+}
+
+// sessionFaultAdvice: the media flowed, but the server broke a step of
+// the session around it (the trickle and delete evidence say how).
+func sessionFaultAdvice(m probes.Measurement) string {
+	var faults []string
+	if m.Metrics["trickle_failed"] == 1 {
+		faults = append(faults, "it did not answer the trickle PATCH as RFC 9725 §4.3.1 asks (2xx, or 405/501 without trickle ICE), so clients that trickle may fail where this call, "+
+			"connected by its checks to the answer's candidates, did not")
+	}
+	if m.Metrics["delete_failed"] == 1 {
+		faults = append(faults, "it did not answer DELETE with 200 OK (RFC 9725 §4.3), so each session stays, with its resources, until it times out")
+	}
+	return "Media flowed, but the server broke the session protocol: " + strings.Join(faults, "; ") + ". These are the server's to fix; the network is not involved."
 }

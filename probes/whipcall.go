@@ -154,7 +154,7 @@ func (p *httpPeer) readCodecs(ctx context.Context, answer string) error {
 		case s.Codec != nil:
 			usable++
 		case first == nil:
-			first = s.mismatch(p.sess.proto, p.sess.ep.Name())
+			first = s.mismatch(p.sess.proto, p.sess.ep.Name(), p.postTook)
 		}
 	}
 	if first != nil && (p.allSections || usable == 0) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -199,6 +200,8 @@ type CodecMismatchError struct {
 	// Offered are the codecs offered for the kind, Answered the formats
 	// the server listed (sanitized).
 	Offered, Answered []string
+	// After is how long the answer took.
+	After time.Duration
 }
 
 func (e *CodecMismatchError) Error() string {
@@ -212,7 +215,7 @@ func (e *CodecMismatchError) Error() string {
 
 // Observation: the POST was answered; the answer's codecs are the note.
 func (e *CodecMismatchError) Observation() Observation {
-	return Observation{Step: e.Proto + " " + string(StagePost), To: e.URL, Outcome: OutcomeAnswered, Code: 201, Reason: "201 Created", Note: e.Error()}
+	return Observation{Step: e.Proto + " " + string(StagePost), To: e.URL, Outcome: OutcomeAnswered, AfterMS: ms(e.After), Code: 201, Reason: "201 Created", Note: e.Error()}
 }
 
 // offeredFor names the offered codecs of one kind.
@@ -227,8 +230,8 @@ func offeredFor(kind webrtc.RTPCodecType) []string {
 }
 
 // mismatch is the error of a section without a common codec.
-func (s answeredSection) mismatch(proto, url string) *CodecMismatchError {
-	return &CodecMismatchError{Proto: proto, URL: url, Kind: s.Kind.String(), Rejected: s.Rejected, Offered: offeredFor(s.Kind), Answered: s.Listed}
+func (s answeredSection) mismatch(proto, url string, after time.Duration) *CodecMismatchError {
+	return &CodecMismatchError{Proto: proto, URL: url, Kind: s.Kind.String(), Rejected: s.Rejected, Offered: offeredFor(s.Kind), Answered: s.Listed, After: after}
 }
 
 // clipFor is the clip that sends the codec the server picked.
