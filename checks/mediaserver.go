@@ -230,16 +230,8 @@ func mediaServerAdvice(r Result, m probes.Measurement) string {
 		return "The endpoint does not exist: check the path (WHIP servers usually want the stream name or key in it)."
 	case errors.As(m.Err, &he) && he.Stage == probes.StagePost && (he.Code == 403 || he.Code == 409):
 		return "The server refused the session: the stream may already have a publisher, or the token does not allow it."
-	case errors.As(m.Err, &cm) && cm.Rejected:
-		return fmt.Sprintf("The %s server answered but rejected the %s section (port 0) offered with %s. Cannot tell from the answer: it shares none of these codecs, "+
-			"or the endpoint takes no %s at all; to tell them apart, look at the codecs the server is configured for (RFC 3264 §6: a rejected section names no codec).",
-			cm.Proto, cm.Kind, strings.Join(cm.Offered, ", "), cm.Kind)
-	case errors.As(m.Err, &cm):
-		return fmt.Sprintf("Codec mismatch: rtcprobe offered %s for %s and the server answered only %s. Configure the server to accept one of the offered codecs; "+
-			"publishers with only the server's codec are the ones it takes.", strings.Join(cm.Offered, ", "), cm.Kind, strings.Join(cm.Answered, ", "))
-	case errors.As(m.Err, &he) && he.Stage == probes.StagePost && he.Code >= 400 && strings.Contains(strings.ToLower(he.Status), "codec"):
-		return fmt.Sprintf("The server refused the offer and its answer speaks of codecs (%s): rtcprobe offered %s; the server wants another codec (a codec mismatch), "+
-			"or another profile of one of these.", he.Status, probes.OfferedCodecs())
+	case errors.As(m.Err, &cm) || (errors.As(m.Err, &he) && he.Stage == probes.StagePost && he.Code >= 400 && strings.Contains(strings.ToLower(he.Status), "codec")):
+		return "" // the diagnosis table reads the SDP exchanged
 	case errors.As(m.Err, &he) && he.Stage == probes.StageAnswer && errors.Is(he, probes.ErrAnswerNotApplied):
 		return fmt.Sprintf("The %s server answered 201, but its SDP answer could not be applied (the error says what pion refused): cannot tell from here whether the answer "+
 			"is malformed (RFC 3264) or uses something pion does not support; a browser's WHIP client against the same endpoint tells them apart.", he.Proto)

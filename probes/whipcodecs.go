@@ -213,9 +213,14 @@ func (e *CodecMismatchError) Error() string {
 		e.Proto, e.URL, e.Kind, strings.Join(e.Offered, ", "), strings.Join(e.Answered, ", "))
 }
 
-// Observation: the POST was answered; the answer's codecs are the note.
+// Observation: the POST was answered; what the answer made of the
+// section is the note.
 func (e *CodecMismatchError) Observation() Observation {
-	return Observation{Step: e.Proto + " " + string(StagePost), To: e.URL, Outcome: OutcomeAnswered, AfterMS: ms(e.After), Code: 201, Reason: "201 Created", Note: e.Error()}
+	note := fmt.Sprintf("no %s codec in common: offered %s; answered %s", e.Kind, strings.Join(e.Offered, ", "), strings.Join(e.Answered, ", "))
+	if e.Rejected {
+		note = fmt.Sprintf("%s section rejected (port 0); offered %s", e.Kind, strings.Join(e.Offered, ", "))
+	}
+	return Observation{Step: e.Proto + " " + string(StagePost), To: e.URL, Outcome: OutcomeAnswered, AfterMS: ms(e.After), Code: 201, Reason: "201 Created", Note: note}
 }
 
 // offeredFor names the offered codecs of one kind.

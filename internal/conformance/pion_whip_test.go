@@ -123,7 +123,7 @@ func TestWHIPCodecMismatch(t *testing.T) {
 	rep := runBinary(t, "--json", "-", "--checks", "whip.publish", "--whip", ep.String(), "--media-duration", "1s")
 	r := rep.Checks[0]
 	t.Logf("whip.publish: %s %q %s %+v", r.Status, r.Error, r.Advice, r.Observations)
-	if r.Status != "fail" || !strings.Contains(r.Error, "video") || !strings.Contains(r.Advice, "H264") {
+	if r.Status != "fail" || !strings.Contains(r.Error, "video") || !strings.Contains(r.Advice, "H264") || !strings.Contains(r.Advice, "Cannot tell") {
 		t.Errorf("status %s error %q advice %q, want a fail naming the video codecs offered", r.Status, r.Error, r.Advice)
 	}
 	for _, bad := range []string{"breaks the protocol", "firewall", "NAT"} {
