@@ -6,7 +6,10 @@ var yes, no = ptr(true), ptr(false)
 
 func ptr(b bool) *bool { return &b }
 
-var stunFamily = []Family{FamilySTUN}
+var (
+	stunFamily = []Family{FamilySTUN}
+	whipFamily = []Family{FamilyWHIP}
+)
 
 // diagnosisTable reads observations as causes. Rows are tried in order, the
 // first that fits wins: specific rows (a follow-up that decided, an ICMP
@@ -280,5 +283,26 @@ var diagnosisTable = []row{
 			"a middlebox on the path resets the connection"},
 		tellApart: "look at the server's log for this connection",
 		refs:      []string{"RFC 9293 §3.5.3 (reset generation)"},
+	},
+
+	// A WHIP/WHEP answer that leaves a media section without a common
+	// codec: a valid answer (RFC 3264), read from the SDP exchanged.
+	{
+		id: "whip-codec-rejected", families: whipFamily, when: match{outcome: probes.OutcomeAnswered, note: "section rejected (port 0)"},
+		candidates: []string{"the server shares none of the codecs offered ({note})", "the endpoint takes no such media at all"},
+		tellApart:  "look at the codecs the server is configured for: a rejected section names none, and rtcprobe offers only the codecs it has clips of",
+		refs:       []string{"RFC 3264 §6", "RFC 9725 §4.2"},
+	},
+	{
+		id: "whip-codec-mismatch", families: whipFamily, when: match{outcome: probes.OutcomeAnswered, note: "codec in common"},
+		cause:  "codec mismatch: the server answered only codecs rtcprobe did not offer ({note})",
+		advice: "configure the server to accept one of the codecs offered (rtcprobe offers only those it can send); publishers that send only the server's codec work with it",
+		refs:   []string{"RFC 3264 §6.1"},
+	},
+	{
+		id: "whip-refused-codec", families: whipFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "WH", reason: "codec"},
+		cause:  "the server refused the offer and its answer speaks of codecs ({reason}): a codec mismatch, or a profile of one it does not take",
+		advice: "configure the server to accept one of the codecs offered (rtcprobe offers only those it can send)",
+		refs:   []string{"RFC 9725 §4.2", "RFC 3264 §6"},
 	},
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -17,12 +18,18 @@ var (
 		MustThreshold(Warn, "first_frame_ms < 2000", "viewers notice a start that takes over 2 s; WebRTC playback usually starts within 1 s"),
 		MustThreshold(Fail, "first_frame_ms < 5000", "after 5 s without a picture viewers give up"),
 	}
-	publishThresholds = concat(rttThresholds, []Threshold{
+	// A server that breaks the session's protocol around a call that works
+	// warns: the media flowed, but clients that rely on those steps fail.
+	sessionThresholds = []Threshold{
+		MustThreshold(Warn, "trickle_failed < 1", "the server did not take the trickled candidates (RFC 9725 §4.3.1: 2xx, or 405/501 without trickle ICE); the call worked on its connectivity checks alone"),
+		MustThreshold(Warn, "delete_failed < 1", "the server did not end the session on DELETE (RFC 9725 §4.3 wants 200 OK): it keeps it, and its resources, until it times out"),
+	}
+	publishThresholds = concat(sessionThresholds, rttThresholds, []Threshold{
 		MustThreshold(Warn, "rtcp_loss_pct < 1", "the server reports over 1 % of the publisher's packets lost: every viewer gets the damage"),
 		MustThreshold(Fail, "rtcp_loss_pct < 5", "above 5 % loss on the ingest, the stream breaks up for everyone"),
 		MustThreshold(Warn, "post_ms < 2000", "a WHIP answer that takes over 2 s delays every publish"),
 	})
-	playThresholds = concat(lossThresholds, jitterThresholds, firstFrameThresholds, []Threshold{
+	playThresholds = concat(sessionThresholds, lossThresholds, jitterThresholds, firstFrameThresholds, []Threshold{
 		MustThreshold(Warn, "fps >= 20", "the clip runs at 30 fps; below 20 motion looks jerky"),
 		MustThreshold(Fail, "fps >= 10", "below 10 fps video is a slide show"),
 	})
@@ -51,9 +58,10 @@ func mediaServerChecks() []*Check {
 		{
 			ID:    "whip.publish",
 			Title: "WHIP publish",
-			Description: "Publishes real Opus and VP8 clips to the WHIP endpoint (RFC 9725): POST offer → 201 with Location (ETag and Link ICE servers " +
-				"used when given), trickle PATCH with If-Match (405/501: no trickle, not a failure), media at real pace with loss and RTT from the server's RTCP, DELETE → 200.",
-			Metrics:    []string{"rtcp_loss_pct", "rtt_ms", "post_ms", "connect_ms", "bitrate_kbps", "packets_sent", "trickle", "link_ice_servers", "rtt_max_ms"},
+			Description: "Publishes real clips to the WHIP endpoint (RFC 9725): POST an offer of the codecs rtcprobe has clips of (Opus, G.722, PCMU, PCMA; VP8, H.264, VP9, AV1) → " +
+				"201 with Location (ETag and Link ICE servers used when given), trickle PATCH with If-Match (405/501: no trickle, not a failure), " +
+				"the clips of the codecs the answer picked at real pace with loss and RTT from the server's RTCP, DELETE → 200.",
+			Metrics:    []string{"rtcp_loss_pct", "rtt_ms", "post_ms", "connect_ms", "bitrate_kbps", "packets_sent", "trickle", "link_ice_servers", "rtt_max_ms", "trickle_failed", "delete_failed"},
 			TimeoutFor: timeout,
 			Thresholds: publishThresholds,
 			Serial:     mediaSerial,
@@ -74,7 +82,7 @@ func mediaServerChecks() []*Check {
 			Title: "WHEP playback",
 			Description: "Plays the WHEP endpoint (recvonly offer → 201) for the media duration — what rtcprobe publishes via WHIP when a WHIP URL is given, " +
 				"else what the server has — and reports time to first frame, loss, jitter, fps and bitrate received.",
-			Metrics:    []string{"first_frame_ms", "loss_pct", "fps", "jitter_ms", "bitrate_kbps", "packets_received", "post_ms", "connect_ms", "trickle"},
+			Metrics:    []string{"first_frame_ms", "loss_pct", "fps", "jitter_ms", "bitrate_kbps", "packets_received", "post_ms", "connect_ms", "trickle", "trickle_failed", "delete_failed"},
 			TimeoutFor: timeout,
 			Thresholds: playThresholds,
 			Serial:     mediaSerial,
@@ -99,7 +107,7 @@ func mediaServerChecks() []*Check {
 			Title: "WHIP → WHEP through the server",
 			Description: "Publishes via WHIP and plays the same stream back via WHEP: end-to-end delay through the server (each Opus frame's arrival " +
 				"matched by payload to when it was sent) and loss through it.",
-			Metrics:    []string{"delay_ms", "loss_pct", "first_frame_ms", "delay_p95_ms", "delay_max_ms", "fps", "jitter_ms", "bitrate_kbps", "publish_rtt_ms", "publish_rtcp_loss_pct", "publish_bitrate_kbps"},
+			Metrics:    []string{"delay_ms", "loss_pct", "first_frame_ms", "delay_p95_ms", "delay_max_ms", "fps", "jitter_ms", "bitrate_kbps", "publish_rtt_ms", "publish_rtcp_loss_pct", "publish_bitrate_kbps", "trickle_failed", "delete_failed"},
 			TimeoutFor: timeout,
 			Thresholds: loopbackThresholds,
 			Serial:     mediaSerial,
@@ -211,6 +219,7 @@ func mediaServerAdvice(r Result, m probes.Measurement) string {
 	var (
 		he *probes.HTTPSessionError
 		ce *probes.ConnectError
+		cm *probes.CodecMismatchError
 	)
 	switch {
 	case errors.As(m.Err, &he) && errors.Is(he, probes.ErrUnauthorized):
@@ -221,18 +230,35 @@ func mediaServerAdvice(r Result, m probes.Measurement) string {
 		return "The endpoint does not exist: check the path (WHIP servers usually want the stream name or key in it)."
 	case errors.As(m.Err, &he) && he.Stage == probes.StagePost && (he.Code == 403 || he.Code == 409):
 		return "The server refused the session: the stream may already have a publisher, or the token does not allow it."
+	case errors.As(m.Err, &cm) || (errors.As(m.Err, &he) && he.Stage == probes.StagePost && he.Code >= 400 && strings.Contains(strings.ToLower(he.Status), "codec")):
+		return "" // the diagnosis table reads the SDP exchanged
+	case errors.As(m.Err, &he) && he.Stage == probes.StageAnswer && errors.Is(he, probes.ErrAnswerNotApplied):
+		return fmt.Sprintf("The %s server answered 201, but its SDP answer could not be applied (the error says what pion refused): cannot tell from here whether the answer "+
+			"is malformed (RFC 3264) or uses something pion does not support; a browser's WHIP client against the same endpoint tells them apart.", he.Proto)
 	case errors.As(m.Err, &he) && he.Stage == probes.StageAnswer:
 		return fmt.Sprintf("The %s server's answer breaks the protocol: RFC 9725 wants 201 Created with a Location header for the session and an SDP answer as the body. Clients such as OBS and browsers' WHIP libraries will fail the same way.", he.Proto)
-	case errors.As(m.Err, &he) && he.Stage == probes.StageTrickle:
-		return "The server refused the trickled candidates: a server without trickle ICE must answer 405 or 501 (RFC 9725 §4.3.1); check its ETag handling (If-Match)."
-	case errors.As(m.Err, &he) && he.Stage == probes.StageDelete:
-		return "The session could not be ended: the server keeps it (and its resources) until it times out; RFC 9725 wants 200 OK to DELETE on the Location."
 	case errors.As(m.Err, &ce) && ce.Stage == probes.StageICE:
 		return "The signalling worked but no media path: the server's ICE candidates are not reachable from here (a private address behind NAT without nat_1_1/public IP set, or its UDP ports firewalled). Give the server a TURN server (Link headers) or open its media ports."
 	case errors.As(m.Err, &ce) && ce.Stage == probes.StageMedia:
-		return "Connected, but media did not flow as sent: check that the server forwards Opus and VP8 and that the stream has a publisher."
+		return "Connected, but media did not flow as sent: check that the server forwards the negotiated codecs (the codecs evidence) and that the stream has a publisher."
 	case m.Err != nil:
 		return ""
+	case m.Metrics["trickle_failed"] == 1 || m.Metrics["delete_failed"] == 1:
+		return sessionFaultAdvice(m)
 	}
 	return mediaAdvice(r, m)
+}
+
+// sessionFaultAdvice: the media flowed, but the server broke a step of
+// the session around it (the trickle and delete evidence say how).
+func sessionFaultAdvice(m probes.Measurement) string {
+	var faults []string
+	if m.Metrics["trickle_failed"] == 1 {
+		faults = append(faults, "it did not answer the trickle PATCH as RFC 9725 §4.3.1 asks (2xx, or 405/501 without trickle ICE), so clients that trickle may fail where this call, "+
+			"connected by its checks to the answer's candidates, did not")
+	}
+	if m.Metrics["delete_failed"] == 1 {
+		faults = append(faults, "it did not answer DELETE with 200 OK (RFC 9725 §4.3), so each session stays, with its resources, until it times out")
+	}
+	return "Media flowed, but the server broke the session protocol: " + strings.Join(faults, "; ") + ". These are the server's to fix; the network is not involved."
 }

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -51,10 +52,30 @@ func WHIPPublish(ctx context.Context, cfg MediaServerConfig) Measurement {
 	// The last receiver reports trail the media by up to one interval.
 	sleepCtx(ctx, drainWait)
 	pub.record(&m)
-	if err := pub.stop(ctx); err != nil && m.Err == nil {
-		m.Err = err
-	}
+	recordEnd(ctx, &m, pub.stop(ctx))
 	return m
+}
+
+// recordEnd records how ending a session went: a DELETE the server did
+// not answer with 2xx leaves the session on the server until it times
+// out, which is the server's fault, not the media's (delete_failed, the
+// DELETE as a step of the record).
+func recordEnd(ctx context.Context, m *Measurement, err error) {
+	if err == nil {
+		return
+	}
+	var he *HTTPSessionError
+	if !errors.As(err, &he) || he.Stage != StageDelete {
+		if m.Err == nil {
+			m.Err = err
+		}
+		return
+	}
+	m.SetMetric("delete_failed", 1)
+	m.AddEvidence("delete", err.Error())
+	if o, ok := ObservationOf(err); ok {
+		Observe(ctx, o)
+	}
 }
 
 // record0 records what is known once connected.
@@ -140,9 +161,7 @@ func play(ctx context.Context, cfg MediaServerConfig, loopback bool) Measurement
 			m.AddEvidence("delay", "no received audio frame could be matched to a sent one: the server changes the payloads (transcoding?)")
 		}
 	}
-	if err := v.stop(ctx); err != nil && m.Err == nil {
-		m.Err = err
-	}
+	recordEnd(ctx, &m, v.stop(ctx))
 	if pub != nil {
 		var pm Measurement
 		pub.record(&pm)
@@ -151,9 +170,7 @@ func play(ctx context.Context, cfg MediaServerConfig, loopback bool) Measurement
 				m.SetMetric("publish_"+k, val)
 			}
 		}
-		if err := pub.stop(ctx); err != nil && m.Err == nil {
-			m.Err = err
-		}
+		recordEnd(ctx, &m, pub.stop(ctx))
 	}
 	return m
 }

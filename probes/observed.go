@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"syscall"
 )
 
@@ -117,7 +118,15 @@ func (e *HTTPSessionError) Observation() Observation {
 		return o
 	}
 	o := Observation{Step: e.Proto + " " + string(e.Stage), To: e.URL, Outcome: OutcomeErrorResponse, Code: e.Code, Reason: e.Status}
-	if e.Code == 0 {
+	switch {
+	case e.Code != 0:
+	case errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF):
+		// The server took the request and closed the connection without
+		// a status line.
+		o.Outcome, o.Note = OutcomeClosed, "the connection closed without an HTTP response"
+	case errors.Is(e.Err, syscall.ECONNRESET):
+		o.Outcome, o.Note = OutcomeReset, "the connection was reset without an HTTP response"
+	default:
 		o.Outcome, o.Note = OutcomeSilence, fromNetwork(fmt.Sprint(e.Err))
 	}
 	return o

@@ -27,6 +27,16 @@ type httpPeer struct {
 	// Timings.
 	postTook, connectTook time.Duration
 	trickle               error // nil: trickled; ErrNoTrickle or another error: not
+	// answered is what the answer made of each offered media section.
+	answered []answeredSection
+	// onAnswer, when set, sees the answer's sections before the answer is
+	// applied (a publisher picks its clips there); its error ends the
+	// negotiation.
+	onAnswer func([]answeredSection) error
+	// allSections: every offered section must get a codec (a publisher
+	// sends both kinds); otherwise one is enough (a viewer plays what the
+	// server has).
+	allSections bool
 }
 
 // loopbackOnly: a server on loopback is reached with loopback candidates
@@ -35,7 +45,7 @@ func loopbackOnly(ep Endpoint) bool { return ep.URL != nil && isLoopbackHost(ep.
 
 func newHTTPPeer(proto string, ep Endpoint, cfg HTTPConfig) (*httpPeer, error) {
 	p := &httpPeer{rtp: &statsHolder{}, connected: make(chan struct{}), failed: make(chan struct{})}
-	api, err := NewAPI(APIConfig{Loopback: loopbackOnly(ep), ReportInterval: 250 * time.Millisecond, OnStats: p.rtp.set})
+	api, err := NewAPI(APIConfig{Loopback: loopbackOnly(ep), ReportInterval: 250 * time.Millisecond, OnStats: p.rtp.set, Codecs: sessionCodecs})
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +101,9 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := p.readCodecs(ctx, answer); err != nil {
+		return err
+	}
 	if len(p.sess.servers) > 0 {
 		if err := p.pc.SetConfiguration(webrtc.Configuration{ICEServers: p.sess.servers}); err != nil {
 			return &ConnectError{Stage: StageGathering, Err: fmt.Errorf("ICE servers from the Link headers: %w", err), After: time.Since(p.start)}
@@ -102,7 +115,7 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return &HTTPSessionError{Proto: p.sess.proto, Stage: StageAnswer, URL: p.sess.ep.Name(), Code: 201, Status: "201 Created",
-			Err: fmt.Errorf("the answer SDP does not apply: %v", fromNetwork(err.Error()))}
+			Err: fmt.Errorf("%w: %v", ErrAnswerNotApplied, fromNetwork(err.Error()))}
 	}
 	select {
 	case <-gathered:
@@ -113,15 +126,50 @@ func (p *httpPeer) negotiate(ctx context.Context) error {
 	p.trickle = p.sess.patch(tctx, sdpFrag(p.pc.LocalDescription().SDP))
 	cancel()
 	if p.trickle != nil && !errors.Is(p.trickle, ErrNoTrickle) {
-		var he *HTTPSessionError
-		// A server that refuses the PATCH outright (4xx) broke the
-		// protocol; one that cannot be reached for it is a failure too.
-		if errors.As(p.trickle, &he) {
-			return p.trickle
+		// The server did not take the candidates, but it learns this
+		// client's address from the connectivity checks to the candidates
+		// of its answer, as it does without trickle: the call goes on, and
+		// the PATCH's outcome is a step of the record.
+		if o, ok := ObservationOf(p.trickle); ok {
+			Observe(ctx, o)
 		}
 	}
 	return nil
 }
+
+// readCodecs reads which offered codec the answer picked for each media
+// section and records it as the POST's observation; a section left
+// without one is a codec mismatch. An answer that does not parse is left
+// to SetRemoteDescription to refuse.
+func (p *httpPeer) readCodecs(ctx context.Context, answer string) error {
+	secs, err := readAnswer(answer)
+	if err != nil {
+		return nil
+	}
+	p.answered = secs
+	var first *CodecMismatchError
+	usable := 0
+	for _, s := range secs {
+		switch {
+		case s.Codec != nil:
+			usable++
+		case first == nil:
+			first = s.mismatch(p.sess.proto, p.sess.ep.Name(), p.postTook)
+		}
+	}
+	if first != nil && (p.allSections || usable == 0) {
+		return first
+	}
+	Observe(ctx, Observation{Step: p.sess.proto + " " + string(StagePost), To: p.sess.ep.Name(), Outcome: OutcomeAnswered, AfterMS: ms(p.postTook),
+		Code: 201, Reason: "201 Created", Note: "negotiated: " + negotiatedCodecs(secs)})
+	if p.onAnswer != nil {
+		return p.onAnswer(secs)
+	}
+	return nil
+}
+
+// ErrAnswerNotApplied: pion refused to apply the server's SDP answer.
+var ErrAnswerNotApplied = errors.New("the answer SDP does not apply")
 
 // establish negotiates and waits for the connection.
 func (p *httpPeer) establish(ctx context.Context) error {
@@ -138,10 +186,25 @@ func (p *httpPeer) connect(ctx context.Context) error {
 		p.connectTook = time.Since(p.start)
 		return nil
 	case <-p.failed:
-		return &ConnectError{Stage: StageICE, Err: errors.New("the connection to the media server failed (ICE or DTLS)"), After: time.Since(p.start)}
+		return &ConnectError{Stage: StageICE, Err: errors.New("the connection to the media server failed (ICE or DTLS)" + p.trickleNote()), After: time.Since(p.start)}
 	case <-ctx.Done():
-		return &ConnectError{Stage: StageICE, Err: fmt.Errorf("not connected to the media server before the deadline: %w", context.Cause(ctx)), After: time.Since(p.start)}
+		return &ConnectError{Stage: StageICE, Err: fmt.Errorf("not connected to the media server before the deadline%s: %w", p.trickleNote(), context.Cause(ctx)), After: time.Since(p.start)}
 	}
+}
+
+// trickleFailed: the trickle PATCH failed otherwise than by saying the
+// server has no trickle ICE.
+func (p *httpPeer) trickleFailed() bool {
+	return p.trickle != nil && !errors.Is(p.trickle, ErrNoTrickle)
+}
+
+// trickleNote adds the failed PATCH to a connection failure: the server
+// then had only the connectivity checks to learn this client's address.
+func (p *httpPeer) trickleNote() string {
+	if !p.trickleFailed() {
+		return ""
+	}
+	return " (the server did not take the trickled candidates either)"
 }
 
 // record adds the session's protocol facts to m.
@@ -162,6 +225,9 @@ func (p *httpPeer) record(m *Measurement, prefix string) {
 	if p.sess.location != nil {
 		m.AddEvidence("location", redactURL(p.sess.location))
 	}
+	if len(p.answered) > 0 {
+		m.AddEvidence("codecs", negotiatedCodecs(p.answered))
+	}
 	if p.sess.etag != "" {
 		m.AddEvidence("etag", fromNetwork(truncate(p.sess.etag, 80)))
 	}
@@ -176,6 +242,7 @@ func (p *httpPeer) record(m *Measurement, prefix string) {
 		m.AddEvidence("trickle", "the server does not support trickle ICE (405/501 to PATCH): it learns the client's address from its connectivity checks")
 	default:
 		m.SetMetric("trickle", 0)
+		m.SetMetric("trickle_failed", 1)
 		m.AddEvidence("trickle", p.trickle.Error())
 	}
 	if ld := p.pc.LocalDescription(); ld != nil {

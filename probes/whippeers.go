@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,10 +16,11 @@ import (
 	"github.com/rtcprobe/rtcprobe/internal/media"
 )
 
-// publisher sends the embedded Opus and VP8 clips to a WHIP endpoint at
-// real-time pace.
+// publisher sends an audio and a video clip to a WHIP endpoint at
+// real-time pace: the clips of the codecs the server's answer picked.
 type publisher struct {
 	*httpPeer
+	// clips and tracks are audio first, then video.
 	clips   []*media.Clip
 	tracks  []*webrtc.TrackLocalStaticSample
 	senders []*webrtc.RTPSender
@@ -30,7 +33,9 @@ type publisher struct {
 	took    time.Duration
 }
 
-// startPublisher connects a publisher to the WHIP endpoint.
+// startPublisher connects a publisher to the WHIP endpoint. The offer
+// lists every codec rtcprobe has a clip of; the tracks are Opus and VP8
+// until the answer names the codecs to send.
 func startPublisher(ctx context.Context, ep Endpoint, cfg HTTPConfig) (*publisher, error) {
 	audio, err := media.Audio()
 	if err != nil {
@@ -45,12 +50,9 @@ func startPublisher(ctx context.Context, ep Endpoint, cfg HTTPConfig) (*publishe
 		return nil, err
 	}
 	p := &publisher{httpPeer: hp, clips: []*media.Clip{audio, video}, sent: &sendLog{}}
+	hp.allSections, hp.onAnswer = true, p.pickClips
 	for _, c := range p.clips {
-		kind := "audio"
-		if c.MimeType == webrtc.MimeTypeVP8 {
-			kind = "video"
-		}
-		tr, err := webrtc.NewTrackLocalStaticSample(c.Capability(), kind, "rtcprobe")
+		tr, err := newClipTrack(c)
 		if err != nil {
 			p.stop(ctx)
 			return nil, err
@@ -78,6 +80,35 @@ func startPublisher(ctx context.Context, ep Endpoint, cfg HTTPConfig) (*publishe
 		return nil, err
 	}
 	return p, nil
+}
+
+func newClipTrack(c *media.Clip) (*webrtc.TrackLocalStaticSample, error) {
+	return webrtc.NewTrackLocalStaticSample(c.Capability(), kindOf(c.MimeType).String(), "rtcprobe")
+}
+
+// pickClips swaps each track for the clip of the codec the answer picked
+// for its kind, before the answer is applied (pion binds a track to the
+// negotiated codec then).
+func (p *publisher) pickClips(secs []answeredSection) error {
+	for _, s := range secs {
+		i := slices.IndexFunc(p.clips, func(c *media.Clip) bool { return kindOf(c.MimeType) == s.Kind })
+		if i < 0 || s.Codec == nil || strings.EqualFold(p.clips[i].MimeType, s.Codec.MimeType) {
+			continue
+		}
+		clip, err := clipFor(s.Codec)
+		if err != nil {
+			return err
+		}
+		tr, err := newClipTrack(clip)
+		if err != nil {
+			return err
+		}
+		if err := p.senders[i].ReplaceTrack(tr); err != nil {
+			return fmt.Errorf("sending %s: %w", codecName(clip.MimeType), err)
+		}
+		p.clips[i], p.tracks[i] = clip, tr
+	}
+	return nil
 }
 
 // play sends both clips until ctx ends or d has passed (d <= 0: until ctx

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 // binary is rtcprobe built for this test run: the tests that run inside a
@@ -41,7 +42,38 @@ type binaryReport struct {
 		Error   string             `json:"error"`
 		Advice  string             `json:"advice"`
 		Series  []json.RawMessage  `json:"series"`
+		checkRecord
 	} `json:"checks"`
+}
+
+// checkRecord is what a result shows besides its figures: evidence and
+// the steps observed.
+type checkRecord struct {
+	Evidence []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	} `json:"evidence"`
+	Observations []probes.Observation `json:"observations"`
+}
+
+// evidence is the first evidence of that name ("" when none).
+func (r checkRecord) evidence(name string) string {
+	for _, e := range r.Evidence {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// observation is the first observed step of that name.
+func (r checkRecord) observation(step string) *probes.Observation {
+	for i, o := range r.Observations {
+		if o.Step == step {
+			return &r.Observations[i]
+		}
+	}
+	return nil
 }
 
 // runBinary runs the built rtcprobe with args that include --json -.

@@ -43,6 +43,9 @@ type JanusConfig struct {
 	// ICEServers are announced in Link headers: {"uri": …, "username": …,
 	// "credential": …}.
 	ICEServers []map[string]string
+	// VideoCodec is the room's video codec as Janus names it ("vp8" when
+	// empty; "h265" makes a room whose video rtcprobe cannot send).
+	VideoCodec string
 }
 
 // nodeDir is where `make media-deps` installs simple-whip-server and its
@@ -79,7 +82,7 @@ func StartJanus(t testing.TB, cfg JanusConfig) *Janus {
 	ns.Run(t, "ip", "route", "add", "default", "via", local)
 	waitLinkUp(t, ns)
 	work := t.TempDir()
-	writeJanusConfig(t, work)
+	writeJanusConfig(t, work, cfg.VideoCodec)
 	jcmd := ns.Command(context.Background(), janus, "-F", work, "-C", filepath.Join(work, "janus.jcfg"), "-o", "-d", "3")
 	netlab.StartProcess(t, jcmd, 15*time.Second)
 	waitTCP(t, net.JoinHostPort(remote, strconv.Itoa(janusWSPort)))
@@ -173,10 +176,13 @@ func (j *Janus) Endpoint(t testing.TB, id, token string) *url.URL {
 }
 
 // writeJanusConfig writes a Janus configuration with only the VideoRoom
-// plugin and the WebSockets transport, a room for Opus and VP8, and media
-// ports of its own.
-func writeJanusConfig(t testing.TB, dir string) {
+// plugin and the WebSockets transport, a room for Opus and the video
+// codec (VP8 by default), and media ports of its own.
+func writeJanusConfig(t testing.TB, dir, videoCodec string) {
 	t.Helper()
+	if videoCodec == "" {
+		videoCodec = "vp8"
+	}
 	lib := "/usr/lib/x86_64-linux-gnu/janus"
 	if m, _ := filepath.Glob("/usr/lib/*/janus/plugins"); len(m) > 0 {
 		lib = filepath.Dir(m[0])
@@ -221,16 +227,16 @@ admin: {
 	admin_wss = false
 }
 `, janusWSPort),
-		"janus.plugin.videoroom.jcfg": `general: {
+		"janus.plugin.videoroom.jcfg": fmt.Sprintf(`general: {
 }
 room-1234: {
 	description = "rtcprobe"
 	publishers = 6
 	bitrate = 2000000
 	audiocodec = "opus"
-	videocodec = "vp8"
+	videocodec = "%s"
 }
-`,
+`, videoCodec),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
