@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 )
 
 // Observation is one exchange a probe had with the network: what it sent,
@@ -137,11 +136,6 @@ func ObservationOf(err error) (Observation, bool) {
 		return Observation{}, false
 	}
 	return o.Observation(), true
-}
-
-// observed builds an observation of a step that began at start.
-func observed(step string, tr Transport, to string, out Outcome, start time.Time) Observation {
-	return Observation{Step: step, Transport: string(tr), To: to, Outcome: out, AfterMS: ms(time.Since(start))}
 }
 
 func joinNote(a, b string) string {
