@@ -337,7 +337,9 @@ func firewallChecks() []*Check {
 			"ok, silently dropped, refused, TLS failure and auth failure apart; the verdict says which rule to change.",
 		Metrics: []string{"paths_open", "cells", "rtt_best_ms", "cells_ok", "cells_dropped", "cells_refused",
 			"cells_tls_failed", "cells_auth_failed", "udp_open", "tcp_open", "tls_open"},
-		Timeout: 2 * time.Second,
+		// The matrix's probes take up to 2 s; a silent UDP port gets a
+		// follow-up after a pause for the host's ICMP budget.
+		Timeout: 4 * time.Second,
 		Thresholds: []Threshold{
 			MustThreshold(Fail, "paths_open >= 1", "with no open path no ICE candidate can reach the server: calls fail"),
 			MustThreshold(Warn, "udp_open == 1", "without UDP, media is relayed over TCP/TLS: head-of-line blocking adds latency and jitter"),
@@ -362,11 +364,18 @@ func firewallChecks() []*Check {
 			if len(todo) == 0 {
 				return probes.Failed(fmt.Errorf("the URIs of %s offer only DTLS, which the matrix does not probe: %w", s.Name, probes.ErrUnsupported))
 			}
+			mctx, cancel := context.WithTimeout(ctx, matrixWait)
+			defer cancel()
 			var cells []CellOutcome
-			for _, r := range probes.Matrix(ctx, todo) {
+			for _, r := range probes.Matrix(mctx, todo) {
 				cells = append(cells, classifyCell(r))
+				if o, ok := probes.ObservationOf(r.Measurement.Err); ok {
+					o.Step = r.Cell.Name + ": " + o.Step
+					probes.Observe(ctx, o)
+				}
 			}
 			settleICMP(cells)
+			followUpSilentUDP(ctx, cells, todo)
 			// The verdict comes first: it is what a one-line summary shows.
 			var m probes.Measurement
 			v := FirewallVerdict(s.Target.Server.URI.Host, cells)

@@ -238,24 +238,39 @@ func extraAdvice(host string, cells []CellOutcome) string {
 }
 
 // settleICMP reads a port's UDP cells together. Hosts rate-limit ICMP
-// (Linux: a burst of 6, then one a second per peer), so when several
-// probes hit a closed UDP port at once only some get "port unreachable"
-// and the others time out; read one by one, the verdict would flip
-// between refused and dropped from run to run. One refusal shows that the
-// host answers for that port: the silent cells were refused too.
+// errors (Linux: a burst of 6, then one a second per peer), so when several
+// probes hit a UDP port at once only some hear the ICMP error (port
+// unreachable, administratively prohibited, …) and the others time out;
+// read one by one, the verdict would flip between refused and dropped from
+// run to run. One ICMP answer shows how the port is answered: the silent
+// cells were answered the same way.
 func settleICMP(cells []CellOutcome) {
-	refused := map[int]bool{}
+	answered := map[int]CellOutcome{}
 	for _, c := range cells {
-		if c.Transport.Network() == "udp" && c.Outcome == OutcomeRefused {
-			refused[c.Port] = true
+		if c.Transport.Network() == "udp" && icmpAnswered(c) {
+			if _, seen := answered[c.Port]; !seen {
+				answered[c.Port] = c
+			}
 		}
 	}
 	for i, c := range cells {
-		if c.Transport.Network() == "udp" && c.Outcome == OutcomeDropped && refused[c.Port] {
-			cells[i].Outcome = OutcomeRefused
-			cells[i].Detail = "ICMP port unreachable to another probe of this port; this one's was rate-limited"
+		a, ok := answered[c.Port]
+		if c.Transport.Network() == "udp" && c.Outcome == OutcomeDropped && ok {
+			cells[i].Outcome, cells[i].RejectedBy = a.Outcome, a.RejectedBy
+			cells[i].Detail = strings.TrimSuffix(a.Detail, ", to a follow-up probe after a pause") + " to another probe of this port; this one's was rate-limited"
 		}
 	}
+}
+
+// icmpAnswered: the cell's outcome came from an ICMP error.
+func icmpAnswered(c CellOutcome) bool {
+	switch c.Outcome {
+	case OutcomeRefused, OutcomeUnreachable:
+		return true
+	case OutcomeRejected:
+		return c.RejectedBy != ""
+	}
+	return false
 }
 
 // describe lists cells as "STUN/UDP 3478 dropped, STUN/TCP 3478 ok".

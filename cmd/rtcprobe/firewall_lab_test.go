@@ -201,7 +201,7 @@ func TestFirewallLab(t *testing.T) {
 		if len(args) > 0 && args[0] == "firewall" {
 			head, args = []string{"firewall"}, args[1:]
 		}
-		args = append(append(head, "--check-timeout", "3s", "--json", "-"), args...)
+		args = append(append(head, "--check-timeout", "4s", "--json", "-"), args...)
 		cmd := client.Command(ctx, self, "-test.run=^TestLabProcess$")
 		// SSL_CERT_FILE makes the lab CA the client's system root.
 		cmd.Env = netlab.Env(append(env, labRole+"=client", labArgs+"="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+caFile)...)
@@ -216,12 +216,17 @@ func TestFirewallLab(t *testing.T) {
 	}
 
 	tests := []struct {
-		name     string
-		rules    []string
+		name  string
+		rules []string
+		// router are rules in the router's FORWARD chain: a firewall on
+		// the path rather than on the server's host.
+		router   []string
 		cells    map[string]string // evidence name → value prefix
 		verdict  string
 		advice   []string
 		exitCode int
+		// stunAdvice are words stun.udp's own advice must carry.
+		stunAdvice []string
 	}{
 		{
 			name:     "no firewall",
@@ -246,6 +251,59 @@ func TestFirewallLab(t *testing.T) {
 			exitCode: exitFail,
 		},
 		{
+			name:       "server rejects UDP: icmp-admin-prohibited",
+			rules:      []string{"-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-admin-prohibited"},
+			cells:      map[string]string{"STUN/UDP 3478": "rejected (ICMP communication administratively prohibited from " + ip(2, 2), "STUN/TCP 3478": "ok"},
+			verdict:    "udp-blocked: UDP to " + ip(2, 2) + ":3478 is rejected by a firewall",
+			advice:     []string{"The server host's own firewall rejects UDP to " + ip(2, 2) + ":3478"},
+			exitCode:   exitFail,
+			stunAdvice: []string{"packet filter on the server's host"},
+		},
+		{
+			name:       "server rejects UDP: icmp-host-prohibited",
+			rules:      []string{"-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-host-prohibited"},
+			cells:      map[string]string{"STUN/UDP 3478": "rejected (ICMP host administratively prohibited from " + ip(2, 2), "STUN/TCP 3478": "ok"},
+			verdict:    "udp-blocked: UDP to " + ip(2, 2) + ":3478 is rejected by a firewall",
+			exitCode:   exitFail,
+			stunAdvice: []string{"packet filter on the server's host"},
+		},
+		{
+			name:       "server rejects UDP: icmp-net-unreachable",
+			rules:      []string{"-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-net-unreachable"},
+			cells:      map[string]string{"STUN/UDP 3478": "unreachable (ICMP net unreachable from " + ip(2, 2), "STUN/TCP 3478": "ok"},
+			verdict:    "udp-blocked: UDP to " + ip(2, 2) + ":3478 is unreachable",
+			advice:     []string{"Cannot tell from here"},
+			exitCode:   exitFail,
+			stunAdvice: []string{"Cannot tell from here", "imitates that"},
+		},
+		{
+			name:       "router rejects UDP (port unreachable in its own name)",
+			router:     []string{"-A FORWARD -p udp -j REJECT"},
+			cells:      map[string]string{"STUN/UDP 3478": "rejected (ICMP port unreachable from " + ip(1, 1), "STUN/TCP 3478": "ok"},
+			verdict:    "udp-blocked: UDP to " + ip(2, 2) + ":3478 is rejected by a firewall",
+			advice:     []string{"The firewall at " + ip(1, 1) + " rejects UDP"},
+			exitCode:   exitFail,
+			stunAdvice: []string{ip(1, 1) + ", on the path to " + ip(2, 2)},
+		},
+		{
+			name:       "router rejects UDP: icmp-admin-prohibited",
+			router:     []string{"-A FORWARD -p udp -j REJECT --reject-with icmp-admin-prohibited"},
+			cells:      map[string]string{"STUN/UDP 3478": "rejected (ICMP communication administratively prohibited from " + ip(1, 1)},
+			verdict:    "udp-blocked: UDP to " + ip(2, 2) + ":3478 is rejected by a firewall",
+			advice:     []string{"The firewall at " + ip(1, 1)},
+			exitCode:   exitFail,
+			stunAdvice: []string{ip(1, 1) + " refused UDP"},
+		},
+		{
+			name:       "server rejects UDP, ICMP dropped on the way back",
+			rules:      []string{"-A INPUT -i eth0 -p udp -j REJECT"},
+			router:     []string{"-A FORWARD -p icmp -j DROP"},
+			cells:      map[string]string{"STUN/UDP 3478": "dropped (no answer", "STUN/TCP 3478": "ok"},
+			verdict:    "udp-blocked: UDP to " + ip(2, 2) + ":3478 is silently dropped",
+			exitCode:   exitFail,
+			stunAdvice: []string{"Cannot tell from here", "ICMP error is dropped on its way back"},
+		},
+		{
 			name:     "server resets TCP 3478",
 			rules:    []string{"-A INPUT -i eth0 -p tcp --dport 3478 -j REJECT --reject-with tcp-reset"},
 			cells:    map[string]string{"STUN/UDP 3478": "ok", "STUN/TCP 3478": "refused (TCP RST)", "STUN/TLS 443": "ok"},
@@ -264,9 +322,14 @@ func TestFirewallLab(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			server.IPTables(t, "-F INPUT")
+			router.IPTables(t, "-F FORWARD")
 			for _, r := range tt.rules {
 				server.IPTables(t, r)
 			}
+			for _, r := range tt.router {
+				router.IPTables(t, r)
+			}
+			t.Cleanup(func() { router.IPTables(t, "-F FORWARD") })
 			rep, code := probe(t, nil, "firewall", "--checks", "firewall,stun.udp", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
 				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
 			for name, want := range tt.cells {
@@ -287,6 +350,11 @@ func TestFirewallLab(t *testing.T) {
 			}
 			if code != tt.exitCode {
 				t.Errorf("exit code %d, want %d", code, tt.exitCode)
+			}
+			for _, a := range tt.stunAdvice {
+				if got := rep.advice("stun.udp"); !strings.Contains(got, a) {
+					t.Errorf("stun.udp advice %q lacks %q", got, a)
+				}
 			}
 			if tt.name == "no firewall" {
 				// MASQUERADE: the server sees the router's address.
@@ -329,6 +397,26 @@ func TestFirewallLab(t *testing.T) {
 		}
 		if len(verdicts) != 1 {
 			t.Errorf("the verdict changed between iterations: %v", verdicts)
+		}
+	})
+
+	// Back-to-back processes share nothing, so the in-process memory of
+	// refusals does not help: the one before spent the host's ICMP budget,
+	// and this run's probes of the port hear nothing. The follow-up after
+	// a pause must find the refusal, run after run.
+	t.Run("ICMP rate limiting, 4 processes back to back", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		server.IPTables(t, "-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-port-unreachable")
+		t.Cleanup(func() { server.IPTables(t, "-F INPUT") })
+		for i := range 4 {
+			rep, _ := probe(t, nil, "firewall", "--checks", "firewall", "--ports", "443/tls", "--user", "lab", "--password", "lab-password",
+				"stun:"+ip(2, 2)+":3478", "turn:"+ip(2, 2)+":3478")
+			if got := rep.evidence("firewall.matrix", "verdict"); !strings.HasPrefix(got, "udp-blocked: UDP to "+ip(2, 2)+":3478 is refused by the host") {
+				t.Errorf("run %d: verdict %q, want refused by the host", i+1, got)
+			}
+			if got := rep.advice("firewall.matrix"); strings.Contains(got, "permit outbound UDP") {
+				t.Errorf("run %d: advice blames the path: %q", i+1, got)
+			}
 		}
 	})
 
