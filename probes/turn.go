@@ -272,14 +272,6 @@ func otherFamily(ctx context.Context, t Target, m *Measurement) {
 	}
 }
 
-func releaseQuietly(ctx context.Context, c *turnClient) {
-	if ctx.Err() != nil {
-		return
-	}
-	_ = c.release(ctx) // the allocation expires on its own if this fails
-	noteRelease(c.t)
-}
-
 func hasCode(err error, code int) bool {
 	var se *STUNError
 	return errors.As(err, &se) && se.Code == code
