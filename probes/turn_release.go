@@ -81,7 +81,7 @@ func settle(ctx context.Context, c *turnClient, refused error) {
 
 // releaseObservation records a release step that did not succeed.
 func releaseObservation(c *turnClient, step string, err error, start time.Time) Observation {
-	o := observed(step, c.t.Transport, c.t.Addr(), OutcomeSilence, start)
+	o := Observation{Step: step, Transport: string(c.t.Transport), To: c.t.Addr(), Outcome: OutcomeSilence, AfterMS: ms(time.Since(start))}
 	if fo, ok := ObservationOf(err); ok {
 		o.Outcome, o.Code, o.Reason, o.Bytes = fo.Outcome, fo.Code, fo.Reason, fo.Bytes
 	}
