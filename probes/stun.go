@@ -272,7 +272,7 @@ func (x *bindingExchange) roundTrip(ctx context.Context) (*stun.XORMappedAddress
 
 // errBindingIgnored ends a stream exchange whose Binding went unanswered
 // while a later Allocate was answered.
-var errBindingIgnored = errors.New("Binding ignored, Allocate answered")
+var errBindingIgnored = errors.New("the Binding request was ignored while an Allocate was answered")
 
 // keepWaiting runs when wait passed without the answer on a stream: the
 // request is not sent again. On a connection that has answered nothing
