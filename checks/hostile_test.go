@@ -113,7 +113,9 @@ func TestHostileServers(t *testing.T) {
 		{mode: hostile.Flood101, proxy: true, want: map[string]verdict{
 			"stun.tcp":            {checks.Fail, "bad answer"},
 			"signaling.websocket": {checks.Fail, "no HTTP answer to the Upgrade request: status line longer than 8192 bytes"}}},
-		{mode: hostile.Dribble, want: silent},
+		// What dribbles in before the deadline is no STUN answer.
+		{mode: hostile.Dribble, want: with(map[string]verdict{
+			"stun.tcp": {checks.Fail, "but answered no STUN Binding request"}})},
 		{mode: hostile.Dribble, proxy: true, want: map[string]verdict{
 			"stun.tcp":            {checks.Fail, "proxy CONNECT with %s over TCP timed out after"},
 			"signaling.websocket": {checks.Fail, "proxy CONNECT with %s over TCP timed out after"}}},

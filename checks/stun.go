@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -27,7 +28,7 @@ func stunChecks() []*Check {
 			ID:          "stun." + string(tr),
 			Title:       title,
 			Description: "Sends STUN Binding requests over " + tr.Upper() + " and measures round-trip time, loss and the mapped (public) address.",
-			Metrics:     []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct", "rtt_min_ms", "rtt_max_ms", "requests", "responses", "connect_ms"},
+			Metrics:     []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct", "rtt_min_ms", "rtt_max_ms", "requests", "responses", "connect_ms", "answer_stall_ms"},
 			Timeout:     2 * time.Second,
 			Thresholds:  stunThresholds,
 			Subjects: func(p *Plan) []Subject {
@@ -36,7 +37,8 @@ func stunChecks() []*Check {
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
 			},
-			Needs: needs,
+			Advice: stunAdvice,
+			Needs:  needs,
 		}
 	}
 	secure := func(s probes.Server) bool { return s.URI.Scheme == stun.SchemeTypeSTUNS }
@@ -45,6 +47,21 @@ func stunChecks() []*Check {
 		mk(probes.TCP, plainSTUN, "STUN binding over TCP", "a stun: server"),
 		mk(probes.TLS, secure, "STUN binding over TLS", "a stuns: server"),
 	}
+}
+
+// stunAdvice explains a slow Binding exchange over a stream whose answers
+// came in parts: their first bytes soon, the rest long after. The delay
+// is then inside the stream, not the path's round trip; who holds it
+// (the server, or a proxy or middlebox relaying the stream) cannot be
+// told from here.
+func stunAdvice(r Result, m probes.Measurement) string {
+	stall, rtt := m.Metrics["answer_stall_ms"], m.Metrics["rtt_max_ms"]
+	if m.Err != nil || stall == 0 || stall < rtt/2 {
+		return ""
+	}
+	return fmt.Sprintf("The answers came in parts, with a pause of up to %s ms inside one answer (round trips up to %s ms): the time is spent inside the stream, not on the path. "+
+		"Cannot tell from here whether the server stalls mid-message or a proxy or middlebox relaying the stream holds it; to tell them apart, query the server from another network "+
+		"(or over UDP, stun.udp): a server that stalls does so everywhere.", FormatNumber(stall), FormatNumber(rtt))
 }
 
 // tcpNotAsked is what a failed TCP diagnostic means for a URI that names

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return fmt.Sprintf("The server refused an IPv4 relay, the family rtcprobe (like browsers) asks for by default (%s). "+
 			"Give the server an IPv4 relay address (coturn: relay-ip), or clients get no relay candidate from it.", evidence(m, "relay_family"))
 	}
-	if errors.As(m.Err, &se) && se.Code == 486 && evidence(m, "own_releases") != "" {
+	if errors.As(m.Err, &se) && se.Code == 486 && evidence(m, "own_releases") != "" && !bandwidthQuota(se.Reason) {
 		return "Allocation quota reached on the first allocation, and the server may still count allocations rtcprobe itself released (" + evidence(m, "own_releases") +
 			"): it frees released allocations late (coturn does so on a timer, later on a loaded host). This is rtcprobe's own use, not other clients': run again, or raise the user quota (coturn: user-quota)."
 	}
@@ -79,8 +80,7 @@ func turnAdvice(r Result, m probes.Measurement) string {
 	v := m.Metrics
 	switch {
 	case v["quota_held"] > 0:
-		return fmt.Sprintf("The server granted one relay but refused a second (486) while rtcprobe held %s for this user: the user may hold only that many allocations (coturn: user-quota). "+
-			"A client needs one per call; rtcprobe's relay test needs two, so relaying was not measured. Raise the quota to 2 or more to test relaying.", FormatNumber(v["quota_held"]))
+		return secondAllocationAdvice(r, v["quota_held"])
 	case v["bindings_expired"] == 1:
 		return "The server stopped relaying mid-test until the channel and permission were bound again: it expires channel bindings or permissions sooner than RFC 8656 allows (10 min, 5 min), " +
 			"so calls lose media after that time (coturn: channel-lifetime, permission-lifetime; keep the defaults)."
@@ -103,6 +103,39 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return "Allocation is slow: the server is far away or overloaded (coturn: check its CPU and the user database)."
 	}
 	return ""
+}
+
+// secondAllocationAdvice reads the 486 that refused the relay test's
+// second allocation by its reason phrase and by what rtcprobe itself held.
+// coturn sends "Allocation Bandwidth Quota Reached" when its bandwidth
+// capacity (bps-capacity, shared by every session with a max-bps) is used
+// up, and "Allocation Quota Reached" for both the per-user quota
+// (user-quota) and the server's total quota (total-quota): that phrase
+// leaves the two open, and allocations released moments before (by an
+// earlier run, or another client) that the server still counts.
+func secondAllocationAdvice(r Result, held float64) string {
+	reason := ""
+	for _, o := range r.Observations {
+		if o.Step == "second Allocate request" && o.Code == 486 {
+			reason = o.Reason
+		}
+	}
+	const why = "A client needs one allocation per call; rtcprobe's relay test needs two, so relaying was not measured."
+	if bandwidthQuota(reason) {
+		return fmt.Sprintf("The server granted one relay but refused a second with 486 %s while rtcprobe held %s: its bandwidth capacity is used up, whoever the user, not a per-user allocation quota "+
+			"(coturn: bps-capacity, which every session with a max-bps draws on). %s Raise bps-capacity or lower max-bps to test relaying.", reason, FormatNumber(held), why)
+	}
+	return fmt.Sprintf("The server granted one relay but refused a second (486 %s) while rtcprobe held %s for this user. "+
+		"Cannot tell from here: this user may hold only %s allocation(s) (coturn: user-quota); or the server's total quota is reached, whoever the user (coturn: total-quota); "+
+		"or allocations released moments before, by an earlier run or another client, are still counted (coturn frees one about a second after its release). "+
+		"To tell them apart, run again in a few seconds, then with another username (with --turn-secret: --user another): refused for every user means total-quota, for this user only user-quota. %s",
+		cmp.Or(reason, "without a reason phrase"), FormatNumber(held), FormatNumber(held), why)
+}
+
+// bandwidthQuota: a 486 reason phrase that names bandwidth (coturn's
+// bps-capacity) rather than a count of allocations.
+func bandwidthQuota(reason string) bool {
+	return strings.Contains(strings.ToLower(reason), "bandwidth")
 }
 
 // askIPv6Elsewhere: the IPv6 relay question is asked over TCP when the

@@ -179,11 +179,17 @@ type NoSTUNError struct {
 	// AnswersTURN is true when an Allocate on the same connection was
 	// answered.
 	AnswersTURN bool
+	// Partial bytes of an answer had arrived on a stream when the time
+	// ran out, of the Announced size (0 when its header was incomplete).
+	Partial, Announced int
 }
 
 func (e *NoSTUNError) Error() string {
-	if e.AnswersTURN {
+	switch {
+	case e.AnswersTURN:
 		return fmt.Sprintf("%s answers TURN over %s but no STUN Binding request in %s", e.Addr, e.Transport.Upper(), roundDur(e.After))
+	case e.Partial > 0:
+		return fmt.Sprintf("%s accepted the %s connection and sent %s but answered no STUN Binding request in %s", e.Addr, e.Transport.Upper(), partialNote(e.Partial, e.Announced), roundDur(e.After))
 	}
 	return fmt.Sprintf("%s accepted the %s connection but answered no STUN Binding request in %s", e.Addr, e.Transport.Upper(), roundDur(e.After))
 }

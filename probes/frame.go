@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // maxStreamFrame is the largest frame a length field can announce: a STUN
@@ -38,6 +39,20 @@ type frameReader struct {
 	start, end int
 	// broken is set once the stream cannot be framed any more.
 	broken error
+	// began is when the first buffered byte arrived, reads how many reads
+	// brought the buffered bytes; last describes the frame next returned
+	// most recently (streams only).
+	began time.Time
+	reads int
+	last  frameArrival
+}
+
+// frameArrival is how a frame came off a stream: when its first bytes
+// arrived, and in how many reads. A server that stalls mid-message shows
+// as an answer whose first bytes came long before its last.
+type frameArrival struct {
+	began time.Time
+	reads int
 }
 
 func newFrameReader(r io.Reader, stream bool) *frameReader {
@@ -70,6 +85,12 @@ func (f *frameReader) next() ([]byte, error) {
 		if size > 0 && f.end-f.start >= size {
 			frame := f.buf[f.start : f.start+keep]
 			f.start += size
+			f.last = frameArrival{began: f.began, reads: f.reads}
+			if f.start < f.end {
+				f.reads = 1 // the next frame's first bytes came with the last read
+			} else {
+				f.began, f.reads = time.Time{}, 0
+			}
 			return frame, nil
 		}
 		// Keep the partial frame at the front so a whole one fits.
@@ -78,6 +99,12 @@ func (f *frameReader) next() ([]byte, error) {
 			f.start = 0
 		}
 		n, err := f.r.Read(f.buf[f.end:])
+		if n > 0 {
+			if f.start == f.end {
+				f.began, f.reads = time.Now(), 0
+			}
+			f.reads++
+		}
 		f.end += n
 		if err != nil {
 			if n > 0 {
@@ -89,6 +116,17 @@ func (f *frameReader) next() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// pending reports the bytes of a frame that began to arrive but is not
+// complete, and the size its header announces (0 while the header itself
+// is incomplete).
+func (f *frameReader) pending() (have, want int) {
+	if !f.stream || f.start == f.end {
+		return 0, 0
+	}
+	size, _, _ := frameSize(f.buf[f.start:f.end])
+	return f.end - f.start, size
 }
 
 // frameSize reads a frame's header from b: its size on the stream and how

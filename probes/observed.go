@@ -93,6 +93,8 @@ func (e *NoSTUNError) Observation() Observation {
 	switch {
 	case e.AnswersTURN:
 		o.Note = "an Allocate request on the same connection was answered"
+	case e.Partial > 0:
+		o.Note = "the TCP connection was accepted; received " + partialNote(e.Partial, e.Announced)
 	case e.Transport.Network() == "tcp":
 		o.Note = "the TCP connection was accepted"
 	}

@@ -59,10 +59,8 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 		rtts   Durations
 		mapped *stun.XORMappedAddress
 		x      = newBindingExchange(conn, t.Transport, cfg.RequestTimeout)
-		// turnAnswers is set once a TURN request was tried on a silent
-		// server: whether it answers TURN while ignoring Binding.
-		turnAnswers *bool
 	)
+	requests := cfg.Count
 	for i := 0; i < cfg.Count && ctx.Err() == nil; i++ {
 		sent := time.Now()
 		addr, err := x.roundTrip(ctx)
@@ -76,27 +74,41 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 			if errors.As(err, &se) {
 				se.Authenticated = x.key != nil
 			}
+			if x.stream && (isTimeout(err) || errors.Is(err, errBindingIgnored)) {
+				// Nothing is lost over a stream: the request the deadline
+				// cut short was neither answered nor lost, so it is left
+				// out of the count (or the server ignores Binding).
+				requests = i
+				if x.turnAnswers != nil {
+					requests = i + 1
+				}
+				x.noteUnfinished(ctx, t, sent)
+				break
+			}
 			if errors.As(err, &se) || isFatal(err) {
 				m.Err = classify(err, t, start, StageFirstAnswer)
 				return m
 			}
-			if len(rtts) == 0 && x.stray == 0 && turnAnswers == nil {
+			if len(rtts) == 0 && x.stray == 0 && x.turnAnswers == nil {
 				answered := x.answersTURN(ctx)
-				turnAnswers = &answered
+				x.turnAnswers = &answered
 			}
 			continue // lost: counted below
 		}
 		rtts = append(rtts, time.Since(sent))
 		mapped = addr
 	}
-	m.SetMetric("requests", float64(cfg.Count))
+	m.SetMetric("requests", float64(requests))
 	m.SetMetric("responses", float64(len(rtts)))
 	m.SetMetric("stray_answers", float64(x.stray))
+	if x.stream {
+		m.SetMetric("answer_stall_ms", ms(x.stall))
+	}
 	if len(rtts) == 0 {
-		m.Err = noBindingAnswer(t, x, turnAnswers != nil && *turnAnswers, time.Since(start))
+		m.Err = noBindingAnswer(t, x, time.Since(start))
 		return m
 	}
-	m.SetMetric("loss_pct", LossPct(cfg.Count, len(rtts)))
+	m.SetMetric("loss_pct", LossPct(requests, len(rtts)))
 	rtts.Record(&m, "rtt")
 	m.AddEvidence("mapped_address", net.JoinHostPort(mapped.IP.String(), fmt.Sprint(mapped.Port)))
 	m.AddEvidence("mapped_family", ipFamily(mapped.IP))
@@ -107,12 +119,14 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 // noBindingAnswer names why no Binding request was answered: answers that
 // matched no request, a server that answers TURN but not Binding, a
 // connected stream that stays silent, or plain silence.
-func noBindingAnswer(t Target, x *bindingExchange, turnAnswers bool, after time.Duration) error {
+func noBindingAnswer(t Target, x *bindingExchange, after time.Duration) error {
+	turnAnswers := x.turnAnswers != nil && *x.turnAnswers
 	switch {
 	case x.stray > 0:
 		return &StrayAnswerError{Addr: t.Addr(), Transport: t.Transport, Count: x.stray}
 	case turnAnswers || t.Transport != UDP:
-		return &NoSTUNError{Addr: t.Addr(), Transport: t.Transport, After: after, AnswersTURN: turnAnswers}
+		have, want := x.frames.pending()
+		return &NoSTUNError{Addr: t.Addr(), Transport: t.Transport, After: after, AnswersTURN: turnAnswers, Partial: have, Announced: want}
 	}
 	if t.Transport == UDP {
 		return udpSilence(t, after)
@@ -147,14 +161,31 @@ func ipFamily(ip net.IP) string {
 // the transaction IDs sent (so a late answer is not mistaken for a stray
 // one), answers that matched none, and long-term credentials once the
 // server asked for them.
+//
+// Over UDP a request unanswered after wait is lost and the next one is
+// sent. Over a stream (TCP, TLS) nothing is retransmitted (RFC 8489
+// §6.2.2): each request's answer is waited for until the probe's
+// deadline, however slowly it arrives, and the next request goes only
+// after it.
 type bindingExchange struct {
-	conn net.Conn
-	wait time.Duration
+	conn   net.Conn
+	wait   time.Duration
+	tr     Transport
+	stream bool
 	// frames is the connection's one reader: over TCP an answer that
 	// comes after its request timed out must not desync the next.
 	frames *frameReader
 	ours   map[[stun.TransactionIDSize]byte]bool
 	stray  int
+	// answered is set once any Binding answer came back.
+	answered bool
+	// turnAnswers is set once an Allocate was tried on a silent
+	// connection: whether the server answers TURN while ignoring Binding.
+	turnAnswers *bool
+	turnTID     [stun.TransactionIDSize]byte
+	// stall is the longest time between the first and the last bytes of
+	// one answer on a stream.
+	stall time.Duration
 	// Set after a 401 challenge; refreshed once on a 438.
 	username, realm, nonce string
 	key                    stun.MessageIntegrity
@@ -162,7 +193,8 @@ type bindingExchange struct {
 }
 
 func newBindingExchange(conn net.Conn, tr Transport, wait time.Duration) *bindingExchange {
-	return &bindingExchange{conn: conn, wait: wait, frames: newFrameReader(conn, tr.Network() == "tcp"),
+	stream := tr.Network() == "tcp"
+	return &bindingExchange{conn: conn, wait: wait, tr: tr, stream: stream, frames: newFrameReader(conn, stream),
 		ours: map[[stun.TransactionIDSize]byte]bool{}}
 }
 
@@ -194,6 +226,7 @@ func (x *bindingExchange) roundTrip(ctx context.Context) (*stun.XORMappedAddress
 		return nil, err
 	}
 	x.ours[req.TransactionID] = true
+	sent := time.Now()
 	if err := x.send(ctx, req.Raw); err != nil {
 		return nil, err
 	}
@@ -203,7 +236,19 @@ func (x *bindingExchange) roundTrip(ctx context.Context) (*stun.XORMappedAddress
 			if isFrameError(err) {
 				err = &ProtocolError{Addr: x.conn.RemoteAddr().String(), Err: err}
 			}
+			if x.stream && isTimeout(err) && ctx.Err() == nil {
+				if err := x.keepWaiting(ctx); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return nil, err
+		}
+		if x.isTURNAnswer(raw) {
+			// The server answered the later Allocate and not this Binding:
+			// over one stream answers come in order, so the Binding was
+			// ignored, not slow.
+			return nil, errBindingIgnored
 		}
 		addr, err := parseBindingResponse(raw, req.TransactionID)
 		if errors.Is(err, errOtherTransaction) {
@@ -219,8 +264,109 @@ func (x *bindingExchange) roundTrip(ctx context.Context) (*stun.XORMappedAddress
 				err = &ProtocolError{Addr: x.conn.RemoteAddr().String(), Err: err, Bytes: firstBytes(raw)}
 			}
 		}
+		x.answered = true
+		x.noteArrival(ctx, sent)
 		return addr, err
 	}
+}
+
+// errBindingIgnored ends a stream exchange whose Binding went unanswered
+// while a later Allocate was answered.
+var errBindingIgnored = errors.New("the Binding request was ignored while an Allocate was answered")
+
+// keepWaiting runs when wait passed without the answer on a stream: the
+// request is not sent again. On a connection that has answered nothing
+// and shows no byte of an answer, one Allocate goes out to learn whether
+// the server answers TURN while ignoring Binding (coturn no-stun). Then
+// the answer is waited for until the probe's deadline.
+func (x *bindingExchange) keepWaiting(ctx context.Context) error {
+	deadline, _ := ctx.Deadline()
+	if err := x.conn.SetDeadline(deadline); err != nil {
+		return err
+	}
+	if have, _ := x.frames.pending(); !x.answered && have == 0 && x.turnAnswers == nil {
+		no := false
+		x.turnAnswers = &no
+		req, err := allocateProbe()
+		if err != nil {
+			return err
+		}
+		x.turnTID = req.TransactionID
+		x.ours[req.TransactionID] = true
+		if _, err := x.conn.Write(req.Raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isTURNAnswer reports whether raw answers the Allocate keepWaiting sent.
+func (x *bindingExchange) isTURNAnswer(raw []byte) bool {
+	if x.turnAnswers == nil {
+		return false
+	}
+	msg := &stun.Message{Raw: append([]byte(nil), raw...)}
+	if msg.Decode() != nil || msg.TransactionID != x.turnTID || msg.Type.Method != stun.MethodAllocate {
+		return false
+	}
+	*x.turnAnswers = true
+	return true
+}
+
+// noteArrival records an answer that came off a stream in parts, its
+// first bytes long before its last: the server, or a middlebox holding
+// the stream, stalls mid-message although the path is fast.
+func (x *bindingExchange) noteArrival(ctx context.Context, sent time.Time) {
+	a := x.frames.last
+	if !x.stream || a.reads < 2 || a.began.IsZero() {
+		return
+	}
+	gap := time.Since(a.began)
+	x.stall = max(x.stall, gap)
+	if gap < stallNoted {
+		return
+	}
+	Observe(ctx, Observation{Step: "Binding request", Transport: string(x.tr), To: x.conn.RemoteAddr().String(),
+		Outcome: OutcomeAnswered, AfterMS: ms(time.Since(sent)),
+		Note: fmt.Sprintf("the answer came in %d parts: its first bytes %s after the request, its last %s after those", a.reads, roundDur(a.began.Sub(sent)), roundDur(gap))})
+}
+
+// stallNoted is the pause inside one answer worth an observation; TCP
+// segments of one message on a working path arrive microseconds apart.
+const stallNoted = 50 * time.Millisecond
+
+// noteUnfinished records the request the deadline cut short on a stream,
+// with the part of its answer that had arrived.
+func (x *bindingExchange) noteUnfinished(ctx context.Context, t Target, sent time.Time) {
+	if x.turnAnswers != nil && *x.turnAnswers {
+		return // the final error says it
+	}
+	have, want := x.frames.pending()
+	if !x.answered && have == 0 {
+		return // the final error is this silence
+	}
+	o := Observation{Step: "Binding request", Transport: string(t.Transport), To: t.Addr(), Outcome: OutcomeSilence, AfterMS: ms(time.Since(sent)),
+		Note: "still unanswered when the probe's time ran out; not sent again (no retransmission over a stream, RFC 8489 §6.2.2)"}
+	if have > 0 {
+		o.Note = joinNote(o.Note, "had received "+partialNote(have, want))
+	}
+	Observe(ctx, o)
+}
+
+// partialNote words an answer that began but did not complete.
+func partialNote(have, want int) string {
+	switch {
+	case want > 0:
+		return fmt.Sprintf("the first %d of the %d bytes of a message", have, want)
+	case have == 1:
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", have)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // send writes a request with the exchange's per-request deadline.
@@ -249,8 +395,7 @@ func (x *bindingExchange) noteOther(raw []byte) {
 // answersTURN sends one unauthenticated Allocate on the silent connection:
 // a TURN server with STUN Binding turned off still answers it (401).
 func (x *bindingExchange) answersTURN(ctx context.Context) bool {
-	req, err := stun.Build(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest),
-		stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}, stun.Fingerprint)
+	req, err := allocateProbe()
 	if err != nil {
 		return false
 	}
@@ -269,6 +414,13 @@ func (x *bindingExchange) answersTURN(ctx context.Context) bool {
 		}
 	}
 	return false
+}
+
+// allocateProbe is an unauthenticated Allocate for a UDP relay: a TURN
+// server answers it (401) even with STUN Binding turned off.
+func allocateProbe() (*stun.Message, error) {
+	return stun.Build(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest),
+		stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}, stun.Fingerprint)
 }
 
 var errOtherTransaction = errors.New("response to another transaction")

@@ -125,11 +125,19 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	m.SetMetric("relay_unroutable", boolMetric(unroutable(allocA.Relayed.IP) && !unroutable(serverIP(a))))
 
 	b, allocB, _, err := dialAllocate(ctx, t, 0)
-	if hasCode(err, 486) {
+	if se := (*STUNError)(nil); errors.As(err, &se) && se.Code == 486 {
 		// The quota is ours to respect: the relay test needs a second
-		// allocation the server will not grant this user.
+		// allocation the server will not grant. The reason phrase says
+		// which limit refused it; the observation keeps it.
 		m.SetMetric("quota_held", 1)
-		m.AddEvidence("quota", "the server refused a second allocation (486) while rtcprobe held 1 for this user: the relay test needs 2, so relaying was not measured")
+		m.AddEvidence("quota", fmt.Sprintf("the server refused a second allocation (486 %s) while rtcprobe held 1 for this user: the relay test needs 2, so relaying was not measured", se.Reason))
+		o := se.Observation()
+		o.Step, o.Transport, o.To = "second Allocate request", string(t.Transport), t.Addr()
+		o.Note = "rtcprobe held 1 allocation for this user"
+		if own := stillCounted(t); own != "" {
+			o.Note = joinNote(o.Note, own)
+		}
+		Observe(ctx, o)
 		releaseQuietly(ctx, a)
 		return m
 	}
@@ -270,14 +278,6 @@ func otherFamily(ctx context.Context, t Target, m *Measurement) {
 	default:
 		m.AddEvidence("relay_family", "IPv4 relay refused (440); IPv6 not known: "+err.Error())
 	}
-}
-
-func releaseQuietly(ctx context.Context, c *turnClient) {
-	if ctx.Err() != nil {
-		return
-	}
-	_ = c.release(ctx) // the allocation expires on its own if this fails
-	noteRelease(c.t)
 }
 
 func hasCode(err error, code int) bool {

@@ -159,6 +159,9 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 			}
 			return c, a, retried, nil
 		}
+		if family != 0 {
+			settle(ctx, c, err) // a refused family may stay charged to the user
+		}
 		_ = c.Close()
 		switch {
 		case attempt > 0:
@@ -209,13 +212,6 @@ func channelNumber(ch uint16) stun.Setter {
 	num := []byte{0, 0, 0, 0}
 	binary.BigEndian.PutUint16(num, ch)
 	return stun.RawAttribute{Type: stun.AttrChannelNumber, Value: num}
-}
-
-// release ends the allocation at once (Refresh with LIFETIME 0) instead of
-// leaving it to expire on the server.
-func (c *turnClient) release(ctx context.Context) error {
-	_, err := c.request(ctx, stun.MethodRefresh, stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}})
-	return err
 }
 
 func peerAddress(peer *net.UDPAddr) stun.Setter {

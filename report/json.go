@@ -190,7 +190,8 @@ const MaxJSONBytes = 16 << 20
 // ReadJSON reads back a report WriteJSON wrote (rtcprobe serve renders
 // stored reports with the other writers). What the JSON does not carry
 // stays empty: each result's key metrics (the checks know them) and its
-// subject.
+// subject. A repeated run's iterations are read back too; its per-check
+// summary is computed again from them.
 func ReadJSON(r io.Reader) (Report, error) {
 	var in jsonReport
 	lr := &io.LimitedReader{R: r, N: MaxJSONBytes + 1}
@@ -200,7 +201,7 @@ func ReadJSON(r io.Reader) (Report, error) {
 		}
 		return Report{}, err
 	}
-	if in.Schema != Schema {
+	if in.Schema != Schema && (in.Schema != SchemaRepeat || in.Repeat == nil) {
 		return Report{}, fmt.Errorf("schema %q, want %q", in.Schema, Schema)
 	}
 	out := Report{
@@ -211,16 +212,31 @@ func ReadJSON(r io.Reader) (Report, error) {
 		Environment: in.Env,
 		FailOn:      checks.Status(in.FailOn),
 		Interrupted: in.Interrupted,
+		Results:     readChecks(in.Checks),
 	}
-	for _, c := range in.Checks {
+	if rp := in.Repeat; rp != nil {
+		out.Repeat = &Repeat{Asked: rp.Asked, Interval: fromMillis(rp.IntervalMS), Until: fromMillis(rp.UntilMS)}
+		for _, it := range rp.Iterations {
+			out.Repeat.Iterations = append(out.Repeat.Iterations,
+				Iteration{StartedAt: it.StartedAt, Duration: fromMillis(it.DurationMS), Results: readChecks(it.Checks)})
+		}
+		out.Repeat.Checks = Summarize(out.Repeat.Iterations)
+	}
+	return out, nil
+}
+
+// readChecks turns the report's checks array back into results.
+func readChecks(in []jsonCheck) []checks.Result {
+	var out []checks.Result
+	for _, c := range in {
 		res := checks.Result{CheckID: c.ID, Title: c.Title, Target: c.Target, Status: c.Status, Duration: fromMillis(c.DurationMS),
 			Metrics: c.Metrics, Evidence: c.Evidence, Observations: c.Observations, Diagnosis: c.Diagnosis, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
 		for _, v := range c.Broken {
 			res.Broken = append(res.Broken, checks.Violation{Threshold: checks.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})
 		}
-		out.Results = append(out.Results, res)
+		out = append(out, res)
 	}
-	return out, nil
+	return out
 }
 
 func fromMillis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }

@@ -54,3 +54,26 @@ func (b infinite) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestReadJSONRepeat: a repeated run's report reads back with its
+// iterations, and writes the same JSON again.
+func TestReadJSONRepeat(t *testing.T) {
+	var first bytes.Buffer
+	if err := WriteJSON(&first, repeatFixture()); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON(bytes.NewReader(first.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Repeat == nil || len(back.Repeat.Iterations) != len(repeatFixture().Repeat.Iterations) {
+		t.Fatalf("iterations not read back: %+v", back.Repeat)
+	}
+	var second bytes.Buffer
+	if err := WriteJSON(&second, back); err != nil {
+		t.Fatal(err)
+	}
+	if first.String() != second.String() {
+		t.Fatalf("round trip changed the report:\n%s\nvs\n%s", first.String(), second.String())
+	}
+}

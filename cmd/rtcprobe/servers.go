@@ -12,19 +12,19 @@ import (
 
 // credentials gives a server named on the command line its credentials:
 // a REST secret to mint them from at the start of the run, else
-// --user/--password. A turn: URI without any is a usage error, named.
+// --user/--password. A turn: URI without any is a usage error, named. A
+// stun: URI gets them too when they are given: a server that answers a
+// Binding with 401 (coturn secure-stun) asks for them, and a browser's
+// ICE server entry carries them for its stun: URLs the same way.
 func (c *cli) credentials(s *probes.Server) error {
-	if !s.IsTURN() {
-		return nil
-	}
-	if c.turnSecret != "" {
+	switch {
+	case c.turnSecret != "":
 		s.REST = &probes.RESTSecret{Secret: c.turnSecret, User: c.user, TTL: c.turnTTL}
-		return nil
-	}
-	if c.user == "" || c.password == "" {
+	case c.user != "" && c.password != "":
+		s.Username, s.Password = c.user, c.password
+	case s.IsTURN():
 		return fmt.Errorf("%s needs credentials: give --user and --password (or RTCPROBE_TURN_PASSWORD), or --turn-secret", s)
 	}
-	s.Username, s.Password = c.user, c.password
 	return nil
 }
 

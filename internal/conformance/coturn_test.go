@@ -68,10 +68,17 @@ func TestCoturnConfigurations(t *testing.T) {
 		{name: "denied-peer-ip", cfg: coturn.Config{Args: []string{"--denied-peer-ip=127.0.0.0-127.255.255.255"}}, verdicts: map[string]verdict{
 			"turn.udp": {checks.Fail, []string{"403", "CreatePermission", "denied-peer-ip"}, nil, false}}},
 		{name: "user-quota=1", cfg: coturn.Config{UserQuota: 1}, verdicts: map[string]verdict{
-			"turn.udp": {checks.Warn, []string{"held 1", "user-quota"}, []string{"Close others"}, false},
-			"turn.tcp": {checks.Warn, []string{"held 1", "user-quota"}, []string{"Close others"}, false}}},
+			"turn.udp": {checks.Warn, []string{"held 1", "user-quota", "total-quota"}, []string{"Close others", "Bandwidth"}, false},
+			"turn.tcp": {checks.Warn, []string{"held 1", "user-quota"}, []string{"Close others", "Bandwidth"}, false}}},
 		{name: "user-quota=2", cfg: coturn.Config{UserQuota: 2}, verdicts: map[string]verdict{
 			"turn.udp": ok, "turn.tcp": ok}},
+		// coturn answers both limits by allocation count with the same
+		// phrase, "Allocation Quota Reached"; only bandwidth has its own
+		// (a bps-capacity that one session's max-bps fills).
+		{name: "total-quota=1", cfg: coturn.Config{Args: []string{"--total-quota=1"}}, verdicts: map[string]verdict{
+			"turn.udp": {checks.Warn, []string{"held 1", "Cannot tell from here", "total-quota", "user-quota", "another username"}, []string{"Close others"}, false}}},
+		{name: "bps-capacity", cfg: coturn.Config{Args: []string{"--max-bps=100000", "--bps-capacity=100000"}}, verdicts: map[string]verdict{
+			"turn.udp": {checks.Warn, []string{"Allocation Bandwidth Quota Reached", "bps-capacity"}, []string{"user-quota", "total-quota"}, false}}},
 		{name: "max-bps low", cfg: coturn.Config{Args: []string{"--max-bps=3000"}}, packets: 150, verdicts: map[string]verdict{
 			"turn.udp": {checks.Warn, []string{"loss_pct", "max-bps"}, []string{"blocked on the path"}, true}}},
 		{name: "stale-nonce short", cfg: coturn.Config{Args: []string{"--stale-nonce=1"}}, packets: 150, verdicts: map[string]verdict{

@@ -18,7 +18,7 @@ func TestCoturnCertificateForAnotherName(t *testing.T) {
 	rs := run{uris: []string{
 		ct.URI("turns", "127.0.0.1", ct.TLSPort),
 		ct.URI("turns", "127.0.0.1", ct.TLSPort) + "?transport=udp",
-	}, user: "u", password: "p", ids: "turn.tls,turn.dtls", tls: ct.TLSConfig(), packets: 5}.do(t)
+	}, user: "u", password: "p", ids: "turn.tls,turn.dtls", ca: ct.CAFile, packets: 5}.do(t)
 	for _, id := range []string{"turn.tls", "turn.dtls"} {
 		want(t, result(t, rs, id), checks.Fail, []string{"certificate", "127.0.0.1"})
 	}

@@ -1,9 +1,7 @@
 package conformance
 
 import (
-	"crypto/tls"
 	"fmt"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -65,7 +63,7 @@ func TestSignalingServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile, _, err := cert.WriteFiles(t.TempDir())
+	certFile, keyFile, caFile, err := cert.WriteFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +87,7 @@ func TestSignalingServers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			u, err := url.Parse(tc.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs := run{ids: "signaling", tls: &tls.Config{RootCAs: cert.Pool, MinVersion: tls.VersionTLS12}, plan: func(p *checks.Plan) { p.SignalingURLs = []*url.URL{u} }}.do(t)
+			rs := run{ids: "signaling", ca: caFile, signaling: []string{tc.url}}.do(t)
 			r := result(t, rs, "signaling.websocket")
 			want(t, r, tc.status, tc.words, "STUN")
 			if tc.first != "" && evidence(r, "first_message") != tc.first {

@@ -1,51 +1,97 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
-	"crypto/tls"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
-	"github.com/rtcprobe/rtcprobe/probes"
+	"github.com/rtcprobe/rtcprobe/report"
 )
 
-// run is one rtcprobe run through the engine: the checks named by ids
-// against the URIs, with user/password for every server.
+// run is one rtcprobe run as a user types it: the built binary with the
+// checks named by ids against the URIs, --user/--password (or
+// --turn-secret) for every server, and the JSON report read back.
 type run struct {
-	uris     []string
-	user     string
-	password string
-	ids      string
-	tls      *tls.Config
-	packets  int
-	timeout  time.Duration
-	plan     func(*checks.Plan)
+	uris      []string
+	user      string
+	password  string
+	secret    string // --turn-secret
+	ids       string
+	ca        string // --ca FILE
+	packets   int
+	timeout   time.Duration // --check-timeout
+	signaling []string
+	// args are more flags, as typed.
+	args []string
 }
 
+// command is the rtcprobe command line for r, with --json - first.
+func (r run) command() []string {
+	args := []string{"--json", "-"}
+	add := func(flag, value string) {
+		if value != "" {
+			args = append(args, flag, value)
+		}
+	}
+	add("--checks", r.ids)
+	add("--user", r.user)
+	add("--password", r.password)
+	add("--turn-secret", r.secret)
+	add("--ca", r.ca)
+	if r.packets > 0 {
+		add("--turn-packets", strconv.Itoa(r.packets))
+	}
+	if r.timeout > 0 {
+		add("--check-timeout", r.timeout.String())
+	}
+	for _, s := range r.signaling {
+		add("--signaling", s)
+	}
+	args = append(args, r.args...)
+	return append(args, r.uris...)
+}
+
+// do runs r and returns its results.
 func (r run) do(t *testing.T) []checks.Result {
 	t.Helper()
-	patterns, err := checks.ParseSelection(checks.Catalog(), r.ids)
-	if err != nil {
-		t.Fatal(err)
+	return r.report(t, time.Minute).Results
+}
+
+// iterations runs r with --repeat n and returns each iteration's results.
+func (r run) iterations(t *testing.T, n int) [][]checks.Result {
+	t.Helper()
+	r.args = append(r.args, "--repeat", strconv.Itoa(n))
+	rep := r.report(t, time.Duration(n)*time.Minute)
+	if rep.Repeat == nil || len(rep.Repeat.Iterations) != n {
+		t.Fatalf("--repeat %d: the report holds no %d iterations", n, n)
 	}
-	p := &checks.Plan{Checks: checks.Select(checks.Catalog(), patterns), TLS: r.tls,
-		Settings: checks.Settings{Timeout: 30 * time.Second, TURNPackets: r.packets, CheckTimeout: r.timeout}}
-	for _, raw := range r.uris {
-		s, err := probes.ParseServer(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Username, s.Password = r.user, r.password
-		p.Servers = append(p.Servers, s)
+	var out [][]checks.Result
+	for _, it := range rep.Repeat.Iterations {
+		out = append(out, it.Results)
 	}
-	if r.plan != nil {
-		r.plan(p)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	return out
+}
+
+// report runs the binary and reads its JSON report; a failing exit code is
+// fine, no report is not.
+func (r run) report(t *testing.T, limit time.Duration) report.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	return checks.Run(ctx, p, nil)
+	cmd := exec.CommandContext(ctx, binary, r.command()...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	rep, rerr := report.ReadJSON(bytes.NewReader(out))
+	if rerr != nil {
+		t.Fatalf("rtcprobe %s: %v, report: %v\n%s\n%s", strings.Join(r.command(), " "), err, rerr, out, stderr.String())
+	}
+	return rep
 }
 
 // result finds the one result of check id, failing the test without it.
@@ -96,6 +142,9 @@ func show(r checks.Result) string {
 	b.WriteString("  status: " + string(r.Status) + "\n  error: " + r.Error + "\n  advice: " + r.Advice + "\n")
 	for _, e := range r.Evidence {
 		b.WriteString("  " + e.Name + ": " + e.Value + "\n")
+	}
+	for _, o := range r.Observations {
+		b.WriteString("  observed: " + o.Step + " " + o.Transport + " " + string(o.Outcome) + " " + o.Reason + " " + o.Note + "\n")
 	}
 	return b.String()
 }
