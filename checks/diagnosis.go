@@ -101,8 +101,9 @@ type row struct {
 // match is what a row asks of the final observation (the one that ended
 // the probe) and, optionally, of a follow-up observation.
 type match struct {
-	outcome probes.Outcome
-	net     string // "udp" or "tcp": the transport's network
+	outcome   probes.Outcome
+	transport string // the observation's transport exactly ("dtls")
+	net       string // "udp" or "tcp": the transport's network
 	step    string // the step begins with it
 	codes   []int
 	reason  string // the reason phrase contains it (any case)
@@ -127,6 +128,7 @@ const (
 func (m match) holds(o probes.Observation, all []probes.Observation) bool {
 	switch {
 	case m.outcome != "" && o.Outcome != m.outcome,
+		m.transport != "" && o.Transport != m.transport,
 		m.net != "" && probes.Transport(o.Transport).Network() != m.net,
 		m.step != "" && !strings.HasPrefix(o.Step, m.step),
 		len(m.codes) > 0 && !slices.Contains(m.codes, o.Code),

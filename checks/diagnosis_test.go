@@ -108,3 +108,28 @@ func TestDiagnosisFamilies(t *testing.T) {
 		}
 	}
 }
+
+// TestDiagnosisFollowUp: a silent DTLS port reads by what the STUN
+// follow-up to the same port got back.
+func TestDiagnosisFollowUp(t *testing.T) {
+	silent := probes.Observation{Step: "first request", Transport: "dtls", To: "192.0.2.1:5349", Outcome: probes.OutcomeSilence}
+	followUp := func(out probes.Outcome, icmp *probes.ICMPReport) probes.Observation {
+		return probes.Observation{Step: "follow-up: STUN Binding request to the DTLS port", Transport: "udp", To: "192.0.2.1:5349", Outcome: out, ICMP: icmp}
+	}
+	tests := []struct {
+		name string
+		obs  []probes.Observation
+		rule string
+	}{
+		{"STUN answers", []probes.Observation{followUp(probes.OutcomeAnswered, nil), silent}, "dtls-stun-only"},
+		{"STUN refused", []probes.Observation{followUp(probes.OutcomeICMP, &probes.ICMPReport{Type: 3, Code: 3, Meaning: "port unreachable"}), silent}, "dtls-refused"},
+		{"STUN silent too", []probes.Observation{followUp(probes.OutcomeSilence, nil), silent}, "udp-silence"},
+		{"no follow-up", []probes.Observation{silent}, "udp-silence"},
+	}
+	for _, tc := range tests {
+		d, ok := Diagnose(FamilySTUN, tc.obs)
+		if !ok || d.Rule != tc.rule {
+			t.Errorf("%s: rule %q, want %q", tc.name, d.Rule, tc.rule)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package probes
 
 import (
-	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/binary"
@@ -13,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pion/dtls/v3"
 	"github.com/pion/stun/v4"
 )
 
@@ -67,52 +65,6 @@ func dialTURN(ctx context.Context, t Target) (*turnClient, error) {
 func newTURNClient(conn net.Conn, t Target, start time.Time) *turnClient {
 	stream := t.Transport.Network() == "tcp"
 	return &turnClient{conn: conn, t: t, stream: stream, start: start, frames: newFrameReader(conn, stream)}
-}
-
-func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) {
-	addr, err := resolve(ctx, t, start)
-	if err != nil {
-		return nil, err
-	}
-	raddr, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, &DNSError{Host: t.Server.URI.Host, Err: err}
-	}
-	pc, err := net.ListenUDP("udp", nil)
-	if err != nil {
-		return nil, err
-	}
-	name := t.Server.URI.Host
-	var roots *x509.CertPool
-	opts := []dtls.ClientOption{dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret)}
-	if t.TLS != nil {
-		roots = t.TLS.RootCAs
-		opts = append(opts, dtls.WithRootCAs(roots), dtls.WithInsecureSkipVerify(t.TLS.InsecureSkipVerify))
-		name = cmp.Or(t.TLS.ServerName, name)
-	}
-	opts = append(opts, dtls.WithServerName(name))
-	if t.TLS == nil || !t.TLS.InsecureSkipVerify {
-		// Verify again exactly as crypto/tls does for turns: over TCP,
-		// IP SANs included: older pion/dtls releases skipped the name
-		// check for an IP host.
-		opts = append(opts, dtls.WithVerifyPeerCertificate(func(raw [][]byte, _ [][]*x509.Certificate) error {
-			return verifyLikeTLS(raw, roots, name)
-		}))
-	}
-	dc, err := dtls.ClientWithOptions(pc, raddr, opts...)
-	if err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	if err := dc.HandshakeContext(ctx); err != nil {
-		_ = dc.Close()
-		if ctx.Err() != nil {
-			// No answer to the ClientHello looks like any silent UDP drop.
-			return nil, &TimeoutError{Addr: t.Addr(), Transport: DTLS, After: time.Since(start)}
-		}
-		return nil, &TLSError{Addr: t.Addr(), Err: err}
-	}
-	return dc, nil
 }
 
 // verifyLikeTLS checks a certificate chain the way crypto/tls verifies a

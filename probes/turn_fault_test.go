@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,6 +74,12 @@ func TestTURNFaults(t *testing.T) {
 		{"closed UDP port", "turn:127.0.0.1:" + strconv.Itoa(closedPort) + "?transport=udp", func(err error) bool {
 			var re *probes.RefusedError
 			return errors.As(err, &re)
+		}},
+		// The DTLS handshake runs over a connected socket: the ICMP port
+		// unreachable ends it at once, with its type.
+		{"closed DTLS port", "turns:127.0.0.1:" + strconv.Itoa(closedPort) + "?transport=udp", func(err error) bool {
+			var re *probes.RefusedError
+			return errors.As(err, &re) && re.Transport == probes.DTLS && re.ICMP != nil && re.ICMP.PortUnreachable()
 		}},
 		{"silent TCP", "turn:127.0.0.1:" + port(silentTCP) + "?transport=tcp", func(err error) bool {
 			var te *probes.TimeoutError
@@ -304,5 +311,32 @@ func TestTURNTLSCertificate(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A turns: URI aimed at a port that serves TURN over plain UDP only: the
+// DTLS handshake hears nothing, and the follow-up Binding to the same
+// port is answered, which the observations record.
+func TestDTLSSilentFollowUp(t *testing.T) {
+	srv := startTURNServer(t, embedded.Config{})
+	udp := turnTarget(t, srv, probes.UDP)
+	s := mustServer(t, "turns:"+udp.Addr()+"?transport=udp", "u", "p")
+	ctx, log := probes.Recording(context.Background())
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	m := probes.TURN(ctx, probes.Target{Server: s, Transport: probes.DTLS}, fastTURN)
+	var te *probes.TimeoutError
+	if !errors.As(m.Err, &te) || te.Transport != probes.DTLS {
+		t.Fatalf("err = %v, want a DTLS timeout", m.Err)
+	}
+	obs := log.Take(m.Err)
+	var found bool
+	for _, o := range obs {
+		if strings.HasPrefix(o.Step, "follow-up: STUN Binding") && o.Outcome == probes.OutcomeAnswered {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no answered STUN follow-up among %+v", obs)
 	}
 }
