@@ -31,7 +31,7 @@ func signalingChecks() []*Check {
 			return out
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-			return probes.WebSocket(ctx, s.URL, probes.WebSocketConfig{Proxy: p.Settings.Proxy, TLS: p.TLS})
+			return probes.WebSocket(ctx, s.URL, probes.WebSocketConfig{Proxy: p.Settings.Proxy, TLS: p.TLS, Protocols: p.Settings.WSProtocols})
 		},
 		Advice: func(r Result, m probes.Measurement) string {
 			if m.Err == nil && m.Metrics["closed_by_server"] == 1 {

@@ -52,6 +52,30 @@ func ParseWebSocketURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// ParseWSProtocols reads a comma-separated list of WebSocket subprotocols:
+// each an HTTP token (RFC 6455 §4.1, RFC 9110 §5.6.2), each named once.
+func ParseWSProtocols(text string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(text, ",") {
+		p = strings.TrimSpace(p)
+		switch {
+		case p == "":
+			return nil, errors.New("want subprotocol names like janus-protocol, comma-separated, none empty")
+		case strings.IndexFunc(p, func(r rune) bool { return !isTokenChar(r) }) >= 0:
+			return nil, fmt.Errorf("%q is not a subprotocol name (an HTTP token: letters, digits and !#$%%&'*+-.^_`|~)", p)
+		case slices.Contains(out, p):
+			return nil, fmt.Errorf("%q named twice", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// isTokenChar: RFC 9110 §5.6.2 tchar.
+func isTokenChar(r rune) bool {
+	return r < 0x7f && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("!#$%&'*+-.^_`|~", r))
+}
+
 // parseURL parses raw and checks the scheme, host, port and that no
 // userinfo rides in it; errors quote the URL redacted.
 func parseURL(raw, wantScheme, noUserinfo string, schemes ...string) (*url.URL, error) {
