@@ -108,7 +108,7 @@ func (e *StrayAnswerError) Observation() Observation {
 }
 
 func (e *HTTPStatusError) Observation() Observation {
-	o := Observation{Step: "HTTP Upgrade", Outcome: OutcomeErrorResponse, Code: e.Code, Reason: e.Status, Headers: e.Headers}
+	o := Observation{Step: "HTTP Upgrade", Transport: "tcp", To: e.Addr, Outcome: OutcomeErrorResponse, AfterMS: ms(e.After), Code: e.Code, Reason: e.Status, Headers: e.Headers}
 	if e.Body != "" {
 		o.Note = "body " + e.Body
 	}

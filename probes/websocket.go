@@ -333,7 +333,7 @@ func wsUpgrade(ctx context.Context, conn net.Conn, u *url.URL, addr string, prot
 	}
 	if resp.Code != http.StatusSwitchingProtocols {
 		return nil, "", &HTTPStatusError{Status: resp.Status, Code: resp.Code, Headers: explainingHeaders(resp.Header),
-			Body: readBodyStart(ctx, conn, br, resp.Header), Offered: protocols}
+			Body: readBodyStart(ctx, conn, br, resp.Header), Offered: protocols, Addr: addr, After: time.Since(start)}
 	}
 	sum := sha1.Sum([]byte(key + wsGUID))
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {

@@ -29,6 +29,8 @@ type HTTPStatusError struct {
 	Body string
 	// Offered are the subprotocols the Upgrade request offered.
 	Offered []string
+	Addr    string
+	After   time.Duration
 }
 
 func (e *HTTPStatusError) Error() string {
@@ -139,9 +141,12 @@ func readBodyStart(ctx context.Context, conn net.Conn, br *bufio.Reader, h http.
 	return quoteCut(buf[:n], bodyStartMax)
 }
 
+// peekMax bounds the bytes kept of an answer that is not the protocol's.
+const peekMax = 200
+
 // peekBytes quotes head and what the reader already holds after it: the
 // first bytes of an answer that is not the protocol's.
 func peekBytes(br *bufio.Reader, head []byte) string {
-	rest, _ := br.Peek(min(br.Buffered(), 64))
-	return quoteCut(append(append([]byte(nil), head...), rest...), 64)
+	rest, _ := br.Peek(min(br.Buffered(), peekMax))
+	return quoteCut(append(append([]byte(nil), head...), rest...), peekMax)
 }
