@@ -189,7 +189,10 @@ func upgradeClosedAdvice(r Result, e *probes.UpgradeClosedError) string {
 		if follow.Code == 404 {
 			return fmt.Sprintf("The path answers plain HTTP %s but %s the Upgrade: nothing serves WebSocket at this path (a server that handles Upgrades only on its own path, as socket.io at /socket.io/, drops the others). Check the URL's path against the server's documentation.", follow.Reason, how)
 		}
-		return fmt.Sprintf("The path answers plain HTTP %s but %s the Upgrade: a server that does not speak WebSocket here (or a proxy on the way that does not pass Upgrade). Check the URL's path, and that any proxy in front passes WebSocket.", follow.Reason, how)
+		if len(e.Offered) == 0 {
+			return fmt.Sprintf("The path answers plain HTTP %s but %s the Upgrade, which offered no subprotocol. Cannot tell from here: a server that does not speak WebSocket here (or a proxy on the way that does not pass Upgrade), or a WebSocket server that requires a subprotocol and drops Upgrades without one (libwebsockets servers such as Janus: janus-protocol); to tell them apart, retry with --ws-protocol and the subprotocol the server's documentation names.", follow.Reason, how)
+		}
+		return fmt.Sprintf("The path answers plain HTTP %s but %s the Upgrade offering %s: a server that does not speak WebSocket here, or not these subprotocols (or a proxy on the way that does not pass Upgrade). Check the URL's path and the subprotocol names, and that any proxy in front passes WebSocket.", follow.Reason, how, strings.Join(e.Offered, ", "))
 	case probes.OutcomeClosed, probes.OutcomeReset:
 		return fmt.Sprintf("The server %s the Upgrade and a plain HTTP GET of the same path alike, without an answer. Cannot tell from here: the server refuses this client at the connection (an IP policy, a connection limit), or something on the way (a firewall, a proxy) cuts it after the request; to tell them apart, try from another network and read the server's log for this connection.", how)
 	case probes.OutcomeSilence:

@@ -117,7 +117,7 @@ func (e *HTTPStatusError) Observation() Observation {
 }
 
 func (e *UpgradeClosedError) Observation() Observation {
-	o := Observation{Step: "HTTP Upgrade", Transport: "tcp", To: e.Addr, Outcome: OutcomeClosed, AfterMS: ms(e.After)}
+	o := Observation{Step: "HTTP Upgrade", Transport: "tcp", To: e.Addr, Outcome: OutcomeClosed, AfterMS: ms(e.After), Note: offeredNote(e.Offered)}
 	if e.Reset {
 		o.Outcome = OutcomeReset
 	}

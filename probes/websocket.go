@@ -327,7 +327,7 @@ func wsUpgrade(ctx context.Context, conn net.Conn, u *url.URL, addr string, prot
 		case errors.As(err, &head):
 			return nil, "", &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
 		case br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
-			return nil, "", &UpgradeClosedError{Addr: addr, Reset: errors.Is(err, syscall.ECONNRESET), After: time.Since(start)}
+			return nil, "", &UpgradeClosedError{Addr: addr, Reset: errors.Is(err, syscall.ECONNRESET), After: time.Since(start), Offered: protocols}
 		}
 		return nil, "", &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
 	}

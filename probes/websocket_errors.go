@@ -49,6 +49,8 @@ type UpgradeClosedError struct {
 	Addr  string
 	Reset bool
 	After time.Duration
+	// Offered are the subprotocols the Upgrade request offered.
+	Offered []string
 }
 
 func (e *UpgradeClosedError) Error() string {
