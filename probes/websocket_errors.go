@@ -111,6 +111,9 @@ func explainingHeaders(h http.Header) map[string]string {
 		if out == nil {
 			out = map[string]string{}
 		}
+		if name == "Location" {
+			v = RedactURI(v) // a redirect may carry the URL's token back
+		}
 		out[name] = fromNetwork(truncate(v, 200))
 	}
 	return out
