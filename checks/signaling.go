@@ -31,7 +31,6 @@ func signalingChecks() []*Check {
 			return probes.WebSocket(ctx, s.URL, probes.WebSocketConfig{Proxy: p.Settings.Proxy, TLS: p.TLS, Protocols: p.Settings.WSProtocols})
 		},
 		Advice: signalingAdvice,
-		Needs: "a signaling URL (ws:// or wss://)",
+		Needs:  "a signaling URL (ws:// or wss://)",
 	}}
 }
-

@@ -61,7 +61,9 @@ func closeFrame(code int, reason string) string {
 }
 
 // upgrade tells the Upgrade request from the follow-up GET.
-func upgrade(req *http.Request) bool { return strings.EqualFold(req.Header.Get("Upgrade"), "websocket") }
+func upgrade(req *http.Request) bool {
+	return strings.EqualFold(req.Header.Get("Upgrade"), "websocket")
+}
 
 func TestWebSocketDiagnosis(t *testing.T) {
 	testenv.CheckGoroutines(t)
