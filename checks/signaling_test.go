@@ -101,7 +101,7 @@ func TestSignalingDiagnosis(t *testing.T) {
 				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 			}
 		}, []string{"answers plain HTTP 200 OK", "closed the Upgrade", "Cannot tell from here", "does not speak WebSocket here", "requires a subprotocol"}},
-		{"Upgrade and GET closed", func(net.Conn, bool, string) {}, []string{"Cannot tell from here", "refuses this client at the connection", "to tell them apart"}},
+		{"Upgrade and GET closed", func(net.Conn, bool, string) {}, []string{"Cannot tell from here", "refuses this client at the connection", "To tell them apart"}},
 		{"403 with a reason", func(c net.Conn, _ bool, _ string) {
 			fmt.Fprint(c, "HTTP/1.1 403 Forbidden\r\nX-WebSocket-Reject-Reason: origin not allowed\r\nContent-Length: 0\r\n\r\n")
 		}, []string{"refuses this client", `X-WebSocket-Reject-Reason: "origin not allowed"`, "origin"}},

@@ -109,10 +109,7 @@ func (e *StrayAnswerError) Observation() Observation {
 
 func (e *HTTPStatusError) Observation() Observation {
 	o := Observation{Step: "HTTP Upgrade", Transport: "tcp", To: e.Addr, Outcome: OutcomeErrorResponse, AfterMS: ms(e.After), Code: e.Code, Reason: e.Status, Headers: e.Headers}
-	if e.Body != "" {
-		o.Note = "body " + e.Body
-	}
-	o.Note = joinNote(o.Note, offeredNote(e.Offered))
+	o.Bytes, o.Note = e.Body, offeredNote(e.Offered)
 	return o
 }
 

@@ -76,7 +76,7 @@ func TestWebSocketSignalingServers(t *testing.T) {
 		{name: "socket.io, EIO=4", url: ws(sio, "/socket.io/?EIO=4&transport=websocket"), status: "pass",
 			step: "HTTP Upgrade answered", code: 101},
 		{name: "socket.io, EIO=3", url: ws(sio, "/socket.io/?EIO=3&transport=websocket"), status: "fail",
-			words: []string{"not a WebSocket frame", "RFC 6455 §5.2", "HTTP/1.1 400 Bad Request", "Unsupported protocol version", "EIO=3"},
+			words: []string{"not a WebSocket frame", "RFC 6455 §5.2", "HTTP/1.1 400 Bad Request", "Unsupported protocol version", "protocol version the URL asks for"},
 			step:  "first frame not_protocol"},
 		{name: "socket.io, wrong path", url: ws(sio, "/signal/?EIO=4&transport=websocket"), status: "fail",
 			words: []string{"without an HTTP answer", "plain HTTP 404 Not Found", "nothing serves WebSocket at this path"},
