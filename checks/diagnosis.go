@@ -86,7 +86,9 @@ func FamilyOf(checkID string) Family {
 
 // row is one line of a diagnosis table: when the observations look like
 // this, they mean that. The texts may name {to}, {host}, {port}, {net},
-// {step}, {code}, {reason}, {icmp}, {from}, {bytes}, {note} and {realm}.
+// {step}, {code}, {reason}, {icmp}, {from}, {bytes}, {note}, {realm},
+// {headers} (the answer's explaining headers, quoted), {protocol} (its
+// Sec-WebSocket-Protocol) and {followup} (the follow-up's status).
 type row struct {
 	id         string
 	families   []Family // nil: every family
@@ -114,6 +116,15 @@ type match struct {
 	elsewhere *bool
 	// followUp, when set, must match a "follow-up: " observation.
 	followUp *match
+	// outcomes: the outcome is one of these.
+	outcomes []probes.Outcome
+	// header: the answer carries this header (canonical form).
+	header string
+	// says and saysNot: what the answer said (the reason header, body or
+	// first bytes) contains it, or does not (any case).
+	says, saysNot string
+	// bytesPrefix: the first bytes begin with it.
+	bytesPrefix string
 }
 
 type icmpClass int
@@ -134,7 +145,12 @@ func (m match) holds(o probes.Observation, all []probes.Observation) bool {
 		len(m.codes) > 0 && !slices.Contains(m.codes, o.Code),
 		m.reason != "" && !strings.Contains(strings.ToLower(o.Reason), strings.ToLower(m.reason)),
 		m.note != "" && !strings.Contains(o.Note, m.note),
-		!m.icmpHolds(o):
+		!m.icmpHolds(o),
+		len(m.outcomes) > 0 && !slices.Contains(m.outcomes, o.Outcome),
+		m.header != "" && o.Headers[m.header] == "",
+		m.says != "" && !strings.Contains(said(o), strings.ToLower(m.says)),
+		m.saysNot != "" && strings.Contains(said(o), strings.ToLower(m.saysNot)),
+		m.bytesPrefix != "" && !strings.HasPrefix(o.Bytes, m.bytesPrefix):
 		return false
 	}
 	if m.elsewhere != nil {
@@ -184,7 +200,7 @@ func Diagnose(f Family, obs []probes.Observation) (Diagnosis, bool) {
 		if !r.when.holds(final, obs) {
 			continue
 		}
-		fill := placeholders(final)
+		fill := placeholders(final, followUp(obs))
 		d := Diagnosis{Rule: r.id, Cause: fill.Replace(r.cause), TellApart: fill.Replace(r.tellApart),
 			Advice: fill.Replace(r.advice), Refs: r.refs}
 		for _, c := range r.candidates {
@@ -195,7 +211,48 @@ func Diagnose(f Family, obs []probes.Observation) (Diagnosis, bool) {
 	return Diagnosis{}, false
 }
 
-func placeholders(o probes.Observation) *strings.Replacer {
+// said is what an answer said in its own words, lower case: the reason
+// header of a refusal and its first bytes (a refusal's body).
+func said(o probes.Observation) string {
+	return strings.ToLower(o.Headers["X-Websocket-Reject-Reason"] + " " + o.Bytes)
+}
+
+// followUp is the last follow-up observation, if any.
+func followUp(obs []probes.Observation) probes.Observation {
+	for i := len(obs) - 1; i >= 0; i-- {
+		if strings.HasPrefix(obs[i].Step, "follow-up: ") {
+			return obs[i]
+		}
+	}
+	return probes.Observation{}
+}
+
+// quoted are an answer's explaining headers as "; Name: "value", …", in
+// a stable order, spelt as documentation spells them, and a refusal's
+// body.
+func quoted(o probes.Observation) string {
+	names := make([]string, 0, len(o.Headers))
+	for name := range o.Headers {
+		if name != "Server" && name != "Via" && name != "REALM" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, name := range names {
+		spelt := strings.NewReplacer("Websocket", "WebSocket", "Www-", "WWW-").Replace(name)
+		parts = append(parts, spelt+": "+strconv.Quote(o.Headers[name]))
+	}
+	if o.Outcome == probes.OutcomeErrorResponse && o.Bytes != "" {
+		parts = append(parts, "body "+o.Bytes)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, ", ")
+}
+
+func placeholders(o, follow probes.Observation) *strings.Replacer {
 	host, port := hostPart(o.To), ""
 	if _, p, err := net.SplitHostPort(o.To); err == nil {
 		port = p
@@ -214,7 +271,8 @@ func placeholders(o probes.Observation) *strings.Replacer {
 	}
 	return strings.NewReplacer("{to}", o.To, "{host}", host, "{port}", port, "{net}", nw, "{step}", o.Step,
 		"{code}", strconv.Itoa(o.Code), "{reason}", o.Reason, "{icmp}", icmp, "{from}", from,
-		"{bytes}", o.Bytes, "{note}", o.Note, "{realm}", realm)
+		"{bytes}", o.Bytes, "{note}", o.Note, "{realm}", realm, "{headers}", quoted(o),
+		"{protocol}", o.Headers["Sec-Websocket-Protocol"], "{followup}", follow.Reason)
 }
 
 func hostPart(addr string) string {

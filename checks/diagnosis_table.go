@@ -9,6 +9,14 @@ func ptr(b bool) *bool { return &b }
 var (
 	stunFamily = []Family{FamilySTUN}
 	whipFamily = []Family{FamilyWHIP}
+	wsFamily   = []Family{FamilyWebSocket}
+)
+
+// The outcomes of an exchange that got an HTTP answer, and of a connection
+// that ended without one.
+var (
+	httpAnswered = []probes.Outcome{probes.OutcomeAnswered, probes.OutcomeErrorResponse}
+	hungUp       = []probes.Outcome{probes.OutcomeClosed, probes.OutcomeReset}
 )
 
 // diagnosisTable reads observations as causes. Rows are tried in order, the
@@ -282,6 +290,183 @@ var diagnosisTable = []row{
 		cause:  "the TLS handshake with {to} failed ({note})",
 		advice: "check the certificate and the server's TLS settings",
 		refs:   []string{"RFC 8446 §6.2"},
+	},
+
+	// WebSocket signaling: the answer to the Upgrade request (RFC 6455
+	// §4.1: anything but 101 means no WebSocket), read with the headers
+	// and body that explain it.
+	{
+		id: "ws-requires-named-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", header: "Sec-Websocket-Protocol"},
+		cause:  "the server requires subprotocol {protocol}: it refused the Upgrade ({reason}{headers}; {note}) with that header",
+		advice: "offer it with --ws-protocol {protocol} (Sec-WebSocket-Protocol), as the application's client does",
+		refs:   []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)"},
+	},
+	{
+		id: "ws-requires-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{400, 403, 406, 409, 422, 426}, says: "protocol", saysNot: "version"},
+		cause:  "the server requires a subprotocol: it refused the Upgrade ({reason}{headers}; {note}) naming one",
+		advice: "offer the one it names with --ws-protocol NAME (Sec-WebSocket-Protocol), as the application's client does",
+		refs:   []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)", "WebSocket-Node: request.reject(status, reason) sends X-WebSocket-Reject-Reason"},
+	},
+	{
+		id: "ws-401", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{401}},
+		cause:  "the server wants credentials: it refused the Upgrade ({reason}{headers}) until it gets them",
+		advice: "give the token or key the server expects in the URL (query or path), as the application's client does",
+		refs:   []string{"RFC 9110 §15.5.2, §11.6.1 (WWW-Authenticate)", "RFC 6455 §4.1"},
+	},
+	{
+		id: "ws-403", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{403}},
+		cause: "the server refuses this client ({reason}{headers}): a policy on the origin, the token or the client's IP address",
+		advice: "a browser sends its page's origin and rtcprobe sends none: a server that accepts only its own origins refuses rtcprobe and may accept the page. " +
+			"Check the server's allowed origins, the token the URL carries and any IP allow-list",
+		refs: []string{"RFC 6455 §4.2.2 (a server may refuse an origin with 403), §10.2", "RFC 9110 §15.5.4"},
+	},
+	{
+		id: "ws-404", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{404}},
+		cause:  "nothing serves this path on the server: it answered the Upgrade {reason}{headers}",
+		advice: "check the URL's path against the server's documentation",
+		refs:   []string{"RFC 9110 §15.5.5"},
+	},
+	{
+		id: "ws-426", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{426}},
+		cause:  "the server wants another WebSocket version or subprotocol: it answered {reason}{headers}",
+		advice: "use the version or subprotocol it names (--ws-protocol for a subprotocol)",
+		refs:   []string{"RFC 6455 §4.2.2, §4.4", "RFC 9110 §15.5.22"},
+	},
+	{
+		id: "ws-redirect", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{301, 302, 303, 307, 308}},
+		cause:  "the server redirects the Upgrade: it answered {reason}{headers}",
+		advice: "WebSocket clients do not follow redirects: use the URL it points to",
+		refs:   []string{"RFC 6455 §4.1 (a status other than 101: the client may follow a 3xx, browsers do not)"},
+	},
+	{
+		id: "ws-400-version", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{400}, says: "version"},
+		cause:  "the server refused the Upgrade ({reason}{headers}) and names a protocol version it does not speak",
+		advice: "use the client protocol version the server runs, as its own client library does (a socket.io 4 server: EIO=4 in the URL)",
+		refs:   []string{"RFC 6455 §4.2.2, §4.4", "Engine.IO protocol v4 (EIO=4)"},
+	},
+	{
+		id: "ws-400", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{400}},
+		cause:  "the server found the Upgrade request malformed or unsupported: it answered {reason}{headers}",
+		advice: "check the URL's path and query against the server's documentation",
+		refs:   []string{"RFC 6455 §4.2.1", "RFC 9110 §15.5.1"},
+	},
+	{
+		id: "ws-500-no-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{500, 501}, note: "offered no subprotocol"},
+		candidates: []string{"a fault in the server ({reason}{headers})",
+			"a server that requires a subprotocol and fails without one (WebSocket-Node answers 500 when the application accepts a subprotocol the client did not offer)"},
+		tellApart: "retry with --ws-protocol and the subprotocol the server's documentation names, and read the server's log",
+		refs:      []string{"RFC 9110 §15.6.1", "WebSocket-Node: WebSocketRequest.accept rejects with 500 a protocol that was not requested"},
+	},
+	{
+		id: "ws-gateway", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{502, 503, 504}},
+		candidates: []string{"a reverse proxy or load balancer in front of the signaling server cannot reach it ({reason})", "the signaling server is down or overloaded"},
+		tellApart:  "look at the proxy's log and at the backend's health",
+		refs:       []string{"RFC 9110 §15.6.3-§15.6.5"},
+	},
+	{
+		id: "ws-5xx", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{500, 501, 505, 507, 508, 510, 511}},
+		cause:  "the server failed on the Upgrade: it answered {reason}{headers}",
+		advice: "see the server's log",
+		refs:   []string{"RFC 9110 §15.6"},
+	},
+	{
+		id: "ws-plain-http", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade"},
+		candidates: []string{"no WebSocket behind this path: it answers plain HTTP {reason}{headers}",
+			"a proxy or load balancer on the way strips the Upgrade and Connection headers"},
+		tellApart: "try the URL from the server's own network, or check that the proxy passes Upgrade (nginx: proxy_set_header Upgrade $http_upgrade)",
+		refs:      []string{"RFC 6455 §4.1 (any status but 101: the handshake has not completed)", "RFC 9110 §7.8 (Upgrade is hop-by-hop)"},
+	},
+
+	// An Upgrade closed without an answer, told apart by the follow-up: a
+	// plain GET of the same path.
+	{
+		id: "ws-closed-path-404", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade", followUp: &match{outcomes: httpAnswered, codes: []int{404}}},
+		cause:  "the path answers plain HTTP {followup} but closed the Upgrade without an answer: nothing serves WebSocket at this path",
+		advice: "check the URL's path against the server's documentation",
+		refs:   []string{"RFC 6455 §4.1", "RFC 9110 §15.5.5"},
+	},
+	{
+		id: "ws-closed-http-no-subprotocol", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade", note: "offered no subprotocol", followUp: &match{outcomes: httpAnswered}},
+		candidates: []string{"a server that does not speak WebSocket here (the path answers plain HTTP {followup} but closed the Upgrade), or a proxy on the way that does not pass Upgrade",
+			"a WebSocket server that requires a subprotocol and drops Upgrades without one (libwebsockets servers such as Janus: janus-protocol)"},
+		tellApart: "retry with --ws-protocol and the subprotocol the server's documentation names",
+		refs:      []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)", "Janus WebSocket API: subprotocol janus-protocol"},
+	},
+	{
+		id: "ws-closed-http", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade", followUp: &match{outcomes: httpAnswered}},
+		candidates: []string{"a server that does not speak WebSocket at this path, or not the subprotocols offered ({note}; the path answers plain HTTP {followup})",
+			"a proxy on the way that does not pass Upgrade"},
+		tellApart: "check the subprotocol names against the server's documentation, and try the URL from the server's own network",
+		refs:      []string{"RFC 6455 §4.1", "RFC 9110 §7.8"},
+	},
+	{
+		id: "ws-closed-both", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade", followUp: &match{outcomes: hungUp}},
+		candidates: []string{"the server refuses this client at the connection (an IP policy, a connection limit): a plain GET of the path was cut off alike",
+			"something on the way (a firewall, a proxy) cuts the connection after the request"},
+		tellApart: "try from another network, and read the server's log for this connection",
+		refs:      []string{"RFC 9293 §3.5.3, §3.6"},
+	},
+	{
+		id: "ws-closed-silent-get", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade", followUp: &match{outcome: probes.OutcomeSilence}},
+		candidates: []string{"an overloaded server: it closed the Upgrade and let a plain GET wait", "a service on port {port} that does not speak HTTP"},
+		tellApart:  "check what listens on port {port} and its load",
+	},
+	{
+		id: "ws-closed-not-http", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade", followUp: &match{outcome: probes.OutcomeNotProtocol}},
+		cause:  "another service owns port {port}: it closed the Upgrade and answers a plain GET with something that is not HTTP",
+		advice: "check the URL's port",
+		refs:   []string{"RFC 9112 §4 (an HTTP answer begins with a status line)"},
+	},
+	{
+		id: "ws-closed", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade"},
+		candidates: []string{"a server that does not speak WebSocket here", "a policy that drops this client", "a proxy on the way that cuts the Upgrade"},
+		tellApart:  "request the same URL as plain HTTP (http:// or https://) and compare",
+		refs:       []string{"RFC 6455 §4.1"},
+	},
+
+	// What came after the 101 and the 101 itself.
+	{
+		id: "ws-http-after-101-version", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "first frame", bytesPrefix: `"HTTP/`, says: "version"},
+		cause: "after switching to WebSocket (101) the server wrote an HTTP answer instead of frames ({bytes}): invalid framing, and clients fail the connection. " +
+			"It refused the request after accepting the Upgrade and names a protocol version: the client protocol version the URL asks for is one the server does not speak",
+		advice: "use the client protocol version the server runs, as its own client library does (a socket.io 4 server: EIO=4 in the URL, unless it sets allowEIO3)",
+		refs:   []string{"RFC 6455 §5.2", "Engine.IO protocol v4; socket.io v4 migration: allowEIO3"},
+	},
+	{
+		id: "ws-http-after-101", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "first frame", bytesPrefix: `"HTTP/`},
+		cause:  "after switching to WebSocket (101) the server wrote an HTTP answer instead of frames ({bytes}): invalid framing; it refused the request after accepting the Upgrade, and clients fail the connection",
+		advice: "check the URL's path and query against the server's documentation",
+		refs:   []string{"RFC 6455 §5.2"},
+	},
+	{
+		id: "ws-invalid-frame", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "first frame"},
+		cause:  "after switching to WebSocket (101) the server sent something that is not a valid frame ({note}): {bytes}",
+		advice: "clients fail such a connection: another protocol may be spoken on this path, or something on the way alters the stream",
+		refs:   []string{"RFC 6455 §5.2, §5.5, §7.4"},
+	},
+	{
+		id: "ws-subprotocol-none-chosen", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "HTTP Upgrade", note: "without choosing"},
+		cause:  "{note}: browsers fail such a connection",
+		advice: "offer a subprotocol the server speaks (--ws-protocol), or none if it uses no subprotocol",
+		refs:   []string{"WHATWG Fetch, establish a WebSocket connection (a requested subprotocol must be answered)"},
+	},
+	{
+		id: "ws-subprotocol-not-offered", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "HTTP Upgrade", header: "Sec-Websocket-Protocol"},
+		cause:  "{note}",
+		advice: "offer it with --ws-protocol {protocol} if the application speaks it; otherwise the server's configuration is wrong",
+		refs:   []string{"RFC 6455 §4.1 (the client must fail the connection)"},
+	},
+	{
+		id: "ws-tls-port", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "HTTP Upgrade", note: "TLS handshake"},
+		cause:  "{to} speaks TLS, not plain HTTP: the URL's ws:// must be wss://",
+		advice: "use wss:// for this port",
+		refs:   []string{"RFC 6455 §3 (wss: is WebSocket over TLS)"},
+	},
+	{
+		id: "ws-not-handshake", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol},
+		cause:  "the answer to the Upgrade request is not a valid WebSocket handshake: {note}",
+		advice: "the URL may point at another service, or an intermediary rewrote the answer",
+		refs:   []string{"RFC 6455 §4.1"},
 	},
 
 	// A connection that ended without an answer.

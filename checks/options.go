@@ -31,6 +31,7 @@ type Settings struct {
 	MediaDuration  time.Duration
 	FirewallPorts  []PortSpec
 	Proxy          *url.URL
+	WSProtocols    []string
 	Simulate       *netsim.Spec
 	BrowserPath    string
 	Browsers       []string
@@ -228,6 +229,10 @@ var optionTable = []*Option{
 		Valid: []string{"http://127.0.0.1:3128", "http://user:pw@127.0.0.1:8080"}, Invalid: []string{"socks5://127.0.0.1:1080", "http://127.0.0.1:99999", "http://127.0.0.1"}},
 		probes.ParseProxy,
 		func(s *Settings) **url.URL { return &s.Proxy }),
+	textOption(&Option{Key: "ws_protocol", Flag: "ws-protocol", Arg: "LIST",
+		Help:  "WebSocket subprotocols the signaling check offers (Sec-WebSocket-Protocol), comma-separated, e.g. janus-protocol; the server must choose one",
+		Valid: []string{"janus-protocol", "echo-protocol, chat"}, Invalid: []string{"", "a b", "chat,,x", "chat,chat"}},
+		probes.ParseWSProtocols, func(s *Settings) *[]string { return &s.WSProtocols }),
 	textOption(&Option{Key: "simulate", Flag: "simulate", Arg: "SPEC",
 		Help: "run the ice/media/datachannel checks over a simulated network, e.g. \"delay=40ms,jitter=5ms,loss=3%,nat=symmetric\" " +
 			"(keys: delay, jitter (uniform 0..J per packet), rate (e.g. 2mbit), loss, nat=none|full-cone|restricted|port-restricted|symmetric[/…], turn=on|off, seed)",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"syscall"
 )
 
@@ -107,7 +108,37 @@ func (e *StrayAnswerError) Observation() Observation {
 }
 
 func (e *HTTPStatusError) Observation() Observation {
-	return Observation{Step: "HTTP Upgrade", Outcome: OutcomeErrorResponse, Code: e.Code, Reason: e.Status, Headers: e.Headers}
+	o := Observation{Step: "HTTP Upgrade", Transport: "tcp", To: e.Addr, Outcome: OutcomeErrorResponse, AfterMS: ms(e.After), Code: e.Code, Reason: e.Status, Headers: e.Headers}
+	o.Bytes, o.Note = e.Body, offeredNote(e.Offered)
+	return o
+}
+
+func (e *UpgradeClosedError) Observation() Observation {
+	o := Observation{Step: "HTTP Upgrade", Transport: "tcp", To: e.Addr, Outcome: OutcomeClosed, AfterMS: ms(e.After), Note: offeredNote(e.Offered)}
+	if e.Reset {
+		o.Outcome = OutcomeReset
+	}
+	return o
+}
+
+func (e *SubprotocolError) Observation() Observation {
+	o := Observation{Step: "HTTP Upgrade", Transport: "tcp", Outcome: OutcomeNotProtocol, Code: 101, Note: e.Error()}
+	if e.Chosen != "" {
+		o.Headers = map[string]string{"Sec-Websocket-Protocol": e.Chosen}
+	}
+	return o
+}
+
+func (e *FramingError) Observation() Observation {
+	return Observation{Step: "first frame", Transport: "tcp", Outcome: OutcomeNotProtocol, Bytes: e.Bytes, Note: e.Why}
+}
+
+// offeredNote says which subprotocols the request offered.
+func offeredNote(offered []string) string {
+	if len(offered) == 0 {
+		return "the request offered no subprotocol"
+	}
+	return "the request offered subprotocols " + strings.Join(offered, ", ")
 }
 
 func (e *TLSPortError) Observation() Observation {

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
@@ -33,6 +34,10 @@ type WebSocketConfig struct {
 	// PingTimeout bounds the wait for a pong (default 1s); servers need
 	// not answer pings, so a missing pong is evidence, not an error.
 	PingTimeout time.Duration
+	// Protocols are the subprotocols offered in Sec-WebSocket-Protocol
+	// (--ws-protocol), in order of preference; the server must choose one
+	// of them (RFC 6455 §4.1).
+	Protocols []string
 }
 
 // ParseWebSocketURL validates a ws:// or wss:// URL; errors name it.
@@ -45,6 +50,30 @@ func ParseWebSocketURL(raw string) (*url.URL, error) {
 		return nil, &URIError{URI: redactURL(u), Err: errors.New("a WebSocket URL has no #fragment (RFC 6455 §3)")}
 	}
 	return u, nil
+}
+
+// ParseWSProtocols reads a comma-separated list of WebSocket subprotocols:
+// each an HTTP token (RFC 6455 §4.1, RFC 9110 §5.6.2), each named once.
+func ParseWSProtocols(text string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(text, ",") {
+		p = strings.TrimSpace(p)
+		switch {
+		case p == "":
+			return nil, errors.New("want subprotocol names like janus-protocol, comma-separated, none empty")
+		case strings.IndexFunc(p, func(r rune) bool { return !isTokenChar(r) }) >= 0:
+			return nil, fmt.Errorf("%q is not a subprotocol name (an HTTP token: letters, digits and !#$%%&'*+-.^_`|~)", p)
+		case slices.Contains(out, p):
+			return nil, fmt.Errorf("%q named twice", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// isTokenChar: RFC 9110 §5.6.2 tchar.
+func isTokenChar(r rune) bool {
+	return r < 0x7f && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("!#$%&'*+-.^_`|~", r))
 }
 
 // parseURL parses raw and checks the scheme, host, port and that no
@@ -106,10 +135,9 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	t.Server.URI.Host = host
 	t.Server.URI.Port, _ = strconv.Atoi(port)
 
-	begin := time.Now()
-	conn, err := wsConnect(ctx, &m, cfg, secure, addr, host)
+	conn, err := wsOpen(ctx, &m, cfg, u, addr)
 	if err != nil {
-		m.Err = classify(err, t, begin, StageFirstAnswer)
+		m.Err = err
 		return m
 	}
 	defer conn.Close()
@@ -120,47 +148,29 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 
-	if secure {
-		start := time.Now()
-		tcfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if cfg.TLS != nil {
-			tcfg = cfg.TLS.Clone()
-		}
-		if tcfg.ServerName == "" {
-			tcfg.ServerName = host
-		}
-		tc := tls.Client(conn, tcfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			m.Err = classify(err, t, start, StageTLS)
-			return m
-		}
-		conn = tc
-		m.SetMetric("tls_ms", ms(time.Since(start)))
-		st := tc.ConnectionState()
-		if len(st.PeerCertificates) > 0 {
-			leaf := st.PeerCertificates[0]
-			m.SetMetric("cert_days_left", math.Floor(time.Until(leaf.NotAfter).Hours()/24))
-			m.AddEvidence("certificate", fmt.Sprintf("%s, issued by %s, valid until %s", fromNetwork(leaf.Subject.CommonName), fromNetwork(leaf.Issuer.CommonName), leaf.NotAfter.UTC().Format(time.DateOnly)))
-		}
-		chain := "verified"
-		if tcfg.InsecureSkipVerify {
-			chain = "not verified (--insecure)"
-		}
-		m.AddEvidence("tls", fmt.Sprintf("%s, chain %s", tls.VersionName(st.Version), chain))
-	}
-
 	start := time.Now()
-	br, err := wsUpgrade(conn, u, addr)
+	br, chosen, err := wsUpgrade(ctx, conn, u, addr, cfg.Protocols)
 	if err != nil {
+		var closed *UpgradeClosedError
 		m.Err = classify(err, t, start, StageUpgrade)
-		if !secure && ctx.Err() == nil && speaksTLS(ctx, addr, host) {
+		switch {
+		case !secure && ctx.Err() == nil && speaksTLS(ctx, addr, host):
 			m.Err = &TLSPortError{Addr: addr, Err: m.Err}
+		case errors.As(m.Err, &closed) && ctx.Err() == nil:
+			wsFollowUpGET(ctx, cfg, u, addr)
 		}
 		return m
 	}
 	m.SetMetric("upgrade_ms", ms(time.Since(start)))
+	if chosen != "" {
+		m.AddEvidence("subprotocol", chosen)
+	}
 
 	after := wsPing(ctx, conn, br, cfg.PingTimeout)
+	if after.bad != nil {
+		m.Err = after.bad
+		return m
+	}
 	switch {
 	case after.err == nil:
 		m.SetMetric("ping_rtt_ms", ms(after.rtt))
@@ -178,6 +188,50 @@ func WebSocket(ctx context.Context, u *url.URL, cfg WebSocketConfig) Measurement
 	_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	_ = wsWriteFrame(conn, 0x8, []byte{0x03, 0xe8})
 	return m
+}
+
+// wsOpen opens the connection to the server of u, through the proxy and
+// TLS when they apply, recording their steps in m.
+func wsOpen(ctx context.Context, m *Measurement, cfg WebSocketConfig, u *url.URL, addr string) (net.Conn, error) {
+	secure, host := u.Scheme == "wss", u.Hostname()
+	t := Target{Transport: TCP}
+	t.Server.URI.Host = host
+	_, port, _ := net.SplitHostPort(addr)
+	t.Server.URI.Port, _ = strconv.Atoi(port)
+	begin := time.Now()
+	conn, err := wsConnect(ctx, m, cfg, secure, addr, host)
+	if err != nil {
+		return nil, classify(err, t, begin, StageFirstAnswer)
+	}
+	if !secure {
+		return conn, nil
+	}
+	start := time.Now()
+	tcfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLS != nil {
+		tcfg = cfg.TLS.Clone()
+	}
+	if tcfg.ServerName == "" {
+		tcfg.ServerName = host
+	}
+	tc := tls.Client(conn, tcfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, classify(err, t, start, StageTLS)
+	}
+	m.SetMetric("tls_ms", ms(time.Since(start)))
+	st := tc.ConnectionState()
+	if len(st.PeerCertificates) > 0 {
+		leaf := st.PeerCertificates[0]
+		m.SetMetric("cert_days_left", math.Floor(time.Until(leaf.NotAfter).Hours()/24))
+		m.AddEvidence("certificate", fmt.Sprintf("%s, issued by %s, valid until %s", fromNetwork(leaf.Subject.CommonName), fromNetwork(leaf.Issuer.CommonName), leaf.NotAfter.UTC().Format(time.DateOnly)))
+	}
+	chain := "verified"
+	if tcfg.InsecureSkipVerify {
+		chain = "not verified (--insecure)"
+	}
+	m.AddEvidence("tls", fmt.Sprintf("%s, chain %s", tls.VersionName(st.Version), chain))
+	return tc, nil
 }
 
 // wsConnect opens the TCP connection, directly or through a proxy, and
@@ -238,24 +292,12 @@ func wsConnect(ctx context.Context, m *Measurement, cfg WebSocketConfig, secure 
 	return nil, lastErr
 }
 
-// HTTPStatusError is an HTTP answer other than 101 Switching Protocols to
-// the Upgrade request.
-type HTTPStatusError struct {
-	Status string
-	Code   int
-	// Headers are the answer's headers that explain a refusal, sanitized.
-	Headers map[string]string
-}
-
-func (e *HTTPStatusError) Error() string {
-	return fmt.Sprintf("server answered HTTP %s instead of 101 Switching Protocols", e.Status)
-}
-
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" // RFC 6455 §1.3
 
-// wsUpgrade sends the opening handshake (RFC 6455 §4.1) and checks the
-// answer, returning the reader that holds any bytes after it.
-func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
+// wsUpgrade sends the opening handshake (RFC 6455 §4.1), offering
+// protocols, and checks the answer, returning the reader that holds any
+// bytes after it and the subprotocol the server chose.
+func wsUpgrade(ctx context.Context, conn net.Conn, u *url.URL, addr string, protocols []string) (*bufio.Reader, string, error) {
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	key := base64.StdEncoding.EncodeToString(nonce)
@@ -267,29 +309,47 @@ func wsUpgrade(conn net.Conn, u *url.URL, addr string) (*bufio.Reader, error) {
 		"Sec-WebSocket-Version": {"13"},
 		"User-Agent":            {"rtcprobe"},
 	}}
+	if len(protocols) > 0 {
+		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(protocols, ", "))
+	}
+	start := time.Now()
 	if err := req.Write(conn); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	br := bufio.NewReader(conn)
 	resp, err := readHTTPHead(br)
 	if err != nil {
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, err
+		var head *HeadError
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, "", err
+		case errors.As(err, &head):
+			return nil, "", &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
+		case br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+			return nil, "", &UpgradeClosedError{Addr: addr, Reset: errors.Is(err, syscall.ECONNRESET), After: time.Since(start), Offered: protocols}
 		}
-		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
+		return nil, "", &ProtocolError{Addr: addr, Err: fmt.Errorf("no HTTP answer to the Upgrade request: %w", err)}
 	}
 	if resp.Code != http.StatusSwitchingProtocols {
-		return nil, &HTTPStatusError{Status: resp.Status, Code: resp.Code}
+		return nil, "", &HTTPStatusError{Status: resp.Status, Code: resp.Code, Headers: explainingHeaders(resp.Header),
+			Body: readBodyStart(ctx, conn, br, resp.Header), Offered: protocols, Addr: addr, After: time.Since(start)}
 	}
 	sum := sha1.Sum([]byte(key + wsGUID))
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {
-		return nil, &ProtocolError{Addr: addr, Err: fmt.Errorf("wrong Sec-WebSocket-Accept %q", fromNetwork(got))}
+		return nil, "", &ProtocolError{Addr: addr, Err: fmt.Errorf("wrong Sec-WebSocket-Accept %q", fromNetwork(got))}
 	}
 	if !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
-		return nil, &ProtocolError{Addr: addr, Err: errors.New("101 without Upgrade: websocket")}
+		return nil, "", &ProtocolError{Addr: addr, Err: errors.New("101 without Upgrade: websocket")}
 	}
-	return br, nil
+	chosen := strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Protocol"))
+	if chosen != "" && !slices.Contains(protocols, chosen) || chosen == "" && len(protocols) > 0 {
+		return nil, "", &SubprotocolError{Offered: protocols, Chosen: fromNetwork(chosen)}
+	}
+	o := Observation{Step: string(StageUpgrade), Transport: "tcp", To: WebSocketName(u), Outcome: OutcomeAnswered,
+		AfterMS: ms(time.Since(start)), Code: resp.Code, Reason: resp.Status, Headers: explainingHeaders(resp.Header)}
+	Observe(ctx, o)
+	return br, chosen, nil
 }
 
 // afterUpgrade is what the server did right after the upgrade: answered
@@ -300,6 +360,8 @@ type afterUpgrade struct {
 	first  string // the first data message, quoted and cut short
 	closed bool
 	close  string // the close frame's code and reason
+	// bad is what came instead of a valid frame.
+	bad *FramingError
 }
 
 // firstMessageMax bounds how much of a server's first message is kept as
@@ -334,6 +396,11 @@ func wsPing(ctx context.Context, conn net.Conn, br *bufio.Reader, wait time.Dura
 	r := &io.LimitedReader{R: br, N: maxPingRead}
 	for {
 		op, data, err := wsReadFrame(r)
+		var invalid *frameError
+		if errors.As(err, &invalid) {
+			out.bad = &FramingError{Why: invalid.why, Bytes: peekBytes(br, invalid.head)}
+			return out
+		}
 		if err != nil {
 			var ne net.Error
 			switch {
@@ -353,13 +420,49 @@ func wsPing(ctx context.Context, conn net.Conn, br *bufio.Reader, wait time.Dura
 			out.rtt = time.Since(start)
 			return out
 		case op == 0x8:
+			code, reason, why := parseClose(data)
+			if why != "" {
+				out.bad = &FramingError{Why: why, Bytes: quoteCut(data, 64)}
+				return out
+			}
 			out.closed, out.close = true, describeClose(data)
 			out.err = errors.New("the server closed the WebSocket")
+			Observe(ctx, Observation{Step: "WebSocket close", Transport: "tcp", Outcome: OutcomeErrorResponse, AfterMS: ms(time.Since(start)), Code: code, Reason: reason})
 			return out
 		case (op == 0x1 || op == 0x2) && out.first == "":
 			out.first = quoteCut(data, firstMessageMax)
 		}
 	}
+}
+
+// parseClose reads a close frame's payload: a code, if any, and a reason;
+// why says what makes it invalid (RFC 6455 §5.5.1, §7.4).
+func parseClose(data []byte) (code int, reason, why string) {
+	switch {
+	case len(data) == 0:
+		return 0, "", ""
+	case len(data) == 1:
+		return 0, "", "a close frame with a 1-byte body (RFC 6455 §5.5.1)"
+	}
+	code = int(binary.BigEndian.Uint16(data[:2]))
+	if !validCloseCode(code) {
+		return code, "", fmt.Sprintf("close code %d is not one an endpoint may send (RFC 6455 §7.4)", code)
+	}
+	if len(data) > 2 {
+		reason = fromNetwork(string(data[2:]))
+	}
+	return code, reason, ""
+}
+
+// validCloseCode: the codes RFC 6455 §7.4.1 defines for sending, those
+// registered since (1012-1014), and the ranges for libraries (3000-3999)
+// and applications (4000-4999).
+func validCloseCode(c int) bool {
+	switch {
+	case c >= 1000 && c <= 1003, c >= 1007 && c <= 1014, c >= 3000 && c <= 4999:
+		return true
+	}
+	return false
 }
 
 // describeClose reads a close frame's payload: a 2-byte code and a reason.
@@ -440,6 +543,33 @@ const maxPingRead = 1 << 20
 // frame or a message of any announced size costs at most this much.
 const maxWSPayload = 64 << 10
 
+// frameError is a frame header no WebSocket server may send.
+type frameError struct {
+	why  string
+	head []byte
+}
+
+func (e *frameError) Error() string { return e.why }
+
+// invalidFrameHead says what is wrong with a frame's first two bytes, if
+// anything: rtcprobe negotiates no extension, so no RSV bit may be set
+// (RFC 6455 §5.2), opcodes 3-7 and 11-15 are reserved (§5.2), control
+// frames are never fragmented (§5.5) and a server never masks (§5.1).
+func invalidFrameHead(h [2]byte) string {
+	op := h[0] & 0x0f
+	switch {
+	case h[0]&0x70 != 0:
+		return "reserved bits set with no extension negotiated (RFC 6455 §5.2)"
+	case op >= 0x3 && op <= 0x7 || op >= 0xB:
+		return fmt.Sprintf("reserved opcode %#x (RFC 6455 §5.2)", op)
+	case op >= 0x8 && h[0]&0x80 == 0:
+		return "a fragmented control frame (RFC 6455 §5.5)"
+	case h[1]&0x80 != 0:
+		return "a masked frame from the server (RFC 6455 §5.1)"
+	}
+	return ""
+}
+
 // wsReadFrame reads one frame. Fragments are returned as they come, which
 // is enough to find a control frame; a data frame's payload is cut to
 // maxWSPayload.
@@ -449,6 +579,9 @@ func wsReadFrame(r io.Reader) (opcode byte, payload []byte, err error) {
 		return 0, nil, err
 	}
 	opcode = h[0] & 0x0f
+	if why := invalidFrameHead(h); why != "" {
+		return 0, nil, &frameError{why: why, head: h[:]}
+	}
 	n := uint64(h[1] & 0x7f)
 	switch n {
 	case 126:

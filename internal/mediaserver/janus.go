@@ -56,7 +56,9 @@ func nodeDir() string {
 }
 
 const (
-	janusWSPort = 8188
+	// JanusWSPort is where Janus's WebSocket API listens (subprotocol
+	// janus-protocol).
+	JanusWSPort = 8188
 	whipPort    = 7080
 )
 
@@ -85,7 +87,7 @@ func StartJanus(t testing.TB, cfg JanusConfig) *Janus {
 	writeJanusConfig(t, work, cfg.VideoCodec)
 	jcmd := ns.Command(context.Background(), janus, "-F", work, "-C", filepath.Join(work, "janus.jcfg"), "-o", "-d", "3")
 	netlab.StartProcess(t, jcmd, 15*time.Second)
-	waitTCP(t, net.JoinHostPort(remote, strconv.Itoa(janusWSPort)))
+	waitTCP(t, net.JoinHostPort(remote, strconv.Itoa(JanusWSPort)))
 
 	// simple-whip-server reads ./config.js beside its sources.
 	app := t.TempDir()
@@ -103,7 +105,7 @@ func StartJanus(t testing.TB, cfg JanusConfig) *Janus {
 		servers = []byte("[]")
 	}
 	conf := fmt.Sprintf("module.exports = {janus: {address: 'ws://127.0.0.1:%d'}, port: %d, rest: '/whip', allowTrickle: %t, strictETags: true, iceServers: %s};\n",
-		janusWSPort, whipPort, !cfg.NoTrickle, servers)
+		JanusWSPort, whipPort, !cfg.NoTrickle, servers)
 	if err := os.WriteFile(filepath.Join(app, "config.js"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +228,7 @@ admin: {
 	admin_ws = false
 	admin_wss = false
 }
-`, janusWSPort),
+`, JanusWSPort),
 		"janus.plugin.videoroom.jcfg": fmt.Sprintf(`general: {
 }
 room-1234: {
