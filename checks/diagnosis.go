@@ -106,11 +106,11 @@ type match struct {
 	outcome   probes.Outcome
 	transport string // the observation's transport exactly ("dtls")
 	net       string // "udp" or "tcp": the transport's network
-	step    string // the step begins with it
-	codes   []int
-	reason  string // the reason phrase contains it (any case)
-	note    string // the note contains it
-	icmp    icmpClass
+	step      string // the step begins with it
+	codes     []int
+	reason    string // the reason phrase contains it (any case)
+	note      string // the note contains it
+	icmp      icmpClass
 	// elsewhere: the ICMP error came from an address other than the
 	// target's (a router or firewall on the path).
 	elsewhere *bool

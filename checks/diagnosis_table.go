@@ -231,14 +231,14 @@ var diagnosisTable = []row{
 	// DTLS that heard nothing, told apart by a STUN Binding to the port.
 	{
 		id: "dtls-stun-only", families: stunFamily,
-		when: match{outcome: probes.OutcomeSilence, transport: "dtls", followUp: &match{step: "follow-up: STUN Binding", outcome: probes.OutcomeAnswered}},
+		when:   match{outcome: probes.OutcomeSilence, transport: "dtls", followUp: &match{step: "follow-up: STUN Binding", outcome: probes.OutcomeAnswered}},
 		cause:  "{to} answers STUN over UDP but not a DTLS handshake: no DTLS listener on this port (coturn: no-dtls, or DTLS is served on another port such as 5349)",
 		advice: "point the turns:…?transport=udp URI at the server's DTLS port, or enable DTLS on the server",
 		refs:   []string{"RFC 7350 §4 (TURN over DTLS)", "RFC 7983 §7 (STUN and DTLS share a port by their first byte)"},
 	},
 	{
 		id: "dtls-refused", families: stunFamily,
-		when: match{outcome: probes.OutcomeSilence, transport: "dtls", followUp: &match{step: "follow-up: STUN Binding", outcome: probes.OutcomeICMP, icmp: icmpPort}},
+		when:   match{outcome: probes.OutcomeSilence, transport: "dtls", followUp: &match{step: "follow-up: STUN Binding", outcome: probes.OutcomeICMP, icmp: icmpPort}},
 		cause:  "the DTLS handshake heard nothing and a STUN Binding to the same port got ICMP port unreachable: nothing listens on UDP port {port} at {host}",
 		advice: "check that the server runs and serves DTLS on port {port}",
 		refs:   []string{"RFC 1122 §4.1.3.1"},
