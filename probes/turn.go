@@ -330,6 +330,12 @@ type echoResult struct {
 	// server had expired the channel or permission.
 	stalledAfter time.Duration
 	resumed      bool
+	// lossRuns counts the runs of two or more consecutive packets whose
+	// echo never came (a trailing run cut by the deadline excluded): an
+	// expired binding loses everything from one point until it is bound
+	// again (one run); a rate limit drops what exceeds its budget again
+	// and again (several).
+	lossRuns int
 	// err is what stopped sending or receiving before the end (the server
 	// closed the connection or is gone); nil when only the deadline or
 	// the echo wait ended it.
@@ -351,7 +357,10 @@ func (e echoResult) record(m *Measurement) {
 	m.SetMetric("loss_pct", LossPct(e.want+e.atB, e.atB+e.echoed))
 	m.SetMetric("loss_rtt_pct", LossPct(e.want, e.echoed))
 	e.rtts.Record(m, "rtt")
+	m.SetMetric("loss_runs", float64(e.lossRuns))
 	switch {
+	case e.resumed && e.lossRuns > 1:
+		m.AddEvidence("relay_gaps", fmt.Sprintf("relaying stopped and resumed %d times: binding again did not end the gaps, so they are not an expiry but the pattern of a rate limit (on the server: coturn max-bps, or on the path)", e.lossRuns))
 	case e.resumed:
 		m.SetMetric("bindings_expired", 1)
 		m.AddEvidence("bindings_expired", fmt.Sprintf("relaying stopped %s after the channel was bound and resumed once channel and permission were bound again: the server expired them early (RFC 8656 keeps a channel 10 min, a permission 5 min)", roundDur(e.stalledAfter)))
@@ -555,8 +564,27 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 	stopB()
 	res.atB, res.echoed = atB, len(res.rtts)
 	res.stalledAfter = time.Duration(stalledFor.Load())
+	res.lossRuns = lossRuns(seen[:min(res.sent, len(seen))])
 	if ctx.Err() == nil {
 		_ = a.conn.SetDeadline(time.Time{}) // the allocation is released next
 	}
 	return res
+}
+
+// lossRuns counts the runs of two or more consecutive packets not echoed,
+// leaving out a run that reaches the end (cut by the deadline or the echo
+// wait, not lost on the way).
+func lossRuns(echoed []bool) int {
+	runs, n := 0, 0
+	for _, ok := range echoed {
+		switch {
+		case !ok:
+			n++
+		case n >= 2:
+			runs, n = runs+1, 0
+		default:
+			n = 0
+		}
+	}
+	return runs
 }

@@ -17,3 +17,31 @@ func TestUnroutable(t *testing.T) {
 		}
 	}
 }
+
+// TestLossRuns: one gap is an expiry's pattern, repeated gaps a rate
+// limit's; single losses and a gap cut by the end do not count.
+func TestLossRuns(t *testing.T) {
+	seq := func(s string) []bool {
+		out := make([]bool, len(s))
+		for i, c := range s {
+			out[i] = c == '+'
+		}
+		return out
+	}
+	tests := []struct {
+		echoed string
+		want   int
+	}{
+		{"++++++++", 0},
+		{"++-+++-+", 0},
+		{"+++-----++++", 1},
+		{"++--++--++--++", 3},
+		{"++++----", 0},
+		{"+--+--", 1},
+	}
+	for _, tc := range tests {
+		if got := lossRuns(seq(tc.echoed)); got != tc.want {
+			t.Errorf("%s: %d runs, want %d", tc.echoed, got, tc.want)
+		}
+	}
+}

@@ -80,7 +80,11 @@ func TestCoturnConfigurations(t *testing.T) {
 		{name: "bps-capacity", cfg: coturn.Config{Args: []string{"--max-bps=100000", "--bps-capacity=100000"}}, verdicts: map[string]verdict{
 			"turn.udp": {checks.Warn, []string{"Allocation Bandwidth Quota Reached", "bps-capacity"}, []string{"user-quota", "total-quota"}, false}}},
 		{name: "max-bps low", cfg: coturn.Config{Args: []string{"--max-bps=3000"}}, packets: 150, verdicts: map[string]verdict{
-			"turn.udp": {checks.Warn, []string{"loss_pct", "max-bps"}, []string{"blocked on the path"}, true}}},
+			"turn.udp": {checks.Warn, []string{"loss_pct", "max-bps"}, []string{"blocked on the path", "expires channel bindings"}, true}}},
+		// A cap that empties each second: gaps again and again, which
+		// binding again does not end; never an early expiry.
+		{name: "max-bps=2000", cfg: coturn.Config{Args: []string{"--max-bps=2000"}}, packets: 150, verdicts: map[string]verdict{
+			"turn.udp": {checks.Warn, []string{"loss_pct", "max-bps"}, []string{"blocked on the path", "expires channel bindings", "bindings_expired"}, true}}},
 		{name: "stale-nonce short", cfg: coturn.Config{Args: []string{"--stale-nonce=1"}}, packets: 150, verdicts: map[string]verdict{
 			"turn.udp": ok, "turn.tcp": ok}},
 		{name: "channel-lifetime short", cfg: coturn.Config{Args: []string{"--channel-lifetime=2"}}, packets: 200, verdicts: map[string]verdict{

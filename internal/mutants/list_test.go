@@ -84,6 +84,22 @@ var mutants = []mutant{
 		Pkg:  "./probes", Run: `^TestTruthServerRTT$/^10ms$`,
 	},
 	{
+		Name: "repeated relay gaps counted as one",
+		File: "probes/turn.go",
+		Old: `case n >= 2:
+			runs, n = runs+1, 0`,
+		New: `case n >= 2:
+			runs, n = 1, 0`,
+		Pkg: "./probes", Run: `^TestLossRuns$`,
+	},
+	{
+		Name: "ICMP admin prohibited read as the host's own port unreachable",
+		File: "probes/icmp_errqueue.go",
+		Old:  `return r.Type == 3 && (r.Code == 9 || r.Code == 10 || r.Code == 13)`,
+		New:  `return r.Type == 3 && (r.Code == 9 || r.Code == 10)`,
+		Pkg:  "./checks", Run: `^TestDiagnosisTable$`,
+	},
+	{
 		Name: "a DNS failure reported as a timeout",
 		File: "probes/dial.go",
 		Old:  `return "", &DNSError{Host: host, Err: err}`,
