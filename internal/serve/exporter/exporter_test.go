@@ -537,4 +537,8 @@ func TestModuleAsksForTCP(t *testing.T) {
 	if !strings.Contains(body, "\nprobe_success 0\n") || !strings.Contains(body, `probe_check_status{check="stun.tcp",family="ipv4",status="fail",transport="tcp"} 1`) {
 		t.Errorf("TCP refused for a module that asked for it:\n%s", body)
 	}
+	// The cause, as the diagnosis table read it: a reset leaves two open.
+	if !strings.Contains(body, `probe_check_diagnosis{check="stun.tcp",decided="false",family="ipv4",rule="tcp-reset",transport="tcp"} 1`) {
+		t.Errorf("no diagnosis series:\n%s", body)
+	}
 }

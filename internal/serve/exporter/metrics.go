@@ -65,12 +65,19 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	statusHelp := func() string { return "The check's verdict: 1 for its status, 0 for the others." }
 	durationHelp := func() string { return "How long the check took, in seconds." }
+	diagnosisHelp := func() string {
+		return "1 for the diagnosis-table row that read a failed check's observations; decided=\"false\" when they leave several causes open."
+	}
 	for _, r := range c.rep.Results {
 		labels := resultLabels(r)
 		for _, st := range checks.Statuses {
 			add("probe_check_status", statusHelp, with(labels, "status", string(st)), boolValue(r.Status == st))
 		}
 		add("probe_check_duration_seconds", durationHelp, labels, r.Duration.Seconds())
+		if d := r.Diagnosis; d != nil {
+			// The rule is a row of a fixed table: a bounded label.
+			add("probe_check_diagnosis", diagnosisHelp, with(with(labels, "rule", d.Rule), "decided", fmt.Sprint(d.Decided())), 1)
+		}
 		group := checks.Group(r.CheckID)
 		for m, v := range r.Metrics {
 			name, v := promName(group, m, v)
