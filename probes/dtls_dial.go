@@ -34,8 +34,7 @@ func dialDTLS(ctx context.Context, t Target, start time.Time) (net.Conn, error) 
 	if err != nil {
 		return nil, classify(err, t, start, StageFirstAnswer)
 	}
-	enableRecvErr(uc)
-	dc, err := dtls.ClientWithOptions(connectedPacketConn{icmpConn{uc}}, raddr, dtlsOptions(t)...)
+	dc, err := dtls.ClientWithOptions(connectedPacketConn{newICMPConn(uc)}, raddr, dtlsOptions(t)...)
 	if err != nil {
 		_ = uc.Close()
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -108,12 +109,13 @@ func enableRecvErr(c *net.UDPConn) {
 	})
 }
 
-// readICMP takes the oldest ICMP error from c's error queue, without
-// waiting; ok is false when there is none.
-func readICMP(c *net.UDPConn) (r ICMPReport, ok bool) {
+// readICMP takes the oldest ICMP error from c's error queue, with the errno
+// the kernel reports for it, without waiting; ok is false when there is
+// none.
+func readICMP(c *net.UDPConn) (r ICMPReport, errno uint32, ok bool) {
 	raw, err := c.SyscallConn()
 	if err != nil {
-		return r, false
+		return r, 0, false
 	}
 	buf, oob := make([]byte, 512), make([]byte, 512)
 	var oobn int
@@ -122,11 +124,11 @@ func readICMP(c *net.UDPConn) (r ICMPReport, ok bool) {
 		return true // never wait: the queue has an entry now or not at all
 	})
 	if err != nil || oobn == 0 {
-		return r, false
+		return r, 0, false
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil {
-		return r, false
+		return r, 0, false
 	}
 	for _, m := range msgs {
 		v4 := m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_RECVERR
@@ -141,9 +143,9 @@ func readICMP(c *net.UDPConn) (r ICMPReport, ok bool) {
 		r = ICMPReport{Type: int(ee.Type), Code: int(ee.Code), IPv6: ee.Origin == unix.SO_EE_ORIGIN_ICMP6}
 		r.Meaning = icmpMeaning(r.IPv6, r.Type, r.Code)
 		r.From = offender(m.Data[unsafe.Sizeof(unix.SockExtendedErr{}):])
-		return r, true
+		return r, ee.Errno, true
 	}
-	return r, false
+	return r, 0, false
 }
 
 // offender decodes the sockaddr the kernel puts after the extended error
@@ -170,11 +172,21 @@ func offender(b []byte) string {
 // machine's own firewall say so (*LocalRefusalError).
 type icmpConn struct {
 	*net.UDPConn
+	// last is the latest ICMP error taken from the queue: a reader and a
+	// writer may both be told of one error, and only one of them finds
+	// it in the queue.
+	last *lastICMP
 }
 
-func newICMPConn(c *net.UDPConn) net.Conn {
+type lastICMP struct {
+	mu    sync.Mutex
+	r     *ICMPReport
+	errno uint32 // the errno the kernel gave for it
+}
+
+func newICMPConn(c *net.UDPConn) icmpConn {
 	enableRecvErr(c)
-	return icmpConn{c}
+	return icmpConn{UDPConn: c, last: &lastICMP{}}
 }
 
 func (c icmpConn) Read(b []byte) (int, error) {
@@ -195,8 +207,13 @@ func (c icmpConn) explain(err error) error {
 	if errno == syscall.EPERM {
 		return &LocalRefusalError{Err: err}
 	}
-	if r, ok := readICMP(c.UDPConn); ok {
-		return &ICMPError{ICMPReport: r, Err: err}
+	c.last.mu.Lock()
+	defer c.last.mu.Unlock()
+	if r, e, ok := readICMP(c.UDPConn); ok {
+		c.last.r, c.last.errno = &r, e
+	}
+	if c.last.r != nil && c.last.errno == uint32(errno) {
+		return &ICMPError{ICMPReport: *c.last.r, Err: err}
 	}
 	return err
 }

@@ -400,6 +400,19 @@ func TestFirewallLab(t *testing.T) {
 		}
 	})
 
+	// TURN over UDP meets the same rule: the ICMP error keeps its type
+	// through the TURN client (it read once as "not valid STUN").
+	t.Run("turn.udp against icmp-admin-prohibited", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		server.IPTables(t, "-A INPUT -i eth0 -p udp -j REJECT --reject-with icmp-admin-prohibited")
+		t.Cleanup(func() { server.IPTables(t, "-F INPUT") })
+		rep, code := probe(t, nil, "--checks", "turn.udp", "--user", "lab", "--password", "lab-password", "turn:"+ip(2, 2)+":3478")
+		got := rep.advice("turn.udp")
+		if code != exitFail || !strings.Contains(got, "packet filter on the server's host") || strings.Contains(got, "STUN") {
+			t.Errorf("exit %d, advice %q", code, got)
+		}
+	})
+
 	// Back-to-back processes share nothing, so the in-process memory of
 	// refusals does not help: the one before spent the host's ICMP budget,
 	// and this run's probes of the port hear nothing. The follow-up after
