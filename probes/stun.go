@@ -110,6 +110,8 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	}
 	m.SetMetric("loss_pct", LossPct(requests, len(rtts)))
 	rtts.Record(&m, "rtt")
+	Observe(ctx, Observation{Step: "Binding request", Transport: string(t.Transport), To: t.Addr(), Outcome: OutcomeAnswered,
+		AfterMS: m.Metrics["rtt_median_ms"], Note: fmt.Sprintf("%d of %d answered (median round trip)", len(rtts), requests)})
 	m.AddEvidence("mapped_address", net.JoinHostPort(mapped.IP.String(), fmt.Sprint(mapped.Port)))
 	m.AddEvidence("mapped_family", ipFamily(mapped.IP))
 	m.AddEvidence("local_address", conn.LocalAddr().String())

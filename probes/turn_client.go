@@ -183,9 +183,13 @@ func (f setterFunc) AddTo(m *stun.Message) error { return f(m) }
 func (c *turnClient) request(ctx context.Context, method stun.Method, setters ...stun.Setter) (*stun.Message, error) {
 	challenged, refreshed := c.key != nil, false
 	for {
+		sent := time.Now()
 		msg, err := c.roundTrip(ctx, method, setters)
 		var se *STUNError
 		if !errors.As(err, &se) {
+			if err == nil {
+				c.observe(ctx, method, sent, Observation{Outcome: OutcomeAnswered})
+			}
 			return msg, err
 		}
 		var (
@@ -196,12 +200,16 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 		_ = realm.GetFrom(msg)
 		switch {
 		case se.Code == 401 && !challenged && hasNonce && c.t.Server.Username != "":
+			c.observe(ctx, method, sent, Observation{Outcome: OutcomeErrorResponse, Code: se.Code, Reason: se.Reason,
+				Note: "a challenge: sent again with long-term credentials"})
 			challenged = true
 			c.realm = realm.String()
 			c.setNonce(nonce.String())
 			c.key = stun.NewLongTermIntegrity(c.t.Server.Username, c.realm, c.t.Server.Password)
 			continue
 		case se.Code == 438 && !refreshed && hasNonce && c.key != nil:
+			c.observe(ctx, method, sent, Observation{Outcome: OutcomeErrorResponse, Code: se.Code, Reason: se.Reason,
+				Note: "stale nonce: sent again with the fresh one"})
 			refreshed = true
 			c.setNonce(nonce.String())
 			if realm.String() != "" && realm.String() != c.realm {
@@ -216,6 +224,13 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 		se.Authenticated = c.key != nil
 		return nil, se
 	}
+}
+
+// observe records one exchange of a request that did not end the probe
+// (the error that does is recorded by the runner).
+func (c *turnClient) observe(ctx context.Context, method stun.Method, sent time.Time, o Observation) {
+	o.Step, o.Transport, o.To, o.AfterMS = method.String()+" request", string(c.t.Transport), c.t.Addr(), ms(time.Since(sent))
+	Observe(ctx, o)
 }
 
 // roundTrip sends one request and waits for its answer under ctx,
