@@ -55,6 +55,7 @@ func natChecks() []*Check {
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 			m := probes.NATBehavior(ctx, s.Target, probes.NATConfig{})
+			followUpClassic(ctx, s.Target, m)
 			sum, ok := m.Summary.(*probes.NATSummary)
 			if m.Err != nil || !ok {
 				return m
