@@ -166,14 +166,14 @@ var diagnosisTable = []row{
 	{
 		id: "turn-403-peer", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}, step: "Create"},
 		cause:  "the server allocated a relay but refused the {step} for the peer (403 {reason}): its policy denies relaying to that address",
-		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip)",
-		refs:   []string{"RFC 8656 §9.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers"},
+		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip); ejabberd denies the addresses in turn_blacklist (loopback by default)",
+		refs:   []string{"RFC 8656 §9.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers", "ejabberd docs, listen options: turn_blacklist"},
 	},
 	{
 		id: "turn-403-channel", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}, step: "ChannelBind"},
 		cause:  "the server allocated a relay but refused the ChannelBind for the peer (403 {reason}): its policy denies relaying to that address",
-		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip)",
-		refs:   []string{"RFC 8656 §11.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers"},
+		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip); ejabberd denies the addresses in turn_blacklist (loopback by default)",
+		refs:   []string{"RFC 8656 §11.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers", "ejabberd docs, listen options: turn_blacklist"},
 	},
 	{
 		id: "turn-403", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}},
