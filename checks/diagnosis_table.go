@@ -103,6 +103,17 @@ var diagnosisTable = []row{
 		refs:   []string{"RFC 8489 §6.3", "coturn README.turnserver: --no-stun"},
 	},
 	{
+		id: "stun-rfc3489-only", families: stunFamily,
+		when: match{outcome: probes.OutcomeSilence, net: "udp", step: "first request",
+			followUp: &match{step: probes.StepClassicBinding, outcome: probes.OutcomeAnswered}},
+		cause: "{to} speaks only RFC 3489 (classic STUN): it answers only Binding requests with CHANGE-REQUEST. " +
+			"It ignored the Binding requests without one and answered one with CHANGE-REQUEST (asking no change), so UDP reaches it and comes back: no firewall drops it",
+		advice: "WebRTC clients send Binding requests without CHANGE-REQUEST (RFC 8489, ICE), so they learn no public (server-reflexive) address from this server: " +
+			"use a STUN server that speaks RFC 5389/8489 (coturn, …), or replace this one",
+		refs: []string{"RFC 3489 §9.3 (formulating the Binding request), §11.2.4 (CHANGE-REQUEST)", "RFC 8489 §12 (backwards compatibility with RFC 3489)",
+			"RFC 5780 §7.2 (CHANGE-REQUEST moved out of STUN proper)"},
+	},
+	{
 		id: "stun-accepted-silent", families: stunFamily, when: match{outcome: probes.OutcomeSilence, step: "Binding request", note: "TCP connection was accepted"},
 		candidates: []string{"STUN is turned off on the server", "another service owns port {port} and ignores STUN"},
 		tellApart:  "look at what listens on port {port} on the server (ss -ltnp)",
@@ -155,14 +166,14 @@ var diagnosisTable = []row{
 	{
 		id: "turn-403-peer", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}, step: "Create"},
 		cause:  "the server allocated a relay but refused the {step} for the peer (403 {reason}): its policy denies relaying to that address",
-		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip)",
-		refs:   []string{"RFC 8656 §9.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers"},
+		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip); ejabberd denies the addresses in turn_blacklist (loopback by default)",
+		refs:   []string{"RFC 8656 §9.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers", "ejabberd docs, listen options: turn_blacklist"},
 	},
 	{
 		id: "turn-403-channel", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}, step: "ChannelBind"},
 		cause:  "the server allocated a relay but refused the ChannelBind for the peer (403 {reason}): its policy denies relaying to that address",
-		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip)",
-		refs:   []string{"RFC 8656 §11.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers"},
+		advice: "coturn denies loopback peers without --allow-loopback-peers and may deny private ranges (denied-peer-ip); ejabberd denies the addresses in turn_blacklist (loopback by default)",
+		refs:   []string{"RFC 8656 §11.2", "coturn README.turnserver: --denied-peer-ip, --allow-loopback-peers", "ejabberd docs, listen options: turn_blacklist"},
 	},
 	{
 		id: "turn-403", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{403}},

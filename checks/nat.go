@@ -12,7 +12,7 @@ import (
 func NATMeaning(s *probes.NATSummary) string {
 	switch {
 	case s.MappingInconclusive != nil:
-		return "NAT behaviour could not be determined: " + s.MappingInconclusive.Reason + ". Probe a server that implements RFC 5780 on two IP addresses (the embedded server does; coturn does when given two listening IPs)."
+		return "NAT behaviour could not be determined: " + s.MappingInconclusive.Reason + ". Probe a server that implements RFC 5780 on two IP addresses (the embedded server does; coturn does when given two listening IPs, unless no-rfc5780 is set, as Debian's turnserver.conf does)."
 	case !s.NAT:
 		return "No NAT between this host and the server: peers can reach this host's address directly where the firewall allows it."
 	}
@@ -55,6 +55,7 @@ func natChecks() []*Check {
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 			m := probes.NATBehavior(ctx, s.Target, probes.NATConfig{})
+			followUpClassic(ctx, s.Target, m)
 			sum, ok := m.Summary.(*probes.NATSummary)
 			if m.Err != nil || !ok {
 				return m

@@ -24,18 +24,31 @@ var stunThresholds = []Threshold{
 
 func stunChecks() []*Check {
 	mk := func(tr probes.Transport, keep func(probes.Server) bool, title, needs string) *Check {
+		timeout := 2 * time.Second
+		if tr == probes.UDP {
+			// The Binding requests keep their 2 s; the rest is for a
+			// follow-up to a server that answered none of them.
+			timeout += probes.ClassicBindingWait
+		}
 		return &Check{
 			ID:          "stun." + string(tr),
 			Title:       title,
 			Description: "Sends STUN Binding requests over " + tr.Upper() + " and measures round-trip time, loss and the mapped (public) address.",
 			Metrics:     []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct", "rtt_min_ms", "rtt_max_ms", "requests", "responses", "connect_ms", "answer_stall_ms"},
-			Timeout:     2 * time.Second,
+			Timeout:     timeout,
 			Thresholds:  stunThresholds,
 			Subjects: func(p *Plan) []Subject {
 				return markExtraTCP(p, p.serverTargets(keep, tr))
 			},
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-				return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
+				if s.Target.Transport != probes.UDP {
+					return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
+				}
+				pctx, cancel := leaveRoom(ctx, probes.ClassicBindingWait)
+				m := probes.STUN(pctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
+				cancel()
+				followUpClassic(ctx, s.Target, m)
+				return m
 			},
 			Advice: stunAdvice,
 			Needs:  needs,

@@ -55,6 +55,12 @@ type Config struct {
 	// checked with turnutils_stunclient in it (so STUN over UDP must stay
 	// on).
 	NS *netlab.NS
+	// RFC5780 keeps NAT behaviour discovery on: with two ListenIPs coturn
+	// answers CHANGE-REQUEST from the other IP and from the alternative
+	// port, Port+1 (free only in a namespace of the test's own). Debian's
+	// /etc/turnserver.conf says no-rfc5780, so the server then reads an
+	// empty config file instead.
+	RFC5780 bool
 	// Args are more turnserver options, e.g. "--no-stun",
 	// "--channel-lifetime=5".
 	Args []string
@@ -92,11 +98,19 @@ func Start(t testing.TB, cfg Config) *Server {
 	for _, ip := range cfg.ListenIPs {
 		args = append(args, "--listening-ip="+ip, "--relay-ip="+ip)
 	}
-	args = append(args,
-		"--listening-port="+strconv.Itoa(s.Port), "--tls-listening-port="+strconv.Itoa(s.TLSPort),
+	if cfg.RFC5780 {
+		empty := filepath.Join(dir, "turnserver.conf")
+		if err := os.WriteFile(empty, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-c", empty, "--alt-listening-port="+strconv.Itoa(s.Port+1))
+	} else {
 		// coturn also opens alternative ports (port+1) for RFC 5780; the
 		// free-port search cannot guarantee those.
-		"--no-rfc5780",
+		args = append(args, "--no-rfc5780")
+	}
+	args = append(args,
+		"--listening-port="+strconv.Itoa(s.Port), "--tls-listening-port="+strconv.Itoa(s.TLSPort),
 		"--no-cli", "--no-stdout-log", "--log-file=stdout", "--simple-log",
 		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--db="+filepath.Join(dir, "turndb"),
 		"--realm="+cfg.Realm, "--no-software-attribute",
