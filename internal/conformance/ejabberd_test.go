@@ -105,7 +105,9 @@ func startEjabberd(t *testing.T, erl, blacklist string) int {
 	if err := os.Mkdir(spool, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(erl, "-noinput", "-mnesia", "dir", strconv.Quote(spool), "-s", "ejabberd",
+	// Erlang's schedulers spin while idle; beside other busy processes
+	// that spinning starved ejabberd's own start (15-30 s instead of 3 s).
+	cmd := exec.Command(erl, "-noinput", "+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none", "-mnesia", "dir", strconv.Quote(spool), "-s", "ejabberd",
 		"-eval", `R = ejabberd_auth:try_register(<<"alice">>, <<"rtcprobe.test">>, <<"s3cret">>), io:format("rtcprobe-ready ~p~n", [R])`)
 	cmd.Dir = dir
 	cmd.Env = netlab.Env("ERL_LIBS="+ejabberdLibs, "HOME="+dir,
