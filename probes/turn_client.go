@@ -97,7 +97,7 @@ func verifyLikeTLS(raw [][]byte, roots *x509.CertPool, host string) error {
 func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a allocation, retried bool, err error) {
 	waited := false
 	for attempt := 0; ; attempt++ {
-		if hasCode(err, 486) {
+		if noRoom(err) {
 			attempt, waited = 0, true // a quota still holding our own released allocations
 		}
 		c, err = dialTURN(ctx, t)
@@ -120,7 +120,7 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 			return nil, a, retried, err
 		case hasCode(err, 437):
 			retried = true
-		case hasCode(err, 486) && awaitOwnReleases(ctx, t):
+		case noRoom(err) && awaitOwnReleases(ctx, t):
 		default:
 			return nil, a, retried, err
 		}
@@ -222,6 +222,7 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 			se.Realm = fromNetwork(c.realm)
 		}
 		se.Authenticated = c.key != nil
+		se.REST = c.t.Server.REST != nil
 		return nil, se
 	}
 }
