@@ -119,7 +119,7 @@ func TestCoturnConfigurations(t *testing.T) {
 				return []string{ct.URI("turns", ct.Host, ct.Port), ct.URI("turns", ct.Host, ct.Port) + "?transport=udp"}
 			}, verdicts: map[string]verdict{
 				"turn.tls":  {checks.Fail, []string{"does not speak TLS on this port", "transport=tcp", "no-tls"}, []string{"firewall", "middlebox", "overloaded", "certificate"}, false},
-				"turn.dtls": {checks.Fail, []string{"does not speak DTLS on this port", "no-dtls"}, []string{"firewall", "middlebox", "overloaded", "certificate"}, false}}},
+				"turn.dtls": {checks.Fail, []string{"answers STUN over UDP but not a DTLS handshake", "no-dtls"}, []string{"firewall", "middlebox", "overloaded", "certificate"}, false}}},
 		// Below RFC 8656's 600 s; the relay test (4 s) outlives the
 		// lifetime, so rtcprobe's own refreshes are proven too.
 		{name: "max-allocate-lifetime=2", cfg: coturn.Config{Args: []string{"--max-allocate-lifetime=2"}}, packets: 200, verdicts: map[string]verdict{
