@@ -126,7 +126,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	}
 	m.SetMetric("alloc_ms", ms(time.Since(allocStart)))
 	m.AddEvidence("relayed_address", allocA.Relayed.String())
-	observeGrant(ctx, t, allocA, time.Since(allocStart), &m)
+	noteGrant(allocA, &m)
 	if allocA.Mapped != nil {
 		m.AddEvidence("mapped_address", allocA.Mapped.String())
 	}
@@ -181,27 +181,21 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 // grant at least when the client asks for none (rtcprobe never does).
 const defaultLifetime = 600
 
-// observeGrant records what the server granted to an Allocate that named
+// noteGrant records what the server granted to an Allocate that named
 // neither an address family nor a lifetime, as a browser's does: the
 // relay's family (RFC 8656 §7.2: IPv4 unless the client asks otherwise) and
-// the lifetime. relay_default_ipv6 is 1 when that default was IPv6.
-func observeGrant(ctx context.Context, t Target, a allocation, took time.Duration, m *Measurement) {
-	family := "IPv4"
-	if a.Relayed.IP.To4() == nil {
-		family = "IPv6"
-	}
-	m.SetMetric("relay_default_ipv6", boolMetric(family == "IPv6"))
-	note := fmt.Sprintf("no REQUESTED-ADDRESS-FAMILY; granted an %s relay, %s", family, a.Relayed)
-	if family == "IPv6" {
+// the lifetime. relay_default_ipv6 is 1 when that default was IPv6. The
+// Allocate step's observation (turnClient.request) notes both too.
+func noteGrant(a allocation, m *Measurement) {
+	v6 := a.Relayed.IP.To4() == nil
+	m.SetMetric("relay_default_ipv6", boolMetric(v6))
+	if v6 {
 		m.AddEvidence("relay_family", fmt.Sprintf("an Allocate that asked for no address family got an IPv6 relay (%s); RFC 8656 makes IPv4 the default", a.Relayed))
 	}
 	if a.Lifetime > 0 {
 		m.SetMetric("lifetime_s", float64(a.Lifetime))
 		m.AddEvidence("lifetime", fmt.Sprintf("%d s granted to an Allocate that asked for no LIFETIME (RFC 8656 default: %d s)", a.Lifetime, defaultLifetime))
-		note += fmt.Sprintf("; LIFETIME %d s", a.Lifetime)
 	}
-	Observe(ctx, Observation{Step: "Allocate request", Transport: string(t.Transport), To: t.Addr(), Outcome: OutcomeAnswered,
-		AfterMS: ms(took), Note: note})
 }
 
 // relayTest opens permissions and channels between the two relays and

@@ -188,7 +188,7 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 		var se *STUNError
 		if !errors.As(err, &se) {
 			if err == nil {
-				c.observe(ctx, method, sent, Observation{Outcome: OutcomeAnswered})
+				c.observe(ctx, method, sent, Observation{Outcome: OutcomeAnswered, Note: grantNote(method, setters, msg)})
 			}
 			return msg, err
 		}
@@ -225,6 +225,33 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 		se.REST = c.t.Server.REST != nil
 		return nil, se
 	}
+}
+
+// grantNote says what an Allocate was granted: the relay's family, asked
+// for or the server's default (RFC 8656 §7.2: IPv4), and the lifetime.
+func grantNote(method stun.Method, setters []stun.Setter, msg *stun.Message) string {
+	if method != stun.MethodAllocate || msg == nil {
+		return ""
+	}
+	a, err := parseAllocation(msg)
+	if err != nil {
+		return ""
+	}
+	asked := "no REQUESTED-ADDRESS-FAMILY"
+	for _, s := range setters {
+		if r, ok := s.(stun.RawAttribute); ok && r.Type == stun.AttrRequestedAddressFamily {
+			asked = "REQUESTED-ADDRESS-FAMILY asked"
+		}
+	}
+	family := "IPv4"
+	if a.Relayed.IP.To4() == nil {
+		family = "IPv6"
+	}
+	note := fmt.Sprintf("%s; granted an %s relay, %s", asked, family, a.Relayed)
+	if a.Lifetime > 0 {
+		note += fmt.Sprintf("; LIFETIME %d s", a.Lifetime)
+	}
+	return note
 }
 
 // observe records one exchange of a request that did not end the probe

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/coturn"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 // verdict is what one check must say about a server: status, key words of
@@ -42,7 +44,9 @@ func TestCoturnConfigurations(t *testing.T) {
 		// uris replaces the stun: and turn: URIs of the server's port.
 		uris func(ct *coturn.Server) []string
 		// onePort gives coturn a relay port range of one port.
-		onePort  bool
+		onePort bool
+		// observed must be in an observation's note of every result.
+		observed string
 		verdicts map[string]verdict
 	}{
 		{name: "default", verdicts: map[string]verdict{
@@ -101,9 +105,10 @@ func TestCoturnConfigurations(t *testing.T) {
 			"turn.tcp": {checks.Fail, []string{"440", "IPv4 relay", "IPv6 relay was granted"}, nil, false}}},
 		// RFC 8656 §7.2: an Allocate without REQUESTED-ADDRESS-FAMILY gets
 		// IPv4; this coturn hands out IPv6 to clients that ask nothing.
-		{name: "allocation-default-address-family=ipv6", cfg: coturn.Config{IPv6: true, Args: []string{"--allocation-default-address-family=ipv6"}}, verdicts: map[string]verdict{
-			"turn.udp": {checks.Warn, []string{"relay_default_ipv6", "IPv6 relay ([::1]:", "named no address family", "RFC 8656", "allocation-default-address-family"}, []string{"440", "firewall", "refused"}, false},
-			"turn.tcp": {checks.Warn, []string{"IPv6 relay ([::1]:", "named no address family", "allocation-default-address-family"}, []string{"440", "firewall", "refused"}, false}}},
+		{name: "allocation-default-address-family=ipv6", cfg: coturn.Config{IPv6: true, Args: []string{"--allocation-default-address-family=ipv6"}},
+			observed: "no REQUESTED-ADDRESS-FAMILY; granted an IPv6 relay", verdicts: map[string]verdict{
+				"turn.udp": {checks.Warn, []string{"relay_default_ipv6", "IPv6 relay ([::1]:", "named no address family", "RFC 8656", "allocation-default-address-family"}, []string{"440", "firewall", "refused"}, false},
+				"turn.tcp": {checks.Warn, []string{"IPv6 relay ([::1]:", "named no address family", "allocation-default-address-family"}, []string{"440", "firewall", "refused"}, false}}},
 		{name: "no-auth", cfg: coturn.Config{Auth: []string{"--no-auth"}}, verdicts: map[string]verdict{
 			"turn.udp": ok, "turn.tcp": ok}},
 		{name: "no-auth without credentials", user: "-", cfg: coturn.Config{Auth: []string{"--no-auth"}},
@@ -191,6 +196,9 @@ func TestCoturnConfigurations(t *testing.T) {
 					status = checks.Warn
 				}
 				want(t, r, status, v.words, v.not...)
+				if tc.observed != "" && !slices.ContainsFunc(r.Observations, func(o probes.Observation) bool { return strings.Contains(o.Note, tc.observed) }) {
+					t.Errorf("%s %s: no observation notes %q\n%s", id, r.Target, tc.observed, show(r))
+				}
 				t.Logf("%s %s: %s — %s", id, r.Target, r.Status, firstSentence(r.Error+" "+r.Advice))
 			}
 			if got := stunclientAnswers(t, ct); got == tc.noSTUN {
