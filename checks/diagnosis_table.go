@@ -151,11 +151,20 @@ var diagnosisTable = []row{
 		refs:  []string{"RFC 8489 §14.8"},
 	},
 	{
+		id: "stun-401-rest", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{401}, note: "TURN REST secret"},
+		candidates: []string{"the REST secret is not the server's (coturn: static-auth-secret)",
+			"the server keeps no REST secret{realm}: it has one for another realm, or takes static users only (coturn: use-auth-secret)",
+			"the server's clock is past the credential's expiry (the first part of the username: this machine's clock, the server's, or --turn-ttl)"},
+		tellApart: "look for the user in the server's log (coturn logs the refused user and why), and compare the expiry in the username with the server's clock (date +%s)",
+		advice:    "check the REST secret, the realm it is kept for, and both clocks",
+		refs:      []string{"RFC 8489 §9.2.4 (long-term credentials)", "draft-uberti-behave-turn-rest-00 §2.2", "coturn README.turnserver: --use-auth-secret, --static-auth-secret"},
+	},
+	{
 		id: "stun-401-credentials", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{401}, note: "credentials sent"},
-		candidates: []string{"the password is wrong", "the user is unknown{realm}", "the REST credential expired (the secret, its TTL or a clock is off)"},
+		candidates: []string{"the password is wrong", "the user is unknown{realm}, or defined for another realm"},
 		tellApart:  "look for the user in the server's log: coturn logs the refused user and why",
-		advice:     "check the username and password, or the REST secret and both clocks",
-		refs:       []string{"RFC 8489 §9.2.4 (long-term credentials)", "RFC 8489 §14.8"},
+		advice:     "check the username and password, and the realm the user is defined for (coturn: realm, turnadmin -r)",
+		refs:       []string{"RFC 8489 §9.2.4 (long-term credentials)", "RFC 8489 §14.8", "coturn README.turnserver: --realm, --user"},
 	},
 	{
 		id: "stun-401", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{401}},
@@ -211,9 +220,9 @@ var diagnosisTable = []row{
 	},
 	{
 		id: "turn-442", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{442}},
-		cause:  "the server does not relay the requested transport (442 {reason})",
-		advice: "coturn: no-udp-relay or no-tcp-relay turn off a relay transport",
-		refs:   []string{"RFC 8656 §7.2, §18"},
+		cause:  "the server does not relay the requested transport, UDP (442 {reason}): WebRTC clients ask only for UDP relays, so they get no relay candidate from it",
+		advice: "allow UDP relaying on the server (coturn: remove no-udp-relay)",
+		refs:   []string{"RFC 8656 §7.2, §18", "coturn README.turnserver: --no-udp-relay"},
 	},
 	{
 		id: "turn-486-bandwidth", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{486}, reason: "bandwidth"},
@@ -236,7 +245,25 @@ var diagnosisTable = []row{
 	{
 		id: "turn-508", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{508}},
 		cause: "the server has no capacity for another allocation (508 {reason}): out of relay ports or resources", advice: "widen the relay port range (coturn: min-port, max-port) or add servers",
-		refs: []string{"RFC 8656 §7.2, §18"},
+		refs: []string{"RFC 8656 §7.2, §18", "coturn README.turnserver: --min-port, --max-port"},
+	},
+
+	// A TLS handshake that got no answer, where a STUN request in the
+	// clear to the same port did: a plain STUN/TURN port.
+	{
+		id: "tls-plain-port", families: stunFamily, when: match{outcome: probes.OutcomeSilence, step: "TLS handshake",
+			followUp: &match{step: "follow-up: STUN Binding request in the clear", outcomes: []probes.Outcome{probes.OutcomeAnswered, probes.OutcomeErrorResponse}}},
+		cause: "{to} does not speak TLS on this port: the TLS handshake got no answer, but a STUN request in the clear to the same port did, so it serves STUN/TURN over plain TCP there " +
+			"(as coturn does with no-tls, or with TLS on its tls-listening-port only): the URI names the wrong port or scheme",
+		advice: "use turn:{to}?transport=tcp for this port, or the port the server serves TLS on (often 5349 or 443) for turns:",
+		refs:   []string{"RFC 8656 §3.1", "RFC 7065 §3 (turns: defaults to port 5349)", "coturn README.turnserver: --no-tls, --tls-listening-port"},
+	},
+	{
+		id: "tls-silence", families: stunFamily, when: match{outcome: probes.OutcomeSilence, step: "TLS handshake"},
+		candidates: []string{"{to} serves no TLS on this port and ignores the ClientHello", "a proxy or middlebox on the path interferes with the TLS handshake",
+			"the server is overloaded or stalled at the TLS handshake"},
+		tellApart: "try turn:{to}?transport=tcp, and the server's TLS port: if plain TCP answers, this port does not serve TLS",
+		refs:      []string{"RFC 8446 §4.1.2", "RFC 8656 §3.1"},
 	},
 
 	// DTLS that heard nothing, told apart by a STUN Binding to the port.

@@ -50,7 +50,12 @@ func TestDiagnosisTable(t *testing.T) {
 		{"TCP reset: cannot tell", FamilySTUN, probes.Observation{Step: "TCP connect", Transport: "tcp", To: "192.0.2.1:3478", Outcome: probes.OutcomeReset},
 			"tcp-reset", false, []string{"nothing listens on TCP port 3478", "rejects TCP to port 3478 with a reset"}},
 		{"401 without credentials", FamilySTUN, stun(401, "Unauthorized", false), "stun-401", true, []string{`realm "example.org"`, "missing"}},
-		{"401 with credentials: cannot tell", FamilySTUN, stun(401, "Unauthorized", true), "stun-401-credentials", false, []string{"password is wrong", `unknown for realm "example.org"`, "expired"}},
+		{"401 with credentials: cannot tell", FamilySTUN, stun(401, "Unauthorized", true), "stun-401-credentials", false, []string{"password is wrong", `unknown for realm "example.org", or defined for another realm`}},
+		{"401 with REST credentials: cannot tell", FamilySTUN, (&probes.STUNError{Code: 401, Request: "Allocate", Realm: "example.org", Authenticated: true, REST: true}).Observation(),
+			"stun-401-rest", false, []string{"REST secret is not the server's", `no REST secret for realm "example.org"`, "expiry"}},
+		{"442", FamilySTUN, stun(442, "UDP Transport is not allowed", true), "turn-442", true, []string{"does not relay the requested transport, UDP", "no-udp-relay"}},
+		{"TLS handshake silence: cannot tell", FamilySTUN, probes.Observation{Step: "TLS handshake", Transport: "tls", To: "192.0.2.1:3478", Outcome: probes.OutcomeSilence},
+			"tls-silence", false, []string{"serves no TLS on this port", "middlebox"}},
 		{"400 with credentials", FamilySTUN, stun(400, "Bad Request", true), "stun-400-credentials", true, []string{"refused the credentials"}},
 		{"486 bandwidth", FamilySTUN, stun(486, "Allocation Bandwidth Quota Reached", false), "turn-486-bandwidth", true, []string{"bandwidth quota", "bps-capacity"}},
 		{"486: user or total quota", FamilySTUN, stun(486, "Allocation Quota Reached", false), "turn-486", false, []string{"user-quota", "total-quota", "another username"}},
@@ -131,5 +136,43 @@ func TestDiagnosisFollowUp(t *testing.T) {
 		if !ok || d.Rule != tc.rule {
 			t.Errorf("%s: rule %q, want %q", tc.name, d.Rule, tc.rule)
 		}
+	}
+}
+
+// TestDiagnosisPlainPort: a TLS handshake that got no answer reads as a
+// plain port only when the follow-up in the clear got a STUN answer (a
+// refusal is one); a silent follow-up leaves the candidates open.
+func TestDiagnosisPlainPort(t *testing.T) {
+	answered := func(tr string) probes.Observation {
+		return probes.Observation{Step: "follow-up: STUN Binding request in the clear to the TLS port", Transport: tr, To: "192.0.2.1:3478",
+			Outcome: probes.OutcomeAnswered}
+	}
+	silent := func(tr string) probes.Observation {
+		o := answered(tr)
+		o.Outcome = probes.OutcomeSilence
+		return o
+	}
+	tlsSilence := probes.Observation{Step: "TLS handshake", Transport: "tls", To: "192.0.2.1:3478", Outcome: probes.OutcomeSilence}
+	refused := answered("tcp")
+	refused.Outcome, refused.Code = probes.OutcomeErrorResponse, 401
+	for _, tc := range []struct {
+		name string
+		obs  []probes.Observation
+		rule string
+		want string
+	}{
+		{"TLS, STUN in the clear answered", []probes.Observation{answered("tcp"), tlsSilence}, "tls-plain-port", "does not speak TLS on this port"},
+		{"TLS, nothing in the clear either", []probes.Observation{silent("tcp"), tlsSilence}, "tls-silence", "Cannot tell from here"},
+		{"TLS, STUN in the clear refused with 401", []probes.Observation{refused, tlsSilence}, "tls-plain-port", "does not speak TLS on this port"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, ok := Diagnose(FamilySTUN, tc.obs)
+			if !ok || d.Rule != tc.rule {
+				t.Fatalf("rule %q (%v), want %s", d.Rule, ok, tc.rule)
+			}
+			if text := d.Text(); !strings.Contains(text, tc.want) {
+				t.Errorf("%q lacks %q", text, tc.want)
+			}
+		})
 	}
 }

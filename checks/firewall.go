@@ -194,6 +194,8 @@ func classifyCell(r probes.CellResult) CellOutcome {
 	switch {
 	case err == nil && m.Metrics["quota_held"] > 0:
 		c.Outcome, c.Detail = OutcomeAnswered, "allocated; a second allocation was refused (486, user quota)"
+	case err == nil && m.Metrics["capacity_held"] > 0:
+		c.Outcome, c.Detail = OutcomeAnswered, "allocated; a second allocation was refused (508, no capacity)"
 	case err != nil && allocated:
 		// The relay was granted, so path and credentials work; what
 		// failed is relaying itself.

@@ -27,6 +27,9 @@ var turnThresholds = []Threshold{
 	MustThreshold(Fail, "channel_data_relayed == 1", "browsers send media as ChannelData once a channel is bound"),
 	MustThreshold(Fail, "bindings_expired == 0", "clients refresh channels and permissions on RFC 8656's schedule; earlier expiry drops their media"),
 	MustThreshold(Warn, "quota_held == 0", "the user quota left no room for the relay test's second allocation"),
+	MustThreshold(Warn, "capacity_held == 0", "the server had no capacity (508) for the relay test's second allocation"),
+	MustThreshold(Warn, "relay_default_ipv6 == 0", "RFC 8656 §7.2: an Allocate that names no address family, as browsers send it, gets an IPv4 relay"),
+	MustThreshold(Warn, "lifetime_s >= 600", "RFC 8656 §7.2: an Allocate that asks for no lifetime gets at least the default, 10 min"),
 }
 
 func turnChecks() []*Check {
@@ -38,7 +41,7 @@ func turnChecks() []*Check {
 				"relayed address to the other and back: allocation time, relayed round-trip time, loss, relayed address, IPv6 relay.",
 			Metrics: []string{"rtt_median_ms", "loss_pct", "alloc_ms", "loss_ab_pct", "loss_ba_pct", "loss_rtt_pct", "rtt_p95_ms", "rtt_min_ms", "rtt_max_ms",
 				"packets_sent", "packets_at_peer", "packets_received", "connect_ms", "relay_ipv6", "relay_unroutable",
-				"channel_data_relayed", "bindings_expired", "quota_held"},
+				"channel_data_relayed", "bindings_expired", "quota_held", "capacity_held", "relay_default_ipv6", "lifetime_s"},
 			Timeout:    6 * time.Second,
 			Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 			Thresholds: turnThresholds,
@@ -74,13 +77,25 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return "Allocation quota reached on the first allocation, and the server may still count allocations rtcprobe itself released (" + evidence(m, "own_releases") +
 			"): it frees released allocations late (coturn does so on a timer, later on a loaded host). This is rtcprobe's own use, not other clients': run again, or raise the user quota (coturn: user-quota)."
 	}
+	if errors.As(m.Err, &se) && se.Code == 508 && evidence(m, "own_releases") != "" {
+		return "No capacity for the first allocation (508), and the server may still hold the relay ports of allocations rtcprobe itself released (" + evidence(m, "own_releases") +
+			"): it frees them late (coturn does so on a timer). Run again; if 508 persists, the server is out of relay ports or sockets (coturn: min-port, max-port)."
+	}
 	if m.Err != nil {
 		return "" // the diagnosis table reads the error
 	}
+	return joinSentences(measuredAdvice(r, m), grantAdvice(m))
+}
+
+// measuredAdvice explains what the relay test measured, or why it could
+// not measure.
+func measuredAdvice(r Result, m probes.Measurement) string {
 	v := m.Metrics
 	switch {
 	case v["quota_held"] > 0:
 		return secondAllocationAdvice(r, v["quota_held"])
+	case v["capacity_held"] > 0:
+		return noCapacityAdvice(r, m)
 	case v["bindings_expired"] == 1:
 		return "The server stopped relaying mid-test until the channel and permission were bound again: it expires channel bindings or permissions sooner than RFC 8656 allows (10 min, 5 min), " +
 			"so calls lose media after that time (coturn: channel-lifetime, permission-lifetime; keep the defaults)."
@@ -103,6 +118,43 @@ func turnAdvice(r Result, m probes.Measurement) string {
 		return "Allocation is slow: the server is far away or overloaded (coturn: check its CPU and the user database)."
 	}
 	return ""
+}
+
+// grantAdvice explains what the server granted to an Allocate that named
+// no address family and no lifetime, as a browser's does, when it is not
+// RFC 8656's default.
+func grantAdvice(m probes.Measurement) string {
+	v := m.Metrics
+	var out []string
+	if v["relay_default_ipv6"] == 1 {
+		out = append(out, fmt.Sprintf("The server gave an IPv6 relay (%s) to an Allocate that named no address family, where RFC 8656 §7.2 gives IPv4: "+
+			"browsers name none, so they get only IPv6 relay candidates from this server, which peers on IPv4-only networks cannot reach. "+
+			"Make IPv4 the default again (coturn: allocation-default-address-family=ipv4, its default).", evidence(m, "relayed_address")))
+	}
+	if lt, ok := v["lifetime_s"]; ok && lt < 600 {
+		out = append(out, fmt.Sprintf("The server granted allocations a lifetime of %s s, where RFC 8656 §7.2 grants the default, 600 s, to a client that asks for none: "+
+			"every client has to refresh each allocation within %s s, and one whose refresh is late or lost on the way loses its relay mid-call "+
+			"(rtcprobe refreshed on the granted lifetime). Keep it at 600 s or more (coturn: max-allocate-lifetime).", FormatNumber(lt), FormatNumber(lt)))
+	}
+	return strings.Join(out, " ")
+}
+
+// noCapacityAdvice reads a 508 to the relay test's second allocation:
+// the server is out of relay ports or sockets with one allocation of
+// rtcprobe's held. That room is the server's, whoever the user, and one
+// probe cannot see how much of it others hold.
+func noCapacityAdvice(r Result, m probes.Measurement) string {
+	reason := ""
+	for _, o := range r.Observations {
+		if o.Step == "second Allocate request" && o.Code == 508 {
+			reason = o.Reason
+		}
+	}
+	return fmt.Sprintf("The server granted one relay (%s) but had no capacity for a second (508 %s) while rtcprobe held that one: it is out of relay ports or sockets, whoever the user. "+
+		"Cannot tell from here: its relay port range is that small (coturn: min-port, max-port); or other clients hold the rest of its relay ports. "+
+		"To tell them apart, compare the server's relay port range with the allocations it holds (coturn logs each allocation). "+
+		"A client needs one allocation per call; rtcprobe's relay test needs two, so relaying was not measured.",
+		evidence(m, "relayed_address"), cmp.Or(reason, "without a reason phrase"))
 }
 
 // secondAllocationAdvice reads the 486 that refused the relay test's

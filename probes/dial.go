@@ -50,7 +50,9 @@ func dial(ctx context.Context, t Target) (net.Conn, error) {
 		cfg.ServerName = t.Server.URI.Host
 	}
 	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	hctx, cancel := handshakeContext(ctx)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
 		_ = conn.Close()
 		return nil, classify(err, t, start, StageTLS)
 	}

@@ -116,6 +116,9 @@ type STUNError struct {
 	// long-term credentials the server asked for (after its 401
 	// challenge): then a 400 or 401 means those credentials were refused.
 	Authenticated bool
+	// REST is true when those credentials were minted from a TURN REST
+	// secret (the username is "expiry:user").
+	REST bool
 	// nonce is the NONCE a 401 or 438 carried, to answer the challenge.
 	nonce string
 	// rawRealm is the REALM as sent, for the long-term key; Realm is it

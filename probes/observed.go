@@ -73,6 +73,9 @@ func (e *STUNError) Observation() Observation {
 	}
 	if e.Authenticated {
 		o.Note = "long-term credentials sent"
+		if e.REST {
+			o.Note += ", minted from a TURN REST secret"
+		}
 	}
 	return o
 }

@@ -73,6 +73,7 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 		if err != nil {
 			if errors.As(err, &se) {
 				se.Authenticated = x.key != nil
+				se.REST = t.Server.REST != nil
 			}
 			if x.stream && (isTimeout(err) || errors.Is(err, errBindingIgnored)) {
 				// Nothing is lost over a stream: the request the deadline

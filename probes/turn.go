@@ -72,6 +72,9 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	var m Measurement
 
 	a, err := dialTURN(ctx, t)
+	if tlsHandshakeUnanswered(ctx, t, err) {
+		tlsFollowUp(ctx, t)
+	}
 	if err != nil {
 		return Failed(err)
 	}
@@ -95,14 +98,21 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		if err == nil && waited {
 			noteFreed(t)
 		}
-		if !hasCode(err, 486) || !awaitOwnReleases(ctx, t) {
+		if !noRoom(err) || !awaitOwnReleases(ctx, t) {
 			break
+		}
+		// Asked again from a fresh connection: coturn 4.6 answers a second
+		// Allocate on the connection it refused for room with a relayed
+		// address of 0.0.0.0:0.
+		_ = a.Close()
+		if a, err = dialTURN(ctx, t); err != nil {
+			return Failed(err)
 		}
 		allocStart = time.Now() // the wait for our own releases is not the server's time
 		allocA, err = a.allocate(ctx, 0)
 	}
 	defer a.Close()
-	if hasCode(err, 486) {
+	if noRoom(err) {
 		if own := stillCounted(t); own != "" {
 			m.AddEvidence("own_releases", own)
 		}
@@ -116,6 +126,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	}
 	m.SetMetric("alloc_ms", ms(time.Since(allocStart)))
 	m.AddEvidence("relayed_address", allocA.Relayed.String())
+	noteGrant(allocA, &m)
 	if allocA.Mapped != nil {
 		m.AddEvidence("mapped_address", allocA.Mapped.String())
 	}
@@ -125,12 +136,18 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	m.SetMetric("relay_unroutable", boolMetric(unroutable(allocA.Relayed.IP) && !unroutable(serverIP(a))))
 
 	b, allocB, _, err := dialAllocate(ctx, t, 0)
-	if se := (*STUNError)(nil); errors.As(err, &se) && se.Code == 486 {
-		// The quota is ours to respect: the relay test needs a second
+	if se := (*STUNError)(nil); errors.As(err, &se) && (se.Code == 486 || se.Code == 508) {
+		// The quota (486) or the server's capacity (508: relay ports,
+		// sockets) is ours to respect: the relay test needs a second
 		// allocation the server will not grant. The reason phrase says
 		// which limit refused it; the observation keeps it.
-		m.SetMetric("quota_held", 1)
-		m.AddEvidence("quota", fmt.Sprintf("the server refused a second allocation (486 %s) while rtcprobe held 1 for this user: the relay test needs 2, so relaying was not measured", se.Reason))
+		if se.Code == 486 {
+			m.SetMetric("quota_held", 1)
+			m.AddEvidence("quota", fmt.Sprintf("the server refused a second allocation (486 %s) while rtcprobe held 1 for this user: the relay test needs 2, so relaying was not measured", se.Reason))
+		} else {
+			m.SetMetric("capacity_held", 1)
+			m.AddEvidence("capacity", fmt.Sprintf("the server refused a second allocation (508 %s) while rtcprobe held 1 (relayed address %s): the relay test needs 2, so relaying was not measured", se.Reason, allocA.Relayed))
+		}
 		o := se.Observation()
 		o.Step, o.Transport, o.To = "second Allocate request", string(t.Transport), t.Addr()
 		o.Note = "rtcprobe held 1 allocation for this user"
@@ -160,6 +177,27 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	return m
 }
 
+// defaultLifetime is the allocation lifetime RFC 8656 §7.2 has a server
+// grant at least when the client asks for none (rtcprobe never does).
+const defaultLifetime = 600
+
+// noteGrant records what the server granted to an Allocate that named
+// neither an address family nor a lifetime, as a browser's does: the
+// relay's family (RFC 8656 §7.2: IPv4 unless the client asks otherwise) and
+// the lifetime. relay_default_ipv6 is 1 when that default was IPv6. The
+// Allocate step's observation (turnClient.request) notes both too.
+func noteGrant(a allocation, m *Measurement) {
+	v6 := a.Relayed.IP.To4() == nil
+	m.SetMetric("relay_default_ipv6", boolMetric(v6))
+	if v6 {
+		m.AddEvidence("relay_family", fmt.Sprintf("an Allocate that asked for no address family got an IPv6 relay (%s); RFC 8656 makes IPv4 the default", a.Relayed))
+	}
+	if a.Lifetime > 0 {
+		m.SetMetric("lifetime_s", float64(a.Lifetime))
+		m.AddEvidence("lifetime", fmt.Sprintf("%d s granted to an Allocate that asked for no LIFETIME (RFC 8656 default: %d s)", a.Lifetime, defaultLifetime))
+	}
+}
+
 // relayTest opens permissions and channels between the two relays and
 // echoes packets through them. A server that accepts ChannelBind but
 // relays no ChannelData is found by trying Send indications when nothing
@@ -180,7 +218,7 @@ func relayTest(ctx context.Context, t Target, a, b *turnClient, allocA, allocB a
 		m.AddEvidence("channel", fmt.Sprintf("bound %#04x both ways", firstChannel))
 	}
 	keep := &keepAlive{a: a, b: b, peerOfA: allocB.Relayed, peerOfB: allocA.Relayed, chA: chA, chB: chB,
-		lifetime: time.Duration(min(allocA.Lifetime, allocB.Lifetime)) * time.Second}
+		lifetime: time.Duration(min(allocA.Lifetime, allocB.Lifetime)) * time.Second, granted: allocA.Granted}
 	echo := relayEcho(ctx, a, b, keep, cfg)
 	if echo.sent > 0 && echo.echoed == 0 && (chA != 0 || chB != 0) && ctx.Err() == nil && echo.err == nil {
 		keep.chA, keep.chB = 0, 0
@@ -280,6 +318,11 @@ func otherFamily(ctx context.Context, t Target, m *Measurement) {
 	}
 }
 
+// noRoom: the server refused an allocation for want of room, by quota
+// (486) or capacity (508); allocations rtcprobe released moments before
+// may still hold that room.
+func noRoom(err error) bool { return hasCode(err, 486) || hasCode(err, 508) }
+
 func hasCode(err error, code int) bool {
 	var se *STUNError
 	return errors.As(err, &se) && se.Code == code
@@ -378,6 +421,9 @@ type keepAlive struct {
 	peerOfA, peerOfB *net.UDPAddr
 	chA, chB         uint16
 	lifetime         time.Duration // of the allocations, 0 if unknown
+	// granted is when the first allocation was granted: its lifetime
+	// runs from there, not from the start of the echo.
+	granted time.Time
 }
 
 // bindingRefresh is how often permissions and channels are refreshed:
@@ -491,6 +537,12 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 		tick := time.NewTicker(cfg.Interval)
 		defer tick.Stop()
 		nextBinding, nextAlloc := bindingRefresh, keep.allocationRefresh()
+		refreshing := nextAlloc > 0
+		if refreshing && !keep.granted.IsZero() {
+			// A lifetime of a few seconds may be half gone before the
+			// first packet.
+			nextAlloc = keep.granted.Add(nextAlloc).Sub(base)
+		}
 		pkt := make([]byte, cfg.Size)
 		copy(pkt, token[:])
 		for i := 0; i < cfg.Packets; i++ {
@@ -499,9 +551,9 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 				keep.rebind()
 				nextBinding += bindingRefresh
 			}
-			if nextAlloc > 0 && now >= nextAlloc {
+			if refreshing && now >= nextAlloc {
 				keep.refreshAllocations()
-				nextAlloc += keep.allocationRefresh()
+				nextAlloc = now + keep.allocationRefresh()
 			}
 			if last := lastEchoAt.Load(); last > 0 && reboundAt.Load() < 0 &&
 				int64(i)-lastEchoSeq.Load() > stallPackets && now-time.Duration(last) > stallTime {

@@ -97,7 +97,7 @@ func verifyLikeTLS(raw [][]byte, roots *x509.CertPool, host string) error {
 func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a allocation, retried bool, err error) {
 	waited := false
 	for attempt := 0; ; attempt++ {
-		if hasCode(err, 486) {
+		if noRoom(err) {
 			attempt, waited = 0, true // a quota still holding our own released allocations
 		}
 		c, err = dialTURN(ctx, t)
@@ -120,7 +120,7 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 			return nil, a, retried, err
 		case hasCode(err, 437):
 			retried = true
-		case hasCode(err, 486) && awaitOwnReleases(ctx, t):
+		case noRoom(err) && awaitOwnReleases(ctx, t):
 		default:
 			return nil, a, retried, err
 		}
@@ -188,7 +188,7 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 		var se *STUNError
 		if !errors.As(err, &se) {
 			if err == nil {
-				c.observe(ctx, method, sent, Observation{Outcome: OutcomeAnswered})
+				c.observe(ctx, method, sent, Observation{Outcome: OutcomeAnswered, Note: grantNote(method, setters, msg)})
 			}
 			return msg, err
 		}
@@ -222,8 +222,36 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 			se.Realm = fromNetwork(c.realm)
 		}
 		se.Authenticated = c.key != nil
+		se.REST = c.t.Server.REST != nil
 		return nil, se
 	}
+}
+
+// grantNote says what an Allocate was granted: the relay's family, asked
+// for or the server's default (RFC 8656 §7.2: IPv4), and the lifetime.
+func grantNote(method stun.Method, setters []stun.Setter, msg *stun.Message) string {
+	if method != stun.MethodAllocate || msg == nil {
+		return ""
+	}
+	a, err := parseAllocation(msg)
+	if err != nil {
+		return ""
+	}
+	asked := "no REQUESTED-ADDRESS-FAMILY"
+	for _, s := range setters {
+		if r, ok := s.(stun.RawAttribute); ok && r.Type == stun.AttrRequestedAddressFamily {
+			asked = "REQUESTED-ADDRESS-FAMILY asked"
+		}
+	}
+	family := "IPv4"
+	if a.Relayed.IP.To4() == nil {
+		family = "IPv6"
+	}
+	note := fmt.Sprintf("%s; granted an %s relay, %s", asked, family, a.Relayed)
+	if a.Lifetime > 0 {
+		note += fmt.Sprintf("; LIFETIME %d s", a.Lifetime)
+	}
+	return note
 }
 
 // observe records one exchange of a request that did not end the probe

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/pion/stun/v4"
 )
@@ -116,6 +117,9 @@ type allocation struct {
 	Mapped   *net.UDPAddr // nil when the server sent no XOR-MAPPED-ADDRESS
 	Lifetime uint32
 	Software string
+	// Granted is when the success response arrived: the lifetime counts
+	// from there.
+	Granted time.Time
 }
 
 // parseAllocation reads the attributes of an Allocate success response.
@@ -133,6 +137,7 @@ func parseAllocation(msg *stun.Message) (allocation, error) {
 	if v, err := msg.Get(stun.AttrLifetime); err == nil && len(v) == 4 {
 		a.Lifetime = binary.BigEndian.Uint32(v)
 	}
+	a.Granted = time.Now()
 	var sw stun.Software
 	if err := sw.GetFrom(msg); err == nil {
 		a.Software = fromNetwork(sw.String())

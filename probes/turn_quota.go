@@ -13,7 +13,8 @@ import (
 // never runs into a quota it used up itself, it counts the allocations
 // it released per user and server that the server may still count, and
 // a 486 that comes while one is pending (and sooner than quotaLag after
-// the latest release) is retried every quotaPoll. A grant after such a
+// the latest release) is retried every quotaPoll. A 508 is treated alike:
+// a released allocation's relay port comes free on the same timer. A grant after such a
 // wait shows the server freed one of them.
 const (
 	quotaLag  = 5 * time.Second
@@ -56,7 +57,7 @@ func noteFreed(t Target) {
 	r.pending = max(0, r.pending-1)
 }
 
-// awaitOwnReleases is called after a 486: while allocations this process
+// awaitOwnReleases is called after a 486 or 508: while allocations this process
 // released may still be counted, it waits a little and reports that the
 // request is worth sending again.
 func awaitOwnReleases(ctx context.Context, t Target) bool {

@@ -59,8 +59,7 @@ func TestTURNCredentialUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"turn:127.0.0.1:3478"}, "turn:127.0.0.1:3478 needs credentials"},
-		{[]string{"--user", "alice", "turns:127.0.0.1:5349"}, "turns:127.0.0.1:5349 needs credentials"},
+		{[]string{"--user", "alice", "turns:127.0.0.1:5349"}, "turns:127.0.0.1:5349 needs both --user and --password"},
 		{[]string{"--user", "a", "--password", "p", "--turn-secret", "s", "turn:127.0.0.1"}, "exclude each other"},
 		{[]string{"--turn-secret", "s", "--turn-ttl", "-1h", "turn:127.0.0.1"}, "invalid --turn-ttl"},
 		{[]string{"--turn-packets", "0"}, "invalid --turn-packets"},
@@ -107,6 +106,7 @@ func TestTURNSecretsNeverPrinted(t *testing.T) {
 		{"REST secret", nil, []string{"--user", "alice", "--turn-secret", secret, "--json", "-", restURI}, exitOK, `"relayed_address"`},
 		{"REST secret from env", []string{"RTCPROBE_TURN_SECRET=" + secret}, []string{restURI}, exitOK, "PASS"},
 		{"wrong REST secret", nil, []string{"--turn-secret", secret + "x", restURI}, exitFail, "REST secret"},
+		{"no credentials", nil, []string{"--json", "-", staticURI}, exitFail, "username or password is missing"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

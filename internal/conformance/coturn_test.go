@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/coturn"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 // verdict is what one check must say about a server: status, key words of
@@ -33,11 +35,18 @@ func TestCoturnConfigurations(t *testing.T) {
 	ok := verdict{status: checks.Pass}
 	notPath := []string{"firewall on the path silently drops", "blocked on the path", "neither SYN-ACK nor RST"}
 	tests := []struct {
-		name     string
-		cfg      coturn.Config
-		user     string // "" for none
-		packets  int
-		noSTUN   bool // turnutils_stunclient gets no reflexive address
+		name    string
+		cfg     coturn.Config
+		user    string // "-" for none
+		secret  string // --turn-secret instead of --user/--password
+		packets int
+		noSTUN  bool // turnutils_stunclient gets no reflexive address
+		// uris replaces the stun: and turn: URIs of the server's port.
+		uris func(ct *coturn.Server) []string
+		// onePort gives coturn a relay port range of one port.
+		onePort bool
+		// observed must be in an observation's note of every result.
+		observed string
 		verdicts map[string]verdict
 	}{
 		{name: "default", verdicts: map[string]verdict{
@@ -94,28 +103,87 @@ func TestCoturnConfigurations(t *testing.T) {
 			"stun.udp": ok,
 			"turn.udp": {checks.Fail, []string{"440", "IPv4 relay", "IPv6 relay was granted"}, nil, false},
 			"turn.tcp": {checks.Fail, []string{"440", "IPv4 relay", "IPv6 relay was granted"}, nil, false}}},
+		// RFC 8656 §7.2: an Allocate without REQUESTED-ADDRESS-FAMILY gets
+		// IPv4; this coturn hands out IPv6 to clients that ask nothing.
+		{name: "allocation-default-address-family=ipv6", cfg: coturn.Config{IPv6: true, Args: []string{"--allocation-default-address-family=ipv6"}},
+			observed: "no REQUESTED-ADDRESS-FAMILY; granted an IPv6 relay", verdicts: map[string]verdict{
+				"turn.udp": {checks.Warn, []string{"relay_default_ipv6", "IPv6 relay ([::1]:", "named no address family", "RFC 8656", "allocation-default-address-family"}, []string{"440", "firewall", "refused"}, false},
+				"turn.tcp": {checks.Warn, []string{"IPv6 relay ([::1]:", "named no address family", "allocation-default-address-family"}, []string{"440", "firewall", "refused"}, false}}},
+		{name: "no-auth", cfg: coturn.Config{Auth: []string{"--no-auth"}}, verdicts: map[string]verdict{
+			"turn.udp": ok, "turn.tcp": ok}},
+		{name: "no-auth without credentials", user: "-", cfg: coturn.Config{Auth: []string{"--no-auth"}},
+			uris: func(ct *coturn.Server) []string { return []string{ct.URI("turn", ct.Host, ct.Port)} }, verdicts: map[string]verdict{
+				"turn.udp": ok, "turn.tcp": ok}},
+		{name: "user of another realm", cfg: coturn.Config{Auth: []string{"--lt-cred-mech"}, Admin: [][]string{{"-a", "-u", "u", "-r", "other.test", "-p", "p"}}}, verdicts: map[string]verdict{
+			"turn.udp": {checks.Fail, []string{"401", `unknown for realm "rtcprobe.test", or defined for another realm`, "password is wrong"}, []string{"REST", "firewall", "missing"}, false},
+			"turn.tcp": {checks.Fail, []string{"401", `realm "rtcprobe.test"`, "another realm"}, []string{"REST", "firewall", "missing"}, false}}},
+		{name: "REST secret of another realm", secret: "S3cret", cfg: coturn.Config{Auth: []string{"--use-auth-secret"}, Admin: [][]string{{"-s", "S3cret", "-r", "other.test"}}}, verdicts: map[string]verdict{
+			"turn.udp": {checks.Fail, []string{"401", `no REST secret for realm "rtcprobe.test"`, "another realm", "static-auth-secret"}, []string{"password is wrong", "firewall", "missing"}, false}}},
+		{name: "no-tls no-dtls, turns: to the plain port",
+			uris: func(ct *coturn.Server) []string {
+				return []string{ct.URI("turns", ct.Host, ct.Port), ct.URI("turns", ct.Host, ct.Port) + "?transport=udp"}
+			}, verdicts: map[string]verdict{
+				"turn.tls":  {checks.Fail, []string{"does not speak TLS on this port", "transport=tcp", "no-tls"}, []string{"firewall", "middlebox", "overloaded", "certificate"}, false},
+				"turn.dtls": {checks.Fail, []string{"answers STUN over UDP but not a DTLS handshake", "no-dtls"}, []string{"firewall", "middlebox", "overloaded", "certificate"}, false}}},
+		// Below RFC 8656's 600 s; the relay test (4 s) outlives the
+		// lifetime, so rtcprobe's own refreshes are proven too.
+		{name: "max-allocate-lifetime=2", cfg: coturn.Config{Args: []string{"--max-allocate-lifetime=2"}}, packets: 200, verdicts: map[string]verdict{
+			"turn.udp": {checks.Warn, []string{"lifetime_s", "lifetime of 2 s", "600 s", "max-allocate-lifetime"}, []string{"bindings_expired", "no relayed packet", "were lost", "firewall"}, false},
+			"turn.tcp": {checks.Warn, []string{"lifetime of 2 s", "max-allocate-lifetime"}, []string{"bindings_expired", "no relayed packet", "were lost", "firewall"}, false}}},
+		{name: "no-udp-relay", cfg: coturn.Config{Args: []string{"--no-udp-relay"}}, verdicts: map[string]verdict{
+			"turn.udp": {checks.Fail, []string{"442", "does not relay the requested transport, UDP", "no-udp-relay"}, []string{"firewall", "quota"}, false},
+			"turn.tcp": {checks.Fail, []string{"442", "no-udp-relay"}, []string{"firewall", "quota"}, false}}},
+		// One port for everything, as on 443: TCP, and TLS detected on the
+		// same port (coturn: TLS sessions may use the plain port).
+		{name: "TCP and TLS on one port, no UDP", noSTUN: true, cfg: coturn.Config{TLS: true, NoUDP: true},
+			uris: func(ct *coturn.Server) []string {
+				return []string{ct.URI("turn", ct.Host, ct.Port), ct.URI("turns", ct.Host, ct.Port)}
+			}, verdicts: map[string]verdict{
+				"turn.udp": {checks.Fail, []string{"refuses UDP", "TURN over TCP and TLS works", "does not listen on UDP"}, notPath, false},
+				"turn.tcp": ok, "turn.tls": ok}},
+		// coturn makes a channel's permission live as long as the channel:
+		// relaying over the bound channel, as browsers relay, outlives the
+		// 2 s permission lifetime.
+		{name: "permission-lifetime short", cfg: coturn.Config{Args: []string{"--permission-lifetime=2"}}, packets: 200, verdicts: map[string]verdict{
+			"turn.udp": ok, "turn.tcp": ok}},
+		{name: "one relay port", onePort: true, verdicts: map[string]verdict{
+			"turn.udp": {checks.Warn, []string{"capacity_held", "508", "no capacity for a second", "relay port", "min-port"}, []string{"quota", "firewall"}, false},
+			"turn.tcp": {checks.Warn, []string{"508", "no capacity for a second", "min-port"}, []string{"quota", "firewall"}, false}}},
+		{name: "use-auth-secret", secret: "S3cret", cfg: coturn.Config{AuthSecret: "S3cret"}, verdicts: map[string]verdict{
+			"turn.udp": ok, "turn.tcp": ok}},
+		{name: "use-auth-secret, wrong secret", secret: "wrong", cfg: coturn.Config{AuthSecret: "S3cret"}, verdicts: map[string]verdict{
+			"turn.udp": {checks.Fail, []string{"401", "REST secret is not the server's", "static-auth-secret", "clock"}, []string{"password is wrong", "firewall", "missing"}, false},
+			"turn.tcp": {checks.Fail, []string{"401", "REST secret is not the server's"}, []string{"password is wrong", "firewall", "missing"}, false}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // a coturn of its own on ports of its own
-			if tc.cfg.ListenIPs != nil && !coturn.HasIPv6() {
+			if (tc.cfg.ListenIPs != nil || tc.cfg.IPv6) && !coturn.HasIPv6() {
 				testenv.Unavailable(t, "no ::1 on this machine")
 			}
 			tc.cfg.User, tc.cfg.Password = "u", "p"
+			if tc.onePort {
+				port := strconv.Itoa(coturn.FreePort(t))
+				tc.cfg.Args = append(tc.cfg.Args, "--min-port="+port, "--max-port="+port)
+			}
 			ct := coturn.Start(t, tc.cfg)
 			user, password := "u", "p"
-			if tc.user == "-" {
+			if tc.user == "-" || tc.secret != "" {
 				user, password = "", ""
 			}
 			uris := []string{ct.URI("stun", ct.Host, ct.Port)}
-			if user != "" {
+			if user != "" || tc.secret != "" {
 				uris = append(uris, ct.URI("turn", ct.Host, ct.Port))
+			}
+			if tc.uris != nil {
+				uris = tc.uris(ct)
 			}
 			var ids []string
 			for id := range tc.verdicts {
 				ids = append(ids, id)
 			}
-			rs := run{uris: uris, user: user, password: password, ids: strings.Join(ids, ","), packets: tc.packets, timeout: 10 * time.Second}.do(t)
+			rs := run{uris: uris, user: user, password: password, secret: tc.secret, ids: strings.Join(ids, ","), ca: ct.CAFile,
+				packets: tc.packets, timeout: 10 * time.Second}.do(t)
 			for id, v := range tc.verdicts {
 				r := result(t, rs, id)
 				status := v.status
@@ -128,6 +196,9 @@ func TestCoturnConfigurations(t *testing.T) {
 					status = checks.Warn
 				}
 				want(t, r, status, v.words, v.not...)
+				if tc.observed != "" && !slices.ContainsFunc(r.Observations, func(o probes.Observation) bool { return strings.Contains(o.Note, tc.observed) }) {
+					t.Errorf("%s %s: no observation notes %q\n%s", id, r.Target, tc.observed, show(r))
+				}
 				t.Logf("%s %s: %s — %s", id, r.Target, r.Status, firstSentence(r.Error+" "+r.Advice))
 			}
 			if got := stunclientAnswers(t, ct); got == tc.noSTUN {

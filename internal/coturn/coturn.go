@@ -61,6 +61,14 @@ type Config struct {
 	// /etc/turnserver.conf says no-rfc5780, so the server then reads an
 	// empty config file instead.
 	RFC5780 bool
+	// Auth, when set, replaces the authentication options: e.g.
+	// {"--no-auth"}, or {"--lt-cred-mech"} with users only in the
+	// database Admin fills.
+	Auth []string
+	// Admin are turnadmin commands run on the server's database before it
+	// starts, e.g. {"-a", "-u", "u", "-r", "other.test", "-p", "p"} (a
+	// user of another realm); "-b DB" is added.
+	Admin [][]string
 	// Args are more turnserver options, e.g. "--no-stun",
 	// "--channel-lifetime=5".
 	Args []string
@@ -121,10 +129,20 @@ func Start(t testing.TB, cfg Config) *Server {
 	if !cfg.DenyLoopbackPeers {
 		args = append(args, "--allow-loopback-peers")
 	}
-	if cfg.AuthSecret != "" {
+	switch {
+	case cfg.Auth != nil:
+		args = append(args, cfg.Auth...)
+	case cfg.AuthSecret != "":
 		args = append(args, "--use-auth-secret", "--static-auth-secret="+cfg.AuthSecret)
-	} else {
+	default:
 		args = append(args, "--lt-cred-mech", "--user="+cfg.User+":"+cfg.Password)
+	}
+	db := filepath.Join(dir, "turndb")
+	for _, a := range cfg.Admin {
+		admin := testenv.LookPath(t, "turnadmin")
+		if out, err := exec.Command(admin, append(a, "-b", db)...).CombinedOutput(); err != nil {
+			t.Fatalf("turnadmin %v: %v\n%s", a, err, out)
+		}
 	}
 	if cfg.UserQuota > 0 {
 		args = append(args, "--user-quota="+strconv.Itoa(cfg.UserQuota))

@@ -1,0 +1,54 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pion/stun/v4"
+)
+
+// tlsHandshakeUnanswered: a TLS handshake heard nothing before the time
+// kept for the follow-up (handshakeContext), and that time is still there.
+// A port that does not speak TLS may say nothing at all to a ClientHello:
+// coturn with no-tls waits for a STUN message.
+func tlsHandshakeUnanswered(ctx context.Context, t Target, err error) bool {
+	var te *TimeoutError
+	return ctx.Err() == nil && t.Transport == TLS && errors.As(err, &te) && te.Stage == StageTLS
+}
+
+// tlsFollowUp asks the port a TLS handshake got no answer from one STUN
+// Binding request in the clear over TCP, and records what came back. A
+// STUN answer there shows a port that serves STUN/TURN without TLS, not a
+// silent path.
+func tlsFollowUp(ctx context.Context, t Target) {
+	plain := t
+	plain.TLS, plain.Transport = nil, TCP
+	start := time.Now()
+	o := Observation{Step: "follow-up: STUN Binding request in the clear to the TLS port", Transport: string(TCP), To: t.Addr(), Outcome: OutcomeSilence}
+	defer func() {
+		o.AfterMS = ms(time.Since(start))
+		Observe(ctx, o)
+	}()
+	conn, err := dial(ctx, plain)
+	if err != nil {
+		if fo, ok := ObservationOf(err); ok {
+			o.Outcome, o.ICMP, o.Note = fo.Outcome, fo.ICMP, fo.Note
+		}
+		return
+	}
+	defer conn.Close()
+	_, err = newTURNClient(conn, plain, start).roundTrip(ctx, stun.MethodBinding, nil)
+	var se *STUNError
+	switch {
+	case err == nil:
+		o.Outcome = OutcomeAnswered
+	case errors.As(err, &se):
+		// A refusal (secure-stun's 401) is STUN all the same.
+		o.Outcome, o.Code, o.Reason = OutcomeErrorResponse, se.Code, se.Reason
+	default:
+		if fo, ok := ObservationOf(err); ok {
+			o.Outcome, o.Bytes, o.Note = fo.Outcome, fo.Bytes, fo.Note
+		}
+	}
+}
