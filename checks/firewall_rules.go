@@ -247,20 +247,27 @@ func extraAdvice(host string, cells []CellOutcome) string {
 func settleICMP(cells []CellOutcome) {
 	answered := map[int]CellOutcome{}
 	for _, c := range cells {
-		if c.Transport.Network() == "udp" && icmpAnswered(c) {
-			if _, seen := answered[c.Port]; !seen {
-				answered[c.Port] = c
-			}
+		if a, seen := answered[c.Port]; c.Transport.Network() == "udp" && icmpAnswered(c) && (!seen || !namesICMP(a) && namesICMP(c)) {
+			answered[c.Port] = c
 		}
 	}
 	for i, c := range cells {
 		a, ok := answered[c.Port]
+		if ok && c.Transport.Network() == "udp" && c.Outcome == a.Outcome && !namesICMP(c) && namesICMP(a) {
+			// The same answer, told by the errno alone (another socket
+			// read the ICMP error's details): the details are the port's.
+			cells[i].Detail, cells[i].RejectedBy = a.Detail, a.RejectedBy
+			continue
+		}
 		if c.Transport.Network() == "udp" && c.Outcome == OutcomeDropped && ok {
 			cells[i].Outcome, cells[i].RejectedBy = a.Outcome, a.RejectedBy
 			cells[i].Detail = strings.TrimSuffix(a.Detail, ", to a follow-up probe after a pause") + " to another probe of this port; this one's was rate-limited"
 		}
 	}
 }
+
+// namesICMP: the cell's detail names the ICMP error it got.
+func namesICMP(c CellOutcome) bool { return strings.HasPrefix(c.Detail, "ICMP ") }
 
 // icmpAnswered: the cell's outcome came from an ICMP error.
 func icmpAnswered(c CellOutcome) bool {

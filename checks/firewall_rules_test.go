@@ -273,3 +273,23 @@ func TestSettleICMP(t *testing.T) {
 		t.Errorf("detail %q does not say why", cells[1].Detail)
 	}
 }
+
+// TestSettleICMPDetails: an ICMP error told to one socket by the errno
+// alone takes the details another probe of the port read, and a silent
+// probe of a rejecting port is rejected by the same firewall.
+func TestSettleICMPDetails(t *testing.T) {
+	withDetail := func(c CellOutcome, detail, by string) CellOutcome { c.Detail, c.RejectedBy = detail, by; return c }
+	cells := []CellOutcome{
+		withDetail(cell("STUN", probes.UDP, 3478, OutcomeUnreachable), "write udp …: network is unreachable", ""),
+		withDetail(cell("TURN", probes.UDP, 3478, OutcomeUnreachable), "ICMP net unreachable from 192.0.2.9", ""),
+		withDetail(cell("STUN", probes.UDP, 5000, OutcomeRejected), "ICMP communication administratively prohibited from 192.0.2.1", "192.0.2.1"),
+		cell("TURN", probes.UDP, 5000, OutcomeDropped),
+	}
+	settleICMP(cells)
+	if cells[0].Detail != "ICMP net unreachable from 192.0.2.9" {
+		t.Errorf("errno-only cell: %q", cells[0].Detail)
+	}
+	if cells[3].Outcome != OutcomeRejected || cells[3].RejectedBy != "192.0.2.1" || !strings.Contains(cells[3].Detail, "rate-limited") {
+		t.Errorf("silent cell of a rejecting port: %+v", cells[3])
+	}
+}

@@ -20,6 +20,7 @@ type unitRule struct {
 // spelled out (…_seconds, …_ratio, …_bits_per_second, …_bytes).
 var unitRules = []unitRule{
 	{"_ms", "_seconds", 1, -3},
+	{"_s", "_seconds", 1, 0}, // lifetimes the server grants, in its own unit
 	{"_pct", "_ratio", 1, -2},
 	{"_kbps", "_bits_per_second", 1, 3},
 	{"_mbps", "_bits_per_second", 1, 6},
