@@ -251,9 +251,9 @@ var diagnosisTable = []row{
 	// A TLS handshake that got no answer, where a STUN request in the
 	// clear to the same port did: a plain STUN/TURN port.
 	{
-		id: "tls-plain-port", families: stunFamily, when: match{outcome: probes.OutcomeSilence, step: "TLS handshake",
+		id: "tls-plain-port", families: stunFamily, when: match{outcomes: []probes.Outcome{probes.OutcomeSilence, probes.OutcomeTLSAlert}, step: "TLS handshake",
 			followUp: &match{step: "follow-up: STUN Binding request in the clear", outcomes: []probes.Outcome{probes.OutcomeAnswered, probes.OutcomeErrorResponse}}},
-		cause: "{to} does not speak TLS on this port: the TLS handshake got no answer, but a STUN request in the clear to the same port did, so it serves STUN/TURN over plain TCP there " +
+		cause: "{to} does not speak TLS on this port: the TLS handshake got no answer (or was hung up on), but a STUN request in the clear to the same port did, so it serves STUN/TURN over plain TCP there " +
 			"(as coturn does with no-tls, or with TLS on its tls-listening-port only): the URI names the wrong port or scheme",
 		advice: "use turn:{to}?transport=tcp for this port, or the port the server serves TLS on (often 5349 or 443) for turns:",
 		refs:   []string{"RFC 8656 §3.1", "RFC 7065 §3 (turns: defaults to port 5349)", "coturn README.turnserver: --no-tls, --tls-listening-port"},

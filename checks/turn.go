@@ -29,7 +29,9 @@ var turnThresholds = []Threshold{
 	MustThreshold(Warn, "quota_held == 0", "the user quota left no room for the relay test's second allocation"),
 	MustThreshold(Warn, "capacity_held == 0", "the server had no capacity (508) for the relay test's second allocation"),
 	MustThreshold(Warn, "relay_default_ipv6 == 0", "RFC 8656 §7.2: an Allocate that names no address family, as browsers send it, gets an IPv4 relay"),
-	MustThreshold(Warn, "lifetime_s >= 600", "RFC 8656 §7.2: an Allocate that asks for no lifetime gets at least the default, 10 min"),
+	// Servers give the remaining lifetime, a second or so under what they
+	// granted (ejabberd: 599 s); what hurts is far shorter.
+	MustThreshold(Warn, "lifetime_s >= 300", "RFC 8656 §7.2 grants the default, 10 min, to an Allocate that asks for none; under half of it clients refresh far more often than they plan for (browsers a minute before expiry), and one lost refresh drops the relay"),
 }
 
 func turnChecks() []*Check {
@@ -131,7 +133,7 @@ func grantAdvice(m probes.Measurement) string {
 			"browsers name none, so they get only IPv6 relay candidates from this server, which peers on IPv4-only networks cannot reach. "+
 			"Make IPv4 the default again (coturn: allocation-default-address-family=ipv4, its default).", evidence(m, "relayed_address")))
 	}
-	if lt, ok := v["lifetime_s"]; ok && lt < 600 {
+	if lt, ok := v["lifetime_s"]; ok && lt < 300 {
 		out = append(out, fmt.Sprintf("The server granted allocations a lifetime of %s s, where RFC 8656 §7.2 grants the default, 600 s, to a client that asks for none: "+
 			"every client has to refresh each allocation within %s s, and one whose refresh is late or lost on the way loses its relay mid-call "+
 			"(rtcprobe refreshed on the granted lifetime). Keep it at 600 s or more (coturn: max-allocate-lifetime).", FormatNumber(lt), FormatNumber(lt)))

@@ -3,18 +3,30 @@ package probes
 import (
 	"context"
 	"errors"
+	"io"
+	"syscall"
 	"time"
 
 	"github.com/pion/stun/v4"
 )
 
-// tlsHandshakeUnanswered: a TLS handshake heard nothing before the time
+// tlsHandshakeUnanswered: a TLS handshake heard nothing (or was hung up
+// on) before the time
 // kept for the follow-up (handshakeContext), and that time is still there.
 // A port that does not speak TLS may say nothing at all to a ClientHello:
 // coturn with no-tls waits for a STUN message.
 func tlsHandshakeUnanswered(ctx context.Context, t Target, err error) bool {
-	var te *TimeoutError
-	return ctx.Err() == nil && t.Transport == TLS && errors.As(err, &te) && te.Stage == StageTLS
+	var (
+		te  *TimeoutError
+		tle *TLSError
+	)
+	if ctx.Err() != nil || t.Transport != TLS {
+		return false
+	}
+	// A plain port may also hang up on the ClientHello, as coturn with
+	// no-tls does now and then: a reset or an end of stream, no alert.
+	hungUp := errors.As(err, &tle) && (errors.Is(tle.Err, io.EOF) || errors.Is(tle.Err, syscall.ECONNRESET))
+	return errors.As(err, &te) && te.Stage == StageTLS || hungUp
 }
 
 // tlsFollowUp asks the port a TLS handshake got no answer from one STUN
