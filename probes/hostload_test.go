@@ -3,6 +3,7 @@ package probes_test
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,19 +21,26 @@ func TestHostLoadSeesSaturatedCPUs(t *testing.T) {
 	}
 	n := 2 * runtime.NumCPU()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
-	meter := probes.StartHostLoad()
-	stop := time.Now().Add(time.Second)
-	var wg sync.WaitGroup
+	// The meter runs only while every thread spins: not while they start
+	// or end.
+	var (
+		started, wg sync.WaitGroup
+		done        atomic.Bool
+	)
+	started.Add(n)
 	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(stop) {
+		wg.Go(func() {
+			started.Done()
+			for !done.Load() {
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	started.Wait()
+	meter := probes.StartHostLoad()
+	time.Sleep(time.Second)
 	h := meter.Stop()
+	done.Store(true)
+	wg.Wait()
 	if !h.Known || h.WaitPct < 80 || h.WaitPct > 100 || h.Took < time.Second {
 		t.Errorf("%d threads spinning on %d CPUs: %s (wait %.1f %%), want a task waiting nearly all the time", n, runtime.NumCPU(), h, h.WaitPct)
 	}
