@@ -54,14 +54,23 @@ type Endpoint struct {
 	// URI is the target's canonical form without credentials or query
 	// values: "turn:turn.example.org:3478?transport=tcp",
 	// "wss://signal.example.org/ws".
-	URI  string
-	Host string // lower case, without brackets
-	Port int
+	URI    string
+	Scheme string // lower case: "turn", "wss"
+	Host   string // lower case, without brackets
+	Port   int
+	// Transport is a TURN URI's explicit ?transport= ("udp", "tcp"), or "".
+	Transport string
+	// Path is a WebSocket URL's path, or "".
+	Path string
 }
 
 // ServerEndpoint is a STUN/TURN server as an Endpoint.
 func ServerEndpoint(s probes.Server) Endpoint {
-	return Endpoint{URI: s.String(), Host: normalHost(s.URI.Host), Port: s.URI.Port}
+	e := Endpoint{URI: s.String(), Scheme: s.URI.Scheme.String(), Host: normalHost(s.URI.Host), Port: s.URI.Port}
+	if s.IsTURN() && s.ExplicitTransport {
+		e.Transport = s.URI.Proto.String()
+	}
+	return e
 }
 
 // Allows returns the first rule that lets e in, or false.
@@ -91,7 +100,7 @@ type AllowRule struct {
 	prefix netip.Prefix
 	host   *regexp.Regexp // host or host glob
 	port   int            // 0: any
-	uri    *regexp.Regexp
+	uri    *uriPattern
 }
 
 func (r AllowRule) String() string { return r.Text }
@@ -102,7 +111,7 @@ func (r AllowRule) Allows(e Endpoint) bool {
 	case r.any:
 		return true
 	case r.uri != nil:
-		return r.uri.MatchString(e.URI)
+		return r.uri.allows(e)
 	case r.prefix.IsValid():
 		ip, err := netip.ParseAddr(e.Host)
 		return err == nil && r.prefix.Contains(ip.Unmap())
@@ -126,8 +135,12 @@ func ParseAllowRule(text string) (AllowRule, error) {
 		return bad("a rule names hosts and URIs, never credentials or spaces")
 	}
 	for _, scheme := range uriSchemes {
-		if strings.HasPrefix(text, scheme) {
-			r.uri = globRegexp(canonicalPattern(text))
+		if strings.HasPrefix(strings.ToLower(text), scheme) {
+			p, err := parseURIPattern(text)
+			if err != nil {
+				return bad(err.Error())
+			}
+			r.uri = p
 			return r, nil
 		}
 	}
@@ -162,17 +175,104 @@ func ParseAllowRule(text string) (AllowRule, error) {
 	return r, nil
 }
 
-// canonicalPattern writes a STUN/TURN URI pattern without wildcards the
-// way targets are written (default port added), so "turn:h" matches the
-// target "turn:h:3478".
-func canonicalPattern(text string) string {
-	if strings.Contains(text, "*") {
-		return text
+// uriPattern is a URI rule taken apart: each part is matched on its own,
+// never the URI as a string, so a glob cannot stretch from the host into
+// the port, path or query ("ws://127.0.0.1:1/.example.org/" is not a host
+// of *.example.org).
+type uriPattern struct {
+	scheme    string
+	host      *regexp.Regexp
+	port      int    // 0: any ("*")
+	transport string // "": any
+	path      *regexp.Regexp
+}
+
+func (p *uriPattern) allows(e Endpoint) bool {
+	return strings.EqualFold(p.scheme, e.Scheme) && p.host.MatchString(e.Host) &&
+		(p.port == 0 || p.port == e.Port) &&
+		(p.transport == "" || p.transport == e.Transport) &&
+		(p.path == nil || p.path.MatchString(e.Path))
+}
+
+// defaultPorts are the ports a URI without one means (RFC 7064, 7065, 6455).
+var defaultPorts = map[string]int{"stun": 3478, "turn": 3478, "stuns": 5349, "turns": 5349, "ws": 80, "wss": 443}
+
+// parseURIPattern reads "turns:*.example.org:443?transport=tcp" or
+// "wss://signal.example.org/*": scheme, host (glob), port (a number, "*"
+// or the scheme's default), then ?transport= (STUN/TURN) or a path glob
+// (WebSocket; none means "/" or nothing).
+func parseURIPattern(text string) (*uriPattern, error) {
+	scheme, rest, _ := strings.Cut(text, ":")
+	p := &uriPattern{scheme: strings.ToLower(scheme)}
+	authority := rest
+	if p.scheme == "ws" || p.scheme == "wss" {
+		rest = strings.TrimPrefix(rest, "//")
+		if strings.ContainsAny(rest, "?#") {
+			return nil, errors.New("a WebSocket URL pattern takes no query or fragment (the query is never matched)")
+		}
+		authority = rest
+		path := ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			authority, path = rest[:i], rest[i:]
+		}
+		if path == "" {
+			path = "/"
+		}
+		p.path = globRegexp(path)
+		if path == "/" {
+			p.path = regexp.MustCompile(`^/?$`)
+		}
+	} else {
+		var query string
+		authority, query, _ = strings.Cut(rest, "?")
+		switch query {
+		case "":
+		case "transport=udp", "transport=tcp":
+			p.transport = strings.TrimPrefix(query, "transport=")
+		default:
+			return nil, errors.New("the only query a STUN/TURN pattern takes is ?transport=udp or ?transport=tcp")
+		}
+		if strings.ContainsAny(authority, "/#") || strings.HasPrefix(rest, "//") {
+			return nil, errors.New(`a STUN/TURN pattern is scheme:host[:port][?transport=…], with no "//" or path`)
+		}
 	}
-	if s, err := probes.ParseServer(text); err == nil {
-		return s.String()
+	host, port := authority, ""
+	if strings.HasPrefix(authority, "[") {
+		end := strings.IndexByte(authority, ']')
+		if end < 0 || (authority[end+1:] != "" && authority[end+1] != ':') {
+			return nil, errors.New("malformed [IPv6] host")
+		}
+		host, port = authority[1:end], strings.TrimPrefix(authority[end+1:], ":")
+	} else if h, pt, ok := strings.Cut(authority, ":"); ok {
+		if strings.Contains(pt, ":") {
+			return nil, errors.New("an IPv6 host is written in brackets: [2001:db8::1]:3478")
+		}
+		host, port = h, pt
 	}
-	return text
+	host = normalHost(host)
+	switch {
+	case host == "":
+		return nil, errors.New("missing host")
+	case !strings.Contains(host, "*"):
+		if _, err := netip.ParseAddr(host); err != nil && !hostnameLike(host) {
+			return nil, fmt.Errorf("invalid host %q", host)
+		}
+	case strings.Trim(host, "*.-_abcdefghijklmnopqrstuvwxyz0123456789:") != "":
+		return nil, fmt.Errorf("invalid host glob %q (letters, digits, '.', '-', '_' and '*')", host)
+	}
+	p.host = globRegexp(host)
+	switch port {
+	case "":
+		p.port = defaultPorts[p.scheme]
+	case "*":
+	default:
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("invalid port %q (want 1-65535 or *)", port)
+		}
+		p.port = n
+	}
+	return p, nil
 }
 
 // globRegexp matches s whole with * standing for any run of characters.
@@ -211,5 +311,5 @@ func URLEndpoint(u *url.URL) Endpoint {
 		port = map[string]int{"ws": 80, "wss": 443}[u.Scheme]
 	}
 	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	return Endpoint{URI: c.String(), Host: normalHost(u.Hostname()), Port: port}
+	return Endpoint{URI: c.String(), Scheme: strings.ToLower(u.Scheme), Host: normalHost(u.Hostname()), Port: port, Path: u.Path}
 }

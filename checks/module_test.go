@@ -88,6 +88,19 @@ func TestAllowRules(t *testing.T) {
 		{"wss://signal.example.com/*", ws("wss://signal.example.com/ws?token=x"), true},
 		{"wss://signal.example.com/*", ws("ws://signal.example.com/ws"), false},
 		{"signal.example.com:443", ws("wss://signal.example.com/ws"), true},
+		// Each part is matched on its own: a glob never spans host and path.
+		{"ws://*.example.org/*", ws("ws://127.0.0.1:24001/.example.org/"), false},
+		{"ws://*.example.org/*", ws("ws://a.example.org/x"), true},
+		{"ws://*.example.org/*", ws("ws://a.example.org:8080/x"), false}, // default port 80
+		{"ws://*.example.org:*/*", ws("ws://a.example.org:8080/x"), true},
+		{"wss://signal.example.com", ws("wss://signal.example.com/"), true},
+		{"wss://signal.example.com", ws("wss://signal.example.com/admin"), false},
+		{"WSS://Signal.Example.com/ws", ws("wss://signal.example.com/ws"), true},
+		{"turn:*.example.org", server("turn:a.example.org"), true}, // default port
+		{"turn:*.example.org", server("turn:a.example.org:3479"), false},
+		{"turn:*.example.org:*", server("turn:127.0.0.1:1?transport=tcp"), false},
+		{"turn:*:3478", server("turn:127.0.0.1"), true},
+		{"turn:[::1]:3478", server("turn:[::1]:3478"), true},
 	}
 	for _, tt := range tests {
 		r, err := ParseAllowRule(tt.rule)
@@ -97,6 +110,11 @@ func TestAllowRules(t *testing.T) {
 		}
 		if got := r.Allows(tt.target); got != tt.want {
 			t.Errorf("rule %q on %+v: %v, want %v", tt.rule, tt.target, got, tt.want)
+		}
+	}
+	for _, rule := range []string{"ws://h.example/?q=*", "turn:h.example/x", "turn:h.example?transport=*", "turn://h.example", "turn:h.example:0", "turn:2001:db8::1", "ws://h$.example/"} {
+		if _, err := ParseAllowRule(rule); err == nil {
+			t.Errorf("rule %q accepted", rule)
 		}
 	}
 	if got := ws("wss://signal.example.com/ws?token=secret").URI; got != "wss://signal.example.com/ws" {

@@ -232,6 +232,53 @@ func TestAllowListRefusalNamesTheRule(t *testing.T) {
 	}
 }
 
+// TestAllowListURIPatternMatchesParts: a URI rule's host glob matches
+// the host alone, so a path that spells the glob's suffix does not let a
+// loopback target in; a target the rule does name is probed.
+func TestAllowListURIPatternMatchesParts(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	defer ws.Close()
+	port := ws.Listener.Addr().(*net.TCPAddr).Port
+	f := newFixture(t, fmt.Sprintf(`modules:
+  signaling:
+    checks: [signaling.websocket]
+    check_timeout: 2s
+    allowed_targets: ["ws://*.example.org/*", "ws://127.0.0.*:%d/ok/*"]
+`, port), Options{})
+	for _, target := range []string{
+		fmt.Sprintf("ws://127.0.0.1:%d/.example.org/", port),
+		fmt.Sprintf("ws://127.0.0.1:%d/x.example.org", port),
+		fmt.Sprintf("ws://127.0.0.1:%d/ok", port), // the rule wants /ok/…
+	} {
+		code, body := f.get(probe("signaling", target))
+		want := fmt.Sprintf("403 Forbidden: target %s is not allowed by module signaling: no rule of its allowed_targets (%s:2) matches it: ws://*.example.org/*, ws://127.0.0.*:%d/ok/*",
+			target, f.config, port)
+		if code != http.StatusForbidden || strings.TrimSpace(body) != want {
+			t.Errorf("%s: %d %q\nwant %q", target, code, body, want)
+		}
+	}
+	mu.Lock()
+	if len(paths) != 0 {
+		t.Errorf("refused targets were connected to: %v", paths)
+	}
+	mu.Unlock()
+	if code, body := f.get(probe("signaling", fmt.Sprintf("ws://127.0.0.1:%d/ok/ws", port))); code != http.StatusOK {
+		t.Errorf("allowed target: %d %s", code, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) == 0 || paths[0] != "/ok/ws" {
+		t.Errorf("the allowed target was not probed: %v", paths)
+	}
+}
+
 // TestConcurrencyLimits: a module's max_concurrent and the exporter's
 // global limit answer 429 at once instead of queueing.
 func TestConcurrencyLimits(t *testing.T) {
