@@ -183,6 +183,12 @@ func TestBadInputIs400NamingIt(t *testing.T) {
 		{path: probe("stun_udp", "wss://alice:hunter2@example.org/"), want: "credentials in the target are not allowed"},
 		{path: probe("turn_udp", "stun:"+f.addr()), want: "module turn_udp cannot probe target stun:" + f.addr() + ": nothing to check: turn.udp needs a turn: or turns: server"},
 		{path: probe("stun_udp", "stun:"+f.addr()), header: []string{scrapeTimeoutHeader, "soon"}, want: `invalid X-Prometheus-Scrape-Timeout-Seconds header "soon"`},
+		{path: probe("stun_udp", "stun:"+f.addr()), header: []string{scrapeTimeoutHeader, "NaN"}, want: `invalid X-Prometheus-Scrape-Timeout-Seconds header "NaN"`},
+		{path: probe("stun_udp", "stun:"+f.addr()), header: []string{scrapeTimeoutHeader, "+Inf"}, want: `invalid X-Prometheus-Scrape-Timeout-Seconds header "+Inf"`},
+		{path: probe("stun_udp", "stun:"+f.addr()), header: []string{scrapeTimeoutHeader, "-Inf"}, want: `invalid X-Prometheus-Scrape-Timeout-Seconds header "-Inf"`},
+		{path: probe("stun_udp", "stun:"+f.addr()), header: []string{scrapeTimeoutHeader, "-1"}, want: `invalid X-Prometheus-Scrape-Timeout-Seconds header "-1"`},
+		{path: probe("stun_udp", "stun:"+f.addr()), header: []string{scrapeTimeoutHeader, "0"}, want: `invalid X-Prometheus-Scrape-Timeout-Seconds header "0"`},
+		{path: probe("stun_udp", "stun:"+f.addr()), header: []string{scrapeTimeoutHeader, "1e-12"}, want: `invalid X-Prometheus-Scrape-Timeout-Seconds header "1e-12"`},
 	}
 	for _, tt := range tests {
 		code, body := f.get(tt.path, tt.header...)
@@ -320,6 +326,32 @@ func (f *fixture) waitInFlight(module string, n int) {
 		}
 	}
 	f.t.Fatalf("never %d probes of %s in flight", n, module)
+}
+
+// TestScrapeTimeoutHeaderBeyondModule: a scrape timeout longer than any
+// time.Duration (1e308 seconds) leaves the module's timeout in force, and
+// the debug output says so.
+func TestScrapeTimeoutHeaderBeyondModule(t *testing.T) {
+	silent := netlab.SilentUDP(t)
+	f := newFixture(t, fmt.Sprintf(`modules:
+  slow:
+    checks: [stun.udp]
+    timeout: 1s
+    check_timeout: 20s
+    allowed_targets: [%q]
+`, silent), Options{TimeoutOffset: 500 * time.Millisecond})
+	for _, v := range []string{"1e308", "1e10", "1.5"} {
+		start := time.Now()
+		code, body := f.get(probe("slow", "stun:"+silent, "&debug=true"), scrapeTimeoutHeader, v)
+		took := time.Since(start)
+		if code != 200 || !strings.Contains(body, "Deadline: 1s (the module's timeout; the X-Prometheus-Scrape-Timeout-Seconds header is longer).") {
+			t.Errorf("%s: %d\n%s", v, code, body)
+		}
+		// The runner's grace for a straggling probe is 1s.
+		if took < 900*time.Millisecond || took > 2500*time.Millisecond {
+			t.Errorf("%s: answered after %s, want about 1s", v, took)
+		}
+	}
 }
 
 // TestScrapeTimeoutHeaderHonoured: the probe's deadline is Prometheus'

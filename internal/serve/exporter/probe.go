@@ -147,25 +147,35 @@ func (e *Exporter) refuse(w http.ResponseWriter, code int, reason, msg string) {
 	http.Error(w, fmt.Sprintf("%d %s: %s", code, http.StatusText(code), msg), code)
 }
 
-// headerTimeout reads Prometheus' scrape timeout; 0 when absent.
-func headerTimeout(v string) (time.Duration, error) {
+// headerTimeout reads Prometheus' scrape timeout in seconds; 0 when
+// absent. It stays a float until the module's timeout is known: 1e308
+// seconds is no time.Duration.
+func headerTimeout(v string) (float64, error) {
 	if v == "" {
 		return 0, nil
 	}
 	secs, err := strconv.ParseFloat(v, 64)
-	if err != nil || secs <= 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
-		return 0, fmt.Errorf("invalid %s header %s (want seconds, like 10)", scrapeTimeoutHeader, quoteParam(v))
+	// Under a millisecond is no scrape timeout Prometheus sends; as a
+	// Duration it could round to 0, which means "no header".
+	if err != nil || math.IsNaN(secs) || secs < 0.001 || math.IsInf(secs, 0) {
+		return 0, fmt.Errorf("invalid %s header %s (want seconds from 0.001, like 10)", scrapeTimeoutHeader, quoteParam(v))
 	}
-	return time.Duration(secs * float64(time.Second)), nil
+	return secs, nil
 }
 
 // probeDeadline is how long a probe may take and why.
 type probeDeadline struct {
 	limit, module, scrape, offset time.Duration
+	// longer: the scrape timeout exceeds the module's timeout plus the
+	// offset, so the module's timeout decides alone.
+	longer bool
 }
 
 func (d probeDeadline) String() string {
-	if d.scrape == 0 {
+	switch {
+	case d.longer:
+		return fmt.Sprintf("%s (the module's timeout; the %s header is longer)", d.limit, scrapeTimeoutHeader)
+	case d.scrape == 0:
 		return fmt.Sprintf("%s (the module's timeout; no %s header)", d.limit, scrapeTimeoutHeader)
 	}
 	return fmt.Sprintf("%s (scrape timeout %s minus offset %s, capped by the module's timeout %s)", d.limit, d.scrape, d.offset, d.module)
@@ -173,12 +183,17 @@ func (d probeDeadline) String() string {
 
 // deadline is the scrape timeout minus the offset, capped by the module's
 // own timeout. An offset as long as the scrape timeout leaves half of it.
-func deadline(module, scrape, offset time.Duration) probeDeadline {
-	d := probeDeadline{limit: module, module: module, scrape: scrape, offset: offset}
-	if scrape > 0 {
-		left := scrape - offset
+func deadline(module time.Duration, scrapeSecs float64, offset time.Duration) probeDeadline {
+	d := probeDeadline{limit: module, module: module, offset: offset}
+	switch {
+	case scrapeSecs <= 0:
+	case scrapeSecs >= (module + offset).Seconds():
+		d.longer = true
+	default:
+		d.scrape = time.Duration(scrapeSecs * float64(time.Second))
+		left := d.scrape - offset
 		if left <= 0 {
-			left = scrape / 2
+			left = d.scrape / 2
 		}
 		d.limit = min(module, left)
 	}
