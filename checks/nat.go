@@ -11,6 +11,8 @@ import (
 // NATMeaning says what a discovered NAT behaviour means for calls.
 func NATMeaning(s *probes.NATSummary) string {
 	switch {
+	case s.MappingInconclusive != nil && s.MappingInconclusive.NotFollowed:
+		return "NAT behaviour could not be determined: " + s.MappingInconclusive.Reason + ". To let the test follow it, add the server's other address to the module's allowed_targets."
 	case s.MappingInconclusive != nil:
 		return "NAT behaviour could not be determined: " + s.MappingInconclusive.Reason + ". Probe a server that implements RFC 5780 on two IP addresses (the embedded server does; coturn does when given two listening IPs, unless no-rfc5780 is set, as Debian's turnserver.conf does)."
 	case !s.NAT:
@@ -54,7 +56,7 @@ func natChecks() []*Check {
 			return p.serverTargets(plainSTUN, probes.UDP)
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
-			m := probes.NATBehavior(ctx, s.Target, probes.NATConfig{})
+			m := probes.NATBehavior(ctx, s.Target, probes.NATConfig{Follow: p.follows(s.Target.Server)})
 			followUpClassic(ctx, s.Target, m)
 			sum, ok := m.Summary.(*probes.NATSummary)
 			if m.Err != nil || !ok {

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"crypto/tls"
+	"net"
 	"net/url"
 	"slices"
 	"time"
@@ -54,6 +55,24 @@ type Plan struct {
 	// for, and its failure fails instead of warning as an extra
 	// diagnostic.
 	ChecksAsked bool
+	// Allowed, when set, says whether a check may send to an address a
+	// server named rather than the user (RFC 5780 OTHER-ADDRESS): an
+	// exporter module's allow-list covers those too. nil allows any.
+	Allowed func(Endpoint) bool
+}
+
+// follows returns whether a check probing s may send to an address s
+// names, judged as s itself with that host and port; nil when the plan
+// allows any.
+func (p *Plan) follows(s probes.Server) func(*net.UDPAddr) bool {
+	if p.Allowed == nil {
+		return nil
+	}
+	return func(a *net.UDPAddr) bool {
+		derived := s
+		derived.URI.Host, derived.URI.Port = a.IP.String(), a.Port
+		return p.Allowed(ServerEndpoint(derived))
+	}
 }
 
 // ThresholdsFor returns the thresholds in force for c.

@@ -30,6 +30,11 @@ type NATConfig struct {
 	// (default 3), so one lost datagram does not read as filtering.
 	RequestTimeout time.Duration
 	Attempts       int
+	// Follow, when set, says whether the addresses the server names in
+	// OTHER-ADDRESS may be sent to: a server could name any host, and an
+	// exporter restricted to some targets must not be led to others. A
+	// test it refuses is inconclusive; nil follows any.
+	Follow func(*net.UDPAddr) bool
 }
 
 func (c NATConfig) withDefaults() (NATConfig, error) {
@@ -63,6 +68,8 @@ type NATSummary struct {
 type InconclusiveError struct {
 	Test   string // "mapping" or "filtering"
 	Reason string
+	// NotFollowed: NATConfig.Follow refused an address the server named.
+	NotFollowed bool
 }
 
 func (e *InconclusiveError) Error() string { return e.Test + " inconclusive: " + e.Reason }
@@ -117,7 +124,7 @@ func NATBehavior(ctx context.Context, t Target, cfg NATConfig) Measurement {
 	m.Summary = sum
 	if other == nil {
 		// Without an alternate address there is nothing to filter on.
-		sum.FilteringInconclusive = &InconclusiveError{"filtering", "needs the server's OTHER-ADDRESS"}
+		sum.FilteringInconclusive = &InconclusiveError{Test: "filtering", Reason: "needs the server's OTHER-ADDRESS"}
 		m.AddEvidence("filtering", "inconclusive: "+sum.FilteringInconclusive.Reason)
 		return m
 	}
@@ -185,15 +192,18 @@ func discoverMapping(ctx context.Context, cfg NATConfig, server *net.UDPAddr, m 
 	}
 	m.AddEvidence("other_address", first.other.String())
 	if first.other.IP.Equal(server.IP) {
-		return "", nil, &InconclusiveError{"mapping", fmt.Sprintf("OTHER-ADDRESS %s is on the same IP as the server, so address-dependent behaviour cannot be told apart", first.other)}
+		return "", nil, &InconclusiveError{Test: "mapping", Reason: fmt.Sprintf("OTHER-ADDRESS %s is on the same IP as the server, so address-dependent behaviour cannot be told apart", first.other)}
 	}
 	if first.other.Port == server.Port {
-		return "", first.other, &InconclusiveError{"mapping", fmt.Sprintf("OTHER-ADDRESS %s uses the same port as the server", first.other)}
+		return "", first.other, &InconclusiveError{Test: "mapping", Reason: fmt.Sprintf("OTHER-ADDRESS %s uses the same port as the server", first.other)}
 	}
 	if isLocal(cfg.Net, first.mapped, conn.LocalAddr()) {
 		return EndpointIndependent, first.other, nil
 	}
 	altIP := &net.UDPAddr{IP: first.other.IP, Port: server.Port}
+	if err := cfg.follow(altIP, first.other); err != nil {
+		return "", first.other, err
+	}
 	second, err := natRequest(ctx, conn, altIP, 0, cfg)
 	if err != nil {
 		return "", first.other, noAnswerFrom(err, "mapping", altIP)
@@ -209,6 +219,18 @@ func discoverMapping(ctx context.Context, cfg NATConfig, server *net.UDPAddr, m 
 		return AddressDependent, first.other, nil
 	}
 	return AddressAndPortDependent, first.other, nil
+}
+
+// follow refuses, as an inconclusive mapping test, to send to an address
+// the server named that cfg.Follow does not allow.
+func (c NATConfig) follow(addrs ...*net.UDPAddr) error {
+	for _, a := range addrs {
+		if c.Follow != nil && !c.Follow(a) {
+			return &InconclusiveError{Test: "mapping", NotFollowed: true,
+				Reason: fmt.Sprintf("OTHER-ADDRESS names %s, which is not an allowed target, so it was not probed", a)}
+		}
+	}
+	return nil
 }
 
 // discoverFiltering is RFC 5780 §4.4 on a fresh socket: ask the server
@@ -229,7 +251,7 @@ func discoverFiltering(ctx context.Context, cfg NATConfig, server *net.UDPAddr) 
 	ans, err := natRequest(ctx, conn, server, changeIPFlag|changePortFlag, cfg)
 	switch {
 	case err == nil && sameAddr(ans.from, server):
-		return "", &InconclusiveError{"filtering", "the server ignored CHANGE-REQUEST and answered from its primary address"}
+		return "", &InconclusiveError{Test: "filtering", Reason: "the server ignored CHANGE-REQUEST and answered from its primary address"}
 	case err == nil:
 		return EndpointIndependent, nil
 	case !isNoAnswer(err):
@@ -238,14 +260,14 @@ func discoverFiltering(ctx context.Context, cfg NATConfig, server *net.UDPAddr) 
 	ans, err = natRequest(ctx, conn, server, changePortFlag, cfg)
 	switch {
 	case err == nil && sameAddr(ans.from, server):
-		return "", &InconclusiveError{"filtering", "the server ignored CHANGE-REQUEST and answered from its primary port"}
+		return "", &InconclusiveError{Test: "filtering", Reason: "the server ignored CHANGE-REQUEST and answered from its primary port"}
 	case err == nil:
 		return AddressDependent, nil
 	case !isNoAnswer(err):
 		return "", err
 	}
 	if ctx.Err() != nil {
-		return "", &InconclusiveError{"filtering", "the deadline expired before the tests finished"}
+		return "", &InconclusiveError{Test: "filtering", Reason: "the deadline expired before the tests finished"}
 	}
 	return AddressAndPortDependent, nil
 }
@@ -261,7 +283,7 @@ func isNoAnswer(err error) bool { return errors.Is(err, errNoAnswer) }
 
 func noAnswerFrom(err error, test string, addr *net.UDPAddr) error {
 	if isNoAnswer(err) {
-		return &InconclusiveError{test, fmt.Sprintf("no answer from %s", addr)}
+		return &InconclusiveError{Test: test, Reason: fmt.Sprintf("no answer from %s", addr)}
 	}
 	return err
 }

@@ -180,6 +180,10 @@ func Prepare(in Input) (*Run, error) {
 		// A module names its checks: stun_tcp asks for TCP.
 		ChecksAsked: in.Module != nil,
 	}
+	if m := in.Module; m != nil {
+		// Addresses a server names are held to the module's allow-list too.
+		plan.Allowed = func(e checks.Endpoint) bool { _, ok := m.Allows(e); return ok }
+	}
 	if cfg != nil {
 		plan.Servers = append(plan.Servers, cfg.Servers...)
 		plan.WHIP, plan.WHEP = cfg.WHIP, cfg.WHEP
