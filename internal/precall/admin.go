@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/store"
@@ -54,6 +56,12 @@ func parseFilter(q url.Values, maxLimit int) (store.Filter, error) {
 	if v := q.Get("browser"); v != "" {
 		if len(v) > 100 {
 			return f, &filterError{"browser", "at most 100 characters"}
+		}
+		// SQLite's LIKE ends its pattern at a NUL (browser=%00 matched
+		// every result) and PostgreSQL refuses NUL and bad UTF-8 in text;
+		// no browser name holds a control character anyway.
+		if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			return f, &filterError{"browser", "no control characters (and valid UTF-8)"}
 		}
 		f.Browser = v
 	}

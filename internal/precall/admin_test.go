@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rtcprobe/rtcprobe/internal/pgtest"
 )
 
 // postAPI posts a session's result with only the api check, secure or
@@ -90,6 +92,40 @@ func TestAdminListsAndExports(t *testing.T) {
 	}
 	if r := f.do(t, "GET", "r/"+bad, nil); r.code != http.StatusOK || !strings.Contains(r.body, "browser.api") {
 		t.Errorf("the user's link = %d", r.code)
+	}
+}
+
+// TestAdminBrowserFilterRefusesControlCharacters: a NUL in the browser
+// filter cut SQLite's LIKE pattern short (browser=%00 listed every result)
+// and is not text to PostgreSQL (500); the list, the export and /admin
+// answer 400 naming the parameter instead, on both stores.
+func TestAdminBrowserFilterRefusesControlCharacters(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			fc := fixtureConfig{}
+			if db == "postgres" {
+				fc.dsn = pgtest.Start(t).DSN()
+			}
+			f := startFixture(t, fc)
+			postAPI(t, f, true)
+			for _, v := range []string{"fire%00zz", "%00", "fire%0Afox", "fire%7F", "fire%C2%85", "fire%FFfox"} {
+				for _, path := range []string{"api/v1/results", "admin/export?format=csv&", "admin?"} {
+					u := path + "?browser=" + v
+					if strings.HasSuffix(path, "&") || strings.HasSuffix(path, "?") {
+						u = path + "browser=" + v
+					}
+					r := f.do(t, "GET", u, nil, admin())
+					if r.code != http.StatusBadRequest || !strings.Contains(r.body, "parameter browser") {
+						t.Errorf("%s: %d %.200q; want 400 naming the browser parameter", u, r.code, r.body)
+					}
+				}
+			}
+			// Text that is not a control character still filters.
+			r := f.do(t, "GET", "api/v1/results?browser=fire%20", nil, admin())
+			if r.code != http.StatusOK {
+				t.Errorf("browser=fire%%20: %d %s", r.code, r.body)
+			}
+		})
 	}
 }
 

@@ -146,8 +146,14 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if cfg != nil && cfg.Precall != nil {
 		pc = *cfg.Precall
 	}
+	retention := pc.Retention
+	if p.opt.Retention > 0 {
+		retention = p.opt.Retention
+	}
+	// The retention is the store's, not the page's: results written while
+	// the page was on still expire after it is turned off.
 	if pc.Disabled {
-		p.state.Store(&state{disabled: true})
+		p.setState(&state{disabled: true, retention: retention})
 		return nil
 	}
 	where := "precall"
@@ -195,16 +201,18 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if n := len(run.Plan.Jobs()); n > maxTasks {
 		return fmt.Errorf("%s: the page would run %d checks, more than %d: name fewer servers", where, n, maxTasks)
 	}
-	retention := pc.Retention
-	if p.opt.Retention > 0 {
-		retention = p.opt.Retention
-	}
-	p.state.Store(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention})
+	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention})
+	return nil
+}
+
+// setState puts a new state in force and wakes housekeeping, which may
+// have a retention to apply now.
+func (p *Precall) setState(st *state) {
+	p.state.Store(st)
 	select {
 	case p.poke <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // Close refuses new sessions, ends the calls in progress and stops the

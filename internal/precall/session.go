@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
@@ -35,7 +36,9 @@ type session struct {
 	mu     sync.Mutex
 	peers  map[int]*browser.CallPeer
 	posted bool
-	ended  bool
+	// ended is set under mu (so peer and post see it with posted) but
+	// read without it where sessions are counted (under sessions.mu).
+	ended atomic.Bool
 }
 
 var (
@@ -52,7 +55,7 @@ func (s *session) task(i int) browser.Task { return s.tasks[i] }
 func (s *session) peer(i int, cfg browser.CallPeerConfig) (*browser.CallPeer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended || s.posted {
+	if s.ended.Load() || s.posted {
 		return nil, errEnded
 	}
 	if _, ok := s.peers[i]; ok {
@@ -77,7 +80,7 @@ func (s *session) takePeer(i int) *browser.CallPeer {
 func (s *session) post() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.posted || s.ended {
+	if s.posted || s.ended.Load() {
 		return false
 	}
 	s.posted = true
@@ -88,7 +91,7 @@ func (s *session) post() bool {
 // until it expires, so a replayed token is told why it is refused.
 func (s *session) end() {
 	s.mu.Lock()
-	s.ended = true
+	s.ended.Store(true)
 	peers := s.peers
 	s.peers = map[int]*browser.CallPeer{}
 	s.mu.Unlock()
@@ -116,7 +119,7 @@ func (ss *sessions) add(s *session) error {
 	defer ss.mu.Unlock()
 	live := 0
 	for _, o := range ss.byToken {
-		if !o.ended {
+		if !o.ended.Load() {
 			live++
 		}
 	}
@@ -146,7 +149,7 @@ func (ss *sessions) live() int {
 	defer ss.mu.Unlock()
 	n := 0
 	for _, s := range ss.byToken {
-		if !s.ended {
+		if !s.ended.Load() {
 			n++
 		}
 	}

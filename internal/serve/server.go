@@ -301,9 +301,23 @@ func (s *Server) reload() error {
 	return nil
 }
 
-func (s *Server) serveReload(w http.ResponseWriter, _ *http.Request) {
+// sameOrigin refuses browser posts from other sites: a page the operator
+// visits could otherwise post to /-/reload with the operator's basic auth
+// cached in the browser. Clients that are not browsers (curl, scripts)
+// send neither Sec-Fetch-Site nor Origin and pass.
+var sameOrigin = http.NewCrossOriginProtection()
+
+func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
+	if err := sameOrigin.Check(r); err != nil {
+		s.log.Warn("config reload refused: cross-origin request", "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		http.Error(w, "config reload refused: a cross-origin request (Origin or Sec-Fetch-Site is not this server's own); "+
+			"post from this server's own pages, or without a browser", http.StatusForbidden)
+		return
+	}
+	// The errors name files and lines of the configs: they go to the log,
+	// not to whoever may post here.
 	if err := s.Reload(); err != nil {
-		http.Error(w, "config reload refused, the old config stays in force:\n"+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "config reload refused, the old config stays in force; the errors are in the server's log", http.StatusInternalServerError)
 		return
 	}
 	fmt.Fprintln(w, "config reloaded")

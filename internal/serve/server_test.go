@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -447,3 +448,80 @@ func waitReady(t *testing.T, base string) {
 }
 
 func testLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// TestReloadRefusesCrossOriginPosts: a page on another site that the
+// operator's browser visits must not reload the config (the browser would
+// add cached basic auth), and a refused reload names no file to the caller.
+func TestReloadRefusesCrossOriginPosts(t *testing.T) {
+	p := newPart()
+	var logs netlab.SyncBuffer
+	var fail atomic.Bool
+	load := func() (*checks.Config, error) {
+		if fail.Load() {
+			return nil, checks.ConfigErrors{{File: "/etc/rtcprobe/private/rtcprobe.yml", Line: 7, Field: "modules", Msg: "want a mapping"}}
+		}
+		return &checks.Config{File: "rtcprobe.yml"}, nil
+	}
+	s, err := New(Config{LoadConfig: load, Logger: testLogger(&logs)}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startHTTP(t, s)
+	post := func(header ...string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, base+"/-/reload", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	loads := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.configs)
+	}
+
+	for _, h := range [][]string{
+		{"Origin", "http://attacker.example"},
+		{"Origin", "null"},
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site", "Origin", "http://other.localhost"},
+	} {
+		before := loads()
+		code, body := post(h...)
+		if code != http.StatusForbidden || !strings.Contains(body, "cross-origin") {
+			t.Errorf("%q: %d %q; want 403 naming the cross-origin request", h, code, body)
+		}
+		if loads() != before {
+			t.Errorf("%q: the config was reloaded", h)
+		}
+	}
+	// The server's own pages, and clients that are not browsers.
+	for _, h := range [][]string{
+		{"Origin", base},
+		{"Sec-Fetch-Site", "same-origin", "Origin", base},
+		nil,
+	} {
+		if code, body := post(h...); code != http.StatusOK {
+			t.Errorf("%q: %d %q; want 200", h, code, body)
+		}
+	}
+
+	fail.Store(true)
+	code, body := post()
+	if code != http.StatusInternalServerError || strings.Contains(body, "/etc/rtcprobe") || strings.Contains(body, "rtcprobe.yml") {
+		t.Errorf("refused reload: %d %q; want 500 naming no file", code, body)
+	}
+	if !strings.Contains(logs.String(), "/etc/rtcprobe/private/rtcprobe.yml:7") {
+		t.Errorf("the errors are not in the log:\n%s", logs.String())
+	}
+}

@@ -1,0 +1,118 @@
+package precall
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSessionsUnderConcurrentUse: results posted (each ends its session)
+// while /metrics counts the live sessions and new sessions start. Run
+// with -race: whether a session had ended was read without the lock it
+// was written under.
+func TestSessionsUnderConcurrentUse(t *testing.T) {
+	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 1000}})
+	const runs = 16
+	bodies := make([]string, runs)
+	tokens := make([]string, runs)
+	for i := range runs {
+		s := f.session(t)
+		tokens[i] = tokenHeader(s)
+		bodies[i] = fmt.Sprintf(`[{"task":%d,"ok":true,"ms":5,"result":%s}]`, taskID(t, s, "browser.api"), apiResult)
+	}
+	// send is f.do without t.Fatal, which only the test's goroutine may call.
+	send := func(method, path, body string, headers ...string) int {
+		var rd io.Reader
+		if body != "" {
+			rd = post(body)
+		}
+		req, err := http.NewRequest(method, f.url+path, rd)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		for _, h := range headers {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			if code := send("POST", "api/precall/result", bodies[i], tokens[i]); code != http.StatusCreated {
+				t.Errorf("result %d: %d", i, code)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if code := send("GET", "metrics", ""); code != http.StatusOK {
+				t.Errorf("/metrics: %d", code)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if code := send("POST", "api/precall/session", ""); code != http.StatusCreated {
+				t.Errorf("a new session: %d", code)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.pre.sessions.live(); n != runs {
+		t.Errorf("%d sessions live, want the %d started last", n, runs)
+	}
+}
+
+// TestSessionEndWhileCounted: the same race without the network between
+// (whose reads and writes order goroutines for the race detector and can
+// hide it): sessions end while others are counted and added.
+func TestSessionEndWhileCounted(t *testing.T) {
+	ss := newSessions(1000, time.Now)
+	var all []*session
+	for range 64 {
+		s := &session{expires: time.Now().Add(time.Hour)}
+		if err := ss.add(s); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s)
+	}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		for _, s := range all {
+			s.end()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range all {
+			ss.live()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range all {
+			if err := ss.add(&session{expires: time.Now().Add(time.Hour)}); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	wg.Wait()
+	if n := ss.live(); n != len(all) {
+		t.Errorf("%d sessions live, want the %d added last", n, len(all))
+	}
+}
