@@ -158,6 +158,9 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 // with its ID and the verdict in words. The session's token is good for
 // one result.
 func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
+	// A refused post's body is never read: the connection closes after
+	// the answer instead of draining it.
+	w.Header().Set("Connection", "close")
 	s := p.session(w, r)
 	if s == nil {
 		return
@@ -179,7 +182,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 	case r.ContentLength >= 0:
 		size = r.ContentLength
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), budgetWait)
+	ctx, cancel := context.WithTimeout(r.Context(), p.budgetWait)
 	defer cancel()
 	if err := p.readBudget.Acquire(ctx, size); err != nil {
 		p.busy(w)
@@ -193,6 +196,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := buf.Bytes()
+	w.Header().Del("Connection") // read whole: the connection may stay
 	cost := int64(len(body)) * parseCost
 	if err := p.parseBudget.Acquire(ctx, cost); err != nil {
 		p.busy(w)

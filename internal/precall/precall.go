@@ -67,6 +67,7 @@ type Precall struct {
 	metrics  *metrics
 	// readBudget and parseBudget bound the heap of posted results (api.go).
 	readBudget, parseBudget *semaphore.Weighted
+	budgetWait              time.Duration
 	stop                    chan struct{}
 	// poke makes housekeeping run now (a reload may bring a retention).
 	poke    chan struct{}
@@ -114,6 +115,7 @@ func New(opt Options) (*Precall, error) {
 	p := &Precall{opt: opt, log: opt.Logger, limiter: newAddrLimiter(opt.SessionsPerMinute), metrics: newMetrics(), stop: make(chan struct{}), poke: make(chan struct{}, 1)}
 	p.sessions = newSessions(opt.MaxSessions, opt.Now)
 	p.readBudget, p.parseBudget = semaphore.NewWeighted(readBudget), semaphore.NewWeighted(parseBudget)
+	p.budgetWait = budgetWait
 	p.state.Store(&state{disabled: true})
 	p.done.Add(1)
 	go p.housekeeping()
