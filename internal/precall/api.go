@@ -1,6 +1,7 @@
 package precall
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,18 @@ const (
 	// answerTimeout bounds the pion peer's answer (candidate gathering,
 	// TURN allocations included).
 	answerTimeout = 10 * time.Second
+
+	// Posted results are read and parsed under two budgets, so the heap of
+	// many posts at once stays bounded whatever their tokens and bodies:
+	// readBudget bounds the bytes of bodies being read (a slow sender
+	// holds only its body's bytes), parseBudget the heap of posts being
+	// parsed and checked, charged at parseCost per body byte (the parsed
+	// tree of a worst-case body, all tiny values, takes some 55 times its
+	// size). A post that waits budgetWait for either is refused with 503.
+	readBudget  = 32 << 20
+	parseBudget = 96 << 20
+	parseCost   = 64
+	budgetWait  = 10 * time.Second
 )
 
 // pageTask is a task as the page receives it.
@@ -145,21 +158,57 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 // with its ID and the verdict in words. The session's token is good for
 // one result.
 func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
+	// A refused post's body is never read: the connection closes after
+	// the answer instead of draining it.
+	w.Header().Set("Connection", "close")
 	s := p.session(w, r)
 	if s == nil {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxResults))
-	if err != nil {
+	// The token and its state are checked before a byte of the body is
+	// read: a spent token, or a second post while one is in flight, costs
+	// nothing.
+	if err := s.claim(); err != nil {
+		p.metrics.refused.WithLabelValues("replay").Inc()
+		http.Error(w, "409 conflict: "+err.Error(), http.StatusConflict)
+		return
+	}
+	defer s.release()
+	size := int64(maxResults)
+	switch {
+	case r.ContentLength > maxResults:
+		http.Error(w, fmt.Sprintf("413 request entity too large: at most %d KiB", maxResults>>10), http.StatusRequestEntityTooLarge)
+		return
+	case r.ContentLength >= 0:
+		size = r.ContentLength
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), p.budgetWait)
+	defer cancel()
+	if err := p.readBudget.Acquire(ctx, size); err != nil {
+		p.busy(w)
+		return
+	}
+	defer p.readBudget.Release(size)
+	// One buffer of the announced size: reading grows no copies.
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, size)); err != nil {
 		tooLarge(w, err, maxResults)
 		return
 	}
-	in, err := decodePosted(body)
-	if err != nil {
-		badInput(w, err)
+	body := buf.Bytes()
+	w.Header().Del("Connection") // read whole: the connection may stay
+	cost := int64(len(body)) * parseCost
+	if err := p.parseBudget.Acquire(ctx, cost); err != nil {
+		p.busy(w)
 		return
 	}
-	byTask, err := check(s, in)
+	in, tree, err := decodePosted(body)
+	var byTask map[int]postedTask
+	if err == nil {
+		byTask, err = check(s, in, tree)
+	}
+	tree = nil
+	p.parseBudget.Release(cost)
 	if err != nil {
 		badInput(w, err)
 		return
@@ -178,7 +227,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	// The result is acknowledged only once it is stored durably.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 	defer cancel()
 	if err := p.opt.Store.Put(ctx, row); err != nil {
 		p.log.Error("pre-call: storing a result failed", "err", err)
@@ -197,6 +246,13 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		Lines    []string `json:"lines"`
 		Details  []detail `json:"details"`
 	}{ID: row.ID, Link: "r/" + row.ID, Verdict: row.Verdict, Headline: v.Headline, Lines: v.Lines, Details: details(rep)})
+}
+
+// busy answers a post that found no budget to be read or parsed in time.
+func (p *Precall) busy(w http.ResponseWriter) {
+	p.metrics.refused.WithLabelValues("busy").Inc()
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, "503 too many results are being posted at once: try again shortly", http.StatusServiceUnavailable)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -18,8 +18,9 @@ import (
 var errNotRun = fmt.Errorf("%w: the page posted no result for this check", probes.ErrUnsupported)
 
 // check validates a post against the session: each result for a task it
-// has, once, valid for its page check (FieldError otherwise).
-func check(s *session, in *posted) (map[int]postedTask, error) {
+// has, once, valid for its page check (FieldError otherwise); tree is the
+// post's results as decodePosted parsed them.
+func check(s *session, in *posted, tree []any) (map[int]postedTask, error) {
 	byTask := map[int]postedTask{}
 	for i, r := range in.Results {
 		if r.Task >= len(s.jobs) {
@@ -34,7 +35,7 @@ func check(s *session, in *posted) (map[int]postedTask, error) {
 		case !r.OK && r.Error == nil:
 			return nil, &FieldError{Field: fmt.Sprintf("results[%d].error", i), Msg: "missing (ok is false)"}
 		case r.OK:
-			if err := validate(s.task(r.Task).Name, fmt.Sprintf("results[%d].result", i), r.Result); err != nil {
+			if err := validate(s.task(r.Task).Name, fmt.Sprintf("results[%d].result", i), resultOf(tree, i)); err != nil {
 				return nil, err
 			}
 		}

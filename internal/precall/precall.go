@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
@@ -63,7 +65,10 @@ type Precall struct {
 	sessions *sessions
 	limiter  *addrLimiter
 	metrics  *metrics
-	stop     chan struct{}
+	// readBudget and parseBudget bound the heap of posted results (api.go).
+	readBudget, parseBudget *semaphore.Weighted
+	budgetWait              time.Duration
+	stop                    chan struct{}
 	// poke makes housekeeping run now (a reload may bring a retention).
 	poke    chan struct{}
 	done    sync.WaitGroup
@@ -109,6 +114,8 @@ func New(opt Options) (*Precall, error) {
 	}
 	p := &Precall{opt: opt, log: opt.Logger, limiter: newAddrLimiter(opt.SessionsPerMinute), metrics: newMetrics(), stop: make(chan struct{}), poke: make(chan struct{}, 1)}
 	p.sessions = newSessions(opt.MaxSessions, opt.Now)
+	p.readBudget, p.parseBudget = semaphore.NewWeighted(readBudget), semaphore.NewWeighted(parseBudget)
+	p.budgetWait = budgetWait
 	p.state.Store(&state{disabled: true})
 	p.done.Add(1)
 	go p.housekeeping()

@@ -39,12 +39,17 @@ type session struct {
 	// ended is set under mu (so peer and post see it with posted) but
 	// read without it where sessions are counted (under sessions.mu).
 	ended atomic.Bool
+	// reading is true while one post's body is read and checked: a
+	// token has one body in flight at a time.
+	reading bool
 }
 
 var (
 	errFull     = errors.New("too many pre-call sessions at once")
 	errAnswered = errors.New("this call was answered already")
 	errEnded    = errors.New("the session is over")
+	errSpent    = errors.New("this session's result was posted already; start a new check")
+	errBusy     = errors.New("this session's result is being posted")
 )
 
 // task is the page check of job i.
@@ -74,6 +79,28 @@ func (s *session) takePeer(i int) *browser.CallPeer {
 	p := s.peers[i]
 	delete(s.peers, i)
 	return p
+}
+
+// claim reserves the session for one post before its body is read, so a
+// spent token or a second post in flight costs no reading or parsing;
+// release undoes it.
+func (s *session) claim() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.posted || s.ended.Load():
+		return errSpent
+	case s.reading:
+		return errBusy
+	}
+	s.reading = true
+	return nil
+}
+
+func (s *session) release() {
+	s.mu.Lock()
+	s.reading = false
+	s.mu.Unlock()
 }
 
 // post marks the result posted; false when it was already.
