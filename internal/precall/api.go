@@ -154,13 +154,34 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, answer)
 }
 
+// lingerRefused lets a client still sending a refused post read the
+// answer: the answer goes out first, then up to lingerBytes of the body
+// are thrown away (a small buffer, no copy kept) for at most lingerTime.
+// Closing with the body unread makes the kernel reset the connection, and
+// a client busy writing then loses the answer with it.
+func lingerRefused(w http.ResponseWriter, r *http.Request) {
+	if w.Header().Get("Connection") != "close" {
+		return // the body was read whole
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, r.Body, lingerBytes)
+}
+
+const (
+	lingerTime  = time.Second
+	lingerBytes = 1 << 20
+)
+
 // serveResult judges the posted results, stores the report and answers
 // with its ID and the verdict in words. The session's token is good for
 // one result.
 func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
-	// A refused post's body is never read: the connection closes after
-	// the answer instead of draining it.
+	// A refused post's body is never read into memory: the connection
+	// closes after the answer instead of draining it.
 	w.Header().Set("Connection", "close")
+	defer lingerRefused(w, r)
 	s := p.session(w, r)
 	if s == nil {
 		return
