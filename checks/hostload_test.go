@@ -50,3 +50,21 @@ func TestJudgeHostLoad(t *testing.T) {
 		t.Errorf("a slow round trip on a saturated machine: %s", r.Status)
 	}
 }
+
+// TestSaturatedWarningDoesNotFailTheRun: with fail-on warn, a warning that
+// only says the machine was saturated leaves the run passing; any other
+// warning, or a fail, still fails it.
+func TestSaturatedWarningDoesNotFailTheRun(t *testing.T) {
+	saturated := Result{Status: Warn, HostSaturated: true}
+	other := Result{Status: Warn}
+	failed := Result{Status: Fail, HostSaturated: true}
+	if saturated.FailsRun(Warn) || RunFails([]Result{saturated, {Status: Pass}}, Warn) {
+		t.Error("a saturated machine's warning fails the run")
+	}
+	if !other.FailsRun(Warn) || !RunFails([]Result{saturated, other}, Warn) {
+		t.Error("an ordinary warning no longer fails a fail-on-warn run")
+	}
+	if !failed.FailsRun(Fail) || other.FailsRun(Fail) {
+		t.Error("fail-on fail changed")
+	}
+}

@@ -67,3 +67,22 @@ func (s Status) FailsRun(failOn Status) bool {
 	}
 	return false
 }
+
+// FailsRun reports whether this result fails a run that fails on failOn.
+// A warning that only says this machine's CPUs were saturated (the
+// figures are its own delays) does not: a busy runner is not a finding
+// about the network, and failing the build on it would be a false alarm.
+// It stays a warning in every report.
+func (r Result) FailsRun(failOn Status) bool {
+	return r.Status.FailsRun(failOn) && !(r.Status == Warn && r.HostSaturated)
+}
+
+// RunFails reports whether any of results fails the run.
+func RunFails(results []Result, failOn Status) bool {
+	for _, r := range results {
+		if r.FailsRun(failOn) {
+			return true
+		}
+	}
+	return false
+}

@@ -34,7 +34,7 @@ func WriteHTML(w io.Writer, r Report) error {
 	page := htmlPage{
 		Title:       "rtcprobe report",
 		Verdict:     s.Status,
-		Failed:      r.Failing(s.Status),
+		Failed:      r.RunFails(),
 		SummaryLine: SummaryLine(r),
 		FailOnWarn:  r.FailOn == checks.Warn,
 		Environment: environmentRows(r),
@@ -50,7 +50,7 @@ func WriteHTML(w io.Writer, r Report) error {
 			Result:  res,
 			Key:     splitLines(measured(res)),
 			Details: details(res),
-			Failing: r.Failing(res.Status),
+			Failing: r.FailingResult(res),
 			Charts:  charts(res.Series),
 		}
 		if res.Status != checks.Pass {

@@ -110,7 +110,7 @@ func WriteJUnit(w io.Writer, r Report) error {
 			case res.Status == checks.Error:
 				tc.Error = msg
 				s.Errors++
-			case r.Failing(res.Status):
+			case r.FailingResult(res):
 				tc.Failure = msg
 				s.Failures++
 			}

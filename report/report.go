@@ -67,6 +67,13 @@ func (r Report) failOn() checks.Status {
 // is the checks package's; writers only show it).
 func (r Report) Failing(st checks.Status) bool { return st.FailsRun(r.failOn()) }
 
+// FailingResult reports whether res fails the run (a warning that only
+// says this machine was saturated does not).
+func (r Report) FailingResult(res checks.Result) bool { return res.FailsRun(r.failOn()) }
+
+// RunFails reports whether the run fails, result by result.
+func (r Report) RunFails() bool { return checks.RunFails(r.Results, r.failOn()) }
+
 // Summary counts results per status.
 type Summary struct {
 	Status checks.Status
