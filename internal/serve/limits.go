@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -22,6 +21,9 @@ type Limits struct {
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes idle keep-alive connections. Default 2 minutes.
 	IdleTimeout time.Duration
+	// BodyTimeout is how long a request may take to send its body
+	// (MaxBodyBytes in it: a minimum rate). Default 10 s.
+	BodyTimeout time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -43,12 +45,17 @@ func (l Limits) withDefaults() Limits {
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = 2 * time.Minute
 	}
+	if l.BodyTimeout <= 0 {
+		l.BodyTimeout = 10 * time.Second
+	}
 	return l
 }
 
-// limit applies the web config's headers and rate limit, the in-flight
-// limit, the body cap and the request deadline.
-func (s *Server) limit(h http.Handler) http.Handler {
+// limit applies the web config's headers and rate limit, the class's
+// in-flight places (a fair share per client), the body cap and deadline,
+// and the request deadline.
+func (s *Server) limit(c Class, h http.Handler) http.Handler {
+	places := s.slots[c]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wc := s.web.Load()
 		for k, v := range wc.headers {
@@ -58,14 +65,20 @@ func (s *Server) limit(h http.Handler) http.Handler {
 			http.Error(w, "429 too many requests: the web config's rate_limit is reached", http.StatusTooManyRequests)
 			return
 		}
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
+		if r.ContentLength != 0 {
+			// A body that trickles in holds its connection, and its
+			// place if it got one: it has to arrive by the deadline (a
+			// refused one too, which the server reads to keep the
+			// connection).
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.limits.BodyTimeout))
+		}
+		release, err := places.take(r.RemoteAddr)
+		if err != nil {
 			w.Header().Set("Retry-After", "1")
-			http.Error(w, fmt.Sprintf("429 too many requests: %d are being served, the server's limit", cap(s.inFlight)), http.StatusTooManyRequests)
+			http.Error(w, "429 too many requests: "+err.Error(), http.StatusTooManyRequests)
 			return
 		}
+		defer release()
 		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes)
 		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
 		defer cancel()

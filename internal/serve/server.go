@@ -56,8 +56,9 @@ type Server struct {
 	ln         net.Listener
 	registry   *prometheus.Registry
 	web        atomic.Pointer[webConfig]
-	inFlight   chan struct{}
-	ready      atomic.Bool
+	// slots are each route class's places for requests in flight.
+	slots map[Class]*slots
+	ready atomic.Bool
 	// cancel ends the context of every request: the last resort of a
 	// drain that ran out of time.
 	cancel context.CancelFunc
@@ -76,7 +77,10 @@ func New(cfg Config, components ...Component) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, components: components, registry: prometheus.NewRegistry()}
-	s.inFlight = make(chan struct{}, s.limits.MaxInFlight)
+	// Prometheus' and the admin's routes have places of their own, a
+	// quarter of the public page's each.
+	side := max(8, s.limits.MaxInFlight/4)
+	s.slots = map[Class]*slots{Public: newSlots(s.limits.MaxInFlight), Operator: newSlots(side), Admin: newSlots(side)}
 	wc, err := loadWebConfig(cfg.WebConfigFile)
 	if err != nil {
 		return nil, err
@@ -141,7 +145,7 @@ func (s *Server) mount() (h http.Handler, err error) {
 		}
 	}()
 	for _, rt := range r.routes {
-		mux.Handle(rt.Pattern, s.limit(s.guard(rt.Class, rt.Handler)))
+		mux.Handle(rt.Pattern, s.limit(rt.Class, s.guard(rt.Class, rt.Handler)))
 	}
 	// Health and readiness are never limited or guarded: orchestrators
 	// poll them.
