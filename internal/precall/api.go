@@ -165,7 +165,9 @@ func lingerRefused(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
-	_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+	if rc.SetReadDeadline(time.Now().Add(lingerTime)) != nil {
+		return // HTTP/2: the stream is reset, the connection lives on
+	}
 	_, _ = io.CopyN(io.Discard, r.Body, lingerBytes)
 }
 

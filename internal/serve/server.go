@@ -196,6 +196,13 @@ func (s *Server) Listen() error {
 			s.http.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 		}
 		base := wc.tls.Clone()
+		// Serve sets HTTP/2 up only when the listener's config names h2:
+		// offering it per handshake alone made clients that took it get
+		// the connection dropped.
+		base.NextProtos = []string{"http/1.1"}
+		if wc.http2 {
+			base.NextProtos = []string{"h2", "http/1.1"}
+		}
 		// Each handshake uses the web config in force, so a reload can
 		// change certificates and client-certificate rules.
 		base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {

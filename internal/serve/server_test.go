@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -254,6 +255,27 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		}
 		if tc.path != "/-/healthy" && tc.path != "/-/ready" && hdr.Get("X-Frame-Options") != "deny" {
 			t.Errorf("%s: the web config's header is missing", tc.path)
+		}
+	}
+	// The server offers h2 in ALPN: it must serve it, to Go's client and
+	// to curl (which once got the connection dropped: curl exit 55).
+	h2 := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: cert.Pool, MinVersion: tls.VersionTLS12}}}
+	if resp, err := h2.Get(base + "/page"); err != nil {
+		t.Errorf("HTTP/2 client: %v", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			t.Errorf("HTTP/2 client: %d over %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
+		}
+	}
+	if curl, err := exec.LookPath("curl"); err == nil {
+		ca := filepath.Join(dir, "ca.pem")
+		if err := os.WriteFile(ca, cert.CAPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(curl, "--silent", "--show-error", "--http2", "--cacert", ca, "--write-out", "%{http_version} %{http_code}", "--output", "/dev/null", base+"/page").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "2 200" {
+			t.Errorf("curl --http2: %v %q, want \"2 200\"", err, out)
 		}
 	}
 	if resp, err := http.Get("http://" + s.Addr().String() + "/page"); err == nil {
