@@ -118,7 +118,9 @@ func TestResultPostsHeap(t *testing.T) {
 	codes := make([]int, posts)
 	var wg sync.WaitGroup
 	for i := range posts {
-		wg.Go(func() { codes[i] = postFrom(t, fmt.Sprintf("127.0.0.%d", 1+i%16), f.url+"api/precall/result", body, tokens[i]) })
+		wg.Go(func() {
+			codes[i] = postFrom(t, fmt.Sprintf("127.0.0.%d", 1+i%16), f.url+"api/precall/result", body, tokens[i])
+		})
 	}
 	wg.Wait()
 	close(stop)
