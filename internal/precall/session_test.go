@@ -3,9 +3,11 @@ package precall
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -24,8 +26,13 @@ func TestSessionsUnderConcurrentUse(t *testing.T) {
 		tokens[i] = tokenHeader(s)
 		bodies[i] = fmt.Sprintf(`[{"task":%d,"ok":true,"ms":5,"result":%s}]`, taskID(t, s, "browser.api"), apiResult)
 	}
-	// send is f.do without t.Fatal, which only the test's goroutine may call.
+	// send is f.do without t.Fatal, which only the test's goroutine may
+	// call, from its own loopback address: the server's fair share per
+	// client address would otherwise refuse some of 48 requests at once.
+	var next atomic.Int32
 	send := func(method, path, body string, headers ...string) int {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+next.Add(1)))}}
+		client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
 		var rd io.Reader
 		if body != "" {
 			rd = post(body)
@@ -39,7 +46,7 @@ func TestSessionsUnderConcurrentUse(t *testing.T) {
 			k, v, _ := strings.Cut(h, ": ")
 			req.Header.Set(k, v)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Error(err)
 			return 0
