@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -63,7 +64,7 @@ func TestStalledBodiesStarveNoOne(t *testing.T) {
 		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
 		if _, err := io.ReadAll(c); err != nil && ctx.Err() == nil {
 			var ne net.Error
-			if errAs(err, &ne) && ne.Timeout() {
+			if errors.As(err, &ne) && ne.Timeout() {
 				t.Fatalf("a stalled post still open 3 s after its 1 s body deadline")
 			}
 		}
@@ -71,12 +72,4 @@ func TestStalledBodiesStarveNoOne(t *testing.T) {
 	if code, body, _ := get(t, from("127.0.0.1"), hs.URL+"/page"); code != http.StatusOK {
 		t.Errorf("the address after its posts ended: %d %q", code, body)
 	}
-}
-
-func errAs(err error, target *net.Error) bool {
-	ne, ok := err.(net.Error)
-	if ok {
-		*target = ne
-	}
-	return ok
 }
