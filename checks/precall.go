@@ -29,6 +29,9 @@ type Precall struct {
 	FullClientAddress bool
 	// Retention deletes results older than this; 0 keeps them.
 	Retention time.Duration
+	// ResultsPerHour caps the results one client address stores an hour
+	// (its /24 or /48 network five times as many); 0 means the default.
+	ResultsPerHour int
 }
 
 func (p *configParser) precall(k, n *yaml.Node) *Precall {
@@ -38,6 +41,14 @@ func (p *configParser) precall(k, n *yaml.Node) *Precall {
 		"servers":             func(k, v *yaml.Node) { pc.Servers = p.serverList(v, "precall.servers") },
 		"profile":             func(k, v *yaml.Node) { pc.Profile = p.str(v, "precall.profile") },
 		"full_client_address": func(k, v *yaml.Node) { pc.FullClientAddress = p.boolean(v, "precall.full_client_address") },
+		"results_per_hour": func(k, v *yaml.Node) {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 1 || n > 100000 {
+				p.errorf(v, "precall.results_per_hour", "invalid value %s (want a whole number from 1 to 100000)", kindName(v))
+				return
+			}
+			pc.ResultsPerHour = n
+		},
 		"retention": func(k, v *yaml.Node) {
 			d, err := ParseRetention(v.Value)
 			if v.Kind != yaml.ScalarNode || err != nil {

@@ -1,10 +1,13 @@
 package precall
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -126,9 +129,6 @@ func (p *Precall) list(w http.ResponseWriter, r *http.Request, maxLimit int, wit
 		http.Error(w, "400 bad request: "+clean(err.Error(), 300), http.StatusBadRequest)
 		return nil, f, false
 	}
-	if maxLimit > 1000 && r.URL.Query().Get("limit") == "" {
-		f.Limit = maxLimit // an export takes everything unless told
-	}
 	f.WithReport = withReports
 	rows, err := p.opt.Store.List(r.Context(), f)
 	if err != nil {
@@ -178,43 +178,109 @@ func (p *Precall) serveAdminResult(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveExport is /admin/export?format=csv|json plus the filters: every
-// result they select (at most 10000).
+// result they select (at most 10000), written row by row as the database
+// hands them over: an export's memory is one row's, not the export's.
 func (p *Precall) serveExport(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
 		http.Error(w, "400 bad request: parameter format: want json or csv", http.StatusBadRequest)
 		return
 	}
-	rows, _, ok := p.list(w, r, 10000, format != "csv")
-	if !ok {
+	f, err := parseFilter(r.URL.Query(), maxExport)
+	if err != nil {
+		http.Error(w, "400 bad request: "+clean(err.Error(), 300), http.StatusBadRequest)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Query().Get("limit") == "" {
+		f.Limit = maxExport // an export takes everything unless told
+	}
+	f.WithReport = format != "csv"
+	var (
+		begin func()
+		row   func(store.Result) error
+		end   func()
+	)
 	switch format {
 	case "", "json":
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", `attachment; filename="rtcprobe-precall.json"`)
-		type entry struct {
-			listItem
-			Report json.RawMessage `json:"report"`
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		sep := "["
+		begin = func() {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Disposition", `attachment; filename="rtcprobe-precall.json"`)
 		}
-		out := []entry{}
-		for _, row := range rows {
-			out = append(out, entry{listItem: item(row), Report: row.Report})
+		row = func(res store.Result) error {
+			buf.Reset()
+			buf.WriteString(sep)
+			sep = ","
+			if err := enc.Encode(exportEntry{listItem: item(res), Report: res.Report}); err != nil {
+				return err
+			}
+			_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+			return err
 		}
-		_ = json.NewEncoder(w).Encode(out)
+		end = func() {
+			if sep == "[" {
+				_, _ = io.WriteString(w, "[")
+			}
+			_, _ = io.WriteString(w, "]\n")
+		}
 	case "csv":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="rtcprobe-precall.csv"`)
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"id", "created", "verdict", "browser", "os", "client_address", "failing_checks"})
-		for _, row := range rows {
-			it := item(row)
+		begin = func() {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="rtcprobe-precall.csv"`)
+			_ = cw.Write([]string{"id", "created", "verdict", "browser", "os", "client_address", "failing_checks"})
+		}
+		row = func(res store.Result) error {
+			it := item(res)
 			_ = cw.Write([]string{it.ID, it.Created.UTC().Format(time.RFC3339), it.Verdict, cell(it.Browser), cell(it.OS), cell(it.Client),
 				strings.Join(it.Failing, " ")})
+			cw.Flush()
+			return cw.Error()
 		}
-		cw.Flush()
+		end = cw.Flush
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	started := false
+	err = p.opt.Store.Each(r.Context(), f, func(res store.Result) error {
+		if !started {
+			started = true
+			begin()
+		}
+		if err := row(res); err != nil {
+			return errClientGone
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errClientGone):
+		return
+	case err != nil && !started:
+		p.notFound(w, err)
+		return
+	case err != nil:
+		// Rows went out already: the download is cut short rather than
+		// ended as if it were whole.
+		p.log.Error("pre-call: an export failed midway", "problem", store.Problem(err), "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	if !started {
+		begin()
+	}
+	end()
+}
+
+// maxExport bounds the results of one export.
+const maxExport = 10000
+
+// errClientGone is an export whose client stopped reading.
+var errClientGone = errors.New("the client stopped reading")
+
+// exportEntry is a result in the JSON export: its list item and report.
+type exportEntry struct {
+	listItem
+	Report json.RawMessage `json:"report"`
 }
 
 // cell keeps a spreadsheet from reading a value as a formula.

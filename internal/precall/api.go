@@ -15,6 +15,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
+	"github.com/rtcprobe/rtcprobe/internal/store"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -22,6 +23,10 @@ import (
 const (
 	maxOffer   = 64 << 10 // an SDP offer
 	maxResults = 1 << 20  // the posted results
+	// maxReport bounds a stored report, as judged (JSON): a real page's
+	// is some 24 KiB; long device labels, error texts and candidate lists
+	// can make one of 300 KiB from a valid post.
+	maxReport = 64 << 10
 	// answerTimeout bounds the pion peer's answer (candidate gathering,
 	// TURN allocations included).
 	answerTimeout = 10 * time.Second
@@ -178,7 +183,8 @@ const (
 
 // serveResult judges the posted results, stores the report and answers
 // with its ID and the verdict in words. The session's token is good for
-// one result.
+// one stored result: a post whose write failed leaves it good, for the
+// page to retry.
 func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 	// A refused post's body is never read into memory: the connection
 	// closes after the answer instead of draining it.
@@ -197,11 +203,75 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.release()
+	if p.opt.Store.ReadOnly() {
+		p.storeFailed(w, store.ErrReadOnly)
+		return
+	}
+	// The client's hourly results are counted before the body is read,
+	// and given back unless its result is stored.
+	client := clientAddr(r)
+	if ok, wait, which := p.quota.take(client, p.opt.Now()); !ok {
+		p.overQuota(w, wait, which)
+		return
+	}
+	stored := false
+	defer func() {
+		if !stored {
+			p.quota.refund(client)
+		}
+	}()
+	// A retry after a failed write stores what the first post was judged
+	// to be; its body is not read again.
+	j := s.pending()
+	if j == nil {
+		if j = p.judgePost(w, r, s); j == nil {
+			return
+		}
+		if n := len(j.row.Report); n > maxReport {
+			// Judging read the calls' stats; this session cannot give a
+			// smaller report, so it ends.
+			s.end()
+			p.metrics.refused.WithLabelValues("too_large").Inc()
+			http.Error(w, fmt.Sprintf("413 request entity too large: the judged report is %d KiB, more than the %d KiB a stored result may take; start a new check", (n+1023)>>10, maxReport>>10),
+				http.StatusRequestEntityTooLarge)
+			return
+		}
+		s.keep(j)
+	}
+	start := time.Now()
+	// The result is acknowledged only once it is stored durably.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	defer cancel()
+	if err := p.put(ctx, j.row); err != nil {
+		p.storeFailed(w, err)
+		return
+	}
+	stored = true
+	s.stored()
+	s.end()
+	p.health.wrote()
+	p.metrics.writeSeconds.Observe(time.Since(start).Seconds())
+	p.metrics.results.WithLabelValues(j.row.Verdict).Inc()
+	p.log.Info("pre-call result", "id", j.row.ID, "verdict", j.row.Verdict, "browser", j.row.Browser, "client", j.row.Client)
+	v := summarize(j.rep)
+	writeJSON(w, http.StatusCreated, struct {
+		ID       string   `json:"id"`
+		Link     string   `json:"link"`
+		Verdict  string   `json:"verdict"`
+		Headline string   `json:"headline"`
+		Lines    []string `json:"lines"`
+		Details  []detail `json:"details"`
+	}{ID: j.row.ID, Link: "r/" + j.row.ID, Verdict: j.row.Verdict, Headline: v.Headline, Lines: v.Lines, Details: details(j.rep)})
+}
+
+// judgePost reads, parses and checks a post under the memory budgets and
+// judges it; nil when it answered with why not.
+func (p *Precall) judgePost(w http.ResponseWriter, r *http.Request, s *session) *judgedResult {
 	size := int64(maxResults)
 	switch {
 	case r.ContentLength > maxResults:
 		http.Error(w, fmt.Sprintf("413 request entity too large: at most %d KiB", maxResults>>10), http.StatusRequestEntityTooLarge)
-		return
+		return nil
 	case r.ContentLength >= 0:
 		size = r.ContentLength
 	}
@@ -209,21 +279,21 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := p.readBudget.Acquire(ctx, size); err != nil {
 		p.busy(w)
-		return
+		return nil
 	}
 	defer p.readBudget.Release(size)
 	// One buffer of the announced size: reading grows no copies.
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, size)); err != nil {
 		tooLarge(w, err, maxResults)
-		return
+		return nil
 	}
 	body := buf.Bytes()
 	w.Header().Del("Connection") // read whole: the connection may stay
 	cost := int64(len(body)) * parseCost
 	if err := p.parseBudget.Acquire(ctx, cost); err != nil {
 		p.busy(w)
-		return
+		return nil
 	}
 	in, tree, err := decodePosted(body)
 	var byTask map[int]postedTask
@@ -234,41 +304,55 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 	p.parseBudget.Release(cost)
 	if err != nil {
 		badInput(w, err)
-		return
+		return nil
 	}
-	if !s.post() {
-		p.metrics.refused.WithLabelValues("replay").Inc()
-		http.Error(w, "409 conflict: this session's result was posted already; start a new check", http.StatusConflict)
-		return
-	}
-	defer s.end()
-	now := p.opt.Now()
-	rep, row, err := judge(s, in, byTask, now)
+	rep, row, err := judge(s, in, byTask, p.opt.Now())
 	if err != nil {
 		badInput(w, err)
-		return
+		return nil
 	}
-	start := time.Now()
-	// The result is acknowledged only once it is stored durably.
-	ctx, cancel = context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
-	defer cancel()
-	if err := p.opt.Store.Put(ctx, row); err != nil {
-		p.log.Error("pre-call: storing a result failed", "err", err)
-		http.Error(w, "500 the result could not be stored", http.StatusInternalServerError)
-		return
+	return &judgedResult{rep: rep, row: row}
+}
+
+// put stores a row. A write that failed may have committed (the answer
+// was lost with the connection): a retry finds it stored.
+func (p *Precall) put(ctx context.Context, row store.Result) error {
+	err := p.opt.Store.Put(ctx, row)
+	if err == nil {
+		return nil
 	}
-	p.metrics.writeSeconds.Observe(time.Since(start).Seconds())
-	p.metrics.results.WithLabelValues(row.Verdict).Inc()
-	p.log.Info("pre-call result", "id", row.ID, "verdict", row.Verdict, "browser", row.Browser, "client", row.Client)
-	v := summarize(rep)
-	writeJSON(w, http.StatusCreated, struct {
-		ID       string   `json:"id"`
-		Link     string   `json:"link"`
-		Verdict  string   `json:"verdict"`
-		Headline string   `json:"headline"`
-		Lines    []string `json:"lines"`
-		Details  []detail `json:"details"`
-	}{ID: row.ID, Link: "r/" + row.ID, Verdict: row.Verdict, Headline: v.Headline, Lines: v.Lines, Details: details(rep)})
+	if _, gerr := p.opt.Store.Get(ctx, row.ID); gerr == nil {
+		return nil
+	}
+	return err
+}
+
+// storeFailed answers a result the store could not take: 503, naming the
+// store's problem in a word (never a path or DSN), and the token still
+// good for a retry.
+func (p *Precall) storeFailed(w http.ResponseWriter, err error) {
+	problem := store.Problem(err)
+	p.log.Error("pre-call: storing a result failed", "problem", problem, "err", err)
+	p.metrics.refused.WithLabelValues("store").Inc()
+	p.health.failed(problem)
+	w.Header().Set("Retry-After", strconv.Itoa(storeRetryAfter))
+	http.Error(w, fmt.Sprintf("503 the result could not be stored: the results database is %s; the result is kept for this session: try again in %d s", problem, storeRetryAfter),
+		http.StatusServiceUnavailable)
+}
+
+// storeRetryAfter is the Retry-After of a failed write, in seconds.
+const storeRetryAfter = 5
+
+// overQuota answers a client that stored its hour's results.
+func (p *Precall) overQuota(w http.ResponseWriter, wait time.Duration, which string) {
+	p.metrics.refused.WithLabelValues("quota").Inc()
+	secs := max(1, int(wait.Seconds()+0.999))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	limit, who := p.quota.limit(), "address"
+	if which == "network" {
+		limit, who = limit*networkShare, "network (/24 or /48)"
+	}
+	http.Error(w, fmt.Sprintf("429 too many requests: at most %d results an hour from one %s; try again in %d s", limit, who, secs), http.StatusTooManyRequests)
 }
 
 // busy answers a post that found no budget to be read or parsed in time.

@@ -18,7 +18,7 @@ func newMetrics() *metrics {
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_results_total",
 			Help: "Pre-call results stored, by verdict."}, []string{"verdict"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_refused_total",
-			Help: "Pre-call requests refused: rate (per-address limit), full (too many sessions), replay (a token used twice, or a second post in flight), busy (too many results posted at once)."}, []string{"reason"}),
+			Help: "Pre-call requests refused: rate (per-address limit), full (too many sessions), replay (a token used twice, or a second post in flight), busy (too many results posted at once), quota (a client's results an hour, precall.results_per_hour), too_large (a judged report over 64 KiB), store (the store could not write the result)."}, []string{"reason"}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rtcprobe_precall_result_write_seconds",
 			Help: "Time to store a pre-call result durably.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
 	}
@@ -26,11 +26,19 @@ func newMetrics() *metrics {
 
 // register adds the metrics, and a gauge of the sessions in progress
 // that live counts, to r.
-func (m *metrics) register(r prometheus.Registerer, live func() int) {
+func (m *metrics) register(r prometheus.Registerer, live func() int, writable func() bool) {
 	if r == nil {
 		return
 	}
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rtcprobe_precall_sessions_active", Help: "Pre-call sessions in progress."},
 		func() float64 { return float64(live()) })
-	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, active)
+	up := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rtcprobe_precall_store_writable",
+		Help: "Whether the results store took the last write or health check (1) or failed it (0)."},
+		func() float64 {
+			if writable() {
+				return 1
+			}
+			return 0
+		})
+	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, active, up)
 }

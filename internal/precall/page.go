@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
@@ -149,6 +150,12 @@ func (p *Precall) notFound(w http.ResponseWriter, err error) {
 		http.Error(w, "404 no such report (the link is wrong, or the report has expired)", http.StatusNotFound)
 		return
 	}
-	p.log.Error("pre-call: reading a result failed", "err", err)
+	problem := store.Problem(err)
+	p.log.Error("pre-call: reading a result failed", "problem", problem, "err", err)
+	if problem != "failing" {
+		w.Header().Set("Retry-After", strconv.Itoa(storeRetryAfter))
+		http.Error(w, "503 the results database is "+problem+": try again shortly", http.StatusServiceUnavailable)
+		return
+	}
 	http.Error(w, "500 the report could not be read", http.StatusInternalServerError)
 }

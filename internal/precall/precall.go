@@ -64,7 +64,11 @@ type Precall struct {
 	state    atomic.Pointer[state]
 	sessions *sessions
 	limiter  *addrLimiter
-	metrics  *metrics
+	// quota caps the results a client stores an hour (quota.go).
+	quota *resultQuota
+	// health is whether the store can take results (/-/ready).
+	health  *storeHealth
+	metrics *metrics
 	// readBudget and parseBudget bound the heap of posted results (api.go).
 	readBudget, parseBudget *semaphore.Weighted
 	budgetWait              time.Duration
@@ -114,6 +118,8 @@ func New(opt Options) (*Precall, error) {
 	}
 	p := &Precall{opt: opt, log: opt.Logger, limiter: newAddrLimiter(opt.SessionsPerMinute), metrics: newMetrics(), stop: make(chan struct{}), poke: make(chan struct{}, 1)}
 	p.sessions = newSessions(opt.MaxSessions, opt.Now)
+	p.quota = newResultQuota(defaultResultsPerHour)
+	p.health = &storeHealth{st: opt.Store}
 	p.readBudget, p.parseBudget = semaphore.NewWeighted(readBudget), semaphore.NewWeighted(parseBudget)
 	p.budgetWait = budgetWait
 	p.state.Store(&state{disabled: true})
@@ -136,8 +142,12 @@ func (p *Precall) Routes(r *serve.Router) {
 	r.Admin("GET /admin/export", http.HandlerFunc(p.serveExport))
 	r.Admin("GET /api/v1/results", http.HandlerFunc(p.serveAPIList))
 	r.Admin("GET /api/v1/results/{id}", http.HandlerFunc(p.serveAPIResult))
-	p.metrics.register(r.Metrics(), p.sessions.live)
+	p.metrics.register(r.Metrics(), p.sessions.live, p.health.writable)
 }
+
+// defaultResultsPerHour is precall.results_per_hour when the config does
+// not say: a few runs a minute from one address, for an hour.
+const defaultResultsPerHour = 60
 
 // credentialTTL is how long TURN credentials minted for a session last:
 // past the session's end, because relays it allocated are refreshed
@@ -156,6 +166,10 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	retention := pc.Retention
 	if p.opt.Retention > 0 {
 		retention = p.opt.Retention
+	}
+	perHour := pc.ResultsPerHour
+	if perHour == 0 {
+		perHour = defaultResultsPerHour
 	}
 	// The retention is the store's, not the page's: results written while
 	// the page was on still expire after it is turned off.
@@ -209,6 +223,7 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 		return fmt.Errorf("%s: the page would run %d checks, more than %d: name fewer servers", where, n, maxTasks)
 	}
 	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention})
+	p.quota.setPerHour(perHour)
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/store"
+	"github.com/rtcprobe/rtcprobe/report"
 )
 
 // maxTasks bounds the page checks of one session (the posted results'
@@ -33,9 +35,15 @@ type session struct {
 	jobs    []checks.Job
 	tasks   []browser.Task
 
-	mu     sync.Mutex
-	peers  map[int]*browser.CallPeer
+	mu    sync.Mutex
+	peers map[int]*browser.CallPeer
+	// posted: the session's result is stored; its token is spent.
 	posted bool
+	// judged is the result judged from the first valid post, kept until
+	// it is stored: the token is spent by the write, not before it, so a
+	// post whose write failed can be retried, and the retry stores this
+	// same report (the calls' stats are read once, when it is judged).
+	judged *judgedResult
 	// ended is set under mu (so peer and post see it with posted) but
 	// read without it where sessions are counted (under sessions.mu).
 	ended atomic.Bool
@@ -60,7 +68,7 @@ func (s *session) task(i int) browser.Task { return s.tasks[i] }
 func (s *session) peer(i int, cfg browser.CallPeerConfig) (*browser.CallPeer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended.Load() || s.posted {
+	if s.ended.Load() || s.posted || s.judged != nil {
 		return nil, errEnded
 	}
 	if _, ok := s.peers[i]; ok {
@@ -103,15 +111,32 @@ func (s *session) release() {
 	s.mu.Unlock()
 }
 
-// post marks the result posted; false when it was already.
-func (s *session) post() bool {
+// judgedResult is a session's report and the row that stores it.
+type judgedResult struct {
+	rep report.Report
+	row store.Result
+}
+
+// pending is the result judged from an earlier post whose write failed,
+// or nil. Only the post holding the claim reads or sets it.
+func (s *session) pending() *judgedResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.posted || s.ended.Load() {
-		return false
-	}
+	return s.judged
+}
+
+// keep holds a judged result until it is stored.
+func (s *session) keep(j *judgedResult) {
+	s.mu.Lock()
+	s.judged = j
+	s.mu.Unlock()
+}
+
+// stored spends the token: its result is stored.
+func (s *session) stored() {
+	s.mu.Lock()
 	s.posted = true
-	return true
+	s.mu.Unlock()
 }
 
 // end closes the session's calls; it stays known (as posted or ended)

@@ -24,6 +24,13 @@ type Component interface {
 	Close(ctx context.Context) error
 }
 
+// Readiness is a component whose readiness /-/ready reports besides the
+// server's: Ready says why it cannot serve now (nil when it can). It is
+// called on every probe, so it answers from a cache or quickly.
+type Readiness interface {
+	Ready(ctx context.Context) error
+}
+
 // Class is who may call a route.
 type Class int
 

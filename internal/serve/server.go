@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -334,13 +335,26 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "config reloaded")
 }
 
-func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
 		http.Error(w, "rtcprobe is not ready (starting or draining).", http.StatusServiceUnavailable)
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	for _, c := range s.components {
+		if rc, ok := c.(Readiness); ok {
+			if err := rc.Ready(ctx); err != nil {
+				http.Error(w, "rtcprobe is not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+	}
 	fmt.Fprintln(w, "rtcprobe is ready.")
 }
+
+// readyTimeout bounds the components' readiness checks of one probe.
+const readyTimeout = 3 * time.Second
 
 // slogPrinter lets promhttp report errors to the server's log.
 type slogPrinter struct{ log *slog.Logger }

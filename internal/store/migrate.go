@@ -66,6 +66,11 @@ var migrations = []migration{
 		}
 		return nil
 	},
+	// 3: a row the health check rewrites, to know a result could be
+	// written now.
+	func(ctx context.Context, tx *sql.Tx, s *sqlStore) error {
+		return execAll(ctx, tx, `CREATE TABLE store_health (id INTEGER PRIMARY KEY, checked_ms BIGINT NOT NULL)`)
+	},
 }
 
 func execAll(ctx context.Context, tx *sql.Tx, stmts ...string) error {

@@ -28,5 +28,5 @@ func openPostgres(dsn string) (*sqlStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: connecting to %s: %w", Redact(dsn), err)
 	}
-	return &sqlStore{db: db, d: dialect{name: "postgres", dollar: true, lock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock)}}, nil
+	return &sqlStore{db: db, d: dialect{name: "postgres", dollar: true, agg: "string_agg(check_id || '=' || status, ' ')", lock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock)}}, nil
 }

@@ -15,6 +15,8 @@ import (
 type sqlStore struct {
 	db *sql.DB
 	d  dialect
+	// readOnly: the database could not be written at open; reads only.
+	readOnly bool
 }
 
 type dialect struct {
@@ -24,6 +26,8 @@ type dialect struct {
 	// lock serialises migrations between processes sharing the database
 	// (PostgreSQL's advisory lock; SQLite's write transaction does it).
 	lock string
+	// agg joins a result's "check=status" pairs with spaces in one row.
+	agg string
 }
 
 // q rewrites ? placeholders for the dialect.
@@ -46,12 +50,43 @@ func (s *sqlStore) q(query string) string {
 
 func (s *sqlStore) Close() error { return s.db.Close() }
 
+func (s *sqlStore) ReadOnly() bool { return s.readOnly }
+
+// Writable rewrites the one row of store_health in a transaction of its
+// own: it fails as a result's write would (read-only, full, gone).
+func (s *sqlStore) Writable(ctx context.Context) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE store_health SET checked_ms = ? WHERE id = 1`), time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO store_health (id, checked_ms) VALUES (1, ?)`), time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
 // failing are the statuses the "failing check" filter means.
 var failing = []string{"fail", "error"}
 
 func (s *sqlStore) Put(ctx context.Context, r Result) error {
 	if r.ID == "" || len(r.Report) == 0 {
 		return errors.New("store: a result needs an ID and a report")
+	}
+	if s.readOnly {
+		return ErrReadOnly
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -120,7 +155,70 @@ func (s *sqlStore) checks(ctx context.Context, id string) (map[string]string, er
 const maxList = 10000
 
 func (s *sqlStore) List(ctx context.Context, f Filter) ([]Result, error) {
+	query, args := s.selectQuery(f, false)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	out, err := scanResults(rows, f.WithReport)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.fillChecks(ctx, out)
+}
+
+// Each runs one query and hands its rows over as they come: each row
+// carries its checks (aggregated by the database), so nothing is
+// gathered first.
+func (s *sqlStore) Each(ctx context.Context, f Filter, fn func(Result) error) error {
+	query, args := s.selectQuery(f, true)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r       Result
+			created int64
+			report  string
+			checks  sql.NullString
+		)
+		dest := []any{&r.ID, &created, &r.Verdict, &r.Browser, &r.OS, &r.Client, &checks}
+		if f.WithReport {
+			dest = append(dest, &report)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		r.Created = time.UnixMilli(created).UTC()
+		r.Report = []byte(report)
+		if !f.WithReport {
+			r.Report = nil
+		}
+		r.Checks = map[string]string{}
+		for _, pair := range strings.Fields(checks.String) {
+			if c, st, ok := strings.Cut(pair, "="); ok {
+				r.Checks[c] = st
+			}
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// selectQuery is the query of a filter: newest first, bounded by
+// maxList; withChecks adds each row's checks, aggregated.
+func (s *sqlStore) selectQuery(f Filter, withChecks bool) (string, []any) {
 	cols := "id, created_ms, verdict, browser, os, client"
+	if withChecks {
+		cols += ", (SELECT " + s.d.agg + " FROM result_checks WHERE result_id = results.id)"
+	}
 	if f.WithReport {
 		cols += ", report"
 	}
@@ -154,15 +252,7 @@ func (s *sqlStore) List(ctx context.Context, f Filter) ([]Result, error) {
 	}
 	query += " ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?"
 	args = append(args, min(limit, maxList), max(0, f.Offset))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	out, err := scanResults(rows, f.WithReport)
-	if err != nil {
-		return nil, err
-	}
-	return out, s.fillChecks(ctx, out)
+	return s.q(query), args
 }
 
 // fillChecks reads the check statuses of rs, a few hundred at a time.

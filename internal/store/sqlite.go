@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/url"
@@ -21,7 +22,7 @@ func openSQLite(path string) (*sqlStore, error) {
 	// Writers take the lock when they begin, not at their first write,
 	// so two writers never deadlock upgrading a read lock.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqliteURL(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -32,5 +33,41 @@ func openSQLite(path string) (*sqlStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
-	return &sqlStore{db: db, d: dialect{name: "sqlite"}}, nil
+	return &sqlStore{db: db, d: sqliteDialect}, nil
+}
+
+var sqliteDialect = dialect{name: "sqlite", agg: "group_concat(check_id || '=' || status, ' ')"}
+
+func sqliteURL(path string, q url.Values) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// openSQLiteReadOnly opens a SQLite file that cannot be written, for
+// reading: no pragma that writes, and no write lock. Read-only WAL access
+// needs its -shm file, which a read-only directory may not let SQLite
+// create; then the file is read as immutable (nothing can change it: it
+// is not writable).
+func openSQLiteReadOnly(ctx context.Context, path string) (*sqlStore, error) {
+	var last error
+	for _, mode := range []string{"mode", "immutable"} {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "query_only(1)")
+		if mode == "mode" {
+			q.Set("mode", "ro")
+		} else {
+			q.Set("immutable", "1")
+		}
+		db, err := sql.Open("sqlite", sqliteURL(path, q))
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		db.SetMaxOpenConns(4)
+		var n int
+		if last = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); last == nil {
+			return &sqlStore{db: db, d: sqliteDialect}, nil
+		}
+		_ = db.Close()
+	}
+	return nil, fmt.Errorf("store: opening %s read-only: %w", path, last)
 }

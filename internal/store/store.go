@@ -61,10 +61,21 @@ type Store interface {
 	Get(ctx context.Context, id string) (Result, error)
 	// List returns the results f selects, newest first.
 	List(ctx context.Context, f Filter) ([]Result, error)
+	// Each calls fn with each result f selects, newest first, as the
+	// database hands them over: one row in memory at a time, however many
+	// it selects. An error from fn stops it and is returned.
+	Each(ctx context.Context, f Filter, fn func(Result) error) error
 	// DeleteBefore deletes the results created before t and says how many.
 	DeleteBefore(ctx context.Context, t time.Time) (int64, error)
 	// Version is the schema version in force.
 	Version(ctx context.Context) (int, error)
+	// Writable checks that a result could be stored now: a small write
+	// (so a full or read-only database fails it, not only a lost one).
+	Writable(ctx context.Context) error
+	// ReadOnly reports whether the store was opened read-only because its
+	// database could not be written: it serves reads, and Put fails with
+	// ErrReadOnly.
+	ReadOnly() bool
 	Close() error
 }
 
@@ -96,8 +107,49 @@ func OpenAt(ctx context.Context, dsn string, v int) (Store, error) {
 	}
 	if err := s.migrate(ctx, v); err != nil {
 		_ = s.Close()
+		if !readOnlyAtOpen(err) {
+			return nil, err
+		}
+		// The database cannot be written (a read-only file, directory or
+		// standby): what it holds can still be read, if its schema is one
+		// this rtcprobe reads.
+		ro, roErr := openReadOnly(ctx, dsn)
+		if roErr != nil {
+			return nil, fmt.Errorf("%w (and read-only: %w)", err, roErr)
+		}
+		return ro, nil
+	}
+	return s, nil
+}
+
+// minReadVersion is the oldest schema the reads understand (the os
+// column and result_checks came with version 2).
+const minReadVersion = 2
+
+// openReadOnly opens a store that only reads.
+func openReadOnly(ctx context.Context, dsn string) (*sqlStore, error) {
+	var (
+		s   *sqlStore
+		err error
+	)
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s, err = openPostgres(dsn)
+	default:
+		s, err = openSQLiteReadOnly(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	}
+	if err != nil {
 		return nil, err
 	}
+	v, err := s.Version(ctx)
+	if err == nil && (v < minReadVersion || v > len(migrations)) {
+		err = fmt.Errorf("store: the database has schema version %d; read-only, this rtcprobe reads versions %d to %d", v, minReadVersion, len(migrations))
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.readOnly = true
 	return s, nil
 }
 
