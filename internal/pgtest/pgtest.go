@@ -33,6 +33,11 @@ type Cluster struct {
 	Port int
 	// PID is the postmaster's.
 	PID int
+
+	bin    string
+	cred   *syscall.SysProcAttr
+	proc   *os.Process
+	exited chan struct{}
 }
 
 // DSN reaches the cluster over TCP on 127.0.0.1.
@@ -78,10 +83,30 @@ func Start(t testing.TB) *Cluster {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	c := &Cluster{Dir: dir, Port: freePort(t)}
-	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(c.Port), "-k", dir,
+	c := &Cluster{Dir: dir, Port: freePort(t), bin: bin, cred: cred}
+	t.Cleanup(c.stop)
+	c.start(t)
+	return c
+}
+
+// Stop shuts the server down (a fast shutdown); Restart starts it again
+// on the same data and port: the database goes away and comes back.
+func (c *Cluster) Stop(t testing.TB) {
+	t.Helper()
+	c.stop()
+}
+
+// Restart starts a stopped cluster again.
+func (c *Cluster) Restart(t testing.TB) {
+	t.Helper()
+	c.start(t)
+}
+
+func (c *Cluster) start(t testing.TB) {
+	t.Helper()
+	srv := exec.Command(filepath.Join(c.bin, "postgres"), "-D", filepath.Join(c.Dir, "data"), "-p", strconv.Itoa(c.Port), "-k", c.Dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=16MB")
-	srv.SysProcAttr, srv.Dir, srv.Env = cred, dir, []string{"LANG=C", "HOME=" + dir}
+	srv.SysProcAttr, srv.Dir, srv.Env = c.cred, c.Dir, []string{"LANG=C", "HOME=" + c.Dir}
 	stderr, err := srv.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -107,16 +132,7 @@ func Start(t testing.TB) *Cluster {
 		_ = srv.Wait()
 		close(exited)
 	}()
-	t.Cleanup(func() {
-		// A fast shutdown: sessions are ended, the data stays consistent.
-		_ = srv.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = srv.Process.Kill()
-			<-exited
-		}
-	})
+	c.proc, c.exited = srv.Process, exited
 	select {
 	case <-ready:
 	case <-exited:
@@ -124,7 +140,22 @@ func Start(t testing.TB) *Cluster {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("postgres not ready after 30 s:\n%s", log.String())
 	}
-	return c
+}
+
+// stop ends the server if it runs: a fast shutdown, so sessions are
+// ended and the data stays consistent.
+func (c *Cluster) stop() {
+	if c.proc == nil {
+		return
+	}
+	_ = c.proc.Signal(syscall.SIGINT)
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		_ = c.proc.Kill()
+		<-c.exited
+	}
+	c.proc = nil
 }
 
 // serverUser is the unprivileged user the server runs as: Debian's

@@ -153,17 +153,33 @@
     $('step').textContent = 'Sending the results…';
     let verdict;
     try {
-      const resp = await fetch('api/precall/result', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Rtcprobe-Session': sess.token },
-        body: JSON.stringify({ user_agent: navigator.userAgent, results }),
-      });
+      const resp = await postResults(sess.token, JSON.stringify({ user_agent: navigator.userAgent, results }));
       if (!resp.ok) return fail('The server refused the results: ' + await readError(resp));
       verdict = await resp.json();
     } catch (e) {
       return fail('The results could not be sent: ' + e.message);
     }
     render(verdict, now() - t0);
+  }
+
+  // postResults sends the results; a 503 (the server is busy, or could
+  // not store them yet: the token stays good until a result is stored)
+  // is retried after its Retry-After, growing, a few times.
+  async function postResults(token, body) {
+    const waits = [2, 4, 8, 16, 30];
+    for (let i = 0; ; i++) {
+      const resp = await fetch('api/precall/result', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Rtcprobe-Session': token },
+        body,
+      });
+      if (resp.status !== 503 || i >= waits.length) return resp;
+      const asked = parseInt(resp.headers.get('Retry-After') || '', 10);
+      const wait = Math.min(60, Math.max(waits[i], Number.isFinite(asked) ? asked : 0));
+      $('step').textContent = 'The server could not save the results yet; trying again in ' + wait + ' s…';
+      await new Promise((ok) => setTimeout(ok, wait * 1000));
+      $('step').textContent = 'Sending the results…';
+    }
   }
 
   function render(v, ms) {
