@@ -102,11 +102,12 @@ func OpenAt(ctx context.Context, dsn string, v int) (Store, error) {
 	default:
 		s, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
 	}
-	if err != nil {
-		return nil, err
+	if err == nil {
+		if err = s.migrate(ctx, v); err != nil {
+			_ = s.Close()
+		}
 	}
-	if err := s.migrate(ctx, v); err != nil {
-		_ = s.Close()
+	if err != nil {
 		if !readOnlyAtOpen(err) {
 			return nil, err
 		}
