@@ -300,3 +300,43 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestEach: Each hands over what List returns, in the same order, with
+// each row's checks, and stops at fn's error.
+func TestEach(t *testing.T) {
+	each(t, func(t *testing.T, dsn string) {
+		s := open(t, dsn)
+		c := ctx(t)
+		base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		for i := range 7 {
+			if err := s.Put(c, result(base.Add(time.Duration(i)*time.Minute), "fail", "Chrome", map[string]string{"browser.ice": "fail", "browser.api": "pass"})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f := Filter{Failing: "browser.ice", WithReport: true, Limit: 5}
+		want, err := s.List(c, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Result
+		if err := s.Each(c, f, func(r Result) error { got = append(got, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids(got)) != fmt.Sprint(ids(want)) {
+			t.Fatalf("Each = %v, List = %v", ids(got), ids(want))
+		}
+		for i := range got {
+			if fmt.Sprint(got[i].Checks) != fmt.Sprint(want[i].Checks) || string(got[i].Report) != string(want[i].Report) {
+				t.Errorf("row %d: Each %v %s, List %v %s", i, got[i].Checks, got[i].Report, want[i].Checks, want[i].Report)
+			}
+		}
+		stop := errors.New("stop")
+		n := 0
+		if err := s.Each(c, Filter{}, func(Result) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+			t.Errorf("Each after fn's error: %v, %d calls", err, n)
+		}
+		if err := s.Writable(c); err != nil || s.ReadOnly() {
+			t.Errorf("Writable = %v, ReadOnly = %v", err, s.ReadOnly())
+		}
+	})
+}
