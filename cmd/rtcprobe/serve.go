@@ -148,6 +148,10 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer results.Close()
+	if results.ReadOnly() {
+		// Reads are still served; results are refused and /-/ready says so.
+		log.Warn("the results database cannot be written: opened read-only; pre-call results will be refused with 503", "results", store.Redact(f.db))
+	}
 	pre, err := precall.New(precall.Options{Catalog: catalog, Store: results, Embedded: emb, TLS: tlsCfg, Retention: f.retention,
 		Logger: log, Version: version})
 	if err != nil {
