@@ -52,8 +52,8 @@ func (l Limits) withDefaults() Limits {
 }
 
 // limit applies the web config's headers and rate limit, the class's
-// in-flight places (a fair share per client), the body cap and deadline,
-// and the request deadline.
+// access rule, the class's in-flight places (a fair share per client),
+// the body cap and deadline, and the request deadline.
 func (s *Server) limit(c Class, h http.Handler) http.Handler {
 	places := s.slots[c]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +71,9 @@ func (s *Server) limit(c Class, h http.Handler) http.Handler {
 			// refused one too, which the server reads to keep the
 			// connection).
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.limits.BodyTimeout))
+		}
+		if !s.authorize(c, w, r) {
+			return
 		}
 		release, err := places.take(r.RemoteAddr)
 		if err != nil {

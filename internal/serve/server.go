@@ -58,7 +58,9 @@ type Server struct {
 	web        atomic.Pointer[webConfig]
 	// slots are each route class's places for requests in flight.
 	slots map[Class]*slots
-	ready atomic.Bool
+	// bcrypt bounds the password checks of basic auth.
+	bcrypt *bcryptGate
+	ready  atomic.Bool
 	// cancel ends the context of every request: the last resort of a
 	// drain that ran out of time.
 	cancel context.CancelFunc
@@ -76,7 +78,7 @@ func New(cfg Config, components ...Component) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, components: components, registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, components: components, registry: prometheus.NewRegistry(), bcrypt: newBcryptGate()}
 	// Prometheus' and the admin's routes have places of their own, a
 	// quarter of the public page's each.
 	side := max(8, s.limits.MaxInFlight/4)
@@ -145,7 +147,7 @@ func (s *Server) mount() (h http.Handler, err error) {
 		}
 	}()
 	for _, rt := range r.routes {
-		mux.Handle(rt.Pattern, s.limit(rt.Class, s.guard(rt.Class, rt.Handler)))
+		mux.Handle(rt.Pattern, s.limit(rt.Class, rt.Handler))
 	}
 	// Health and readiness are never limited or guarded: orchestrators
 	// poll them.
