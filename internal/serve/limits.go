@@ -13,8 +13,14 @@ type Limits struct {
 	MaxInFlight int
 	// MaxBodyBytes caps a request body. Default 1 MiB.
 	MaxBodyBytes int64
-	// MaxHeaderBytes caps the request line and headers. Default 64 KiB.
+	// MaxHeaderBytes caps the request line and headers. Default 16 KiB:
+	// Prometheus sends a few hundred bytes, browsers a few KiB; it is what
+	// each connection may hold, times MaxConns.
 	MaxHeaderBytes int
+	// MaxConns caps the connections open at once (default 1024); one
+	// client address holds at most a sixteenth (at least 4). More are
+	// accepted and closed at once.
+	MaxConns int
 	// RequestTimeout ends every request's context. Default 5 minutes.
 	RequestTimeout time.Duration
 	// ReadHeaderTimeout bounds reading the request headers. Default 10 s.
@@ -34,7 +40,10 @@ func (l Limits) withDefaults() Limits {
 		l.MaxBodyBytes = 1 << 20
 	}
 	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = 64 << 10
+		l.MaxHeaderBytes = 16 << 10
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = 1024
 	}
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = 5 * time.Minute

@@ -183,6 +183,8 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return err
 	}
+	// Under TLS: a handshake that never ends holds its place too.
+	ln = newConnLimiter(ln, s.limits.MaxConns, max(4, s.limits.MaxConns/16))
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.http = &http.Server{
