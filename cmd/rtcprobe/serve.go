@@ -192,7 +192,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 			log.Error("serving stopped", "err", err)
 			return exitInternal
 		case <-ctx.Done():
-			log.Info("draining: probes in flight finish, new connections are refused", "cause", context.Cause(ctx).Error(), "timeout", f.drain)
+			log.Info("draining: requests in flight (probes, page sessions) finish, connections serving none are closed, new ones refused", "cause", context.Cause(ctx).Error(), "timeout", f.drain)
 			dctx, cancel := context.WithTimeout(context.Background(), f.drain)
 			err := srv.Shutdown(dctx)
 			cancel()

@@ -62,7 +62,8 @@ func (l Limits) withDefaults() Limits {
 
 // limit applies the web config's headers and rate limit, the class's
 // access rule, the class's in-flight places (a fair share per client),
-// the body cap and deadline, and the request deadline.
+// the body cap, and the request deadline (the body's deadline is track's,
+// for every route).
 func (s *Server) limit(c Class, h http.Handler) http.Handler {
 	places := s.slots[c]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -73,13 +74,6 @@ func (s *Server) limit(c Class, h http.Handler) http.Handler {
 		if wc.limiter != nil && !wc.limiter.Allow() {
 			http.Error(w, "429 too many requests: the web config's rate_limit is reached", http.StatusTooManyRequests)
 			return
-		}
-		if r.ContentLength != 0 {
-			// A body that trickles in holds its connection, and its
-			// place if it got one: it has to arrive by the deadline (a
-			// refused one too, which the server reads to keep the
-			// connection).
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.limits.BodyTimeout))
 		}
 		if !s.authorize(c, w, r) {
 			return
