@@ -32,6 +32,7 @@ type serveFlags struct {
 	webConfig     string
 	timeoutOffset time.Duration
 	maxProbes     int
+	maxConns      int
 	drain         time.Duration
 	logLevel      slog.Level
 	caFile        string
@@ -49,6 +50,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.webConfig, "web-config", "", "Prometheus web config `FILE`: TLS and basic auth (exporter-toolkit format)")
 	fs.DurationVar(&f.timeoutOffset, "timeout-offset", 500*time.Millisecond, "taken off Prometheus' scrape timeout to get the probe's deadline")
 	fs.IntVar(&f.maxProbes, "max-probes", 64, "probes in flight at once across modules; more get 429")
+	fs.IntVar(&f.maxConns, "max-connections", 1024, "connections open at once (one client address: a sixteenth); more are closed at once")
 	fs.DurationVar(&f.drain, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long probes in flight may finish")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.StringVar(&f.caFile, "ca", "", "trust the CA certificates in PEM `FILE` for turns:/stuns:/wss: targets")
@@ -67,6 +69,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q (targets come with each /probe request)", fs.Arg(0))
 	case f.maxProbes < 1 || f.maxProbes > 100000:
 		return nil, fmt.Errorf("invalid --max-probes %d: want 1 to 100000", f.maxProbes)
+	case f.maxConns < 16 || f.maxConns > 1000000:
+		return nil, fmt.Errorf("invalid --max-connections %d: want 16 to 1000000", f.maxConns)
 	case f.timeoutOffset < 0 || f.drain <= 0:
 		return nil, errors.New("--timeout-offset and --drain-timeout take positive durations")
 	case f.caFile != "" && f.insecure:
@@ -159,7 +163,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitInternal
 	}
 	srv, err := serve.New(serve.Config{Addr: f.listen, WebConfigFile: f.webConfig, AdminToken: os.Getenv("RTCPROBE_ADMIN_TOKEN"),
-		LoadConfig: load, Logger: log, Version: version}, exp, pre)
+		LoadConfig: load, Logger: log, Version: version, Limits: serve.Limits{MaxConns: f.maxConns}}, exp, pre)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
 		return exitUsage
@@ -192,7 +196,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 			log.Error("serving stopped", "err", err)
 			return exitInternal
 		case <-ctx.Done():
-			log.Info("draining: probes in flight finish, new connections are refused", "cause", context.Cause(ctx).Error(), "timeout", f.drain)
+			log.Info("draining: requests in flight (probes, page sessions) finish, connections serving none are closed, new ones refused", "cause", context.Cause(ctx).Error(), "timeout", f.drain)
 			dctx, cancel := context.WithTimeout(context.Background(), f.drain)
 			err := srv.Shutdown(dctx)
 			cancel()

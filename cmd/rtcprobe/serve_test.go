@@ -264,6 +264,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--config", bad}, "rtcprobe.yml:3: modules.m: missing allowed_targets"},
 		{[]string{"serve", "stun:example.org"}, `unexpected argument "stun:example.org"`},
 		{[]string{"serve", "--max-probes", "0"}, "invalid --max-probes 0"},
+		{[]string{"serve", "--max-connections", "1"}, "invalid --max-connections 1"},
 		{[]string{"serve", "--listen", "127.0.0.1:99999"}, "--listen 127.0.0.1:99999"},
 	} {
 		res := rtcprobe(t, tc.args...)

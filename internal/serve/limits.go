@@ -13,8 +13,14 @@ type Limits struct {
 	MaxInFlight int
 	// MaxBodyBytes caps a request body. Default 1 MiB.
 	MaxBodyBytes int64
-	// MaxHeaderBytes caps the request line and headers. Default 64 KiB.
+	// MaxHeaderBytes caps the request line and headers. Default 16 KiB:
+	// Prometheus sends a few hundred bytes, browsers a few KiB; it is what
+	// each connection may hold, times MaxConns.
 	MaxHeaderBytes int
+	// MaxConns caps the connections open at once (default 1024); one
+	// client address holds at most a sixteenth (at least 4). More are
+	// accepted and closed at once.
+	MaxConns int
 	// RequestTimeout ends every request's context. Default 5 minutes.
 	RequestTimeout time.Duration
 	// ReadHeaderTimeout bounds reading the request headers. Default 10 s.
@@ -34,7 +40,10 @@ func (l Limits) withDefaults() Limits {
 		l.MaxBodyBytes = 1 << 20
 	}
 	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = 64 << 10
+		l.MaxHeaderBytes = 16 << 10
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = 1024
 	}
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = 5 * time.Minute
@@ -52,8 +61,9 @@ func (l Limits) withDefaults() Limits {
 }
 
 // limit applies the web config's headers and rate limit, the class's
-// in-flight places (a fair share per client), the body cap and deadline,
-// and the request deadline.
+// access rule, the class's in-flight places (a fair share per client),
+// the body cap, and the request deadline (the body's deadline is track's,
+// for every route).
 func (s *Server) limit(c Class, h http.Handler) http.Handler {
 	places := s.slots[c]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,12 +75,8 @@ func (s *Server) limit(c Class, h http.Handler) http.Handler {
 			http.Error(w, "429 too many requests: the web config's rate_limit is reached", http.StatusTooManyRequests)
 			return
 		}
-		if r.ContentLength != 0 {
-			// A body that trickles in holds its connection, and its
-			// place if it got one: it has to arrive by the deadline (a
-			// refused one too, which the server reads to keep the
-			// connection).
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.limits.BodyTimeout))
+		if !s.authorize(c, w, r) {
+			return
 		}
 		release, err := places.take(r.RemoteAddr)
 		if err != nil {

@@ -57,9 +57,13 @@ type Server struct {
 	ln         net.Listener
 	registry   *prometheus.Registry
 	web        atomic.Pointer[webConfig]
+	// conns are the open connections, for the drain.
+	conns *conns
 	// slots are each route class's places for requests in flight.
 	slots map[Class]*slots
-	ready atomic.Bool
+	// bcrypt bounds the password checks of basic auth.
+	bcrypt *bcryptGate
+	ready  atomic.Bool
 	// cancel ends the context of every request: the last resort of a
 	// drain that ran out of time.
 	cancel context.CancelFunc
@@ -77,7 +81,7 @@ func New(cfg Config, components ...Component) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, components: components, registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, components: components, registry: prometheus.NewRegistry(), bcrypt: newBcryptGate(), conns: newConns()}
 	// Prometheus' and the admin's routes have places of their own, a
 	// quarter of the public page's each.
 	side := max(8, s.limits.MaxInFlight/4)
@@ -146,13 +150,13 @@ func (s *Server) mount() (h http.Handler, err error) {
 		}
 	}()
 	for _, rt := range r.routes {
-		mux.Handle(rt.Pattern, s.limit(rt.Class, s.guard(rt.Class, rt.Handler)))
+		mux.Handle(rt.Pattern, s.limit(rt.Class, rt.Handler))
 	}
 	// Health and readiness are never limited or guarded: orchestrators
 	// poll them.
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "rtcprobe is healthy.") })
 	mux.HandleFunc("GET /-/ready", s.serveReady)
-	return mux, nil
+	return s.track(mux), nil
 }
 
 // servesRoot reports whether a route serves "/".
@@ -182,6 +186,8 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return err
 	}
+	// Under TLS: a handshake that never ends holds its place too.
+	ln = newConnLimiter(ln, s.limits.MaxConns, max(4, s.limits.MaxConns/16))
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.http = &http.Server{
@@ -190,6 +196,8 @@ func (s *Server) Listen() error {
 		IdleTimeout:       s.limits.IdleTimeout,
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       s.conns.context,
+		ConnState:         s.conns.state,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	if wc := s.web.Load(); wc.tls != nil {
@@ -243,23 +251,43 @@ func (s *Server) Serve() error {
 }
 
 // Shutdown drains: readiness turns 503, the listener closes, requests in
-// flight (probes, page sessions) finish, then every component closes.
-// When ctx ends first, what is still in flight is cancelled.
+// flight (probes, page sessions) finish, connections serving none are
+// closed at once, then every component closes. When ctx ends first, what
+// is still in flight is cancelled, and the error says what was waited
+// for.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	var err error
 	if s.http != nil {
-		if err = s.http.Shutdown(ctx); err != nil {
-			s.cancel()
-			err = errors.Join(fmt.Errorf("drain: %w", err), s.http.Close())
+		stop, swept := make(chan struct{}), make(chan struct{})
+		go func() { s.conns.drainConns(stop); close(swept) }()
+		herr := s.http.Shutdown(ctx)
+		close(stop)
+		<-swept
+		if herr != nil {
+			err = errors.Join(drainError(s.conns.count()), s.http.Close())
 		}
 		s.cancel()
 	}
+	// The components see their work end: after a drain that ran out of
+	// time, the requests were just cancelled, so they get a moment to
+	// unwind rather than a context already done (which made them report
+	// work in flight that had none).
+	cctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(context.Background(), componentGrace)
+		defer cancel()
+	}
 	for _, c := range s.components {
-		err = errors.Join(err, c.Close(ctx))
+		err = errors.Join(err, c.Close(cctx))
 	}
 	return err
 }
+
+// componentGrace is the components' time to close after a drain that ran
+// out of time.
+const componentGrace = time.Second
 
 // Reload reads the web config and the config again and hands the config
 // to every component. Anything refused keeps the old configuration

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
@@ -8,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
@@ -27,8 +27,10 @@ type webConfig struct {
 	http2   bool
 	headers map[string]string
 	users   map[string]string // name → bcrypt hash
-	limiter *rate.Limiter
-	auth    *authCache
+	// fakeHash stands in for an unknown user's hash.
+	fakeHash string
+	limiter  *rate.Limiter
+	auth     *authCache
 }
 
 // maxWebConfigFile bounds the web config: real ones are a few hundred bytes.
@@ -72,8 +74,17 @@ func loadWebConfig(file string) (*webConfig, error) {
 	}
 	wc.http2, wc.headers = c.HTTPConfig.HTTP2, c.HTTPConfig.Header
 	wc.users = map[string]string{}
+	cost := 0
 	for name, hash := range c.Users {
 		wc.users[name] = string(hash)
+		if n, err := bcrypt.Cost([]byte(hash)); err == nil {
+			cost = max(cost, n)
+		}
+	}
+	if len(wc.users) > 0 {
+		if wc.fakeHash, err = fakeHashOf(cost); err != nil {
+			return nil, fmt.Errorf("web config %s: %w", file, err)
+		}
 	}
 	if c.RateLimiterConfig.Interval > 0 {
 		wc.limiter = rate.NewLimiter(rate.Every(c.RateLimiterConfig.Interval), c.RateLimiterConfig.Burst)
@@ -84,71 +95,41 @@ func loadWebConfig(file string) (*webConfig, error) {
 // hasUsers reports whether basic auth is configured.
 func (wc *webConfig) hasUsers() bool { return len(wc.users) > 0 }
 
-// fakeHash is compared against for unknown users, so that a wrong user
-// name takes as long as a wrong password (bcrypt of "fakepassword", as
-// the toolkit does).
-const fakeHash = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
+// fakeHashOf makes the hash compared against for unknown users, so that
+// a wrong user name takes as long as a wrong password: at the users'
+// highest cost, no more (a fixed cost-10 hash made a guess with an
+// unknown name cost more than one with a known name).
+func fakeHashOf(cost int) (string, error) {
+	pass := make([]byte, 16)
+	_, _ = rand.Read(pass)
+	h, err := bcrypt.GenerateFromPassword(pass, max(cost, bcrypt.MinCost))
+	return string(h), err
+}
 
 // basicAuth reports whether the request carries a configured user's
-// password.
-func (wc *webConfig) basicAuth(r *http.Request) bool {
+// password; err (errAuthBusy) when the check could not run now.
+func (wc *webConfig) basicAuth(r *http.Request, gate *bcryptGate) (bool, error) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		return false
+		return false, nil
 	}
 	hash, known := wc.users[user]
 	if !known {
-		hash = fakeHash
+		hash = wc.fakeHash
 	}
-	good := wc.auth.check(user, hash, pass)
-	return known && good
-}
-
-// authCache remembers bcrypt verdicts: a scrape every second would
-// otherwise spend most of its time in bcrypt. Keys are hashes of user,
-// stored hash and password, never the password itself.
-type authCache struct {
-	mu      sync.Mutex
-	bcrypt  sync.Mutex // one bcrypt at a time: it is CPU-bound by design
-	entries map[[32]byte]authEntry
-}
-
-type authEntry struct {
-	ok      bool
-	expires time.Time
-}
-
-const (
-	authCacheSize = 1024
-	authCacheTTL  = time.Minute
-)
-
-func newAuthCache() *authCache { return &authCache{entries: map[[32]byte]authEntry{}} }
-
-func (c *authCache) check(user, hash, pass string) bool {
-	h := sha256.New()
-	for _, s := range []string{user, hash, pass} {
-		fmt.Fprintf(h, "%d:%s", len(s), s)
-	}
-	var key [32]byte
-	copy(key[:], h.Sum(nil))
 	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.ok
+	key := wc.auth.keyOf(user, hash, pass)
+	if known && wc.auth.known(key, now) {
+		return true, nil
 	}
-	c.bcrypt.Lock()
-	good := bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) == nil
-	c.bcrypt.Unlock()
-	c.mu.Lock()
-	if len(c.entries) >= authCacheSize {
-		clear(c.entries)
+	good, err := gate.compare(r.RemoteAddr, hash, pass)
+	if err != nil {
+		return false, err
 	}
-	c.entries[key] = authEntry{ok: good, expires: now.Add(authCacheTTL)}
-	c.mu.Unlock()
-	return good
+	if good && known {
+		wc.auth.remember(key, now)
+	}
+	return known && good, nil
 }
 
 // tokenMatches compares a bearer token in constant time.
