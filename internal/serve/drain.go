@@ -22,6 +22,8 @@ type conns struct {
 
 type connInfo struct {
 	conn net.Conn
+	// limited is its place in the connection limiter (nil: none).
+	limited *limitedConn
 	// handlers are requests being served on it (HTTP/2: streams).
 	handlers int
 	// bodies are requests whose handler may still read a body.
@@ -44,7 +46,7 @@ func newConns() *conns { return &conns{m: map[net.Conn]*connInfo{}} }
 
 // context is http.Server.ConnContext: it registers the connection.
 func (t *conns) context(ctx context.Context, c net.Conn) context.Context {
-	ci := &connInfo{conn: c}
+	ci := &connInfo{conn: c, limited: limitedOf(c)}
 	t.mu.Lock()
 	t.m[c] = ci
 	t.mu.Unlock()
@@ -98,6 +100,9 @@ func (t *conns) begin(ci *connInfo, body, h2 bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ci.handlers++
+	if ci.limited != nil {
+		ci.limited.serving.Add(1)
+	}
 	ci.quiet = 0
 	ci.h2 = ci.h2 || h2
 	if body {
@@ -112,6 +117,9 @@ func (t *conns) end(ci *connInfo) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ci.handlers--
+	if ci.limited != nil {
+		ci.limited.serving.Add(-1)
+	}
 }
 
 func (t *conns) bodyDone(ci *connInfo) {

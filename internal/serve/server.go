@@ -59,6 +59,8 @@ type Server struct {
 	web        atomic.Pointer[webConfig]
 	// conns are the open connections, for the drain.
 	conns *conns
+	// connLimit caps the connections (set by Listen).
+	connLimit atomic.Pointer[connLimiter]
 	// slots are each route class's places for requests in flight.
 	slots map[Class]*slots
 	// bcrypt bounds the password checks of basic auth.
@@ -124,8 +126,25 @@ func (s *Server) registerMetrics() {
 	build.Set(1)
 	s.reloadOK.Set(1)
 	s.reloadTime.SetToCurrentTime()
+	conns := func(pick func(open int, refused, taken int64) float64) func() float64 {
+		return func() float64 {
+			if cl := s.connLimit.Load(); cl != nil {
+				return pick(cl.counts())
+			}
+			return 0
+		}
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		s.reloadOK, s.reloadTime, build)
+		s.reloadOK, s.reloadTime, build,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rtcprobe_http_connections_open",
+			Help: "Connections open to the server (at most --max-connections)."},
+			conns(func(open int, _, _ int64) float64 { return float64(open) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rtcprobe_http_connections_refused_total",
+			Help: "Connections closed at once: over their address's share, or at the cap with every connection serving a request."},
+			conns(func(_ int, refused, _ int64) float64 { return float64(refused) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rtcprobe_http_connections_taken_total",
+			Help: "Connections serving no request closed at the cap to make room for a new one (the oldest of the network holding the most)."},
+			conns(func(_ int, _, taken int64) float64 { return float64(taken) })))
 }
 
 // mount builds the handler: the components' routes behind their class's
@@ -187,7 +206,9 @@ func (s *Server) Listen() error {
 		return err
 	}
 	// Under TLS: a handshake that never ends holds its place too.
-	ln = newConnLimiter(ln, s.limits.MaxConns, max(4, s.limits.MaxConns/16))
+	cl := newConnLimiter(ln, s.limits.MaxConns, max(4, s.limits.MaxConns/16))
+	s.connLimit.Store(cl)
+	ln = cl
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.http = &http.Server{
