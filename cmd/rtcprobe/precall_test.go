@@ -31,15 +31,16 @@ type precallServe struct {
 	results chan [2]string // id, verdict
 }
 
-// startPrecallServe runs the binary (in ns when given) with --db dsn.
-func startPrecallServe(t *testing.T, ns *netlab.NS, dsn string) *precallServe {
+// startPrecallServe runs the binary (in ns when given) with --db dsn and
+// any further args.
+func startPrecallServe(t *testing.T, ns *netlab.NS, dsn string, args ...string) *precallServe {
 	t.Helper()
 	results := make(chan [2]string, 16)
 	p := startServeIn(t, ns, nil, func(line string) {
 		if m := resultLine.FindStringSubmatch(line); m != nil {
 			results <- [2]string{m[1], m[2]}
 		}
-	}, "--db", dsn)
+	}, append([]string{"--db", dsn}, args...)...)
 	return &precallServe{serveProc: p, results: results}
 }
 

@@ -38,24 +38,35 @@ type scrapeJob struct {
 // every second: its /metrics, and /probe once per job and target.
 func startPrometheus(t *testing.T, exporter string, jobs []scrapeJob) *prometheus {
 	t.Helper()
+	return startPrometheusAuth(t, exporter, "", "", jobs)
+}
+
+// startPrometheusAuth is startPrometheus presenting basic auth (when user
+// is not empty) on every scrape.
+func startPrometheusAuth(t *testing.T, exporter, user, password string, jobs []scrapeJob) *prometheus {
+	t.Helper()
 	bin := testenv.LookPath(t, "prometheus")
 	dir := t.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: rtcprobe\n    static_configs: [{targets: [%q]}]\n", exporter)
+	auth := ""
+	if user != "" {
+		auth = fmt.Sprintf("    basic_auth: {username: %q, password: %q}\n", user, password)
+	}
+	fmt.Fprintf(&b, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: rtcprobe\n%s    static_configs: [{targets: [%q]}]\n", auth, exporter)
 	for _, j := range jobs {
 		quoted := make([]string, len(j.targets))
 		for i, tg := range j.targets {
 			quoted[i] = fmt.Sprintf("%q", tg)
 		}
 		fmt.Fprintf(&b, `  - job_name: %s
-    metrics_path: /probe
+%s    metrics_path: /probe
     params: {module: [%s]}
     static_configs: [{targets: [%s]}]
     relabel_configs:
       - {source_labels: [__address__], target_label: __param_target}
       - {source_labels: [__param_target], target_label: instance}
       - {target_label: __address__, replacement: %q}
-`, j.module, j.module, strings.Join(quoted, ", "), exporter)
+`, j.module, auth, j.module, strings.Join(quoted, ", "), exporter)
 	}
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
