@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -31,25 +30,6 @@ func procStatus(t *testing.T, pid int, field string) int64 {
 	}
 	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
-}
-
-// raiseFileLimit lets this process, and the server it starts, hold n
-// descriptors.
-func raiseFileLimit(t *testing.T, n uint64) {
-	t.Helper()
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	if lim.Max < n {
-		t.Skipf("RLIMIT_NOFILE hard limit %d, this test needs %d", lim.Max, n)
-	}
-	if lim.Cur < n {
-		lim.Cur = n
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // TestServeHeaderFloodMemory: 2,000 connections from twelve addresses

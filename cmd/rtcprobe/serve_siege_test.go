@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,21 +147,6 @@ func raiseFileLimit(t *testing.T, n uint64) {
 		t.Fatalf("raising the open-file limit to %d: %v", n, err)
 	}
 	t.Cleanup(func() { _ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
-}
-
-// peakRSS is a process's peak resident set (VmHWM), in bytes.
-func peakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^VmHWM:\s+(\d+) kB$`).FindSubmatch(status)
-	if m == nil {
-		t.Fatalf("no VmHWM in /proc/%d/status", pid)
-	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb << 10
 }
 
 // basicAuthWebConfig writes a web config with one user (a bcrypt hash at
@@ -302,7 +286,7 @@ func TestServeUnderSiege(t *testing.T) {
 	prom.waitSeries(t, `probe_success{job="stun_udp"}`, []string{"stun:" + srv.embedded}, "1")
 	prom.waitSeries(t, `up{job="rtcprobe"}`, []string{addr}, "1")
 
-	peak := peakRSS(t, srv.cmd.Process.Pid)
+	peak := procStatus(t, srv.cmd.Process.Pid, "VmHWM") << 10
 	t.Logf("peak RSS %.1f MiB; what the attacks got:\n%s", float64(peak)/(1<<20), got)
 	if peak >= 256<<20 {
 		t.Errorf("peak RSS %.1f MiB under the attacks, want < 256 MiB", float64(peak)/(1<<20))
