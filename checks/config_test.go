@@ -454,3 +454,20 @@ precall:
 		}
 	}
 }
+
+// TestPublicCredential: public_credential marks a static credential the
+// pre-call page may hand out; the top-level one, the CLI's, stays
+// unmarked (the page tests precall.servers).
+func TestPublicCredential(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-precall-public-credential.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Servers[0]; !s.Static() || s.PublicCredential {
+		t.Errorf("top-level server: static %v, public %v; want static, not public", s.Static(), s.PublicCredential)
+	}
+	pc := cfg.Precall.Servers
+	if len(pc) != 2 || !pc[0].Static() || !pc[0].PublicCredential || pc[1].Static() || pc[1].PublicCredential {
+		t.Errorf("precall servers: %+v", pc)
+	}
+}

@@ -80,3 +80,26 @@ func ParseRetention(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// pageCredentials refuses static credentials the pre-call page would hand
+// to every visitor: those in precall.servers, and those of the top-level
+// servers when a precall section that is on tests them. A config without
+// a precall section may be a CLI run's: there the page leaves such servers
+// out (the CLI and the exporter use them as before).
+func (p *configParser) pageCredentials(cfg *Config) {
+	pc := cfg.Precall
+	if pc == nil {
+		return
+	}
+	for _, e := range p.static {
+		switch {
+		case e.list == "precall.servers":
+			p.errorf(e.node, e.field, "a static TURN credential would go to every visitor of the pre-call page: "+
+				"give a secret (TURN REST, minted per session) or, if anyone may have this one, set public_credential: true")
+		case pc.Servers == nil && !pc.Disabled:
+			p.errorf(e.node, e.field, "a static TURN credential would go to every visitor of the pre-call page (the precall section at %s tests these servers): "+
+				"give a secret (TURN REST, minted per session), list the page's own servers under precall.servers, "+
+				"or, if anyone may have this one, set public_credential: true", pc.Where)
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,16 +179,7 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if len(servers) == 0 && p.opt.Embedded != nil {
 		servers = p.opt.Embedded.RESTServers(p.credentialTTL())
 	}
-	// Credentials minted per session live as long as it (on a copy: the
-	// config is shared with the other components).
-	servers = slices.Clone(servers)
-	for i, s := range servers {
-		if s.REST != nil {
-			r := *s.REST
-			r.TTL = min(r.TTL, p.credentialTTL())
-			servers[i].REST = &r
-		}
-	}
+	servers = p.pageServers(servers)
 	profile := pc.Profile
 	if profile == "" {
 		profile = "precall"
@@ -210,6 +200,30 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	}
 	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention})
 	return nil
+}
+
+// pageServers are the servers the page may hand to browsers, on a copy
+// (the config is shared with the other components): a static credential
+// goes to every visitor, so a server with one is left out unless the
+// operator marked it public_credential (the config refuses one in
+// precall.servers; the top-level servers' are the CLI's and the
+// exporter's). Credentials minted per session live as long as it.
+func (p *Precall) pageServers(servers []probes.Server) []probes.Server {
+	var out []probes.Server
+	for _, s := range servers {
+		if s.Static() && !s.PublicCredential {
+			p.log.Warn("pre-call: a server with a static credential is left out of the page, which would hand it to every visitor "+
+				"(give it a secret, or public_credential: true)", "server", s.String())
+			continue
+		}
+		if s.REST != nil {
+			r := *s.REST
+			r.TTL = min(r.TTL, p.credentialTTL())
+			s.REST = &r
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // setState puts a new state in force and wakes housekeeping, which may
