@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -76,5 +77,41 @@ func TestPrecallPageWithholdsStaticCredential(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "left out of the page") {
 		t.Errorf("the log does not say the server was left out:\n%s", p.stderr.String())
+	}
+}
+
+// TestPrecallSessionLimits: precall.max_sessions and its shares are
+// checked at load (validate exits 2 naming the field), and rtcprobe serve
+// holds the page to them: with a cap of 2, a third session from the same
+// address is 429 (its share), one from another network 503 (the cap).
+func TestPrecallSessionLimits(t *testing.T) {
+	bad := writeConfig(t, "version: 1\nprecall:\n  max_sessions: 50\n  max_sessions_per_address: 10\n  max_sessions_per_network: 5\n")
+	res := rtcprobe(t, "validate", "--config", bad)
+	if res.code != exitUsage || !strings.Contains(res.stderr, "rtcprobe.yml:5: precall.max_sessions_per_network: 5 is less than max_sessions_per_address (10)") {
+		t.Errorf("validate: exit %d, stderr %q; want 2 naming the field", res.code, res.stderr)
+	}
+	p := startServe(t, nil, "--config", writeConfig(t, "version: 1\nprecall:\n  max_sessions: 2\n"))
+	session := func(ip string) int {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+		resp, err := c.Post("http://"+p.addr+"/api/precall/session", "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, want := range []int{201, 201, 429} {
+		if code := session("127.0.0.1"); code != want {
+			t.Errorf("session %d from 127.0.0.1: %d, want %d", i+1, code, want)
+		}
+	}
+	if code := session("127.0.1.1"); code != http.StatusServiceUnavailable {
+		t.Errorf("a session from another network past the cap: %d, want 503", code)
+	}
+	if _, body := p.get(t, "/metrics"); !strings.Contains(body, `rtcprobe_precall_refused_total{reason="address"} 1`) ||
+		!strings.Contains(body, `rtcprobe_precall_refused_total{reason="full"} 1`) {
+		t.Errorf("/metrics lacks the refusals:\n%s", body)
 	}
 }

@@ -45,8 +45,11 @@ type Options struct {
 	// (default 3 minutes); TURN credentials minted for a session expire
 	// with it (at least 5 minutes, for the relays it allocates).
 	SessionTTL time.Duration
-	// MaxSessions caps sessions open at once (default 100).
-	MaxSessions int
+	// MaxSessions caps sessions in progress at once (default 100), and
+	// MaxSessionsPerAddress and MaxSessionsPerNetwork those of one client
+	// address and one client network (default: shares of MaxSessions,
+	// checks.SessionLimits.Resolved); the config's precall section wins.
+	MaxSessions, MaxSessionsPerAddress, MaxSessionsPerNetwork int
 	// SessionsPerMinute is how many sessions one client address may
 	// start per minute (default 10).
 	SessionsPerMinute int
@@ -83,7 +86,9 @@ type state struct {
 	run *engine.Run
 	// fullAddress keeps clients' whole addresses.
 	fullAddress bool
-	retention   time.Duration
+	// origin refuses the session API to pages of other sites.
+	origin    *http.CrossOriginProtection
+	retention time.Duration
 }
 
 var _ serve.Component = (*Precall)(nil)
@@ -99,9 +104,7 @@ func New(opt Options) (*Precall, error) {
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 3 * time.Minute
 	}
-	if opt.MaxSessions <= 0 {
-		opt.MaxSessions = 100
-	}
+	opt.MaxSessions, opt.MaxSessionsPerAddress, opt.MaxSessionsPerNetwork = max(0, opt.MaxSessions), max(0, opt.MaxSessionsPerAddress), max(0, opt.MaxSessionsPerNetwork)
 	if opt.SessionsPerMinute <= 0 {
 		opt.SessionsPerMinute = 10
 	}
@@ -112,7 +115,7 @@ func New(opt Options) (*Precall, error) {
 		opt.Now = time.Now
 	}
 	p := &Precall{opt: opt, log: opt.Logger, limiter: newAddrLimiter(opt.SessionsPerMinute), metrics: newMetrics(), stop: make(chan struct{}), poke: make(chan struct{}, 1)}
-	p.sessions = newSessions(opt.MaxSessions, opt.Now)
+	p.sessions = newSessions(checks.SessionLimits{}.Resolved(p.sessionDefaults()), opt.Now)
 	p.readBudget, p.parseBudget = semaphore.NewWeighted(readBudget), semaphore.NewWeighted(parseBudget)
 	p.budgetWait = budgetWait
 	p.state.Store(&state{disabled: true})
@@ -135,7 +138,12 @@ func (p *Precall) Routes(r *serve.Router) {
 	r.Admin("GET /admin/export", http.HandlerFunc(p.serveExport))
 	r.Admin("GET /api/v1/results", http.HandlerFunc(p.serveAPIList))
 	r.Admin("GET /api/v1/results/{id}", http.HandlerFunc(p.serveAPIResult))
-	p.metrics.register(r.Metrics(), p.sessions.live)
+	p.metrics.register(r.Metrics(), p.sessions.inProgress)
+}
+
+// sessionDefaults are the caps on sessions the options set.
+func (p *Precall) sessionDefaults() checks.SessionLimits {
+	return checks.SessionLimits{Max: p.opt.MaxSessions, PerAddress: p.opt.MaxSessionsPerAddress, PerNetwork: p.opt.MaxSessionsPerNetwork}
 }
 
 // credentialTTL is how long TURN credentials minted for a session last:
@@ -198,7 +206,14 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if n := len(run.Plan.Jobs()); n > maxTasks {
 		return fmt.Errorf("%s: the page would run %d checks, more than %d: name fewer servers", where, n, maxTasks)
 	}
-	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention})
+	origin := http.NewCrossOriginProtection()
+	for _, o := range pc.Origins {
+		if err := origin.AddTrustedOrigin(o); err != nil {
+			return fmt.Errorf("%s: origins: %w", where, err)
+		}
+	}
+	p.sessions.setLimits(pc.Sessions.Resolved(p.sessionDefaults()))
+	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention, origin: origin})
 	return nil
 }
 
