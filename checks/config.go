@@ -183,6 +183,16 @@ type configParser struct {
 	file string
 	env  ConfigEnv
 	errs ConfigErrors
+	// static are the server entries with a static credential not marked
+	// public_credential, which the pre-call page must not hand out.
+	static []staticEntry
+}
+
+// staticEntry is a server entry of the list at list ("servers" or
+// "precall.servers") that holds a static credential.
+type staticEntry struct {
+	list, field string
+	node        *yaml.Node
 }
 
 func (p *configParser) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -250,6 +260,7 @@ func (p *configParser) top(n *yaml.Node, cfg *Config) {
 	}
 	p.topLevelOptions(handlers, "", &cfg.Options)
 	p.fields(n, "", handlers)
+	p.pageCredentials(cfg)
 	if pc := cfg.Precall; pc != nil && pc.Profile != "" {
 		if _, ok := cfg.Profiles[pc.Profile]; !ok && BuiltinProfile(pc.Profile) == nil {
 			p.errorf(valueNode(valueNode(n, "precall"), "profile"), "precall.profile", "unknown profile %q (want one of: %s)", pc.Profile, strings.Join(profileNames(cfg), ", "))
@@ -312,6 +323,11 @@ func (p *configParser) serverList(n *yaml.Node, at string) []probes.Server {
 			},
 		}
 		creds := p.credentialFields(handlers, field)
+		var public bool
+		var publicNode *yaml.Node
+		handlers["public_credential"] = func(k, v *yaml.Node) {
+			public, publicNode = p.boolean(v, field+".public_credential"), v
+		}
 		p.fields(sn, field, handlers)
 		if sn.Kind != yaml.MappingNode {
 			continue
@@ -321,6 +337,13 @@ func (p *configParser) serverList(n *yaml.Node, at string) []probes.Server {
 			continue
 		}
 		username, password, rest := creds.done(sn)
+		static := rest == nil && (creds.hasPassword || username != "")
+		switch {
+		case publicNode != nil && !static:
+			p.errorf(publicNode, field+".public_credential", "applies to a static credential (username and credential) only; this entry has none")
+		case static && !public:
+			p.static = append(p.static, staticEntry{list: at, field: field, node: sn})
+		}
 		for j, raw := range urls {
 			ufield := fmt.Sprintf("%s.urls[%d]", field, j)
 			if scalarURL {
@@ -337,6 +360,7 @@ func (p *configParser) serverList(n *yaml.Node, at string) []probes.Server {
 				continue
 			}
 			s.Username, s.Password, s.REST = username, password, rest
+			s.PublicCredential = static && public
 			out = append(out, s)
 		}
 	}

@@ -454,3 +454,52 @@ precall:
 		}
 	}
 }
+
+// TestPublicCredential: public_credential marks a static credential the
+// pre-call page may hand out; the top-level one, the CLI's, stays
+// unmarked (the page tests precall.servers).
+func TestPublicCredential(t *testing.T) {
+	cfg, err := parseTestConfig(t, "testdata/config/valid-precall-public-credential.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Servers[0]; !s.Static() || s.PublicCredential {
+		t.Errorf("top-level server: static %v, public %v; want static, not public", s.Static(), s.PublicCredential)
+	}
+	pc := cfg.Precall.Servers
+	if len(pc) != 2 || !pc[0].Static() || !pc[0].PublicCredential || pc[1].Static() || pc[1].PublicCredential {
+		t.Errorf("precall servers: %+v", pc)
+	}
+}
+
+// TestSessionLimits: precall's caps on sessions as read, and the shares
+// they leave out resolved from the cap: an address a thirty-second (at
+// least 2), a network an eighth (at least 4), both within the cap.
+func TestSessionLimits(t *testing.T) {
+	cfg, err := ParseConfig("p.yml", []byte(`version: 1
+precall:
+  max_sessions: 64
+  max_sessions_per_network: 16
+  origins: [https://precall.example.com, "http://[::1]:9781"]
+`), ConfigEnv{Catalog: Catalog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := cfg.Precall
+	if pc.Sessions != (SessionLimits{Max: 64, PerNetwork: 16}) || len(pc.Origins) != 2 {
+		t.Fatalf("precall = %+v", pc)
+	}
+	for _, tc := range []struct{ in, def, want SessionLimits }{
+		{SessionLimits{}, SessionLimits{}, SessionLimits{100, 3, 12}},
+		{pc.Sessions, SessionLimits{}, SessionLimits{64, 2, 16}},
+		{SessionLimits{Max: 8}, SessionLimits{}, SessionLimits{8, 2, 4}},
+		{SessionLimits{Max: 1}, SessionLimits{}, SessionLimits{1, 1, 1}},
+		{SessionLimits{Max: 1000}, SessionLimits{}, SessionLimits{1000, 31, 125}},
+		{SessionLimits{}, SessionLimits{Max: 256, PerAddress: 256}, SessionLimits{256, 256, 256}},
+		{SessionLimits{PerAddress: 5}, SessionLimits{Max: 20, PerAddress: 9}, SessionLimits{20, 5, 5}},
+	} {
+		if got := tc.in.Resolved(tc.def); got != tc.want {
+			t.Errorf("%+v.Resolved(%+v) = %+v, want %+v", tc.in, tc.def, got, tc.want)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package checks
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +34,60 @@ type Precall struct {
 	// ResultsPerHour caps the results one client address stores an hour
 	// (its /24 or /48 network five times as many); 0 means the default.
 	ResultsPerHour int
+	// Sessions are the caps on sessions in progress the section sets (0:
+	// not set).
+	Sessions SessionLimits
+	// Origins are the page's own origins (scheme://host[:port]) besides
+	// the host it is reached at, for a proxy that rewrites Host.
+	Origins []string
+}
+
+// SessionLimits cap the pre-call page's sessions in progress: in all
+// (Max), from one client address (an IPv4 address, an IPv6 /64) and from
+// one network (an IPv4 /24, an IPv6 /48), so that one address or one
+// network cannot take the page from everyone else.
+type SessionLimits struct {
+	Max, PerAddress, PerNetwork int
+}
+
+// DefaultMaxSessions is the page's cap on sessions in progress.
+const DefaultMaxSessions = 100
+
+// maxSessionsLimit bounds max_sessions: each session may hold a call
+// with the server's peers.
+const maxSessionsLimit = 10000
+
+// Resolved fills what l leaves out: Max from def (else
+// DefaultMaxSessions), each share from def, else from Max. One address
+// gets a thirty-second of the cap, at least 2 (a household may run two
+// checks at once); one network an eighth, at least 4, so it takes eight
+// networks to fill the cap. Shares stay within Max, and a network's is at
+// least an address's.
+func (l SessionLimits) Resolved(def SessionLimits) SessionLimits {
+	out := SessionLimits{Max: cmp.Or(l.Max, def.Max, DefaultMaxSessions)}
+	out.PerAddress = min(out.Max, cmp.Or(l.PerAddress, def.PerAddress, max(2, out.Max/32)))
+	out.PerNetwork = min(out.Max, max(out.PerAddress, cmp.Or(l.PerNetwork, def.PerNetwork, max(4, out.Max/8))))
+	return out
 }
 
 func (p *configParser) precall(k, n *yaml.Node) *Precall {
 	pc := &Precall{Where: fmt.Sprintf("%s:%d", p.file, k.Line)}
+	var perAddress, perNetwork *yaml.Node
+	defer func() {
+		// The shares as given must fit the cap (as given or default).
+		l := pc.Sessions.Resolved(SessionLimits{})
+		addressFits := perAddress == nil || pc.Sessions.PerAddress <= l.Max
+		if !addressFits {
+			p.errorf(perAddress, "precall.max_sessions_per_address", "%d is more than max_sessions (%d)", pc.Sessions.PerAddress, l.Max)
+		}
+		switch {
+		case perNetwork == nil || pc.Sessions.PerNetwork == 0:
+		case pc.Sessions.PerNetwork > l.Max:
+			p.errorf(perNetwork, "precall.max_sessions_per_network", "%d is more than max_sessions (%d)", pc.Sessions.PerNetwork, l.Max)
+		case addressFits && pc.Sessions.PerNetwork < l.PerAddress:
+			p.errorf(perNetwork, "precall.max_sessions_per_network", "%d is less than max_sessions_per_address (%d): a network holds at least an address's share", pc.Sessions.PerNetwork, l.PerAddress)
+		}
+	}()
 	p.fields(n, "precall", map[string]func(k, v *yaml.Node){
 		"enabled":             func(k, v *yaml.Node) { pc.Disabled = !p.boolean(v, "precall.enabled") },
 		"servers":             func(k, v *yaml.Node) { pc.Servers = p.serverList(v, "precall.servers") },
@@ -49,6 +101,16 @@ func (p *configParser) precall(k, n *yaml.Node) *Precall {
 			}
 			pc.ResultsPerHour = n
 		},
+		"max_sessions": func(k, v *yaml.Node) {
+			pc.Sessions.Max = p.count(v, "precall.max_sessions", maxSessionsLimit)
+		},
+		"max_sessions_per_address": func(k, v *yaml.Node) {
+			pc.Sessions.PerAddress, perAddress = p.count(v, "precall.max_sessions_per_address", maxSessionsLimit), v
+		},
+		"max_sessions_per_network": func(k, v *yaml.Node) {
+			pc.Sessions.PerNetwork, perNetwork = p.count(v, "precall.max_sessions_per_network", maxSessionsLimit), v
+		},
+		"origins": func(k, v *yaml.Node) { pc.Origins = p.origins(v, "precall.origins") },
 		"retention": func(k, v *yaml.Node) {
 			d, err := ParseRetention(v.Value)
 			if v.Kind != yaml.ScalarNode || err != nil {
@@ -90,4 +152,68 @@ func ParseRetention(s string) (time.Duration, error) {
 		return 0, errors.New("want a duration like 30d, 2w or 720h, at least 1m")
 	}
 	return d, nil
+}
+
+// pageCredentials refuses static credentials the pre-call page would hand
+// to every visitor: those in precall.servers, and those of the top-level
+// servers when a precall section that is on tests them. A config without
+// a precall section may be a CLI run's: there the page leaves such servers
+// out (the CLI and the exporter use them as before).
+func (p *configParser) pageCredentials(cfg *Config) {
+	pc := cfg.Precall
+	if pc == nil {
+		return
+	}
+	for _, e := range p.static {
+		switch {
+		case e.list == "precall.servers":
+			p.errorf(e.node, e.field, "a static TURN credential would go to every visitor of the pre-call page: "+
+				"give a secret (TURN REST, minted per session) or, if anyone may have this one, set public_credential: true")
+		case pc.Servers == nil && !pc.Disabled:
+			p.errorf(e.node, e.field, "a static TURN credential would go to every visitor of the pre-call page (the precall section at %s tests these servers): "+
+				"give a secret (TURN REST, minted per session), list the page's own servers under precall.servers, "+
+				"or, if anyone may have this one, set public_credential: true", pc.Where)
+		}
+	}
+}
+
+// count reads a whole number from 1 to most.
+func (p *configParser) count(n *yaml.Node, field string, most int) int {
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil || v < 1 || v > most {
+		p.errorf(n, field, "invalid value %s (want a whole number from 1 to %d)", kindName(n), most)
+		return 0
+	}
+	return v
+}
+
+// origins reads the page's own origins: each scheme://host[:port], as a
+// browser sends in its Origin header.
+func (p *configParser) origins(n *yaml.Node, field string) []string {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, field, "want a list of origins like https://precall.example.com, got %s", kindName(n))
+		return nil
+	}
+	var out []string
+	for i, it := range n.Content {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		o := p.str(it, f)
+		if o == "" {
+			continue
+		}
+		if err := http.NewCrossOriginProtection().AddTrustedOrigin(o); err != nil {
+			p.errorf(it, f, "invalid origin %q (want scheme://host[:port], no path, like https://precall.example.com)", clip(o, 100))
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// clip cuts s to n bytes for a message.
+func clip(s string, n int) string {
+	if len(s) > n {
+		return strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
 }

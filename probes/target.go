@@ -46,6 +46,10 @@ type Server struct {
 	Password          string
 	// REST, when set, mints Username and Password for each run.
 	REST *RESTSecret
+	// PublicCredential marks a static Username and Password the operator
+	// lets anyone have: the pre-call page hands a server's credential to
+	// every visitor, and leaves out one not marked so.
+	PublicCredential bool
 }
 
 // ParseServer parses a stun:, stuns:, turn: or turns: URI. Errors name the

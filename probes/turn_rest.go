@@ -41,3 +41,9 @@ func (s Server) Minted(now time.Time) Server {
 	}
 	return s
 }
+
+// Static reports whether s holds a long-term credential as written (a
+// username or password, not minted from a REST secret).
+func (s Server) Static() bool {
+	return s.REST == nil && (s.Username != "" || s.Password != "")
+}

@@ -173,6 +173,16 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	for _, s := range servers {
 		fmt.Fprintf(stdout, "    %s\n", s)
 	}
+	// Without a precall section the file may be a CLI run's: rtcprobe
+	// serve's page then tests these servers but those with a static
+	// credential, which it would hand to every visitor.
+	if cfg.Precall == nil {
+		for _, s := range cfg.Servers {
+			if s.Static() && !s.PublicCredential {
+				fmt.Fprintf(stdout, "    pre-call page (rtcprobe serve) leaves out %s: a static credential would go to every visitor (give a secret, or public_credential: true)\n", s)
+			}
+		}
+	}
 	// Modules (rtcprobe serve) resolve as profiles of their own.
 	for _, name := range slices.Sorted(maps.Keys(cfg.Modules)) {
 		m := cfg.Modules[name]

@@ -62,6 +62,9 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404 the pre-call page is disabled", http.StatusNotFound)
 		return
 	}
+	if !p.sameOrigin(w, r, st) {
+		return
+	}
 	now := p.opt.Now()
 	client := clientAddr(r)
 	if !p.limiter.allow(client, now) {
@@ -83,9 +86,7 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := p.sessions.add(s); err != nil {
-		p.metrics.refused.WithLabelValues("full").Inc()
-		w.Header().Set("Retry-After", "10")
-		http.Error(w, "503 "+err.Error()+": try again shortly", http.StatusServiceUnavailable)
+		p.refuseSession(w, err)
 		return
 	}
 	setup := browser.CallSetup{Headers: map[string]string{sessionHeader: s.token}}
@@ -104,8 +105,49 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
+// refuseSession answers a session the cap or its client's share refused:
+// 503 when the page is full (anyone may try again shortly), 429 when this
+// client's address or network holds its share (until one of its sessions
+// ends: its result is posted, or it expires).
+func (p *Precall) refuseSession(w http.ResponseWriter, err error) {
+	l := p.sessions.currentLimits()
+	switch err {
+	case errAddress:
+		p.metrics.refused.WithLabelValues("address").Inc()
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, fmt.Sprintf("429 %v (at most %d, its share): finish or wait out a check in progress", err, l.PerAddress), http.StatusTooManyRequests)
+	case errNetwork:
+		p.metrics.refused.WithLabelValues("network").Inc()
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, fmt.Sprintf("429 %v (at most %d from one /24 or /48, its share): try again shortly", err, l.PerNetwork), http.StatusTooManyRequests)
+	default:
+		p.metrics.refused.WithLabelValues("full").Inc()
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "503 "+err.Error()+": try again shortly", http.StatusServiceUnavailable)
+	}
+}
+
+// sameOrigin refuses a request a page of another site sent (403): its
+// visitors' browsers would otherwise start sessions here from their
+// addresses, around every per-client share. A browser says where a
+// request comes from (Sec-Fetch-Site, Origin); a request with neither is
+// not a browser's cross-site one (curl, a script) and passes, held to its
+// own address's shares.
+func (p *Precall) sameOrigin(w http.ResponseWriter, r *http.Request, st *state) bool {
+	if st.origin == nil || st.origin.Check(r) == nil {
+		return true
+	}
+	p.metrics.refused.WithLabelValues("origin").Inc()
+	http.Error(w, "403 forbidden: a cross-origin request (Origin or Sec-Fetch-Site is not this page's own); "+
+		"open the pre-call page from this server", http.StatusForbidden)
+	return false
+}
+
 // session returns the request's session, or answers with why not.
 func (p *Precall) session(w http.ResponseWriter, r *http.Request) *session {
+	if !p.sameOrigin(w, r, p.state.Load()) {
+		return nil
+	}
 	token := r.Header.Get(sessionHeader)
 	s := p.sessions.get(token)
 	if token == "" || s == nil {

@@ -12,7 +12,7 @@ import (
 // at them (up, the worst call), and the time to connect.
 func BenchmarkCallSessions(b *testing.B) {
 	const sessions = 50
-	f := startFixture(b, fixtureConfig{opt: Options{SessionsPerMinute: 10000, MaxSessions: 200}})
+	f := startFixture(b, fixtureConfig{opt: Options{SessionsPerMinute: 10000, MaxSessions: 200, MaxSessionsPerAddress: 200, MaxSessionsPerNetwork: 200}})
 	for b.Loop() {
 		run := runLoad(b, f, sessions, 10*time.Second)
 		var connect []time.Duration

@@ -85,7 +85,7 @@ func TestRefusedTokenBodyUnread(t *testing.T) {
 // 503.
 func TestResultPostsHeap(t *testing.T) {
 	const posts, bound = 256, 256 << 20
-	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 10000, MaxSessions: posts}})
+	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 10000, MaxSessions: posts, MaxSessionsPerAddress: posts, MaxSessionsPerNetwork: posts}})
 	f.pre.budgetWait = 2 * time.Second // keeps the test short
 	tokens := make([]string, posts)
 	for i := range tokens {

@@ -266,7 +266,8 @@ func (l loadRun) downLossPct() float64 {
 // the server's peers at once; media flows both ways, nothing is lost on
 // loopback, and each result is stored, judged.
 func TestPionClients(t *testing.T) {
-	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 1000}})
+	// Six calls from one address: more than its share by default.
+	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 1000, MaxSessionsPerAddress: 6}})
 	run := runLoad(t, f, 6, 2*time.Second)
 	for _, o := range run.outcomes {
 		if o.Echoed != 10 || o.DownVideo.Frames < 20 || o.Down.Packets < 100 || o.ReportID == "" {

@@ -18,7 +18,7 @@ func newMetrics() *metrics {
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_results_total",
 			Help: "Pre-call results stored, by verdict."}, []string{"verdict"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_refused_total",
-			Help: "Pre-call requests refused: rate (per-address limit), full (too many sessions), replay (a token used twice, or a second post in flight), busy (too many results posted at once), quota (a client's results an hour, precall.results_per_hour), too_large (a judged report over 64 KiB), store (the store could not write the result)."}, []string{"reason"}),
+			Help: "Pre-call requests refused: origin (a cross-origin request), rate (sessions a minute from one address), full (the cap on sessions in progress), address and network (one client address's or network's share of it), replay (a token used twice, or a second post in flight), busy (too many results posted at once), quota (a client's results an hour, precall.results_per_hour), too_large (a judged report over 64 KiB), store (the store could not write the result)."}, []string{"reason"}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rtcprobe_precall_result_write_seconds",
 			Help: "Time to store a pre-call result durably.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
 	}

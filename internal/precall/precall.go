@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,8 +45,11 @@ type Options struct {
 	// (default 3 minutes); TURN credentials minted for a session expire
 	// with it (at least 5 minutes, for the relays it allocates).
 	SessionTTL time.Duration
-	// MaxSessions caps sessions open at once (default 100).
-	MaxSessions int
+	// MaxSessions caps sessions in progress at once (default 100), and
+	// MaxSessionsPerAddress and MaxSessionsPerNetwork those of one client
+	// address and one client network (default: shares of MaxSessions,
+	// checks.SessionLimits.Resolved); the config's precall section wins.
+	MaxSessions, MaxSessionsPerAddress, MaxSessionsPerNetwork int
 	// SessionsPerMinute is how many sessions one client address may
 	// start per minute (default 10).
 	SessionsPerMinute int
@@ -88,7 +90,9 @@ type state struct {
 	run *engine.Run
 	// fullAddress keeps clients' whole addresses.
 	fullAddress bool
-	retention   time.Duration
+	// origin refuses the session API to pages of other sites.
+	origin    *http.CrossOriginProtection
+	retention time.Duration
 }
 
 var _ serve.Component = (*Precall)(nil)
@@ -104,9 +108,7 @@ func New(opt Options) (*Precall, error) {
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 3 * time.Minute
 	}
-	if opt.MaxSessions <= 0 {
-		opt.MaxSessions = 100
-	}
+	opt.MaxSessions, opt.MaxSessionsPerAddress, opt.MaxSessionsPerNetwork = max(0, opt.MaxSessions), max(0, opt.MaxSessionsPerAddress), max(0, opt.MaxSessionsPerNetwork)
 	if opt.SessionsPerMinute <= 0 {
 		opt.SessionsPerMinute = 10
 	}
@@ -117,7 +119,7 @@ func New(opt Options) (*Precall, error) {
 		opt.Now = time.Now
 	}
 	p := &Precall{opt: opt, log: opt.Logger, limiter: newAddrLimiter(opt.SessionsPerMinute), metrics: newMetrics(), stop: make(chan struct{}), poke: make(chan struct{}, 1)}
-	p.sessions = newSessions(opt.MaxSessions, opt.Now)
+	p.sessions = newSessions(checks.SessionLimits{}.Resolved(p.sessionDefaults()), opt.Now)
 	p.quota = newResultQuota(defaultResultsPerHour)
 	p.health = &storeHealth{st: opt.Store}
 	p.readBudget, p.parseBudget = semaphore.NewWeighted(readBudget), semaphore.NewWeighted(parseBudget)
@@ -142,7 +144,12 @@ func (p *Precall) Routes(r *serve.Router) {
 	r.Admin("GET /admin/export", http.HandlerFunc(p.serveExport))
 	r.Admin("GET /api/v1/results", http.HandlerFunc(p.serveAPIList))
 	r.Admin("GET /api/v1/results/{id}", http.HandlerFunc(p.serveAPIResult))
-	p.metrics.register(r.Metrics(), p.sessions.live, p.health.writable)
+	p.metrics.register(r.Metrics(), p.sessions.inProgress, p.health.writable)
+}
+
+// sessionDefaults are the caps on sessions the options set.
+func (p *Precall) sessionDefaults() checks.SessionLimits {
+	return checks.SessionLimits{Max: p.opt.MaxSessions, PerAddress: p.opt.MaxSessionsPerAddress, PerNetwork: p.opt.MaxSessionsPerNetwork}
 }
 
 // defaultResultsPerHour is precall.results_per_hour when the config does
@@ -194,16 +201,7 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if len(servers) == 0 && p.opt.Embedded != nil {
 		servers = p.opt.Embedded.RESTServers(p.credentialTTL())
 	}
-	// Credentials minted per session live as long as it (on a copy: the
-	// config is shared with the other components).
-	servers = slices.Clone(servers)
-	for i, s := range servers {
-		if s.REST != nil {
-			r := *s.REST
-			r.TTL = min(r.TTL, p.credentialTTL())
-			servers[i].REST = &r
-		}
-	}
+	servers = p.pageServers(servers)
 	profile := pc.Profile
 	if profile == "" {
 		profile = "precall"
@@ -222,9 +220,40 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if n := len(run.Plan.Jobs()); n > maxTasks {
 		return fmt.Errorf("%s: the page would run %d checks, more than %d: name fewer servers", where, n, maxTasks)
 	}
-	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention})
+	origin := http.NewCrossOriginProtection()
+	for _, o := range pc.Origins {
+		if err := origin.AddTrustedOrigin(o); err != nil {
+			return fmt.Errorf("%s: origins: %w", where, err)
+		}
+	}
+	p.sessions.setLimits(pc.Sessions.Resolved(p.sessionDefaults()))
+	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention, origin: origin})
 	p.quota.setPerHour(perHour)
 	return nil
+}
+
+// pageServers are the servers the page may hand to browsers, on a copy
+// (the config is shared with the other components): a static credential
+// goes to every visitor, so a server with one is left out unless the
+// operator marked it public_credential (the config refuses one in
+// precall.servers; the top-level servers' are the CLI's and the
+// exporter's). Credentials minted per session live as long as it.
+func (p *Precall) pageServers(servers []probes.Server) []probes.Server {
+	var out []probes.Server
+	for _, s := range servers {
+		if s.Static() && !s.PublicCredential {
+			p.log.Warn("pre-call: a server with a static credential is left out of the page, which would hand it to every visitor "+
+				"(give it a secret, or public_credential: true)", "server", s.String())
+			continue
+		}
+		if s.REST != nil {
+			r := *s.REST
+			r.TTL = min(r.TTL, p.credentialTTL())
+			s.REST = &r
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // setState puts a new state in force and wakes housekeeping, which may

@@ -30,10 +30,13 @@ type session struct {
 	created time.Time
 	expires time.Time
 	client  netip.Addr
-	st      *state
-	plan    *checks.Plan
-	jobs    []checks.Job
-	tasks   []browser.Task
+	// ss is where it counts against the cap and its client's shares
+	// while in progress (set by add).
+	ss    *sessions
+	st    *state
+	plan  *checks.Plan
+	jobs  []checks.Job
+	tasks []browser.Task
 
 	mu    sync.Mutex
 	peers map[int]*browser.CallPeer
@@ -44,8 +47,8 @@ type session struct {
 	// post whose write failed can be retried, and the retry stores this
 	// same report (the calls' stats are read once, when it is judged).
 	judged *judgedResult
-	// ended is set under mu (so peer and post see it with posted) but
-	// read without it where sessions are counted (under sessions.mu).
+	// ended is set under mu (so peer and post see it with posted); the
+	// first end takes the session off its counts.
 	ended atomic.Bool
 	// reading is true while one post's body is read and checked: a
 	// token has one body in flight at a time.
@@ -53,7 +56,10 @@ type session struct {
 }
 
 var (
-	errFull     = errors.New("too many pre-call sessions at once")
+	errFull = errors.New("too many pre-call sessions at once")
+	// errAddress and errNetwork refuse a session over its client's share.
+	errAddress  = errors.New("too many pre-call sessions from this address at once")
+	errNetwork  = errors.New("too many pre-call sessions from this network at once")
 	errAnswered = errors.New("this call was answered already")
 	errEnded    = errors.New("the session is over")
 	errSpent    = errors.New("this session's result was posted already; start a new check")
@@ -143,45 +149,100 @@ func (s *session) stored() {
 // until it expires, so a replayed token is told why it is refused.
 func (s *session) end() {
 	s.mu.Lock()
-	s.ended.Store(true)
+	first := !s.ended.Swap(true)
 	peers := s.peers
 	s.peers = map[int]*browser.CallPeer{}
 	s.mu.Unlock()
+	if first && s.ss != nil {
+		s.ss.ended(s)
+	}
 	for _, p := range peers {
 		p.Close()
 	}
 }
 
-// sessions are the sessions known, by token.
+// sessions are the sessions known, by token, and those in progress
+// counted in all, by client address and by client network.
 type sessions struct {
-	max int
 	now func() time.Time
 
 	mu      sync.Mutex
+	limits  checks.SessionLimits
 	byToken map[string]*session
+	live    int
+	byAddr  map[netip.Prefix]int
+	byNet   map[netip.Prefix]int
 }
 
-func newSessions(max int, now func() time.Time) *sessions {
-	return &sessions{max: max, now: now, byToken: map[string]*session{}}
+func newSessions(limits checks.SessionLimits, now func() time.Time) *sessions {
+	return &sessions{limits: limits, now: now, byToken: map[string]*session{}, byAddr: map[netip.Prefix]int{}, byNet: map[netip.Prefix]int{}}
 }
 
-// add registers a new session with an unguessable token.
-func (ss *sessions) add(s *session) error {
+// setLimits puts new caps in force (a reload); sessions in progress
+// stay, and new ones wait until they fit.
+func (ss *sessions) setLimits(l checks.SessionLimits) {
+	ss.mu.Lock()
+	ss.limits = l
+	ss.mu.Unlock()
+}
+
+// currentLimits are the caps in force.
+func (ss *sessions) currentLimits() checks.SessionLimits {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	live := 0
-	for _, o := range ss.byToken {
-		if !o.ended.Load() {
-			live++
-		}
+	return ss.limits
+}
+
+// clientKeys are the shares a client counts against: its address (an
+// IPv4 address, or the /64 an IPv6 host has to choose from) and its
+// network (an IPv4 /24, an IPv6 /48).
+func clientKeys(a netip.Addr) (addr, network netip.Prefix) {
+	bits, netBits := 32, 24
+	if a.Is6() {
+		bits, netBits = 64, 48
 	}
-	if live >= ss.max {
+	addr, _ = a.Prefix(bits)
+	network, _ = a.Prefix(netBits)
+	return addr, network
+}
+
+// add registers a new session with an unguessable token if it fits the
+// cap and its client's shares; the error says which refused it.
+func (ss *sessions) add(s *session) error {
+	addr, network := clientKeys(s.client)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	switch {
+	case ss.byAddr[addr] >= ss.limits.PerAddress:
+		return errAddress
+	case ss.byNet[network] >= ss.limits.PerNetwork:
+		return errNetwork
+	case ss.live >= ss.limits.Max:
 		return errFull
 	}
+	ss.live++
+	ss.byAddr[addr]++
+	ss.byNet[network]++
+	s.ss = ss
 	s.token = rand.Text()
 	s.peers = map[int]*browser.CallPeer{}
 	ss.byToken[s.token] = s
 	return nil
+}
+
+// ended takes a session that ended off the counts (once: end calls it
+// the first time only).
+func (ss *sessions) ended(s *session) {
+	addr, network := clientKeys(s.client)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.live--
+	if ss.byAddr[addr]--; ss.byAddr[addr] <= 0 {
+		delete(ss.byAddr, addr)
+	}
+	if ss.byNet[network]--; ss.byNet[network] <= 0 {
+		delete(ss.byNet, network)
+	}
 }
 
 // get returns the session of a token, or nil (unknown or expired).
@@ -195,17 +256,11 @@ func (ss *sessions) get(token string) *session {
 	return s
 }
 
-// live counts the sessions in progress.
-func (ss *sessions) live() int {
+// inProgress counts the sessions in progress.
+func (ss *sessions) inProgress() int {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	n := 0
-	for _, s := range ss.byToken {
-		if !s.ended.Load() {
-			n++
-		}
-	}
-	return n
+	return ss.live
 }
 
 // expire forgets expired sessions and ends their calls.

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rtcprobe/rtcprobe/checks"
 )
 
 // TestSessionsUnderConcurrentUse: results posted (each ends its session)
@@ -17,7 +19,9 @@ import (
 // with -race: whether a session had ended was read without the lock it
 // was written under.
 func TestSessionsUnderConcurrentUse(t *testing.T) {
-	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 1000}})
+	// 32 sessions from two addresses in one /24: the shares of one
+	// address and one network are not what this test is about.
+	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 1000, MaxSessionsPerAddress: 100, MaxSessionsPerNetwork: 100}})
 	const runs = 16
 	bodies := make([]string, runs)
 	tokens := make([]string, runs)
@@ -78,7 +82,7 @@ func TestSessionsUnderConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := f.pre.sessions.live(); n != runs {
+	if n := f.pre.sessions.inProgress(); n != runs {
 		t.Errorf("%d sessions live, want the %d started last", n, runs)
 	}
 }
@@ -87,7 +91,7 @@ func TestSessionsUnderConcurrentUse(t *testing.T) {
 // (whose reads and writes order goroutines for the race detector and can
 // hide it): sessions end while others are counted and added.
 func TestSessionEndWhileCounted(t *testing.T) {
-	ss := newSessions(1000, time.Now)
+	ss := newSessions(checks.SessionLimits{Max: 1000, PerAddress: 1000, PerNetwork: 1000}, time.Now)
 	var all []*session
 	for range 64 {
 		s := &session{expires: time.Now().Add(time.Hour)}
@@ -107,7 +111,7 @@ func TestSessionEndWhileCounted(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for range all {
-			ss.live()
+			ss.inProgress()
 		}
 	}()
 	go func() {
@@ -119,7 +123,7 @@ func TestSessionEndWhileCounted(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	if n := ss.live(); n != len(all) {
+	if n := ss.inProgress(); n != len(all) {
 		t.Errorf("%d sessions live, want the %d added last", n, len(all))
 	}
 }
