@@ -23,6 +23,9 @@ var binary string
 // TestMain finds or builds the real binary once; the CLI tests run it end
 // to end.
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(siegeEnv); addr != "" {
+		os.Exit(siegeAttack(addr))
+	}
 	var (
 		cleanup func()
 		err     error

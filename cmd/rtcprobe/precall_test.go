@@ -28,20 +28,24 @@ var resultLine = regexp.MustCompile(`msg="pre-call result" id=([A-Z2-7]{26}) ver
 // it for the pre-call page, reporting the results it stores.
 type precallServe struct {
 	*serveProc
+	dsn     string
 	results chan [2]string // id, verdict
 }
 
-// startPrecallServe runs the binary (in ns when given) with --db dsn and
-// any further args.
+// startPrecallServe runs the binary (in ns when given) with --db dsn (""
+// is SQLite in a temporary directory) and any further args.
 func startPrecallServe(t *testing.T, ns *netlab.NS, dsn string, args ...string) *precallServe {
 	t.Helper()
+	if dsn == "" {
+		dsn = filepath.Join(t.TempDir(), "results.db")
+	}
 	results := make(chan [2]string, 16)
 	p := startServeIn(t, ns, nil, func(line string) {
 		if m := resultLine.FindStringSubmatch(line); m != nil {
 			results <- [2]string{m[1], m[2]}
 		}
 	}, append([]string{"--db", dsn}, args...)...)
-	return &precallServe{serveProc: p, results: results}
+	return &precallServe{serveProc: p, dsn: dsn, results: results}
 }
 
 // result waits for the server to store a result.
