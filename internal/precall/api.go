@@ -3,6 +3,7 @@ package precall
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,8 +69,9 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 	s := &session{created: now, expires: now.Add(p.opt.SessionTTL), client: client, st: st}
 	plan := *st.run.Plan
 	plan.Servers = make([]probes.Server, len(st.run.Plan.Servers))
+	tag := rand.Text()[:16]
 	for i, srv := range st.run.Plan.Servers {
-		plan.Servers[i] = srv.Minted(now)
+		plan.Servers[i] = mintedFor(srv, now, tag)
 	}
 	s.plan = &plan
 	for _, j := range plan.Jobs() {
