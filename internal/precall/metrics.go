@@ -9,6 +9,7 @@ type metrics struct {
 	results      *prometheus.CounterVec
 	refused      *prometheus.CounterVec
 	writeSeconds prometheus.Histogram
+	candidates   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -19,6 +20,8 @@ func newMetrics() *metrics {
 			Help: "Pre-call results stored, by verdict."}, []string{"verdict"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_refused_total",
 			Help: "Pre-call requests refused: rate (per-address limit), full (too many sessions), replay (a token used twice, or a second post in flight), busy (too many results posted at once)."}, []string{"reason"}),
+		candidates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_peer_candidates_total",
+			Help: "Remote ICE candidates of offers to the server's pion peer: accepted, or dropped by reason: address (loopback, private, link-local, multicast, … not in peer_allowed_networks), name (mDNS or other host names, never resolved), malformed, budget (over 16 a call or 64 a session)."}, []string{"result"}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rtcprobe_precall_result_write_seconds",
 			Help: "Time to store a pre-call result durably.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
 	}
@@ -32,5 +35,5 @@ func (m *metrics) register(r prometheus.Registerer, live func() int) {
 	}
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rtcprobe_precall_sessions_active", Help: "Pre-call sessions in progress."},
 		func() float64 { return float64(live()) })
-	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, active)
+	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, m.candidates, active)
 }

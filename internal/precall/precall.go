@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -85,6 +86,21 @@ type state struct {
 	// fullAddress keeps clients' whole addresses.
 	fullAddress bool
 	retention   time.Duration
+	// peerNetworks and peerAddresses are precall.peer_allowed_networks
+	// and precall.peer_addresses (candidates.go).
+	peerNetworks  []netip.Prefix
+	peerAddresses []netip.Addr
+}
+
+// candidatePolicy is where st lets the server's peer send checks: public
+// addresses, the networks the operator allows, and the embedded TURN
+// server's own relays.
+func (p *Precall) candidatePolicy(st *state) candidatePolicy {
+	cp := candidatePolicy{allowed: st.peerNetworks}
+	if p.opt.Embedded != nil {
+		cp.relay = p.opt.Embedded.IsRelay
+	}
+	return cp
 }
 
 var _ serve.Component = (*Precall)(nil)
@@ -208,7 +224,8 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if n := len(run.Plan.Jobs()); n > maxTasks {
 		return fmt.Errorf("%s: the page would run %d checks, more than %d: name fewer servers", where, n, maxTasks)
 	}
-	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention})
+	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention,
+		peerNetworks: pc.PeerAllowedNetworks, peerAddresses: pc.PeerAddresses})
 	return nil
 }
 

@@ -43,6 +43,8 @@ type session struct {
 	// reading is true while one post's body is read and checked: a
 	// token has one body in flight at a time.
 	reading bool
+	// candidates are the remote candidates its calls may still take.
+	candidates int
 }
 
 var (
@@ -87,6 +89,22 @@ func (s *session) peer(i int, cfg browser.CallPeerConfig) (*browser.CallPeer, er
 	p := browser.NewCallPeer(cfg)
 	s.peers[i] = p
 	return p, nil
+}
+
+// reserveCandidates takes up to n of the session's remote candidates;
+// refundCandidates gives back what a call did not use.
+func (s *session) reserveCandidates(n int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = min(n, s.candidates)
+	s.candidates -= n
+	return n
+}
+
+func (s *session) refundCandidates(n int) {
+	s.mu.Lock()
+	s.candidates += n
+	s.mu.Unlock()
 }
 
 // takePeer hands over task i's peer (nil when it never called), so the
@@ -173,6 +191,7 @@ func (ss *sessions) add(s *session) error {
 	}
 	s.token = rand.Text()
 	s.peers = map[int]*browser.CallPeer{}
+	s.candidates = maxSessionCandidates
 	ss.byToken[s.token] = s
 	return nil
 }
