@@ -12,7 +12,9 @@ import (
 func TestCandidateFilter(t *testing.T) {
 	relay := netip.MustParseAddrPort("127.0.0.1:50000")
 	cp := candidatePolicy{allowed: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, relay: func(ap netip.AddrPort) bool { return ap == relay }}
-	c := func(addr, port string) string { return "a=candidate:1 1 udp 2122260223 " + addr + " " + port + " typ host" }
+	c := func(addr, port string) string {
+		return "a=candidate:1 1 udp 2122260223 " + addr + " " + port + " typ host"
+	}
 	offer := strings.Join([]string{"v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111",
 		c("203.0.113.7", "4000"), c("::ffff:127.0.0.1", "4001"), c("abc.local", "4002"), c("10.1.2.3", "4003"),
 		c("10.2.0.1", "4004"), c("224.0.0.1", "4005"), c("127.0.0.1", "50000"), "a=candidate:bogus", "A=CANDIDATE:1 1 udp 1 127.0.0.1 9 typ host",
