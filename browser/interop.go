@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -176,6 +177,9 @@ func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measu
 	if got.Err != nil {
 		m.AddEvidence("pion", got.Err.Error())
 	}
+	if got.RefusedCandidates != "" {
+		m.AddEvidence("remote candidates dropped", got.RefusedCandidates)
+	}
 	var res interopResult
 	if m.Err = r.Decode("interop", &res); m.Err != nil {
 		return m
@@ -272,6 +276,12 @@ type CallPeerConfig struct {
 	IncludeLoopback bool
 	// STUN servers give a hosted peer server-reflexive candidates.
 	STUN []probes.Server
+	// Addresses, when set, are the only local addresses a hosted peer
+	// offers candidates on (the operator's precall.peer_addresses).
+	Addresses []netip.Addr
+	// RefusedCandidates says which of the offer's remote candidates the
+	// caller dropped before the peer saw them, for the report.
+	RefusedCandidates string
 }
 
 // CallStats is what the pion peer of a call saw.
@@ -290,6 +300,8 @@ type CallStats struct {
 	}
 	// Err is the first thing that went wrong on pion's side.
 	Err error
+	// RefusedCandidates is CallPeerConfig's.
+	RefusedCandidates string
 }
 
 // CallPeer is the pion side of a call with a browser: it answers the
@@ -317,7 +329,7 @@ func NewCallPeer(cfg CallPeerConfig) *CallPeer {
 func (p *CallPeer) Stats() CallStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := CallStats{Video: p.video.Snapshot(), Audio: p.audio.Snapshot(), Codecs: map[string]string{}, Err: p.err}
+	s := CallStats{Video: p.video.Snapshot(), Audio: p.audio.Snapshot(), Codecs: map[string]string{}, Err: p.err, RefusedCandidates: p.cfg.RefusedCandidates}
 	for k, v := range p.codecs {
 		s.Codecs[k] = v
 	}
@@ -336,6 +348,9 @@ func (p *CallPeer) Stats() CallStats {
 // server of a relay call.
 func (p *CallPeer) api(ctx context.Context) (*webrtc.API, webrtc.Configuration, error) {
 	apiCfg := probes.APIConfig{Loopback: !p.cfg.Hosted, IncludeLoopback: p.cfg.Hosted && p.cfg.IncludeLoopback}
+	if p.cfg.Hosted {
+		apiCfg.Addresses = p.cfg.Addresses
+	}
 	conf := webrtc.Configuration{}
 	if r := p.cfg.Relay; r != nil {
 		apiCfg.Relay = true

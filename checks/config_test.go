@@ -3,6 +3,7 @@ package checks
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -428,6 +429,8 @@ precall:
   profile: precall
   full_client_address: true
   retention: 30d
+  peer_allowed_networks: [10.0.0.0/8, "::1", "::ffff:192.168.0.0/112"]
+  peer_addresses: [203.0.113.5, "2001:db8::5"]
   servers:
     - urls: turn:turn.example:3478
       secret: s3cret
@@ -442,6 +445,15 @@ precall:
 	}
 	if len(pc.Servers) != 1 || pc.Servers[0].REST == nil || pc.Servers[0].REST.TTL != 5*time.Minute || len(cfg.Servers) != 1 {
 		t.Fatalf("servers: %v / %v", pc.Servers, cfg.Servers)
+	}
+	if fmt.Sprint(pc.PeerAllowedNetworks) != "[10.0.0.0/8 ::1/128 192.168.0.0/16]" || fmt.Sprint(pc.PeerAddresses) != "[203.0.113.5 2001:db8::5]" {
+		t.Errorf("peer networks %v, addresses %v", pc.PeerAllowedNetworks, pc.PeerAddresses)
+	}
+	for _, bad := range []string{"peer_allowed_networks: [10.0.0.0/33]", "peer_allowed_networks: [224.0.0.0/4]", "peer_allowed_networks: [0.0.0.0]",
+		"peer_allowed_networks: 10.0.0.0/8", "peer_addresses: [0.0.0.0]", "peer_addresses: [turn.example]", "peer_addresses: [10.0.0.0/8]"} {
+		if _, err := ParseConfig("p.yml", []byte("version: 1\nprecall:\n  "+bad+"\n"), ConfigEnv{Catalog: Catalog()}); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
 	}
 	for in, want := range map[string]time.Duration{"0": 0, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "1d": 24 * time.Hour} {
 		if got, err := ParseRetention(in); err != nil || got != want {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,14 @@ type Precall struct {
 	// Origins are the page's own origins (scheme://host[:port]) besides
 	// the host it is reached at, for a proxy that rewrites Host.
 	Origins []string
+	// PeerAllowedNetworks are the loopback, private, link-local and
+	// shared (100.64/10) networks the server's pion peer may send ICE
+	// checks to; by default it sends only to public addresses, so an
+	// anonymous page cannot aim it at the operator's network.
+	PeerAllowedNetworks []netip.Prefix
+	// PeerAddresses are the only local addresses the server's pion peer
+	// offers host candidates on; none means every interface's.
+	PeerAddresses []netip.Addr
 }
 
 // SessionLimits cap the pre-call page's sessions in progress: in all
@@ -119,8 +128,64 @@ func (p *configParser) precall(k, n *yaml.Node) *Precall {
 			}
 			pc.Retention = d
 		},
+		"peer_allowed_networks": func(k, v *yaml.Node) {
+			pc.PeerAllowedNetworks = p.networks(v, "precall.peer_allowed_networks")
+		},
+		"peer_addresses": func(k, v *yaml.Node) { pc.PeerAddresses = p.addresses(v, "precall.peer_addresses") },
 	})
 	return pc
+}
+
+// networks reads a list of CIDR prefixes (an address alone is its own
+// /32 or /128); a multicast or unspecified network is refused, as the
+// peer never sends there.
+func (p *configParser) networks(n *yaml.Node, field string) []netip.Prefix {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, field, "want a list of networks like 10.0.0.0/8, got %s", kindName(n))
+		return nil
+	}
+	var out []netip.Prefix
+	for _, e := range n.Content {
+		s := p.str(e, field)
+		pre, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				p.errorf(e, field, "invalid network %q (want a CIDR like 10.0.0.0/8 or an address)", s)
+				continue
+			}
+			pre = netip.PrefixFrom(a, a.BitLen())
+		}
+		if a := pre.Addr(); a.Is4In6() && pre.Bits() >= 96 {
+			pre = netip.PrefixFrom(a.Unmap(), pre.Bits()-96)
+		}
+		pre = pre.Masked()
+		if a := pre.Addr(); a.IsMulticast() || (a.IsUnspecified() && pre.Bits() == a.BitLen()) {
+			p.errorf(e, field, "%s: the peer never sends to multicast or unspecified addresses", s)
+			continue
+		}
+		out = append(out, pre)
+	}
+	return out
+}
+
+// addresses reads a list of unicast IP addresses of this host.
+func (p *configParser) addresses(n *yaml.Node, field string) []netip.Addr {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, field, "want a list of IP addresses, got %s", kindName(n))
+		return nil
+	}
+	var out []netip.Addr
+	for _, e := range n.Content {
+		s := p.str(e, field)
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" || a.IsUnspecified() || a.IsMulticast() {
+			p.errorf(e, field, "invalid address %q (want a unicast IP address of this host, like 203.0.113.5)", s)
+			continue
+		}
+		out = append(out, a.Unmap())
+	}
+	return out
 }
 
 func (p *configParser) boolean(n *yaml.Node, field string) bool {

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -40,6 +41,9 @@ type APIConfig struct {
 	// TURNDialer, when set, makes the peer's connections to TURN servers
 	// over TCP and TLS (see TURNDialer).
 	TURNDialer Dialer
+	// Addresses, when set, are the only local addresses the peer gathers
+	// candidates on (loopback ones included when named).
+	Addresses []netip.Addr
 	// Codecs, when set, are the only codecs the peer negotiates (a call
 	// that tests one codec); nil means pion's default set.
 	Codecs []webrtc.RTPCodecParameters
@@ -85,6 +89,19 @@ func NewAPI(cfg APIConfig) (*webrtc.API, error) {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	}
+	if len(cfg.Addresses) > 0 {
+		only := map[netip.Addr]bool{}
+		for _, a := range cfg.Addresses {
+			only[a.Unmap()] = true
+			if a.IsLoopback() {
+				se.SetIncludeLoopbackCandidate(true)
+			}
+		}
+		se.SetIPFilter(func(ip net.IP) bool {
+			a, ok := netip.AddrFromSlice(ip)
+			return ok && only[a.Unmap()]
+		})
 	}
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type Server struct {
 	tlsPort    int
 	certPool   *x509.CertPool
 	cert       *x509.Certificate
+	guard      *peerGuard
 }
 
 // Config adjusts the embedded server; the zero value is the default run's.
@@ -95,17 +97,27 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.tlsPort, s.certPool, s.cert = tlsLn.Addr().(*net.TCPAddr).Port, pool, cert.Leaf
-	relay := func() turn.RelayAddressGenerator { return newRelay(cfg.Host) }
+	// Relays reach only this server's own relays (peers.go); the
+	// permission handlers see each request's peer ports (peek.go).
+	s.guard = newPeerGuard(cfg.Host)
+	relay := func() turn.RelayAddressGenerator { return guardedRelay{next: newRelay(cfg.Host), g: s.guard} }
+	permit := func(h turn.PermissionHandler) turn.PermissionHandler {
+		return func(client net.Addr, ip net.IP) bool {
+			return h(client, ip) && (cfg.PermissionHandler == nil || cfg.PermissionHandler(client, ip))
+		}
+	}
+	udpPeek := &peekPacketConn{PacketConn: udp}
+	tcpPeek, tlsPeek, dtlsPeek := newPeekListener(tcp), newPeekListener(tlsLn), newPeekListener(dtlsLn)
 	s.turn, err = turn.NewServer(turn.ServerConfig{
 		Realm:             Realm,
 		AuthHandler:       auth,
 		QuotaHandler:      cfg.QuotaHandler,
 		LoggerFactory:     logs,
-		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler}},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udpPeek, RelayAddressGenerator: relay(), PermissionHandler: permit(udpPeek.permission(s.guard))}},
 		ListenerConfigs: []turn.ListenerConfig{
-			{Listener: tcp, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
-			{Listener: tlsLn, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
-			{Listener: dtlsLn, RelayAddressGenerator: relay(), PermissionHandler: cfg.PermissionHandler},
+			{Listener: tcpPeek, RelayAddressGenerator: relay(), PermissionHandler: permit(tcpPeek.permission(s.guard))},
+			{Listener: tlsPeek, RelayAddressGenerator: relay(), PermissionHandler: permit(tlsPeek.permission(s.guard))},
+			{Listener: dtlsPeek, RelayAddressGenerator: relay(), PermissionHandler: permit(dtlsPeek.permission(s.guard))},
 		},
 	})
 	if err != nil {
@@ -192,6 +204,18 @@ func (s *Server) Certificate() *x509.Certificate { return s.cert }
 
 // Credentials are the throw-away username and password of this run.
 func (s *Server) Credentials() (username, password string) { return s.username, s.password }
+
+// RefusedPeers counts what the server refused to relay to (permissions,
+// datagrams, TCP connections): anything but its own relays on loopback.
+func (s *Server) RefusedPeers() int64 { return s.guard.refused.Load() }
+
+// IsRelay reports whether ap is a UDP relay this server holds now: a peer
+// its clients may reach through it.
+func (s *Server) IsRelay(ap netip.AddrPort) bool {
+	s.guard.mu.Lock()
+	defer s.guard.mu.Unlock()
+	return s.guard.relays[relayAddr{false, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}]
+}
 
 // Close stops the server and releases its ports.
 func (s *Server) Close() error {

@@ -3,6 +3,7 @@ package precall
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,8 +77,9 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 	s := &session{created: now, expires: now.Add(p.opt.SessionTTL), client: client, st: st}
 	plan := *st.run.Plan
 	plan.Servers = make([]probes.Server, len(st.run.Plan.Servers))
+	tag := rand.Text()[:16]
 	for i, srv := range st.run.Plan.Servers {
-		plan.Servers[i] = srv.Minted(now)
+		plan.Servers[i] = mintedFor(srv, now, tag)
 	}
 	s.plan = &plan
 	for _, j := range plan.Jobs() {
@@ -178,18 +180,35 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "400 bad request: the body is not an SDP offer", http.StatusBadRequest)
 		return
 	}
-	cfg := browser.CallPeerConfig{Hosted: true, IncludeLoopback: s.client.IsLoopback(), STUN: s.plan.Servers}
+	// The offer's candidates are judged before pion sees one of them.
+	limit := s.reserveCandidates(maxCallCandidates)
+	f, err := p.candidatePolicy(s.st).filter(string(offer), limit)
+	s.refundCandidates(limit - f.kept)
+	if err != nil {
+		http.Error(w, "400 bad request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.metrics.candidates.WithLabelValues("accepted").Add(float64(f.kept))
+	for why, n := range f.dropped {
+		p.metrics.candidates.WithLabelValues(why).Add(float64(n))
+	}
+	if len(f.dropped) > 0 {
+		p.log.Info("pre-call: remote candidates dropped", "check", s.jobs[i].Check.ID, "target", s.jobs[i].Subject.Name, "kept", f.kept, "dropped", f.summary())
+	}
+	cfg := browser.CallPeerConfig{Hosted: true, IncludeLoopback: s.client.IsLoopback(), STUN: s.plan.Servers,
+		Addresses: s.st.peerAddresses, RefusedCandidates: f.summary()}
 	if t := s.jobs[i].Subject.Target; t.Server.IsTURN() {
 		cfg.Relay = &t
 	}
 	peer, err := s.peer(i, cfg)
 	if err != nil {
+		s.refundCandidates(f.kept)
 		http.Error(w, "409 conflict: "+err.Error(), http.StatusConflict)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
 	defer cancel()
-	answer, err := peer.Answer(ctx, string(offer))
+	answer, err := peer.Answer(ctx, f.sdp)
 	if err != nil {
 		p.log.Warn("pre-call: the pion peer could not answer", "check", s.jobs[i].Check.ID, "target", s.jobs[i].Subject.Name, "err", err)
 		http.Error(w, "502 the server's peer could not answer: "+clean(err.Error(), 300), http.StatusBadGateway)

@@ -34,7 +34,18 @@ type fixtureConfig struct {
 	dsn    string // "" is SQLite in a temporary directory
 	config *checks.Config
 	opt    Options
+	// noConfig runs without a config: the server's peer then refuses
+	// loopback candidates. Otherwise a nil config is loopbackConfig.
+	noConfig bool
 }
+
+// loopbackConfig is what the tests run with unless they say otherwise:
+// the browser, the pion clients and the embedded server are all on
+// loopback, which the server's peer refuses by default.
+const loopbackConfig = `version: 1
+precall:
+  peer_allowed_networks: [127.0.0.0/8, "::1"]
+`
 
 func startFixture(t testing.TB, fc fixtureConfig) *fixture {
 	t.Helper()
@@ -59,6 +70,13 @@ func startFixture(t testing.TB, fc fixtureConfig) *fixture {
 	pre, err := New(opt)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fc.config == nil && !fc.noConfig {
+		cfg, err := checks.ParseConfig("loopback.yml", []byte(loopbackConfig), checks.ConfigEnv{Catalog: checks.Catalog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc.config = cfg
 	}
 	var load func() (*checks.Config, error)
 	if fc.config != nil {

@@ -9,6 +9,7 @@ type metrics struct {
 	results      *prometheus.CounterVec
 	refused      *prometheus.CounterVec
 	writeSeconds prometheus.Histogram
+	candidates   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -19,6 +20,8 @@ func newMetrics() *metrics {
 			Help: "Pre-call results stored, by verdict."}, []string{"verdict"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_refused_total",
 			Help: "Pre-call requests refused: origin (a cross-origin request), rate (sessions a minute from one address), full (the cap on sessions in progress), address and network (one client address's or network's share of it), replay (a token used twice, or a second post in flight), busy (too many results posted at once), quota (a client's results an hour, precall.results_per_hour), too_large (a judged report over 64 KiB), store (the store could not write the result)."}, []string{"reason"}),
+		candidates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_peer_candidates_total",
+			Help: "Remote ICE candidates of offers to the server's pion peer: accepted, or dropped by reason: address (loopback, private, link-local, multicast, … not in peer_allowed_networks), name (mDNS or other host names, never resolved), malformed, budget (over 16 a call or 64 a session)."}, []string{"result"}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rtcprobe_precall_result_write_seconds",
 			Help: "Time to store a pre-call result durably.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
 	}
@@ -40,5 +43,5 @@ func (m *metrics) register(r prometheus.Registerer, live func() int, writable fu
 			}
 			return 0
 		})
-	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, active, up)
+	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, m.candidates, active, up)
 }

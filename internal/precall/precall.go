@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,21 @@ type state struct {
 	// origin refuses the session API to pages of other sites.
 	origin    *http.CrossOriginProtection
 	retention time.Duration
+	// peerNetworks and peerAddresses are precall.peer_allowed_networks
+	// and precall.peer_addresses (candidates.go).
+	peerNetworks  []netip.Prefix
+	peerAddresses []netip.Addr
+}
+
+// candidatePolicy is where st lets the server's peer send checks: public
+// addresses, the networks the operator allows, and the embedded TURN
+// server's own relays.
+func (p *Precall) candidatePolicy(st *state) candidatePolicy {
+	cp := candidatePolicy{allowed: st.peerNetworks}
+	if p.opt.Embedded != nil {
+		cp.relay = p.opt.Embedded.IsRelay
+	}
+	return cp
 }
 
 var _ serve.Component = (*Precall)(nil)
@@ -227,7 +243,8 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 		}
 	}
 	p.sessions.setLimits(pc.Sessions.Resolved(p.sessionDefaults()))
-	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention, origin: origin})
+	p.setState(&state{run: run, fullAddress: pc.FullClientAddress, retention: retention, origin: origin,
+		peerNetworks: pc.PeerAllowedNetworks, peerAddresses: pc.PeerAddresses})
 	p.quota.setPerHour(perHour)
 	return nil
 }

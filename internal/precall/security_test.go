@@ -91,8 +91,8 @@ func TestPageIsSafe(t *testing.T) {
 			for _, srv := range servers {
 				if u, _ := srv.(map[string]any)["username"].(string); u != "" {
 					found = true
-					if !regexp.MustCompile(`^\d{10}$`).MatchString(u) {
-						t.Errorf("TURN username %q: want minted REST credentials (an expiry)", u)
+					if !regexp.MustCompile(`^\d{10}:[A-Z2-7]{16}$`).MatchString(u) {
+						t.Errorf("TURN username %q: want minted REST credentials (an expiry and the session's tag)", u)
 					}
 				}
 			}

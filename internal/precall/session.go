@@ -11,6 +11,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/store"
+	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -53,6 +54,8 @@ type session struct {
 	// reading is true while one post's body is read and checked: a
 	// token has one body in flight at a time.
 	reading bool
+	// candidates are the remote candidates its calls may still take.
+	candidates int
 }
 
 var (
@@ -65,6 +68,23 @@ var (
 	errSpent    = errors.New("this session's result was posted already; start a new check")
 	errBusy     = errors.New("this session's result is being posted")
 )
+
+// mintedFor is srv with TURN REST credentials minted for one session:
+// the username's user part ends in the session's random tag, so two
+// sessions started in the same second get different credentials (the
+// REST username is "expiry:user", and the expiry alone is shared by all
+// of that second) and the TURN server's log tells them apart.
+func mintedFor(srv probes.Server, now time.Time, tag string) probes.Server {
+	if srv.REST != nil {
+		r := *srv.REST
+		if r.User != "" {
+			r.User += "-"
+		}
+		r.User += tag
+		srv.REST = &r
+	}
+	return srv.Minted(now)
+}
 
 // task is the page check of job i.
 func (s *session) task(i int) browser.Task { return s.tasks[i] }
@@ -83,6 +103,22 @@ func (s *session) peer(i int, cfg browser.CallPeerConfig) (*browser.CallPeer, er
 	p := browser.NewCallPeer(cfg)
 	s.peers[i] = p
 	return p, nil
+}
+
+// reserveCandidates takes up to n of the session's remote candidates;
+// refundCandidates gives back what a call did not use.
+func (s *session) reserveCandidates(n int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = min(n, s.candidates)
+	s.candidates -= n
+	return n
+}
+
+func (s *session) refundCandidates(n int) {
+	s.mu.Lock()
+	s.candidates += n
+	s.mu.Unlock()
 }
 
 // takePeer hands over task i's peer (nil when it never called), so the
@@ -226,6 +262,7 @@ func (ss *sessions) add(s *session) error {
 	s.ss = ss
 	s.token = rand.Text()
 	s.peers = map[int]*browser.CallPeer{}
+	s.candidates = maxSessionCandidates
 	ss.byToken[s.token] = s
 	return nil
 }
