@@ -95,7 +95,9 @@ func TestWrongPasswordFloodStarvesNoOne(t *testing.T) {
 		}
 	}
 
-	legit := clientFrom("127.0.0.9", 1, 30*time.Second)
+	// From another network: the guessers' own (127.0.0.0/24) has spent its
+	// budget of wrong passwords, and its first logins wait for it.
+	legit := clientFrom("127.0.1.9", 1, 30*time.Second)
 	for i, path := range []string{"/op", "/metrics", "/admin"} {
 		start := time.Now()
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
@@ -111,7 +113,7 @@ func TestWrongPasswordFloodStarvesNoOne(t *testing.T) {
 		}
 		t.Logf("the right password, %s: %d after %s", path, resp.StatusCode, time.Since(start))
 	}
-	public := clientFrom("127.0.0.10", 1, 30*time.Second)
+	public := clientFrom("127.0.1.10", 1, 30*time.Second)
 	for _, path := range []string{"/page", "/-/healthy"} {
 		resp, err := public.Get(base + path)
 		if err != nil {
@@ -127,4 +129,92 @@ func TestWrongPasswordFloodStarvesNoOne(t *testing.T) {
 		t.Errorf("%d wrong guesses answered other than 401 or 429", n)
 	}
 	t.Logf("%d guesses answered during the test", sent.Load())
+}
+
+// TestGuessersBuyTheirNetworksBudget: 200 addresses in eight networks
+// send wrong passwords as fast as they are answered. Each network gets
+// its budget of comparisons (10, then one every 6 s) and no more, so the
+// right password from a ninth network is checked at once: with one
+// waiter per address, 200 addresses once queued it behind 200
+// comparisons (429 after 10 s), now it is answered 200.
+func TestGuessersBuyTheirNetworksBudget(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-a"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(web, fmt.Appendf(nil, "basic_auth_users:\n  alice: %s\n", hash), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Addr: "127.0.0.1:0", WebConfigFile: web}, newPart())
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := serveOn(t, s)
+	t.Cleanup(func() {
+		_ = s.Shutdown(context.Background())
+		<-served
+	})
+	base := "http://" + s.Addr().String()
+	stop := make(chan struct{})
+	var compared, refused atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for n := range 8 {
+		for a := range 25 {
+			c := clientFrom(fmt.Sprintf("127.0.%d.%d", 10+n, 1+a), 1, 30*time.Second)
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					req, _ := http.NewRequest(http.MethodGet, base+"/op", nil)
+					req.SetBasicAuth("alice", "guess")
+					resp, err := c.Do(req)
+					if err != nil {
+						time.Sleep(10 * time.Millisecond)
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					switch resp.StatusCode {
+					case http.StatusUnauthorized:
+						compared.Add(1)
+					case http.StatusTooManyRequests:
+						refused.Add(1)
+					}
+				}
+			})
+		}
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	for deadline := time.Now().Add(30 * time.Second); refused.Load() < 1000; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the guessers were refused %d times in 30 s", refused.Load())
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/op", nil)
+	req.SetBasicAuth("alice", "s3cret-a")
+	asked := time.Now()
+	resp, err := clientFrom("127.0.30.1", 1, 30*time.Second).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the right password from another network: %d after %s", resp.StatusCode, time.Since(asked))
+	}
+	t.Logf("the right password from another network: %d after %s", resp.StatusCode, time.Since(asked))
+	// Each network's budget: its burst, one more every 6 s, and one
+	// check in flight per address when the budget ran out.
+	budget := int64(8 * (10 + int(time.Since(start)/(6*time.Second)) + 1 + 25))
+	if got := compared.Load(); got > budget {
+		t.Errorf("%d wrong passwords compared in %s from eight networks, their budget is %d", got, time.Since(start).Round(time.Millisecond), budget)
+	}
+	t.Logf("%d compared, %d refused without a comparison, in %s", compared.Load(), refused.Load(), time.Since(start).Round(time.Millisecond))
 }

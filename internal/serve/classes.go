@@ -3,6 +3,7 @@ package serve
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -60,6 +61,10 @@ func authBusy(w http.ResponseWriter, err error) {
 	if !errors.Is(err, errAuthBusy) {
 		err = errAuthBusy
 	}
-	w.Header().Set("Retry-After", "1")
+	retry := 1
+	if r, ok := errors.AsType[*authRefused](err); ok {
+		retry = int(r.retry.Seconds() + 0.999)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	http.Error(w, err.Error(), http.StatusTooManyRequests)
 }

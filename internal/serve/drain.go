@@ -75,6 +75,13 @@ func (s *Server) track(h http.Handler) http.Handler {
 		hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 		s.conns.begin(ci, hasBody, r.ProtoMajor == 2)
 		defer s.conns.end(ci)
+		sw := newStallWriter(w, s.limits.WriteStall)
+		// Armed now for what net/http writes unasked (100 Continue), and
+		// again after the handler for the last flush, which net/http does
+		// once the handler has returned.
+		sw.arm()
+		defer sw.arm()
+		w = sw
 		if hasBody {
 			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(s.limits.BodyTimeout))

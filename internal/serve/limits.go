@@ -27,6 +27,10 @@ type Limits struct {
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes idle keep-alive connections. Default 2 minutes.
 	IdleTimeout time.Duration
+	// WriteStall is how long one write of a response may wait for the
+	// client to take it (HTTP/1: room in the socket; HTTP/2: flow-control
+	// window). Default 10 s.
+	WriteStall time.Duration
 	// BodyTimeout is how long a request may take to send its body
 	// (MaxBodyBytes in it: a minimum rate). Default 10 s.
 	BodyTimeout time.Duration
@@ -54,6 +58,9 @@ func (l Limits) withDefaults() Limits {
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = 2 * time.Minute
 	}
+	if l.WriteStall <= 0 {
+		l.WriteStall = 10 * time.Second
+	}
 	if l.BodyTimeout <= 0 {
 		l.BodyTimeout = 10 * time.Second
 	}
@@ -71,7 +78,7 @@ func (s *Server) limit(c Class, h http.Handler) http.Handler {
 		for k, v := range wc.headers {
 			w.Header().Set(k, v)
 		}
-		if wc.limiter != nil && !wc.limiter.Allow() {
+		if l := wc.limiters[c]; l != nil && !l.Allow() {
 			http.Error(w, "429 too many requests: the web config's rate_limit is reached", http.StatusTooManyRequests)
 			return
 		}

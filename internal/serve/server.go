@@ -206,6 +206,12 @@ func (s *Server) Listen() error {
 		return err
 	}
 	// Under TLS: a handshake that never ends holds its place too.
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() && !s.web.Load().hasUsers() {
+		// Prometheus exporters are open by default; on an address others
+		// reach, the operator should know.
+		s.log.Warn("the operator routes (/metrics, /probe, /status, /-/reload) answer anyone who reaches this address: set basic_auth_users in --web-config",
+			"address", a.String())
+	}
 	cl := newConnLimiter(ln, s.limits.MaxConns, max(4, s.limits.MaxConns/16))
 	s.connLimit.Store(cl)
 	ln = cl
@@ -220,6 +226,12 @@ func (s *Server) Listen() error {
 		ConnContext:       s.conns.context,
 		ConnState:         s.conns.state,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// A stream is a request: its place in flight and its write
+		// deadline bound it; this bounds the streams one connection
+		// opens at once (the default is 250), and pings find the
+		// connections whose peer went away.
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 32, SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second,
+			WriteByteTimeout: s.limits.WriteStall},
 	}
 	if wc := s.web.Load(); wc.tls != nil {
 		if !wc.http2 {
@@ -236,9 +248,13 @@ func (s *Server) Listen() error {
 		// Each handshake uses the web config in force, so a reload can
 		// change certificates and client-certificate rules.
 		base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			c := s.web.Load().tls.Clone()
+			now := s.web.Load()
+			c := now.tls.Clone()
+			// HTTP/2 off by a reload is off from the next handshake (it
+			// can be turned on only where it was on at the start:
+			// Serve set it up then).
 			c.NextProtos = []string{"http/1.1"}
-			if wc.http2 {
+			if wc.http2 && now.http2 {
 				c.NextProtos = []string{"h2", "http/1.1"}
 			}
 			return c, nil

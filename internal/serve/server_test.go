@@ -41,6 +41,7 @@ func (p *part) Routes(r *Router) {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, text) })
 	}
 	r.Public("GET /page", ok("public"))
+	r.Public("GET /big", ok(strings.Repeat("x", 64<<10)))
 	r.Operator("GET /op", ok("operator"))
 	r.Admin("GET /admin", ok("admin"))
 	if p.root {

@@ -73,3 +73,36 @@ func TestStalledBodiesStarveNoOne(t *testing.T) {
 		t.Errorf("the address after its posts ended: %d %q", code, body)
 	}
 }
+
+// TestSlotsNetworkShare: the addresses of one network (an IPv4 /24, an
+// IPv6 /48) hold a quarter of a class's places between them, whatever
+// their number: 16 /64s of one /48 once took all 256 public places.
+func TestSlotsNetworkShare(t *testing.T) {
+	for _, tc := range []struct {
+		name, attacker, other string
+	}{
+		{"IPv4 /24", "192.0.2.%d", "198.51.100.7"},
+		{"IPv6 /48", "[2001:db8:2:%x::1]", "[2001:db8:3::1]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSlots(256)
+			held := 0
+			for i := range 64 {
+				for range 16 {
+					if _, err := s.take(fmt.Sprintf(tc.attacker, i+1) + ":4000"); err == nil {
+						held++
+					}
+				}
+			}
+			if held != 64 {
+				t.Errorf("one network's addresses hold %d of 256 places, want its share of 64", held)
+			}
+			if _, err := s.take(tc.other + ":4000"); err != nil {
+				t.Errorf("another network refused: %v", err)
+			}
+			if _, err := s.take(fmt.Sprintf(tc.attacker, 99) + ":4000"); err == nil || !strings.Contains(err.Error(), "network has 64 requests in flight") {
+				t.Errorf("a new address of the full network: %v", err)
+			}
+		})
+	}
+}

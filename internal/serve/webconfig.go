@@ -29,7 +29,10 @@ type webConfig struct {
 	users   map[string]string // name → bcrypt hash
 	// fakeHash stands in for an unknown user's hash.
 	fakeHash string
-	limiter  *rate.Limiter
+	// limiters are the rate limit's buckets, one per route class, so
+	// that the public page's visitors cannot spend Prometheus' or the
+	// admin's.
+	limiters map[Class]*rate.Limiter
 	auth     *authCache
 }
 
@@ -87,7 +90,10 @@ func loadWebConfig(file string) (*webConfig, error) {
 		}
 	}
 	if c.RateLimiterConfig.Interval > 0 {
-		wc.limiter = rate.NewLimiter(rate.Every(c.RateLimiterConfig.Interval), c.RateLimiterConfig.Burst)
+		wc.limiters = map[Class]*rate.Limiter{}
+		for _, class := range []Class{Public, Operator, Admin} {
+			wc.limiters[class] = rate.NewLimiter(rate.Every(c.RateLimiterConfig.Interval), c.RateLimiterConfig.Burst)
+		}
 	}
 	return wc, nil
 }
