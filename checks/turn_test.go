@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -63,7 +64,7 @@ func TestUDPBlockedAcross(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return Result{CheckID: id, Target: uri, Subject: Subject{Name: uri, Target: probes.Target{Server: s, Transport: tr}}, Status: st, Advice: advice}
+		return Result{CheckID: id, Target: uri, Subject: result.Subject{Target: probes.Target{Server: s, Transport: tr}}, Status: st, Advice: advice}
 	}
 	// failed is turn.udp failing with cause err.
 	failed := func(uri string, err error, advice string) Result {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -353,7 +354,7 @@ func (r *Run) Total() int { return len(r.Plan.Jobs()) }
 // Execute runs the plan and returns its report. TURN REST credentials are
 // minted now, for this run. onResult, when set, sees each result as it
 // completes.
-func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.Report {
+func (r *Run) Execute(ctx context.Context, onResult func(result.Result)) report.Report {
 	plan := *r.Plan
 	now := time.Now()
 	if r.in.Now != nil {
@@ -383,7 +384,7 @@ func (r *Run) Judge(ms []checks.Measured, started time.Time, took time.Duration,
 	return r.report(results, started, took, env)
 }
 
-func (r *Run) report(results []checks.Result, started time.Time, took time.Duration, env report.Environment) report.Report {
+func (r *Run) report(results []result.Result, started time.Time, took time.Duration, env report.Environment) report.Report {
 	rep := report.Report{
 		Version:     r.in.Version,
 		StartedAt:   started,
@@ -415,7 +416,7 @@ func (r *Run) Close() {
 }
 
 // environment describes the run for the reports (no secrets).
-func (r *Run) environment(results []checks.Result) report.Environment {
+func (r *Run) environment(results []result.Result) report.Environment {
 	env := report.Environment{OS: osDescription(), GoVersion: runtime.Version(), Config: r.in.ConfigPath}
 	if r.Resolved.Profile != nil {
 		env.Profile = r.Resolved.Profile.Name

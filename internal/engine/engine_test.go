@@ -16,6 +16,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
@@ -51,14 +52,14 @@ func TestRunThroughTheLibrary(t *testing.T) {
 	var ids []string
 	for _, res := range rep.Results {
 		ids = append(ids, res.CheckID)
-		if res.Status != checks.Pass && !res.OnlyTimingBroken() {
+		if res.Status != result.Pass && !res.OnlyTimingBroken() {
 			t.Errorf("%s %s: %s %s", res.CheckID, res.Target, res.Status, res.Error)
 		}
 	}
 	if want := []string{"stun.udp", "stun.tcp", "turn.udp", "turn.tcp", "nat.behavior"}; !slices.Equal(ids, want) {
 		t.Errorf("results %q, want %q", ids, want)
 	}
-	if rep.Version != "test" || rep.FailOn != checks.Fail || len(rep.Servers) == 0 {
+	if rep.Version != "test" || rep.FailOn != result.Fail || len(rep.Servers) == 0 {
 		t.Errorf("report: version %q, fail on %q, servers %q", rep.Version, rep.FailOn, rep.Servers)
 	}
 }
@@ -179,7 +180,7 @@ func TestRESTCredentialsMintedPerRun(t *testing.T) {
 	for i, at := range []time.Time{start, start.Add(10 * time.Minute)} {
 		now = at
 		rep := r.Execute(context.Background(), nil)
-		if res := rep.Results[0]; res.Status != checks.Pass {
+		if res := rep.Results[0]; res.Status != result.Pass {
 			t.Fatalf("run %d: %s %s", i, res.Status, res.Error)
 		}
 	}
@@ -266,7 +267,7 @@ modules:
 			t.Fatalf("results %+v, want turn.tls only (stun has no stun: target; the config's server is not probed)", rep.Results)
 		}
 		res := rep.Results[0]
-		if res.CheckID != "turn.tls" || res.Status != checks.Pass || res.Metrics["packets_sent"] != 3 {
+		if res.CheckID != "turn.tls" || res.Status != result.Pass || res.Metrics["packets_sent"] != 3 {
 			t.Errorf("%s: %s %s, metrics %v", res.CheckID, res.Status, res.Error, res.Metrics)
 		}
 	}
