@@ -1,6 +1,8 @@
 package checks
 
-import "github.com/rtcprobe/rtcprobe/checks/result"
+import (
+	"github.com/rtcprobe/rtcprobe/checks/result"
+)
 
 // The verdict model lives in package result, below the catalogue, so that
 // reports and the store need not link the browser driver. These names

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -110,7 +111,7 @@ func (c *cli) input() (engine.Input, error) {
 			return in, err
 		}
 	}
-	if in.Selection, err = checks.ParseSelection(catalog, c.selection); err != nil {
+	if in.Selection, err = config.ParseSelection(checks.Entries(catalog), c.selection); err != nil {
 		return in, fmt.Errorf("--checks: %w", err)
 	}
 	for _, raw := range c.servers {

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
@@ -24,9 +25,9 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-func selection(t *testing.T, spec string) []checks.Pattern {
+func selection(t *testing.T, spec string) []config.Pattern {
 	t.Helper()
-	ps, err := checks.ParseSelection(checks.Catalog(), spec)
+	ps, err := config.ParseSelection(checks.Entries(checks.Catalog()), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestDedupeServers(t *testing.T) {
 		s.Username, s.Password = user, pw
 		return s
 	}
-	cfg := &checks.Config{Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "1")}}
+	cfg := &config.Config{Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "1")}}
 	r, err := engine.Prepare(engine.Input{Config: cfg, Selection: selection(t, "stun.udp"),
 		Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "2")}})
 	if err != nil {
@@ -233,7 +234,7 @@ func TestModuleRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cfg, err := checks.ParseConfig("serve.yml", []byte(`
+	cfg, err := config.Parse("serve.yml", []byte(`
 servers:
   - urls: stun:127.0.0.1:9
 modules:
@@ -244,7 +245,7 @@ modules:
       turn.tls: {warn: alloc_ms < 60000}
     credentials: {username: "${U}", password: "${P}"}
     allowed_targets: ["127.0.0.1"]
-`), checks.ConfigEnv{Catalog: checks.Catalog(), LookupEnv: func(k string) (string, bool) {
+`), config.Env{Catalog: checks.Entries(checks.Catalog()), LookupEnv: func(k string) (string, bool) {
 		u, p := srv.Credentials()
 		return map[string]string{"U": u, "P": p}[k], true
 	}})
@@ -283,7 +284,7 @@ func TestExclusiveChecksExtendTheDefaultDeadline(t *testing.T) {
 	}
 	servers := []probes.Server{turnSrv, turnSrv}
 	servers[1].URI.Port = 10
-	prepare := func(opts checks.Layer) *engine.Run {
+	prepare := func(opts config.Layer) *engine.Run {
 		r, err := engine.Prepare(engine.Input{Selection: selection(t, "load"), Servers: servers, Options: opts})
 		if err != nil {
 			t.Fatal(err)
@@ -295,14 +296,14 @@ func TestExclusiveChecksExtendTheDefaultDeadline(t *testing.T) {
 	if n := r.Total(); n != 2 {
 		t.Fatalf("%d load jobs, want 2", n)
 	}
-	base, err := checks.Layered(nil)
+	base, err := config.Layered(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := r.Plan.Settings.Timeout, base.Timeout+r.Plan.OptInAloneTime(); got != want || r.Plan.OptInAloneTime() <= 0 {
 		t.Errorf("run deadline %v, want the default %v + the load checks' %v", got, base.Timeout, r.Plan.OptInAloneTime())
 	}
-	set := prepare(checks.Layer{{Option: checks.LookupOption("timeout"), Text: "7s", Source: "flag"}})
+	set := prepare(config.Layer{{Option: config.LookupOption("timeout"), Text: "7s", Source: "flag"}})
 	if got := set.Plan.Settings.Timeout; got != 7*time.Second {
 		t.Errorf("run deadline %v with --timeout 7s", got)
 	}

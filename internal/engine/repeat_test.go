@@ -8,7 +8,7 @@ import (
 
 	"github.com/pion/stun/v4"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
@@ -47,10 +47,10 @@ func flakySTUN(t *testing.T) (addr string, silent *atomic.Bool) {
 	return pc.LocalAddr().String(), silent
 }
 
-func optionLayer(kv ...string) checks.Layer {
-	var l checks.Layer
+func optionLayer(kv ...string) config.Layer {
+	var l config.Layer
 	for i := 0; i+1 < len(kv); i += 2 {
-		l = append(l, checks.Assignment{Option: checks.LookupOption(kv[i]), Text: kv[i+1], Source: "test"})
+		l = append(l, config.Assignment{Option: config.LookupOption(kv[i]), Text: kv[i+1], Source: "test"})
 	}
 	return l
 }

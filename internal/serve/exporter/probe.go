@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -132,7 +132,7 @@ func (st *state) namesText() string {
 	return strings.Join(st.names, ", ")
 }
 
-func rulesText(rules []checks.AllowRule) string {
+func rulesText(rules []config.AllowRule) string {
 	out := make([]string, len(rules))
 	for i, r := range rules {
 		out[i] = r.Text
