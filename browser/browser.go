@@ -17,28 +17,25 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
+
+	"github.com/rtcprobe/rtcprobe/internal/media"
 )
 
-// Media selects the capture devices the browser uses.
-type Media string
+// Media selects the capture devices the browser uses (declared in
+// internal/media, so the options table need not link this package).
+type Media = media.Devices
 
 const (
 	// FakeMedia is Chrome's synthetic camera and microphone (or the files
 	// in Config.FakeVideoFile/FakeAudioFile): deterministic, for CI.
-	FakeMedia Media = "fake"
+	FakeMedia = media.FakeDevices
 	// RealMedia uses the machine's own camera and microphone, for a
 	// pre-call equipment check; permissions are granted via DevTools.
-	RealMedia Media = "real"
+	RealMedia = media.RealDevices
 )
 
 // ParseMedia validates a --media value.
-func ParseMedia(s string) (Media, error) {
-	switch Media(s) {
-	case FakeMedia, RealMedia:
-		return Media(s), nil
-	}
-	return "", errors.New("want fake or real")
-}
+var ParseMedia = media.ParseDevices
 
 // Config is how the browser is started.
 type Config struct {

@@ -485,7 +485,7 @@ func browserAdvice(r Result, m probes.Measurement) string {
 			return "Update the browser: it is older than the versions rtcprobe supports, and calls with current browsers may fail on codec or SDP details."
 		}
 	case "browser.codecs":
-		if r.Subject.Browser != nil && r.Subject.Browser.Engine() == browser.Firefox && broken("h264") {
+		if r.Subject.Engine == string(browser.Firefox) && broken("h264") {
 			return "Firefox gets H.264 from Cisco's OpenH264 plugin, which it downloads on first use: this profile has none (offline, or updates of plugins off); Firefox then offers no H.264 to peers that need it (Safari, some SIP gateways)."
 		}
 		return "This browser build lacks a mandatory codec: calls with some peers will fail or fall back; use an official Chrome/Chromium or Firefox build."
@@ -510,7 +510,7 @@ func browserAdvice(r Result, m probes.Measurement) string {
 func DOMExceptionAdvice(e *browser.DOMError) string {
 	switch e.Name {
 	case "NotAllowedError":
-		return "Permission denied: allow the camera and microphone for this site (the camera icon in the address bar), and in the OS privacy settings (macOS: System Settings › Privacy & Security; Windows: Settings › Privacy › Camera/Microphone)."
+		return "Permission denied: allow the camera and microphone for this site (the camera icon in the address bar), and in the OS privacy settings (macOS: System config.Settings › Privacy & Security; Windows: config.Settings › Privacy › Camera/Microphone)."
 	case "NotFoundError":
 		return "No such device: connect a camera/microphone, or enable it in the OS device settings."
 	case "NotReadableError":

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
@@ -27,7 +28,7 @@ func BenchmarkBrowserNonMedia(b *testing.B) {
 	checks := MustSelect(Catalog(), "browser.api,browser.codecs,browser.ice")
 	for b.Loop() {
 		sess := browser.NewSession(browser.Config{})
-		p := &Plan{Checks: checks, Servers: srv.Servers(), Browsers: []*browser.Session{sess}, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 30 * time.Second}}
+		p := &Plan{Checks: checks, Servers: srv.Servers(), Browsers: []*browser.Session{sess}, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: config.Settings{Timeout: 30 * time.Second}}
 		for _, r := range Run(context.Background(), p, nil) {
 			// turns: skips: the browser cannot trust the embedded certificate.
 			if r.Status != Pass && r.Status != Skip {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
@@ -20,7 +21,7 @@ import (
 
 func mustSelect(t *testing.T, spec string) []*Check {
 	t.Helper()
-	ps, err := ParseSelection(Catalog(), spec)
+	ps, err := config.ParseSelection(Entries(Catalog()), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestBrowserMissing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sess := browser.NewSession(browser.Config{Path: tt.path})
 			defer sess.Close()
-			p := &Plan{Checks: mustSelect(t, "browser"), Browsers: []*browser.Session{sess}, Settings: Settings{Timeout: 10 * time.Second, RequireBrowser: tt.require}}
+			p := &Plan{Checks: mustSelect(t, "browser"), Browsers: []*browser.Session{sess}, Settings: config.Settings{Timeout: 10 * time.Second, RequireBrowser: tt.require}}
 			p.Servers = []probes.Server{mustParse(t, "turn:127.0.0.1:3478")}
 			results := Run(context.Background(), p, nil)
 			if len(results) < len(p.Checks) {
@@ -95,7 +96,7 @@ func TestBrowserChecks(t *testing.T) {
 	defer sess.Close()
 	// Three at a time: the real-time checks must not starve each other when
 	// the test shares the machine with every other package's tests.
-	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Browsers: []*browser.Session{sess}, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 90 * time.Second, Concurrency: 3, RequireBrowser: true}}
+	p := &Plan{Checks: mustSelect(t, "browser"), Servers: srv.Servers(), Browsers: []*browser.Session{sess}, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: config.Settings{Timeout: 90 * time.Second, Concurrency: 3, RequireBrowser: true}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
@@ -180,7 +181,7 @@ func TestBrowserDetectorsJudged(t *testing.T) {
 	}
 	sess := browser.NewSession(browser.Config{FakeVideoFile: video, FakeAudioFile: audio})
 	defer sess.Close()
-	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Browsers: []*browser.Session{sess}, Settings: Settings{Timeout: 30 * time.Second}}
+	p := &Plan{Checks: mustSelect(t, "browser.video.quality,browser.audio.quality"), Browsers: []*browser.Session{sess}, Settings: config.Settings{Timeout: 30 * time.Second}}
 	want := map[string]string{
 		"browser.video.quality": "black frames",
 		"browser.audio.quality": "digital silence",

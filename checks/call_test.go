@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
@@ -61,12 +62,12 @@ func TestCallChecksEmbedded(t *testing.T) {
 	}
 	defer srv.Close()
 	selected := MustSelect(Catalog(), "ice,media,datachannel")
-	p := &Plan{Servers: srv.Servers(), Checks: selected, Settings: Settings{Timeout: 30 * time.Second, MediaDuration: time.Second}}
+	p := &Plan{Servers: srv.Servers(), Checks: selected, Settings: config.Settings{Timeout: 30 * time.Second, MediaDuration: time.Second}}
 	results := Run(context.Background(), p, nil)
 	seen := map[string]int{}
 	for _, r := range results {
 		seen[r.CheckID]++
-		// Media jitter on loopback is the machine's scheduling noise; on a
+		// config.Media jitter on loopback is the machine's scheduling noise; on a
 		// busy machine it can reach the warn level, never fail.
 		ok := r.Status == Pass || r.Status == Warn && strings.HasPrefix(r.CheckID, "media.") && strings.Contains(r.Error, "jitter_ms")
 		if !ok {
@@ -96,7 +97,7 @@ func TestSimulatedSymmetricNATsNeedRelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			all := iceChecks()[0]
-			p := &Plan{Checks: []*Check{all}, Settings: Settings{CheckTimeout: 5 * time.Second, Simulate: &spec}}
+			p := &Plan{Checks: []*Check{all}, Settings: config.Settings{CheckTimeout: 5 * time.Second, Simulate: &spec}}
 			results := Run(context.Background(), p, nil)
 			if len(results) != 1 {
 				t.Fatalf("%d results", len(results))

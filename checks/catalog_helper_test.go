@@ -1,6 +1,8 @@
 package checks
 
-import "testing"
+import (
+	"testing"
+)
 
 // catalogCheck returns the catalogue's check with that ID.
 func catalogCheck(t *testing.T, id string) *Check {

@@ -3,14 +3,12 @@ package checks
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -68,9 +66,6 @@ type Check struct {
 // Group is the part of the ID before the dot.
 func (c *Check) Group() string { return Group(c.ID) }
 
-// Group is the group of a check ID: "stun" for "stun.udp".
-func Group(id string) string { g, _, _ := strings.Cut(id, "."); return g }
-
 // Subject is what one run of a check is aimed at.
 type Subject struct {
 	// Name is shown as the result's target (never with secrets).
@@ -95,83 +90,21 @@ type Subject struct {
 	Extra string
 }
 
-// Result is a check's verdict on one subject.
-type Result struct {
-	CheckID string
-	Title   string
-	Target  string
-	// Subject is what Target names, for rules that compare results.
-	Subject  Subject
-	Status   Status
-	Duration time.Duration
-	Metrics  map[string]float64
-	Evidence []probes.Evidence
-	// Observations are what the probe sent and what came back, step by
-	// step: what the cause is derived from.
-	Observations []probes.Observation
-	Series       []probes.Sample
-	// KeyMetrics are the few metrics a one-line summary shows.
-	KeyMetrics []string
-	// Cause is the probe's typed error, for rules that compare results;
-	// Error is the cause in words when the status is not pass.
-	Cause error
-	// Error is the cause in words when the status is not pass.
-	Error string
-	// Broken are the thresholds the measurement did not meet.
-	Broken []Violation
-	// Interrupted is true when the run was interrupted before the check
-	// could finish (its status is then skip).
-	Interrupted bool
-	Advice      string
-	// Diagnosis is what the observations say about a failure: its cause,
-	// or the causes they leave open (nil when no row of the check's
-	// family fits).
-	Diagnosis *Diagnosis
-	// HostSaturated is true when the thresholds broken are all ones a
-	// saturated CPU moves and this machine's CPUs were saturated while
-	// the check ran: the figures decide nothing about the network or the
-	// browser (a fail is then a warn, and the advice says so).
-	HostSaturated bool
-}
-
-// Violation is a threshold a measurement broke, with the value measured.
-type Violation struct {
-	Threshold
-	Value float64
-}
-
-// String says it in words: "loss_pct is 3, want < 2 (warn)".
-func (v Violation) String() string {
-	return fmt.Sprintf("%s is %s, want %s %s (%s)", v.Metric, FormatNumber(v.Value), v.Op,
-		strconv.FormatFloat(v.Threshold.Value, 'f', -1, 64), v.Level)
-}
-
-// OnlyTimingBroken reports whether the result is a warning whose broken
-// thresholds are all about time (round trips, set-up times, jitter: the
-// _ms metrics) or pace (frames per second): what an overloaded machine
-// produces with nothing wrong on the network or in the device.
-func (r Result) OnlyTimingBroken() bool {
-	if r.Status != Warn || len(r.Broken) == 0 {
-		return false
+// Kept is what a result keeps of the subject. A browser's engine is known
+// once the session has looked for its binary, which it does on creation.
+func (s Subject) Kept() result.Subject {
+	k := result.Subject{Target: s.Target}
+	if s.Browser != nil {
+		k.Engine = string(s.Browser.Engine())
 	}
-	for _, v := range r.Broken {
-		if !strings.HasSuffix(v.Metric, "_ms") && v.Metric != "fps" && v.Metric != "frame_rate" {
-			return false
-		}
-	}
-	return true
-}
-
-// Broke reports whether the result broke a threshold on metric.
-func (r Result) Broke(metric string) bool {
-	return slices.ContainsFunc(r.Broken, func(v Violation) bool { return v.Metric == metric })
+	return k
 }
 
 // Judge turns a measurement into a result: an error is fail (or skip when
 // the probe cannot run here), otherwise the worst violated threshold wins.
 func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thresholds []Threshold) Result {
 	r := Result{
-		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s, Status: Pass, Duration: took,
+		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s.Kept(), Status: Pass, Duration: took,
 		Metrics: m.Metrics, Evidence: m.Evidence, Observations: m.Observations, Series: m.Series, Cause: m.Err,
 	}
 	r.KeyMetrics = c.KeyMetrics(m.Metrics)
@@ -216,7 +149,7 @@ func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thres
 	if r.Status == Fail && s.Extra != "" && notOffered(m.Err) {
 		r.Status, r.Advice = Warn, joinSentences(s.Extra, r.Advice)
 	}
-	r.judgeHostLoad(m)
+	judgeHostLoad(&r, m)
 	return r
 }
 

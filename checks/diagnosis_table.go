@@ -1,6 +1,8 @@
 package checks
 
-import "github.com/rtcprobe/rtcprobe/probes"
+import (
+	"github.com/rtcprobe/rtcprobe/probes"
+)
 
 var yes, no = ptr(true), ptr(false)
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -162,15 +163,15 @@ func TestParsePorts(t *testing.T) {
 		{spec: "-1", wantErr: `"-1"`},
 	}
 	for _, tt := range tests {
-		got, err := ParsePorts(tt.spec)
+		got, err := config.ParsePorts(tt.spec)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParsePorts(%q) error = %v, want one containing %s", tt.spec, err, tt.wantErr)
+				t.Errorf("config.ParsePorts(%q) error = %v, want one containing %s", tt.spec, err, tt.wantErr)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("ParsePorts(%q): %v", tt.spec, err)
+			t.Errorf("config.ParsePorts(%q): %v", tt.spec, err)
 			continue
 		}
 		var parts []string
@@ -182,7 +183,7 @@ func TestParsePorts(t *testing.T) {
 			parts = append(parts, fmt.Sprintf("%d:%s", p.Port, strings.Join(trs, "+")))
 		}
 		if s := strings.Join(parts, " "); s != tt.want {
-			t.Errorf("ParsePorts(%q) = %q, want %q", tt.spec, s, tt.want)
+			t.Errorf("config.ParsePorts(%q) = %q, want %q", tt.spec, s, tt.want)
 		}
 	}
 }
@@ -190,8 +191,8 @@ func TestParsePorts(t *testing.T) {
 // firewall_ports in a config file's options reach the matrix; a bad entry
 // is an error naming file, line and value.
 func TestFirewallPortsFromConfig(t *testing.T) {
-	parse := func(file, text string) (*Config, error) {
-		return ParseConfig(file, []byte(text), ConfigEnv{Catalog: Catalog(), LookupEnv: func(string) (string, bool) { return "", false }})
+	parse := func(file, text string) (*config.Config, error) {
+		return config.Parse(file, []byte(text), config.Env{Catalog: Entries(Catalog()), LookupEnv: func(string) (string, bool) { return "", false }})
 	}
 	cfg, err := parse("good.yml", "version: 1\noptions:\n  firewall_ports: [\"3478\", \"443/tls\"]\n")
 	if err != nil {
@@ -201,7 +202,7 @@ func TestFirewallPortsFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := Layered(r.Layers...)
+	o, err := config.Layered(r.Layers...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
@@ -91,13 +92,13 @@ func TestFirewallMatrixLoopback(t *testing.T) {
 	closedTCP, closedUDP := freePort(t, "tcp"), freePort(t, "udp")
 
 	stunSrv := srv.Servers()[0]
-	ports, err := ParsePorts(strings.Join([]string{
+	ports, err := config.ParsePorts(strings.Join([]string{
 		itoa(silentPort) + "/udp", itoa(closedTCP) + "/tcp", itoa(closedUDP) + "/udp", itoa(tlsPort) + "/tls"}, ","))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := firewallCheck(t)
-	p := &Plan{Servers: []probes.Server{stunSrv}, Checks: []*Check{c}, Settings: Settings{CheckTimeout: time.Second, FirewallPorts: ports}}
+	p := &Plan{Servers: []probes.Server{stunSrv}, Checks: []*Check{c}, Settings: config.Settings{CheckTimeout: time.Second, FirewallPorts: ports}}
 	results := Run(context.Background(), p, nil)
 	if len(results) != 1 {
 		t.Fatalf("got %d results, want 1", len(results))
@@ -157,7 +158,7 @@ func TestFirewallMatrixProxy(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := netlab.StartTinyproxy(t, tt.ports...)
-			p := &Plan{Servers: srv.Servers()[:1], Checks: []*Check{firewallCheck(t)}, Settings: Settings{Proxy: proxy}}
+			p := &Plan{Servers: srv.Servers()[:1], Checks: []*Check{firewallCheck(t)}, Settings: config.Settings{Proxy: proxy}}
 			rs := Run(context.Background(), p, nil)
 			if got := evidenceOf(rs[0], "STUN/TCP "+port); !strings.HasPrefix(got, tt.tcp) || !strings.HasSuffix(got, "via proxy "+proxy.String()) {
 				t.Errorf("TCP cell = %q, want %q… via proxy %s", got, tt.tcp, proxy)
@@ -178,11 +179,11 @@ func TestFirewallMatrixBlackhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ports, err := ParsePorts("443")
+	ports, err := config.ParsePorts("443")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Plan{Servers: []probes.Server{s}, Checks: []*Check{firewallCheck(t)}, Settings: Settings{CheckTimeout: 500 * time.Millisecond, FirewallPorts: ports}}
+	p := &Plan{Servers: []probes.Server{s}, Checks: []*Check{firewallCheck(t)}, Settings: config.Settings{CheckTimeout: 500 * time.Millisecond, FirewallPorts: ports}}
 	rs := Run(context.Background(), p, nil)
 	r := rs[0]
 	// STUN and TURN over UDP and TCP on 3478, over UDP, TCP and TLS on 443.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/hostile"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
@@ -244,7 +245,7 @@ func startHostile(t *testing.T, mode hostile.Mode) *hostile.Server {
 func hostilePlan(t *testing.T, srv *hostile.Server, asProxy bool) *checks.Plan {
 	t.Helper()
 	host, selection := srv.Addr(), hostileChecks
-	settings := checks.Settings{STUNCount: 3, CheckTimeout: hostileDeadline, Timeout: 20 * time.Second}
+	settings := config.Settings{STUNCount: 3, CheckTimeout: hostileDeadline, Timeout: 20 * time.Second}
 	if asProxy {
 		selection = "stun.tcp,signaling"
 		settings.Proxy = &url.URL{Scheme: "http", Host: srv.Addr()}
@@ -267,7 +268,7 @@ func hostilePlan(t *testing.T, srv *hostile.Server, asProxy bool) *checks.Plan {
 
 func selectChecks(t *testing.T, spec string) []*checks.Check {
 	t.Helper()
-	patterns, err := checks.ParseSelection(checks.Catalog(), spec)
+	patterns, err := config.ParseSelection(checks.Entries(checks.Catalog()), spec)
 	if err != nil {
 		t.Fatal(err)
 	}

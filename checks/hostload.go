@@ -41,7 +41,7 @@ func isLoadSensitive(metric string) bool {
 // whether the network or the browser is at fault. It says so, as a warn,
 // instead of the check's own advice (which names those causes). Loss and
 // every other observation keep their verdict.
-func (r *Result) judgeHostLoad(m probes.Measurement) {
+func judgeHostLoad(r *Result, m probes.Measurement) {
 	if r.Status != Warn && r.Status != Fail || m.Err != nil || len(r.Broken) == 0 || !saturated(m.Host) {
 		return
 	}

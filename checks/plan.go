@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -16,8 +17,8 @@ import (
 type Plan struct {
 	Servers []probes.Server
 	Checks  []*Check
-	// Settings are the run's options (the options table).
-	Settings Settings
+	// config.Settings are the run's options (the options table).
+	Settings config.Settings
 	// Thresholds overrides a check's thresholds by check ID.
 	Thresholds map[string][]Threshold
 
@@ -58,7 +59,7 @@ type Plan struct {
 	// Allowed, when set, says whether a check may send to an address a
 	// server named rather than the user (RFC 5780 OTHER-ADDRESS): an
 	// exporter module's allow-list covers those too. nil allows any.
-	Allowed func(Endpoint) bool
+	Allowed func(config.Endpoint) bool
 }
 
 // follows returns whether a check probing s may send to an address s
@@ -71,7 +72,7 @@ func (p *Plan) follows(s probes.Server) func(*net.UDPAddr) bool {
 	return func(a *net.UDPAddr) bool {
 		derived := s
 		derived.URI.Host, derived.URI.Port = a.IP.String(), a.Port
-		return p.Allowed(ServerEndpoint(derived))
+		return p.Allowed(config.ServerEndpoint(derived))
 	}
 }
 

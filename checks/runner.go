@@ -102,7 +102,7 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	for i, j := range jobs {
 		if !done[i] {
 			done[i] = true
-			results[i] = Result{CheckID: j.Check.ID, Title: j.Check.Title, Target: j.Subject.Name, Subject: j.Subject, Status: Error,
+			results[i] = Result{CheckID: j.Check.ID, Title: j.Check.Title, Target: j.Subject.Name, Subject: j.Subject.Kept(), Status: Error,
 				Error: "the check did not stop at its deadline (a bug in rtcprobe)"}
 		}
 	}

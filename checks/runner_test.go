@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -81,7 +82,7 @@ func TestRunOrderDeadlinesAndFaults(t *testing.T) {
 	hang.Timeout = 50 * time.Millisecond
 	boom := fakeCheck("c.panic", 1, func(context.Context, Subject) probes.Measurement { panic("kaboom") })
 
-	p := &Plan{Checks: []*Check{slowFirst, hang, boom}, Settings: Settings{Concurrency: 2}}
+	p := &Plan{Checks: []*Check{slowFirst, hang, boom}, Settings: config.Settings{Concurrency: 2}}
 	var seen []string
 	start := time.Now()
 	results := Run(context.Background(), p, func(r Result) { seen = append(seen, r.CheckID+"/"+r.Target) })
@@ -113,7 +114,7 @@ func TestRunGivesUpOnStragglers(t *testing.T) {
 		<-release
 		return probes.Measurement{}
 	})
-	p := &Plan{Checks: []*Check{stuck}, Settings: Settings{Timeout: 100 * time.Millisecond}}
+	p := &Plan{Checks: []*Check{stuck}, Settings: config.Settings{Timeout: 100 * time.Millisecond}}
 	start := time.Now()
 	results := Run(context.Background(), p, nil)
 	if took := time.Since(start); took > 100*time.Millisecond+stragglerGrace+500*time.Millisecond {
@@ -199,7 +200,7 @@ func TestRunExclusiveRunsAlone(t *testing.T) {
 	excl := fakeCheck("x.alone", 3, track("x", 20*time.Millisecond))
 	excl.Exclusive = true
 	// The exclusive check comes first in the catalogue: it must still wait.
-	p := &Plan{Checks: []*Check{excl, fakeCheck("a.shared", 4, track("a", 40*time.Millisecond))}, Settings: Settings{Concurrency: 4}}
+	p := &Plan{Checks: []*Check{excl, fakeCheck("a.shared", 4, track("a", 40*time.Millisecond))}, Settings: config.Settings{Concurrency: 4}}
 	results := Run(context.Background(), p, nil)
 	if len(results) != 7 || results[0].CheckID != "x.alone" {
 		t.Fatalf("results out of catalogue order: %v", results)

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -64,7 +65,7 @@ func TestSignalingCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := &Plan{Checks: MustSelect(Catalog(), "signaling"), TLS: tt.tls, SignalingURLs: []*url.URL{u}, Settings: Settings{Proxy: tt.via}}
+			p := &Plan{Checks: MustSelect(Catalog(), "signaling"), TLS: tt.tls, SignalingURLs: []*url.URL{u}, Settings: config.Settings{Proxy: tt.via}}
 			rs := Run(context.Background(), p, nil)
 			if len(rs) != 1 {
 				t.Fatalf("%d results, want 1", len(rs))

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -63,7 +65,7 @@ func TestUDPBlockedAcross(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return Result{CheckID: id, Target: uri, Subject: Subject{Name: uri, Target: probes.Target{Server: s, Transport: tr}}, Status: st, Advice: advice}
+		return Result{CheckID: id, Target: uri, Subject: result.Subject{Target: probes.Target{Server: s, Transport: tr}}, Status: st, Advice: advice}
 	}
 	// failed is turn.udp failing with cause err.
 	failed := func(uri string, err error, advice string) Result {
@@ -135,7 +137,7 @@ func TestTURNChecksAgainstEmbedded(t *testing.T) {
 	}
 	defer srv.Close()
 	sel := MustSelect(Catalog(), "turn")
-	p := &Plan{Servers: srv.Servers(), Checks: sel, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{Timeout: 10 * time.Second, TURNPackets: 5}}
+	p := &Plan{Servers: srv.Servers(), Checks: sel, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: config.Settings{Timeout: 10 * time.Second, TURNPackets: 5}}
 	results := Run(context.Background(), p, nil)
 	got := map[string]Status{}
 	for _, r := range results {
@@ -184,7 +186,7 @@ func TestTURNUDPBlockedAdvice(t *testing.T) {
 		servers = append(servers, s)
 	}
 	sel := MustSelect(Catalog(), "turn")
-	p := &Plan{Servers: servers, Checks: sel, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: Settings{CheckTimeout: time.Second, TURNPackets: 3}}
+	p := &Plan{Servers: servers, Checks: sel, TLS: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}, Settings: config.Settings{CheckTimeout: time.Second, TURNPackets: 3}}
 	var udpResult *Result
 	results := Run(context.Background(), p, nil)
 	for i, r := range results {

@@ -1,7 +1,7 @@
 package report
 
 import (
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -23,7 +23,7 @@ func (r Report) clean() Report {
 	e := r.Environment
 	c.Environment = Environment{OS: sanitize.Text(e.OS), GoVersion: sanitize.Text(e.GoVersion),
 		Browser: sanitize.Text(e.Browser), Profile: sanitize.Text(e.Profile), Config: sanitize.Text(e.Config)}
-	c.Results = make([]checks.Result, len(r.Results))
+	c.Results = make([]result.Result, len(r.Results))
 	for i, res := range r.Results {
 		c.Results[i] = cleanResult(res)
 	}
@@ -38,7 +38,7 @@ func (r Report) clean() Report {
 		}
 		rp.Iterations = make([]Iteration, len(r.Repeat.Iterations))
 		for i, it := range r.Repeat.Iterations {
-			results := make([]checks.Result, len(it.Results))
+			results := make([]result.Result, len(it.Results))
 			for j, res := range it.Results {
 				results[j] = cleanResult(res)
 			}
@@ -52,7 +52,7 @@ func (r Report) clean() Report {
 
 // cleanResult returns a copy of res whose strings are safe to render;
 // the error, advice and evidence may span lines, the rest may not.
-func cleanResult(res checks.Result) checks.Result {
+func cleanResult(res result.Result) result.Result {
 	res.CheckID = sanitize.Text(res.CheckID)
 	res.Title = sanitize.Text(res.Title)
 	res.Target = sanitize.Text(res.Target)

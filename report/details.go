@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // WriteDetails writes every result in words, for a person reading one
@@ -35,7 +35,7 @@ func WriteDetails(w io.Writer, r Report) error {
 		}
 		slices.Sort(names)
 		for _, name := range names {
-			line("metric", fmt.Sprintf("%s = %s", name, checks.FormatNumber(res.Metrics[name])))
+			line("metric", fmt.Sprintf("%s = %s", name, result.FormatNumber(res.Metrics[name])))
 		}
 		for _, e := range res.Evidence {
 			line("evidence", e.Name+": "+e.Value)

@@ -3,7 +3,7 @@ package report
 import (
 	"strings"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // unit suffixes of metric names and how they print.
@@ -26,7 +26,7 @@ func FormatMetric(name string, v float64) string {
 		}
 	}
 	label = strings.ReplaceAll(label, "_", " ")
-	num := checks.FormatNumber(v)
+	num := result.FormatNumber(v)
 	if unit == "" {
 		return label + " " + num
 	}

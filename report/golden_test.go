@@ -14,7 +14,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -41,21 +41,21 @@ func fullFixture() Report {
 			OS: "linux 6.1.0-18-amd64 (amd64)", GoVersion: "go1.26.8", Browser: "Chromium 131.0.6778.85",
 			Profile: "ci", Config: "rtcprobe.yml",
 		},
-		Results: []checks.Result{
+		Results: []result.Result{
 			{
-				CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:3478", Status: checks.Pass,
+				CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:3478", Status: result.Pass,
 				Duration: 12300 * time.Microsecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
 				Metrics:  map[string]float64{"rtt_median_ms": 0.21, "rtt_p95_ms": 0.34, "loss_pct": 0, "requests": 5, "responses": 5},
 				Evidence: []probes.Evidence{{Name: "mapped_address", Value: "127.0.0.1:51234"}},
 			},
 			{
-				CheckID: "stun.tcp", Title: "STUN binding over TCP", Target: "stun:127.0.0.1:3478", Status: checks.Warn,
+				CheckID: "stun.tcp", Title: "STUN binding over TCP", Target: "stun:127.0.0.1:3478", Status: result.Warn,
 				Duration: 310 * time.Millisecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
 				Metrics: map[string]float64{"rtt_median_ms": 120, "rtt_p95_ms": 182.5, "loss_pct": 0},
 				Error:   "rtt_p95_ms is 182, want < 150 (warn)",
 			},
 			{
-				CheckID: "turn.udp", Title: "TURN allocation over UDP", Target: "turn:turn.example.com:3478?transport=udp", Status: checks.Fail,
+				CheckID: "turn.udp", Title: "TURN allocation over UDP", Target: "turn:turn.example.com:3478?transport=udp", Status: result.Fail,
 				Duration: 2 * time.Second, Metrics: map[string]float64{},
 				Error:  "401 Unauthorized <realm \"example.com\"> & more",
 				Advice: "The server wants credentials (realm \"example.com\"): the username or password is missing or wrong.",
@@ -64,21 +64,21 @@ func fullFixture() Report {
 					{Step: "follow-up: Binding request", Transport: "udp", To: "198.51.100.7:3479", Outcome: probes.OutcomeICMP, AfterMS: 0.4,
 						ICMP: &probes.ICMPReport{Type: 3, Code: 13, From: "203.0.113.1", Meaning: "communication administratively prohibited"}},
 				},
-				Diagnosis: &checks.Diagnosis{Rule: "stun-401", Cause: "the server wants credentials", Refs: []string{"RFC 8489 §9.2.4"}},
+				Diagnosis: &result.Diagnosis{Rule: "stun-401", Cause: "the server wants credentials", Refs: []string{"RFC 8489 §9.2.4"}},
 			},
 			{
-				CheckID: "media.audio", Title: "Audio round trip through TURN", Target: "turn:turn.example.com:3478?transport=udp", Status: checks.Pass,
+				CheckID: "media.audio", Title: "Audio round trip through TURN", Target: "turn:turn.example.com:3478?transport=udp", Status: result.Pass,
 				Duration:   12 * time.Second,
 				KeyMetrics: []string{"mos", "rtt_p95_ms", "loss_pct"},
 				Metrics:    map[string]float64{"mos": 4.21, "rtt_p95_ms": 64, "loss_pct": 0.51, "bitrate_kbps": 812.5, "jitter_ms": 3.2},
 				Series:     series,
 			},
 			{
-				CheckID: "stun.tls", Title: "STUN binding over TLS", Target: "(no stuns: server)", Status: checks.Skip,
+				CheckID: "stun.tls", Title: "STUN binding over TLS", Target: "(no stuns: server)", Status: result.Skip,
 				Error: "not supported here: no stuns: server configured",
 			},
 			{
-				CheckID: "browser.devices", Title: "Camera and microphone", Target: "chromium", Status: checks.Error,
+				CheckID: "browser.devices", Title: "Camera and microphone", Target: "chromium", Status: result.Error,
 				Duration: 5 * time.Second, Error: "the check did not stop at its deadline (a bug in rtcprobe)",
 			},
 		},
@@ -98,7 +98,7 @@ var writers = []struct {
 }
 
 func TestGolden(t *testing.T) {
-	for _, failOn := range []checks.Status{checks.Fail, checks.Warn} {
+	for _, failOn := range []result.Status{result.Fail, result.Warn} {
 		for _, wr := range writers {
 			t.Run(wr.name+"/fail-on-"+string(failOn), func(t *testing.T) {
 				r := fullFixture()
@@ -170,7 +170,7 @@ func TestJSONSchema(t *testing.T) {
 	odd := fullFixture()
 	odd.Results[0].Metrics["nan"] = math.NaN() // JSON has no NaN: left out
 	odd.Results[1].Metrics["inf_ms"] = math.Inf(1)
-	odd.FailOn = checks.Warn
+	odd.FailOn = result.Warn
 	reports["nan and fail-on-warn"] = odd
 	for name, r := range reports {
 		t.Run(name, func(t *testing.T) {

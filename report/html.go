@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -20,7 +20,7 @@ import (
 var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"upper": func(s checks.Status) string { return strings.ToUpper(string(s)) },
+	"upper": func(s result.Status) string { return strings.ToUpper(string(s)) },
 	"dur":   durationText,
 	"join":  strings.Join,
 }).Parse(htmlSource))
@@ -36,13 +36,13 @@ func WriteHTML(w io.Writer, r Report) error {
 		Verdict:     s.Status,
 		Failed:      r.RunFails(),
 		SummaryLine: SummaryLine(r),
-		FailOnWarn:  r.FailOn == checks.Warn,
+		FailOnWarn:  r.FailOn == result.Warn,
 		Environment: environmentRows(r),
 	}
 	if !r.StartedAt.IsZero() {
 		page.Started = r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	for _, st := range checks.Statuses {
+	for _, st := range result.Statuses {
 		page.Counts = append(page.Counts, htmlCount{Status: st, N: s.Counts[st]})
 	}
 	for _, res := range r.Results {
@@ -53,7 +53,7 @@ func WriteHTML(w io.Writer, r Report) error {
 			Failing: r.FailingResult(res),
 			Charts:  charts(res.Series),
 		}
-		if res.Status != checks.Pass {
+		if res.Status != result.Pass {
 			row.Details = res.Error
 		}
 		for _, o := range res.Observations {
@@ -89,7 +89,7 @@ func WriteHTML(w io.Writer, r Report) error {
 
 type htmlPage struct {
 	Title       string
-	Verdict     checks.Status
+	Verdict     result.Status
 	Failed      bool
 	SummaryLine string
 	FailOnWarn  bool
@@ -110,12 +110,12 @@ type htmlRepeat struct {
 }
 
 type htmlCount struct {
-	Status checks.Status
+	Status result.Status
 	N      int
 }
 
 type htmlRow struct {
-	checks.Result
+	result.Result
 	Key     []string
 	All     []string
 	Details string
@@ -201,9 +201,9 @@ func charts(series []probes.Sample) []chart {
 func lineChart(name string, xs, ys []float64, xUnit string) chart {
 	xLabel := func(x float64) string {
 		if xUnit == "#" {
-			return "#" + checks.FormatNumber(x)
+			return "#" + result.FormatNumber(x)
 		}
-		return checks.FormatNumber(x) + xUnit
+		return result.FormatNumber(x) + xUnit
 	}
 	c := chart{Width: chartW, Height: chartH, Left: padL, Right: chartW - padR, Top: padT, Bottom: chartH - padB}
 	label, unit := metricLabel(name)
@@ -211,7 +211,7 @@ func lineChart(name string, xs, ys []float64, xUnit string) chart {
 	if unit != "" {
 		c.Title += " (" + unit + ")"
 	}
-	c.Last = checks.FormatNumber(ys[len(ys)-1])
+	c.Last = result.FormatNumber(ys[len(ys)-1])
 	xmax := xs[len(xs)-1]
 	if xmax <= 0 {
 		xmax = 1
@@ -235,12 +235,12 @@ func lineChart(name string, xs, ys []float64, xUnit string) chart {
 		x, y := px(xs[i]), py(ys[i])
 		pts = append(pts, fmt.Sprintf("%g,%g", x, y))
 		if len(xs) <= maxDots {
-			c.Dots = append(c.Dots, point{X: x, Y: y, Label: fmt.Sprintf("%s: %s", xLabel(xs[i]), checks.FormatNumber(ys[i]))})
+			c.Dots = append(c.Dots, point{X: x, Y: y, Label: fmt.Sprintf("%s: %s", xLabel(xs[i]), result.FormatNumber(ys[i]))})
 		}
 	}
 	c.Points = strings.Join(pts, " ")
 	for y := ymin; y <= ymax+ystep/2; y += ystep {
-		c.YTicks = append(c.YTicks, tick{Pos: py(y), Label: checks.FormatNumber(y)})
+		c.YTicks = append(c.YTicks, tick{Pos: py(y), Label: result.FormatNumber(y)})
 	}
 	xstep := niceStep(xmax, 5)
 	for x := 0.0; x <= xmax+xstep/1e6; x += xstep {

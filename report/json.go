@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -39,7 +39,7 @@ type jsonIteration struct {
 	Index      int           `json:"index"`
 	StartedAt  time.Time     `json:"started_at"`
 	DurationMS float64       `json:"duration_ms"`
-	Status     checks.Status `json:"status"`
+	Status     result.Status `json:"status"`
 	Checks     []jsonCheck   `json:"checks"`
 }
 
@@ -50,7 +50,7 @@ type jsonRepeated struct {
 	Runs        int                          `json:"runs"`
 	PassRatePct float64                      `json:"pass_rate_pct"`
 	Flaps       int                          `json:"flaps"`
-	Statuses    []checks.Status              `json:"statuses"`
+	Statuses    []result.Status              `json:"statuses"`
 	Metrics     map[string]jsonMetricSummary `json:"metrics"`
 }
 
@@ -69,7 +69,7 @@ type jsonTool struct {
 }
 
 type jsonSummary struct {
-	Status checks.Status `json:"status"`
+	Status result.Status `json:"status"`
 	Total  int           `json:"total"`
 	Pass   int           `json:"pass"`
 	Warn   int           `json:"warn"`
@@ -82,14 +82,14 @@ type jsonCheck struct {
 	ID         string             `json:"id"`
 	Title      string             `json:"title"`
 	Target     string             `json:"target"`
-	Status     checks.Status      `json:"status"`
+	Status     result.Status      `json:"status"`
 	DurationMS float64            `json:"duration_ms"`
 	Metrics    map[string]float64 `json:"metrics"`
 	Evidence   []probes.Evidence  `json:"evidence"`
 	// Observations are what the probe sent and what came back, per step.
 	Observations []probes.Observation `json:"observations"`
 	// Diagnosis is what the observations say about a failure.
-	Diagnosis *checks.Diagnosis `json:"diagnosis,omitempty"`
+	Diagnosis *result.Diagnosis `json:"diagnosis,omitempty"`
 	Series    []probes.Sample   `json:"series,omitempty"`
 	Broken    []jsonViolation   `json:"thresholds_broken,omitempty"`
 	// Interrupted is only written when true.
@@ -102,7 +102,7 @@ type jsonViolation struct {
 	Metric string        `json:"metric"`
 	Op     string        `json:"op"`
 	Limit  float64       `json:"limit"`
-	Level  checks.Status `json:"level"`
+	Level  result.Status `json:"level"`
 	Value  float64       `json:"value"`
 }
 
@@ -117,8 +117,8 @@ func WriteJSON(w io.Writer, r Report) error {
 		Servers:    nonNil(r.Servers),
 		Env:        r.Environment,
 		FailOn:     string(r.failOn()),
-		Summary: jsonSummary{Status: s.Status, Total: s.Total, Pass: s.Counts[checks.Pass], Warn: s.Counts[checks.Warn],
-			Fail: s.Counts[checks.Fail], Skip: s.Counts[checks.Skip], Error: s.Counts[checks.Error]},
+		Summary: jsonSummary{Status: s.Status, Total: s.Total, Pass: s.Counts[result.Pass], Warn: s.Counts[result.Warn],
+			Fail: s.Counts[result.Fail], Skip: s.Counts[result.Skip], Error: s.Counts[result.Error]},
 		Interrupted: r.Interrupted,
 		Checks:      []jsonCheck{},
 	}
@@ -147,7 +147,7 @@ func WriteJSON(w io.Writer, r Report) error {
 }
 
 // jsonChecks are results as the report's checks array.
-func jsonChecks(results []checks.Result) []jsonCheck {
+func jsonChecks(results []result.Result) []jsonCheck {
 	out := []jsonCheck{}
 	for _, res := range results {
 		metrics := map[string]float64{}
@@ -175,7 +175,7 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func violations(vs []checks.Violation) []jsonViolation {
+func violations(vs []result.Violation) []jsonViolation {
 	var out []jsonViolation
 	for _, v := range vs {
 		out = append(out, jsonViolation{Metric: v.Metric, Op: v.Op, Limit: v.Threshold.Value, Level: v.Level, Value: v.Value})
@@ -210,7 +210,7 @@ func ReadJSON(r io.Reader) (Report, error) {
 		Duration:    fromMillis(in.DurationMS),
 		Servers:     in.Servers,
 		Environment: in.Env,
-		FailOn:      checks.Status(in.FailOn),
+		FailOn:      result.Status(in.FailOn),
 		Interrupted: in.Interrupted,
 		Results:     readChecks(in.Checks),
 	}
@@ -226,13 +226,13 @@ func ReadJSON(r io.Reader) (Report, error) {
 }
 
 // readChecks turns the report's checks array back into results.
-func readChecks(in []jsonCheck) []checks.Result {
-	var out []checks.Result
+func readChecks(in []jsonCheck) []result.Result {
+	var out []result.Result
 	for _, c := range in {
-		res := checks.Result{CheckID: c.ID, Title: c.Title, Target: c.Target, Status: c.Status, Duration: fromMillis(c.DurationMS),
+		res := result.Result{CheckID: c.ID, Title: c.Title, Target: c.Target, Status: c.Status, Duration: fromMillis(c.DurationMS),
 			Metrics: c.Metrics, Evidence: c.Evidence, Observations: c.Observations, Diagnosis: c.Diagnosis, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
 		for _, v := range c.Broken {
-			res.Broken = append(res.Broken, checks.Violation{Threshold: checks.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})
+			res.Broken = append(res.Broken, result.Violation{Threshold: result.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})
 		}
 		out = append(out, res)
 	}

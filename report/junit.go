@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // The JUnit XML shape most CI systems parse: the common JUnit XSD
@@ -76,7 +76,7 @@ func WriteJUnit(w io.Writer, r Report) error {
 	stamp := r.StartedAt.UTC().Format("2006-01-02T15:04:05")
 	// A repeated run is a suite per check, target and iteration ("#2"),
 	// each carrying the check's pass rate and flaps over the whole run.
-	rounds, marks := [][]checks.Result{r.Results}, []string{""}
+	rounds, marks := [][]result.Result{r.Results}, []string{""}
 	repeated := map[string]RepeatedCheck{}
 	if r.Repeat != nil {
 		rounds, marks = nil, nil
@@ -94,7 +94,7 @@ func WriteJUnit(w io.Writer, r Report) error {
 			props := append([]junitProp{{Name: "status", Value: string(res.Status)}}, metricProps(res.Metrics)...)
 			if c, ok := repeated[res.CheckID+"\x00"+res.Target]; ok {
 				props = append(props, junitProp{Name: "rtcprobe.iteration", Value: strconv.Itoa(round + 1)},
-					junitProp{Name: "rtcprobe.pass_rate_pct", Value: checks.FormatNumber(c.PassRate(r.failOn()))},
+					junitProp{Name: "rtcprobe.pass_rate_pct", Value: result.FormatNumber(c.PassRate(r.failOn()))},
 					junitProp{Name: "rtcprobe.flaps", Value: strconv.Itoa(c.Flaps)})
 			}
 			s := junitSuite{
@@ -104,10 +104,10 @@ func WriteJUnit(w io.Writer, r Report) error {
 			tc := junitTestcase{Name: name, Classname: "rtcprobe." + group, Time: seconds(res.Duration), SystemOut: systemOut(res)}
 			msg := &junitMessage{Message: firstLine(res.Error), Type: string(res.Status), Text: causeAndAdvice(res)}
 			switch {
-			case res.Status == checks.Skip:
+			case res.Status == result.Skip:
 				tc.Skipped = &junitMessage{Message: res.Error}
 				s.Skipped++
-			case res.Status == checks.Error:
+			case res.Status == result.Error:
 				tc.Error = msg
 				s.Errors++
 			case r.FailingResult(res):
@@ -165,9 +165,9 @@ func metricProps(m map[string]float64) []junitProp {
 	return out
 }
 
-func systemOut(res checks.Result) string {
+func systemOut(res result.Result) string {
 	var b strings.Builder
-	if res.Status == checks.Warn {
+	if res.Status == result.Warn {
 		fmt.Fprintf(&b, "WARN: %s\n", causeAndAdvice(res))
 	}
 	for _, e := range res.Evidence {
@@ -176,7 +176,7 @@ func systemOut(res checks.Result) string {
 	return b.String()
 }
 
-func causeAndAdvice(res checks.Result) string {
+func causeAndAdvice(res result.Result) string {
 	if res.Advice == "" {
 		return res.Error
 	}

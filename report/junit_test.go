@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // junitShape is the structure of the common JUnit XSD (Jenkins'
@@ -128,7 +128,7 @@ type parsedSuites struct {
 }
 
 func TestJUnit(t *testing.T) {
-	for _, failOn := range []checks.Status{checks.Fail, checks.Warn} {
+	for _, failOn := range []result.Status{result.Fail, result.Warn} {
 		t.Run("fail-on-"+string(failOn), func(t *testing.T) {
 			r := fullFixture()
 			r.FailOn = failOn
@@ -142,7 +142,7 @@ func TestJUnit(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantFailures := 1
-			if failOn == checks.Warn {
+			if failOn == result.Warn {
 				wantFailures = 2
 			}
 			if got.Tests != len(r.Results) || got.Failures != wantFailures || got.Errors != 1 {

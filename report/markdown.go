@@ -5,11 +5,11 @@ import (
 	"io"
 	"strings"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
-var statusMarks = map[checks.Status]string{
-	checks.Pass: "✅", checks.Warn: "⚠️", checks.Fail: "❌", checks.Skip: "⏭️", checks.Error: "💥",
+var statusMarks = map[result.Status]string{
+	result.Pass: "✅", result.Warn: "⚠️", result.Fail: "❌", result.Skip: "⏭️", result.Error: "💥",
 }
 
 // WriteMarkdown writes a compact summary for a CI job summary or a ticket:
@@ -20,7 +20,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## rtcprobe: %s %s\n\n", statusMarks[s.Status], strings.ToUpper(string(s.Status)))
 	fmt.Fprintf(&b, "%s", mdEscape(SummaryLine(r)))
-	if r.FailOn == checks.Warn {
+	if r.FailOn == result.Warn {
 		b.WriteString(" (warnings fail this run)")
 	}
 	b.WriteString("\n\n")
@@ -52,9 +52,9 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	return err
 }
 
-func mdDetails(res checks.Result) string {
+func mdDetails(res result.Result) string {
 	switch {
-	case res.Status == checks.Pass:
+	case res.Status == result.Pass:
 		return details(res)
 	case res.Advice != "":
 		return res.Error + " — " + res.Advice

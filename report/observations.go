@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -45,7 +45,7 @@ func ObservationLine(o probes.Observation) string {
 		b.WriteString(" " + strings.TrimSpace(fmt.Sprintf("%s %s", codeText(o.Code), o.Reason)))
 	}
 	if o.AfterMS > 0 {
-		fmt.Fprintf(&b, " after %s ms", checks.FormatNumber(o.AfterMS))
+		fmt.Fprintf(&b, " after %s ms", result.FormatNumber(o.AfterMS))
 	}
 	for _, k := range slices.Sorted(maps.Keys(o.Headers)) {
 		fmt.Fprintf(&b, "; %s: %s", k, o.Headers[k])
@@ -94,7 +94,7 @@ func cleanObservations(in []probes.Observation) []probes.Observation {
 }
 
 // cleanDiagnosis copies a diagnosis with every string safe to render.
-func cleanDiagnosis(d *checks.Diagnosis) *checks.Diagnosis {
+func cleanDiagnosis(d *result.Diagnosis) *result.Diagnosis {
 	if d == nil {
 		return nil
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // Progress prints one line per result as the checks finish, so a person
@@ -27,7 +27,7 @@ func NewProgress(w io.Writer, total int, color bool) *Progress {
 
 // Result prints one finished run: "[ 3/12] PASS  stun.udp  stun:… rtt median 0.2 ms (12ms)".
 // It is safe to call from several goroutines.
-func (p *Progress) Result(r checks.Result) {
+func (p *Progress) Result(r result.Result) {
 	r = cleanResult(r)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -38,10 +38,10 @@ func (p *Progress) Result(r checks.Result) {
 	}
 	width := len(fmt.Sprint(p.total))
 	line := fmt.Sprintf("[%*d/%d] %s %s  %s", width, p.done, p.total, status, r.CheckID, r.Target)
-	if m := measured(r); m != "" && (r.Status == checks.Pass || r.Status == checks.Warn) {
+	if m := measured(r); m != "" && (r.Status == result.Pass || r.Status == result.Warn) {
 		line += "  " + strings.ReplaceAll(m, "\n", ", ")
 	}
-	if r.Status != checks.Pass && r.Error != "" {
+	if r.Status != result.Pass && r.Error != "" {
 		line += "  " + firstLine(r.Error)
 	}
 	line += fmt.Sprintf("  (%s)", durationText(r.Duration))

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 func TestProgress(t *testing.T) {
@@ -52,7 +52,7 @@ func TestProgressConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.Result(checks.Result{CheckID: "stun.udp", Target: "t", Status: checks.Pass, Duration: time.Millisecond})
+			p.Result(result.Result{CheckID: "stun.udp", Target: "t", Status: result.Pass, Duration: time.Millisecond})
 		}()
 	}
 	wg.Wait()

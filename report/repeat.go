@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -32,17 +32,17 @@ type Repeat struct {
 type Iteration struct {
 	StartedAt time.Time
 	Duration  time.Duration
-	Results   []checks.Result
+	Results   []result.Result
 }
 
 // Status is the iteration's worst status.
-func (it Iteration) Status() checks.Status { return checks.Overall(it.Results) }
+func (it Iteration) Status() result.Status { return result.Overall(it.Results) }
 
 // RepeatedCheck is one (check, target) across the iterations.
 type RepeatedCheck struct {
 	CheckID, Title, Target string
 	// Statuses are the check's status in each iteration it ran, in order.
-	Statuses []checks.Status
+	Statuses []result.Status
 	// Flaps counts status changes between consecutive iterations.
 	Flaps int
 	// Metrics summarise each metric across the iterations.
@@ -54,10 +54,10 @@ type RepeatedCheck struct {
 // PassRate is the share of the iterations the check ran in (skips left
 // out) that passed: warnings count as passing unless the run fails on
 // them. In percent; 0 when it never ran.
-func (c RepeatedCheck) PassRate(failOn checks.Status) float64 {
+func (c RepeatedCheck) PassRate(failOn result.Status) float64 {
 	ok, ran := 0, 0
 	for _, s := range c.Statuses {
-		if s == checks.Skip {
+		if s == result.Skip {
 			continue
 		}
 		ran++
@@ -73,15 +73,15 @@ func (c RepeatedCheck) PassRate(failOn checks.Status) float64 {
 
 // passRateText is PassRate as shown: "skipped" when the check never ran,
 // so a check skipped for want of a browser does not read as 0 % passing.
-func (c RepeatedCheck) passRateText(failOn checks.Status) string {
-	if c.Count(checks.Skip) == len(c.Statuses) {
+func (c RepeatedCheck) passRateText(failOn result.Status) string {
+	if c.Count(result.Skip) == len(c.Statuses) {
 		return "skipped"
 	}
-	return checks.FormatNumber(c.PassRate(failOn)) + "%"
+	return result.FormatNumber(c.PassRate(failOn)) + "%"
 }
 
 // Count is how many iterations had status s.
-func (c RepeatedCheck) Count(s checks.Status) int {
+func (c RepeatedCheck) Count(s result.Status) int {
 	n := 0
 	for _, st := range c.Statuses {
 		if st == s {
@@ -168,10 +168,10 @@ func (c RepeatedCheck) metricNames() []string {
 
 // worst is the worst status of any iteration: what a repeated run's exit
 // code and summary follow.
-func (rp *Repeat) worst() checks.Status {
-	var all []checks.Result
+func (rp *Repeat) worst() result.Status {
+	var all []result.Result
 	for _, it := range rp.Iterations {
 		all = append(all, it.Results...)
 	}
-	return checks.Overall(all)
+	return result.Overall(all)
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 )
 
@@ -15,9 +15,9 @@ import (
 // time with a rising RTT, signaling fails in the third.
 func repeatFixture() Report {
 	var its []Iteration
-	for i, st := range []checks.Status{checks.Pass, checks.Pass, checks.Fail} {
-		its = append(its, Iteration{StartedAt: clock.Add(time.Duration(i) * time.Minute), Duration: time.Second, Results: []checks.Result{
-			{CheckID: "stun.udp", Title: "STUN", Target: "stun:127.0.0.1:3478", Status: checks.Pass, KeyMetrics: []string{"rtt_median_ms"},
+	for i, st := range []result.Status{result.Pass, result.Pass, result.Fail} {
+		its = append(its, Iteration{StartedAt: clock.Add(time.Duration(i) * time.Minute), Duration: time.Second, Results: []result.Result{
+			{CheckID: "stun.udp", Title: "STUN", Target: "stun:127.0.0.1:3478", Status: result.Pass, KeyMetrics: []string{"rtt_median_ms"},
 				Metrics: map[string]float64{"rtt_median_ms": float64(10 + 10*i)}},
 			{CheckID: "signaling.websocket", Title: "WS", Target: "ws://127.0.0.1:1/\x1b[31m", Status: st, KeyMetrics: []string{"upgrade_ms"},
 				Metrics: map[string]float64{"upgrade_ms": 1}},
@@ -31,16 +31,16 @@ func repeatFixture() Report {
 func TestSummarize(t *testing.T) {
 	r := repeatFixture()
 	stun, ws := r.Repeat.Checks[0], r.Repeat.Checks[1]
-	if stun.CheckID != "stun.udp" || stun.Flaps != 0 || stun.PassRate(checks.Fail) != 100 {
+	if stun.CheckID != "stun.udp" || stun.Flaps != 0 || stun.PassRate(result.Fail) != 100 {
 		t.Errorf("stun: %+v", stun)
 	}
 	if s := stun.Metrics["rtt_median_ms"]; s.N != 3 || s.Min != 10 || s.P50 != 20 || s.Max != 30 || s.Mean != 20 {
 		t.Errorf("rtt spread %+v", s)
 	}
-	if ws.Flaps != 1 || ws.PassRate(checks.Fail) != 66.7 || statusLetters(ws.Statuses) != "PPF" {
-		t.Errorf("signaling: flaps %d pass rate %v statuses %s", ws.Flaps, ws.PassRate(checks.Fail), statusLetters(ws.Statuses))
+	if ws.Flaps != 1 || ws.PassRate(result.Fail) != 66.7 || statusLetters(ws.Statuses) != "PPF" {
+		t.Errorf("signaling: flaps %d pass rate %v statuses %s", ws.Flaps, ws.PassRate(result.Fail), statusLetters(ws.Statuses))
 	}
-	if r.Overall() != checks.Fail {
+	if r.Overall() != result.Fail {
 		t.Errorf("overall %s, want the worst iteration's fail", r.Overall())
 	}
 }
@@ -121,20 +121,20 @@ func mustUnmarshal(t *testing.T, b []byte) any {
 // every time shows as skipped, not as 0 % passing.
 func TestPassRateLeavesSkipsOut(t *testing.T) {
 	for _, tc := range []struct {
-		statuses []checks.Status
+		statuses []result.Status
 		rate     float64
 		text     string
 	}{
-		{[]checks.Status{checks.Pass, checks.Skip, checks.Pass}, 100, "100%"},
-		{[]checks.Status{checks.Pass, checks.Skip, checks.Fail}, 50, "50%"},
-		{[]checks.Status{checks.Warn, checks.Pass, checks.Fail, checks.Pass}, 75, "75%"},
-		{[]checks.Status{checks.Skip, checks.Skip}, 0, "skipped"},
+		{[]result.Status{result.Pass, result.Skip, result.Pass}, 100, "100%"},
+		{[]result.Status{result.Pass, result.Skip, result.Fail}, 50, "50%"},
+		{[]result.Status{result.Warn, result.Pass, result.Fail, result.Pass}, 75, "75%"},
+		{[]result.Status{result.Skip, result.Skip}, 0, "skipped"},
 	} {
 		c := RepeatedCheck{Statuses: tc.statuses}
-		if got := c.PassRate(checks.Fail); got != tc.rate {
+		if got := c.PassRate(result.Fail); got != tc.rate {
 			t.Errorf("%s: pass rate %v, want %v", statusLetters(tc.statuses), got, tc.rate)
 		}
-		if got := c.passRateText(checks.Fail); got != tc.text {
+		if got := c.passRateText(result.Fail); got != tc.text {
 			t.Errorf("%s: shown %q, want %q", statusLetters(tc.statuses), got, tc.text)
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // The parts of each writer that show a repeated run: pass rate, flapping
@@ -12,7 +12,7 @@ import (
 
 // statusLetters is a check's statuses as one letter an iteration:
 // "PPFPPF".
-func statusLetters(ss []checks.Status) string {
+func statusLetters(ss []result.Status) string {
 	var b strings.Builder
 	for _, s := range ss {
 		b.WriteString(strings.ToUpper(string(s)[:1]))
@@ -22,8 +22,8 @@ func statusLetters(ss []checks.Status) string {
 
 // spread is "p50 12.3 / p95 15.1 (min 11.0, max 16.2)" for a key metric.
 func spread(name string, s MetricSummary) string {
-	return fmt.Sprintf("%s p50 %s, p95 %s (min %s, max %s)", name, checks.FormatNumber(s.P50), checks.FormatNumber(s.P95),
-		checks.FormatNumber(s.Min), checks.FormatNumber(s.Max))
+	return fmt.Sprintf("%s p50 %s, p95 %s (min %s, max %s)", name, result.FormatNumber(s.P50), result.FormatNumber(s.P95),
+		result.FormatNumber(s.Min), result.FormatNumber(s.Max))
 }
 
 // keySpreads are the spreads of a repeated check's first key metrics.

@@ -6,7 +6,7 @@ package report
 import (
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // Schema versions the JSON report; bump it when a field changes meaning.
@@ -19,13 +19,13 @@ type Report struct {
 	Duration  time.Duration
 	// Servers are the probed ICE servers as URIs, without credentials.
 	Servers []string
-	Results []checks.Result
+	Results []result.Result
 	// Environment is where the run happened, for reports attached to a
 	// ticket. Zero fields are left out.
 	Environment Environment
-	// FailOn is the worst status that still passes the run: checks.Fail
-	// (the default when empty) or checks.Warn.
-	FailOn checks.Status
+	// FailOn is the worst status that still passes the run: result.Fail
+	// (the default when empty) or result.Warn.
+	FailOn result.Status
 	// Interrupted is true when the run was interrupted (Ctrl-C) before
 	// every check finished.
 	Interrupted bool
@@ -36,11 +36,11 @@ type Report struct {
 
 // Overall is the run's status: the worst result, over every iteration
 // of a repeated run.
-func (r Report) Overall() checks.Status {
+func (r Report) Overall() result.Status {
 	if r.Repeat != nil && len(r.Repeat.Iterations) > 0 {
 		return r.Repeat.worst()
 	}
-	return checks.Overall(r.Results)
+	return result.Overall(r.Results)
 }
 
 // Environment describes the machine and settings of a run. It never holds
@@ -56,34 +56,34 @@ type Environment struct {
 	Client string `json:"client_address,omitempty"`
 }
 
-func (r Report) failOn() checks.Status {
-	if r.FailOn == checks.Warn {
-		return checks.Warn
+func (r Report) failOn() result.Status {
+	if r.FailOn == result.Warn {
+		return result.Warn
 	}
-	return checks.Fail
+	return result.Fail
 }
 
 // Failing reports whether a result of status st fails the run (the rule
 // is the checks package's; writers only show it).
-func (r Report) Failing(st checks.Status) bool { return st.FailsRun(r.failOn()) }
+func (r Report) Failing(st result.Status) bool { return st.FailsRun(r.failOn()) }
 
 // FailingResult reports whether res fails the run (a warning that only
 // says this machine was saturated does not).
-func (r Report) FailingResult(res checks.Result) bool { return res.FailsRun(r.failOn()) }
+func (r Report) FailingResult(res result.Result) bool { return res.FailsRun(r.failOn()) }
 
 // RunFails reports whether the run fails, result by result.
-func (r Report) RunFails() bool { return checks.RunFails(r.Results, r.failOn()) }
+func (r Report) RunFails() bool { return result.RunFails(r.Results, r.failOn()) }
 
 // Summary counts results per status.
 type Summary struct {
-	Status checks.Status
+	Status result.Status
 	Total  int
-	Counts map[checks.Status]int
+	Counts map[result.Status]int
 }
 
 // Summary tallies the results.
 func (r Report) Summary() Summary {
-	s := Summary{Status: r.Overall(), Total: len(r.Results), Counts: map[checks.Status]int{}}
+	s := Summary{Status: r.Overall(), Total: len(r.Results), Counts: map[result.Status]int{}}
 	for _, res := range r.Results {
 		s.Counts[res.Status]++
 	}

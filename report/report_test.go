@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -22,16 +22,16 @@ func fixture() Report {
 		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Duration:  1234 * time.Millisecond,
 		Servers:   []string{"stun:127.0.0.1:3478", "turn:127.0.0.1:3478"},
-		Results: []checks.Result{
-			{CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:3478", Status: checks.Pass,
+		Results: []result.Result{
+			{CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:3478", Status: result.Pass,
 				Duration: 1500 * time.Microsecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
 				Metrics:  map[string]float64{"rtt_median_ms": 0.042, "rtt_p95_ms": 0.118, "loss_pct": 0, "requests": 5, "responses": 5},
 				Evidence: []probes.Evidence{{Name: "mapped_address", Value: "127.0.0.1:50000"}, {Name: "mapped_family", Value: "IPv4"}}},
-			{CheckID: "stun.tcp", Title: "STUN binding over TCP", Target: "stun:198.51.100.7:3478", Status: checks.Warn,
+			{CheckID: "stun.tcp", Title: "STUN binding over TCP", Target: "stun:198.51.100.7:3478", Status: result.Warn,
 				Duration: 40 * time.Millisecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
 				Metrics: map[string]float64{"rtt_median_ms": 180.5, "rtt_p95_ms": 212.25, "loss_pct": 0},
 				Error:   "rtt_p95_ms is 212, want < 150 (warn)"},
-			{CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:9", Status: checks.Fail,
+			{CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:9", Status: result.Fail,
 				Duration: 2 * time.Second, Error: "no response from 127.0.0.1:9 over UDP in 2s",
 				Observations: []probes.Observation{{Step: "first request", Transport: "udp", To: "127.0.0.1:9", Outcome: probes.OutcomeSilence, AfterMS: 2000}},
 				Advice:       "Nothing answered: a firewall on the path silently drops UDP to 127.0.0.1:9, or no server listens there."},

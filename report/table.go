@@ -11,7 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // TableOptions adjusts the terminal table.
@@ -23,9 +23,9 @@ type TableOptions struct {
 	Width int
 }
 
-var statusColors = map[checks.Status]string{
-	checks.Pass: "\x1b[32m", checks.Warn: "\x1b[33m", checks.Fail: "\x1b[31m",
-	checks.Error: "\x1b[35m", checks.Skip: "\x1b[90m",
+var statusColors = map[result.Status]string{
+	result.Pass: "\x1b[32m", result.Warn: "\x1b[33m", result.Fail: "\x1b[31m",
+	result.Error: "\x1b[35m", result.Skip: "\x1b[90m",
 }
 
 // WriteTable renders one row per result and a summary line. Skips with
@@ -111,7 +111,7 @@ func lastDuration(r Report) time.Duration {
 func SummaryLine(r Report) string {
 	s := r.Summary()
 	var parts []string
-	for _, st := range checks.Statuses {
+	for _, st := range result.Statuses {
 		if n := s.Counts[st]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, st))
 		}
@@ -127,7 +127,7 @@ func SummaryLine(r Report) string {
 		strings.ToUpper(string(s.Status)), r.Duration.Round(millisecond(r.Duration)))
 }
 
-func measured(res checks.Result) string {
+func measured(res result.Result) string {
 	var out []string
 	for _, name := range res.KeyMetrics {
 		if v, ok := res.Metrics[name]; ok {
@@ -137,8 +137,8 @@ func measured(res checks.Result) string {
 	return strings.Join(out, "\n")
 }
 
-func details(res checks.Result) string {
-	if res.Status == checks.Pass {
+func details(res result.Result) string {
+	if res.Status == result.Pass {
 		if len(res.Evidence) > 0 {
 			e := res.Evidence[0]
 			return strings.ReplaceAll(e.Name, "_", " ") + " " + e.Value
@@ -159,17 +159,17 @@ type skipFold struct {
 
 // foldSkips splits results into the table's rows and the skips that share
 // their cause with another skip, grouped by cause in order of appearance.
-func foldSkips(results []checks.Result) (rows []checks.Result, folds []skipFold) {
+func foldSkips(results []result.Result) (rows []result.Result, folds []skipFold) {
 	count := map[string]int{}
 	for _, res := range results {
-		if res.Status == checks.Skip {
+		if res.Status == result.Skip {
 			count[details(res)]++
 		}
 	}
 	index := map[string]int{}
 	for _, res := range results {
 		cause := details(res)
-		if res.Status != checks.Skip || count[cause] < 2 {
+		if res.Status != result.Skip || count[cause] < 2 {
 			rows = append(rows, res)
 			continue
 		}
@@ -192,11 +192,11 @@ func (f skipFold) String() string {
 // are one check's, "browser.* checks" when they share a group, else
 // "checks (stun.tls, turn.tls)".
 func checksNamed(ids []string) string {
-	same, group := true, checks.Group(ids[0])
+	same, group := true, result.Group(ids[0])
 	var distinct []string
 	for _, id := range ids {
 		same = same && id == ids[0]
-		if checks.Group(id) != group {
+		if result.Group(id) != group {
 			group = ""
 		}
 		if !slices.Contains(distinct, id) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // skipsFixture is a run where several skips share a cause: a missing
@@ -17,19 +17,19 @@ func skipsFixture() Report {
 	noBrowser := "unsupported: no Chrome/Chromium found (looked for chromium, google-chrome)"
 	noBrowserAdvice := "No browser to drive: install Chromium (Debian/Ubuntu: apt-get install chromium)."
 	r := Report{Version: "v1.2.3", StartedAt: clock, Duration: 1500 * time.Millisecond}
-	add := func(id, target string, st checks.Status, err, advice string) {
-		r.Results = append(r.Results, checks.Result{CheckID: id, Title: id, Target: target, Status: st, Error: err, Advice: advice})
+	add := func(id, target string, st result.Status, err, advice string) {
+		r.Results = append(r.Results, result.Result{CheckID: id, Title: id, Target: target, Status: st, Error: err, Advice: advice})
 	}
-	add("stun.udp", "stun:127.0.0.1:3478", checks.Pass, "", "")
+	add("stun.udp", "stun:127.0.0.1:3478", result.Pass, "", "")
 	for _, id := range []string{"browser.api", "browser.devices", "browser.codecs"} {
-		add(id, "browser", checks.Skip, noBrowser, noBrowserAdvice)
+		add(id, "browser", result.Skip, noBrowser, noBrowserAdvice)
 	}
-	add("stun.tls", "(no stuns: server)", checks.Skip, "unsupported: no TLS server configured", "")
-	add("turn.tls", "(no turns: server)", checks.Skip, "unsupported: no TLS server configured", "")
+	add("stun.tls", "(no stuns: server)", result.Skip, "unsupported: no TLS server configured", "")
+	add("turn.tls", "(no turns: server)", result.Skip, "unsupported: no TLS server configured", "")
 	for _, target := range []string{"turns:127.0.0.1:5349", "turns:127.0.0.2:5349"} {
-		add("browser.ice", target, checks.Skip, "unsupported: the browser trusts only the system's certificate authorities", "")
+		add("browser.ice", target, result.Skip, "unsupported: the browser trusts only the system's certificate authorities", "")
 	}
-	add("turn.dtls", "turns:127.0.0.1:5349?transport=udp", checks.Skip, "unsupported: DTLS needs a turns: server", "")
+	add("turn.dtls", "turns:127.0.0.1:5349?transport=udp", result.Skip, "unsupported: DTLS needs a turns: server", "")
 	return r
 }
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // What a hostile server sends (a reason phrase that retitles the window,
@@ -14,10 +14,10 @@ import (
 // the progress lines.
 func TestTerminalWritersEscapeNetworkText(t *testing.T) {
 	hostile := "401 \x1b]0;pwned\a\x1b[2J \u202eevil"
-	results := []checks.Result{
-		{CheckID: "turn.udp", Target: "turn:198.51.100.7:3478 \x1b[31m", Status: checks.Fail, Error: hostile},
-		{CheckID: "browser.ice", Target: "a", Status: checks.Skip, Error: hostile},
-		{CheckID: "browser.interop", Target: "b", Status: checks.Skip, Error: hostile},
+	results := []result.Result{
+		{CheckID: "turn.udp", Target: "turn:198.51.100.7:3478 \x1b[31m", Status: result.Fail, Error: hostile},
+		{CheckID: "browser.ice", Target: "a", Status: result.Skip, Error: hostile},
+		{CheckID: "browser.interop", Target: "b", Status: result.Skip, Error: hostile},
 	}
 	var table, progress bytes.Buffer
 	if err := WriteTable(&table, Report{Results: results}, TableOptions{}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // maxConfigFile bounds a config file: real ones are a few KiB.
@@ -15,7 +16,7 @@ const maxConfigFile = 1 << 20
 // loadConfig reads and validates a config file against the catalogue;
 // ${VAR} references are resolved from this process's environment. A file
 // that is too big or not text is refused before it is parsed.
-func loadConfig(file string, catalog []*checks.Check) (*checks.Config, error) {
+func loadConfig(file string, catalog []*checks.Check) (*config.Config, error) {
 	data, err := readFileLimited(file, maxConfigFile)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", file, err)
@@ -23,7 +24,7 @@ func loadConfig(file string, catalog []*checks.Check) (*checks.Config, error) {
 	if err := textOnly(data); err != nil {
 		return nil, fmt.Errorf("config %s: %w", file, err)
 	}
-	return checks.ParseConfig(file, data, checks.ConfigEnv{Catalog: catalog, LookupEnv: os.LookupEnv})
+	return config.Parse(file, data, config.Env{Catalog: checks.Entries(catalog), LookupEnv: os.LookupEnv})
 }
 
 // textOnly refuses binary data, naming the line of the first offending

@@ -1,6 +1,8 @@
 package main
 
-import "github.com/rtcprobe/rtcprobe/checks"
+import (
+	"github.com/rtcprobe/rtcprobe/checks/result"
+)
 
 // Exit codes, decided once in run.
 const (
@@ -12,11 +14,11 @@ const (
 	// 143 for SIGTERM.
 )
 
-func statusExitCode(overall checks.Status) int {
+func statusExitCode(overall result.Status) int {
 	switch overall {
-	case checks.Fail:
+	case result.Fail:
 		return exitFail
-	case checks.Error:
+	case result.Error:
 		return exitInternal
 	}
 	return exitOK

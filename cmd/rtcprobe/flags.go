@@ -8,14 +8,14 @@ import (
 	"os"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // cli is the parsed command line: the run's option layer (from the
 // options table) and what only a command line has: servers and their
 // credentials, trust settings, report outputs.
 type cli struct {
-	options   checks.Layer
+	options   config.Layer
 	selection string
 	configFlags
 	servers    []string
@@ -56,18 +56,18 @@ var errBadValue = errors.New("bad value")
 // registerOptions adds a flag for every option of the table; each value is
 // validated by the option itself and recorded in the layer. A refused
 // value is stored in *bad.
-func registerOptions(fs *flag.FlagSet, layer *checks.Layer, bad *error) {
-	for _, o := range checks.OptionTable() {
+func registerOptions(fs *flag.FlagSet, layer *config.Layer, bad *error) {
+	for _, o := range config.OptionTable() {
 		if o.Flag == "" {
 			continue
 		}
 		set := func(text string) error {
-			var scratch checks.Settings
+			var scratch config.Settings
 			if err := o.Set(&scratch, text); err != nil {
 				*bad = flagError(err)
 				return errBadValue
 			}
-			*layer = append(*layer, checks.Assignment{Option: o, Text: text, Source: "flag"})
+			*layer = append(*layer, config.Assignment{Option: o, Text: text, Source: "flag"})
 			return nil
 		}
 		help := o.Help
@@ -84,7 +84,7 @@ func registerOptions(fs *flag.FlagSet, layer *checks.Layer, bad *error) {
 
 // flagError words an option's refusal for the command line.
 func flagError(err error) error {
-	var oe *checks.OptionError
+	var oe *config.OptionError
 	if errors.As(err, &oe) && oe.Option.Flag != "" {
 		return fmt.Errorf("invalid --%s%s: %s", oe.Option.Flag, oe.Quoted(), oe.Why)
 	}

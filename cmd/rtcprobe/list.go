@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // listCommand prints every check with its description, metrics and the
@@ -40,8 +41,8 @@ func listCommand(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func loadAndResolve(path, profile string, catalog []*checks.Check) (*checks.Config, *checks.Resolved, error) {
-	var cfg *checks.Config
+func loadAndResolve(path, profile string, catalog []*checks.Check) (*config.Config, *checks.Resolved, error) {
+	var cfg *config.Config
 	if path != "" {
 		var err error
 		if cfg, err = loadConfig(path, catalog); err != nil {
@@ -52,7 +53,7 @@ func loadAndResolve(path, profile string, catalog []*checks.Check) (*checks.Conf
 	return cfg, res, err
 }
 
-func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *checks.Resolved) {
+func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, res *checks.Resolved) {
 	var b strings.Builder
 	switch {
 	case res.Profile != nil:
@@ -63,7 +64,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	if cfg != nil {
 		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
 	}
-	settings, _ := checks.Layered(res.Layers...) // validated when parsed
+	settings, _ := config.Layered(res.Layers...) // validated when parsed
 	fmt.Fprintf(&b, "A run fails on: %s.\n", settings.FailOn)
 	var set []string
 	for _, layer := range res.Layers {
@@ -116,11 +117,11 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 		b.WriteString("\n")
 	}
 	b.WriteString("Profiles (--profile NAME):\n")
-	for _, p := range checks.Profiles(cfg) {
+	for _, p := range config.Profiles(cfg) {
 		fmt.Fprintf(&b, "    %-9s %s\n", p.Name, p.Description)
 	}
 	b.WriteString("\nOptions (config key, command-line flag, default):\n")
-	for _, o := range checks.OptionTable() {
+	for _, o := range config.OptionTable() {
 		flag := ""
 		if o.Flag != "" {
 			flag = "--" + o.Flag
@@ -167,7 +168,7 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	for _, s := range cfg.Servers {
 		servers = append(servers, s.String())
 	}
-	settings, _ := checks.Layered(res.Layers...) // validated when parsed
+	settings, _ := config.Layered(res.Layers...) // validated when parsed
 	fmt.Fprintf(stdout, "%s: valid — %s, %s (profile %s), thresholds changed for %s, fails on %s\n",
 		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), settings.FailOn)
 	for _, s := range servers {

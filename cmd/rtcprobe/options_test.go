@@ -12,24 +12,25 @@ import (
 	"testing"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 )
 
 // settingsOf runs the real command-line path (flags, config file, engine)
 // up to the plan, without probing, and returns the settings in force.
-func settingsOf(t *testing.T, args ...string) (checks.Settings, error) {
+func settingsOf(t *testing.T, args ...string) (config.Settings, error) {
 	t.Helper()
 	c, err := parseFlags(append(args, "--checks", "stun.udp", "stun:127.0.0.1:9"), io.Discard)
 	if err != nil {
-		return checks.Settings{}, err
+		return config.Settings{}, err
 	}
 	in, err := c.input()
 	if err != nil {
-		return checks.Settings{}, err
+		return config.Settings{}, err
 	}
 	r, err := engine.Prepare(in)
 	if err != nil {
-		return checks.Settings{}, err
+		return config.Settings{}, err
 	}
 	r.Close()
 	return r.Plan.Settings, nil
@@ -37,7 +38,7 @@ func settingsOf(t *testing.T, args ...string) (checks.Settings, error) {
 
 // optionYAML sets o to v in a config file, at the top or under options:,
 // inside a profile when profile is set.
-func optionYAML(o *checks.Option, v, profile string) string {
+func optionYAML(o *config.Option, v, profile string) string {
 	indent := ""
 	var b strings.Builder
 	if profile != "" {
@@ -52,7 +53,7 @@ func optionYAML(o *checks.Option, v, profile string) string {
 	return b.String()
 }
 
-func flagArg(o *checks.Option, v string) string { return "--" + o.Flag + "=" + v }
+func flagArg(o *config.Option, v string) string { return "--" + o.Flag + "=" + v }
 
 // TestEveryOptionLayers checks, for every option of the table, that a
 // flag beats the config file, the config file beats a profile, a profile
@@ -67,17 +68,17 @@ func TestEveryOptionLayers(t *testing.T) {
 		}
 		return path
 	}
-	want := func(o *checks.Option, v string) checks.Settings {
-		s, err := checks.Layered(checks.Layer{{Option: o, Text: v}})
+	want := func(o *config.Option, v string) config.Settings {
+		s, err := config.Layered(config.Layer{{Option: o, Text: v}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The run deadline left to its default follows the run (several
 		// browsers get longer), as the engine derives it.
-		s.Timeout = s.RunTimeout(checks.MustSelect(checks.Catalog(), "stun.udp"), o.Key == "timeout")
+		s.Timeout = s.RunTimeout(checks.Entries(checks.MustSelect(checks.Catalog(), "stun.udp")), o.Key == "timeout")
 		return s
 	}
-	for _, o := range checks.OptionTable() {
+	for _, o := range config.OptionTable() {
 		t.Run(o.Key, func(t *testing.T) {
 			if len(o.Valid) < 2 || len(o.Invalid) < 1 {
 				t.Fatalf("option %s declares %d valid and %d invalid samples; want at least 2 and 1", o.Key, len(o.Valid), len(o.Invalid))
@@ -92,7 +93,7 @@ func TestEveryOptionLayers(t *testing.T) {
 			cases := []struct {
 				name string
 				args []string
-				want checks.Settings
+				want config.Settings
 			}{
 				{"the config file sets it", []string{"--config", file}, want(o, v1)},
 				{"the config beats its profile", []string{"--config", profile, "--profile", "lab"}, want(o, v2)},
@@ -103,12 +104,12 @@ func TestEveryOptionLayers(t *testing.T) {
 					struct {
 						name string
 						args []string
-						want checks.Settings
+						want config.Settings
 					}{"a flag beats the config file", []string{"--config", file, flagArg(o, v2)}, want(o, v2)},
 					struct {
 						name string
 						args []string
-						want checks.Settings
+						want config.Settings
 					}{"a flag before the config file still wins", []string{flagArg(o, v2), "--config", file}, want(o, v2)},
 				)
 			}
@@ -177,7 +178,7 @@ const (
 func optionsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| Flag | Config key | Default | What it sets |\n|---|---|---|---|\n")
-	for _, o := range checks.OptionTable() {
+	for _, o := range config.OptionTable() {
 		flag := ""
 		if o.Flag != "" {
 			flag = "`--" + o.Flag

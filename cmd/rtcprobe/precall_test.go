@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/rtcprobe/rtcprobe/browser"
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/pgtest"
 	"github.com/rtcprobe/rtcprobe/internal/store"
@@ -196,7 +196,7 @@ func TestPrecallFirefox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]*checks.Result{}
+			got := map[string]*result.Result{}
 			for i, r := range rep.Results {
 				got[r.CheckID+" "+r.Target] = &rep.Results[i]
 				t.Logf("%-28s %-45s %-5s %s", r.CheckID, r.Target, r.Status, r.Error)
@@ -206,7 +206,7 @@ func TestPrecallFirefox(t *testing.T) {
 			// audio).
 			for _, must := range []string{"browser.api browser", "browser.getusermedia.video browser", "browser.getusermedia.audio browser",
 				"browser.audio.quality browser", "browser.interop all candidates", "browser.interop relay-only via turn:" + srv.embedded + " (UDP)"} {
-				if r := got[must]; r == nil || !(r.Status == checks.Pass || r.OnlyTimingBroken()) {
+				if r := got[must]; r == nil || !(r.Status == result.Pass || r.OnlyTimingBroken()) {
 					t.Errorf("%s in Firefox: %+v, want pass (or, on a loaded machine, a warning on time only)", must, r)
 				}
 			}

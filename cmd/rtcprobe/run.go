@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
@@ -109,7 +111,7 @@ func (c *cli) input() (engine.Input, error) {
 			return in, err
 		}
 	}
-	if in.Selection, err = checks.ParseSelection(catalog, c.selection); err != nil {
+	if in.Selection, err = config.ParseSelection(checks.Entries(catalog), c.selection); err != nil {
 		return in, fmt.Errorf("--checks: %w", err)
 	}
 	for _, raw := range c.servers {
@@ -140,12 +142,12 @@ func (c *cli) input() (engine.Input, error) {
 // warnings into exit 1, saying so, since the table alone shows only WARN.
 func exitCode(c *cli, r *engine.Run, rep report.Report, stderr io.Writer) int {
 	overall := rep.Overall()
-	if overall == checks.Warn && overall.FailsRun(r.Plan.Settings.FailOn) {
+	if overall == result.Warn && overall.FailsRun(r.Plan.Settings.FailOn) {
 		why := "--fail-on warn"
 		if !c.given["fail-on"] {
 			why = "fail_on: warn in the profile or config"
 		}
-		if !checks.RunFails(rep.Results, r.Plan.Settings.FailOn) {
+		if !result.RunFails(rep.Results, r.Plan.Settings.FailOn) {
 			fmt.Fprintf(stderr, "rtcprobe: the warnings only say this machine's CPUs were saturated, which measures nothing about the network: they do not fail this run (%s)\n", why)
 			return statusExitCode(overall)
 		}
@@ -158,7 +160,7 @@ func exitCode(c *cli, r *engine.Run, rep report.Report, stderr io.Writer) int {
 // startProgress returns the runner's per-result callback: a line per
 // finished check when stdout is a terminal and the table goes there; nil
 // otherwise.
-func startProgress(c *cli, r *engine.Run, stdout io.Writer) (*report.Progress, func(checks.Result)) {
+func startProgress(c *cli, r *engine.Run, stdout io.Writer) (*report.Progress, func(result.Result)) {
 	if c.outputs.stdoutTaken() || !isTerminal(stdout) {
 		return nil, nil
 	}

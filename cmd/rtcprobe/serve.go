@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/precall"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
@@ -80,7 +81,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if *retention != "" {
 		var err error
-		if f.retention, err = checks.ParseRetention(*retention); err != nil {
+		if f.retention, err = config.ParseRetention(*retention); err != nil {
 			return nil, fmt.Errorf("invalid --retention %q: %v", *retention, err)
 		}
 	}
@@ -128,7 +129,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		defer emb.Close()
 	}
-	load := func() (*checks.Config, error) {
+	load := func() (*config.Config, error) {
 		if f.config == "" {
 			return nil, nil
 		}

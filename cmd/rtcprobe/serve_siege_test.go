@@ -26,7 +26,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/rtcprobe/rtcprobe/browser"
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/report"
@@ -314,7 +314,7 @@ func worstResult() string {
 
 // runPageIn opens the pre-call page in b as a user, waits for the
 // verdict and returns the stored report's results by check and target.
-func runPageIn(t *testing.T, b *browser.Browser, srv *precallServe, origin string) map[string]checks.Result {
+func runPageIn(t *testing.T, b *browser.Browser, srv *precallServe, origin string) map[string]result.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -344,10 +344,10 @@ func runPageIn(t *testing.T, b *browser.Browser, srv *precallServe, origin strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]checks.Result{}
+	out := map[string]result.Result{}
 	for _, r := range rep.Results {
 		out[r.CheckID+" "+r.Target] = r
-		if r.Status != checks.Pass {
+		if r.Status != result.Pass {
 			t.Logf("  %s %s: %s %s", r.CheckID, r.Target, r.Status, r.Error)
 		}
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -35,16 +37,16 @@ type Input struct {
 	Catalog []*checks.Check
 	// Config is a parsed config file; nil for none. ConfigPath names it in
 	// the report.
-	Config     *checks.Config
+	Config     *config.Config
 	ConfigPath string
 	// Profile names a profile; "" means the config's, else none.
 	Profile string
 	// Selection narrows what the profile and config select; empty keeps
 	// all of it.
-	Selection []checks.Pattern
+	Selection []config.Pattern
 	// Options is the front end's own layer (the command line's flags, a
 	// module's settings); it wins over the profile and the config.
-	Options checks.Layer
+	Options config.Layer
 	// Servers are probed after the config's; a server named twice with
 	// the same credentials is probed once.
 	Servers []probes.Server
@@ -68,7 +70,7 @@ type Input struct {
 	// its checks, options and thresholds, resolved as a profile of its
 	// own, against Servers and Signaling only. Config, Profile and the
 	// config's servers do not apply.
-	Module *checks.Module
+	Module *config.Module
 	// External: the measurements are taken elsewhere (a user's browser on
 	// the pre-call page) and judged with Run.Judge, so nothing is started:
 	// no browser, no embedded server of the run's own.
@@ -124,7 +126,7 @@ func (e *NothingToRunError) Error() string {
 // SelectionError is a selection that has no check in common with what
 // the profile or config selects.
 type SelectionError struct {
-	Selection []checks.Pattern
+	Selection []config.Pattern
 }
 
 func (e *SelectionError) Error() string {
@@ -155,7 +157,7 @@ func Prepare(in Input) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	settings, err := checks.Layered(append(res.Layers, in.Options)...)
+	settings, err := config.Layered(append(res.Layers, in.Options)...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +172,7 @@ func Prepare(in Input) (*Run, error) {
 	for _, l := range res.Layers {
 		timeoutSet = timeoutSet || l.Sets("timeout")
 	}
-	settings.Timeout = settings.RunTimeout(selected, timeoutSet)
+	settings.Timeout = settings.RunTimeout(checks.Entries(selected), timeoutSet)
 	plan := &checks.Plan{
 		Checks:        selected,
 		Settings:      settings,
@@ -182,7 +184,7 @@ func Prepare(in Input) (*Run, error) {
 	}
 	if m := in.Module; m != nil {
 		// Addresses a server names are held to the module's allow-list too.
-		plan.Allowed = func(e checks.Endpoint) bool { _, ok := m.Allows(e); return ok }
+		plan.Allowed = func(e config.Endpoint) bool { _, ok := m.Allows(e); return ok }
 	}
 	if cfg != nil {
 		plan.Servers = append(plan.Servers, cfg.Servers...)
@@ -353,7 +355,7 @@ func (r *Run) Total() int { return len(r.Plan.Jobs()) }
 // Execute runs the plan and returns its report. TURN REST credentials are
 // minted now, for this run. onResult, when set, sees each result as it
 // completes.
-func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.Report {
+func (r *Run) Execute(ctx context.Context, onResult func(result.Result)) report.Report {
 	plan := *r.Plan
 	now := time.Now()
 	if r.in.Now != nil {
@@ -383,7 +385,7 @@ func (r *Run) Judge(ms []checks.Measured, started time.Time, took time.Duration,
 	return r.report(results, started, took, env)
 }
 
-func (r *Run) report(results []checks.Result, started time.Time, took time.Duration, env report.Environment) report.Report {
+func (r *Run) report(results []result.Result, started time.Time, took time.Duration, env report.Environment) report.Report {
 	rep := report.Report{
 		Version:     r.in.Version,
 		StartedAt:   started,
@@ -415,7 +417,7 @@ func (r *Run) Close() {
 }
 
 // environment describes the run for the reports (no secrets).
-func (r *Run) environment(results []checks.Result) report.Environment {
+func (r *Run) environment(results []result.Result) report.Environment {
 	env := report.Environment{OS: osDescription(), GoVersion: runtime.Version(), Config: r.in.ConfigPath}
 	if r.Resolved.Profile != nil {
 		env.Profile = r.Resolved.Profile.Name
@@ -482,7 +484,7 @@ func intersect(a, b []*checks.Check) []*checks.Check {
 	return out
 }
 
-func joinPatterns(ps []checks.Pattern) string {
+func joinPatterns(ps []config.Pattern) string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = string(p)

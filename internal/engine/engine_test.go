@@ -16,6 +16,8 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
@@ -23,9 +25,9 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-func selection(t *testing.T, spec string) []checks.Pattern {
+func selection(t *testing.T, spec string) []config.Pattern {
 	t.Helper()
-	ps, err := checks.ParseSelection(checks.Catalog(), spec)
+	ps, err := config.ParseSelection(checks.Entries(checks.Catalog()), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +53,14 @@ func TestRunThroughTheLibrary(t *testing.T) {
 	var ids []string
 	for _, res := range rep.Results {
 		ids = append(ids, res.CheckID)
-		if res.Status != checks.Pass && !res.OnlyTimingBroken() {
+		if res.Status != result.Pass && !res.OnlyTimingBroken() {
 			t.Errorf("%s %s: %s %s", res.CheckID, res.Target, res.Status, res.Error)
 		}
 	}
 	if want := []string{"stun.udp", "stun.tcp", "turn.udp", "turn.tcp", "nat.behavior"}; !slices.Equal(ids, want) {
 		t.Errorf("results %q, want %q", ids, want)
 	}
-	if rep.Version != "test" || rep.FailOn != checks.Fail || len(rep.Servers) == 0 {
+	if rep.Version != "test" || rep.FailOn != result.Fail || len(rep.Servers) == 0 {
 		t.Errorf("report: version %q, fail on %q, servers %q", rep.Version, rep.FailOn, rep.Servers)
 	}
 }
@@ -126,7 +128,7 @@ func TestDedupeServers(t *testing.T) {
 		s.Username, s.Password = user, pw
 		return s
 	}
-	cfg := &checks.Config{Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "1")}}
+	cfg := &config.Config{Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "1")}}
 	r, err := engine.Prepare(engine.Input{Config: cfg, Selection: selection(t, "stun.udp"),
 		Servers: []probes.Server{parse("stun:127.0.0.1:3478", "", ""), parse("turn:127.0.0.1:3478", "a", "2")}})
 	if err != nil {
@@ -179,7 +181,7 @@ func TestRESTCredentialsMintedPerRun(t *testing.T) {
 	for i, at := range []time.Time{start, start.Add(10 * time.Minute)} {
 		now = at
 		rep := r.Execute(context.Background(), nil)
-		if res := rep.Results[0]; res.Status != checks.Pass {
+		if res := rep.Results[0]; res.Status != result.Pass {
 			t.Fatalf("run %d: %s %s", i, res.Status, res.Error)
 		}
 	}
@@ -232,7 +234,7 @@ func TestModuleRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cfg, err := checks.ParseConfig("serve.yml", []byte(`
+	cfg, err := config.Parse("serve.yml", []byte(`
 servers:
   - urls: stun:127.0.0.1:9
 modules:
@@ -243,7 +245,7 @@ modules:
       turn.tls: {warn: alloc_ms < 60000}
     credentials: {username: "${U}", password: "${P}"}
     allowed_targets: ["127.0.0.1"]
-`), checks.ConfigEnv{Catalog: checks.Catalog(), LookupEnv: func(k string) (string, bool) {
+`), config.Env{Catalog: checks.Entries(checks.Catalog()), LookupEnv: func(k string) (string, bool) {
 		u, p := srv.Credentials()
 		return map[string]string{"U": u, "P": p}[k], true
 	}})
@@ -266,7 +268,7 @@ modules:
 			t.Fatalf("results %+v, want turn.tls only (stun has no stun: target; the config's server is not probed)", rep.Results)
 		}
 		res := rep.Results[0]
-		if res.CheckID != "turn.tls" || res.Status != checks.Pass || res.Metrics["packets_sent"] != 3 {
+		if res.CheckID != "turn.tls" || res.Status != result.Pass || res.Metrics["packets_sent"] != 3 {
 			t.Errorf("%s: %s %s, metrics %v", res.CheckID, res.Status, res.Error, res.Metrics)
 		}
 	}
@@ -282,7 +284,7 @@ func TestExclusiveChecksExtendTheDefaultDeadline(t *testing.T) {
 	}
 	servers := []probes.Server{turnSrv, turnSrv}
 	servers[1].URI.Port = 10
-	prepare := func(opts checks.Layer) *engine.Run {
+	prepare := func(opts config.Layer) *engine.Run {
 		r, err := engine.Prepare(engine.Input{Selection: selection(t, "load"), Servers: servers, Options: opts})
 		if err != nil {
 			t.Fatal(err)
@@ -294,14 +296,14 @@ func TestExclusiveChecksExtendTheDefaultDeadline(t *testing.T) {
 	if n := r.Total(); n != 2 {
 		t.Fatalf("%d load jobs, want 2", n)
 	}
-	base, err := checks.Layered(nil)
+	base, err := config.Layered(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := r.Plan.Settings.Timeout, base.Timeout+r.Plan.OptInAloneTime(); got != want || r.Plan.OptInAloneTime() <= 0 {
 		t.Errorf("run deadline %v, want the default %v + the load checks' %v", got, base.Timeout, r.Plan.OptInAloneTime())
 	}
-	set := prepare(checks.Layer{{Option: checks.LookupOption("timeout"), Text: "7s", Source: "flag"}})
+	set := prepare(config.Layer{{Option: config.LookupOption("timeout"), Text: "7s", Source: "flag"}})
 	if got := set.Plan.Settings.Timeout; got != 7*time.Second {
 		t.Errorf("run deadline %v with --timeout 7s", got)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -27,7 +27,7 @@ func (r *Run) Repeats() bool {
 // the run with the iterations completed so far (an iteration cut short
 // is left out, unless it is the only one). onIteration, when set, sees
 // each iteration's number (from 1) and report as it completes.
-func (r *Run) ExecuteRepeated(ctx context.Context, onResult func(checks.Result), onIteration func(int, report.Report)) report.Report {
+func (r *Run) ExecuteRepeated(ctx context.Context, onResult func(result.Result), onIteration func(int, report.Report)) report.Report {
 	s := r.Plan.Settings
 	rp := &report.Repeat{Asked: s.Repeat, Interval: s.SoakInterval, Until: s.SoakDuration}
 	if s.SoakDuration > 0 {

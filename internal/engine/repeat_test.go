@@ -8,7 +8,8 @@ import (
 
 	"github.com/pion/stun/v4"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -46,10 +47,10 @@ func flakySTUN(t *testing.T) (addr string, silent *atomic.Bool) {
 	return pc.LocalAddr().String(), silent
 }
 
-func optionLayer(kv ...string) checks.Layer {
-	var l checks.Layer
+func optionLayer(kv ...string) config.Layer {
+	var l config.Layer
 	for i := 0; i+1 < len(kv); i += 2 {
-		l = append(l, checks.Assignment{Option: checks.LookupOption(kv[i]), Text: kv[i+1], Source: "test"})
+		l = append(l, config.Assignment{Option: config.LookupOption(kv[i]), Text: kv[i+1], Source: "test"})
 	}
 	return l
 }
@@ -85,13 +86,13 @@ func TestSoakShowsFlapping(t *testing.T) {
 	for _, s := range c.Statuses {
 		got += string(s)[:1]
 	}
-	if got != "ppfppf" || c.Flaps != 3 || c.PassRate(checks.Fail) != 66.7 {
-		t.Errorf("statuses %s flaps %d pass rate %v, want ppfppf, 3, 66.7", got, c.Flaps, c.PassRate(checks.Fail))
+	if got != "ppfppf" || c.Flaps != 3 || c.PassRate(result.Fail) != 66.7 {
+		t.Errorf("statuses %s flaps %d pass rate %v, want ppfppf, 3, 66.7", got, c.Flaps, c.PassRate(result.Fail))
 	}
 	if s := c.Metrics["rtt_median_ms"]; s.N != 4 {
 		t.Errorf("rtt_median_ms across iterations: %+v, want 4 values (the passing iterations)", s)
 	}
-	if rep.Overall() != checks.Fail || rep.Interrupted {
+	if rep.Overall() != result.Fail || rep.Interrupted {
 		t.Errorf("overall %s interrupted %v", rep.Overall(), rep.Interrupted)
 	}
 }

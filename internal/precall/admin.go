@@ -19,7 +19,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 )
 
@@ -35,7 +35,7 @@ var checkIDPattern = regexp.MustCompile(`^[a-z0-9_-]+\.[a-z0-9_.-]+$`)
 func parseFilter(q url.Values, maxLimit int) (store.Filter, error) {
 	f := store.Filter{Limit: min(100, maxLimit)}
 	if v := q.Get("verdict"); v != "" {
-		if !slices.Contains(checks.Statuses, checks.Status(v)) {
+		if !slices.Contains(result.Statuses, result.Status(v)) {
 			return f, &filterError{"verdict", "want pass, warn, fail, skip or error"}
 		}
 		f.Verdict = v
@@ -112,7 +112,7 @@ func item(r store.Result) listItem {
 func failingChecks(cs map[string]string) []string {
 	out := []string{}
 	for id, st := range cs {
-		if st == string(checks.Fail) || st == string(checks.Error) {
+		if st == string(result.Fail) || st == string(result.Error) {
 			out = append(out, id)
 		}
 	}
@@ -332,13 +332,13 @@ func (p *Precall) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	page := struct {
 		F            store.Filter
-		Verdicts     []checks.Status
+		Verdicts     []result.Status
 		Since, Until string
 		Items        []listItem
 		Query        template.URL
 		Next         template.URL
 		Filtered     bool
-	}{F: f, Verdicts: checks.Statuses, Since: q.Get("since"), Until: q.Get("until")}
+	}{F: f, Verdicts: result.Statuses, Since: q.Get("since"), Until: q.Get("until")}
 	kept := url.Values{}
 	for _, k := range []string{"verdict", "since", "until", "browser", "failing"} {
 		if v := q.Get(k); v != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/pgtest"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
@@ -154,7 +155,7 @@ func TestChromiumUser(t *testing.T) {
 			// A pass, or on a loaded machine a warning on time and pace only.
 			passed := map[string]bool{}
 			for _, r := range rep.Results {
-				passed[r.CheckID+" "+r.Target] = r.Status == checks.Pass || r.OnlyTimingBroken()
+				passed[r.CheckID+" "+r.Target] = r.Status == result.Pass || r.OnlyTimingBroken()
 				t.Logf("%-28s %-45s %-5s %s", r.CheckID, r.Target, r.Status, r.Error)
 			}
 			for _, must := range []string{"browser.api browser", "browser.getusermedia.video browser", "browser.getusermedia.audio browser",
@@ -167,7 +168,7 @@ func TestChromiumUser(t *testing.T) {
 			for _, r := range rep.Results {
 				if r.CheckID == "browser.interop" && strings.HasPrefix(r.Target, "relay-only") {
 					relays++
-					if !(r.Status == checks.Pass || r.OnlyTimingBroken()) || r.Metrics["relayed"] != 1 {
+					if !(r.Status == result.Pass || r.OnlyTimingBroken()) || r.Metrics["relayed"] != 1 {
 						t.Errorf("%s: %s relayed=%v (%s)", r.Target, r.Status, r.Metrics["relayed"], r.Error)
 					}
 				}
@@ -224,7 +225,7 @@ func judgedAsCLI(t *testing.T, rep report.Report) {
 			t.Errorf("%s is not a check the CLI's precall profile runs", r.CheckID)
 			continue
 		}
-		if r.Status == checks.Skip || (r.Error != "" && len(r.Broken) == 0) {
+		if r.Status == result.Skip || (r.Error != "" && len(r.Broken) == 0) {
 			continue // the measurement failed: nothing to re-judge
 		}
 		cli := c.Judge(checks.Subject{Name: r.Target}, probes.Measurement{Metrics: r.Metrics}, 0, run.Plan.ThresholdsFor(c))
@@ -245,7 +246,7 @@ func TestChromiumDenied(t *testing.T) {
 		t.Errorf("the page did not say the devices are blocked: %q", run.Access)
 	}
 	rep, _ := storedReport(t, f, run.ReportID)
-	var gum, call *checks.Result
+	var gum, call *result.Result
 	for i, r := range rep.Results {
 		switch {
 		case r.CheckID == "browser.getusermedia.video":
@@ -254,10 +255,10 @@ func TestChromiumDenied(t *testing.T) {
 			call = &rep.Results[i]
 		}
 	}
-	if gum == nil || gum.Status != checks.Fail || !strings.Contains(gum.Error, "NotAllowedError") || !strings.Contains(gum.Advice, "Permission denied") {
+	if gum == nil || gum.Status != result.Fail || !strings.Contains(gum.Error, "NotAllowedError") || !strings.Contains(gum.Advice, "Permission denied") {
 		t.Fatalf("getUserMedia after a denial: %+v", gum)
 	}
-	if call == nil || call.Status == checks.Skip {
+	if call == nil || call.Status == result.Skip {
 		t.Fatalf("the network checks did not run after the denial: %+v", call)
 	}
 }
@@ -285,7 +286,7 @@ func TestChromiumNoDevice(t *testing.T) {
 	}
 	rep, _ := storedReport(t, f, run.ReportID)
 	for _, r := range rep.Results {
-		if r.CheckID == "browser.getusermedia.audio" && (r.Status != checks.Fail || !strings.Contains(r.Advice, "connect a camera/microphone")) {
+		if r.CheckID == "browser.getusermedia.audio" && (r.Status != result.Fail || !strings.Contains(r.Advice, "connect a camera/microphone")) {
 			t.Errorf("getUserMedia without a device: %s %q %q", r.Status, r.Error, r.Advice)
 		}
 	}

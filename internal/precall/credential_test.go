@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // TestStaticCredentialStaysOffThePage: with the README's server entries
@@ -31,7 +32,7 @@ servers:
 		{"public", strings.Replace(servers, "username: alice\n", "username: alice\n    public_credential: true\n", 1), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := checks.ParseConfig("p.yml", []byte(tc.config), checks.ConfigEnv{Catalog: checks.Catalog()})
+			cfg, err := config.Parse("p.yml", []byte(tc.config), config.Env{Catalog: checks.Entries(checks.Catalog())})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 	"github.com/rtcprobe/rtcprobe/internal/store"
@@ -32,7 +33,7 @@ type fixture struct {
 
 type fixtureConfig struct {
 	dsn    string // "" is SQLite in a temporary directory
-	config *checks.Config
+	config *config.Config
 	opt    Options
 	// noConfig runs without a config: the server's peer then refuses
 	// loopback candidates. Otherwise a nil config is loopbackConfig.
@@ -72,15 +73,15 @@ func startFixture(t testing.TB, fc fixtureConfig) *fixture {
 		t.Fatal(err)
 	}
 	if fc.config == nil && !fc.noConfig {
-		cfg, err := checks.ParseConfig("loopback.yml", []byte(loopbackConfig), checks.ConfigEnv{Catalog: checks.Catalog()})
+		cfg, err := config.Parse("loopback.yml", []byte(loopbackConfig), config.Env{Catalog: checks.Entries(checks.Catalog())})
 		if err != nil {
 			t.Fatal(err)
 		}
 		fc.config = cfg
 	}
-	var load func() (*checks.Config, error)
+	var load func() (*config.Config, error)
 	if fc.config != nil {
-		load = func() (*checks.Config, error) { return fc.config, nil }
+		load = func() (*config.Config, error) { return fc.config, nil }
 	}
 	srv, err := serve.New(serve.Config{Addr: "127.0.0.1:0", AdminToken: adminToken, LoadConfig: load}, pre)
 	if err != nil {

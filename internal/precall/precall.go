@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
@@ -49,7 +50,7 @@ type Options struct {
 	// MaxSessions caps sessions in progress at once (default 100), and
 	// MaxSessionsPerAddress and MaxSessionsPerNetwork those of one client
 	// address and one client network (default: shares of MaxSessions,
-	// checks.SessionLimits.Resolved); the config's precall section wins.
+	// config.SessionLimits.Resolved); the config's precall section wins.
 	MaxSessions, MaxSessionsPerAddress, MaxSessionsPerNetwork int
 	// SessionsPerMinute is how many sessions one client address may
 	// start per minute (default 10).
@@ -135,7 +136,7 @@ func New(opt Options) (*Precall, error) {
 		opt.Now = time.Now
 	}
 	p := &Precall{opt: opt, log: opt.Logger, limiter: newAddrLimiter(opt.SessionsPerMinute), metrics: newMetrics(), stop: make(chan struct{}), poke: make(chan struct{}, 1)}
-	p.sessions = newSessions(checks.SessionLimits{}.Resolved(p.sessionDefaults()), opt.Now)
+	p.sessions = newSessions(config.SessionLimits{}.Resolved(p.sessionDefaults()), opt.Now)
 	p.quota = newResultQuota(defaultResultsPerHour)
 	p.health = &storeHealth{st: opt.Store}
 	p.readBudget, p.parseBudget = semaphore.NewWeighted(readBudget), semaphore.NewWeighted(parseBudget)
@@ -164,8 +165,8 @@ func (p *Precall) Routes(r *serve.Router) {
 }
 
 // sessionDefaults are the caps on sessions the options set.
-func (p *Precall) sessionDefaults() checks.SessionLimits {
-	return checks.SessionLimits{Max: p.opt.MaxSessions, PerAddress: p.opt.MaxSessionsPerAddress, PerNetwork: p.opt.MaxSessionsPerNetwork}
+func (p *Precall) sessionDefaults() config.SessionLimits {
+	return config.SessionLimits{Max: p.opt.MaxSessions, PerAddress: p.opt.MaxSessionsPerAddress, PerNetwork: p.opt.MaxSessionsPerNetwork}
 }
 
 // defaultResultsPerHour is precall.results_per_hour when the config does
@@ -181,8 +182,8 @@ func (p *Precall) credentialTTL() time.Duration { return max(5*time.Minute, p.op
 // precall section's servers, else the config's, else the embedded
 // server's; its profile (default precall), narrowed to the checks a page
 // can run.
-func (p *Precall) Reload(cfg *checks.Config) error {
-	var pc checks.Precall
+func (p *Precall) Reload(cfg *config.Config) error {
+	var pc config.Precall
 	if cfg != nil && cfg.Precall != nil {
 		pc = *cfg.Precall
 	}
@@ -205,7 +206,7 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 		where = pc.Where + ": precall"
 	}
 	var servers []probes.Server
-	var own *checks.Config
+	var own *config.Config
 	if cfg != nil {
 		c := *cfg
 		servers, c.Servers = cfg.Servers, nil
@@ -222,10 +223,10 @@ func (p *Precall) Reload(cfg *checks.Config) error {
 	if profile == "" {
 		profile = "precall"
 	}
-	var remote []checks.Pattern
+	var remote []config.Pattern
 	for _, c := range p.opt.Catalog {
 		if c.Remote != nil {
-			remote = append(remote, checks.Pattern(c.ID))
+			remote = append(remote, config.Pattern(c.ID))
 		}
 	}
 	run, err := engine.Prepare(engine.Input{Catalog: p.opt.Catalog, Config: own, Profile: profile, Selection: remote,

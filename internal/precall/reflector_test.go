@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -182,9 +183,9 @@ precall:
 	}
 }
 
-func mustConfig(t *testing.T, yml string) *checks.Config {
+func mustConfig(t *testing.T, yml string) *config.Config {
 	t.Helper()
-	cfg, err := checks.ParseConfig("test.yml", []byte(yml), checks.ConfigEnv{Catalog: checks.Catalog()})
+	cfg, err := config.Parse("test.yml", []byte(yml), config.Env{Catalog: checks.Entries(checks.Catalog())})
 	if err != nil {
 		t.Fatal(err)
 	}

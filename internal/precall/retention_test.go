@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 )
 
@@ -56,8 +56,8 @@ func TestRetention(t *testing.T) {
 // by the --retention flag or by the config's precall.retention.
 func TestRetentionWithThePageDisabled(t *testing.T) {
 	for name, fc := range map[string]fixtureConfig{
-		"flag":   {config: &checks.Config{Precall: &checks.Precall{Disabled: true}}, opt: Options{Retention: 24 * time.Hour}},
-		"config": {config: &checks.Config{Precall: &checks.Precall{Disabled: true, Retention: 24 * time.Hour}}},
+		"flag":   {config: &config.Config{Precall: &config.Precall{Disabled: true}}, opt: Options{Retention: 24 * time.Hour}},
+		"config": {config: &config.Config{Precall: &config.Precall{Disabled: true, Retention: 24 * time.Hour}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fc.dsn = filepath.Join(t.TempDir(), "results.db")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
@@ -203,27 +204,27 @@ type sessions struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	limits  checks.SessionLimits
+	limits  config.SessionLimits
 	byToken map[string]*session
 	live    int
 	byAddr  map[netip.Prefix]int
 	byNet   map[netip.Prefix]int
 }
 
-func newSessions(limits checks.SessionLimits, now func() time.Time) *sessions {
+func newSessions(limits config.SessionLimits, now func() time.Time) *sessions {
 	return &sessions{limits: limits, now: now, byToken: map[string]*session{}, byAddr: map[netip.Prefix]int{}, byNet: map[netip.Prefix]int{}}
 }
 
 // setLimits puts new caps in force (a reload); sessions in progress
 // stay, and new ones wait until they fit.
-func (ss *sessions) setLimits(l checks.SessionLimits) {
+func (ss *sessions) setLimits(l config.SessionLimits) {
 	ss.mu.Lock()
 	ss.limits = l
 	ss.mu.Unlock()
 }
 
 // currentLimits are the caps in force.
-func (ss *sessions) currentLimits() checks.SessionLimits {
+func (ss *sessions) currentLimits() config.SessionLimits {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	return ss.limits

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // TestSessionsUnderConcurrentUse: results posted (each ends its session)
@@ -91,7 +91,7 @@ func TestSessionsUnderConcurrentUse(t *testing.T) {
 // (whose reads and writes order goroutines for the race detector and can
 // hide it): sessions end while others are counted and added.
 func TestSessionEndWhileCounted(t *testing.T) {
-	ss := newSessions(checks.SessionLimits{Max: 1000, PerAddress: 1000, PerNetwork: 1000}, time.Now)
+	ss := newSessions(config.SessionLimits{Max: 1000, PerAddress: 1000, PerNetwork: 1000}, time.Now)
 	var all []*session
 	for range 64 {
 		s := &session{expires: time.Now().Add(time.Hour)}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // doFrom is f.do from the loopback address ip.
@@ -122,7 +123,7 @@ func TestSessionShares(t *testing.T) {
 // shares follow it (2 an address, 4 a network of a cap of 8), and past
 // the cap a session is 503, counted as full.
 func TestSessionCap(t *testing.T) {
-	cfg, err := checks.ParseConfig("p.yml", []byte("version: 1\nprecall:\n  max_sessions: 8\n"), checks.ConfigEnv{Catalog: checks.Catalog()})
+	cfg, err := config.Parse("p.yml", []byte("version: 1\nprecall:\n  max_sessions: 8\n"), config.Env{Catalog: checks.Entries(checks.Catalog())})
 	if err != nil {
 		t.Fatal(err)
 	}

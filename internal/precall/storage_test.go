@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 )
 
@@ -83,7 +83,7 @@ func TestReportSizeCap(t *testing.T) {
 // worth), then an eleventh address of it is refused too. The refusals
 // are counted on /metrics.
 func TestResultsPerHour(t *testing.T) {
-	f := startFixture(t, fixtureConfig{config: &checks.Config{Precall: &checks.Precall{ResultsPerHour: 2}},
+	f := startFixture(t, fixtureConfig{config: &config.Config{Precall: &config.Precall{ResultsPerHour: 2}},
 		opt: Options{SessionsPerMinute: 1000}})
 	store1 := func(ip string) response {
 		s := f.session(t)

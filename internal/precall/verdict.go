@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -24,20 +24,20 @@ const labelLine = "Measured between your browser and this server, not your inter
 func summarize(rep report.Report) words {
 	var w words
 	switch rep.Summary().Status {
-	case checks.Pass:
+	case result.Pass:
 		w.Headline = "Your browser, devices and network are ready for calls."
-	case checks.Warn:
+	case result.Warn:
 		w.Headline = "Calls should work, with the caveats below."
-	case checks.Skip:
+	case result.Skip:
 		w.Headline = "Nothing could be tested in this browser."
 	default:
 		w.Headline = "Calls will have problems from this browser or network: see below."
 	}
-	by := map[string][]checks.Result{}
+	by := map[string][]result.Result{}
 	for _, r := range rep.Results {
 		by[r.CheckID] = append(by[r.CheckID], r)
 	}
-	if api := worst(by["browser.api"]); api != nil && api.Status.FailsRun(checks.Fail) {
+	if api := worst(by["browser.api"]); api != nil && api.Status.FailsRun(result.Fail) {
 		w.Lines = append(w.Lines, "This browser lacks what calls need: "+api.Error+".")
 	}
 	w.Lines = append(w.Lines, device("camera", worst(by["browser.getusermedia.video"]), worst(by["browser.video.quality"])))
@@ -60,8 +60,8 @@ func summarize(rep report.Report) words {
 }
 
 // worst is the result of rs with the worst status (nil for none).
-func worst(rs []checks.Result) *checks.Result {
-	var out *checks.Result
+func worst(rs []result.Result) *result.Result {
+	var out *result.Result
 	for i := range rs {
 		if out == nil || rs[i].Status.Worse(out.Status) {
 			out = &rs[i]
@@ -71,7 +71,7 @@ func worst(rs []checks.Result) *checks.Result {
 }
 
 // why is a result's advice, else its cause.
-func why(r *checks.Result) string {
+func why(r *result.Result) string {
 	s := r.Advice
 	if s == "" {
 		s = r.Error
@@ -89,19 +89,19 @@ func lowerFirst(s string) string {
 
 // device says whether a camera or microphone opened and what it
 // delivered.
-func device(name string, open, quality *checks.Result) string {
+func device(name string, open, quality *result.Result) string {
 	switch {
 	case open == nil:
 		return ""
-	case open.Status == checks.Skip:
+	case open.Status == result.Skip:
 		return "Your " + name + " was not tested."
-	case open.Status == checks.Fail || open.Status == checks.Error:
+	case open.Status == result.Fail || open.Status == result.Error:
 		return "Your " + name + " could not be used: " + why(open) + "."
-	case quality != nil && (quality.Status == checks.Fail || quality.Status == checks.Error):
+	case quality != nil && (quality.Status == result.Fail || quality.Status == result.Error):
 		return "Your " + name + " opens, but what it delivers is unusable: " + why(quality) + "."
-	case open.Status == checks.Warn:
+	case open.Status == result.Warn:
 		return "Your " + name + " works, with a caveat: " + why(open) + "."
-	case quality != nil && quality.Status == checks.Warn:
+	case quality != nil && quality.Status == result.Warn:
 		return "Your " + name + " works, with a caveat: " + why(quality) + "."
 	}
 	return "Your " + name + " works."
@@ -110,15 +110,15 @@ func device(name string, open, quality *checks.Result) string {
 // connection says how calls between the browser and this server
 // connect: directly, only through the relay, only through some relay
 // transports, or not at all.
-func connection(calls []checks.Result) string {
-	var all *checks.Result
+func connection(calls []result.Result) string {
+	var all *result.Result
 	var relayOK, relayBad []string
 	for i, r := range calls {
 		if r.Target == "all candidates" {
 			all = &calls[i]
 			continue
 		}
-		if r.Status == checks.Pass || r.Status == checks.Warn {
+		if r.Status == result.Pass || r.Status == result.Warn {
 			relayOK = append(relayOK, relayName(r.Target))
 		} else {
 			relayBad = append(relayBad, relayName(r.Target))
@@ -127,12 +127,12 @@ func connection(calls []checks.Result) string {
 	switch {
 	case all == nil && len(calls) == 0:
 		return ""
-	case all != nil && (all.Status == checks.Pass || all.Status == checks.Warn):
+	case all != nil && (all.Status == result.Pass || all.Status == result.Warn):
 		line := "Calls connect directly between your browser and this server."
 		if viaRelay(all) {
 			line = "Calls from this network connect only through the relay (TURN)."
 		}
-		if all.Status == checks.Warn {
+		if all.Status == result.Warn {
 			line = strings.TrimSuffix(line, ".") + ", but " + lowerFirst(why(all)) + "."
 		}
 		if len(relayBad) > 0 {
@@ -150,7 +150,7 @@ func connection(calls []checks.Result) string {
 
 // viaRelay reports whether the browser's side of the call's selected pair
 // is a relay candidate.
-func viaRelay(r *checks.Result) bool {
+func viaRelay(r *result.Result) bool {
 	for _, e := range r.Evidence {
 		if e.Name == "browser pair" {
 			return strings.HasPrefix(e.Value, "relay ")
@@ -184,10 +184,10 @@ func relayName(target string) string {
 }
 
 // servers says which STUN/TURN servers the browser could not use.
-func servers(ice []checks.Result) string {
+func servers(ice []result.Result) string {
 	var bad []string
 	for _, r := range ice {
-		if r.Status == checks.Fail || r.Status == checks.Error {
+		if r.Status == result.Fail || r.Status == result.Error {
 			bad = append(bad, r.Target)
 		}
 	}

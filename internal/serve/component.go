@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // Component is one part of the server (the exporter, the pre-call page).
@@ -17,7 +17,7 @@ type Component interface {
 	Routes(r *Router)
 	// Reload hands over a new config (nil when serve runs without one). A
 	// component that refuses it returns why and keeps the config it had.
-	Reload(cfg *checks.Config) error
+	Reload(cfg *config.Config) error
 	// Close drains what is in flight (probes, sessions), then releases
 	// what the component holds (peers, databases). It returns when done or
 	// when ctx ends.

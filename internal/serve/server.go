@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // Config is what the server needs besides its components.
@@ -38,7 +38,7 @@ type Config struct {
 	AdminToken string
 	// LoadConfig reads the config for the start and every reload; nil
 	// serves without a config (components get nil).
-	LoadConfig func() (*checks.Config, error)
+	LoadConfig func() (*config.Config, error)
 	// Logger receives the server's log lines; nil discards them.
 	Logger *slog.Logger
 	Limits Limits
@@ -71,7 +71,7 @@ type Server struct {
 	cancel context.CancelFunc
 
 	reloadMu   sync.Mutex
-	current    *checks.Config
+	current    *config.Config
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
 }
@@ -108,7 +108,7 @@ func New(cfg Config, components ...Component) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) load() (*checks.Config, error) {
+func (s *Server) load() (*config.Config, error) {
 	if s.cfg.LoadConfig == nil {
 		return nil, nil
 	}
@@ -336,7 +336,7 @@ func (s *Server) Reload() error {
 	if err != nil {
 		s.reloadOK.Set(0)
 		s.log.Error("config reload refused; the old config stays in force")
-		var ce checks.ConfigErrors
+		var ce config.Errors
 		if errors.As(err, &ce) {
 			for _, e := range ce {
 				s.log.Error(e.Error())

@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 )
 
@@ -28,8 +28,8 @@ import (
 // can be held until released, and a record of the configs it took.
 type part struct {
 	mu      sync.Mutex
-	configs []*checks.Config
-	refuse  func(*checks.Config) error
+	configs []*config.Config
+	refuse  func(*config.Config) error
 	root    bool
 	hold    chan struct{} // GET /slow waits for it to close
 	entered chan struct{}
@@ -65,7 +65,7 @@ func (p *part) Routes(r *Router) {
 	}))
 }
 
-func (p *part) Reload(cfg *checks.Config) error {
+func (p *part) Reload(cfg *config.Config) error {
 	if p.refuse != nil {
 		if err := p.refuse(cfg); err != nil {
 			return err
@@ -77,7 +77,7 @@ func (p *part) Reload(cfg *checks.Config) error {
 	return nil
 }
 
-func (p *part) current() *checks.Config {
+func (p *part) current() *config.Config {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.configs[len(p.configs)-1]
@@ -311,18 +311,18 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 // TestReloadIsAllOrNothing: when one component refuses the new config,
 // those that took it get the old one back, and the metric says so.
 func TestReloadIsAllOrNothing(t *testing.T) {
-	old := &checks.Config{File: "old.yml"}
-	next := &checks.Config{File: "new.yml"}
+	old := &config.Config{File: "old.yml"}
+	next := &config.Config{File: "new.yml"}
 	cfg := old
 	first, second := newPart(), newPart()
-	second.refuse = func(c *checks.Config) error {
+	second.refuse = func(c *config.Config) error {
 		if c == next {
 			return errors.New("new.yml:3: modules.x: refused")
 		}
 		return nil
 	}
 	var logs netlab.SyncBuffer
-	s, err := New(Config{LoadConfig: func() (*checks.Config, error) { return cfg, nil }, Logger: testLogger(&logs)}, first, onOtherRoutes{second})
+	s, err := New(Config{LoadConfig: func() (*config.Config, error) { return cfg, nil }, Logger: testLogger(&logs)}, first, onOtherRoutes{second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,8 +341,8 @@ func TestReloadIsAllOrNothing(t *testing.T) {
 		t.Errorf("metrics:\n%s", metrics)
 	}
 	// A config that does not load at all.
-	s.cfg.LoadConfig = func() (*checks.Config, error) {
-		return nil, checks.ConfigErrors{{File: "bad.yml", Line: 7, Field: "modules", Msg: "want a mapping"}}
+	s.cfg.LoadConfig = func() (*config.Config, error) {
+		return nil, config.Errors{{File: "bad.yml", Line: 7, Field: "modules", Msg: "want a mapping"}}
 	}
 	if err := s.Reload(); err == nil || !strings.Contains(logs.String(), "bad.yml:7: modules: want a mapping") {
 		t.Errorf("unloadable config: %v\n%s", err, logs.String())
@@ -479,11 +479,11 @@ func TestReloadRefusesCrossOriginPosts(t *testing.T) {
 	p := newPart()
 	var logs netlab.SyncBuffer
 	var fail atomic.Bool
-	load := func() (*checks.Config, error) {
+	load := func() (*config.Config, error) {
 		if fail.Load() {
-			return nil, checks.ConfigErrors{{File: "/etc/rtcprobe/private/rtcprobe.yml", Line: 7, Field: "modules", Msg: "want a mapping"}}
+			return nil, config.Errors{{File: "/etc/rtcprobe/private/rtcprobe.yml", Line: 7, Field: "modules", Msg: "want a mapping"}}
 		}
-		return &checks.Config{File: "rtcprobe.yml"}, nil
+		return &config.Config{File: "rtcprobe.yml"}, nil
 	}
 	s, err := New(Config{LoadConfig: load, Logger: testLogger(&logs)}, p)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 // migration moves the schema one version up, inside the migrating
@@ -133,7 +133,7 @@ func ChecksOf(report []byte) map[string]string {
 	var r struct {
 		Checks []struct {
 			ID     string        `json:"id"`
-			Status checks.Status `json:"status"`
+			Status result.Status `json:"status"`
 		} `json:"checks"`
 	}
 	out := map[string]string{}
@@ -141,7 +141,7 @@ func ChecksOf(report []byte) map[string]string {
 		return out
 	}
 	for _, c := range r.Checks {
-		if old, ok := out[c.ID]; !ok || c.Status.Worse(checks.Status(old)) {
+		if old, ok := out[c.ID]; !ok || c.Status.Worse(result.Status(old)) {
 			out[c.ID] = string(c.Status)
 		}
 	}

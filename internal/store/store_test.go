@@ -60,7 +60,7 @@ func report(statuses map[string]string) []byte {
 	return []byte(`{"schema":"rtcprobe/v1","checks":[` + strings.Join(parts, ",") + `]}`)
 }
 
-func result(created time.Time, verdict, browser string, checks map[string]string) Result {
+func stored(created time.Time, verdict, browser string, checks map[string]string) Result {
 	rep := report(checks)
 	return Result{ID: rand.Text(), Created: created, Verdict: verdict, Browser: browser, OS: "Linux", Client: "192.0.2.0/24",
 		Checks: ChecksOf(rep), Report: rep}
@@ -79,9 +79,9 @@ func TestPutGetList(t *testing.T) {
 		s := open(t, dsn)
 		c := ctx(t)
 		base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-		a := result(base, "pass", "Chrome 156.0", map[string]string{"browser.api": "pass"})
-		b := result(base.Add(time.Minute), "fail", "Firefox 153.0", map[string]string{"browser.ice": "fail", "browser.api": "pass"})
-		d := result(base.Add(2*time.Minute), "warn", "Firefox 153.0", map[string]string{"browser.ice": "warn"})
+		a := stored(base, "pass", "Chrome 156.0", map[string]string{"browser.api": "pass"})
+		b := stored(base.Add(time.Minute), "fail", "Firefox 153.0", map[string]string{"browser.ice": "fail", "browser.api": "pass"})
+		d := stored(base.Add(2*time.Minute), "warn", "Firefox 153.0", map[string]string{"browser.ice": "warn"})
 		for _, r := range []Result{a, b, d} {
 			if err := s.Put(c, r); err != nil {
 				t.Fatal(err)
@@ -142,8 +142,8 @@ func TestRetention(t *testing.T) {
 		s := open(t, dsn)
 		c := ctx(t)
 		now := time.Now()
-		old := result(now.Add(-31*24*time.Hour), "pass", "Chrome", map[string]string{"browser.api": "fail"})
-		fresh := result(now.Add(-time.Hour), "pass", "Chrome", map[string]string{"browser.api": "fail"})
+		old := stored(now.Add(-31*24*time.Hour), "pass", "Chrome", map[string]string{"browser.api": "fail"})
+		fresh := stored(now.Add(-time.Hour), "pass", "Chrome", map[string]string{"browser.api": "fail"})
 		for _, r := range []Result{old, fresh} {
 			if err := s.Put(c, r); err != nil {
 				t.Fatal(err)
@@ -238,7 +238,7 @@ func writer(dsn string) int {
 		return 1
 	}
 	for i := 0; ; i++ {
-		r := result(time.Now(), "pass", "Chrome", map[string]string{"browser.api": "pass"})
+		r := stored(time.Now(), "pass", "Chrome", map[string]string{"browser.api": "pass"})
 		if err := s.Put(context.Background(), r); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -309,7 +309,7 @@ func TestEach(t *testing.T) {
 		c := ctx(t)
 		base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 		for i := range 7 {
-			if err := s.Put(c, result(base.Add(time.Duration(i)*time.Minute), "fail", "Chrome", map[string]string{"browser.ice": "fail", "browser.api": "pass"})); err != nil {
+			if err := s.Put(c, stored(base.Add(time.Duration(i)*time.Minute), "fail", "Chrome", map[string]string{"browser.ice": "fail", "browser.api": "pass"})); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -23,7 +23,7 @@ func writeDebug(w http.ResponseWriter, p *probeRecord, reg prometheus.Gatherer) 
 	if !p.Success {
 		verdict = "failed"
 	}
-	overall := checks.Overall(p.Report.Results)
+	overall := result.Overall(p.Report.Results)
 	fmt.Fprintf(&b, "Module %s (%s), target %s\n", p.Module, p.Where, p.Target)
 	fmt.Fprintf(&b, "Probe %s: overall %s; the module fails on %s. Took %s at %s.\n", verdict, overall, p.FailOn,
 		p.Took.Round(100_000), p.At.UTC().Format("2006-01-02 15:04:05 MST"))

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 )
 
@@ -52,10 +53,10 @@ modules:
 
 // DefaultModules are the documented modules bound to a running embedded
 // server.
-func DefaultModules(catalog []*checks.Check, srv *embedded.Server) (map[string]*checks.Module, error) {
+func DefaultModules(catalog []*checks.Check, srv *embedded.Server) (map[string]*config.Module, error) {
 	user, password := srv.Credentials()
 	vars := map[string]string{"PORT": strconv.Itoa(srv.Port()), "TLS_PORT": strconv.Itoa(srv.TLSPort()), "USER": user, "PASSWORD": password}
-	cfg, err := checks.ParseConfig("default modules", []byte(defaultModules), checks.ConfigEnv{Catalog: catalog,
+	cfg, err := config.Parse("default modules", []byte(defaultModules), config.Env{Catalog: checks.Entries(catalog),
 		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }})
 	if err != nil {
 		return nil, fmt.Errorf("default modules: %w", err)

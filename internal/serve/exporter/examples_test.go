@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
 
@@ -44,7 +45,7 @@ func TestExampleModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TURN_PASSWORD": "pw", "TURN_SECRET": "secret"}
-	cfg, err := checks.ParseConfig("rtcprobe.yml", data, checks.ConfigEnv{Catalog: checks.Catalog(),
+	cfg, err := config.Parse("rtcprobe.yml", data, config.Env{Catalog: checks.Entries(checks.Catalog()),
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if err != nil {
 		t.Fatal(err)

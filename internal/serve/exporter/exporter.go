@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 )
@@ -69,7 +70,7 @@ type state struct {
 }
 
 type module struct {
-	*checks.Module
+	*config.Module
 	slots slots
 }
 
@@ -109,8 +110,8 @@ func (e *Exporter) Routes(r *serve.Router) {
 // Reload takes the config's modules; without a config (or with one that
 // defines none while serve runs its embedded server) the default modules
 // probe the embedded server.
-func (e *Exporter) Reload(cfg *checks.Config) error {
-	mods := map[string]*checks.Module(nil)
+func (e *Exporter) Reload(cfg *config.Config) error {
+	mods := map[string]*config.Module(nil)
 	st := &state{modules: map[string]*module{}}
 	switch {
 	case cfg != nil && len(cfg.Modules) > 0:

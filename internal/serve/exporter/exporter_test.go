@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
@@ -41,10 +42,10 @@ type fixture struct {
 
 const testPassword = "pw-exporter-Zq81-never-shown"
 
-// newFixture starts the server; config is a YAML config (written to a
+// newFixture starts the server; yml is a YAML config (written to a
 // file that reloads read again), "" for the default modules. ${PORT},
 // ${TLS_PORT}, ${USER} and ${PASSWORD} are the embedded server's.
-func newFixture(t *testing.T, config string, opt Options) *fixture {
+func newFixture(t *testing.T, yml string, opt Options) *fixture {
 	t.Helper()
 	emb, err := embedded.Start(embedded.Config{})
 	if err != nil {
@@ -56,15 +57,15 @@ func newFixture(t *testing.T, config string, opt Options) *fixture {
 		vars: map[string]string{"PORT": strconv.Itoa(emb.Port()), "TLS_PORT": strconv.Itoa(emb.TLSPort()), "USER": user, "PASSWORD": password}}
 	opt.Logger = slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := serve.Config{Logger: opt.Logger}
-	if config != "" {
+	if yml != "" {
 		f.config = filepath.Join(t.TempDir(), "rtcprobe.yml")
-		f.write(config)
-		cfg.LoadConfig = func() (*checks.Config, error) {
+		f.write(yml)
+		cfg.LoadConfig = func() (*config.Config, error) {
 			data, err := os.ReadFile(f.config)
 			if err != nil {
 				return nil, err
 			}
-			return checks.ParseConfig(f.config, data, checks.ConfigEnv{Catalog: checks.Catalog(),
+			return config.Parse(f.config, data, config.Env{Catalog: checks.Entries(checks.Catalog()),
 				LookupEnv: func(k string) (string, bool) { v, ok := f.vars[k]; return v, ok }})
 		}
 	} else {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -70,7 +70,7 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, r := range c.rep.Results {
 		labels := resultLabels(r)
-		for _, st := range checks.Statuses {
+		for _, st := range result.Statuses {
 			add("probe_check_status", statusHelp, with(labels, "status", string(st)), boolValue(r.Status == st))
 		}
 		add("probe_check_duration_seconds", durationHelp, labels, r.Duration.Seconds())
@@ -78,7 +78,7 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 			// The rule is a row of a fixed table: a bounded label.
 			add("probe_check_diagnosis", diagnosisHelp, with(with(labels, "rule", d.Rule), "decided", fmt.Sprint(d.Decided())), 1)
 		}
-		group := checks.Group(r.CheckID)
+		group := result.Group(r.CheckID)
 		for m, v := range r.Metrics {
 			name, v := promName(group, m, v)
 			add(name, func() string { return fmt.Sprintf("The %s checks' %s, in base units.", group, m) }, labels, v)
@@ -131,7 +131,7 @@ func describe(name string, help func() string, labels []string) *prometheus.Desc
 }
 
 // resultLabels are check, and transport and family where they apply.
-func resultLabels(r checks.Result) map[string]string {
+func resultLabels(r result.Result) map[string]string {
 	l := map[string]string{"check": r.CheckID}
 	tgt := r.Subject.Target
 	if tgt.Transport != "" {
@@ -146,7 +146,7 @@ func resultLabels(r checks.Result) map[string]string {
 // addressFamily is the IP family the check spoke to the server over: the
 // server's address when the target is an IP literal, else the family of
 // the local address the probe used.
-func addressFamily(r checks.Result) string {
+func addressFamily(r result.Result) string {
 	if r.Subject.Target.Transport == "" {
 		return "" // not a server check
 	}

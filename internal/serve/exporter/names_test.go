@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 func TestPromNames(t *testing.T) {
@@ -45,7 +46,7 @@ func TestEveryCatalogueMetricIsNamed(t *testing.T) {
 					t.Errorf("%s %s → %s keeps %s", c.ID, m, name, bad)
 				}
 			}
-			if other, ok := seen[name]; ok && other != c.Group()+"."+m && checks.Group(other) != c.Group() {
+			if other, ok := seen[name]; ok && other != c.Group()+"."+m && result.Group(other) != c.Group() {
 				t.Errorf("%s and %s.%s share the name %s", other, c.Group(), m, name)
 			}
 			seen[name] = c.Group() + "." + m

@@ -13,7 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -93,8 +94,8 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	rep := run.Execute(ctx, nil)
 	inFlight.Dec()
 	took := time.Since(start)
-	overall := checks.Overall(rep.Results)
-	success := overall != checks.Skip && !overall.FailsRun(run.Plan.Settings.FailOn)
+	overall := result.Overall(rep.Results)
+	success := overall != result.Skip && !overall.FailsRun(run.Plan.Settings.FailOn)
 	e.metrics.probes.WithLabelValues(m.Name, map[bool]string{true: "success", false: "failure"}[success]).Inc()
 	e.metrics.duration.WithLabelValues(m.Name).Observe(took.Seconds())
 	p := &probeRecord{At: start, Module: m.Name, Where: m.Where, Target: tgt.name(), Success: success, Took: took,
@@ -131,7 +132,7 @@ func (st *state) namesText() string {
 	return strings.Join(st.names, ", ")
 }
 
-func rulesText(rules []checks.AllowRule) string {
+func rulesText(rules []config.AllowRule) string {
 	out := make([]string, len(rules))
 	for i, r := range rules {
 		out[i] = r.Text

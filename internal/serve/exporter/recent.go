@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -18,7 +18,7 @@ type probeRecord struct {
 	Success  bool
 	Took     time.Duration
 	Deadline probeDeadline
-	FailOn   checks.Status
+	FailOn   result.Status
 	Report   report.Report
 }
 

@@ -6,12 +6,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // statusPage is /status: the exporter's page (/ is the pre-call page).
 var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
-	"checks": func(ps []checks.Pattern) string {
+	"checks": func(ps []config.Pattern) string {
 		out := ""
 		for i, p := range ps {
 			if i > 0 {
@@ -48,7 +48,7 @@ The exporter's own metrics are on <a href="metrics">/metrics</a>. Version {{.Ver
 
 func (e *Exporter) serveStatus(w http.ResponseWriter, _ *http.Request) {
 	st := e.state.Load()
-	var mods []*checks.Module
+	var mods []*config.Module
 	for _, n := range st.names {
 		mods = append(mods, st.modules[n].Module)
 	}

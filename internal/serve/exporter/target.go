@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -14,7 +14,7 @@ import (
 type target struct {
 	server   *probes.Server
 	url      *url.URL
-	endpoint checks.Endpoint
+	endpoint config.Endpoint
 }
 
 // name is the target as shown anywhere (status page, logs, debug
@@ -43,13 +43,13 @@ func parseTarget(raw string) (target, error) {
 		if _, err := probes.ParseWebSocketURL(raw); err != nil {
 			return target{}, fmt.Errorf("invalid target parameter: %w", err)
 		}
-		return target{url: u, endpoint: checks.URLEndpoint(u)}, nil
+		return target{url: u, endpoint: config.URLEndpoint(u)}, nil
 	}
 	s, err := probes.ParseServer(raw)
 	if err != nil {
 		return target{}, fmt.Errorf("invalid target parameter: %w", err)
 	}
-	return target{server: &s, endpoint: checks.ServerEndpoint(s)}, nil
+	return target{server: &s, endpoint: config.ServerEndpoint(s)}, nil
 }
 
 // redactQuery drops everything after "?" (tokens ride there).

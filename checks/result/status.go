@@ -1,7 +1,4 @@
-// Package checks judges: it holds the catalogue of checks, turns each
-// probe Measurement into a Result with a status and advice, and runs the
-// plan. Checks never open sockets themselves; probes do.
-package checks
+package result
 
 // Status is a check's verdict.
 type Status string

@@ -1,4 +1,4 @@
-package checks
+package config
 
 import (
 	"fmt"
@@ -16,6 +16,18 @@ import (
 //	ice.*, turn.t?p        a glob on IDs (path.Match: * ? [...])
 //
 // A list is comma-separated ("stun.udp, turn").
+
+// Entry is what the selection grammar and a config's validation know of
+// a check. The catalogue sits above this package (its checks drive
+// browsers), so it describes its checks in these terms: checks.Entries.
+type Entry struct {
+	// ID is "group.name", e.g. "stun.udp".
+	ID string
+	// OptIn checks are selected only by name: their ID, group or prefix.
+	OptIn bool
+	// Metrics are what the check reports; none means any.
+	Metrics []string
+}
 
 // Pattern is one term of the selection grammar.
 type Pattern string
@@ -36,7 +48,7 @@ func (e *PatternError) Error() string {
 
 // ParsePattern validates one term against the catalogue: it must be
 // well-formed and select at least one check.
-func ParsePattern(catalog []*Check, s string) (Pattern, error) {
+func ParsePattern(catalog []Entry, s string) (Pattern, error) {
 	if s == "" || strings.TrimSpace(s) != s || strings.Contains(s, ",") {
 		return "", &PatternError{Pattern: s}
 	}
@@ -55,7 +67,7 @@ func ParsePattern(catalog []*Check, s string) (Pattern, error) {
 // ParseSelection reads a comma-separated list of patterns; empty entries
 // are ignored, and an empty list selects nothing (the caller decides what
 // no selection means).
-func ParseSelection(catalog []*Check, spec string) ([]Pattern, error) {
+func ParseSelection(catalog []Entry, spec string) ([]Pattern, error) {
 	var out []Pattern
 	for _, term := range strings.Split(spec, ",") {
 		term = strings.TrimSpace(term)
@@ -72,7 +84,7 @@ func ParseSelection(catalog []*Check, spec string) ([]Pattern, error) {
 }
 
 // Matches reports whether the pattern selects c.
-func (p Pattern) Matches(c *Check) bool {
+func (p Pattern) Matches(c Entry) bool {
 	s := string(p)
 	if s == c.ID || strings.HasPrefix(c.ID, s+".") {
 		return true
@@ -87,9 +99,9 @@ func (p Pattern) Matches(c *Check) bool {
 	return ok
 }
 
-// specificity orders patterns from broad to narrow, so that narrower
+// Specificity orders patterns from broad to narrow, so that narrower
 // threshold rules apply last: globs, then groups and prefixes, then IDs.
-func (p Pattern) specificity(catalog []*Check) int {
+func (p Pattern) Specificity(catalog []Entry) int {
 	switch {
 	case strings.ContainsAny(string(p), "*?["):
 		return 0
@@ -99,8 +111,8 @@ func (p Pattern) specificity(catalog []*Check) int {
 	return 2
 }
 
-// matchesAny reports whether any of the patterns selects c.
-func matchesAny(patterns []Pattern, c *Check) bool {
+// AnyMatches reports whether any of the patterns selects c.
+func AnyMatches(patterns []Pattern, c Entry) bool {
 	for _, p := range patterns {
 		if p.Matches(c) {
 			return true
@@ -111,31 +123,12 @@ func matchesAny(patterns []Pattern, c *Check) bool {
 
 // matching returns the checks of the catalogue any pattern selects, in
 // catalogue order.
-func matching(catalog []*Check, patterns []Pattern) []*Check {
-	var out []*Check
+func matching(catalog []Entry, patterns []Pattern) []Entry {
+	var out []Entry
 	for _, c := range catalog {
-		if matchesAny(patterns, c) {
+		if AnyMatches(patterns, c) {
 			out = append(out, c)
 		}
 	}
 	return out
-}
-
-// Select returns the checks of the catalogue the patterns select, in
-// catalogue order; no pattern selects every check.
-func Select(catalog []*Check, patterns []Pattern) []*Check {
-	if len(patterns) == 0 {
-		return catalog
-	}
-	return matching(catalog, patterns)
-}
-
-// MustSelect is Select with a spec that must parse, for tests and
-// built-in tables.
-func MustSelect(catalog []*Check, spec string) []*Check {
-	ps, err := ParseSelection(catalog, spec)
-	if err != nil {
-		panic(err)
-	}
-	return Select(catalog, ps)
 }

@@ -1,4 +1,4 @@
-package checks
+package config_test
 
 import (
 	"errors"
@@ -10,20 +10,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected outputs in testdata")
 
 var testEnv = map[string]string{"TURN_PASSWORD": "pw-Zq81-never-shown", "TURN_SECRET": "sec-Kx77-never-shown"}
 
-func parseTestConfig(t *testing.T, file string) (*Config, error) {
+func parseTestConfig(t *testing.T, file string) (*config.Config, error) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ParseConfig(filepath.Base(file), data, ConfigEnv{
-		Catalog:   Catalog(),
+	return config.Parse(filepath.Base(file), data, config.Env{
+		Catalog:   checks.Entries(checks.Catalog()),
 		LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok },
 	})
 }
@@ -41,7 +45,7 @@ func TestInvalidConfigs(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parsed without error: %+v", cfg)
 			}
-			var ce ConfigErrors
+			var ce config.Errors
 			if !errors.As(err, &ce) {
 				t.Fatalf("error is %T, want ConfigErrors: %v", err, err)
 			}
@@ -123,18 +127,18 @@ func TestConfigFull(t *testing.T) {
 	if cfg.Profile != "firewall" {
 		t.Errorf("profile %q", cfg.Profile)
 	}
-	s, err := Layered(cfg.Options)
+	s, err := config.Layered(cfg.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Timeout != 45*time.Second || s.CheckTimeout != 8*time.Second || s.Concurrency != 4 || s.FailOn != Warn || s.STUNCount != 20 {
+	if s.Timeout != 45*time.Second || s.CheckTimeout != 8*time.Second || s.Concurrency != 4 || s.FailOn != result.Warn || s.STUNCount != 20 {
 		t.Errorf("settings: %+v", s)
 	}
 	if got := cfg.Options.Keys(); !slices.Equal(got, []string{"timeout", "check_timeout", "concurrency", "fail_on", "stun_count"}) {
 		t.Errorf("option keys %q", got)
 	}
 	office := cfg.Profiles["office"]
-	if office == nil || !slices.Equal(office.Include, []Pattern{"turn"}) || !slices.Equal(office.Exclude, []Pattern{"turn.tcp"}) {
+	if office == nil || !slices.Equal(office.Include, []config.Pattern{"turn"}) || !slices.Equal(office.Exclude, []config.Pattern{"turn.tcp"}) {
 		t.Fatalf("profile office: %+v", office)
 	}
 }
@@ -150,7 +154,7 @@ func TestConfigAnchors(t *testing.T) {
 	}
 }
 
-func checkIDs(cs []*Check) []string {
+func checkIDs(cs []*checks.Check) []string {
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.ID)
@@ -159,7 +163,7 @@ func checkIDs(cs []*Check) []string {
 }
 
 func TestResolve(t *testing.T) {
-	cat := Catalog()
+	cat := checks.Catalog()
 	full, err := parseTestConfig(t, "testdata/config/valid-full.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -174,33 +178,33 @@ func TestResolve(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		cfg     *Config
+		cfg     *config.Config
 		profile string
 		want    func([]string) bool
-		failOn  Status
+		failOn  result.Status
 		err     string
 	}{
-		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: Fail},
+		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: result.Fail},
 		{name: "ci runs everything but opt-in checks, strict", profile: "ci", want: func(ids []string) bool {
 			return len(ids) == len(cat)-3 && !slices.Contains(ids, "load.turn") && !slices.Contains(ids, "interop.codec") && !slices.Contains(ids, "interop.call")
-		}, failOn: Warn},
+		}, failOn: result.Warn},
 		{name: "firewall has no media", profile: "firewall", want: func(ids []string) bool {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.behavior") && slices.Contains(ids, "signaling.websocket") &&
 				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.all")
-		}, failOn: Fail},
+		}, failOn: result.Fail},
 		{name: "precall", profile: "precall", want: func(ids []string) bool {
 			return slices.Contains(ids, "browser.devices") && slices.Contains(ids, "media.audio") && slices.Contains(ids, "ice.all") &&
 				slices.Contains(ids, "turn.tcp") && !slices.Contains(ids, "firewall.matrix") && !slices.Contains(ids, "nat.behavior")
-		}, failOn: Fail},
+		}, failOn: result.Fail},
 		{name: "config profile and checks narrow", cfg: full, want: func(ids []string) bool {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.behavior")
-		}, failOn: Warn},
-		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: Warn},
+		}, failOn: result.Warn},
+		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: result.Warn},
 		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, load, precall)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := Resolve(cat, tt.cfg, tt.profile)
+			r, err := checks.Resolve(cat, tt.cfg, tt.profile)
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Fatalf("error %v, want %q", err, tt.err)
@@ -213,7 +217,7 @@ func TestResolve(t *testing.T) {
 			if ids := checkIDs(r.Checks); !tt.want(ids) {
 				t.Errorf("checks %q", ids)
 			}
-			if s, err := Layered(r.Layers...); err != nil || s.FailOn != tt.failOn {
+			if s, err := config.Layered(r.Layers...); err != nil || s.FailOn != tt.failOn {
 				t.Errorf("fail on %s (%v), want %s", s.FailOn, err, tt.failOn)
 			}
 		})
@@ -222,15 +226,15 @@ func TestResolve(t *testing.T) {
 
 // A built-in profile naming a group this build lacks still works.
 func TestBuiltinProfileToleratesMissingGroups(t *testing.T) {
-	only := []*Check{{ID: "stun.udp"}, {ID: "media.audio"}}
-	r, err := Resolve(only, nil, "firewall")
+	only := []*checks.Check{{ID: "stun.udp"}, {ID: "media.audio"}}
+	r, err := checks.Resolve(only, nil, "firewall")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ids := checkIDs(r.Checks); !slices.Equal(ids, []string{"stun.udp"}) {
 		t.Errorf("checks %q", ids)
 	}
-	if _, err := Resolve([]*Check{{ID: "media.audio"}}, nil, "firewall"); err == nil || !strings.Contains(err.Error(), "selects no check") {
+	if _, err := checks.Resolve([]*checks.Check{{ID: "media.audio"}}, nil, "firewall"); err == nil || !strings.Contains(err.Error(), "selects no check") {
 		t.Errorf("profile selecting nothing: %v", err)
 	}
 }
@@ -240,11 +244,11 @@ func TestResolveThresholds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Resolve(Catalog(), cfg, "")
+	r, err := checks.Resolve(checks.Catalog(), cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	str := func(ts []Threshold) []string {
+	str := func(ts []result.Threshold) []string {
 		var out []string
 		for _, t := range ts {
 			out = append(out, string(t.Level)+" "+t.String())
@@ -268,8 +272,8 @@ func TestResolveThresholds(t *testing.T) {
 		t.Errorf("reason %q", reason)
 	}
 	// The plan judges with the merged list.
-	p := &Plan{Thresholds: r.Thresholds}
-	for _, c := range Catalog() {
+	p := &checks.Plan{Thresholds: r.Thresholds}
+	for _, c := range checks.Catalog() {
 		if c.ID == "stun.udp" && len(p.ThresholdsFor(c)) != 4 {
 			t.Errorf("plan thresholds %v", p.ThresholdsFor(c))
 		}
@@ -277,7 +281,7 @@ func TestResolveThresholds(t *testing.T) {
 }
 
 func TestThresholdErrorWhere(t *testing.T) {
-	_, err := ParseThreshold(Warn, "rtt_ms <<< 3")
+	_, err := result.ParseThreshold(result.Warn, "rtt_ms <<< 3")
 	if err == nil || err.Error() != `invalid threshold "rtt_ms <<< 3": more than one comparison` {
 		t.Fatalf("got %v", err)
 	}
@@ -286,8 +290,8 @@ func TestThresholdErrorWhere(t *testing.T) {
 // Defaults are documented: every threshold in the catalogue says where its
 // number comes from, and every ID is a pattern a config can name.
 func TestCatalogThresholdsHaveReasons(t *testing.T) {
-	for _, c := range Catalog() {
-		if _, err := ParsePattern(Catalog(), c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
+	for _, c := range checks.Catalog() {
+		if _, err := config.ParsePattern(checks.Entries(checks.Catalog()), c.ID); err != nil || c.Group() == c.ID || strings.ToLower(c.ID) != c.ID {
 			t.Errorf("check ID %q cannot be named in a config", c.ID)
 		}
 		for _, th := range c.Thresholds {
@@ -306,10 +310,10 @@ func BenchmarkParseConfig(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	env := config.Env{Catalog: checks.Entries(checks.Catalog()), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseConfig("valid-full.yml", data, env); err != nil {
+		if _, err := config.Parse("valid-full.yml", data, env); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -321,17 +325,17 @@ func TestResolveOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Resolve(Catalog(), cfg, "office")
+	r, err := checks.Resolve(checks.Catalog(), cfg, "office")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := Layered(r.Profile.Options); s.STUNCount != 3 {
+	if s, _ := config.Layered(r.Profile.Options); s.STUNCount != 3 {
 		t.Errorf("profile option: %d, want 3", s.STUNCount)
 	}
-	if s, _ := Layered(r.Layers...); s.STUNCount != 20 {
+	if s, _ := config.Layered(r.Layers...); s.STUNCount != 20 {
 		t.Errorf("config over profile: %d, want 20", s.STUNCount)
 	}
-	if s, _ := Layered(); s.STUNCount != 5 {
+	if s, _ := config.Layered(); s.STUNCount != 5 {
 		t.Errorf("default: %d, want 5", s.STUNCount)
 	}
 }
@@ -347,19 +351,19 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
+	env := config.Env{Catalog: checks.Entries(checks.Catalog()), LookupEnv: func(k string) (string, bool) { v, ok := testEnv[k]; return v, ok }}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := ParseConfig("fuzz.yml", data, env)
+		cfg, err := config.Parse("fuzz.yml", data, env)
 		if err == nil {
 			if cfg == nil {
 				t.Fatal("nil config without error")
 			}
-			if _, err := Resolve(env.Catalog, cfg, ""); err != nil && !strings.Contains(err.Error(), "profile") {
+			if _, err := checks.Resolve(checks.Catalog(), cfg, ""); err != nil && !strings.Contains(err.Error(), "profile") {
 				t.Fatalf("a valid config does not resolve: %v", err)
 			}
 			return
 		}
-		var ce ConfigErrors
+		var ce config.Errors
 		if !errors.As(err, &ce) || len(ce) == 0 {
 			t.Fatalf("error %T: %v", err, err)
 		}
@@ -377,7 +381,7 @@ func TestBadEnvReferenceInSecretNotEchoed(t *testing.T) {
 	for _, key := range []string{"credential", "password", "secret"} {
 		t.Run(key, func(t *testing.T) {
 			data := "servers:\n  - urls: turn:127.0.0.1\n    username: u\n    " + key + ": s3cret${not-a-name}\n"
-			_, err := ParseConfig("c.yml", []byte(data), ConfigEnv{Catalog: Catalog(), LookupEnv: func(string) (string, bool) { return "", false }})
+			_, err := config.Parse("c.yml", []byte(data), config.Env{Catalog: checks.Entries(checks.Catalog()), LookupEnv: func(string) (string, bool) { return "", false }})
 			if err == nil {
 				t.Fatal("accepted a malformed reference")
 			}
@@ -391,11 +395,11 @@ func TestBadEnvReferenceInSecretNotEchoed(t *testing.T) {
 // whip: and whep: name media server endpoints; a token from ${VAR} is
 // used, and no error about them echoes it.
 func TestConfigMediaServers(t *testing.T) {
-	env := ConfigEnv{Catalog: Catalog(), LookupEnv: func(k string) (string, bool) {
+	env := config.Env{Catalog: checks.Entries(checks.Catalog()), LookupEnv: func(k string) (string, bool) {
 		v, ok := map[string]string{"WHIP_TOKEN": "tok-s3cret"}[k]
 		return v, ok
 	}}
-	cfg, err := ParseConfig("m.yml", []byte("whip:\n  url: http://127.0.0.1:8080/whip/live\n  token: ${WHIP_TOKEN}\nwhep:\n  url: http://127.0.0.1:8080/whep/live\n"), env)
+	cfg, err := config.Parse("m.yml", []byte("whip:\n  url: http://127.0.0.1:8080/whip/live\n  token: ${WHIP_TOKEN}\nwhep:\n  url: http://127.0.0.1:8080/whep/live\n"), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +412,7 @@ func TestConfigMediaServers(t *testing.T) {
 		{"whep:\n  url: http://127.0.0.1/x\n  tokn: x\n", "m.yml:3: whep.tokn: unknown field"},
 		{"whip:\n  url: http://127.0.0.1/x\n  token: ${NOPE}\n", "m.yml:3: whip.token: environment variable NOPE is not set"},
 	} {
-		_, err := ParseConfig("m.yml", []byte(bad.yaml), env)
+		_, err := config.Parse("m.yml", []byte(bad.yaml), env)
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: error %v, want %q", bad.yaml, err, bad.want)
 		}
@@ -421,7 +425,7 @@ func TestConfigMediaServers(t *testing.T) {
 // TestPrecallSection: the precall: section's fields, and retention in
 // days, weeks or a Go duration.
 func TestPrecallSection(t *testing.T) {
-	cfg, err := ParseConfig("p.yml", []byte(`version: 1
+	cfg, err := config.Parse("p.yml", []byte(`version: 1
 servers:
   - urls: stun:a.example:3478
 precall:
@@ -435,7 +439,7 @@ precall:
     - urls: turn:turn.example:3478
       secret: s3cret
       ttl: 5m
-`), ConfigEnv{Catalog: Catalog()})
+`), config.Env{Catalog: checks.Entries(checks.Catalog())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,18 +455,18 @@ precall:
 	}
 	for _, bad := range []string{"peer_allowed_networks: [10.0.0.0/33]", "peer_allowed_networks: [224.0.0.0/4]", "peer_allowed_networks: [0.0.0.0]",
 		"peer_allowed_networks: 10.0.0.0/8", "peer_addresses: [0.0.0.0]", "peer_addresses: [turn.example]", "peer_addresses: [10.0.0.0/8]"} {
-		if _, err := ParseConfig("p.yml", []byte("version: 1\nprecall:\n  "+bad+"\n"), ConfigEnv{Catalog: Catalog()}); err == nil {
+		if _, err := config.Parse("p.yml", []byte("version: 1\nprecall:\n  "+bad+"\n"), config.Env{Catalog: checks.Entries(checks.Catalog())}); err == nil {
 			t.Errorf("%s: accepted", bad)
 		}
 	}
 	for in, want := range map[string]time.Duration{"0": 0, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "1d": 24 * time.Hour} {
-		if got, err := ParseRetention(in); err != nil || got != want {
-			t.Errorf("ParseRetention(%q) = %v, %v; want %v", in, got, err, want)
+		if got, err := config.ParseRetention(in); err != nil || got != want {
+			t.Errorf("config.ParseRetention(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "-1d", "10s", "d", "1y", "99999999d"} {
-		if _, err := ParseRetention(bad); err == nil {
-			t.Errorf("ParseRetention(%q) accepted", bad)
+		if _, err := config.ParseRetention(bad); err == nil {
+			t.Errorf("config.ParseRetention(%q) accepted", bad)
 		}
 	}
 }
@@ -488,27 +492,27 @@ func TestPublicCredential(t *testing.T) {
 // they leave out resolved from the cap: an address a thirty-second (at
 // least 2), a network an eighth (at least 4), both within the cap.
 func TestSessionLimits(t *testing.T) {
-	cfg, err := ParseConfig("p.yml", []byte(`version: 1
+	cfg, err := config.Parse("p.yml", []byte(`version: 1
 precall:
   max_sessions: 64
   max_sessions_per_network: 16
   origins: [https://precall.example.com, "http://[::1]:9781"]
-`), ConfigEnv{Catalog: Catalog()})
+`), config.Env{Catalog: checks.Entries(checks.Catalog())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pc := cfg.Precall
-	if pc.Sessions != (SessionLimits{Max: 64, PerNetwork: 16}) || len(pc.Origins) != 2 {
+	if pc.Sessions != (config.SessionLimits{Max: 64, PerNetwork: 16}) || len(pc.Origins) != 2 {
 		t.Fatalf("precall = %+v", pc)
 	}
-	for _, tc := range []struct{ in, def, want SessionLimits }{
-		{SessionLimits{}, SessionLimits{}, SessionLimits{100, 3, 12}},
-		{pc.Sessions, SessionLimits{}, SessionLimits{64, 2, 16}},
-		{SessionLimits{Max: 8}, SessionLimits{}, SessionLimits{8, 2, 4}},
-		{SessionLimits{Max: 1}, SessionLimits{}, SessionLimits{1, 1, 1}},
-		{SessionLimits{Max: 1000}, SessionLimits{}, SessionLimits{1000, 31, 125}},
-		{SessionLimits{}, SessionLimits{Max: 256, PerAddress: 256}, SessionLimits{256, 256, 256}},
-		{SessionLimits{PerAddress: 5}, SessionLimits{Max: 20, PerAddress: 9}, SessionLimits{20, 5, 5}},
+	for _, tc := range []struct{ in, def, want config.SessionLimits }{
+		{config.SessionLimits{}, config.SessionLimits{}, config.SessionLimits{100, 3, 12}},
+		{pc.Sessions, config.SessionLimits{}, config.SessionLimits{64, 2, 16}},
+		{config.SessionLimits{Max: 8}, config.SessionLimits{}, config.SessionLimits{8, 2, 4}},
+		{config.SessionLimits{Max: 1}, config.SessionLimits{}, config.SessionLimits{1, 1, 1}},
+		{config.SessionLimits{Max: 1000}, config.SessionLimits{}, config.SessionLimits{1000, 31, 125}},
+		{config.SessionLimits{}, config.SessionLimits{Max: 256, PerAddress: 256}, config.SessionLimits{256, 256, 256}},
+		{config.SessionLimits{PerAddress: 5}, config.SessionLimits{Max: 20, PerAddress: 9}, config.SessionLimits{20, 5, 5}},
 	} {
 		if got := tc.in.Resolved(tc.def); got != tc.want {
 			t.Errorf("%+v.Resolved(%+v) = %+v, want %+v", tc.in, tc.def, got, tc.want)

@@ -1,4 +1,4 @@
-package checks
+package config_test
 
 import (
 	"net/url"
@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -18,18 +21,18 @@ func TestModulesParsed(t *testing.T) {
 	if m == nil || m.Where != "valid-modules.yml:4" || m.MaxConcurrent != 4 || m.Username != "alice" || m.Password != testEnv["TURN_PASSWORD"] {
 		t.Fatalf("turn_udp: %+v", m)
 	}
-	res, err := Resolve(Catalog(), m.Config(), m.Name)
+	res, err := checks.Resolve(checks.Catalog(), m.Config(), m.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ids := checkIDs(res.Checks); !slices.Equal(ids, []string{"turn.udp"}) {
 		t.Errorf("module runs %v, want turn.udp", ids)
 	}
-	s, err := Layered(res.Layers...)
-	if err != nil || s.Timeout != 10*time.Second || s.TURNPackets != 5 || s.FailOn != Warn {
+	s, err := config.Layered(res.Layers...)
+	if err != nil || s.Timeout != 10*time.Second || s.TURNPackets != 5 || s.FailOn != result.Warn {
 		t.Errorf("settings %+v, %v", s, err)
 	}
-	if ts := res.Thresholds["turn.udp"]; !slices.ContainsFunc(ts, func(th Threshold) bool { return th.String() == "alloc_ms < 200" }) {
+	if ts := res.Thresholds["turn.udp"]; !slices.ContainsFunc(ts, func(th result.Threshold) bool { return th.String() == "alloc_ms < 200" }) {
 		t.Errorf("module threshold not in force: %v", ts)
 	}
 	rest := cfg.Modules["turn_rest"]
@@ -47,23 +50,23 @@ func TestModulesParsed(t *testing.T) {
 }
 
 func TestAllowRules(t *testing.T) {
-	server := func(raw string) Endpoint {
+	server := func(raw string) config.Endpoint {
 		s, err := probes.ParseServer(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ServerEndpoint(s)
+		return config.ServerEndpoint(s)
 	}
-	ws := func(raw string) Endpoint {
+	ws := func(raw string) config.Endpoint {
 		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return URLEndpoint(u)
+		return config.URLEndpoint(u)
 	}
 	tests := []struct {
 		rule   string
-		target Endpoint
+		target config.Endpoint
 		want   bool
 	}{
 		{"*", server("turn:anything.example:1"), true},
@@ -103,7 +106,7 @@ func TestAllowRules(t *testing.T) {
 		{"turn:[::1]:3478", server("turn:[::1]:3478"), true},
 	}
 	for _, tt := range tests {
-		r, err := ParseAllowRule(tt.rule)
+		r, err := config.ParseAllowRule(tt.rule)
 		if err != nil {
 			t.Errorf("%q: %v", tt.rule, err)
 			continue
@@ -113,7 +116,7 @@ func TestAllowRules(t *testing.T) {
 		}
 	}
 	for _, rule := range []string{"ws://h.example/?q=*", "turn:h.example/x", "turn:h.example?transport=*", "turn://h.example", "turn:h.example:0", "turn:2001:db8::1", "ws://h$.example/"} {
-		if _, err := ParseAllowRule(rule); err == nil {
+		if _, err := config.ParseAllowRule(rule); err == nil {
 			t.Errorf("rule %q accepted", rule)
 		}
 	}

@@ -1,4 +1,9 @@
-package checks
+// Package config reads rtcprobe's configuration: the file (servers,
+// checks, thresholds, profiles, modules, the pre-call section), the
+// options table the command line shares, and the selection grammar. It
+// knows the catalogue only as Entries handed to it, so what loads a
+// config does not link the checks or the browser driver.
+package config
 
 import (
 	"cmp"
@@ -14,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -48,11 +54,11 @@ type Config struct {
 // the others stay.
 type ThresholdRule struct {
 	Pattern    Pattern
-	Thresholds []Threshold
+	Thresholds []result.Threshold
 }
 
-// ConfigError is one problem in a config file, located.
-type ConfigError struct {
+// Error is one problem in a config file, located.
+type Error struct {
 	File   string
 	Line   int
 	Column int
@@ -61,7 +67,7 @@ type ConfigError struct {
 	Msg   string
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
@@ -75,10 +81,10 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// ConfigErrors is every problem found in one file, in line order.
-type ConfigErrors []*ConfigError
+// Errors is every problem found in one file, in line order.
+type Errors []*Error
 
-func (es ConfigErrors) Error() string {
+func (es Errors) Error() string {
 	lines := make([]string, len(es))
 	for i, e := range es {
 		lines[i] = e.Error()
@@ -86,15 +92,16 @@ func (es ConfigErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// ConfigEnv is what parsing a config depends on besides its text.
-type ConfigEnv struct {
-	Catalog   []*Check
+// Env is what parsing a config depends on besides its text.
+type Env struct {
+	// Catalog is the checks patterns may name (checks.Entries).
+	Catalog   []Entry
 	LookupEnv func(string) (string, bool)
 }
 
-// ParseConfig parses and validates a config. All problems are reported at
-// once as ConfigErrors, each with file, line and field.
-func ParseConfig(file string, data []byte, env ConfigEnv) (*Config, error) {
+// Parse parses and validates a config. All problems are reported at
+// once as Errors, each with file, line and field.
+func Parse(file string, data []byte, env Env) (*Config, error) {
 	if env.LookupEnv == nil {
 		env.LookupEnv = func(string) (string, bool) { return "", false }
 	}
@@ -102,14 +109,14 @@ func ParseConfig(file string, data []byte, env ConfigEnv) (*Config, error) {
 	cfg := &Config{File: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, ConfigErrors{p.yamlError(err)}
+		return nil, Errors{p.yamlError(err)}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, ConfigErrors{{File: file, Msg: "empty config"}}
+		return nil, Errors{{File: file, Msg: "empty config"}}
 	}
 	root, err := expandAliases(doc.Content[0], 0, new(int))
 	if err != nil {
-		return nil, ConfigErrors{{File: file, Line: root.Line, Msg: err.Error()}}
+		return nil, Errors{{File: file, Line: root.Line, Msg: err.Error()}}
 	}
 	p.top(root, cfg)
 	if len(p.errs) > 0 {
@@ -181,8 +188,8 @@ func expandAliases(n *yaml.Node, depth int, count *int) (*yaml.Node, error) {
 
 type configParser struct {
 	file string
-	env  ConfigEnv
-	errs ConfigErrors
+	env  Env
+	errs Errors
 	// static are the server entries with a static credential not marked
 	// public_credential, which the pre-call page must not hand out.
 	static []staticEntry
@@ -196,7 +203,7 @@ type staticEntry struct {
 }
 
 func (p *configParser) errorf(n *yaml.Node, field, format string, args ...any) {
-	e := &ConfigError{File: p.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	e := &Error{File: p.file, Field: field, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}
@@ -206,13 +213,13 @@ func (p *configParser) errorf(n *yaml.Node, field, format string, args ...any) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // yamlError locates a syntax error from the YAML library.
-func (p *configParser) yamlError(err error) *ConfigError {
+func (p *configParser) yamlError(err error) *Error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &ConfigError{File: p.file, Line: line, Msg: "invalid YAML: " + m[2]}
+		return &Error{File: p.file, Line: line, Msg: "invalid YAML: " + m[2]}
 	}
-	return &ConfigError{File: p.file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	return &Error{File: p.file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // fields walks a mapping, rejecting unknown and repeated keys, and calls
@@ -548,7 +555,7 @@ func (p *configParser) thresholds(n *yaml.Node, field string) []ThresholdRule {
 		}
 		matched := matching(p.env.Catalog, []Pattern{pattern})
 		rule := ThresholdRule{Pattern: pattern}
-		for _, level := range []Status{Warn, Fail} {
+		for _, level := range []result.Status{result.Warn, result.Fail} {
 			lv := valueNode(v, string(level))
 			if lv == nil {
 				continue
@@ -566,8 +573,8 @@ func (p *configParser) thresholds(n *yaml.Node, field string) []ThresholdRule {
 					p.errorf(it, tf, "want a threshold like \"loss_pct < 1\", got %s", kindName(it))
 					continue
 				}
-				t, err := ParseThreshold(level, it.Value)
-				var te *ThresholdError
+				t, err := result.ParseThreshold(level, it.Value)
+				var te *result.ThresholdError
 				if errors.As(err, &te) {
 					te.Where = "checks." + pat
 				}
@@ -778,7 +785,7 @@ func (p *configParser) option(o *Option, n *yaml.Node, field string) (Assignment
 }
 
 // reportedByAny reports whether a check of cs reports the metric.
-func reportedByAny(cs []*Check, metric string) bool {
+func reportedByAny(cs []Entry, metric string) bool {
 	for _, c := range cs {
 		// A check that does not list its metrics cannot be validated.
 		if len(c.Metrics) == 0 || slices.Contains(c.Metrics, metric) {
@@ -788,7 +795,7 @@ func reportedByAny(cs []*Check, metric string) bool {
 	return false
 }
 
-func metricsOf(cs []*Check) []string {
+func metricsOf(cs []Entry) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, c := range cs {

@@ -1,4 +1,4 @@
-package checks
+package config
 
 import (
 	"errors"
@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks/result"
+	"github.com/rtcprobe/rtcprobe/internal/media"
 	"github.com/rtcprobe/rtcprobe/internal/netsim"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -23,7 +24,7 @@ type Settings struct {
 	Timeout        time.Duration
 	CheckTimeout   time.Duration
 	Concurrency    int
-	FailOn         Status
+	FailOn         result.Status
 	STUNCount      int
 	TURNPackets    int
 	TURNInterval   time.Duration
@@ -35,7 +36,7 @@ type Settings struct {
 	Simulate       *netsim.Spec
 	BrowserPath    string
 	Browsers       []string
-	Media          browser.Media
+	Media          media.Devices
 	Headful        bool
 	RequireBrowser bool
 	Viewers        int
@@ -204,7 +205,7 @@ var optionTable = []*Option{
 		Help: "checks run at once"}, 1, 256, func(s *Settings) *int { return &s.Concurrency }),
 	textOption(&Option{Key: "fail_on", TopLevel: true, Flag: "fail-on", Arg: "STATUS", Default: "fail",
 		Help:  "worst status that fails the run: fail, or warn (warnings fail too)",
-		Valid: []string{"warn", "fail"}, Invalid: []string{"pass", ""}}, parseFailOn, func(s *Settings) *Status { return &s.FailOn }),
+		Valid: []string{"warn", "fail"}, Invalid: []string{"pass", ""}}, parseFailOn, func(s *Settings) *result.Status { return &s.FailOn }),
 	intOption(&Option{Key: "stun_count", Flag: "count", Default: "5",
 		Help: "STUN Binding requests per check"}, 1, 1000, func(s *Settings) *int { return &s.STUNCount }),
 	intOption(&Option{Key: "turn_packets", Flag: "turn-packets", Default: "20",
@@ -265,7 +266,7 @@ var optionTable = []*Option{
 	textOption(&Option{Key: "media", Flag: "media", Arg: "DEVICES", Default: "fake",
 		Help:  "browser capture devices: fake (synthetic camera and mic) or real (this machine's, for a pre-call check)",
 		Valid: []string{"fake", "real"}, Invalid: []string{"webcam"}},
-		browser.ParseMedia, func(s *Settings) *browser.Media { return &s.Media }),
+		media.ParseDevices, func(s *Settings) *media.Devices { return &s.Media }),
 	boolOption(&Option{Key: "headful", Flag: "headful", Help: "show the browser window"},
 		func(s *Settings) *bool { return &s.Headful }),
 	boolOption(&Option{Key: "require_browser", Flag: "require-browser",
@@ -329,13 +330,13 @@ const longRun = 2 * time.Minute
 // RunTimeout is the deadline of a run of these checks with s, where set
 // tells whether a layer set it: the default deadline is made for the
 // default run.
-func (s Settings) RunTimeout(selected []*Check, set bool) time.Duration {
+func (s Settings) RunTimeout(selected []Entry, set bool) time.Duration {
 	if set {
 		return s.Timeout
 	}
 	long := len(s.BrowserList()) > 1
 	for _, c := range selected {
-		long = long || c.Group() == "interop"
+		long = long || result.Group(c.ID) == "interop"
 	}
 	if long {
 		return max(s.Timeout, longRun)
@@ -357,9 +358,9 @@ func (s Settings) BrowserList() []string {
 	return []string{s.BrowserPath}
 }
 
-func parseFailOn(t string) (Status, error) {
-	switch st := Status(t); st {
-	case Warn, Fail:
+func parseFailOn(t string) (result.Status, error) {
+	switch st := result.Status(t); st {
+	case result.Warn, result.Fail:
 		return st, nil
 	}
 	return "", fmt.Errorf("want warn or fail")

@@ -1,10 +1,13 @@
-package checks
+package config_test
 
 import (
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // TestSelection covers the one grammar every front end uses: IDs, groups,
@@ -27,48 +30,48 @@ func TestSelection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
-			ps, err := ParseSelection(Catalog(), tt.spec)
+			ps, err := config.ParseSelection(checks.Entries(checks.Catalog()), tt.spec)
 			if tt.err != "" {
-				var pe *PatternError
+				var pe *config.PatternError
 				if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error %v, want a PatternError with %q", err, tt.err)
+					t.Fatalf("error %v, want a config.PatternError with %q", err, tt.err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := checkIDs(Select(Catalog(), ps)); !slices.Equal(got, tt.want) {
+			if got := checkIDs(checks.Select(checks.Catalog(), ps)); !slices.Equal(got, tt.want) {
 				t.Errorf("selects %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if got := Select(Catalog(), nil); len(got) != len(Catalog()) {
-		t.Errorf("no pattern selects %d checks, want all %d", len(got), len(Catalog()))
+	if got := checks.Select(checks.Catalog(), nil); len(got) != len(checks.Catalog()) {
+		t.Errorf("no pattern selects %d checks, want all %d", len(got), len(checks.Catalog()))
 	}
-	star, err := ParseSelection(Catalog(), "*")
+	star, err := config.ParseSelection(checks.Entries(checks.Catalog()), "*")
 	optIn := 0
-	for _, c := range Catalog() {
+	for _, c := range checks.Catalog() {
 		if c.OptIn {
 			optIn++
-			if got := checkIDs(Select(Catalog(), []Pattern{Pattern(c.Group())})); !slices.Contains(got, c.ID) {
+			if got := checkIDs(checks.Select(checks.Catalog(), []config.Pattern{config.Pattern(c.Group())})); !slices.Contains(got, c.ID) {
 				t.Errorf("group %s does not select opt-in check %s", c.Group(), c.ID)
 			}
 		}
 	}
-	if err != nil || optIn == 0 || len(Select(Catalog(), star)) != len(Catalog())-optIn {
-		t.Errorf("* selects %d checks (%v), want all but the %d opt-in ones", len(Select(Catalog(), star)), err, optIn)
+	if err != nil || optIn == 0 || len(checks.Select(checks.Catalog(), star)) != len(checks.Catalog())-optIn {
+		t.Errorf("* selects %d checks (%v), want all but the %d opt-in ones", len(checks.Select(checks.Catalog(), star)), err, optIn)
 	}
 }
 
 // A config file's checks list reads the same grammar as --checks: a glob
 // and a dotted prefix both work there.
 func TestConfigChecksUseTheGrammar(t *testing.T) {
-	cfg, err := ParseConfig("c.yml", []byte("checks: [\"ice.*\", browser.getusermedia]\n"), ConfigEnv{Catalog: Catalog()})
+	cfg, err := config.Parse("c.yml", []byte("checks: [\"ice.*\", browser.getusermedia]\n"), config.Env{Catalog: checks.Entries(checks.Catalog())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Resolve(Catalog(), cfg, "")
+	r, err := checks.Resolve(checks.Catalog(), cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package checks
+package config
 
 import (
 	"errors"
