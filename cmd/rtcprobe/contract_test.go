@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/websocket"
+
+	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/fanout"
+	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testenv"
+)
+
+// TestMetricContract runs every check of the catalogue once, through the
+// built binary as a user runs it, and holds each to its declared metrics
+// (checks/contract.go): a result reports no metric its check does not
+// declare (else a threshold on it is refused, and rtcprobe list and the
+// README do not name it), and the results that ran to the end report
+// every declared metric but those the check names as Sometimes.
+//
+// One run: the embedded STUN/TURN server (stun, turn, ice, media,
+// datachannel, firewall, nat), the embedded fan-out WHIP/WHEP server
+// (whip, whep, broadcast), a ws:// echo (signaling), TURN load, and
+// every browser check and the interop matrix in Chromium and Firefox
+// (each engine reports its own metrics).
+func TestMetricContract(t *testing.T) {
+	testenv.Heavy(t, "Chromium, Firefox and every check")
+	for _, b := range []string{"chromium", "firefox"} {
+		if _, _, err := browser.Locate(b); err != nil {
+			testenv.Unavailable(t, "%v (%s)", err, browser.HintFor(browser.Engine(b)))
+		}
+	}
+	netlab.DefaultRoute(t) // Firefox gathers no ICE candidates without one
+
+	fan, err := fanout.Start(fanout.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fan.Close() })
+	echo := httptest.NewServer(websocket.Server{Handler: func(c *websocket.Conn) { _, _ = io.Copy(c, c) }})
+	t.Cleanup(echo.Close)
+
+	report := filepath.Join(t.TempDir(), "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "--json", report, "--no-color", "--timeout", "7m",
+		"--checks", "*,load,interop", "--browsers", "chromium,firefox",
+		"--whip", fan.WHIP("contract").String(), "--whep", fan.WHEP("contract").String(),
+		"--signaling", "ws"+strings.TrimPrefix(echo.URL, "http")+"/",
+		"--media-duration", "2s", "--viewers", "2", "--calls", "4", "--load-duration", "1s")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	t.Logf("rtcprobe %s (%v)\n%s", strings.Join(cmd.Args[1:], " "), err, out.String())
+	raw, rerr := os.ReadFile(report)
+	if rerr != nil {
+		t.Fatalf("no JSON report: %v", rerr)
+	}
+	var rep struct {
+		Checks []reportCheck `json:"checks"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string][]reportCheck{}
+	for _, r := range rep.Checks {
+		byID[r.ID] = append(byID[r.ID], r)
+	}
+	for _, c := range checks.Catalog() {
+		results := byID[c.ID]
+		if len(results) == 0 {
+			t.Errorf("%s did not run: the contract is not checked for it", c.ID)
+			continue
+		}
+		var ended []map[string]float64
+		for _, r := range results {
+			if bad := c.Undeclared(r.Metrics); len(bad) > 0 {
+				t.Errorf("%s (%s) reports metrics it does not declare: %s", c.ID, r.Status, strings.Join(bad, ", "))
+			}
+			if r.Status == "pass" || r.Status == "warn" {
+				ended = append(ended, r.Metrics)
+			}
+		}
+		if len(ended) == 0 {
+			t.Errorf("no result of %s ran to the end (%s: %s): what it reports is not checked", c.ID, results[0].Status, results[0].Error)
+			continue
+		}
+		if missing := c.Unreported(ended...); len(missing) > 0 {
+			t.Errorf("%s declares metrics none of its %d results that ran to the end reports (list them in Sometimes, with when): %s",
+				c.ID, len(ended), strings.Join(missing, ", "))
+		}
+	}
+}
