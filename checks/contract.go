@@ -40,3 +40,17 @@ func (c *Check) Unreported(reported ...map[string]float64) []string {
 	}
 	return out
 }
+
+// metricList joins metric lists, each name once, in order: a check's
+// own metrics, then those of what it builds on (a call's set-up).
+func metricList(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, name := range l {
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}

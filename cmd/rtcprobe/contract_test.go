@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
 	"github.com/rtcprobe/rtcprobe/internal/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
@@ -31,9 +33,11 @@ import (
 //
 // One run: the embedded STUN/TURN server (stun, turn, ice, media,
 // datachannel, firewall, nat), the embedded fan-out WHIP/WHEP server
-// (whip, whep, broadcast), a ws:// echo (signaling), TURN load, and
-// every browser check and the interop matrix in Chromium and Firefox
-// (each engine reports its own metrics).
+// (whip, whep, broadcast), a ws:// echo (signaling), TURN load, every
+// browser check and the interop matrix in Chromium and Firefox (each
+// engine reports its own metrics), and stuns: on the embedded server's
+// TLS port. Not covered: the metrics the pre-call page reports
+// (rtcprobe serve), declared as Sometimes where only it reports them.
 func TestMetricContract(t *testing.T) {
 	testenv.Heavy(t, "Chromium, Firefox and every check")
 	for _, b := range []string{"chromium", "firefox"} {
@@ -51,30 +55,27 @@ func TestMetricContract(t *testing.T) {
 	echo := httptest.NewServer(websocket.Server{Handler: func(c *websocket.Conn) { _, _ = io.Copy(c, c) }})
 	t.Cleanup(echo.Close)
 
-	report := filepath.Join(t.TempDir(), "report.json")
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "--json", report, "--no-color", "--timeout", "7m",
-		"--checks", "*,load,interop", "--browsers", "chromium,firefox",
+	byID := map[string][]reportCheck{}
+	// The embedded STUN/TURN server, and the fan-out for broadcast.
+	for _, r := range contractRun(t, "--checks", "*,load,interop", "--browsers", "chromium,firefox",
+		"--media-duration", "2s", "--viewers", "2", "--calls", "4", "--load-duration", "1s") {
+		byID[r.ID] = append(byID[r.ID], r)
+	}
+	// URLs name targets: then the embedded server does not start.
+	for _, r := range contractRun(t, "--checks", "whip,whep,broadcast,signaling",
 		"--whip", fan.WHIP("contract").String(), "--whep", fan.WHEP("contract").String(),
 		"--signaling", "ws"+strings.TrimPrefix(echo.URL, "http")+"/",
-		"--media-duration", "2s", "--viewers", "2", "--calls", "4", "--load-duration", "1s")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	t.Logf("rtcprobe %s (%v)\n%s", strings.Join(cmd.Args[1:], " "), err, out.String())
-	raw, rerr := os.ReadFile(report)
-	if rerr != nil {
-		t.Fatalf("no JSON report: %v", rerr)
+		"--media-duration", "2s", "--viewers", "2") {
+		byID[r.ID] = append(byID[r.ID], r)
 	}
-	var rep struct {
-		Checks []reportCheck `json:"checks"`
-	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
+	// The default run names no stuns: server: the embedded server's TLS
+	// port answers Binding requests too.
+	emb, err := embedded.Start(embedded.Config{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string][]reportCheck{}
-	for _, r := range rep.Checks {
+	t.Cleanup(func() { _ = emb.Close() })
+	for _, r := range contractRun(t, "--checks", "stun.tls", "--insecure", fmt.Sprintf("stuns:127.0.0.1:%d", emb.TLSPort())) {
 		byID[r.ID] = append(byID[r.ID], r)
 	}
 	for _, c := range checks.Catalog() {
@@ -100,5 +101,45 @@ func TestMetricContract(t *testing.T) {
 			t.Errorf("%s declares metrics none of its %d results that ran to the end reports (list them in Sometimes, with when): %s",
 				c.ID, len(ended), strings.Join(missing, ", "))
 		}
+	}
+}
+
+// contractRun runs the binary with args and returns its report's checks.
+func contractRun(t *testing.T, args ...string) []reportCheck {
+	t.Helper()
+	report := filepath.Join(t.TempDir(), "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--json", report, "--no-color", "--timeout", "5m"}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("rtcprobe %s (%v)\n%s", strings.Join(cmd.Args[1:], " "), err, out.String())
+	raw, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatalf("no JSON report: %v", err)
+	}
+	var rep struct {
+		Checks []reportCheck `json:"checks"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep.Checks
+}
+
+// TestThresholdOnReportedMetric: a threshold on a metric a check reports
+// is accepted through rtcprobe validate (the metric contract keeps the
+// declared lists whole): media.audio's fastest RTCP round trip, which
+// the README's accuracy table leads with, and the relay candidates
+// whip.publish counts. A metric no check reports is still refused.
+func TestThresholdOnReportedMetric(t *testing.T) {
+	good := writeConfig(t, "thresholds:\n  media.audio:\n    warn: rtt_min_ms < 50\n  whip.publish:\n    fail: candidates_relay >= 1\n")
+	if res := rtcprobe(t, "validate", "--config", good); res.code != exitOK || !strings.Contains(res.stdout, "thresholds changed for 2 checks") {
+		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	bad := writeConfig(t, "thresholds:\n  media.audio:\n    warn: rtt_fastest_ms < 50\n")
+	if res := rtcprobe(t, "validate", "--config", bad); res.code != exitUsage || !strings.Contains(res.stderr, `metric "rtt_fastest_ms" is not reported by media.audio`) {
+		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
