@@ -3,6 +3,7 @@ package checks
 import (
 	"maps"
 	"slices"
+	"strings"
 )
 
 // The metric contract: a check reports only the metrics it declares
@@ -53,4 +54,22 @@ func metricList(lists ...[]string) []string {
 		}
 	}
 	return out
+}
+
+// MetricsText lists the check's metrics for people, in declared order:
+// each name quoted, one reported only sometimes followed by when
+// ("connect_ms (over TCP and TLS)"). rtcprobe list and the README's
+// checks table show it.
+func (c *Check) MetricsText(quote func(string) string) string {
+	var b strings.Builder
+	for i, name := range c.Metrics {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(name))
+		if when, ok := c.Sometimes[name]; ok {
+			b.WriteString(" (" + when + ")")
+		}
+	}
+	return b.String()
 }

@@ -31,7 +31,7 @@ import (
 // README do not name it), and the results that ran to the end report
 // every declared metric but those the check names as Sometimes.
 //
-// One run: the embedded STUN/TURN server (stun, turn, ice, media,
+// Three runs: the embedded STUN/TURN server (stun, turn, ice, media,
 // datachannel, firewall, nat), the embedded fan-out WHIP/WHEP server
 // (whip, whep, broadcast), a ws:// echo (signaling), TURN load, every
 // browser check and the interop matrix in Chromium and Firefox (each
@@ -141,5 +141,30 @@ func TestThresholdOnReportedMetric(t *testing.T) {
 	bad := writeConfig(t, "thresholds:\n  media.audio:\n    warn: rtt_fastest_ms < 50\n")
 	if res := rtcprobe(t, "validate", "--config", bad); res.code != exitUsage || !strings.Contains(res.stderr, `metric "rtt_fastest_ms" is not reported by media.audio`) {
 		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestListPrintsDeclaredMetrics: rtcprobe list prints each check's
+// declared metrics, those reported only sometimes with when, from the
+// catalogue that the README's checks table is generated from.
+func TestListPrintsDeclaredMetrics(t *testing.T) {
+	res := rtcprobe(t, "list")
+	if res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	for _, c := range checks.Catalog() {
+		want := "\n" + c.ID + "  " + c.Title
+		_, after, ok := strings.Cut(res.stdout, want)
+		if !ok {
+			t.Errorf("list lacks %q", want)
+			continue
+		}
+		block, _, _ := strings.Cut(after, "\n\n")
+		if line := "    metrics:    " + c.MetricsText(func(name string) string { return name }) + "\n"; !strings.Contains(block+"\n", line) {
+			t.Errorf("list's %s lacks %q:\n%s", c.ID, line, block)
+		}
+	}
+	if !strings.Contains(res.stdout, "rtt_min_ms") || !strings.Contains(res.stdout, "connect_ms (over TCP and TLS)") {
+		t.Errorf("list lacks media.audio's rtt_min_ms or stun's conditional connect_ms")
 	}
 }
