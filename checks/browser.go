@@ -192,11 +192,11 @@ func browserChecks() []*Check {
 		return &Check{ID: id, Title: title, Description: desc, Metrics: metrics, Timeout: timeout, TimeoutFor: browserTimeoutFor,
 			Thresholds: th, Subjects: browserSubject, Run: browserRun(measure), Advice: browserAdvice}
 	}
-	gum := func(kind browser.Kind, first string, th []Threshold) *Check {
+	gum := func(kind browser.Kind, first string, settings []string, th []Threshold) *Check {
 		c := one("browser.getusermedia."+string(kind), "getUserMedia "+string(kind),
 			"Opens the "+map[browser.Kind]string{browser.Audio: "microphone", browser.Video: "camera"}[kind]+
 				" with getUserMedia: time to the first data, track settings and the device used.",
-			[]string{first, "gum_ms", "width", "height", "frame_rate", "sample_rate", "channels"}, th, browserTimeout,
+			append([]string{first, "gum_ms"}, settings...), th, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.GetUserMedia(ctx, b, kind, browser.GUMConfig{})
 			})
@@ -224,8 +224,8 @@ func browserChecks() []*Check {
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.Devices(ctx, b)
 			}),
-		gum(browser.Audio, "first_sample_ms", browserGUMAudioThresholds),
-		gum(browser.Video, "first_frame_ms", browserGUMVideoThresholds),
+		gum(browser.Audio, "first_sample_ms", []string{"sample_rate", "channels"}, browserGUMAudioThresholds),
+		gum(browser.Video, "first_frame_ms", []string{"width", "height", "frame_rate"}, browserGUMVideoThresholds),
 		one("browser.resolutions", "Camera resolutions",
 			"Asks the camera for 320x240, 640x480, 1280x720 and 1920x1080 with exact constraints and records which it delivers.",
 			res, browserResolutionThresholds, browserTimeout,
@@ -234,13 +234,13 @@ func browserChecks() []*Check {
 			}),
 		one("browser.video.quality", "Camera picture",
 			"Samples about 1.5 s of camera frames: black frames (mean luma), frozen frames (frame-to-frame difference) and the frame rate delivered.",
-			[]string{"fps", "black_frames_pct", "frozen_frames_pct", "luma_mean", "frames", "width", "height"}, browserVideoQualityThresholds, browserTimeout,
+			[]string{"fps", "black_frames_pct", "frozen_frames_pct", "luma_mean", "frames", "width", "height", "frame_rate", "still_frames_pct"}, browserVideoQualityThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.VideoQuality(ctx, b, browser.QualityConfig{})
 			}),
 		one("browser.audio.quality", "Microphone signal",
 			"Samples about 1.5 s of raw microphone audio: RMS level and peak in dBFS, silent chunks and clipped samples.",
-			[]string{"rms_dbfs", "peak_dbfs", "clipped_pct", "silent_pct", "samples"}, browserAudioQualityThresholds, browserTimeout,
+			[]string{"rms_dbfs", "peak_dbfs", "clipped_pct", "silent_pct", "samples", "channels", "sample_rate"}, browserAudioQualityThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.AudioQuality(ctx, b, browser.QualityConfig{})
 			}),
@@ -274,7 +274,7 @@ func browserChecks() []*Check {
 		},
 		one("browser.loopback", "Browser loopback call",
 			"Calls the page itself (two RTCPeerConnections over loopback) with the camera and mic, and reads getStats after 2 s: fps, bitrate, RTT, codec.",
-			[]string{"fps", "video_kbps", "rtt_ms", "audio_kbps", "frames_decoded", "connected_ms"}, browserLoopbackThresholds, browserTimeout,
+			[]string{"fps", "video_kbps", "rtt_ms", "audio_kbps", "frames_decoded", "connected_ms", "audio_packets_lost", "video_packets_lost"}, browserLoopbackThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.Loopback(ctx, b, browser.LoopbackConfig{})
 			}),
@@ -283,8 +283,10 @@ func browserChecks() []*Check {
 			Description: "A real call between the browser and rtcprobe's pion/webrtc peer: media both ways, data channel echo; once with all candidates and once relay-only per TURN server.",
 			Metrics: []string{"connected_ms", "chrome_frames_decoded", "pion_video_frames", "pion_audio_packets", "chrome_audio_packets",
 				"dc_rtt_median_ms", "dc_lost", "relayed", "rtt_ms", "up_loss_pct", "down_loss_pct", "up_jitter_ms", "down_jitter_ms",
-				"up_kbps", "down_kbps", "up_fps", "down_fps", "dc_up_mbps", "dc_down_mbps"},
-			Timeout: browserTimeout, TimeoutFor: browserTimeoutFor, Thresholds: browserInteropThresholds, Subjects: browserInteropSubjects,
+				"up_kbps", "down_kbps", "up_fps", "down_fps", "dc_up_mbps", "dc_down_mbps",
+				"gum_ms", "gathered_ms", "answered_ms", "pion_video_packets", "dc_open_ms", "dc_sent"},
+			Sometimes: map[string]string{"relayed": "relay-only calls", "dc_up_mbps": "on the pre-call page", "dc_down_mbps": "on the pre-call page"},
+			Timeout:   browserTimeout, TimeoutFor: browserTimeoutFor, Thresholds: browserInteropThresholds, Subjects: browserInteropSubjects,
 			Run: browserRun(func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement {
 				if err := browserTrustsTarget(s, p); err != nil {
 					return probes.Failed(err)
@@ -321,9 +323,20 @@ func browserChecks() []*Check {
 			return browser.AudioQualityFrom(browser.QualityConfig{}, r)
 		}),
 	}
+	// Metrics that depend on the browser.
+	sometimes := map[string]map[string]string{
+		"browser.video.quality": {
+			"frozen_frames_pct": "not for Firefox's synthetic camera",
+			"still_frames_pct":  "instead of frozen_frames_pct, for Firefox's synthetic camera",
+		},
+		"browser.audio.quality": {"sample_rate": "when the browser's track settings give it"},
+	}
 	for _, c := range checks {
 		if r, ok := remote[c.ID]; ok {
 			c.Remote = r
+		}
+		if m, ok := sometimes[c.ID]; ok {
+			c.Sometimes = m
 		}
 	}
 	return checks

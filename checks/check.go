@@ -22,6 +22,11 @@ type Check struct {
 	// Metrics names what the check reports, for `rtcprobe list` and the
 	// table (the first ones are the key metrics shown).
 	Metrics []string
+	// Sometimes names the declared metrics reported only in some runs,
+	// each with when ("over TCP", "with broadcast_ramp"): the README and
+	// `rtcprobe list` say so, and the metric contract (contract.go) does
+	// not expect them of every run.
+	Sometimes map[string]string
 	// Timeout bounds one run of the check (the plan may override it).
 	Timeout time.Duration
 	// TimeoutFor, when set, replaces Timeout with one that depends on the

@@ -19,7 +19,7 @@ func dataChannelChecks() []*Check {
 		ID:          "datachannel.reliable",
 		Title:       "Data channel (reliable, ordered)",
 		Description: "Opens a reliable, ordered WebRTC data channel between two in-process peers: open time, echo RTT, and throughput for 4 MiB (chat and file sharing).",
-		Metrics:     []string{"throughput_mbps", "echo_rtt_median_ms", "open_ms", "echo_rtt_p95_ms", "bytes", "connect_ms"},
+		Metrics:     metricList([]string{"throughput_mbps", "echo_rtt_median_ms", "open_ms", "echo_rtt_p95_ms", "bytes", "connect_ms", "echo_rtt_min_ms", "echo_rtt_max_ms"}, iceMetrics),
 		Timeout:     20 * time.Second,
 		Exclusive:   true,
 		Thresholds:  dataChannelThresholds,

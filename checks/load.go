@@ -29,6 +29,7 @@ func loadChecks() []*Check {
 		Metrics: []string{"calls_held", "loss_pct", "alloc_success_pct", "calls", "calls_ok", "loss_p50_pct", "loss_p95_pct", "loss_max_pct",
 			"jitter_p50_ms", "jitter_p95_ms", "jitter_max_ms", "alloc_p50_ms", "alloc_p95_ms", "alloc_p99_ms", "relayed_pps",
 			"packets_sent", "packets_received", "generator_cpu_pct", "cores"},
+		Sometimes: map[string]string{"calls_held": "with load_ramp"},
 		OptIn:     true,
 		Exclusive: true,
 		TimeoutFor: func(p *Plan) time.Duration {

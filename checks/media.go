@@ -62,7 +62,7 @@ func mediaChecks() []*Check {
 			ID:          id,
 			Title:       title,
 			Description: "Sends " + what + " between two in-process WebRTC peers at real-time pace for the media duration and reports what the receiver got: loss, jitter, RTCP RTT, bitrate" + map[bool]string{true: ", fps, NACK/PLI.", false: " and an ITU-T G.107 E-model MOS."}[kind == webrtc.RTPCodecTypeVideo],
-			Metrics:     metrics,
+			Metrics:     metricList(metrics, iceMetrics), // the call's set-up too
 			// Connecting, the sample itself, and the drain at the end.
 			TimeoutFor: func(p *Plan) time.Duration { return mediaDuration(p) + 10*time.Second },
 			Thresholds: thresholds,
@@ -78,10 +78,12 @@ func mediaChecks() []*Check {
 	}
 	return []*Check{
 		mk(webrtc.RTPCodecTypeAudio, "Audio call quality (Opus)", "a real Opus clip",
-			[]string{"mos", "loss_pct", "rtt_ms", "jitter_ms", "bitrate_kbps", "packets_sent", "packets_received", "rtcp_loss_pct", "r_factor", "mouth_to_ear_ms"},
+			[]string{"mos", "loss_pct", "rtt_ms", "jitter_ms", "bitrate_kbps", "packets_sent", "packets_received", "rtcp_loss_pct", "r_factor", "mouth_to_ear_ms",
+				"rtt_min_ms", "rtt_max_ms", "rtt_samples", "nack_count", "pli_count", "sample_ms"},
 			audioThresholds),
 		mk(webrtc.RTPCodecTypeVideo, "Video call quality (VP8)", "a real VP8 clip",
-			[]string{"fps", "loss_pct", "rtt_ms", "jitter_ms", "bitrate_kbps", "packets_sent", "packets_received", "rtcp_loss_pct", "nack_count", "pli_count"},
+			[]string{"fps", "loss_pct", "rtt_ms", "jitter_ms", "bitrate_kbps", "packets_sent", "packets_received", "rtcp_loss_pct", "nack_count", "pli_count",
+				"rtt_min_ms", "rtt_max_ms", "rtt_samples", "sample_ms"},
 			videoThresholds),
 	}
 }

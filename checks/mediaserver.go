@@ -48,6 +48,12 @@ var (
 	}
 )
 
+// When the media server checks report some of their metrics.
+const (
+	serverRTT = "when the server's receiver reports give a round trip"
+	withWHIP  = "when a WHIP URL is given"
+)
+
 func mediaServerChecks() []*Check {
 	timeout := func(p *Plan) time.Duration { return mediaDuration(p) + 20*time.Second }
 	cfg := func(s Subject, p *Plan) probes.MediaServerConfig {
@@ -61,7 +67,8 @@ func mediaServerChecks() []*Check {
 			Description: "Publishes real clips to the WHIP endpoint (RFC 9725): POST an offer of the codecs rtcprobe has clips of (Opus, G.722, PCMU, PCMA; VP8, H.264, VP9, AV1) → " +
 				"201 with Location (ETag and Link ICE servers used when given), trickle PATCH with If-Match (405/501: no trickle, not a failure), " +
 				"the clips of the codecs the answer picked at real pace with loss and RTT from the server's RTCP, DELETE → 200.",
-			Metrics:    []string{"rtcp_loss_pct", "rtt_ms", "post_ms", "connect_ms", "bitrate_kbps", "packets_sent", "trickle", "link_ice_servers", "rtt_max_ms", "trickle_failed", "delete_failed"},
+			Metrics:    []string{"rtcp_loss_pct", "rtt_ms", "post_ms", "connect_ms", "bitrate_kbps", "packets_sent", "trickle", "link_ice_servers", "rtt_max_ms", "trickle_failed", "delete_failed", "candidates_relay"},
+			Sometimes:  map[string]string{"rtt_ms": serverRTT, "rtt_max_ms": serverRTT, "trickle_failed": "1 when the server refused the trickle PATCH", "delete_failed": "1 when the server did not end the session on DELETE"},
 			TimeoutFor: timeout,
 			Thresholds: publishThresholds,
 			Serial:     mediaSerial,
@@ -82,7 +89,11 @@ func mediaServerChecks() []*Check {
 			Title: "WHEP playback",
 			Description: "Plays the WHEP endpoint (recvonly offer → 201) for the media duration — what rtcprobe publishes via WHIP when a WHIP URL is given, " +
 				"else what the server has — and reports time to first frame, loss, jitter, fps and bitrate received.",
-			Metrics:    []string{"first_frame_ms", "loss_pct", "fps", "jitter_ms", "bitrate_kbps", "packets_received", "post_ms", "connect_ms", "trickle", "trickle_failed", "delete_failed"},
+			Metrics: []string{"first_frame_ms", "loss_pct", "fps", "jitter_ms", "bitrate_kbps", "packets_received", "post_ms", "connect_ms", "trickle", "trickle_failed", "delete_failed",
+				"link_ice_servers", "candidates_relay", "publish_packets_sent", "publish_bitrate_kbps", "publish_rtcp_loss_pct", "publish_rtt_ms"},
+			Sometimes: map[string]string{
+				"publish_packets_sent": withWHIP, "publish_bitrate_kbps": withWHIP, "publish_rtcp_loss_pct": withWHIP,
+				"publish_rtt_ms": withWHIP + ", " + serverRTT, "trickle_failed": "1 when the server refused the trickle PATCH", "delete_failed": "1 when the server did not end the session on DELETE"},
 			TimeoutFor: timeout,
 			Thresholds: playThresholds,
 			Serial:     mediaSerial,
@@ -107,7 +118,9 @@ func mediaServerChecks() []*Check {
 			Title: "WHIP → WHEP through the server",
 			Description: "Publishes via WHIP and plays the same stream back via WHEP: end-to-end delay through the server (each Opus frame's arrival " +
 				"matched by payload to when it was sent) and loss through it.",
-			Metrics:    []string{"delay_ms", "loss_pct", "first_frame_ms", "delay_p95_ms", "delay_max_ms", "fps", "jitter_ms", "bitrate_kbps", "publish_rtt_ms", "publish_rtcp_loss_pct", "publish_bitrate_kbps", "trickle_failed", "delete_failed"},
+			Metrics: []string{"delay_ms", "loss_pct", "first_frame_ms", "delay_p95_ms", "delay_max_ms", "fps", "jitter_ms", "bitrate_kbps", "publish_rtt_ms", "publish_rtcp_loss_pct", "publish_bitrate_kbps", "trickle_failed", "delete_failed",
+				"delay_samples", "packets_received", "publish_packets_sent", "post_ms", "connect_ms", "trickle", "link_ice_servers", "candidates_relay"},
+			Sometimes:  map[string]string{"publish_rtt_ms": serverRTT, "trickle_failed": "1 when the server refused the trickle PATCH", "delete_failed": "1 when the server did not end the session on DELETE"},
 			TimeoutFor: timeout,
 			Thresholds: loopbackThresholds,
 			Serial:     mediaSerial,
@@ -132,7 +145,9 @@ func mediaServerChecks() []*Check {
 				"the fan-out relays every viewer through them, which tells how many viewers those TURN servers carry.",
 			Metrics: []string{"loss_p95_pct", "first_frame_p95_ms", "fps_p5", "viewers_connected", "viewers", "viewers_held", "loss_p50_pct", "loss_max_pct",
 				"jitter_p50_ms", "jitter_p95_ms", "jitter_max_ms", "first_frame_p50_ms", "first_frame_max_ms", "fps_p50", "fps_min",
-				"bitrate_p50_kbps", "bitrate_p5_kbps", "bitrate_min_kbps", "viewers_silent", "publish_rtcp_loss_pct", "publish_rtt_ms"},
+				"bitrate_p50_kbps", "bitrate_p5_kbps", "bitrate_min_kbps", "viewers_silent", "publish_rtcp_loss_pct", "publish_rtt_ms",
+				"publish_post_ms", "publish_connect_ms", "publish_link_ice_servers", "viewer_post_ms", "viewer_connect_ms", "viewer_link_ice_servers"},
+			Sometimes:  map[string]string{"viewers_held": "with broadcast_ramp", "publish_rtt_ms": serverRTT},
 			TimeoutFor: broadcastTimeout,
 			Thresholds: broadcastThresholds,
 			Serial:     mediaSerial,

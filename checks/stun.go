@@ -34,7 +34,8 @@ func stunChecks() []*Check {
 			ID:          "stun." + string(tr),
 			Title:       title,
 			Description: "Sends STUN Binding requests over " + tr.Upper() + " and measures round-trip time, loss and the mapped (public) address.",
-			Metrics:     []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct", "rtt_min_ms", "rtt_max_ms", "requests", "responses", "connect_ms", "answer_stall_ms"},
+			Metrics:     []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct", "rtt_min_ms", "rtt_max_ms", "requests", "responses", "connect_ms", "answer_stall_ms", "stray_answers"},
+			Sometimes:   map[string]string{"connect_ms": "over TCP and TLS", "answer_stall_ms": "over TCP and TLS"},
 			Timeout:     timeout,
 			Thresholds:  stunThresholds,
 			Subjects: func(p *Plan) []Subject {

@@ -94,7 +94,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, res *ch
 			fmt.Fprintf(&b, "    %s\n", c.Description)
 		}
 		if len(c.Metrics) > 0 {
-			fmt.Fprintf(&b, "    metrics:    %s\n", strings.Join(c.Metrics, ", "))
+			fmt.Fprintf(&b, "    metrics:    %s\n", c.MetricsText(func(name string) string { return name }))
 		}
 		ts := plan.ThresholdsFor(c)
 		if len(ts) == 0 {
