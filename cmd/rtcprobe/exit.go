@@ -1,6 +1,6 @@
 package main
 
-import "github.com/rtcprobe/rtcprobe/checks"
+import "github.com/rtcprobe/rtcprobe/internal/engine"
 
 // Exit codes, decided once in run.
 const (
@@ -8,16 +8,21 @@ const (
 	exitFail     = 1 // at least one check failed
 	exitUsage    = 2 // bad flag, URI or config: nothing was probed
 	exitInternal = 3 // rtcprobe itself failed
+	exitNothing  = 4 // every check skipped: nothing was tested
 	// An interrupted run exits 128 + the signal's number: 130 for SIGINT,
 	// 143 for SIGTERM.
 )
 
-func statusExitCode(overall checks.Status) int {
-	switch overall {
-	case checks.Fail:
+// outcomeExitCode is the code of the engine's outcome, the rule every
+// front end shares.
+func outcomeExitCode(o engine.Outcome) int {
+	switch o {
+	case engine.Failed:
 		return exitFail
-	case checks.Error:
+	case engine.Errored:
 		return exitInternal
+	case engine.NothingChecked:
+		return exitNothing
 	}
 	return exitOK
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -319,10 +320,11 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		ID       string   `json:"id"`
 		Link     string   `json:"link"`
 		Verdict  string   `json:"verdict"`
+		Success  bool     `json:"success"`
 		Headline string   `json:"headline"`
 		Lines    []string `json:"lines"`
 		Details  []detail `json:"details"`
-	}{ID: j.row.ID, Link: "r/" + j.row.ID, Verdict: j.row.Verdict, Headline: v.Headline, Lines: v.Lines, Details: details(j.rep)})
+	}{ID: j.row.ID, Link: "r/" + j.row.ID, Verdict: j.row.Verdict, Success: engine.OutcomeOf(j.rep).Success(), Headline: v.Headline, Lines: v.Lines, Details: details(j.rep)})
 }
 
 // judgePost reads, parses and checks a post under the memory budgets and

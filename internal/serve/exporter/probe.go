@@ -93,8 +93,7 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	rep := run.Execute(ctx, nil)
 	inFlight.Dec()
 	took := time.Since(start)
-	overall := checks.Overall(rep.Results)
-	success := overall != checks.Skip && !overall.FailsRun(run.Plan.Settings.FailOn)
+	success := engine.OutcomeOf(rep).Success()
 	e.metrics.probes.WithLabelValues(m.Name, map[bool]string{true: "success", false: "failure"}[success]).Inc()
 	e.metrics.duration.WithLabelValues(m.Name).Observe(took.Seconds())
 	p := &probeRecord{At: start, Module: m.Name, Where: m.Where, Target: tgt.name(), Success: success, Took: took,
