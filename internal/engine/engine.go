@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
@@ -61,8 +62,8 @@ type Input struct {
 	Stats io.Writer
 	// Version is the tool's version, for the report.
 	Version string
-	// Now is the clock runs start by (TURN REST credentials are minted
-	// from it); nil means time.Now.
+	// Now is the clock each use of the run starts by (TURN REST
+	// credentials are minted from it, see Use); nil means time.Now.
 	Now func() time.Time
 	// Module, when set, is what the run does (rtcprobe serve's /probe):
 	// its checks, options and thresholds, resolved as a profile of its
@@ -254,17 +255,30 @@ func selectsGroup(cs []*checks.Check, g string) bool {
 
 // useFanout starts the embedded fan-out server for the broadcast check.
 // With turn: servers named, the server's peers relay through them, so
-// the broadcast measures what those TURN servers carry.
+// the broadcast measures what those TURN servers carry. The server lives
+// as long as the run (every iteration of a soak), so each of its
+// sessions is a use of its own: credentials minted as it starts, lasting
+// as long as a run may.
 func (r *Run) useFanout() error {
-	cfg := fanout.Config{}
+	var relays []probes.Server
 	var via []string
 	for _, s := range r.Plan.Servers {
 		if s.IsTURN() && s.URI.Scheme == stun.SchemeTypeTURN {
-			cfg.ICEServers = append(cfg.ICEServers, probes.ICEServer(s.Minted(time.Now()), s.Transports()[0]))
+			relays = append(relays, s)
 			via = append(via, s.String())
 		}
 	}
-	cfg.Relay = len(cfg.ICEServers) > 0
+	cfg := fanout.Config{Relay: len(relays) > 0}
+	if cfg.Relay {
+		cfg.SessionICEServers = func() []webrtc.ICEServer {
+			start := r.now()
+			out := make([]webrtc.ICEServer, len(relays))
+			for i, s := range relays {
+				out[i] = probes.ICEServer(Minted(s, start, r.Plan.Settings.Timeout, ""), s.Transports()[0])
+			}
+			return out
+		}
+	}
 	srv, err := fanout.Start(cfg)
 	if err != nil {
 		return &StartError{Err: err}
@@ -354,19 +368,13 @@ func (r *Run) Total() int { return len(r.Plan.Jobs()) }
 // minted now, for this run. onResult, when set, sees each result as it
 // completes.
 func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.Report {
-	plan := *r.Plan
-	now := time.Now()
-	if r.in.Now != nil {
-		now = r.in.Now()
-	}
-	plan.Servers = make([]probes.Server, len(r.Plan.Servers))
-	for i, s := range r.Plan.Servers {
-		plan.Servers[i] = s.Minted(now)
-	}
+	now := r.now()
+	// Credentials last as long as the run may.
+	plan := r.Use(now, r.Plan.Settings.Timeout, "")
 	// Each execution measures afresh.
 	plan.Memo = checks.NewMemo(checks.CallSlots())
 	started := time.Now()
-	results := checks.Run(ctx, &plan, onResult)
+	results := checks.Run(ctx, plan, onResult)
 	rep := r.report(results, now, time.Since(started), r.environment(results))
 	rep.Interrupted = errors.Is(ctx.Err(), context.Canceled)
 	return rep
