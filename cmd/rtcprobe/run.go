@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if sink := statsSink(files); sink != nil {
-		r.Plan.Stats = probes.NewStatsLog(sink)
+		r.LogStats(sink)
 	}
 
 	var rep report.Report

@@ -58,8 +58,6 @@ type Input struct {
 	// roots. The embedded server's certificate is added to it, never
 	// instead of it.
 	TLS *tls.Config
-	// Stats, when set, receives both peers' full stats every second.
-	Stats io.Writer
 	// Version is the tool's version, for the report.
 	Version string
 	// Now is the clock each use of the run starts by (TURN REST
@@ -225,9 +223,6 @@ func Prepare(in Input) (*Run, error) {
 	}
 	if !timeoutSet {
 		plan.Settings.Timeout += plan.OptInAloneTime()
-	}
-	if in.Stats != nil {
-		plan.Stats = probes.NewStatsLog(in.Stats)
 	}
 	return r, nil
 }
@@ -405,6 +400,11 @@ func (r *Run) report(results []checks.Result, started time.Time, took time.Durat
 	}
 	return rep
 }
+
+// LogStats sends both peers' full stats, every second, to w. It is set
+// on a prepared run, not in Input: the CLI opens its output files only
+// once Prepare has found the input good, so a usage error truncates none.
+func (r *Run) LogStats(w io.Writer) { r.Plan.Stats = probes.NewStatsLog(w) }
 
 // StatsErr is the first error writing the stats sink, if any.
 func (r *Run) StatsErr() error { return r.Plan.Stats.Err() }
