@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/engine"
 )
 
 // listCommand prints every check with its description, metrics and the
@@ -31,16 +32,18 @@ func listCommand(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	catalog := checks.Catalog()
-	cfg, res, err := loadAndResolve(o.configPath, o.profile, catalog)
+	cfg, rs, err := loadAndResolve(o.configPath, o.profile, catalog)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
-	writeList(stdout, catalog, cfg, res)
+	writeList(stdout, catalog, cfg, rs)
 	return exitOK
 }
 
-func loadAndResolve(path, profile string, catalog []*checks.Check) (*checks.Config, *checks.Resolved, error) {
+// loadAndResolve reads the config file (the process's part) and resolves
+// it through the engine, as a run would.
+func loadAndResolve(path, profile string, catalog []*checks.Check) (*checks.Config, *engine.Resolution, error) {
 	var cfg *checks.Config
 	if path != "" {
 		var err error
@@ -48,11 +51,12 @@ func loadAndResolve(path, profile string, catalog []*checks.Check) (*checks.Conf
 			return nil, nil, err
 		}
 	}
-	res, err := checks.Resolve(catalog, cfg, profile)
-	return cfg, res, err
+	rs, err := engine.Resolve(engine.Input{Catalog: catalog, Config: cfg, Profile: profile})
+	return cfg, rs, err
 }
 
-func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *checks.Resolved) {
+func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, rs *engine.Resolution) {
+	res := rs.Resolved
 	var b strings.Builder
 	switch {
 	case res.Profile != nil:
@@ -63,8 +67,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	if cfg != nil {
 		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
 	}
-	settings, _ := checks.Layered(res.Layers...) // validated when parsed
-	fmt.Fprintf(&b, "A run fails on: %s.\n", settings.FailOn)
+	fmt.Fprintf(&b, "A run fails on: %s.\n", rs.Settings.FailOn)
 	var set []string
 	for _, layer := range res.Layers {
 		for _, a := range layer {
@@ -76,7 +79,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *checks.Config, res *ch
 	}
 	b.WriteString("\n")
 	selected := map[string]bool{}
-	for _, c := range res.Default() {
+	for _, c := range rs.Checks {
 		selected[c.ID] = true
 	}
 	plan := &checks.Plan{Thresholds: res.Thresholds}
@@ -154,11 +157,13 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rtcprobe validate: missing --config FILE")
 		return exitUsage
 	}
-	cfg, res, err := loadAndResolve(o.configPath, o.profile, checks.Catalog())
+	catalog := checks.Catalog()
+	cfg, rs, err := loadAndResolve(o.configPath, o.profile, catalog)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
+	res := rs.Resolved
 	profile := "none"
 	if res.Profile != nil {
 		profile = res.Profile.Name
@@ -167,9 +172,8 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	for _, s := range cfg.Servers {
 		servers = append(servers, s.String())
 	}
-	settings, _ := checks.Layered(res.Layers...) // validated when parsed
 	fmt.Fprintf(stdout, "%s: valid — %s, %s (profile %s), thresholds changed for %s, fails on %s\n",
-		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), settings.FailOn)
+		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), rs.Settings.FailOn)
 	for _, s := range servers {
 		fmt.Fprintf(stdout, "    %s\n", s)
 	}
@@ -186,7 +190,7 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	// Modules (rtcprobe serve) resolve as profiles of their own.
 	for _, name := range slices.Sorted(maps.Keys(cfg.Modules)) {
 		m := cfg.Modules[name]
-		mr, err := checks.Resolve(checks.Catalog(), m.Config(), m.Name)
+		mr, err := engine.Resolve(engine.Input{Catalog: catalog, Module: m})
 		if err != nil {
 			fmt.Fprintf(stderr, "rtcprobe: %s: modules.%s: %v\n", m.Where, name, err)
 			return exitUsage

@@ -142,28 +142,14 @@ func (e *StartError) Unwrap() error { return e.Err }
 // browser session (started on first use) when a browser check is
 // selected. Errors other than *StartError are the input's.
 func Prepare(in Input) (*Run, error) {
-	catalog := in.Catalog
-	if catalog == nil {
-		catalog = checks.Catalog()
+	rs, err := Resolve(in)
+	if err != nil {
+		return nil, err
 	}
-	cfg, profile := in.Config, in.Profile
+	res, settings, selected := rs.Resolved, rs.Settings, rs.Checks
+	cfg := in.Config
 	if in.Module != nil {
-		cfg, profile = in.Module.Config(), in.Module.Name
-	}
-	res, err := checks.Resolve(catalog, cfg, profile)
-	if err != nil {
-		return nil, err
-	}
-	settings, err := checks.Layered(append(res.Layers, in.Options)...)
-	if err != nil {
-		return nil, err
-	}
-	selected := res.Default()
-	if len(in.Selection) > 0 {
-		selected = intersect(checks.Select(catalog, in.Selection), res.Checks)
-		if len(selected) == 0 {
-			return nil, &SelectionError{Selection: in.Selection}
-		}
+		cfg = in.Module.Config()
 	}
 	timeoutSet := in.Options.Sets("timeout")
 	for _, l := range res.Layers {
