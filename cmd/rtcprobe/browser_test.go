@@ -25,7 +25,7 @@ func TestBrowserFlags(t *testing.T) {
 		wantOut  string
 	}{
 		{"bad media", []string{"--media", "webcam"}, exitUsage, `invalid --media "webcam"`},
-		{"missing browser skips", []string{"--checks", "browser.api", "--browser", "/nonexistent/chrome", "--json", "-"}, exitOK, `"status": "skip"`},
+		{"missing browser skips: nothing tested", []string{"--checks", "browser.api", "--browser", "/nonexistent/chrome", "--json", "-"}, exitNothing, `"status": "skip"`},
 		{"missing browser required fails", []string{"--checks", "browser.api", "--browser", "/nonexistent/chrome", "--require-browser", "--json", "-"}, exitFail, `"status": "fail"`},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
+	"github.com/rtcprobe/rtcprobe/internal/engine"
 )
 
 // listCommand prints every check with its description, metrics and the
@@ -32,16 +33,18 @@ func listCommand(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	catalog := checks.Catalog()
-	cfg, res, err := loadAndResolve(o.configPath, o.profile, catalog)
+	cfg, rs, err := loadAndResolve(o.configPath, o.profile, catalog)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
-	writeList(stdout, catalog, cfg, res)
+	writeList(stdout, catalog, cfg, rs)
 	return exitOK
 }
 
-func loadAndResolve(path, profile string, catalog []*checks.Check) (*config.Config, *checks.Resolved, error) {
+// loadAndResolve reads the config file (the process's part) and resolves
+// it through the engine, as a run would.
+func loadAndResolve(path, profile string, catalog []*checks.Check) (*config.Config, *engine.Resolution, error) {
 	var cfg *config.Config
 	if path != "" {
 		var err error
@@ -49,11 +52,12 @@ func loadAndResolve(path, profile string, catalog []*checks.Check) (*config.Conf
 			return nil, nil, err
 		}
 	}
-	res, err := checks.Resolve(catalog, cfg, profile)
-	return cfg, res, err
+	rs, err := engine.Resolve(engine.Input{Catalog: catalog, Config: cfg, Profile: profile})
+	return cfg, rs, err
 }
 
-func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, res *checks.Resolved) {
+func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, rs *engine.Resolution) {
+	res := rs.Resolved
 	var b strings.Builder
 	switch {
 	case res.Profile != nil:
@@ -64,8 +68,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, res *ch
 	if cfg != nil {
 		fmt.Fprintf(&b, "Config %s applied.\n", cfg.File)
 	}
-	settings, _ := config.Layered(res.Layers...) // validated when parsed
-	fmt.Fprintf(&b, "A run fails on: %s.\n", settings.FailOn)
+	fmt.Fprintf(&b, "A run fails on: %s.\n", rs.Settings.FailOn)
 	var set []string
 	for _, layer := range res.Layers {
 		for _, a := range layer {
@@ -77,7 +80,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, res *ch
 	}
 	b.WriteString("\n")
 	selected := map[string]bool{}
-	for _, c := range res.Default() {
+	for _, c := range rs.Checks {
 		selected[c.ID] = true
 	}
 	plan := &checks.Plan{Thresholds: res.Thresholds}
@@ -155,11 +158,13 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rtcprobe validate: missing --config FILE")
 		return exitUsage
 	}
-	cfg, res, err := loadAndResolve(o.configPath, o.profile, checks.Catalog())
+	catalog := checks.Catalog()
+	cfg, rs, err := loadAndResolve(o.configPath, o.profile, catalog)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
 		return exitUsage
 	}
+	res := rs.Resolved
 	profile := "none"
 	if res.Profile != nil {
 		profile = res.Profile.Name
@@ -168,9 +173,8 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	for _, s := range cfg.Servers {
 		servers = append(servers, s.String())
 	}
-	settings, _ := config.Layered(res.Layers...) // validated when parsed
 	fmt.Fprintf(stdout, "%s: valid — %s, %s (profile %s), thresholds changed for %s, fails on %s\n",
-		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), settings.FailOn)
+		cfg.File, plural(len(cfg.Servers), "server"), plural(len(res.Checks), "check"), profile, plural(len(res.Thresholds), "check"), rs.Settings.FailOn)
 	for _, s := range servers {
 		fmt.Fprintf(stdout, "    %s\n", s)
 	}
@@ -187,7 +191,7 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 	// Modules (rtcprobe serve) resolve as profiles of their own.
 	for _, name := range slices.Sorted(maps.Keys(cfg.Modules)) {
 		m := cfg.Modules[name]
-		mr, err := checks.Resolve(checks.Catalog(), m.Config(), m.Name)
+		mr, err := engine.Resolve(engine.Input{Catalog: catalog, Module: m})
 		if err != nil {
 			fmt.Fprintf(stderr, "rtcprobe: %s: modules.%s: %v\n", m.Where, name, err)
 			return exitUsage

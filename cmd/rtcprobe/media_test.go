@@ -2,8 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+
+	"github.com/rtcprobe/rtcprobe/internal/embedded"
 )
 
 // TestBroadcastZeroConfig: `rtcprobe --checks broadcast` needs nothing
@@ -69,6 +75,47 @@ func TestRepeatThroughTheCLI(t *testing.T) {
 	for _, want := range []string{"PASS RATE", "100%", "PP", "2 iterations: 0 checks flapped — worst PASS"} {
 		if !strings.Contains(table.stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, table.stdout)
+		}
+	}
+}
+
+// TestBroadcastRelaysPastCredentialLifetime (bug 4): the fan-out server
+// lives as long as the run, so credentials minted once as it started
+// expired under a soak longer than their lifetime and the broadcast
+// relayed through the TURN server no more. Each fan-out session now gets
+// credentials minted as it starts, lasting as long as a run may: every
+// iteration of a soak four times the lifetime relays.
+func TestBroadcastRelaysPastCredentialLifetime(t *testing.T) {
+	const secret = "rest-secret-for-the-fan-out"
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	srv := startServer(t, embedded.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
+	res := rtcprobe(t, "--json", "-", "--checks", "broadcast", "--viewers", "2", "--media-duration", "1s",
+		"--turn-secret", secret, "--turn-ttl", "1s", "--duration", "4s", fmt.Sprintf("turn:127.0.0.1:%d", srv.Port()))
+	var rep struct {
+		Repeat struct {
+			Iterations []struct {
+				Checks []struct {
+					Status  string             `json:"status"`
+					Target  string             `json:"target"`
+					Error   string             `json:"error"`
+					Metrics map[string]float64 `json:"metrics"`
+				} `json:"checks"`
+			} `json:"iterations"`
+		} `json:"repeat"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("exit %d: %v\n%s%s", res.code, err, res.stdout, res.stderr)
+	}
+	its := rep.Repeat.Iterations
+	if res.code != exitOK || len(its) < 2 {
+		t.Errorf("exit %d, %d iterations, want 0 and at least 2\n%s", res.code, len(its), res.stderr)
+	}
+	for i, it := range its {
+		for _, c := range it.Checks {
+			if c.Status != "pass" || c.Metrics["viewers_connected"] != 2 || !strings.Contains(c.Target, "relayed via turn:") {
+				t.Errorf("iteration %d: %s %s (%s): %v", i+1, c.Target, c.Status, c.Error, c.Metrics)
+			}
 		}
 	}
 }

@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if sink := statsSink(files); sink != nil {
-		r.Plan.Stats = probes.NewStatsLog(sink)
+		r.LogStats(sink)
 	}
 
 	var rep report.Report
@@ -138,23 +138,26 @@ func (c *cli) input() (engine.Input, error) {
 	return in, err
 }
 
-// exitCode decides the code of a run that finished: fail-on warn turns
-// warnings into exit 1, saying so, since the table alone shows only WARN.
+// exitCode maps the engine's outcome of a run that finished to the
+// exit code, saying why when the table alone would not: fail-on warn
+// turns warnings into exit 1 (the table shows only WARN), and a run in
+// which every check skipped tested nothing.
 func exitCode(c *cli, r *engine.Run, rep report.Report, stderr io.Writer) int {
-	overall := rep.Overall()
-	if overall == result.Warn && overall.FailsRun(r.Plan.Settings.FailOn) {
-		why := "--fail-on warn"
-		if !c.given["fail-on"] {
-			why = "fail_on: warn in the profile or config"
-		}
-		if !result.RunFails(rep.Results, r.Plan.Settings.FailOn) {
-			fmt.Fprintf(stderr, "rtcprobe: the warnings only say this machine's CPUs were saturated, which measures nothing about the network: they do not fail this run (%s)\n", why)
-			return statusExitCode(overall)
-		}
-		fmt.Fprintf(stderr, "rtcprobe: warnings fail this run (%s)\n", why)
-		return exitFail
+	outcome := engine.OutcomeOf(rep)
+	why := "--fail-on warn"
+	if !c.given["fail-on"] {
+		why = "fail_on: warn in the profile or config"
 	}
-	return statusExitCode(overall)
+	warnsFail := rep.Overall() == checks.Warn && checks.Warn.FailsRun(r.Plan.Settings.FailOn)
+	switch {
+	case outcome == engine.Failed && warnsFail:
+		fmt.Fprintf(stderr, "rtcprobe: warnings fail this run (%s)\n", why)
+	case outcome == engine.Passed && warnsFail:
+		fmt.Fprintf(stderr, "rtcprobe: the warnings only say this machine's CPUs were saturated, which measures nothing about the network: they do not fail this run (%s)\n", why)
+	case outcome == engine.NothingChecked:
+		fmt.Fprintln(stderr, "rtcprobe: every check skipped: nothing was tested (see each check's reason)")
+	}
+	return outcomeExitCode(outcome)
 }
 
 // startProgress returns the runner's per-result callback: a line per

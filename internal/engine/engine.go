@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
@@ -59,12 +60,10 @@ type Input struct {
 	// roots. The embedded server's certificate is added to it, never
 	// instead of it.
 	TLS *tls.Config
-	// Stats, when set, receives both peers' full stats every second.
-	Stats io.Writer
 	// Version is the tool's version, for the report.
 	Version string
-	// Now is the clock runs start by (TURN REST credentials are minted
-	// from it); nil means time.Now.
+	// Now is the clock each use of the run starts by (TURN REST
+	// credentials are minted from it, see Use); nil means time.Now.
 	Now func() time.Time
 	// Module, when set, is what the run does (rtcprobe serve's /probe):
 	// its checks, options and thresholds, resolved as a profile of its
@@ -145,28 +144,14 @@ func (e *StartError) Unwrap() error { return e.Err }
 // browser session (started on first use) when a browser check is
 // selected. Errors other than *StartError are the input's.
 func Prepare(in Input) (*Run, error) {
-	catalog := in.Catalog
-	if catalog == nil {
-		catalog = checks.Catalog()
+	rs, err := Resolve(in)
+	if err != nil {
+		return nil, err
 	}
-	cfg, profile := in.Config, in.Profile
+	res, settings, selected := rs.Resolved, rs.Settings, rs.Checks
+	cfg := in.Config
 	if in.Module != nil {
-		cfg, profile = in.Module.Config(), in.Module.Name
-	}
-	res, err := checks.Resolve(catalog, cfg, profile)
-	if err != nil {
-		return nil, err
-	}
-	settings, err := config.Layered(append(res.Layers, in.Options)...)
-	if err != nil {
-		return nil, err
-	}
-	selected := res.Default()
-	if len(in.Selection) > 0 {
-		selected = intersect(checks.Select(catalog, in.Selection), res.Checks)
-		if len(selected) == 0 {
-			return nil, &SelectionError{Selection: in.Selection}
-		}
+		cfg = in.Module.Config()
 	}
 	timeoutSet := in.Options.Sets("timeout")
 	for _, l := range res.Layers {
@@ -227,9 +212,6 @@ func Prepare(in Input) (*Run, error) {
 	if !timeoutSet {
 		plan.Settings.Timeout += plan.OptInAloneTime()
 	}
-	if in.Stats != nil {
-		plan.Stats = probes.NewStatsLog(in.Stats)
-	}
 	return r, nil
 }
 
@@ -256,17 +238,30 @@ func selectsGroup(cs []*checks.Check, g string) bool {
 
 // useFanout starts the embedded fan-out server for the broadcast check.
 // With turn: servers named, the server's peers relay through them, so
-// the broadcast measures what those TURN servers carry.
+// the broadcast measures what those TURN servers carry. The server lives
+// as long as the run (every iteration of a soak), so each of its
+// sessions is a use of its own: credentials minted as it starts, lasting
+// as long as a run may.
 func (r *Run) useFanout() error {
-	cfg := fanout.Config{}
+	var relays []probes.Server
 	var via []string
 	for _, s := range r.Plan.Servers {
 		if s.IsTURN() && s.URI.Scheme == stun.SchemeTypeTURN {
-			cfg.ICEServers = append(cfg.ICEServers, probes.ICEServer(s.Minted(time.Now()), s.Transports()[0]))
+			relays = append(relays, s)
 			via = append(via, s.String())
 		}
 	}
-	cfg.Relay = len(cfg.ICEServers) > 0
+	cfg := fanout.Config{Relay: len(relays) > 0}
+	if cfg.Relay {
+		cfg.SessionICEServers = func() []webrtc.ICEServer {
+			start := r.now()
+			out := make([]webrtc.ICEServer, len(relays))
+			for i, s := range relays {
+				out[i] = probes.ICEServer(Minted(s, start, r.Plan.Settings.Timeout, ""), s.Transports()[0])
+			}
+			return out
+		}
+	}
 	srv, err := fanout.Start(cfg)
 	if err != nil {
 		return &StartError{Err: err}
@@ -355,20 +350,14 @@ func (r *Run) Total() int { return len(r.Plan.Jobs()) }
 // Execute runs the plan and returns its report. TURN REST credentials are
 // minted now, for this run. onResult, when set, sees each result as it
 // completes.
-func (r *Run) Execute(ctx context.Context, onResult func(result.Result)) report.Report {
-	plan := *r.Plan
-	now := time.Now()
-	if r.in.Now != nil {
-		now = r.in.Now()
-	}
-	plan.Servers = make([]probes.Server, len(r.Plan.Servers))
-	for i, s := range r.Plan.Servers {
-		plan.Servers[i] = s.Minted(now)
-	}
+func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.Report {
+	now := r.now()
+	// Credentials last as long as the run may.
+	plan := r.Use(now, r.Plan.Settings.Timeout, "")
 	// Each execution measures afresh.
 	plan.Memo = checks.NewMemo(checks.CallSlots())
 	started := time.Now()
-	results := checks.Run(ctx, &plan, onResult)
+	results := checks.Run(ctx, plan, onResult)
 	rep := r.report(results, now, time.Since(started), r.environment(results))
 	rep.Interrupted = errors.Is(ctx.Err(), context.Canceled)
 	return rep
@@ -399,6 +388,11 @@ func (r *Run) report(results []result.Result, started time.Time, took time.Durat
 	}
 	return rep
 }
+
+// LogStats sends both peers' full stats, every second, to w. It is set
+// on a prepared run, not in Input: the CLI opens its output files only
+// once Prepare has found the input good, so a usage error truncates none.
+func (r *Run) LogStats(w io.Writer) { r.Plan.Stats = probes.NewStatsLog(w) }
 
 // StatsErr is the first error writing the stats sink, if any.
 func (r *Run) StatsErr() error { return r.Plan.Stats.Err() }

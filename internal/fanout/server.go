@@ -43,6 +43,10 @@ type Config struct {
 	// ICEServers are announced in Link headers (RFC 9725 §4.6) and used
 	// by the server's own peers.
 	ICEServers []webrtc.ICEServer
+	// SessionICEServers, when set, gives them for each session as it
+	// starts, in place of ICEServers: credentials minted for that session
+	// (a server that outlives their lifetime never hands out expired ones).
+	SessionICEServers func() []webrtc.ICEServer
 	// NoTrickle answers PATCH with 405, as a server without trickle ICE.
 	NoTrickle bool
 	// Relay restricts the server's peers to relay candidates from
@@ -79,6 +83,8 @@ type session struct {
 	stream    *stream
 	publisher bool
 	etag      string
+	// ice are the ICE servers its peer uses, announced to its client.
+	ice []webrtc.ICEServer
 }
 
 // Start listens on an ephemeral port of cfg.Host and serves WHIP at
@@ -226,12 +232,16 @@ func (s *Server) newSession(w http.ResponseWriter, st *stream, publisher bool) *
 	if s.cfg.Relay {
 		policy = webrtc.ICETransportPolicyRelay
 	}
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.cfg.ICEServers, ICETransportPolicy: policy})
+	ice := s.cfg.ICEServers
+	if s.cfg.SessionICEServers != nil {
+		ice = s.cfg.SessionICEServers()
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: ice, ICETransportPolicy: policy})
 	if err != nil {
 		http.Error(w, "peer connection: "+err.Error(), http.StatusInternalServerError)
 		return nil
 	}
-	ss := &session{id: rand.Text(), pc: pc, stream: st, publisher: publisher, etag: `"` + rand.Text()[:12] + `"`}
+	ss := &session{id: rand.Text(), pc: pc, stream: st, publisher: publisher, etag: `"` + rand.Text()[:12] + `"`, ice: ice}
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		if state == webrtc.PeerConnectionStateFailed || state == webrtc.PeerConnectionStateClosed {
 			s.drop(ss)
@@ -289,7 +299,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ss *session, off
 	if !s.cfg.NoTrickle {
 		h.Set("Accept-Patch", "application/trickle-ice-sdpfrag")
 	}
-	for _, is := range s.cfg.ICEServers {
+	for _, is := range ss.ice {
 		for _, u := range is.URLs {
 			link := "<" + u + `>; rel="ice-server"`
 			if is.Username != "" {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
+	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 	"github.com/rtcprobe/rtcprobe/internal/store"
-	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 // Bounds of the session API.
@@ -75,14 +75,10 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := &session{created: now, expires: now.Add(p.opt.SessionTTL), client: client, st: st}
-	plan := *st.run.Plan
-	plan.Servers = make([]probes.Server, len(st.run.Plan.Servers))
-	tag := rand.Text()[:16]
-	for i, srv := range st.run.Plan.Servers {
-		plan.Servers[i] = mintedFor(srv, now, tag)
-	}
-	s.plan = &plan
-	for _, j := range plan.Jobs() {
+	// The session's own credentials, tagged with it, lasting past its end
+	// for the relays it allocated (credentialTTL).
+	s.plan = st.run.Use(now, p.credentialTTL(), rand.Text()[:16])
+	for _, j := range s.plan.Jobs() {
 		if j.Check.Remote != nil {
 			s.jobs = append(s.jobs, j)
 		}
@@ -319,10 +315,11 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		ID       string   `json:"id"`
 		Link     string   `json:"link"`
 		Verdict  string   `json:"verdict"`
+		Success  bool     `json:"success"`
 		Headline string   `json:"headline"`
 		Lines    []string `json:"lines"`
 		Details  []detail `json:"details"`
-	}{ID: j.row.ID, Link: "r/" + j.row.ID, Verdict: j.row.Verdict, Headline: v.Headline, Lines: v.Lines, Details: details(j.rep)})
+	}{ID: j.row.ID, Link: "r/" + j.row.ID, Verdict: j.row.Verdict, Success: engine.OutcomeOf(j.rep).Success(), Headline: v.Headline, Lines: v.Lines, Details: details(j.rep)})
 }
 
 // judgePost reads, parses and checks a post under the memory budgets and

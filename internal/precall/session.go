@@ -12,7 +12,6 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/store"
-	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -69,23 +68,6 @@ var (
 	errSpent    = errors.New("this session's result was posted already; start a new check")
 	errBusy     = errors.New("this session's result is being posted")
 )
-
-// mintedFor is srv with TURN REST credentials minted for one session:
-// the username's user part ends in the session's random tag, so two
-// sessions started in the same second get different credentials (the
-// REST username is "expiry:user", and the expiry alone is shared by all
-// of that second) and the TURN server's log tells them apart.
-func mintedFor(srv probes.Server, now time.Time, tag string) probes.Server {
-	if srv.REST != nil {
-		r := *srv.REST
-		if r.User != "" {
-			r.User += "-"
-		}
-		r.User += tag
-		srv.REST = &r
-	}
-	return srv.Minted(now)
-}
 
 // task is the page check of job i.
 func (s *session) task(i int) browser.Task { return s.tasks[i] }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/checks/result"
+	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -23,12 +24,16 @@ const labelLine = "Measured between your browser and this server, not your inter
 
 func summarize(rep report.Report) words {
 	var w words
-	switch rep.Summary().Status {
-	case result.Pass:
+	// The engine's outcome decides, as it decides the CLI's exit code and
+	// the exporter's probe_success: warnings fail a run whose profile
+	// fails on them, and a run that tested nothing is no all-clear.
+	switch engine.OutcomeOf(rep) {
+	case engine.Passed:
 		w.Headline = "Your browser, devices and network are ready for calls."
-	case result.Warn:
-		w.Headline = "Calls should work, with the caveats below."
-	case result.Skip:
+		if rep.Summary().Status == result.Warn {
+			w.Headline = "Calls should work, with the caveats below."
+		}
+	case engine.NothingChecked:
 		w.Headline = "Nothing could be tested in this browser."
 	default:
 		w.Headline = "Calls will have problems from this browser or network: see below."

@@ -35,8 +35,19 @@ func TestSummarize(t *testing.T) {
 		{"relayed call", []result.Result{
 			res("browser.interop", "all candidates", result.Warn, "The call connected slowly.", probes.Evidence{Name: "browser pair", Value: "relay udp 192.0.2.1:5000 ↔ host udp 198.51.100.2:6000"}),
 		}, "caveats", []string{"connect only through the relay (TURN), but the call connected slowly"}},
+		{"warnings fail a run that fails on them", []result.Result{
+			res("browser.interop", "all candidates", result.Warn, "The call connected slowly."),
+		}, "will have problems", nil},
+		{"nothing tested", []result.Result{
+			res("browser.getusermedia.video", "browser", result.Skip, ""),
+			res("browser.interop", "all candidates", result.Skip, ""),
+		}, "Nothing could be tested", nil},
 	} {
-		w := summarize(report.Report{Results: tc.results})
+		rep := report.Report{Results: tc.results}
+		if strings.HasPrefix(tc.name, "warnings fail") {
+			rep.FailOn = result.Warn
+		}
+		w := summarize(rep)
 		if !strings.Contains(w.Headline, tc.headline) {
 			t.Errorf("%s: headline %q, want %q", tc.name, w.Headline, tc.headline)
 		}

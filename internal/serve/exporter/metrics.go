@@ -51,7 +51,7 @@ func (c *resultCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(name, help string, v float64) {
 		ch <- prometheus.MustNewConstMetric(describe(name, func() string { return help }, nil), prometheus.GaugeValue, v)
 	}
-	gauge("probe_success", "1 when the module's verdict passes (pass, or warn when the module's fail_on allows it), else 0.", boolValue(c.success))
+	gauge("probe_success", "1 when the module's verdict passes (pass, or warn when the module's fail_on allows it), else 0 (also when every check skipped).", boolValue(c.success))
 	gauge("probe_duration_seconds", "How long the probe took, in seconds.", c.took.Seconds())
 
 	families := map[string]*family{}

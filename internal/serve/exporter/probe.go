@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -94,8 +93,7 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	rep := run.Execute(ctx, nil)
 	inFlight.Dec()
 	took := time.Since(start)
-	overall := result.Overall(rep.Results)
-	success := overall != result.Skip && !overall.FailsRun(run.Plan.Settings.FailOn)
+	success := engine.OutcomeOf(rep).Success()
 	e.metrics.probes.WithLabelValues(m.Name, map[bool]string{true: "success", false: "failure"}[success]).Inc()
 	e.metrics.duration.WithLabelValues(m.Name).Observe(took.Seconds())
 	p := &probeRecord{At: start, Module: m.Name, Where: m.Where, Target: tgt.name(), Success: success, Took: took,
