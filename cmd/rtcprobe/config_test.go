@@ -172,8 +172,10 @@ func TestFailOnWarn(t *testing.T) {
 checks: [stun.udp]
 thresholds:
   stun.udp:
-    warn: rtt_min_ms < 0.000001
+    warn: responses < 1
 `, addr))
+	// A count, not a time: a saturated machine cannot excuse it, so the
+	// exit codes are the same on a busy machine.
 	tests := []struct {
 		args []string
 		code int
@@ -188,7 +190,7 @@ thresholds:
 		if res.code != tt.code {
 			t.Errorf("%v: exit %d, want %d\n%s%s", tt.args, res.code, tt.code, res.stdout, res.stderr)
 		}
-		if !strings.Contains(res.stdout, "WARN") || !strings.Contains(res.stdout, "rtt_min_ms is") {
+		if !strings.Contains(res.stdout, "WARN") || !strings.Contains(res.stdout, "responses is") {
 			t.Errorf("%v: the config's threshold did not judge:\n%s", tt.args, res.stdout)
 		}
 		if said := strings.Contains(res.stderr, "warnings fail this run"); said != (tt.code == 1) {
