@@ -169,9 +169,10 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
-       rtcprobe list [--config FILE] [--profile NAME]
-       rtcprobe validate --config FILE [--profile NAME]
+       `+listSynopsis+`
+       `+validateSynopsis+`
        rtcprobe firewall [flags] URI…   (= --profile firewall --ports 3478,5349,443)
+       rtcprobe load [flags] turn:…   (= --profile load: TURN capacity, --calls N [--ramp])
        rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE]   (Prometheus exporter; see rtcprobe serve -h)
 
 With no server URIs and no --signaling URL, rtcprobe starts an embedded
