@@ -60,6 +60,10 @@ type Plan struct {
 	// server named rather than the user (RFC 5780 OTHER-ADDRESS): an
 	// exporter module's allow-list covers those too. nil allows any.
 	Allowed func(config.Endpoint) bool
+	// StragglerGrace is how long the runner waits past the run's
+	// deadline for a check that ignores it; 0 means StragglerGrace. A
+	// front end that must answer by a time (the exporter) counts it in.
+	StragglerGrace time.Duration
 }
 
 // follows returns whether a check probing s may send to an address s

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +12,11 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// stragglerGrace is how long the runner waits past the run's deadline for
-// a probe that ignores its context before giving up on it.
-const stragglerGrace = time.Second
+// StragglerGrace is how long the runner waits past the run's deadline for
+// a probe that ignores its context before giving up on it, unless the
+// plan sets its own (Plan.StragglerGrace): a run answers by its deadline
+// plus the grace.
+const StragglerGrace = time.Second
 
 // Run executes the plan: every (check, subject) pair, concurrently up to
 // p.Concurrency, each under its own deadline inside the run's deadline.
@@ -94,7 +97,7 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	case <-ctx.Done():
 		select {
 		case <-finished:
-		case <-time.After(stragglerGrace):
+		case <-time.After(cmp.Or(p.StragglerGrace, StragglerGrace)):
 		}
 	}
 	mu.Lock()

@@ -117,7 +117,7 @@ func TestRunGivesUpOnStragglers(t *testing.T) {
 	p := &Plan{Checks: []*Check{stuck}, Settings: config.Settings{Timeout: 100 * time.Millisecond}}
 	start := time.Now()
 	results := Run(context.Background(), p, nil)
-	if took := time.Since(start); took > 100*time.Millisecond+stragglerGrace+500*time.Millisecond {
+	if took := time.Since(start); took > 100*time.Millisecond+StragglerGrace+500*time.Millisecond {
 		t.Errorf("run took %s", took)
 	}
 	if results[0].Status != Error || !strings.Contains(results[0].Error, "did not stop") {

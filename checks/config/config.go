@@ -420,7 +420,7 @@ type credentials struct {
 
 // credentialFields adds the credential keys to handlers.
 func (p *configParser) credentialFields(handlers map[string]func(k, v *yaml.Node), field string) *credentials {
-	c := &credentials{p: p, field: field, ttl: 24 * time.Hour}
+	c := &credentials{p: p, field: field, ttl: DefaultCredentialTTL}
 	handlers["username"] = func(k, v *yaml.Node) { c.username = p.expand(v, field+".username") }
 	handlers["credential"] = func(k, v *yaml.Node) { c.password, c.hasPassword = p.secret(v, field+".credential"), true }
 	handlers["password"] = func(k, v *yaml.Node) { c.password, c.hasPassword = p.secret(v, field+".password"), true }
@@ -495,12 +495,35 @@ func (p *configParser) str(n *yaml.Node, field string) string {
 
 // ttl reads a TURN REST credential lifetime.
 func (p *configParser) ttl(n *yaml.Node, field string) time.Duration {
-	d, err := time.ParseDuration(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil || d < time.Second || d > 30*24*time.Hour {
-		p.errorf(n, field, "invalid duration %q (want a duration from 1s to 720h, like 1h)", n.Value)
+	d, err := ParseCredentialTTL(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		p.errorf(n, field, "invalid duration %q (%s)", n.Value, errCredentialTTL)
 		return 0
 	}
 	return d
+}
+
+// DefaultCredentialTTL is the lifetime of TURN REST credentials when none
+// is given.
+const DefaultCredentialTTL = 24 * time.Hour
+
+// The one range of a TURN REST credential's lifetime: a server's ttl in a
+// config file and --turn-ttl both read it with ParseCredentialTTL.
+const (
+	minCredentialTTL = time.Second
+	maxCredentialTTL = 30 * 24 * time.Hour
+)
+
+var errCredentialTTL = fmt.Errorf("want a duration from %s to %s, like 1h", formatDuration(minCredentialTTL), formatDuration(maxCredentialTTL))
+
+// ParseCredentialTTL reads a TURN REST credential lifetime; the error says
+// the range.
+func ParseCredentialTTL(text string) (time.Duration, error) {
+	d, err := time.ParseDuration(text)
+	if err != nil || d < minCredentialTTL || d > maxCredentialTTL {
+		return 0, errCredentialTTL
+	}
+	return d, nil
 }
 
 // patterns reads a list of check patterns (or one) and rejects those

@@ -103,7 +103,16 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 	fs.StringVar(&c.user, "user", "", "TURN username")
 	fs.StringVar(&c.password, "password", "", "TURN password (or env RTCPROBE_TURN_PASSWORD)")
 	fs.StringVar(&c.turnSecret, "turn-secret", "", "TURN REST shared secret (coturn use-auth-secret) to mint credentials from (or env RTCPROBE_TURN_SECRET)")
-	fs.DurationVar(&c.turnTTL, "turn-ttl", 24*time.Hour, "lifetime of credentials minted from --turn-secret")
+	c.turnTTL = config.DefaultCredentialTTL
+	fs.Func("turn-ttl", "`DURATION`: lifetime of credentials minted from --turn-secret (1s-720h) (default 24h)", func(v string) error {
+		d, err := config.ParseCredentialTTL(v)
+		if err != nil {
+			badValue = fmt.Errorf("invalid --turn-ttl %q: %w", v, err)
+			return errBadValue
+		}
+		c.turnTTL = d
+		return nil
+	})
 	fs.StringVar(&c.caFile, "ca", "", "trust the CA certificates in PEM `FILE` for turns:/stuns:/wss: servers")
 	fs.BoolVar(&c.insecure, "insecure", false, "do not verify TLS/DTLS certificates (testing only)")
 	fs.Func("signaling", "check this ws:// or wss:// signaling `URL` (repeatable)", func(v string) error {
@@ -146,8 +155,6 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 	}
 	c.media.fromEnv()
 	switch {
-	case c.turnTTL <= 0:
-		return nil, fmt.Errorf("invalid --turn-ttl %s: must be positive", c.turnTTL)
 	case c.turnSecret != "" && c.password != "":
 		return nil, errors.New("--password (or RTCPROBE_TURN_PASSWORD) and --turn-secret (or RTCPROBE_TURN_SECRET) exclude each other: give one")
 	case c.caFile != "" && c.insecure:
@@ -162,9 +169,10 @@ func parseFlags(args []string, stderr io.Writer) (*cli, error) {
 
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: rtcprobe [flags] [stun:HOST[:PORT] | stuns:… | turn:HOST[:PORT][?transport=udp|tcp] | turns:…] …
-       rtcprobe list [--config FILE] [--profile NAME]
-       rtcprobe validate --config FILE [--profile NAME]
+       `+listSynopsis+`
+       `+validateSynopsis+`
        rtcprobe firewall [flags] URI…   (= --profile firewall --ports 3478,5349,443)
+       rtcprobe load [flags] turn:…   (= --profile load: TURN capacity, --calls N [--ramp])
        rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE]   (Prometheus exporter; see rtcprobe serve -h)
 
 With no server URIs and no --signaling URL, rtcprobe starts an embedded

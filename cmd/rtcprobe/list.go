@@ -20,13 +20,9 @@ import (
 func listCommand(args []string, stdout, stderr io.Writer) int {
 	var o configFlags
 	fs := flag.NewFlagSet("rtcprobe list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	o.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseSubcommand(fs, listSynopsis, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "rtcprobe list: unexpected argument %q\n", fs.Arg(0))
@@ -40,6 +36,31 @@ func listCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	writeList(stdout, catalog, cfg, rs)
 	return exitOK
+}
+
+const (
+	listSynopsis     = "rtcprobe list [--config FILE] [--profile NAME]"
+	validateSynopsis = "rtcprobe validate --config FILE [--profile NAME]"
+)
+
+// parseSubcommand parses a subcommand's flags. -h prints its usage (exit
+// 0); a bad flag is one line naming it and pointing at -h (exit 2), not the
+// whole usage. ok is false when the command is to exit with code.
+func parseSubcommand(fs *flag.FlagSet, synopsis string, args []string, stderr io.Writer) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		return exitOK, false
+	}
+	fmt.Fprintf(stderr, "%s: %v (see %s -h)\n", fs.Name(), err, fs.Name())
+	return exitUsage, false
 }
 
 // loadAndResolve reads the config file (the process's part) and resolves
@@ -140,13 +161,9 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, rs *eng
 func validateCommand(args []string, stdout, stderr io.Writer) int {
 	var o configFlags
 	fs := flag.NewFlagSet("rtcprobe validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	o.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseSubcommand(fs, validateSynopsis, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() == 1 && o.configPath == "" {
 		o.configPath = fs.Arg(0)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"syscall"
 
@@ -73,20 +74,27 @@ func (o *outputFlags) stdoutTaken() bool {
 // openFile is one opened destination.
 type openFile struct {
 	output
-	w    io.Writer
-	file *os.File // nil for stdout
+	w       io.Writer
+	file    *os.File // nil for stdout
+	created bool     // the file did not exist before this run
 }
 
 // openOutputs opens every destination before anything is probed, so a
 // path that cannot be written costs no run: a directory, a missing
 // directory, no permission, a full device. The error names the flag.
+//
+// Nothing is truncated until every destination has opened: a path that is
+// refused leaves the files the user had before the run as they were, and
+// removes only the files this run created.
 func (o *outputFlags) openOutputs(stdout io.Writer) ([]*openFile, error) {
 	var opened []*openFile
 	fail := func(err error) ([]*openFile, error) {
 		for _, f := range opened {
 			if f.file != nil {
 				_ = f.file.Close()
-				_ = os.Remove(f.file.Name())
+				if f.created {
+					_ = os.Remove(f.file.Name())
+				}
 			}
 		}
 		return nil, err
@@ -99,19 +107,49 @@ func (o *outputFlags) openOutputs(stdout io.Writer) ([]*openFile, error) {
 			opened = append(opened, &openFile{output: out, w: stdout})
 			continue
 		}
-		f, err := os.OpenFile(*out.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, created, err := openKeeping(*out.path)
 		if err == nil {
 			err = probeWrite(f)
 		}
 		if err != nil {
 			if f != nil {
 				_ = f.Close()
+				if created {
+					_ = os.Remove(f.Name())
+				}
 			}
 			return fail(fmt.Errorf("--%s %s: %w", out.flag, *out.path, unwrapPath(err)))
 		}
-		opened = append(opened, &openFile{output: out, w: f, file: f})
+		opened = append(opened, &openFile{output: out, w: f, file: f, created: created})
+	}
+	// Every destination is good: now the old reports may go.
+	for _, f := range opened {
+		if f.file == nil || f.created {
+			continue
+		}
+		if fi, err := f.file.Stat(); err == nil && fi.Mode().IsRegular() {
+			if err := f.file.Truncate(0); err != nil {
+				return fail(fmt.Errorf("--%s %s: %w", f.flag, *f.path, unwrapPath(err)))
+			}
+		}
 	}
 	return opened, nil
+}
+
+// openKeeping opens path for writing without truncating it, creating it
+// if it does not exist; created says this call made the file.
+func openKeeping(path string) (f *os.File, created bool, err error) {
+	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		return f, true, nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, false, err
+	}
+	// It exists (or is a symlink, perhaps dangling: then its target is
+	// created, and not removed on failure, since the link is the user's).
+	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	return f, false, err
 }
 
 // probeWrite makes a zero-length write: it costs nothing on files, pipes

@@ -118,6 +118,50 @@ func TestBadOutputPathsExit2BeforeProbing(t *testing.T) {
 	}
 }
 
+// A report file the user had before the run is theirs: when another
+// output path is refused, it keeps its content (issue #23, bug 1), in
+// every order of the flags; a file this run created is removed.
+func TestBadOutputPathKeepsExistingReports(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.json")
+	created := filepath.Join(dir, "new.xml")
+	bad := filepath.Join(dir, "nonexistent", "x.html")
+	const content = `{"the": "user's previous report"}`
+	for _, args := range [][]string{
+		{"--json", old, "--junit", created, "--html", bad},
+		{"--html", bad, "--json", old, "--junit", created},
+		{"--json", old, "--junit", created, "--stats", "/dev/full"},
+	} {
+		if err := os.WriteFile(old, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res := rtcprobe(t, append(args, "--checks", "stun.udp")...)
+		want := bad
+		if args[len(args)-1] == "/dev/full" {
+			want = "--stats /dev/full"
+		}
+		if res.code != exitUsage || !strings.Contains(res.stderr, want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 naming %q", args, res.code, res.stderr, want)
+		}
+		data, err := os.ReadFile(old)
+		if err != nil || string(data) != content {
+			t.Errorf("%q: %s, which the user had before the run, now reads %q (%v)", args, old, data, err)
+		}
+		if fi, err := os.Stat(old); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%q: %s has mode %v, want its own 0600", args, old, fi.Mode().Perm())
+		}
+		if _, err := os.Stat(created); err == nil {
+			t.Errorf("%q: %s, created by the refused run, was left behind", args, created)
+		}
+	}
+	// A run that goes ahead replaces the old report.
+	res := rtcprobe(t, "--json", old, "--checks", "stun.udp")
+	data, _ := os.ReadFile(old)
+	if res.code != exitOK || !strings.Contains(string(data), `"schema": "rtcprobe/v1"`) || strings.Contains(string(data), "previous") {
+		t.Errorf("a good run: exit %d (%s), %s reads %q", res.code, res.stderr, old, data)
+	}
+}
+
 // - writes any report to stdout.
 func TestEveryReportCanGoToStdout(t *testing.T) {
 	for flag, want := range map[string]string{"--json": `"schema": "rtcprobe/v1"`, "--junit": "<testsuites", "--html": "<!DOCTYPE html>", "--markdown": "| Check |"} {

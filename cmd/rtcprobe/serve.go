@@ -150,7 +150,10 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	results, err := store.Open(ctx, f.db)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe serve: --db %s: %v\n", store.Redact(f.db), err)
-		return exitUsage
+		if store.BadDSN(err) {
+			return exitUsage
+		}
+		return exitInternal // the database cannot be reached or opened
 	}
 	defer results.Close()
 	if results.ReadOnly() {

@@ -274,6 +274,32 @@ func TestServeUsageErrors(t *testing.T) {
 	}
 }
 
+// A database serve cannot reach is the environment's failure, exit 3, not
+// bad usage: the error names the database with its password redacted
+// (issue #23, bug 8). A DSN that cannot be parsed stays a usage error.
+func TestServeUnreachableDatabaseExits3(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nonexistent", "results.db")
+	for _, tc := range []struct {
+		db, want string
+		code     int
+	}{
+		{"postgres://u:secret@127.0.0.1:1/x", "--db postgres://u:xxxxx@127.0.0.1:1/x", exitInternal},
+		{"postgresql://u:secret@127.0.0.1:1/x?sslmode=disable", "--db postgresql://u:xxxxx@127.0.0.1:1/x", exitInternal},
+		{missing, "--db " + missing, exitInternal},
+		{"sqlite:" + missing, "--db sqlite:" + missing, exitInternal},
+		{"postgres://u:secret@[::1/x", "--db postgres://u:xxxxx@[::1/x", exitUsage},
+		{"sqlite:", "--db sqlite:", exitUsage},
+	} {
+		res := rtcprobe(t, "serve", "--listen", "127.0.0.1:0", "--db", tc.db)
+		if res.code != tc.code || !strings.Contains(res.stderr, "rtcprobe serve: "+tc.want) || strings.Contains(res.stderr, "secret") {
+			t.Errorf("--db %s: exit %d, stderr %q; want %d naming %q without the password", tc.db, res.code, res.stderr, tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); err == nil {
+		t.Errorf("serve created %s", filepath.Dir(missing))
+	}
+}
+
 // TestValidateShowsModules: rtcprobe validate checks the example modules
 // and lists them.
 func TestValidateShowsModules(t *testing.T) {

@@ -74,6 +74,39 @@ func TestTURNCredentialUsageErrors(t *testing.T) {
 	}
 }
 
+// --turn-ttl and a config's ttl are one setting with one range: each
+// takes what the other takes and refuses what the other refuses, with the
+// same reason (issue #23, bug 5).
+func TestTURNTTLOneRange(t *testing.T) {
+	const why = "want a duration from 1s to 720h, like 1h"
+	for _, tt := range []struct {
+		ttl string
+		ok  bool
+	}{
+		{"1s", true}, {"720h", true}, {"1h30m", true},
+		{"1000h", false}, {"720h1s", false}, {"999ms", false}, {"0s", false}, {"-1h", false}, {"soon", false},
+	} {
+		flag := rtcprobe(t, "--turn-secret", "s", "--turn-ttl", tt.ttl, "--checks", "turn.udp", "--timeout", "1s", "turn:127.0.0.1:9")
+		cfg := writeConfig(t, "version: 1\nservers:\n  - urls: turn:127.0.0.1:9\n    secret: s\n    ttl: "+tt.ttl+"\n")
+		file := rtcprobe(t, "validate", "--config", cfg)
+		if !tt.ok {
+			if want := `invalid --turn-ttl "` + tt.ttl + `": ` + why; flag.code != exitUsage || !strings.Contains(flag.stderr, want) {
+				t.Errorf("--turn-ttl %s: exit %d, stderr %q; want exit 2 and %q", tt.ttl, flag.code, flag.stderr, want)
+			}
+			if want := `servers[0].ttl: invalid duration "` + tt.ttl + `" (` + why + ")"; file.code != exitUsage || !strings.Contains(file.stderr, want) {
+				t.Errorf("ttl: %s: exit %d, stderr %q; want exit 2 and %q", tt.ttl, file.code, file.stderr, want)
+			}
+			continue
+		}
+		if flag.code == exitUsage || strings.Contains(flag.stderr, "ttl") {
+			t.Errorf("--turn-ttl %s: exit %d, stderr %q; want it taken", tt.ttl, flag.code, flag.stderr)
+		}
+		if file.code != exitOK {
+			t.Errorf("ttl: %s: exit %d, stderr %q; want it taken", tt.ttl, file.code, file.stderr)
+		}
+	}
+}
+
 // TestTURNSecretsNeverPrinted runs against servers that know the password
 // and the REST secret, passing and failing, and scans every byte of
 // output for them and for the credentials minted from the secret.

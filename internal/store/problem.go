@@ -79,3 +79,14 @@ func readOnlyAtOpen(err error) bool {
 	}
 	return false
 }
+
+// errNoFile is a SQLite DSN without a file.
+var errNoFile = errors.New("no SQLite file given")
+
+// BadDSN reports whether an error from Open is the DSN's own: it cannot be
+// parsed, or names no file. Any other error opening a store is the
+// environment's: a database that cannot be reached or opened.
+func BadDSN(err error) bool {
+	var pe *pgconn.ParseConfigError
+	return errors.As(err, &pe) || errors.Is(err, errNoFile)
+}

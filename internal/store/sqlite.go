@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver ("sqlite")
 )
@@ -13,7 +17,12 @@ import (
 // committed result is on disk before Put returns.
 func openSQLite(path string) (*sqlStore, error) {
 	if path == "" {
-		return nil, fmt.Errorf("store: no SQLite file given")
+		return nil, fmt.Errorf("store: %w", errNoFile)
+	}
+	// SQLite says only "unable to open database file" for a file in a
+	// directory that does not exist.
+	if dir := filepath.Dir(path); !exists(dir) {
+		return nil, fmt.Errorf("store: opening %s: no directory %s", path, dir)
 	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
@@ -70,4 +79,9 @@ func openSQLiteReadOnly(ctx context.Context, path string) (*sqlStore, error) {
 		_ = db.Close()
 	}
 	return nil, fmt.Errorf("store: opening %s read-only: %w", path, last)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }

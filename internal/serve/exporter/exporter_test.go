@@ -341,22 +341,26 @@ func TestScrapeTimeoutHeaderBeyondModule(t *testing.T) {
     check_timeout: 20s
     allowed_targets: [%q]
 `, silent), Options{TimeoutOffset: 500 * time.Millisecond})
-	for _, v := range []string{"1e308", "1e10", "1.5"} {
+	// 2.5s is the module's timeout, the runner's 1s of grace for a
+	// straggling check and the offset.
+	for _, v := range []string{"1e308", "1e10", "2.5"} {
 		start := time.Now()
 		code, body := f.get(probe("slow", "stun:"+silent, "&debug=true"), scrapeTimeoutHeader, v)
 		took := time.Since(start)
 		if code != 200 || !strings.Contains(body, "Deadline: 1s (the module's timeout; the X-Prometheus-Scrape-Timeout-Seconds header is longer).") {
 			t.Errorf("%s: %d\n%s", v, code, body)
 		}
-		// The runner's grace for a straggling probe is 1s.
+		// The check stops at its deadline; the runner's grace for one
+		// that does not is 1s.
 		if took < 900*time.Millisecond || took > 2500*time.Millisecond {
 			t.Errorf("%s: answered after %s, want about 1s", v, took)
 		}
 	}
 }
 
-// TestScrapeTimeoutHeaderHonoured: the probe's deadline is Prometheus'
-// scrape timeout minus the offset, even when the module allows longer.
+// TestScrapeTimeoutHeaderHonoured: the probe's answer comes by
+// Prometheus' scrape timeout minus the offset, even when the module allows
+// longer: the checks' deadline leaves room for the runner's grace.
 func TestScrapeTimeoutHeaderHonoured(t *testing.T) {
 	silent := netlab.SilentUDP(t)
 	f := newFixture(t, fmt.Sprintf(`modules:
@@ -372,16 +376,17 @@ func TestScrapeTimeoutHeaderHonoured(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "\nprobe_success 0\n") {
 		t.Fatalf("%d\n%s", code, body)
 	}
-	// 1.5s - 0.5s = 1s; the runner's grace for a straggling probe is 1s.
-	if took < 900*time.Millisecond || took > 2500*time.Millisecond {
-		t.Errorf("answered after %s, want about 1s", took)
+	// 1.5s - 0.5s = 1s: 750ms for the checks, 250ms of grace for one that
+	// overruns it.
+	if took < 650*time.Millisecond || took >= 1500*time.Millisecond {
+		t.Errorf("answered after %s, want about 750ms, and under the scrape timeout", took)
 	}
 	m := regexp.MustCompile(`(?m)^probe_duration_seconds (\S+)$`).FindStringSubmatch(body)
 	if d, _ := strconv.ParseFloat(m[1], 64); m == nil || d > 1.5 {
 		t.Errorf("probe_duration_seconds %v, want under the scrape timeout", m)
 	}
 	_, debug := f.get(probe("slow", "stun:"+silent, "&debug=true"), scrapeTimeoutHeader, "1.5")
-	if !strings.Contains(debug, "Deadline: 1s (scrape timeout 1.5s minus offset 500ms, capped by the module's timeout 30s).") ||
+	if !strings.Contains(debug, "Deadline: 750ms (scrape timeout 1.5s minus offset 500ms and 250ms of grace for checks that overrun it, capped by the module's timeout 30s).") ||
 		!strings.Contains(debug, "FAIL stun.udp stun:"+silent) || !strings.Contains(debug, "cause:") || !strings.Contains(debug, "advice:") {
 		t.Errorf("debug output:\n%s", debug)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -85,6 +86,7 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	defer run.Close()
 	dl := deadline(run.Plan.Settings.Timeout, scrapeTimeout, e.opt.TimeoutOffset)
+	run.Plan.StragglerGrace = dl.grace
 	ctx, cancel := context.WithTimeout(r.Context(), dl.limit)
 	defer cancel()
 
@@ -165,8 +167,12 @@ func headerTimeout(v string) (float64, error) {
 // probeDeadline is how long a probe may take and why.
 type probeDeadline struct {
 	limit, module, scrape, offset time.Duration
+	// grace is the runner's wait for a check that ignores the deadline:
+	// the probe answers by limit + grace.
+	grace time.Duration
 	// longer: the scrape timeout exceeds the module's timeout plus the
-	// offset, so the module's timeout decides alone.
+	// runner's grace plus the offset, so the module's timeout decides
+	// alone.
 	longer bool
 }
 
@@ -177,16 +183,21 @@ func (d probeDeadline) String() string {
 	case d.scrape == 0:
 		return fmt.Sprintf("%s (the module's timeout; no %s header)", d.limit, scrapeTimeoutHeader)
 	}
-	return fmt.Sprintf("%s (scrape timeout %s minus offset %s, capped by the module's timeout %s)", d.limit, d.scrape, d.offset, d.module)
+	return fmt.Sprintf("%s (scrape timeout %s minus offset %s and %s of grace for checks that overrun it, capped by the module's timeout %s)",
+		d.limit, d.scrape, d.offset, d.grace, d.module)
 }
 
 // deadline is the scrape timeout minus the offset, capped by the module's
-// own timeout. An offset as long as the scrape timeout leaves half of it.
+// own timeout: the whole answer comes by then, the runner's grace for a
+// check that overruns its deadline included. The grace is the runner's
+// (checks.StragglerGrace) when it fits, else what is left after the
+// module's timeout, and at least a quarter of the time. An offset as long
+// as the scrape timeout leaves half of it.
 func deadline(module time.Duration, scrapeSecs float64, offset time.Duration) probeDeadline {
-	d := probeDeadline{limit: module, module: module, offset: offset}
+	d := probeDeadline{limit: module, module: module, offset: offset, grace: checks.StragglerGrace}
 	switch {
 	case scrapeSecs <= 0:
-	case scrapeSecs >= (module + offset).Seconds():
+	case scrapeSecs >= (module + checks.StragglerGrace + offset).Seconds():
 		d.longer = true
 	default:
 		d.scrape = time.Duration(scrapeSecs * float64(time.Second))
@@ -194,7 +205,8 @@ func deadline(module time.Duration, scrapeSecs float64, offset time.Duration) pr
 		if left <= 0 {
 			left = d.scrape / 2
 		}
-		d.limit = min(module, left)
+		d.limit = min(module, left-min(checks.StragglerGrace, left/4))
+		d.grace = min(checks.StragglerGrace, left-d.limit)
 	}
 	return d
 }
