@@ -113,13 +113,14 @@ func TestResultPostsHeap(t *testing.T) {
 			}
 		}
 	}()
-	// From 16 addresses, 16 posts each: the server's fair share per
-	// client address admits every one, so the budgets are what hold.
+	// From 16 addresses in 16 networks, 16 posts each: the server's fair
+	// shares per client address and network admit every one, so the
+	// budgets are what hold.
 	codes := make([]int, posts)
 	var wg sync.WaitGroup
 	for i := range posts {
 		wg.Go(func() {
-			codes[i] = postFrom(t, fmt.Sprintf("127.0.0.%d", 1+i%16), f.url+"api/precall/result", body, tokens[i])
+			codes[i] = postFrom(t, fmt.Sprintf("127.0.%d.1", i%16), f.url+"api/precall/result", body, tokens[i])
 		})
 	}
 	wg.Wait()
