@@ -68,10 +68,14 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.opt.Now()
 	client := clientAddr(r)
-	if !p.limiter.allow(client, now) {
+	if ok, which := p.limiter.allow(client, now); !ok {
 		p.metrics.refused.WithLabelValues("rate").Inc()
 		w.Header().Set("Retry-After", "60")
-		http.Error(w, fmt.Sprintf("429 too many requests: at most %d pre-call sessions a minute from one address", p.opt.SessionsPerMinute), http.StatusTooManyRequests)
+		limit, who := p.opt.SessionsPerMinute, "address"
+		if which == "network" {
+			limit, who = limit*networkShare, "network (/24 or /48)"
+		}
+		http.Error(w, fmt.Sprintf("429 too many requests: at most %d pre-call sessions a minute from one %s", limit, who), http.StatusTooManyRequests)
 		return
 	}
 	s := &session{created: now, expires: now.Add(p.opt.SessionTTL), client: client, st: st}
@@ -269,15 +273,16 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The client's hourly results are counted before the body is read,
-	// and given back unless its result is stored.
+	// and given back unless its result is stored or its session ended
+	// over it (a report too large).
 	client := clientAddr(r)
 	if ok, wait, which := p.quota.take(client, p.opt.Now()); !ok {
 		p.overQuota(w, wait, which)
 		return
 	}
-	stored := false
+	spent := false
 	defer func() {
-		if !stored {
+		if !spent {
 			p.quota.refund(client)
 		}
 	}()
@@ -290,7 +295,9 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		}
 		if n := len(j.row.Report); n > maxReport {
 			// Judging read the calls' stats; this session cannot give a
-			// smaller report, so it ends.
+			// smaller report, so it ends, and the result it cost is spent
+			// (else such posts would end sessions for free).
+			spent = true
 			s.end()
 			p.metrics.refused.WithLabelValues("too_large").Inc()
 			http.Error(w, fmt.Sprintf("413 request entity too large: the judged report is %d KiB, more than the %d KiB a stored result may take; start a new check", (n+1023)>>10, maxReport>>10),
@@ -307,7 +314,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		p.storeFailed(w, err)
 		return
 	}
-	stored = true
+	spent = true
 	s.stored()
 	s.end()
 	p.health.wrote()

@@ -65,7 +65,7 @@ func TestCandidateAddresses(t *testing.T) {
 		{"64:ff9b::a9fe:a9fe", false, true},                    // NAT64 → 169.254.169.254
 		{"64:ff9b:1::a9fe:a9fe", false, false},                 // local-use NAT64 → 169.254.169.254
 		{"64:ff9b:1:a9fe:a9:fe00::", false, false},             // the same in the /48 layout
-		{"64:ff9b:1:808:8:808:a00:5", false, false},        // public but for the /96 layout
+		{"64:ff9b:1:808:8:808:a00:5", false, false},            // public but for the /96 layout
 		{"::7f00:1", false, false},                             // IPv4-compatible 127.0.0.1
 		{"::808:808", false, false},                            // IPv4-compatible, deprecated: never public
 		{"2002:7f00:1::1", false, false},                       // 6to4 of 127.0.0.1
