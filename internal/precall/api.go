@@ -91,9 +91,15 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 			s.jobs = append(s.jobs, j)
 		}
 	}
-	if err := p.sessions.add(s); err != nil {
+	victim, err := p.sessions.add(s)
+	if err != nil {
 		p.refuseSession(w, err)
 		return
+	}
+	if victim != nil {
+		victim.end()
+		p.metrics.taken.Inc()
+		p.log.Info("pre-call: the page is full; an idle session was ended to make room", "taken_from", storedAddr(victim.client, false), "for", storedAddr(client, false))
 	}
 	setup := browser.CallSetup{Headers: map[string]string{sessionHeader: s.token}}
 	out := struct {
@@ -129,7 +135,7 @@ func (p *Precall) refuseSession(w http.ResponseWriter, err error) {
 	default:
 		p.metrics.refused.WithLabelValues("full").Inc()
 		w.Header().Set("Retry-After", "10")
-		http.Error(w, "503 "+err.Error()+": try again shortly", http.StatusServiceUnavailable)
+		http.Error(w, "503 "+err.Error()+", none of them idle: try again shortly", http.StatusServiceUnavailable)
 	}
 }
 
@@ -149,14 +155,24 @@ func (p *Precall) sameOrigin(w http.ResponseWriter, r *http.Request, st *state) 
 	return false
 }
 
-// session returns the request's session, or answers with why not.
+// session returns the request's session, counted as in flight until the
+// caller calls p.sessions.done, or answers with why not: 403 for a
+// missing, wrong or expired token, 410 for a session taken for a
+// newcomer.
 func (p *Precall) session(w http.ResponseWriter, r *http.Request) *session {
 	if !p.sameOrigin(w, r, p.state.Load()) {
 		return nil
 	}
 	token := r.Header.Get(sessionHeader)
-	s := p.sessions.get(token)
-	if token == "" || s == nil {
+	s, err := p.sessions.open(token)
+	switch {
+	case err == errTaken:
+		http.Error(w, "410 gone: "+err.Error(), http.StatusGone)
+		return nil
+	case token == "" || s == nil:
+		if s != nil {
+			p.sessions.done(s)
+		}
 		http.Error(w, "403 forbidden: no session with this token (it is missing, wrong or expired)", http.StatusForbidden)
 		return nil
 	}
@@ -170,6 +186,7 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	defer p.sessions.done(s)
 	i, err := strconv.Atoi(r.PathValue("task"))
 	if err != nil || i < 0 || i >= len(s.jobs) || s.tasks[i].Name != "interop" {
 		http.Error(w, "404 no call task "+strconv.Quote(clean(r.PathValue("task"), 20))+" in this session", http.StatusNotFound)
@@ -210,6 +227,8 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "409 conflict: "+err.Error(), http.StatusConflict)
 		return
 	}
+	// A call starts (each task calls once): the session is at work.
+	p.sessions.active(s)
 	ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
 	defer cancel()
 	answer, err := peer.Answer(ctx, f.sdp)
@@ -219,6 +238,7 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.metrics.calls.Inc()
+	p.sessions.active(s) // the call is up from now
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = io.WriteString(w, answer)
@@ -259,6 +279,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	defer p.sessions.done(s)
 	// The token and its state are checked before a byte of the body is
 	// read: a spent token, or a second post while one is in flight, costs
 	// nothing.
@@ -305,6 +326,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.keep(j)
+		p.sessions.active(s) // judged: the page retries a failed write
 	}
 	start := time.Now()
 	// The result is acknowledged only once it is stored durably.

@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the pre-call page's own, on the server's /metrics.
 type metrics struct {
 	sessions     prometheus.Counter
+	taken        prometheus.Counter
 	calls        prometheus.Counter
 	results      *prometheus.CounterVec
 	refused      *prometheus.CounterVec
@@ -15,7 +16,9 @@ type metrics struct {
 func newMetrics() *metrics {
 	return &metrics{
 		sessions: prometheus.NewCounter(prometheus.CounterOpts{Name: "rtcprobe_precall_sessions_total", Help: "Pre-call sessions started."}),
-		calls:    prometheus.NewCounter(prometheus.CounterOpts{Name: "rtcprobe_precall_calls_total", Help: "Calls the server's pion peer answered for pre-call pages."}),
+		taken: prometheus.NewCounter(prometheus.CounterOpts{Name: "rtcprobe_precall_sessions_taken_total",
+			Help: "Idle pre-call sessions ended to make room for a new one at the cap (max_sessions): the longest idle of the network holding the most."}),
+		calls: prometheus.NewCounter(prometheus.CounterOpts{Name: "rtcprobe_precall_calls_total", Help: "Calls the server's pion peer answered for pre-call pages."}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_results_total",
 			Help: "Pre-call results stored, by verdict."}, []string{"verdict"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rtcprobe_precall_refused_total",
@@ -43,5 +46,5 @@ func (m *metrics) register(r prometheus.Registerer, live func() int, writable fu
 			}
 			return 0
 		})
-	r.MustRegister(m.sessions, m.calls, m.results, m.refused, m.writeSeconds, m.candidates, active, up)
+	r.MustRegister(m.sessions, m.taken, m.calls, m.results, m.refused, m.writeSeconds, m.candidates, active, up)
 }
