@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // clientAddr is the address a request came from (the TCP peer: rtcprobe
@@ -44,56 +42,39 @@ func storedAddr(a netip.Addr, full bool) string {
 	return p.String()
 }
 
-// addrLimiter limits session starts per client network (an IPv6 client
-// has a /64 to choose addresses from: it counts as one).
+// addrLimiter limits session starts per client address (an IPv4
+// address; an IPv6 /64, which one host has to choose addresses from) and
+// per client network (an IPv4 /24, an IPv6 /48: networkShare addresses'
+// worth), so that a network's many addresses do not multiply the rate.
 type addrLimiter struct {
 	perMinute int
 
-	mu    sync.Mutex
-	byNet map[netip.Prefix]*limiterEntry
+	mu            sync.Mutex
+	byAddr, byNet *bucketTable
 }
-
-type limiterEntry struct {
-	l    *rate.Limiter
-	seen time.Time
-}
-
-// maxTracked bounds the limiter's memory: the least recently seen
-// networks are forgotten first.
-const maxTracked = 10000
 
 func newAddrLimiter(perMinute int) *addrLimiter {
-	return &addrLimiter{perMinute: perMinute, byNet: map[netip.Prefix]*limiterEntry{}}
+	return &addrLimiter{perMinute: perMinute, byAddr: newBucketTable(maxTracked), byNet: newBucketTable(maxTracked)}
 }
 
-// allow reports whether a may start a session now.
-func (l *addrLimiter) allow(a netip.Addr, now time.Time) bool {
-	bits := 32
-	if a.Is6() {
-		bits = 64
-	}
-	key, _ := a.Prefix(bits)
+// allow reports whether a may start a session now; when not, which share
+// refused it ("address" or "network"). The network is asked first: a
+// network over its rate adds no address buckets, so one network's
+// addresses churn the address table only at the network's rate.
+func (l *addrLimiter) allow(a netip.Addr, now time.Time) (ok bool, which string) {
+	ak, nk := clientKeys(a)
+	size := float64(l.perMinute)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e := l.byNet[key]
-	if e == nil {
-		if len(l.byNet) >= maxTracked {
-			l.forgetOldest()
-		}
-		e = &limiterEntry{l: rate.NewLimiter(rate.Every(time.Minute/time.Duration(l.perMinute)), l.perMinute)}
-		l.byNet[key] = e
+	nb := l.byNet.get(nk, size*networkShare, time.Minute, now)
+	if nb.left < 1 {
+		return false, "network"
 	}
-	e.seen = now
-	return e.l.AllowN(now, 1)
-}
-
-func (l *addrLimiter) forgetOldest() {
-	var oldest netip.Prefix
-	var at time.Time
-	for k, e := range l.byNet {
-		if at.IsZero() || e.seen.Before(at) {
-			oldest, at = k, e.seen
-		}
+	ab := l.byAddr.get(ak, size, time.Minute, now)
+	if ab.left < 1 {
+		return false, "address"
 	}
-	delete(l.byNet, oldest)
+	nb.left--
+	ab.left--
+	return true, ""
 }

@@ -68,10 +68,14 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.opt.Now()
 	client := clientAddr(r)
-	if !p.limiter.allow(client, now) {
+	if ok, which := p.limiter.allow(client, now); !ok {
 		p.metrics.refused.WithLabelValues("rate").Inc()
 		w.Header().Set("Retry-After", "60")
-		http.Error(w, fmt.Sprintf("429 too many requests: at most %d pre-call sessions a minute from one address", p.opt.SessionsPerMinute), http.StatusTooManyRequests)
+		limit, who := p.opt.SessionsPerMinute, "address"
+		if which == "network" {
+			limit, who = limit*networkShare, "network (/24 or /48)"
+		}
+		http.Error(w, fmt.Sprintf("429 too many requests: at most %d pre-call sessions a minute from one %s", limit, who), http.StatusTooManyRequests)
 		return
 	}
 	s := &session{created: now, expires: now.Add(p.opt.SessionTTL), client: client, st: st}
@@ -83,9 +87,15 @@ func (p *Precall) serveSession(w http.ResponseWriter, r *http.Request) {
 			s.jobs = append(s.jobs, j)
 		}
 	}
-	if err := p.sessions.add(s); err != nil {
+	victim, err := p.sessions.add(s)
+	if err != nil {
 		p.refuseSession(w, err)
 		return
+	}
+	if victim != nil {
+		victim.end()
+		p.metrics.taken.Inc()
+		p.log.Info("pre-call: the page is full; an idle session was ended to make room", "taken_from", storedAddr(victim.client, false), "for", storedAddr(client, false))
 	}
 	setup := browser.CallSetup{Headers: map[string]string{sessionHeader: s.token}}
 	out := struct {
@@ -121,7 +131,7 @@ func (p *Precall) refuseSession(w http.ResponseWriter, err error) {
 	default:
 		p.metrics.refused.WithLabelValues("full").Inc()
 		w.Header().Set("Retry-After", "10")
-		http.Error(w, "503 "+err.Error()+": try again shortly", http.StatusServiceUnavailable)
+		http.Error(w, "503 "+err.Error()+", none of them idle: try again shortly", http.StatusServiceUnavailable)
 	}
 }
 
@@ -141,14 +151,24 @@ func (p *Precall) sameOrigin(w http.ResponseWriter, r *http.Request, st *state) 
 	return false
 }
 
-// session returns the request's session, or answers with why not.
+// session returns the request's session, counted as in flight until the
+// caller calls p.sessions.done, or answers with why not: 403 for a
+// missing, wrong or expired token, 410 for a session taken for a
+// newcomer.
 func (p *Precall) session(w http.ResponseWriter, r *http.Request) *session {
 	if !p.sameOrigin(w, r, p.state.Load()) {
 		return nil
 	}
 	token := r.Header.Get(sessionHeader)
-	s := p.sessions.get(token)
-	if token == "" || s == nil {
+	s, err := p.sessions.open(token)
+	switch {
+	case err == errTaken:
+		http.Error(w, "410 gone: "+err.Error(), http.StatusGone)
+		return nil
+	case token == "" || s == nil:
+		if s != nil {
+			p.sessions.done(s)
+		}
 		http.Error(w, "403 forbidden: no session with this token (it is missing, wrong or expired)", http.StatusForbidden)
 		return nil
 	}
@@ -162,6 +182,7 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	defer p.sessions.done(s)
 	i, err := strconv.Atoi(r.PathValue("task"))
 	if err != nil || i < 0 || i >= len(s.jobs) || s.tasks[i].Name != "interop" {
 		http.Error(w, "404 no call task "+strconv.Quote(clean(r.PathValue("task"), 20))+" in this session", http.StatusNotFound)
@@ -202,6 +223,8 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "409 conflict: "+err.Error(), http.StatusConflict)
 		return
 	}
+	// A call starts (each task calls once): the session is at work.
+	p.sessions.active(s)
 	ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
 	defer cancel()
 	answer, err := peer.Answer(ctx, f.sdp)
@@ -211,6 +234,7 @@ func (p *Precall) serveSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.metrics.calls.Inc()
+	p.sessions.active(s) // the call is up from now
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = io.WriteString(w, answer)
@@ -251,6 +275,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	defer p.sessions.done(s)
 	// The token and its state are checked before a byte of the body is
 	// read: a spent token, or a second post while one is in flight, costs
 	// nothing.
@@ -265,15 +290,16 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The client's hourly results are counted before the body is read,
-	// and given back unless its result is stored.
+	// and given back unless its result is stored or its session ended
+	// over it (a report too large).
 	client := clientAddr(r)
 	if ok, wait, which := p.quota.take(client, p.opt.Now()); !ok {
 		p.overQuota(w, wait, which)
 		return
 	}
-	stored := false
+	spent := false
 	defer func() {
-		if !stored {
+		if !spent {
 			p.quota.refund(client)
 		}
 	}()
@@ -286,7 +312,9 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		}
 		if n := len(j.row.Report); n > maxReport {
 			// Judging read the calls' stats; this session cannot give a
-			// smaller report, so it ends.
+			// smaller report, so it ends, and the result it cost is spent
+			// (else such posts would end sessions for free).
+			spent = true
 			s.end()
 			p.metrics.refused.WithLabelValues("too_large").Inc()
 			http.Error(w, fmt.Sprintf("413 request entity too large: the judged report is %d KiB, more than the %d KiB a stored result may take; start a new check", (n+1023)>>10, maxReport>>10),
@@ -294,6 +322,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.keep(j)
+		p.sessions.active(s) // judged: the page retries a failed write
 	}
 	start := time.Now()
 	// The result is acknowledged only once it is stored durably.
@@ -303,7 +332,7 @@ func (p *Precall) serveResult(w http.ResponseWriter, r *http.Request) {
 		p.storeFailed(w, err)
 		return
 	}
-	stored = true
+	spent = true
 	s.stored()
 	s.end()
 	p.health.wrote()

@@ -24,7 +24,7 @@ const (
 
 // Why a remote candidate was dropped (the metric's label).
 const (
-	dropAddress   = "address"   // loopback, private, link-local, multicast, … not allowed
+	dropAddress   = "address"   // not globally reachable (loopback, private, link-local, documentation, NAT64 of such, …) and not allowed
 	dropName      = "name"      // a host name (mDNS .local): never resolved
 	dropMalformed = "malformed" // pion could not parse it
 	dropBudget    = "budget"    // over the call's or the session's count
@@ -40,10 +40,98 @@ type candidatePolicy struct {
 }
 
 var (
-	sharedSpace = netip.MustParsePrefix("100.64.0.0/10") // RFC 6598, carrier-grade NAT
 	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
 	reserved4   = netip.MustParsePrefix("240.0.0.0/4") // broadcast included
 )
+
+// Where the server's peer may send without the operator's leave: globally
+// reachable unicast addresses. The rule is the IANA special-purpose
+// address registries (IPv4 and IPv6): a range whose "Globally Reachable"
+// is False, or N/A (deprecated), is not public, except the narrower
+// entries inside it that are True. Besides those, IPv6 outside 2000::/3
+// (global unicast, the only space allocated) and the deprecated
+// site-local fec0::/10 are not public, and an IPv6 address that embeds an
+// IPv4 one (NAT64, 6to4, SIIT, IPv4-mapped) is as public as its IPv4
+// address: a NAT64 or 6to4 gateway would deliver the checks there.
+var (
+	notGlobal4 = prefixes(
+		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+		"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+		"198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4")
+	global4    = prefixes("192.0.0.9/32", "192.0.0.10/32") // PCP and TURN anycast
+	notGlobal6 = prefixes(
+		"::/8",           // unspecified, loopback, IPv4-compatible (deprecated), IPv4-mapped, SIIT: judged apart
+		"64:ff9b:1::/48", // NAT64 local use (RFC 8215)
+		"100::/64",       // discard only
+		"100:0:0:1::/64", // dummy prefix
+		"2001::/23",      // IETF protocol assignments, Teredo and benchmarking included
+		"2001:db8::/32",  // documentation
+		"2002::/16",      // 6to4 (N/A): judged by its IPv4 address
+		"3fff::/20",      // documentation
+		"5f00::/16",      // SRv6 SIDs
+		"fc00::/7",       // unique local
+		"fe80::/10",      // link-local
+		"fec0::/10",      // site-local (deprecated)
+		"ff00::/8")       // multicast
+	global6 = prefixes(
+		"2001:1::1/128", "2001:1::2/128", "2001:1::3/128", // PCP, TURN and DNS-SD SRP anycast
+		"2001:3::/32",     // AMT
+		"2001:4:112::/48", // AS112
+		"2001:20::/28",    // ORCHIDv2
+		"2001:30::/28")    // DRIP
+	globalUnicast6 = netip.MustParsePrefix("2000::/3")
+	teredo         = netip.MustParsePrefix("2001::/32")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48")
+	compatible     = netip.MustParsePrefix("::/96")
+	siit           = netip.MustParsePrefix("::ffff:0:0:0/96")
+)
+
+func prefixes(s ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(s))
+	for i, p := range s {
+		out[i] = netip.MustParsePrefix(p)
+	}
+	return out
+}
+
+func within(ps []netip.Prefix, a netip.Addr) bool {
+	return slices.ContainsFunc(ps, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// v4At is the IPv4 address in bytes at of a (RFC 6052 layouts skip byte 8).
+func v4At(a netip.Addr, at ...int) netip.Addr {
+	b := a.As16()
+	return netip.AddrFrom4([4]byte{b[at[0]], b[at[1]], b[at[2]], b[at[3]]})
+}
+
+// public reports whether a is a globally reachable unicast address.
+func public(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is4() {
+		return !within(notGlobal4, a) || within(global4, a)
+	}
+	switch {
+	case a.Zone() != "":
+		return false
+	case nat64.Contains(a), siit.Contains(a):
+		return public(v4At(a, 12, 13, 14, 15))
+	case sixToFour.Contains(a):
+		return public(v4At(a, 2, 3, 4, 5))
+	case nat64Local.Contains(a):
+		// Its IPv4 address sits where the gateway's prefix length puts
+		// it, which the offer does not tell: public only if public in
+		// every RFC 6052 layout a prefix within the /48 may have.
+		return public(v4At(a, 6, 7, 9, 10)) && public(v4At(a, 7, 9, 10, 11)) &&
+			public(v4At(a, 9, 10, 11, 12)) && public(v4At(a, 12, 13, 14, 15))
+	case compatible.Contains(a), teredo.Contains(a):
+		return false // deprecated, or the client address obfuscated: never needed
+	case within(global6, a):
+		return true
+	}
+	return globalUnicast6.Contains(a) && !within(notGlobal6, a)
+}
 
 // reason is why the peer may not send to ap, or "" when it may.
 func (cp candidatePolicy) reason(ap netip.AddrPort) string {
@@ -54,13 +142,14 @@ func (cp candidatePolicy) reason(ap netip.AddrPort) string {
 		return dropAddress // never a peer
 	case cp.relay != nil && cp.relay(ap):
 		return ""
-	case a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || sharedSpace.Contains(a):
-		if slices.ContainsFunc(cp.allowed, func(p netip.Prefix) bool { return p.Contains(a) }) {
-			return ""
-		}
-		return dropAddress
+	case public(a):
+		return ""
+	case within(cp.allowed, a):
+		// Loopback, private, link-local, shared, documentation, …, or an
+		// IPv6 form of such an IPv4 address: the operator's networks.
+		return ""
 	}
-	return ""
+	return dropAddress
 }
 
 // filtered is an offer with the candidates the peer may use, and what was

@@ -20,17 +20,12 @@ const networkShare = 5
 type resultQuota struct {
 	mu      sync.Mutex
 	perHour int
-	byAddr  map[netip.Prefix]*bucket
-	byNet   map[netip.Prefix]*bucket
-}
-
-type bucket struct {
-	left float64
-	at   time.Time
+	byAddr  *bucketTable
+	byNet   *bucketTable
 }
 
 func newResultQuota(perHour int) *resultQuota {
-	return &resultQuota{perHour: perHour, byAddr: map[netip.Prefix]*bucket{}, byNet: map[netip.Prefix]*bucket{}}
+	return &resultQuota{perHour: perHour, byAddr: newBucketTable(maxTracked), byNet: newBucketTable(maxTracked)}
 }
 
 // setPerHour changes the cap (a reload); buckets keep what they hold,
@@ -70,8 +65,8 @@ func (q *resultQuota) take(a netip.Addr, now time.Time) (ok bool, wait time.Dura
 	if q.perHour <= 0 {
 		return true, 0, ""
 	}
-	ab := q.bucket(q.byAddr, ak, float64(q.perHour), now)
-	nb := q.bucket(q.byNet, nk, float64(q.perHour*networkShare), now)
+	nb := q.byNet.get(nk, float64(q.perHour*networkShare), time.Hour, now)
+	ab := q.byAddr.get(ak, float64(q.perHour), time.Hour, now)
 	per := time.Hour / time.Duration(q.perHour)
 	for _, c := range []struct {
 		b     *bucket
@@ -92,48 +87,10 @@ func (q *resultQuota) refund(a netip.Addr) {
 	ak, nk := quotaKeys(a)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if b := q.byAddr[ak]; b != nil {
+	if b := q.byAddr.peek(ak); b != nil {
 		b.left = math.Min(b.left+1, float64(q.perHour))
 	}
-	if b := q.byNet[nk]; b != nil {
+	if b := q.byNet.peek(nk); b != nil {
 		b.left = math.Min(b.left+1, float64(q.perHour*networkShare))
 	}
-}
-
-// bucket returns key's bucket refilled up to now (a new one is full);
-// a bucket full again is as good as forgotten, so the maps are pruned of
-// those, and bounded by maxTracked.
-func (q *resultQuota) bucket(m map[netip.Prefix]*bucket, key netip.Prefix, size float64, now time.Time) *bucket {
-	refill := func(b *bucket) {
-		if d := now.Sub(b.at); d > 0 {
-			b.left = math.Min(size, b.left+size*d.Hours())
-			b.at = now
-		}
-	}
-	b := m[key]
-	if b == nil {
-		if len(m) >= maxTracked {
-			for k, o := range m {
-				if refill(o); o.left >= size {
-					delete(m, k)
-				}
-			}
-			if len(m) >= maxTracked {
-				// Every client tracked is still spending: the longest idle
-				// one goes (it may then store a little early).
-				var oldest netip.Prefix
-				var at time.Time
-				for k, o := range m {
-					if at.IsZero() || o.at.Before(at) {
-						oldest, at = k, o.at
-					}
-				}
-				delete(m, oldest)
-			}
-		}
-		b = &bucket{left: size, at: now}
-		m[key] = b
-	}
-	refill(b)
-	return b
 }

@@ -191,3 +191,40 @@ func mustConfig(t *testing.T, yml string) *config.Config {
 	}
 	return cfg
 }
+
+// TestOfferDisguisedCandidates: through the pre-call API with the default
+// config, an offer's candidates in IPv6 forms of loopback, private and
+// link-local IPv4 addresses (NAT64, IPv4-compatible, 6to4, SIIT) and in
+// ranges that are not globally reachable (site-local, discard-only,
+// documentation, Teredo) are all dropped and counted; the call is still
+// answered.
+func TestOfferDisguisedCandidates(t *testing.T) {
+	forms := []string{"64:ff9b::a00:5", "64:ff9b:1::a9fe:a9fe", "64:ff9b::7f00:1", "::7f00:1", "2002:7f00:1::1",
+		"::ffff:0:7f00:1", "fec0::1", "100::1", "2001:db8::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.1"}
+	f := startFixture(t, fixtureConfig{noConfig: true})
+	s := f.session(t)
+	task := -1
+	for _, tk := range s.Tasks {
+		if tk.Check == "browser.interop" && tk.Target == "all candidates" {
+			task = tk.ID
+		}
+	}
+	var targets []*net.UDPAddr
+	for i, a := range forms {
+		targets = append(targets, &net.UDPAddr{IP: net.ParseIP(a), Port: 4000 + i})
+	}
+	offer := hostileOffer(t, targets)
+	for _, a := range forms {
+		if !strings.Contains(offer, " "+net.ParseIP(a).String()+" ") {
+			t.Fatalf("the offer lacks %s:\n%s", a, offer)
+		}
+	}
+	r := f.do(t, "POST", fmt.Sprintf("api/precall/signal/%d", task), strings.NewReader(offer), tokenHeader(s), "Content-Type: application/sdp")
+	if r.code != http.StatusOK {
+		t.Fatalf("signal: %d %s", r.code, r.body)
+	}
+	m := f.do(t, "GET", "metrics", nil).body
+	if want := fmt.Sprintf(`rtcprobe_precall_peer_candidates_total{result="address"} %d`, len(forms)); !strings.Contains(m, want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, grepLines(m, "rtcprobe_precall_peer_candidates_total"))
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rtcprobe/rtcprobe/internal/testenv"
 )
@@ -191,6 +193,62 @@ func TestSessionRateLimit(t *testing.T) {
 	r := f.do(t, "POST", "api/precall/session", nil)
 	if r.code != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Fatalf("4th session in a minute = %d, want 429 with Retry-After", r.code)
+	}
+}
+
+// TestSessionNetworkRate: a /24's many addresses share the network's
+// session starts a minute (five addresses' worth): with 2 a minute per
+// address, ten addresses of 127.0.6.0/24 get one each, an eleventh is
+// refused with 429 naming the network, and a visitor from another /24
+// still gets one. The clock stands still: nothing refills meanwhile.
+func TestSessionNetworkRate(t *testing.T) {
+	t0 := time.Now()
+	f := startFixture(t, fixtureConfig{opt: Options{SessionsPerMinute: 2, Now: func() time.Time { return t0 }}})
+	for i := 1; i <= 2*networkShare; i++ {
+		if r := f.doFrom(t, fmt.Sprintf("127.0.6.%d", i), "POST", "api/precall/session", nil); r.code != http.StatusCreated {
+			t.Fatalf("session from 127.0.6.%d = %d %s", i, r.code, r.body)
+		}
+	}
+	r := f.doFrom(t, "127.0.6.200", "POST", "api/precall/session", nil)
+	if r.code != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "at most 10 pre-call sessions a minute from one network") {
+		t.Fatalf("a new address of the /24 past its rate = %d %q, want 429 naming the network's rate", r.code, r.body)
+	}
+	if r := f.doFrom(t, "127.0.7.1", "POST", "api/precall/session", nil); r.code != http.StatusCreated {
+		t.Fatalf("a visitor from another /24 = %d %s", r.code, r.body)
+	}
+	if got := f.refusals(t); got["rate"] != 1 {
+		t.Errorf("refusals on /metrics %v, want rate 1", got)
+	}
+}
+
+// TestBucketTable: the limiter's and the quota's buckets are kept for at
+// most maxTracked keys, the least recently used forgotten first: a key
+// in use stays whatever churn of new keys passes by.
+func TestBucketTable(t *testing.T) {
+	now := time.Now()
+	tb := newBucketTable(3)
+	key := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32)
+	}
+	b := tb.get(key(0), 2, time.Minute, now)
+	b.left = 0
+	for i := 1; i < 1000; i++ {
+		tb.get(key(i), 2, time.Minute, now)
+		if i%2 == 0 {
+			tb.get(key(0), 2, time.Minute, now) // the client in use
+		}
+		if tb.len() > 3 {
+			t.Fatalf("%d keys kept, want at most 3", tb.len())
+		}
+	}
+	if b := tb.get(key(0), 2, time.Minute, now); b.left != 0 {
+		t.Errorf("the bucket in use was forgotten (left %v)", b.left)
+	}
+	if tb.peek(key(1)) != nil {
+		t.Error("the least recently used key is still kept")
+	}
+	if b := tb.get(key(0), 2, time.Minute, now.Add(30*time.Second)); b.left != 1 {
+		t.Errorf("half a minute refilled %v, want 1", b.left)
 	}
 }
 

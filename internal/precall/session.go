@@ -1,6 +1,7 @@
 package precall
 
 import (
+	"container/list"
 	"crypto/rand"
 	"errors"
 	"net/netip"
@@ -56,6 +57,28 @@ type session struct {
 	reading bool
 	// candidates are the remote candidates its calls may still take.
 	candidates int
+
+	// Under ss.mu: whether it counts against the cap and its client's
+	// shares; when it last did something (started, had a call answered,
+	// had a post judged); how many of its requests are being served; its
+	// place in ss.order.
+	counted    bool
+	lastActive time.Time
+	inFlight   int
+	elem       *list.Element
+}
+
+// idleAfter is how long a session that does nothing keeps its place
+// against a newcomer when the cap is full: a page runs its calls one
+// after another and posts its result right after the last, so a session
+// with no call answered, no post judged and no request in flight for
+// this long is not a page at work. A new session counts as active for as
+// long (the page asks for camera and microphone first).
+const idleAfter = 30 * time.Second
+
+// idle reports whether s may be taken for a newcomer at now. Under ss.mu.
+func (s *session) idle(now time.Time) bool {
+	return s.inFlight == 0 && now.Sub(s.lastActive) >= idleAfter
 }
 
 var (
@@ -67,6 +90,9 @@ var (
 	errEnded    = errors.New("the session is over")
 	errSpent    = errors.New("this session's result was posted already; start a new check")
 	errBusy     = errors.New("this session's result is being posted")
+	// errTaken: the session was idle when the page was full, and a
+	// newcomer took its place.
+	errTaken = errors.New("this session was ended to make room for another visitor while it was idle; start again")
 )
 
 // task is the page check of job i.
@@ -182,19 +208,43 @@ func (s *session) end() {
 
 // sessions are the sessions known, by token, and those in progress
 // counted in all, by client address and by client network.
+//
+// At the cap a new session is not turned away while a session is idle:
+// it takes the place of the longest idle session of the network (IPv4
+// /24, IPv6 /48) holding the most sessions in progress. Whoever fills
+// the cap from a few networks and holds its sessions without using them
+// therefore loses them to newcomers, and a visitor from any other network
+// gets in; sessions at work (a call answered or a post judged within
+// idleAfter, a request being served) are never taken. A taken session's
+// calls end, and its token is answered with errTaken until it would have
+// expired.
 type sessions struct {
 	now func() time.Time
 
 	mu      sync.Mutex
 	limits  config.SessionLimits
 	byToken map[string]*session
-	live    int
-	byAddr  map[netip.Prefix]int
-	byNet   map[netip.Prefix]int
+	// order holds byToken's sessions, oldest first: they expire in that
+	// order (all live one TTL).
+	order  list.List
+	live   int
+	byAddr map[netip.Prefix]int
+	byNet  map[netip.Prefix]map[*session]struct{}
+	// taken are the tokens of taken sessions, until they would have
+	// expired, the oldest first in takenOrder; at most maxTracked (past
+	// that, the oldest is answered as unknown instead).
+	taken      map[string]time.Time
+	takenOrder list.List
+}
+
+type takenToken struct {
+	token   string
+	expires time.Time
 }
 
 func newSessions(limits config.SessionLimits, now func() time.Time) *sessions {
-	return &sessions{limits: limits, now: now, byToken: map[string]*session{}, byAddr: map[netip.Prefix]int{}, byNet: map[netip.Prefix]int{}}
+	return &sessions{limits: limits, now: now, byToken: map[string]*session{}, byAddr: map[netip.Prefix]int{},
+		byNet: map[netip.Prefix]map[*session]struct{}{}, taken: map[string]time.Time{}}
 }
 
 // setLimits puts new caps in force (a reload); sessions in progress
@@ -225,55 +275,178 @@ func clientKeys(a netip.Addr) (addr, network netip.Prefix) {
 	return addr, network
 }
 
-// add registers a new session with an unguessable token if it fits the
-// cap and its client's shares; the error says which refused it.
-func (ss *sessions) add(s *session) error {
+// add registers a new session with an unguessable token if it fits its
+// client's shares, and the cap, taking the place of an idle session if
+// need be (victim, which the caller ends); the error says which refused
+// it. Expired sessions are forgotten first and ended.
+func (ss *sessions) add(s *session) (victim *session, err error) {
 	addr, network := clientKeys(s.client)
+	now := ss.now()
 	ss.mu.Lock()
+	gone := ss.expireLocked(now)
+	defer endAll(gone)
 	defer ss.mu.Unlock()
 	switch {
 	case ss.byAddr[addr] >= ss.limits.PerAddress:
-		return errAddress
-	case ss.byNet[network] >= ss.limits.PerNetwork:
-		return errNetwork
+		return nil, errAddress
+	case len(ss.byNet[network]) >= ss.limits.PerNetwork:
+		return nil, errNetwork
 	case ss.live >= ss.limits.Max:
-		return errFull
+		if victim = ss.victim(now); victim == nil {
+			return nil, errFull
+		}
+		// Its place is the newcomer's now, whatever its end does.
+		ss.forget(victim)
+		ss.remove(victim)
+		ss.tombstone(victim.token, victim.expires, now)
 	}
 	ss.live++
 	ss.byAddr[addr]++
-	ss.byNet[network]++
+	if ss.byNet[network] == nil {
+		ss.byNet[network] = map[*session]struct{}{}
+	}
+	ss.byNet[network][s] = struct{}{}
+	s.counted = true
+	s.lastActive = now
 	s.ss = ss
 	s.token = rand.Text()
 	s.peers = map[int]*browser.CallPeer{}
 	s.candidates = maxSessionCandidates
 	ss.byToken[s.token] = s
-	return nil
+	s.elem = ss.order.PushBack(s)
+	return victim, nil
 }
 
-// ended takes a session that ended off the counts (once: end calls it
-// the first time only).
-func (ss *sessions) ended(s *session) {
+// victim is the longest idle session of the network holding the most
+// sessions in progress that has one (nil: none is idle). Under ss.mu.
+func (ss *sessions) victim(now time.Time) *session {
+	var best *session
+	bestSize := 0
+	for _, set := range ss.byNet {
+		if len(set) < bestSize {
+			continue
+		}
+		var oldest *session
+		for s := range set {
+			if s.idle(now) && (oldest == nil || s.lastActive.Before(oldest.lastActive)) {
+				oldest = s
+			}
+		}
+		if oldest == nil {
+			continue
+		}
+		if len(set) > bestSize || oldest.lastActive.Before(best.lastActive) {
+			best, bestSize = oldest, len(set)
+		}
+	}
+	return best
+}
+
+// forget takes s off the counts, once. Under ss.mu.
+func (ss *sessions) forget(s *session) {
+	if !s.counted {
+		return
+	}
+	s.counted = false
 	addr, network := clientKeys(s.client)
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	ss.live--
 	if ss.byAddr[addr]--; ss.byAddr[addr] <= 0 {
 		delete(ss.byAddr, addr)
 	}
-	if ss.byNet[network]--; ss.byNet[network] <= 0 {
+	set := ss.byNet[network]
+	delete(set, s)
+	if len(set) == 0 {
 		delete(ss.byNet, network)
 	}
 }
 
-// get returns the session of a token, or nil (unknown or expired).
-func (ss *sessions) get(token string) *session {
+// remove drops s from the sessions known. Under ss.mu.
+func (ss *sessions) remove(s *session) {
+	if ss.byToken[s.token] == s {
+		delete(ss.byToken, s.token)
+	}
+	if s.elem != nil {
+		ss.order.Remove(s.elem)
+		s.elem = nil
+	}
+}
+
+// tombstone remembers a taken session's token until it would have
+// expired. Under ss.mu.
+func (ss *sessions) tombstone(token string, expires, now time.Time) {
+	for e := ss.takenOrder.Front(); e != nil && (ss.takenOrder.Len() >= maxTracked || now.After(e.Value.(takenToken).expires)); e = ss.takenOrder.Front() {
+		delete(ss.taken, e.Value.(takenToken).token)
+		ss.takenOrder.Remove(e)
+	}
+	ss.taken[token] = expires
+	ss.takenOrder.PushBack(takenToken{token: token, expires: expires})
+}
+
+// expireLocked forgets the sessions expired at now and returns them, for
+// the caller to end once it let go of ss.mu. Under ss.mu.
+func (ss *sessions) expireLocked(now time.Time) []*session {
+	var gone []*session
+	for e := ss.order.Front(); e != nil && now.After(e.Value.(*session).expires); e = ss.order.Front() {
+		s := e.Value.(*session)
+		ss.forget(s)
+		ss.remove(s)
+		gone = append(gone, s)
+	}
+	for e := ss.takenOrder.Front(); e != nil && now.After(e.Value.(takenToken).expires); e = ss.takenOrder.Front() {
+		delete(ss.taken, e.Value.(takenToken).token)
+		ss.takenOrder.Remove(e)
+	}
+	return gone
+}
+
+func endAll(gone []*session) {
+	for _, s := range gone {
+		s.end()
+	}
+}
+
+// ended takes a session that ended off the counts (end calls it the
+// first time only; a session taken or expired is off them already).
+func (ss *sessions) ended(s *session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	s := ss.byToken[token]
-	if s == nil || ss.now().After(s.expires) {
-		return nil
+	ss.forget(s)
+}
+
+// open returns the session of a token with one more request in flight on
+// it, so that it is not taken while served (the caller calls done); nil
+// and errTaken when it was taken, nil and no error when the token is
+// unknown or expired.
+func (ss *sessions) open(token string) (*session, error) {
+	now := ss.now()
+	ss.mu.Lock()
+	gone := ss.expireLocked(now)
+	defer endAll(gone)
+	defer ss.mu.Unlock()
+	if _, ok := ss.taken[token]; ok {
+		return nil, errTaken
 	}
-	return s
+	s := ss.byToken[token]
+	if s == nil || now.After(s.expires) {
+		return nil, nil
+	}
+	s.inFlight++
+	return s, nil
+}
+
+// done ends a request on s that open counted.
+func (ss *sessions) done(s *session) {
+	ss.mu.Lock()
+	s.inFlight--
+	ss.mu.Unlock()
+}
+
+// active marks s as at work now (a call answered, a post judged).
+func (ss *sessions) active(s *session) {
+	now := ss.now()
+	ss.mu.Lock()
+	s.lastActive = now
+	ss.mu.Unlock()
 }
 
 // inProgress counts the sessions in progress.
@@ -285,19 +458,10 @@ func (ss *sessions) inProgress() int {
 
 // expire forgets expired sessions and ends their calls.
 func (ss *sessions) expire() {
-	now := ss.now()
-	var gone []*session
 	ss.mu.Lock()
-	for t, s := range ss.byToken {
-		if now.After(s.expires) {
-			gone = append(gone, s)
-			delete(ss.byToken, t)
-		}
-	}
+	gone := ss.expireLocked(ss.now())
 	ss.mu.Unlock()
-	for _, s := range gone {
-		s.end()
-	}
+	endAll(gone)
 }
 
 // closeAll ends every session (the server drains).
@@ -308,7 +472,5 @@ func (ss *sessions) closeAll() {
 		all = append(all, s)
 	}
 	ss.mu.Unlock()
-	for _, s := range all {
-		s.end()
-	}
+	endAll(all)
 }

@@ -95,7 +95,7 @@ func TestSessionEndWhileCounted(t *testing.T) {
 	var all []*session
 	for range 64 {
 		s := &session{expires: time.Now().Add(time.Hour)}
-		if err := ss.add(s); err != nil {
+		if _, err := ss.add(s); err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, s)
@@ -117,7 +117,7 @@ func TestSessionEndWhileCounted(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for range all {
-			if err := ss.add(&session{expires: time.Now().Add(time.Hour)}); err != nil {
+			if _, err := ss.add(&session{expires: time.Now().Add(time.Hour)}); err != nil {
 				t.Error(err)
 			}
 		}

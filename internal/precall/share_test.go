@@ -1,6 +1,7 @@
 package precall
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,7 +10,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
@@ -174,5 +177,116 @@ func TestCrossOriginSessionRefused(t *testing.T) {
 	}
 	if got := f.refusals(t); got["origin"] != 4 {
 		t.Errorf("refusals on /metrics %v, want origin 4", got)
+	}
+}
+
+// TestIdleSessionsTaken: nine networks fill the cap of 100 with sessions
+// they do not use (the oldest four from a ninth network, then eight
+// networks at their share of 12). While every session is new, a visitor
+// from a tenth network gets 503. Once they have been idle past
+// idleAfter, a visitor from a tenth network gets a session: it takes the
+// place of the longest idle session of a network holding the most (not
+// the ninth network's, older but smaller), and a session mid-call (its
+// offer answered just now) is passed over. The taken session's token is
+// answered 410; the takings are counted. Sessions past their TTL are
+// forgotten when a session is added, before housekeeping comes by.
+func TestIdleSessionsTaken(t *testing.T) {
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	step := func(d time.Duration) { offset.Add(int64(d)) }
+	f := startFixture(t, fixtureConfig{opt: Options{Now: now}})
+	type held struct {
+		ip string
+		s  sessionReply
+	}
+	var all []held
+	start := func(ip string) {
+		r := f.doFrom(t, ip, "POST", "api/precall/session", nil)
+		if r.code != http.StatusCreated {
+			t.Fatalf("session from %s: %d %s", ip, r.code, r.body)
+		}
+		var s sessionReply
+		if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, held{ip, s})
+		step(10 * time.Millisecond) // the order of their starts is their age
+	}
+	for _, ip := range []string{"127.0.19.1", "127.0.19.1", "127.0.19.1", "127.0.19.2"} {
+		start(ip)
+	}
+	for n := 1; n <= 8; n++ {
+		for a := 1; a <= 4; a++ {
+			for range 3 {
+				start(fmt.Sprintf("127.0.%d.%d", 10+n, a))
+			}
+		}
+	}
+	if n := f.pre.sessions.inProgress(); n != 100 {
+		t.Fatalf("%d sessions in progress, want the cap of 100", n)
+	}
+	if r := f.doFrom(t, "127.0.29.1", "POST", "api/precall/session", nil); r.code != http.StatusServiceUnavailable {
+		t.Fatalf("a visitor while every session is new: %d %s, want 503", r.code, r.body)
+	}
+	step(idleAfter + time.Second)
+	// The oldest session of 127.0.11.0/24 (a network of 12) is mid-call.
+	mid := all[4]
+	task := -1
+	for _, tk := range mid.s.Tasks {
+		if tk.Check == "browser.interop" && tk.Target == "all candidates" {
+			task = tk.ID
+		}
+	}
+	if r := f.doFrom(t, mid.ip, "POST", fmt.Sprintf("api/precall/signal/%d", task), strings.NewReader(hostileOffer(t, nil)), tokenHeader(mid.s)); r.code != http.StatusOK {
+		t.Fatalf("the offer: %d %s", r.code, r.body)
+	}
+	alive := func(h held) int {
+		// A task that does not exist: 404 from a session, 410 from a
+		// taken one.
+		return f.doFrom(t, h.ip, "POST", "api/precall/signal/999", strings.NewReader("v=0\r\n"), tokenHeader(h.s)).code
+	}
+	if r := f.doFrom(t, "127.0.30.1", "POST", "api/precall/session", nil); r.code != http.StatusCreated {
+		t.Fatalf("a visitor from a tenth network: %d %s, want a session", r.code, r.body)
+	}
+	r := f.doFrom(t, all[5].ip, "POST", "api/precall/signal/999", strings.NewReader("v=0\r\n"), tokenHeader(all[5].s))
+	if r.code != http.StatusGone || !strings.Contains(r.body, "to make room") {
+		t.Errorf("the longest idle session of the biggest network: %d %q, want 410 saying it was ended to make room", r.code, r.body)
+	}
+	for _, i := range []int{0, 4, 6, 16} {
+		if code := alive(all[i]); code != http.StatusNotFound {
+			t.Errorf("session %d from %s: %d, want it kept", i, all[i].ip, code)
+		}
+	}
+	// 127.0.11.0/24 holds 11 now: the next is taken from 127.0.12.0/24.
+	if r := f.doFrom(t, "127.0.31.1", "POST", "api/precall/session", nil); r.code != http.StatusCreated {
+		t.Fatalf("a visitor from an eleventh network: %d %s, want a session", r.code, r.body)
+	}
+	if code := alive(all[16]); code != http.StatusGone {
+		t.Errorf("the longest idle session of 127.0.12.0/24: %d, want 410", code)
+	}
+	for _, i := range []int{0, 4, 6, 17} {
+		if code := alive(all[i]); code != http.StatusNotFound {
+			t.Errorf("session %d from %s: %d, want it kept", i, all[i].ip, code)
+		}
+	}
+	// The session mid-call posts its result.
+	if r := f.doFrom(t, mid.ip, "POST", "api/precall/result", bytes.NewReader(goodPost(t, mid.s)), tokenHeader(mid.s)); r.code != http.StatusCreated {
+		t.Errorf("the session mid-call posts its result: %d %s", r.code, r.body)
+	}
+	m := f.doFrom(t, "127.0.9.1", "GET", "metrics", nil).body
+	if !strings.Contains(m, "rtcprobe_precall_sessions_taken_total 2\n") {
+		t.Errorf("/metrics does not count 2 sessions taken:\n%s", grepLines(m, "rtcprobe_precall_sessions"))
+	}
+	// Past the TTL every session is forgotten as the next one is added.
+	step(f.pre.opt.SessionTTL)
+	if r := f.doFrom(t, "127.0.32.1", "POST", "api/precall/session", nil); r.code != http.StatusCreated {
+		t.Fatalf("a visitor after the sessions expired: %d %s", r.code, r.body)
+	}
+	if n := f.pre.sessions.inProgress(); n != 1 {
+		t.Errorf("%d sessions in progress after the rest expired, want 1", n)
+	}
+	m = f.doFrom(t, "127.0.9.1", "GET", "metrics", nil).body
+	if !strings.Contains(m, "rtcprobe_precall_sessions_taken_total 2\n") {
+		t.Errorf("expired sessions were taken instead of forgotten:\n%s", grepLines(m, "rtcprobe_precall_sessions"))
 	}
 }

@@ -58,13 +58,7 @@ func postAs(t testing.TB, f *fixture, ip string, body []byte, headers ...string)
 func TestReportSizeCap(t *testing.T) {
 	f := startFixture(t, fixtureConfig{})
 	s := f.session(t)
-	var devices []string
-	for i := range 100 {
-		devices = append(devices, fmt.Sprintf(`{"kind":"videoinput","label":"%d %s"}`, i, strings.Repeat("x", 1990)))
-	}
-	big := fmt.Sprintf(`[{"task":%d,"ok":true,"ms":12,"result":%s},{"task":%d,"ok":true,"ms":3,"result":{"devices":[%s],"counts":{"videoinput":100},"permission":"granted"}}]`,
-		taskID(t, s, "browser.api"), apiResult, taskID(t, s, "browser.devices"), strings.Join(devices, ","))
-	r := f.do(t, "POST", "api/precall/result", post(big), tokenHeader(s))
+	r := f.do(t, "POST", "api/precall/result", post(tooBig(t, s)), tokenHeader(s))
 	if r.code != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "64 KiB") {
 		t.Fatalf("a post judged to a 200 KiB report = %d %q, want 413 naming 64 KiB", r.code, r.body)
 	}
@@ -74,6 +68,41 @@ func TestReportSizeCap(t *testing.T) {
 	s2 := f.session(t)
 	if r := f.do(t, "POST", "api/precall/result", bytes.NewReader(goodPost(t, s2)), tokenHeader(s2)); r.code != http.StatusCreated {
 		t.Fatalf("a real-sized post = %d %s", r.code, r.body)
+	}
+}
+
+// tooBig is results for s that are judged to a report of some 200 KiB (a
+// hundred device labels of 2,000 characters each).
+func tooBig(t testing.TB, s sessionReply) string {
+	var devices []string
+	for i := range 100 {
+		devices = append(devices, fmt.Sprintf(`{"kind":"videoinput","label":"%d %s"}`, i, strings.Repeat("x", 1990)))
+	}
+	return fmt.Sprintf(`[{"task":%d,"ok":true,"ms":12,"result":%s},{"task":%d,"ok":true,"ms":3,"result":{"devices":[%s],"counts":{"videoinput":100},"permission":"granted"}}]`,
+		taskID(t, s, "browser.api"), apiResult, taskID(t, s, "browser.devices"), strings.Join(devices, ","))
+}
+
+// TestReportTooLargeSpendsQuota: a post refused as too large ends its
+// session, and the result it cost stays spent: with results_per_hour 1,
+// the address's next result is refused (429) instead of stored, and the
+// address did not get its session's place and a new result for free.
+func TestReportTooLargeSpendsQuota(t *testing.T) {
+	f := startFixture(t, fixtureConfig{config: &config.Config{Precall: &config.Precall{ResultsPerHour: 1}}})
+	s := f.session(t)
+	b, err := io.ReadAll(post(tooBig(t, s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := postAs(t, f, "127.0.3.7", b, tokenHeader(s)); r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a post judged too large = %d %s, want 413", r.code, r.body)
+	}
+	s2 := f.session(t)
+	if r := postAs(t, f, "127.0.3.7", goodPost(t, s2), tokenHeader(s2)); r.code != http.StatusTooManyRequests || !strings.Contains(r.body, "results an hour") {
+		t.Fatalf("the next result from the address = %d %s, want 429: the 413 spent its hour's result", r.code, r.body)
+	}
+	// Another address of another network stores its own.
+	if r := postAs(t, f, "127.0.4.7", goodPost(t, s2), tokenHeader(s2)); r.code != http.StatusCreated {
+		t.Fatalf("a result from another network = %d %s", r.code, r.body)
 	}
 }
 
