@@ -359,9 +359,9 @@ func runPageIn(t *testing.T, b *browser.Browser, srv *precallServe, origin strin
 // at once — stalled result bodies, 1 MiB posts with tokens it did not
 // give, a session flood from one network, wrong passwords from 300
 // connections, and thousands of connections that never finish their
-// headers — while a real Chromium completes the pre-call check and a
-// real Prometheus scrapes /probe; the server's peak RSS stays under
-// 256 MiB.
+// headers — while a real Chromium completes the pre-call check (no check
+// fails that did not fail in a run before the attack) and a real
+// Prometheus scrapes /probe; the server's peak RSS stays under 256 MiB.
 func TestServeUnderSiege(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium and Prometheus under attack")
@@ -411,8 +411,14 @@ func TestServeUnderSiege(t *testing.T) {
 		switch {
 		case !ok:
 			t.Errorf("%s: under attack only (%s)", key, r.Status)
-		case r.Status != want.Status && !r.OnlyTimingBroken():
+		case r.Status == want.Status:
+		case (r.Status == result.Fail || r.Status == result.Error) && want.Status != r.Status:
 			t.Errorf("%s: %s under attack (%s), %s without (%s)", key, r.Status, r.Error, want.Status, want.Error)
+		default:
+			// The attack costs the machine CPU that the call's media
+			// shares (the attacker runs here too): a warning on loss or
+			// time is that, not a refusal.
+			t.Logf("%s: %s under attack (%s), %s without", key, r.Status, r.Error, want.Status)
 		}
 	}
 	if len(under) != len(quiet) {
