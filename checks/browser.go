@@ -523,7 +523,7 @@ func browserAdvice(r Result, m probes.Measurement) string {
 func DOMExceptionAdvice(e *browser.DOMError) string {
 	switch e.Name {
 	case "NotAllowedError":
-		return "Permission denied: allow the camera and microphone for this site (the camera icon in the address bar), and in the OS privacy settings (macOS: System config.Settings › Privacy & Security; Windows: config.Settings › Privacy › Camera/Microphone)."
+		return "Permission denied: allow the camera and microphone for this site (the camera icon in the address bar), and in the OS privacy settings (macOS: System Settings › Privacy & Security; Windows: Settings › Privacy › Camera/Microphone)."
 	case "NotFoundError":
 		return "No such device: connect a camera/microphone, or enable it in the OS device settings."
 	case "NotReadableError":

@@ -275,5 +275,5 @@ func sessionFaultAdvice(m probes.Measurement) string {
 	if m.Metrics["delete_failed"] == 1 {
 		faults = append(faults, "it did not answer DELETE with 200 OK (RFC 9725 §4.3), so each session stays, with its resources, until it times out")
 	}
-	return "config.Media flowed, but the server broke the session protocol: " + strings.Join(faults, "; ") + ". These are the server's to fix; the network is not involved."
+	return "Media flowed, but the server broke the session protocol: " + strings.Join(faults, "; ") + ". These are the server's to fix; the network is not involved."
 }

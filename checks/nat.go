@@ -30,7 +30,7 @@ func NATMeaning(s *probes.NATSummary) string {
 		return "Cone NAT with " + s.Filtering + " filtering: ICE hole punching opens the filter because both peers send, so direct calls work in most cases; " +
 			"calls between two such NATs with address-and-port-dependent filtering may still need TURN."
 	}
-	return "config.Endpoint-independent mapping (good for direct calls); filtering inconclusive: " + s.FilteringInconclusive.Reason + "."
+	return "Endpoint-independent mapping (good for direct calls); filtering inconclusive: " + s.FilteringInconclusive.Reason + "."
 }
 
 func natChecks() []*Check {

@@ -29,7 +29,7 @@ func TestNATMeaning(t *testing.T) {
 		{probes.NATSummary{NAT: true, Mapping: apd, Filtering: apd}, []string{"Symmetric NAT (address-and-port-dependent mapping)", "need a relay"}},
 		{probes.NATSummary{NAT: true, Mapping: apd, FilteringInconclusive: inc("filtering", "no answer from 192.0.2.2:3479")}, []string{"Symmetric NAT"}},
 		{probes.NATSummary{NAT: true, Mapping: ei, FilteringInconclusive: inc("filtering", "no answer from 192.0.2.2:3479")},
-			[]string{"config.Endpoint-independent mapping", "filtering inconclusive: no answer from 192.0.2.2:3479"}},
+			[]string{"Endpoint-independent mapping", "filtering inconclusive: no answer from 192.0.2.2:3479"}},
 		{probes.NATSummary{NAT: true, MappingInconclusive: inc("mapping", "OTHER-ADDRESS 192.0.2.1:3479 is on the same IP as the server"),
 			FilteringInconclusive: inc("filtering", "needs the server's OTHER-ADDRESS")},
 			[]string{"could not be determined: OTHER-ADDRESS 192.0.2.1:3479 is on the same IP", "two IP addresses"}},
