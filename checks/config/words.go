@@ -1,0 +1,127 @@
+package config
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/rtcprobe/rtcprobe/checks/result"
+)
+
+// Libraries (probes, checks, browser) tell users what to set, but only a
+// front end knows how its users set things: the command line has flags,
+// a config file and an exporter module have keys, the pre-call page has
+// nothing to set. So a library names an option by reference,
+// {option:KEY} or {option:KEY=VALUE}, and each front end words it with
+// its Words. KEY is an options-table key or one of the inputs below.
+
+// Ref is the reference to the option with that key, for a library's text.
+func Ref(key string) string { return "{option:" + key + "}" }
+
+// RefTo is the reference to the option with that key set to value.
+func RefTo(key, value string) string { return "{option:" + key + "=" + value + "}" }
+
+// inputs are what a run takes besides options (servers' credentials,
+// trust, media server endpoints, the selection), by reference key, with
+// where a config file or module sets them ("" when only a command line
+// can: trust is the front end's own).
+var inputs = map[string]string{
+	"insecure":    "",
+	"ca":          "",
+	"whip":        "whip.url",
+	"whep":        "whep.url",
+	"whip_token":  "whip.token",
+	"username":    "username",
+	"password":    "credential",
+	"turn_secret": "secret",
+	"rest_user":   "user",
+	"turn_ttl":    "ttl",
+	"checks":      "checks",
+	"profile":     "profile",
+}
+
+// RefKeys is every key a reference may name.
+func RefKeys() []string {
+	var keys []string
+	for _, o := range OptionTable() {
+		keys = append(keys, o.Key)
+	}
+	for k := range inputs {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// IsInput reports whether key names an input (not an option of the table).
+func IsInput(key string) bool { _, ok := inputs[key]; return ok }
+
+// Words is how one front end names an option: its words for the option
+// with that key, set to value when value is not empty; "" when the front
+// end has none (the option cannot be set there). The zero Words names
+// nothing: what the pre-call page says.
+type Words func(key, value string) string
+
+// ConfigWords names options as a config file or an exporter module sets
+// them: "options.stun_count", "whip.token", "checks: load".
+func ConfigWords(key, value string) string {
+	path, ok := inputs[key]
+	if !ok {
+		if o := LookupOption(key); o != nil {
+			path = o.ConfigPath()
+		}
+	}
+	if path == "" || value == "" {
+		return path
+	}
+	return path + ": " + value
+}
+
+var refPattern = regexp.MustCompile(`( \()?\{option:([a-z0-9_]+)(?:=([^{}]*))?\}(\))?`)
+
+// Say words the references in s. A reference the front end has no words
+// for is dropped when it stands alone in parentheses, else named in plain
+// words ("the concurrency option").
+func (w Words) Say(s string) string {
+	if !strings.Contains(s, "{option:") {
+		return s
+	}
+	return refPattern.ReplaceAllStringFunc(s, func(m string) string {
+		g := refPattern.FindStringSubmatch(m)
+		open, key, value, closing := g[1], g[2], g[3], g[4]
+		var name string
+		if w != nil {
+			name = w(key, value)
+		}
+		if name != "" {
+			return open + name + closing
+		}
+		if open != "" && closing != "" {
+			return ""
+		}
+		name = "the " + strings.ReplaceAll(key, "_", " ") + " option"
+		if value != "" {
+			name += " set to " + value
+		}
+		return open + name + closing
+	})
+}
+
+// Result words the references in what r says to a person: its error,
+// advice, diagnosis and evidence.
+func (w Words) Result(r *result.Result) {
+	r.Error, r.Advice = w.Say(r.Error), w.Say(r.Advice)
+	if d := r.Diagnosis; d != nil {
+		c := *d
+		c.Cause, c.TellApart, c.Advice = w.Say(c.Cause), w.Say(c.TellApart), w.Say(c.Advice)
+		c.Candidates = append([]string(nil), c.Candidates...)
+		for i := range c.Candidates {
+			c.Candidates[i] = w.Say(c.Candidates[i])
+		}
+		r.Diagnosis = &c
+	}
+	if len(r.Evidence) > 0 {
+		r.Evidence = append(r.Evidence[:0:0], r.Evidence...)
+		for i := range r.Evidence {
+			r.Evidence[i].Value = w.Say(r.Evidence[i].Value)
+		}
+	}
+}
