@@ -22,21 +22,21 @@ func RefTo(key, value string) string { return "{option:" + key + "=" + value + "
 
 // inputs are what a run takes besides options (servers' credentials,
 // trust, media server endpoints, the selection), by reference key, with
-// where a config file or module sets them ("" when only a command line
-// can: trust is the front end's own).
-var inputs = map[string]string{
-	"insecure":    "",
-	"ca":          "",
-	"whip":        "whip.url",
-	"whep":        "whep.url",
-	"whip_token":  "whip.token",
-	"username":    "username",
-	"password":    "credential",
-	"turn_secret": "secret",
-	"rest_user":   "user",
-	"turn_ttl":    "ttl",
-	"checks":      "checks",
-	"profile":     "profile",
+// where a config file and a module set them ("" where they cannot: trust
+// is the front end's own, and a module's target comes with each probe).
+var inputs = map[string]struct{ file, module string }{
+	"insecure":    {},
+	"ca":          {},
+	"whip":        {"whip.url", ""},
+	"whep":        {"whep.url", ""},
+	"whip_token":  {"whip.token", ""},
+	"username":    {"servers[].username", "credentials.username"},
+	"password":    {"servers[].credential", "credentials.password"},
+	"turn_secret": {"servers[].secret", "credentials.secret"},
+	"rest_user":   {"servers[].user", "credentials.user"},
+	"turn_ttl":    {"servers[].ttl", "credentials.ttl"},
+	"checks":      {"checks", "checks"},
+	"profile":     {"profile", ""},
 }
 
 // RefKeys is every key a reference may name.
@@ -60,14 +60,21 @@ func IsInput(key string) bool { _, ok := inputs[key]; return ok }
 // nothing: what the pre-call page says.
 type Words func(key, value string) string
 
-// ConfigWords names options as a config file or an exporter module sets
-// them: "options.stun_count", "whip.token", "checks: load".
+// ConfigWords names options as a config file sets them:
+// "options.stun_count", "whip.token", "checks: load".
 func ConfigWords(key, value string) string {
-	path, ok := inputs[key]
-	if !ok {
-		if o := LookupOption(key); o != nil {
-			path = o.ConfigPath()
-		}
+	return keyWords(inputs[key].file, key, value)
+}
+
+// ModuleWords names options as an exporter module sets them:
+// "options.stun_count", "credentials.username".
+func ModuleWords(key, value string) string {
+	return keyWords(inputs[key].module, key, value)
+}
+
+func keyWords(path, key, value string) string {
+	if o := LookupOption(key); o != nil {
+		path = o.ConfigPath()
 	}
 	if path == "" || value == "" {
 		return path

@@ -210,7 +210,7 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 		m := cfg.Modules[name]
 		mr, err := engine.Resolve(engine.Input{Catalog: catalog, Module: m})
 		if err != nil {
-			fmt.Fprintf(stderr, "rtcprobe: %s: modules.%s: %s\n", m.Where, name, config.Words(config.ConfigWords).Say(err.Error()))
+			fmt.Fprintf(stderr, "rtcprobe: %s: modules.%s: %s\n", m.Where, name, config.Words(config.ModuleWords).Say(err.Error()))
 			return exitUsage
 		}
 		fmt.Fprintf(stdout, "    module %s: %s, %s\n", name, plural(len(mr.Checks), "check"), plural(len(m.AllowedTargets), "allowed target rule"))

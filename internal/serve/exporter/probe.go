@@ -21,7 +21,7 @@ import (
 
 // moduleWords names options as a module sets them (options.stun_count):
 // the exporter's users write modules, not command lines.
-var moduleWords = config.Words(config.ConfigWords)
+var moduleWords = config.Words(config.ModuleWords)
 
 // scrapeTimeoutHeader is how Prometheus says how long it will wait.
 const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
