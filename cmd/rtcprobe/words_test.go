@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -112,5 +113,38 @@ func TestCLIWordsNameEveryReference(t *testing.T) {
 		if !strings.HasPrefix(w, "--") || !flags[strings.TrimPrefix(w, "--")] {
 			t.Errorf("{option:%s} is %q on the command line: want one of its flags", k, w)
 		}
+	}
+}
+
+// The command line words the libraries' references as its flags: in the
+// list of checks and options, in -h, and in a config error, which is
+// about the file and so names the file's key.
+func TestCLINamesFlags(t *testing.T) {
+	list := rtcprobe(t, "list")
+	help := rtcprobe(t, "-h")
+	for _, tt := range []struct{ out, want string }{
+		{list.stdout, "(--browsers chromium,firefox)"},
+		{list.stdout, "(rtcprobe load, --profile load or --checks load)"},
+		{list.stdout, "up to --calls)"},
+		{help.stderr, "--turn-ipv6=false leaves it out"},
+		{help.stderr, "(with --interval)"},
+	} {
+		if !strings.Contains(tt.out, tt.want) {
+			t.Errorf("output lacks %q:\n%s", tt.want, tt.out)
+		}
+	}
+	for _, out := range []string{list.stdout, help.stderr} {
+		if strings.Contains(out, "{option:") {
+			t.Errorf("a reference is left unworded:\n%s", out)
+		}
+	}
+
+	file := filepath.Join(t.TempDir(), "rtcprobe.yml")
+	if err := os.WriteFile(file, []byte("whip:\n  url: https://u:S3cret@media.example.com/whip\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := rtcprobe(t, "validate", file)
+	if res.code != exitUsage || !strings.Contains(res.stderr, "give the bearer token (whip.token)") || strings.Contains(res.stderr, "--whip-token") {
+		t.Errorf("validate: exit %d, stderr %q; want exit 2 naming whip.token", res.code, res.stderr)
 	}
 }

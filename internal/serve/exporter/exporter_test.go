@@ -630,3 +630,28 @@ func TestModuleAsksForTCP(t *testing.T) {
 		t.Errorf("no diagnosis series:\n%s", body)
 	}
 }
+
+// The exporter words what the checks refer to as its users write it, in
+// a module: a TURN server that wants credentials the module lacks gets
+// advice naming credentials.username, never a command-line flag.
+func TestDebugNamesModuleKeys(t *testing.T) {
+	f := newFixture(t, `modules:
+  nocreds:
+    checks: [turn.udp]
+    allowed_targets: ["127.0.0.1"]
+`, Options{})
+	code, body := f.get(probe("nocreds", "turn:"+f.addr(), "&debug=true"))
+	if code != 200 || !strings.Contains(body, "FAIL turn.udp") {
+		t.Fatalf("%d %s", code, body)
+	}
+	for _, want := range []string{"credentials.username and credentials.password", "(credentials.secret)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the debug output lacks %q:\n%s", want, body)
+		}
+	}
+	for _, not := range []string{"--user", "--password", "--turn-secret", "{option:"} {
+		if strings.Contains(body, not) {
+			t.Errorf("the debug output names %q:\n%s", not, body)
+		}
+	}
+}
