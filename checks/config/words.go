@@ -22,21 +22,31 @@ func RefTo(key, value string) string { return "{option:" + key + "=" + value + "
 
 // inputs are what a run takes besides options (servers' credentials,
 // trust, media server endpoints, the selection), by reference key, with
-// where a config file and a module set them ("" where they cannot: trust
-// is the front end's own, and a module's target comes with each probe).
-var inputs = map[string]struct{ file, module string }{
-	"insecure":    {},
-	"ca":          {},
-	"whip":        {"whip.url", ""},
-	"whep":        {"whep.url", ""},
-	"whip_token":  {"whip.token", ""},
-	"username":    {"servers[].username", "credentials.username"},
-	"password":    {"servers[].credential", "credentials.password"},
-	"turn_secret": {"servers[].secret", "credentials.secret"},
-	"rest_user":   {"servers[].user", "credentials.user"},
-	"turn_ttl":    {"servers[].ttl", "credentials.ttl"},
-	"checks":      {"checks", "checks"},
-	"profile":     {"profile", ""},
+// their command-line flag (without dashes, as Option.Flag) and where a
+// config file and a module set them ("" where they cannot: trust is the
+// front end's own, and a module's target comes with each probe).
+var inputs = map[string]struct{ flag, file, module string }{
+	"insecure":    {"insecure", "", ""},
+	"ca":          {"ca", "", ""},
+	"whip":        {"whip", "whip.url", ""},
+	"whep":        {"whep", "whep.url", ""},
+	"whip_token":  {"whip-token", "whip.token", ""},
+	"username":    {"user", "servers[].username", "credentials.username"},
+	"password":    {"password", "servers[].credential", "credentials.password"},
+	"turn_secret": {"turn-secret", "servers[].secret", "credentials.secret"},
+	"rest_user":   {"user", "servers[].user", "credentials.user"},
+	"turn_ttl":    {"turn-ttl", "servers[].ttl", "credentials.ttl"},
+	"checks":      {"checks", "checks", "checks"},
+	"profile":     {"profile", "profile", ""},
+}
+
+// FlagName is the command-line name of the option or input with that key
+// (without dashes), and whether it is a switch; "" for none.
+func FlagName(key string) (name string, isBool bool) {
+	if o := LookupOption(key); o != nil {
+		return o.Flag, o.Bool
+	}
+	return inputs[key].flag, key == "insecure"
 }
 
 // RefKeys is every key a reference may name.
@@ -59,6 +69,23 @@ func IsInput(key string) bool { _, ok := inputs[key]; return ok }
 // end has none (the option cannot be set there). The zero Words names
 // nothing: what the pre-call page says.
 type Words func(key, value string) string
+
+// FlagWords names options as the command line sets them (and its
+// documentation, the README): "--count", "--checks load",
+// "--turn-ipv6=false". The flags are the tables' (Option.Flag, inputs);
+// the command line's tests hold them to the flags it registers.
+func FlagWords(key, value string) string {
+	name, isBool := FlagName(key)
+	switch {
+	case name == "":
+		return ""
+	case value == "" || isBool && value == "true":
+		return "--" + name
+	case isBool:
+		return "--" + name + "=" + value
+	}
+	return "--" + name + " " + value
+}
 
 // ConfigWords names options as a config file sets them:
 // "options.stun_count", "whip.token", "checks: load".

@@ -109,7 +109,7 @@ func TestLibrariesNameNoFlag(t *testing.T) {
 func TestCLIWordsNameEveryReference(t *testing.T) {
 	flags := cliFlags(t)
 	for _, k := range config.RefKeys() {
-		w := cliWords(k, "")
+		w := config.FlagWords(k, "")
 		if !strings.HasPrefix(w, "--") || !flags[strings.TrimPrefix(w, "--")] {
 			t.Errorf("{option:%s} is %q on the command line: want one of its flags", k, w)
 		}
