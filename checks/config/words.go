@@ -10,15 +10,11 @@ import (
 // Libraries (probes, checks, browser) tell users what to set, but only a
 // front end knows how its users set things: the command line has flags,
 // a config file and an exporter module have keys, the pre-call page has
-// nothing to set. So a library names an option by reference,
-// {option:KEY} or {option:KEY=VALUE}, and each front end words it with
-// its Words. KEY is an options-table key or one of the inputs below.
-
-// Ref is the reference to the option with that key, for a library's text.
-func Ref(key string) string { return "{option:" + key + "}" }
-
-// RefTo is the reference to the option with that key set to value.
-func RefTo(key, value string) string { return "{option:" + key + "=" + value + "}" }
+// nothing to set. So a library's text names an option by reference,
+// {option:KEY} or {option:KEY=VALUE} (written out: probes cannot import
+// this package), and each front end words it with its Words. KEY is an
+// options-table key or one of the inputs below; the command line's tests
+// hold every reference in the sources to a known key.
 
 // inputs are what a run takes besides options (servers' credentials,
 // trust, media server endpoints, the selection), by reference key, with
@@ -60,9 +56,6 @@ func RefKeys() []string {
 	}
 	return keys
 }
-
-// IsInput reports whether key names an input (not an option of the table).
-func IsInput(key string) bool { _, ok := inputs[key]; return ok }
 
 // Words is how one front end names an option: its words for the option
 // with that key, set to value when value is not empty; "" when the front
