@@ -338,13 +338,13 @@ var diagnosisTable = []row{
 	{
 		id: "ws-requires-named-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", header: "Sec-Websocket-Protocol"},
 		cause:  "the server requires subprotocol {protocol}: it refused the Upgrade ({reason}{headers}; {note}) with that header",
-		advice: "offer it ({option:ws_protocol={protocol}}) in Sec-WebSocket-Protocol, as the application's client does",
+		advice: "offer {protocol} in Sec-WebSocket-Protocol ({option:ws_protocol}), as the application's client does",
 		refs:   []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)"},
 	},
 	{
 		id: "ws-requires-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{400, 403, 406, 409, 422, 426}, says: "protocol", saysNot: "version"},
 		cause:  "the server requires a subprotocol: it refused the Upgrade ({reason}{headers}; {note}) naming one",
-		advice: "offer the one it names ({option:ws_protocol}) in Sec-WebSocket-Protocol, as the application's client does",
+		advice: "offer the one it names in Sec-WebSocket-Protocol ({option:ws_protocol}), as the application's client does",
 		refs:   []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)", "WebSocket-Node: request.reject(status, reason) sends X-WebSocket-Reject-Reason"},
 	},
 	{
@@ -493,7 +493,7 @@ var diagnosisTable = []row{
 	{
 		id: "ws-subprotocol-not-offered", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "HTTP Upgrade", header: "Sec-Websocket-Protocol"},
 		cause:  "{note}",
-		advice: "offer it ({option:ws_protocol={protocol}}) if the application speaks it; otherwise the server's configuration is wrong",
+		advice: "offer {protocol} ({option:ws_protocol}) if the application speaks it; otherwise the server's configuration is wrong",
 		refs:   []string{"RFC 6455 §4.1 (the client must fail the connection)"},
 	},
 	{

@@ -237,7 +237,7 @@ func interopAdvice(r Result, m probes.Measurement) string {
 	case broken("dc_lost"):
 		return "Data channel messages were lost between the browsers: SCTP over DTLS is being disrupted."
 	case broken("concealed_pct"), broken("packets_lost"), broken("incomplete_frames"), broken("seq_gaps"):
-		return "config.Media was lost or late on loopback: the machine is overloaded: run fewer checks at once ({option:concurrency})."
+		return "config.Media was lost or late on loopback: the machine is overloaded; run fewer checks at once ({option:concurrency})."
 	}
 	return ""
 }
