@@ -42,6 +42,8 @@ var notOurs = map[string]string{
 	"browser/find.go:--version":        "the browser's own --version",
 	"browser/firefox.go:--profile":     "Firefox's --profile",
 	"checks/diagnosis_table.go:--user": "coturn's --user, in a reference to its README",
+	"internal/coturn/coturn.go:--db":   "turnserver's --db, for the test server",
+	"internal/coturn/coturn.go:--user": "turnserver's --user, for the test server",
 }
 
 // Libraries name options by reference ({option:KEY}) and front ends word
@@ -87,7 +89,7 @@ func TestLibrariesNameNoFlag(t *testing.T) {
 			}
 			for _, m := range dash.FindAllStringSubmatch(s, -1) {
 				if _, ok := notOurs[rel+":--"+m[2]]; flags[m[2]] && !ok {
-					t.Errorf("%s: %q names the CLI's --%s: refer to the option (config.Ref) and let the front end word it", fset.Position(lit.Pos()), s, m[2])
+					t.Errorf("%s: %q names the CLI's --%s: refer to the option ({option:KEY}) and let the front end word it", fset.Position(lit.Pos()), s, m[2])
 				}
 			}
 			for _, m := range ref.FindAllStringSubmatch(s, -1) {
