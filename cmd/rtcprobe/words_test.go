@@ -124,18 +124,21 @@ func TestCLIWordsNameEveryReference(t *testing.T) {
 func TestCLINamesFlags(t *testing.T) {
 	list := rtcprobe(t, "list")
 	help := rtcprobe(t, "-h")
+	nothing := rtcprobe(t, "--checks", "whip.publish,interop.call")
 	for _, tt := range []struct{ out, want string }{
 		{list.stdout, "(--browsers chromium,firefox)"},
 		{list.stdout, "(rtcprobe load, --profile load or --checks load)"},
 		{list.stdout, "up to --calls)"},
 		{help.stderr, "--turn-ipv6=false leaves it out"},
 		{help.stderr, "(with --interval)"},
+		{nothing.stderr, "whip.publish needs a WHIP URL (--whip)"},
+		{nothing.stderr, "interop.call needs two browsers (--browsers chromium,firefox)"},
 	} {
 		if !strings.Contains(tt.out, tt.want) {
 			t.Errorf("output lacks %q:\n%s", tt.want, tt.out)
 		}
 	}
-	for _, out := range []string{list.stdout, help.stderr} {
+	for _, out := range []string{list.stdout, help.stderr, nothing.stderr} {
 		if strings.Contains(out, "{option:") {
 			t.Errorf("a reference is left unworded:\n%s", out)
 		}
