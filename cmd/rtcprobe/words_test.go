@@ -17,7 +17,7 @@ import (
 )
 
 // cliFlags is every flag name the built binary's usages show: the run's
-// and serve's.
+// (firewall and load take the same), serve's, list's and validate's.
 func cliFlags(t *testing.T) map[string]bool {
 	t.Helper()
 	flags := map[string]bool{}
@@ -36,14 +36,14 @@ func cliFlags(t *testing.T) map[string]bool {
 	return flags
 }
 
-// notOurs are string literals outside cmd/ that name a flag of the CLI's
-// but mean another program's switch.
+// notOurs are the string literals outside cmd/ (by file and literal)
+// that name a flag of the CLI's but mean another program's switch.
 var notOurs = map[string]string{
-	"browser/find.go:--version":        "the browser's own --version",
-	"browser/firefox.go:--profile":     "Firefox's --profile",
-	"checks/diagnosis_table.go:--user": "coturn's --user, in a reference to its README",
-	"internal/coturn/coturn.go:--db":   "turnserver's --db, for the test server",
-	"internal/coturn/coturn.go:--user": "turnserver's --user, for the test server",
+	"browser/find.go:--version":                                           "the browser's own --version",
+	"browser/firefox.go:--profile":                                        "Firefox's --profile",
+	"checks/diagnosis_table.go:coturn README.turnserver: --realm, --user": "coturn's --user, in a reference to its README",
+	"internal/coturn/coturn.go:--db=":                                     "turnserver's --db, for the test server",
+	"internal/coturn/coturn.go:--user=":                                   "turnserver's --user, for the test server",
 }
 
 // Libraries name options by reference ({option:KEY}) and front ends word
@@ -88,7 +88,7 @@ func TestLibrariesNameNoFlag(t *testing.T) {
 				return true
 			}
 			for _, m := range dash.FindAllStringSubmatch(s, -1) {
-				if _, ok := notOurs[rel+":--"+m[2]]; flags[m[2]] && !ok {
+				if _, ok := notOurs[rel+":"+s]; flags[m[2]] && !ok {
 					t.Errorf("%s: %q names the CLI's --%s: refer to the option ({option:KEY}) and let the front end word it", fset.Position(lit.Pos()), s, m[2])
 				}
 			}
