@@ -32,10 +32,10 @@ var candidateNames = map[Engine][]string{
 }
 
 // InstallHint tells a user how to get a browser the checks can drive.
-const InstallHint = "install Chromium (Debian/Ubuntu: apt-get install chromium) or Google Chrome, or point --browser / " + EnvBrowser + " at it"
+const InstallHint = "install Chromium (Debian/Ubuntu: apt-get install chromium) or Google Chrome, or point {option:browser} or " + EnvBrowser + " at it"
 
 // FirefoxInstallHint is InstallHint for Firefox.
-const FirefoxInstallHint = "install Firefox (Debian/Ubuntu: apt-get install firefox-esr), or point --browser at it"
+const FirefoxInstallHint = "install Firefox (Debian/Ubuntu: apt-get install firefox-esr), or point {option:browser} at it"
 
 // HintFor is the install hint for an engine.
 func HintFor(e Engine) string {

@@ -51,7 +51,7 @@ func checksMarkdown() string {
 		} else {
 			prev, prevID = metrics, c.ID
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.ID, mdCell(c.Description), mdCell(shown))
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.ID, mdCell(docWords.Say(c.Description)), mdCell(shown))
 	}
 	return b.String()
 }

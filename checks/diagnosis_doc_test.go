@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's diagnosis table")
@@ -55,12 +57,18 @@ func diagnosisMarkdown() string {
 		if cause == "" {
 			cause = "*cannot tell:* " + strings.Join(r.candidates, "; *or* ")
 		}
+		cause = docWords.Say(cause)
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.id, fam, mdCell(r.when.describe()), mdCell(cause), mdCell(strings.Join(r.refs, "; ")))
 	}
 	return b.String()
 }
 
 func mdCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// docWords names options in the README's tables as the command line
+// does: the README leads with it, and its options table gives each
+// flag's config key.
+var docWords = config.Words(config.FlagWords)
 
 // describe says what a match asks, in words.
 func (m match) describe() string {

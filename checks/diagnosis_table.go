@@ -156,7 +156,7 @@ var diagnosisTable = []row{
 		id: "stun-401-rest", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{401}, note: "TURN REST secret"},
 		candidates: []string{"the REST secret is not the server's (coturn: static-auth-secret)",
 			"the server keeps no REST secret{realm}: it has one for another realm, or takes static users only (coturn: use-auth-secret)",
-			"the server's clock is past the credential's expiry (the first part of the username: this machine's clock, the server's, or --turn-ttl)"},
+			"the server's clock is past the credential's expiry (the first part of the username: this machine's clock, the server's, or the lifetime asked for ({option:turn_ttl}))"},
 		tellApart: "look for the user in the server's log (coturn logs the refused user and why), and compare the expiry in the username with the server's clock (date +%s)",
 		advice:    "check the REST secret, the realm it is kept for, and both clocks",
 		refs:      []string{"RFC 8489 §9.2.4 (long-term credentials)", "draft-uberti-behave-turn-rest-00 §2.2", "coturn README.turnserver: --use-auth-secret, --static-auth-secret"},
@@ -171,7 +171,7 @@ var diagnosisTable = []row{
 	{
 		id: "stun-401", families: stunFamily, when: match{outcome: probes.OutcomeErrorResponse, codes: []int{401}},
 		cause:  "the server wants credentials{realm}: the username or password is missing",
-		advice: "give them (--user and --password, or a TURN REST secret) for this server",
+		advice: "give them for this server: {option:username} and {option:password}, or a TURN REST secret ({option:turn_secret})",
 		refs:   []string{"RFC 8489 §9.2.4"},
 	},
 	{
@@ -316,7 +316,7 @@ var diagnosisTable = []row{
 	{
 		id: "tls-certificate", when: match{outcome: probes.OutcomeTLSAlert, note: "certificate"},
 		cause:  "the server's certificate did not verify ({note})",
-		advice: "check that the certificate matches the host name in the URI and is signed by a trusted CA (give the private CA's certificate with --ca, or skip verification while testing)",
+		advice: "check that the certificate matches the host name in the URI and is signed by a trusted CA (give the private CA's certificate ({option:ca}), or skip verification while testing ({option:insecure}))",
 		refs:   []string{"RFC 5280 §6", "RFC 6125 §6"},
 	},
 	{
@@ -338,13 +338,13 @@ var diagnosisTable = []row{
 	{
 		id: "ws-requires-named-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", header: "Sec-Websocket-Protocol"},
 		cause:  "the server requires subprotocol {protocol}: it refused the Upgrade ({reason}{headers}; {note}) with that header",
-		advice: "offer it with --ws-protocol {protocol} (Sec-WebSocket-Protocol), as the application's client does",
+		advice: "offer {protocol} in Sec-WebSocket-Protocol ({option:ws_protocol}), as the application's client does",
 		refs:   []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)"},
 	},
 	{
 		id: "ws-requires-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{400, 403, 406, 409, 422, 426}, says: "protocol", saysNot: "version"},
 		cause:  "the server requires a subprotocol: it refused the Upgrade ({reason}{headers}; {note}) naming one",
-		advice: "offer the one it names with --ws-protocol NAME (Sec-WebSocket-Protocol), as the application's client does",
+		advice: "offer the one it names in Sec-WebSocket-Protocol ({option:ws_protocol}), as the application's client does",
 		refs:   []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)", "WebSocket-Node: request.reject(status, reason) sends X-WebSocket-Reject-Reason"},
 	},
 	{
@@ -369,7 +369,7 @@ var diagnosisTable = []row{
 	{
 		id: "ws-426", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{426}},
 		cause:  "the server wants another WebSocket version or subprotocol: it answered {reason}{headers}",
-		advice: "use the version or subprotocol it names (--ws-protocol for a subprotocol)",
+		advice: "use the version or subprotocol it names (a subprotocol: {option:ws_protocol})",
 		refs:   []string{"RFC 6455 §4.2.2, §4.4", "RFC 9110 §15.5.22"},
 	},
 	{
@@ -394,7 +394,7 @@ var diagnosisTable = []row{
 		id: "ws-500-no-subprotocol", families: wsFamily, when: match{outcome: probes.OutcomeErrorResponse, step: "HTTP Upgrade", codes: []int{500, 501}, note: "offered no subprotocol"},
 		candidates: []string{"a fault in the server ({reason}{headers})",
 			"a server that requires a subprotocol and fails without one (WebSocket-Node answers 500 when the application accepts a subprotocol the client did not offer)"},
-		tellApart: "retry with --ws-protocol and the subprotocol the server's documentation names, and read the server's log",
+		tellApart: "retry offering the subprotocol the server's documentation names ({option:ws_protocol}), and read the server's log",
 		refs:      []string{"RFC 9110 §15.6.1", "WebSocket-Node: WebSocketRequest.accept rejects with 500 a protocol that was not requested"},
 	},
 	{
@@ -429,7 +429,7 @@ var diagnosisTable = []row{
 		id: "ws-closed-http-no-subprotocol", families: wsFamily, when: match{outcomes: hungUp, step: "HTTP Upgrade", note: "offered no subprotocol", followUp: &match{outcomes: httpAnswered}},
 		candidates: []string{"a server that does not speak WebSocket here (the path answers plain HTTP {followup} but closed the Upgrade), or a proxy on the way that does not pass Upgrade",
 			"a WebSocket server that requires a subprotocol and drops Upgrades without one (libwebsockets servers such as Janus: janus-protocol)"},
-		tellApart: "retry with --ws-protocol and the subprotocol the server's documentation names",
+		tellApart: "retry offering the subprotocol the server's documentation names ({option:ws_protocol})",
 		refs:      []string{"RFC 6455 §4.1, §4.2.2 (Sec-WebSocket-Protocol)", "Janus WebSocket API: subprotocol janus-protocol"},
 	},
 	{
@@ -487,13 +487,13 @@ var diagnosisTable = []row{
 	{
 		id: "ws-subprotocol-none-chosen", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "HTTP Upgrade", note: "without choosing"},
 		cause:  "{note}: browsers fail such a connection",
-		advice: "offer a subprotocol the server speaks (--ws-protocol), or none if it uses no subprotocol",
+		advice: "offer a subprotocol the server speaks ({option:ws_protocol}), or none if it uses no subprotocol",
 		refs:   []string{"WHATWG Fetch, establish a WebSocket connection (a requested subprotocol must be answered)"},
 	},
 	{
 		id: "ws-subprotocol-not-offered", families: wsFamily, when: match{outcome: probes.OutcomeNotProtocol, step: "HTTP Upgrade", header: "Sec-Websocket-Protocol"},
 		cause:  "{note}",
-		advice: "offer it with --ws-protocol {protocol} if the application speaks it; otherwise the server's configuration is wrong",
+		advice: "offer {protocol} ({option:ws_protocol}) if the application speaks it; otherwise the server's configuration is wrong",
 		refs:   []string{"RFC 6455 §4.1 (the client must fail the connection)"},
 	},
 	{

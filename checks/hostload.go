@@ -55,5 +55,5 @@ func judgeHostLoad(r *Result, m probes.Measurement) {
 	r.Evidence = append(r.Evidence, probes.Evidence{Name: "host_cpu", Value: m.Host.String()})
 	r.Advice = "This machine's CPUs were saturated while the check ran (" + m.Host.String() + "): the times, frame rates and counts " +
 		"measured are partly this machine's own delays, so they tell nothing about the network or the browser. " +
-		"Run again on a quiet machine, or with fewer checks at once (--concurrency)."
+		"Run again on a quiet machine, or with fewer checks at once ({option:concurrency})."
 }

@@ -74,12 +74,12 @@ func interopChecks() []*Check {
 	return []*Check{
 		{
 			ID: "interop.call", Title: "Browser ↔ browser call",
-			Description: "A real call between two browsers of the run (--browsers chromium,firefox), signaled through rtcprobe: camera and microphone both ways, data channel echo; once with all candidates and once relay-only per TURN server and transport.",
+			Description: "A real call between two browsers of the run ({option:browsers=chromium,firefox}), signaled through rtcprobe: camera and microphone both ways, data channel echo; once with all candidates and once relay-only per TURN server and transport.",
 			Metrics: []string{"connected_ms", "gathered_ms", "answered_ms", "offerer_frames_decoded", "answerer_frames_decoded", "offerer_audio_packets", "answerer_audio_packets",
 				"dc_rtt_median_ms", "dc_lost", "relayed", "dc_sent"},
 			Sometimes: map[string]string{"relayed": "relay-only calls"},
 			Timeout:   interopTimeout, TimeoutFor: interopTimeoutFor, Thresholds: interopCallThresholds, Subjects: interopCallSubjects,
-			Needs: "two browsers (--browsers chromium,firefox)", OptIn: true,
+			Needs: "two browsers ({option:browsers=chromium,firefox})", OptIn: true,
 			// Alone, after the codec matrix: its connection time is judged,
 			// and calls at once on a small machine would measure each other.
 			Exclusive: true,
@@ -237,7 +237,7 @@ func interopAdvice(r Result, m probes.Measurement) string {
 	case broken("dc_lost"):
 		return "Data channel messages were lost between the browsers: SCTP over DTLS is being disrupted."
 	case broken("concealed_pct"), broken("packets_lost"), broken("incomplete_frames"), broken("seq_gaps"):
-		return "Media was lost or late on loopback: the machine is overloaded (run fewer checks at once with --concurrency)."
+		return "Media was lost or late on loopback: the machine is overloaded; run fewer checks at once ({option:concurrency})."
 	}
 	return ""
 }

@@ -25,7 +25,7 @@ func loadChecks() []*Check {
 		Description: "Runs concurrent relayed calls through each turn:/turns: server (two allocations a call, RTP-sized packets both ways at real pace) " +
 			"for the load duration: allocation latency, per-call loss and jitter, relayed packets per second and rtcprobe's own CPU. With load_ramp, " +
 			"rising call counts find the most calls the server carries within the thresholds (calls_held). Runs only when asked for " +
-			"(rtcprobe load, --profile load or --checks load), alone, and only against the servers given.",
+			"(rtcprobe load, {option:profile=load} or {option:checks=load}), alone, and only against the servers given.",
 		Metrics: []string{"calls_held", "loss_pct", "alloc_success_pct", "calls", "calls_ok", "loss_p50_pct", "loss_p95_pct", "loss_max_pct",
 			"jitter_p50_ms", "jitter_p95_ms", "jitter_max_ms", "alloc_p50_ms", "alloc_p95_ms", "alloc_p99_ms", "relayed_pps",
 			"packets_sent", "packets_received", "generator_cpu_pct", "cores"},

@@ -82,7 +82,7 @@ func mediaServerChecks() []*Check {
 				return probes.WHIPPublish(ctx, cfg(s, p))
 			},
 			Advice: mediaServerAdvice,
-			Needs:  "a WHIP URL (--whip or whip: in the config)",
+			Needs:  "a WHIP URL ({option:whip})",
 		},
 		{
 			ID:    "whep.play",
@@ -111,7 +111,7 @@ func mediaServerChecks() []*Check {
 				return probes.WHEPPlay(ctx, cfg(s, p))
 			},
 			Advice: mediaServerAdvice,
-			Needs:  "a WHEP URL (--whep or whep: in the config)",
+			Needs:  "a WHEP URL ({option:whep})",
 		},
 		{
 			ID:    "whip.loopback",
@@ -238,7 +238,7 @@ func mediaServerAdvice(r Result, m probes.Measurement) string {
 	)
 	switch {
 	case errors.As(m.Err, &he) && errors.Is(he, probes.ErrUnauthorized):
-		return fmt.Sprintf("The %s server refused the bearer token: give the right one with --whip-token (or token: in the config); tokens are often per stream.", he.Proto)
+		return fmt.Sprintf("The %s server refused the bearer token: give the right one ({option:whip_token}); tokens are often per stream.", he.Proto)
 	case errors.As(m.Err, &he) && he.Stage == probes.StagePost && he.Code == 0:
 		return fmt.Sprintf("The %s endpoint did not answer the offer: check the URL and that the server runs; a server that accepts the connection but never answers is overloaded or stuck.", he.Proto)
 	case errors.As(m.Err, &he) && he.Stage == probes.StagePost && he.Code == 404:

@@ -111,10 +111,10 @@ func TestSignalingDiagnosis(t *testing.T) {
 		}, []string{"wants credentials", `WWW-Authenticate: "Bearer realm=\"signal\""`}},
 		{"requires a named subprotocol", func(c net.Conn, _ bool, _ string) {
 			fmt.Fprint(c, "HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Protocol: mqtt\r\nContent-Length: 0\r\n\r\n")
-		}, []string{"requires subprotocol mqtt", "--ws-protocol mqtt"}},
+		}, []string{"requires subprotocol mqtt", "mqtt in Sec-WebSocket-Protocol ({option:ws_protocol})"}},
 		{"500, no subprotocol offered", func(c net.Conn, _ bool, _ string) {
 			fmt.Fprint(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
-		}, []string{"Cannot tell from here", "requires a subprotocol", "--ws-protocol"}},
+		}, []string{"Cannot tell from here", "requires a subprotocol", "{option:ws_protocol}"}},
 		{"HTTP after the 101", func(c net.Conn, _ bool, key string) {
 			accept(c, key)
 			fmt.Fprint(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 28\r\n\r\nUnsupported protocol version")

@@ -189,7 +189,7 @@ func secondAllocationAdvice(r Result, held float64) string {
 	return fmt.Sprintf("The server granted one relay but refused a second (486 %s) while rtcprobe held %s for this user. "+
 		"Cannot tell from here: this user may hold only %s allocation(s) (coturn: user-quota); or the server's total quota is reached, whoever the user (coturn: total-quota); "+
 		"or allocations released moments before, by an earlier run or another client, are still counted (coturn frees one about a second after its release). "+
-		"To tell them apart, run again in a few seconds, then with another username (with --turn-secret: --user another): refused for every user means total-quota, for this user only user-quota. %s",
+		"To tell them apart, run again in a few seconds, then with another username ({option:username=another} or, with a TURN REST secret, {option:rest_user=another}): refused for every user means total-quota, for this user only user-quota. %s",
 		cmp.Or(reason, "without a reason phrase"), FormatNumber(held), FormatNumber(held), why)
 }
 

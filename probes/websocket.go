@@ -228,7 +228,7 @@ func wsOpen(ctx context.Context, m *Measurement, cfg WebSocketConfig, u *url.URL
 	}
 	chain := "verified"
 	if tcfg.InsecureSkipVerify {
-		chain = "not verified (--insecure)"
+		chain = "not verified ({option:insecure})"
 	}
 	m.AddEvidence("tls", fmt.Sprintf("%s, chain %s", tls.VersionName(st.Version), chain))
 	return tc, nil

@@ -52,7 +52,7 @@ func (e Endpoint) Name() string {
 // never quote query values or userinfo.
 func ParseEndpoint(raw string) (*url.URL, error) {
 	return parseURL(raw, "want an http:// or https:// URL",
-		"credentials in the URL are not allowed: give the bearer token with --whip-token or the config's token", "http", "https")
+		"credentials in the URL are not allowed: give the bearer token ({option:whip_token})", "http", "https")
 }
 
 // Stages of a WHIP/WHEP session, named in errors.

@@ -203,7 +203,9 @@ type staticEntry struct {
 }
 
 func (p *configParser) errorf(n *yaml.Node, field, format string, args ...any) {
-	e := &Error{File: p.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	// What the parsers say ("give the bearer token ({option:whip_token})")
+	// is said in the file's words.
+	e := &Error{File: p.file, Field: field, Msg: Words(ConfigWords).Say(fmt.Sprintf(format, args...))}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}

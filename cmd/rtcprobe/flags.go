@@ -70,7 +70,7 @@ func registerOptions(fs *flag.FlagSet, layer *config.Layer, bad *error) {
 			*layer = append(*layer, config.Assignment{Option: o, Text: text, Source: "flag"})
 			return nil
 		}
-		help := o.Help
+		help := say(o.Help)
 		if o.Default != "" && !o.Bool {
 			help += fmt.Sprintf(" (default %s)", o.Default)
 		}

@@ -22,8 +22,10 @@ func TestBadInputNamesThePartNotTheSecret(t *testing.T) {
 		{[]string{"--signaling", "wss://h/signal?token=S3cret#S3cret"}, `"wss://h/signal?token=…#…": a WebSocket URL has no #fragment`},
 		{[]string{"--proxy", "http://u:S3cret@127.0.0.1:99999"}, `invalid --proxy: port must be 1-65535`},
 		{[]string{"--ports", "3478,,443"}, `invalid --ports "3478,,443": empty entry`},
-		{[]string{"--simulate", ""}, `empty --simulate`},
-		{[]string{"--simulate", "loss=NaN"}, `invalid --simulate part "loss=NaN": loss must be between 0% and 100%`},
+		{[]string{"--simulate", ""}, `invalid --simulate "": empty (want e.g.`},
+		{[]string{"--simulate", "loss=NaN"}, `invalid --simulate "loss=NaN": invalid part "loss=NaN": loss must be between 0% and 100%`},
+		// The library refers to the token; the command line names its flag.
+		{[]string{"--whip", "https://u:S3cret@h/whip"}, `give the bearer token (--whip-token)`},
 	}
 	for _, tt := range tests {
 		res := rtcprobe(t, tt.args...)

@@ -115,7 +115,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, rs *eng
 		}
 		b.WriteString("\n")
 		if c.Description != "" {
-			fmt.Fprintf(&b, "    %s\n", c.Description)
+			fmt.Fprintf(&b, "    %s\n", say(c.Description))
 		}
 		if len(c.Metrics) > 0 {
 			fmt.Fprintf(&b, "    metrics:    %s\n", c.MetricsText(func(name string) string { return name }))
@@ -150,7 +150,7 @@ func writeList(w io.Writer, catalog []*checks.Check, cfg *config.Config, rs *eng
 		if o.Flag != "" {
 			flag = "--" + o.Flag
 		}
-		fmt.Fprintf(&b, "    %-26s %-18s %-6s %s\n", o.ConfigPath(), flag, o.Default, o.Help)
+		fmt.Fprintf(&b, "    %-26s %-18s %-6s %s\n", o.ConfigPath(), flag, o.Default, say(o.Help))
 	}
 	_, _ = io.WriteString(w, b.String())
 }
@@ -210,7 +210,7 @@ func validateCommand(args []string, stdout, stderr io.Writer) int {
 		m := cfg.Modules[name]
 		mr, err := engine.Resolve(engine.Input{Catalog: catalog, Module: m})
 		if err != nil {
-			fmt.Fprintf(stderr, "rtcprobe: %s: modules.%s: %v\n", m.Where, name, err)
+			fmt.Fprintf(stderr, "rtcprobe: %s: modules.%s: %s\n", m.Where, name, config.Words(config.ModuleWords).Say(err.Error()))
 			return exitUsage
 		}
 		fmt.Fprintf(stdout, "    module %s: %s, %s\n", name, plural(len(mr.Checks), "check"), plural(len(m.AllowedTargets), "allowed target rule"))

@@ -191,7 +191,7 @@ func optionsMarkdown() string {
 		if o.Default != "" && !(o.Bool && o.Default == "false") {
 			def = "`" + o.Default + "`"
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", flag, o.ConfigPath(), def, strings.ReplaceAll(o.Help, "|", `\|`))
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", flag, o.ConfigPath(), def, strings.ReplaceAll(say(o.Help), "|", `\|`))
 	}
 	return b.String()
 }

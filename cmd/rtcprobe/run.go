@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		fmt.Fprintf(stderr, "rtcprobe: %s\n", sayErr(err))
 		return exitUsage
 	}
 	if c.version {
@@ -47,12 +47,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	in, err := c.input()
 	if err != nil {
-		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		fmt.Fprintf(stderr, "rtcprobe: %s\n", sayErr(err))
 		return exitUsage
 	}
 	r, err := engine.Prepare(in)
 	if err != nil {
-		fmt.Fprintf(stderr, "rtcprobe: %v\n", flagError(err))
+		fmt.Fprintf(stderr, "rtcprobe: %s\n", sayErr(flagError(err)))
 		var se *engine.StartError
 		if errors.As(err, &se) {
 			return exitInternal
@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // names the bad flag or argument.
 func (c *cli) input() (engine.Input, error) {
 	catalog := checks.Catalog()
-	in := engine.Input{Catalog: catalog, Profile: c.profile, Options: c.options, Version: version, ConfigPath: c.configPath}
+	in := engine.Input{Catalog: catalog, Profile: c.profile, Options: c.options, Version: version, ConfigPath: c.configPath, Words: cliWords}
 	var err error
 	if c.configPath != "" {
 		if in.Config, err = loadConfig(c.configPath, catalog); err != nil {

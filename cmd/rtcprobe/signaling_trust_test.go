@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,10 +42,13 @@ func TestSignalingOnlyRunKeepsTheUsersTrust(t *testing.T) {
 		args []string
 		code int
 		want string
+		// tls is the evidence of the TLS step: the library refers to
+		// the option, the command line names its flag.
+		tls string
 	}{
-		{"the system's roots", nil, exitFail, "certificate"},
-		{"--ca", []string{"--ca", caFile}, exitOK, ""},
-		{"--insecure", []string{"--insecure"}, exitOK, ""},
+		{"the system's roots", nil, exitFail, "certificate", ""},
+		{"--ca", []string{"--ca", caFile}, exitOK, "", "chain verified"},
+		{"--insecure", []string{"--insecure"}, exitOK, "", "chain not verified (--insecure)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := rtcprobe(t, append([]string{"--checks", "signaling", "--signaling", url, "--json", "-"}, tc.args...)...)
@@ -52,6 +56,7 @@ func TestSignalingOnlyRunKeepsTheUsersTrust(t *testing.T) {
 				Servers []string `json:"servers"`
 				Checks  []struct {
 					ID, Status, Error string
+					Evidence          []struct{ Name, Value string }
 				} `json:"checks"`
 			}
 			if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
@@ -59,6 +64,11 @@ func TestSignalingOnlyRunKeepsTheUsersTrust(t *testing.T) {
 			}
 			if res.code != tc.code || len(rep.Checks) != 1 || !strings.Contains(rep.Checks[0].Error, tc.want) {
 				t.Errorf("exit %d (want %d), checks %+v, want one signaling row whose error names %q", res.code, tc.code, rep.Checks, tc.want)
+			}
+			if tc.tls != "" && len(rep.Checks) == 1 && !slices.ContainsFunc(rep.Checks[0].Evidence, func(e struct{ Name, Value string }) bool {
+				return e.Name == "tls" && strings.HasSuffix(e.Value, tc.tls)
+			}) {
+				t.Errorf("evidence %+v: want tls ending %q", rep.Checks[0].Evidence, tc.tls)
 			}
 			if len(rep.Servers) != 0 {
 				t.Errorf("servers %q: a signaling-only run probes no STUN/TURN server", rep.Servers)

@@ -183,7 +183,7 @@ func TestTURNOverTLSWithCAFile(t *testing.T) {
 	}{
 		{"trusted with --ca", []string{"--ca", caFile}, exitOK, "turn.tls"},
 		{"--insecure", []string{"--insecure"}, exitOK, "turn.tls"},
-		{"untrusted", nil, exitFail, "private CA"},
+		{"untrusted", nil, exitFail, "private CA's certificate (--ca)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

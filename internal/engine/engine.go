@@ -74,6 +74,10 @@ type Input struct {
 	// the pre-call page) and judged with Run.Judge, so nothing is started:
 	// no browser, no embedded server of the run's own.
 	External bool
+	// Words is how the front end names options the results refer to
+	// ({option:KEY}): flags on the command line, keys in a module; nil on
+	// the pre-call page, whose users set nothing.
+	Words config.Words
 	// Embedded is an embedded server the front end keeps running: a run
 	// with nothing named to probe probes it instead of starting its own,
 	// every run trusts its certificate, and Close leaves it running.
@@ -357,7 +361,14 @@ func (r *Run) Execute(ctx context.Context, onResult func(checks.Result)) report.
 	// Each execution measures afresh.
 	plan.Memo = checks.NewMemo(checks.CallSlots())
 	started := time.Now()
-	results := checks.Run(ctx, plan, onResult)
+	say := onResult
+	if onResult != nil {
+		say = func(res checks.Result) {
+			r.in.Words.Result(&res)
+			onResult(res)
+		}
+	}
+	results := checks.Run(ctx, plan, say)
 	rep := r.report(results, now, time.Since(started), r.environment(results))
 	rep.Interrupted = errors.Is(ctx.Err(), context.Canceled)
 	return rep
@@ -375,6 +386,9 @@ func (r *Run) Judge(ms []checks.Measured, started time.Time, took time.Duration,
 }
 
 func (r *Run) report(results []result.Result, started time.Time, took time.Duration, env report.Environment) report.Report {
+	for i := range results {
+		r.in.Words.Result(&results[i])
+	}
 	rep := report.Report{
 		Version:     r.in.Version,
 		StartedAt:   started,

@@ -55,18 +55,18 @@ const (
 	maxDelay = 10 * time.Second
 )
 
-// ParseSpec parses a --simulate value. Errors name the bad part.
+// ParseSpec parses a simulated network's spec. Errors name the bad part.
 func ParseSpec(s string) (Spec, error) {
 	spec := Spec{NAT: [2]NAT{NATNone, NATNone}, TURN: true, Seed: 1}
 	if strings.TrimSpace(s) == "" {
-		return Spec{}, fmt.Errorf("empty --simulate (want e.g. \"delay=40ms,loss=3%%,nat=symmetric\")")
+		return Spec{}, fmt.Errorf("empty (want e.g. \"delay=40ms,loss=3%%,nat=symmetric\")")
 	}
 	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		key, val, ok := strings.Cut(part, "=")
 		bad := func(why string, args ...any) (Spec, error) {
-			return Spec{}, fmt.Errorf("invalid --simulate part %q: %s", part, fmt.Sprintf(why, args...))
+			return Spec{}, fmt.Errorf("invalid part %q: %s", part, fmt.Sprintf(why, args...))
 		}
 		if !ok || val == "" {
 			return bad("want key=value")

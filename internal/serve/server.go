@@ -137,7 +137,7 @@ func (s *Server) registerMetrics() {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.reloadOK, s.reloadTime, build,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rtcprobe_http_connections_open",
-			Help: "Connections open to the server (at most --max-connections)."},
+			Help: "Connections open to the server (at most the connection limit)."},
 			conns(func(open int, _, _ int64) float64 { return float64(open) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rtcprobe_http_connections_refused_total",
 			Help: "Connections closed at once: over their address's share, or at the cap with every connection serving a request."},
@@ -209,7 +209,7 @@ func (s *Server) Listen() error {
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() && !s.web.Load().hasUsers() {
 		// Prometheus exporters are open by default; on an address others
 		// reach, the operator should know.
-		s.log.Warn("the operator routes (/metrics, /probe, /status, /-/reload) answer anyone who reaches this address: set basic_auth_users in --web-config",
+		s.log.Warn("the operator routes (/metrics, /probe, /status, /-/reload) answer anyone who reaches this address: set basic_auth_users in the web config",
 			"address", a.String())
 	}
 	cl := newConnLimiter(ln, s.limits.MaxConns, max(4, s.limits.MaxConns/16))

@@ -630,3 +630,36 @@ func TestModuleAsksForTCP(t *testing.T) {
 		t.Errorf("no diagnosis series:\n%s", body)
 	}
 }
+
+// The exporter words what the checks refer to as its users write it, in
+// a module: a TURN server that wants credentials the module lacks gets
+// advice naming credentials.username, never a command-line flag, and a
+// module whose checks cannot run is told the option by its key.
+func TestDebugNamesModuleKeys(t *testing.T) {
+	f := newFixture(t, `modules:
+  nocreds:
+    checks: [turn.udp]
+    allowed_targets: ["127.0.0.1"]
+  interop:
+    checks: [interop.call]
+    allowed_targets: ["127.0.0.1"]
+`, Options{})
+	// A module error names the module's key too.
+	if code, body := f.get(probe("interop", "turn:"+f.addr())); code != 400 || !strings.Contains(body, "needs two browsers (options.browsers: chromium,firefox)") {
+		t.Errorf("interop module: %d %s; want 400 naming options.browsers", code, body)
+	}
+	code, body := f.get(probe("nocreds", "turn:"+f.addr(), "&debug=true"))
+	if code != 200 || !strings.Contains(body, "FAIL turn.udp") {
+		t.Fatalf("%d %s", code, body)
+	}
+	for _, want := range []string{"credentials.username and credentials.password", "(credentials.secret)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the debug output lacks %q:\n%s", want, body)
+		}
+	}
+	for _, not := range []string{"--user", "--password", "--turn-secret", "{option:"} {
+		if strings.Contains(body, not) {
+			t.Errorf("the debug output names %q:\n%s", not, body)
+		}
+	}
+}

@@ -19,6 +19,10 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
+// moduleWords names options as a module sets them (options.stun_count):
+// the exporter's users write modules, not command lines.
+var moduleWords = config.Words(config.ModuleWords)
+
 // scrapeTimeoutHeader is how Prometheus says how long it will wait.
 const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 
@@ -67,7 +71,8 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	defer m.slots.release()
 
-	in := engine.Input{Catalog: e.opt.Catalog, Module: m.Module, Embedded: e.opt.Embedded, TLS: e.opt.TLS, Version: e.opt.Version}
+	in := engine.Input{Catalog: e.opt.Catalog, Module: m.Module, Embedded: e.opt.Embedded, TLS: e.opt.TLS, Version: e.opt.Version,
+		Words: moduleWords}
 	if tgt.server != nil {
 		in.Servers = []probes.Server{m.Credentials(*tgt.server)}
 	} else {
@@ -77,11 +82,11 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	var nothing *engine.NothingToRunError
 	switch {
 	case errors.As(err, &nothing):
-		e.refuse(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("module %s cannot probe target %s: %v", m.Name, tgt.name(), err))
+		e.refuse(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("module %s cannot probe target %s: %s", m.Name, tgt.name(), moduleWords.Say(err.Error())))
 		return
 	case err != nil:
 		e.log.Error("probe not started", "module", m.Name, "target", tgt.name(), "err", err)
-		http.Error(w, "500 probe not started: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "500 probe not started: "+moduleWords.Say(err.Error()), http.StatusInternalServerError)
 		return
 	}
 	defer run.Close()
