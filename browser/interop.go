@@ -242,9 +242,11 @@ func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measu
 		m.SetMetric("rtt_ms", *res.RemoteRTTMs)
 	}
 	if p := res.Pair; p != nil {
+		pair := p.typed()
+		m.Summary = &CallSummary{Pair: pair}
 		m.AddEvidence("browser pair", p.Local+" ↔ "+p.Remote)
 		if cfg.Relay != nil {
-			m.SetMetric("relayed", boolMetric(p.LocalType == "relay"))
+			m.SetMetric("relayed", boolMetric(pair.Relayed()))
 		}
 	}
 	if got.Pair != "" {

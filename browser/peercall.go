@@ -111,9 +111,11 @@ func PeerCall(ctx context.Context, a, b *Browser, cfg InteropConfig) (m probes.M
 		m.SetMetric(side.name+"_audio_packets", packets)
 	}
 	if p := offered.Pair; p != nil {
+		pair := p.typed()
+		m.Summary = &CallSummary{Pair: pair}
 		m.AddEvidence("offerer pair", p.Local+" ↔ "+p.Remote)
 		if cfg.Relay != nil {
-			m.SetMetric("relayed", boolMetric(p.LocalType == "relay"))
+			m.SetMetric("relayed", boolMetric(pair.Relayed()))
 		}
 	}
 	return m
