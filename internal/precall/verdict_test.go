@@ -95,7 +95,7 @@ func TestSummarize(t *testing.T) {
 // the relayed pair for a direct one.
 func TestSummarizeReadsSubjects(t *testing.T) {
 	direct := result.Result{CheckID: "browser.interop", Target: "relay-only via turn:turn.example.com:443 (TCP)", Status: result.Pass,
-		Subject: result.Subject{Path: result.AllCandidates},
+		Subject:  result.Subject{Path: result.AllCandidates},
 		Evidence: []probes.Evidence{{Name: "browser pair", Value: "host udp 10.0.0.1:5000 ↔ host udp 10.0.0.2:6000"}},
 		Summary:  &browser.CallSummary{Pair: &browser.CandidatePair{LocalType: "relay"}}}
 	w := summarize(report.Report{Results: []result.Result{direct}})
