@@ -168,7 +168,7 @@ func classifyCell(r probes.CellResult) CellOutcome {
 	case errors.As(err, &stray):
 		c.Outcome, c.Detail = OutcomeAnswered, "answered with a transaction ID that matches no request"
 	case errors.As(err, &proxy) && proxy.Status != "":
-		c.Outcome, c.Detail = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status
+		c.Outcome, c.Detail, c.ProxyRefused = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status, proxy.Status
 	case errors.As(err, &proxy):
 		c.Outcome, c.Detail = OutcomeError, proxy.Error()
 	case errors.As(err, &tlsErr):

@@ -51,6 +51,10 @@ type CellOutcome struct {
 	RTTms     float64 // ok cells only
 	Detail    string  // the reason in words for cells that are not ok
 	Proxy     string  // the HTTP proxy the cell went through, if any
+	// ProxyRefused is the proxy's answer when it refused to CONNECT to
+	// the cell's port ("403 Forbidden"): the proxy's rule, not the
+	// server's firewall, closed the path.
+	ProxyRefused string
 	// RelayPorts are the relayed ports a TURN cell was given.
 	RelayPorts []int
 	// RejectedBy is the address whose ICMP error rejected the cell.
@@ -229,7 +233,7 @@ func extraAdvice(host string, cells []CellOutcome) string {
 		case OutcomeAuth:
 			out = append(out, fmt.Sprintf("%s reached the server (path open) but the credentials were rejected (%s): fix the username and password.", c.Name(), c.Detail))
 		case OutcomeRefused:
-			if strings.HasPrefix(c.Detail, "proxy refused") {
+			if c.ProxyRefused != "" {
 				out = append(out, fmt.Sprintf("The HTTP proxy refuses CONNECT to port %d (%s): ask its admin to allow that port, or use TURN over TLS on 443, which proxies usually tunnel.", c.Port, c.Detail))
 			}
 		}

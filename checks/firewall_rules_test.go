@@ -37,6 +37,7 @@ func TestFirewallVerdict(t *testing.T) {
 		summary  []string // substrings the summary must contain
 		advice   []string // substrings the advice must contain
 		noAdvice bool
+		noProxy  bool // the advice must not blame an HTTP proxy
 	}{
 		{name: "empty", class: "none", noAdvice: true},
 		{name: "everything open",
@@ -108,10 +109,16 @@ func TestFirewallVerdict(t *testing.T) {
 			advice: []string{"port 3478"}},
 		{name: "proxy refuses CONNECT to 3478",
 			cells: []CellOutcome{cell("STUN", udp, 3478, drop),
-				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 Access violation"},
+				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 Access violation", ProxyRefused: "403 Access violation"},
 				cell("STUN", tls, 443, ok)},
 			class:  "tls-443-only",
 			advice: []string{"The HTTP proxy refuses CONNECT to port 3478 (proxy refused CONNECT: 403 Access violation)"}},
+		{name: "refused, not by a proxy, in words that say proxy",
+			cells: []CellOutcome{cell("STUN", udp, 3478, drop),
+				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 (a server's own words)"},
+				cell("STUN", tls, 443, ok)},
+			class:   "tls-443-only",
+			noProxy: true},
 		{name: "name does not resolve",
 			cells:  []CellOutcome{cell("STUN", udp, 3478, dns), cell("STUN", tcp, 3478, dns)},
 			class:  "dns",
@@ -135,6 +142,9 @@ func TestFirewallVerdict(t *testing.T) {
 				if !strings.Contains(v.Advice, s) {
 					t.Errorf("advice %q lacks %q", v.Advice, s)
 				}
+			}
+			if tt.noProxy && strings.Contains(v.Advice, "HTTP proxy") {
+				t.Errorf("advice %q blames a proxy no cell went through", v.Advice)
 			}
 			if tt.noAdvice && v.Advice != "" {
 				t.Errorf("advice = %q, want none", v.Advice)
@@ -245,6 +255,11 @@ func TestClassifyCell(t *testing.T) {
 		{"DNS", probes.UDP, probes.Failed(&probes.DNSError{Host: "x.test", Err: errors.New("no such host")}), OutcomeDNS, "x.test"},
 		{"unsupported", probes.TLS, probes.Failed(probes.ErrUnsupported), OutcomeSkipped, ""},
 		{"anything else", probes.UDP, probes.Failed(errors.New("boom")), OutcomeError, "boom"},
+	}
+	proxied := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "STUN", Target: probes.Target{Server: srv, Transport: probes.TCP}},
+		Measurement: probes.Failed(&probes.ProxyError{Status: "403 Access violation"})})
+	if proxied.ProxyRefused != "403 Access violation" {
+		t.Errorf("a proxy's refusal: %+v, want its status as ProxyRefused", proxied)
 	}
 	for _, tt := range tests {
 		c := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "STUN", Name: "STUN/" + tt.tr.Upper() + " 3478", Target: probes.Target{Server: srv, Transport: tt.tr}}, Measurement: tt.m})

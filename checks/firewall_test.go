@@ -152,9 +152,11 @@ func TestFirewallMatrixProxy(t *testing.T) {
 		name     string
 		ports    []int
 		tcp, udp string
+		advice   string // what the verdict's advice says of the proxy
 	}{
 		{name: "tunnelled", tcp: "ok ", udp: "ok "},
-		{name: "refused by proxy", ports: []int{443}, tcp: "refused (proxy refused CONNECT: 403", udp: "ok "},
+		{name: "refused by proxy", ports: []int{443}, tcp: "refused (proxy refused CONNECT: 403", udp: "ok ",
+			advice: "The HTTP proxy refuses CONNECT to port " + port + " (proxy refused CONNECT: 403"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := netlab.StartTinyproxy(t, tt.ports...)
@@ -165,6 +167,9 @@ func TestFirewallMatrixProxy(t *testing.T) {
 			}
 			if got := evidenceOf(rs[0], "STUN/UDP "+port); !strings.HasPrefix(got, tt.udp) || strings.Contains(got, "proxy") {
 				t.Errorf("UDP cell = %q, want %q… without proxy", got, tt.udp)
+			}
+			if !strings.Contains(rs[0].Advice, tt.advice) || tt.advice == "" && strings.Contains(rs[0].Advice, "HTTP proxy") {
+				t.Errorf("advice = %q, want %q", rs[0].Advice, tt.advice)
 			}
 		})
 	}
