@@ -294,7 +294,10 @@ func TestSettleICMP(t *testing.T) {
 // alone takes the details another probe of the port read, and a silent
 // probe of a rejecting port is rejected by the same firewall.
 func TestSettleICMPDetails(t *testing.T) {
-	withDetail := func(c CellOutcome, detail, by string) CellOutcome { c.Detail, c.RejectedBy = detail, by; return c }
+	withDetail := func(c CellOutcome, detail, by string) CellOutcome {
+		c.Detail, c.RejectedBy, c.ICMPKnown = detail, by, strings.HasPrefix(detail, "ICMP ")
+		return c
+	}
 	cells := []CellOutcome{
 		withDetail(cell("STUN", probes.UDP, 3478, OutcomeUnreachable), "write udp …: network is unreachable", ""),
 		withDetail(cell("TURN", probes.UDP, 3478, OutcomeUnreachable), "ICMP net unreachable from 192.0.2.9", ""),
