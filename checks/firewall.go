@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -132,13 +130,9 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		local   *probes.LocalRefusalError
 	)
 	c.Proxy = r.Cell.Target.ProxyName()
-	for _, e := range m.Evidence {
-		if e.Name == "relayed_address" || e.Name == "peer_relayed_address" {
-			if _, port, err := net.SplitHostPort(e.Value); err == nil {
-				if n, err := strconv.Atoi(port); err == nil {
-					c.RelayPorts = append(c.RelayPorts, n)
-				}
-			}
+	if sum, ok := m.Summary.(*probes.TURNSummary); ok {
+		for _, a := range sum.Relayed {
+			c.RelayPorts = append(c.RelayPorts, int(a.Port()))
 		}
 	}
 	_, connected := m.Metrics["connect_ms"]

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -260,6 +262,12 @@ func TestClassifyCell(t *testing.T) {
 		Measurement: probes.Failed(&probes.ProxyError{Status: "403 Access violation"})})
 	if proxied.ProxyRefused != "403 Access violation" {
 		t.Errorf("a proxy's refusal: %+v, want its status as ProxyRefused", proxied)
+	}
+	relayed := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "TURN", Target: probes.Target{Server: srv, Transport: probes.UDP}},
+		Measurement: probes.Measurement{Metrics: map[string]float64{"rtt_median_ms": 3}, Summary: &probes.TURNSummary{
+			Relayed: []netip.AddrPort{netip.MustParseAddrPort("198.51.100.7:50010"), netip.MustParseAddrPort("[2001:db8::7]:50990")}}}})
+	if !slices.Equal(relayed.RelayPorts, []int{50010, 50990}) {
+		t.Errorf("a TURN cell's relay ports: %v, want the relayed addresses' [50010 50990]", relayed.RelayPorts)
 	}
 	for _, tt := range tests {
 		c := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "STUN", Name: "STUN/" + tt.tr.Upper() + " 3478", Target: probes.Target{Server: srv, Transport: tt.tr}}, Measurement: tt.m})
