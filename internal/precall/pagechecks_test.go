@@ -87,4 +87,24 @@ func TestPageStagesFollowPageChecks(t *testing.T) {
 			t.Errorf("precall.js stages %q, which no posted page check (browser.PageChecks) is", s)
 		}
 	}
+	// The tables keyed by page check: a name misspelt there would quietly
+	// run a stage one by one, or say "Checking…".
+	for _, table := range []string{"parallel", "stepText"} {
+		body := regexp.MustCompile(`(?s)const ` + table + ` = \{(.*?)\};`).FindSubmatch(js)
+		if body == nil {
+			t.Fatalf("no const %s = { … }; in precall.js: the pattern no longer matches the page", table)
+		}
+		keys := regexp.MustCompile(`(?m)(?:^|[{,])\s*(\w+):`).FindAllSubmatch(body[1], -1)
+		if len(keys) == 0 {
+			t.Errorf("no keys read in precall.js's %s", table)
+		}
+		for _, m := range keys {
+			if pc, ok := browser.LookupPageCheck(string(m[1])); !ok || pc.Schema == "" {
+				t.Errorf("precall.js's %s names %q, which no posted page check (browser.PageChecks) is", table, m[1])
+			}
+		}
+	}
+	if !strings.Contains(string(js), "stepText[") {
+		t.Error("precall.js no longer reads stepText: this test reads the wrong tables")
+	}
 }
