@@ -26,7 +26,7 @@ type Result struct {
 	Observations []probes.Observation
 	Series       []probes.Sample
 	// Summary is the probe's typed account beyond numbers and words
-	// (*browser.InteropSummary, *probes.NATSummary, …), for rules that
+	// (*browser.CallSummary, *probes.TURNSummary, …), for rules that
 	// read results: they judge data, not the evidence's words.
 	Summary any
 	// KeyMetrics are the few metrics a one-line summary shows.
