@@ -13,7 +13,7 @@ var APIFeatures = []string{"peerconnection", "getusermedia", "datachannel", "enu
 	"getdisplaymedia", "getcapabilities", "encoded_transforms", "getstats"}
 
 // APITask is the page check of browser.api.
-func APITask() Task { return Task{Name: "api"} }
+func APITask() Task { return Task{Name: PageAPI} }
 
 // API measures which WebRTC APIs the page sees, and the browser version.
 func API(ctx context.Context, b *Browser) probes.Measurement {
@@ -37,7 +37,7 @@ func APIFrom(r PageResult, product string) (m probes.Measurement) {
 		SecureContext bool            `json:"secureContext"`
 		Features      map[string]bool `json:"features"`
 	}
-	if m.Err = r.Decode("api", &res); m.Err != nil {
+	if m.Err = r.Decode(PageAPI, &res); m.Err != nil {
 		return m
 	}
 	missing := 0

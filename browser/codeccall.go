@@ -97,7 +97,7 @@ func (b *Browser) codecSupport(ctx context.Context) (caps, error) {
 		Sender   map[string][]codecCap `json:"sender"`
 		Receiver map[string][]codecCap `json:"receiver"`
 	}
-	if _, err := b.call(ctx, Task{Name: "codecs"}, &res, permissionDefault); err != nil {
+	if _, err := b.call(ctx, Task{Name: PageCodecs}, &res, permissionDefault); err != nil {
 		return caps{}, err
 	}
 	c := caps{send: map[string]bool{}, receive: map[string]bool{}}
@@ -225,7 +225,7 @@ func CodecCall(ctx context.Context, a, b *Browser, c Codec, cfg CodecCallConfig)
 		peer = newCodecPeer(c, clip, ba)
 		defer peer.close()
 		defer a.pages.register(id, peer.answer)()
-		evA, errA = a.call(ctx, Task{Name: "codecCall", Arg: arg}, &pageA, a.mediaPermission())
+		evA, errA = a.call(ctx, Task{Name: PageCodecCall, Arg: arg}, &pageA, a.mediaPermission())
 	} else {
 		rl := newRelay()
 		defer rl.close()
@@ -238,12 +238,12 @@ func CodecCall(ctx context.Context, a, b *Browser, c Codec, cfg CodecCallConfig)
 			argB := map[string]any{"role": "answer", "offerURL": "/relay/" + id + "/offer", "answerURL": "/relay/" + id + "/answer",
 				"kind": c.Kind, "mimeType": c.MimeType, "send": ba, "receive": ab, "loopbackOnly": b.loopbackCandidates(),
 				"durationMs": cfg.Duration.Milliseconds()}
-			evB, errB = b.call(ctx, Task{Name: "codecCall", Arg: argB}, &pageB, b.mediaPermission())
+			evB, errB = b.call(ctx, Task{Name: PageCodecCall, Arg: argB}, &pageB, b.mediaPermission())
 			if errB != nil {
 				rl.close() // the offering side stops waiting for an answer
 			}
 		}()
-		evA, errA = a.call(ctx, Task{Name: "codecCall", Arg: arg}, &pageA, a.mediaPermission())
+		evA, errA = a.call(ctx, Task{Name: PageCodecCall, Arg: arg}, &pageA, a.mediaPermission())
 		if errA != nil {
 			rl.close() // the answering side stops waiting for an offer
 		}

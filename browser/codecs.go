@@ -23,7 +23,7 @@ type codecCap struct {
 }
 
 // CodecsTask is the page check of browser.codecs.
-func CodecsTask() Task { return Task{Name: "codecs"} }
+func CodecsTask() Task { return Task{Name: PageCodecs} }
 
 // Codecs reads RTCRtpSender/RTCRtpReceiver.getCapabilities: per codec
 // family, 1 when the browser can both send and receive it, else 0; the
@@ -39,7 +39,7 @@ func CodecsFrom(r PageResult) (m probes.Measurement) {
 		Sender   map[string][]codecCap `json:"sender"`
 		Receiver map[string][]codecCap `json:"receiver"`
 	}
-	if m.Err = r.Decode("codecs", &res); m.Err != nil {
+	if m.Err = r.Decode(PageCodecs, &res); m.Err != nil {
 		return m
 	}
 	all := func(side map[string][]codecCap) []codecCap { return append(side["audio"], side["video"]...) }

@@ -12,7 +12,7 @@ import (
 var DeviceKinds = []string{"audioinput", "videoinput", "audiooutput"}
 
 // DevicesTask is the page check of browser.devices.
-func DevicesTask() Task { return Task{Name: "devices"} }
+func DevicesTask() Task { return Task{Name: PageDevices} }
 
 // Devices lists the media devices (enumerateDevices) with their labels;
 // it asks for capture permission once so the labels are visible.
@@ -31,7 +31,7 @@ func DevicesFrom(r PageResult) (m probes.Measurement) {
 		Counts     map[string]float64 `json:"counts"`
 		Permission string             `json:"permission"`
 	}
-	if m.Err = r.Decode("devices", &res); m.Err != nil {
+	if m.Err = r.Decode(PageDevices, &res); m.Err != nil {
 		return m
 	}
 	for _, k := range DeviceKinds {

@@ -10,6 +10,9 @@
 // http://localhost:PORT (a secure context, which getUserMedia requires).
 // Each returns a JSON result and judges nothing, so the same files can be
 // served to any browser as a self-service pre-call page (see Pages).
+// PageChecks lists them, with what the rest of rtcprobe needs to know of
+// each: a check is added there and in rtcprobe.js (a test holds the two
+// together, and the pre-call page's schema and stages to the list).
 //
 // One browser process serves a whole run (Session starts it on first use);
 // each check gets its own tab, and its console messages and uncaught

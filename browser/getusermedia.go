@@ -49,7 +49,7 @@ const firstDataWait = 3 * time.Second
 
 // GetUserMediaTask is the page check of browser.getusermedia.KIND.
 func GetUserMediaTask(kind Kind) Task {
-	return Task{Name: "getUserMedia", Arg: map[string]any{"kind": kind, "waitMs": firstDataWait.Milliseconds()}}
+	return Task{Name: PageGetUserMedia, Arg: map[string]any{"kind": kind, "waitMs": firstDataWait.Milliseconds()}}
 }
 
 // GetUserMedia opens the camera or the microphone and times the first
@@ -70,7 +70,7 @@ func GetUserMediaFrom(kind Kind, r PageResult) (m probes.Measurement) {
 		FirstMs  *float64      `json:"firstMs"`
 		Settings trackSettings `json:"settings"`
 	}
-	if m.Err = r.Decode("getUserMedia", &res); m.Err != nil {
+	if m.Err = r.Decode(PageGetUserMedia, &res); m.Err != nil {
 		return m
 	}
 	m.SetMetric("gum_ms", res.GUMMs)

@@ -45,7 +45,7 @@ type ICESummary struct {
 // ICETask is the page check of browser.ice: gathering with one server
 // over one transport. The page gets the credential; no output does.
 func ICETask(t probes.Target, cfg ICEConfig) Task {
-	return Task{Name: "ice", Arg: map[string]any{"iceServers": []webrtc.ICEServer{probes.ICEServer(t.Server, t.Transport)},
+	return Task{Name: PageICE, Arg: map[string]any{"iceServers": []webrtc.ICEServer{probes.ICEServer(t.Server, t.Transport)},
 		"timeoutMs": cfg.timeout().Milliseconds()}}
 }
 
@@ -81,7 +81,7 @@ func ICEFrom(t probes.Target, r PageResult) (m probes.Measurement) {
 		Complete   bool                `json:"complete"`
 		GatherMs   float64             `json:"gatherMs"`
 	}
-	if m.Err = r.Decode("ice", &res); m.Err != nil {
+	if m.Err = r.Decode(PageICE, &res); m.Err != nil {
 		return m
 	}
 	m.Summary = &ICESummary{Errors: res.Errors}

@@ -86,7 +86,7 @@ func InteropTask(cfg InteropConfig, setup CallSetup) Task {
 		arg["throughputMs"] = cfg.ThroughputTime.Milliseconds()
 		arg["throughputBytes"] = maxBulkBytes
 	}
-	return Task{Name: "interop", Arg: arg}
+	return Task{Name: PageInterop, Arg: arg}
 }
 
 // Interop makes a real call between the browser and a pion/webrtc peer in
@@ -181,7 +181,7 @@ func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measu
 		m.AddEvidence("remote candidates dropped", got.RefusedCandidates)
 	}
 	var res interopResult
-	if m.Err = r.Decode("interop", &res); m.Err != nil {
+	if m.Err = r.Decode(PageInterop, &res); m.Err != nil {
 		return m
 	}
 	m.SetMetric("connected_ms", res.ConnectedMs)
@@ -242,9 +242,11 @@ func InteropFrom(cfg InteropConfig, r PageResult, got CallStats) (m probes.Measu
 		m.SetMetric("rtt_ms", *res.RemoteRTTMs)
 	}
 	if p := res.Pair; p != nil {
+		pair := p.typed()
+		m.Summary = &CallSummary{Pair: pair}
 		m.AddEvidence("browser pair", p.Local+" ↔ "+p.Remote)
 		if cfg.Relay != nil {
-			m.SetMetric("relayed", boolMetric(p.LocalType == "relay"))
+			m.SetMetric("relayed", boolMetric(pair.Relayed()))
 		}
 	}
 	if got.Pair != "" {

@@ -59,7 +59,7 @@ func Loopback(ctx context.Context, b *Browser, cfg LoopbackConfig) (m probes.Mea
 		Pair        *candidatePair `json:"pair"`
 	}
 	arg := map[string]any{"durationMs": cfg.Duration.Milliseconds(), "loopbackOnly": b.loopbackCandidates()}
-	ev, err := b.call(ctx, Task{Name: "loopback", Arg: arg}, &res, b.mediaPermission())
+	ev, err := b.call(ctx, Task{Name: PageLoopback, Arg: arg}, &res, b.mediaPermission())
 	m = probes.Measurement{}
 	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {

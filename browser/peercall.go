@@ -63,14 +63,14 @@ func PeerCall(ctx context.Context, a, b *Browser, cfg InteropConfig) (m probes.M
 		defer wg.Done()
 		argB := map[string]any{"offerURL": "/relay/" + id + "/offer", "answerURL": "/relay/" + id + "/answer", "iceServers": serversB,
 			"relayOnly": cfg.Relay != nil, "loopbackOnly": b.loopbackCandidates(), "maxMs": answerTime.Milliseconds()}
-		evB, errB = b.call(ctx, Task{Name: "answerCall", Arg: argB}, &answered, b.mediaPermission())
+		evB, errB = b.call(ctx, Task{Name: PageAnswerCall, Arg: argB}, &answered, b.mediaPermission())
 		if errB != nil {
 			rl.close()
 		}
 	}()
 	argA := map[string]any{"signalURL": "/signal/" + id, "iceServers": serversA, "relayOnly": cfg.Relay != nil,
 		"loopbackOnly": a.loopbackCandidates(), "durationMs": cfg.Duration.Milliseconds(), "messages": cfg.Messages}
-	evA, errA := a.call(ctx, Task{Name: "interop", Arg: argA}, &offered, a.mediaPermission())
+	evA, errA := a.call(ctx, Task{Name: PageInterop, Arg: argA}, &offered, a.mediaPermission())
 	if errA != nil {
 		rl.close()
 	}
@@ -111,9 +111,11 @@ func PeerCall(ctx context.Context, a, b *Browser, cfg InteropConfig) (m probes.M
 		m.SetMetric(side.name+"_audio_packets", packets)
 	}
 	if p := offered.Pair; p != nil {
+		pair := p.typed()
+		m.Summary = &CallSummary{Pair: pair}
 		m.AddEvidence("offerer pair", p.Local+" ↔ "+p.Remote)
 		if cfg.Relay != nil {
-			m.SetMetric("relayed", boolMetric(p.LocalType == "relay"))
+			m.SetMetric("relayed", boolMetric(pair.Relayed()))
 		}
 	}
 	return m

@@ -40,7 +40,7 @@ func (c QualityConfig) durationMs() float64 {
 
 // VideoQualityTask is the page check of browser.video.quality.
 func VideoQualityTask(cfg QualityConfig) Task {
-	return Task{Name: "videoQuality", Arg: map[string]any{"durationMs": cfg.durationMs()}}
+	return Task{Name: PageVideoQuality, Arg: map[string]any{"durationMs": cfg.durationMs()}}
 }
 
 // VideoQuality samples the camera for about Duration and measures black
@@ -68,7 +68,7 @@ func VideoQualityFrom(cfg QualityConfig, r PageResult) (m probes.Measurement) {
 		Diff     []float64     `json:"diff"`
 		Settings trackSettings `json:"settings"`
 	}
-	if m.Err = r.Decode("videoQuality", &res); m.Err != nil {
+	if m.Err = r.Decode(PageVideoQuality, &res); m.Err != nil {
 		return m
 	}
 	res.Settings.record(&m)
@@ -107,7 +107,7 @@ func (b *Browser) stillFakeCamera() bool { return b.engine == Firefox && b.cfg.M
 
 // AudioQualityTask is the page check of browser.audio.quality.
 func AudioQualityTask(cfg QualityConfig) Task {
-	return Task{Name: "audioQuality", Arg: map[string]any{"durationMs": cfg.durationMs()}}
+	return Task{Name: PageAudioQuality, Arg: map[string]any{"durationMs": cfg.durationMs()}}
 }
 
 // AudioQuality samples the microphone (no echo cancellation, noise
@@ -129,7 +129,7 @@ func AudioQualityFrom(cfg QualityConfig, r PageResult) (m probes.Measurement) {
 		SampleRate float64       `json:"sampleRate"`
 		Settings   trackSettings `json:"settings"`
 	}
-	if m.Err = r.Decode("audioQuality", &res); m.Err != nil {
+	if m.Err = r.Decode(PageAudioQuality, &res); m.Err != nil {
 		return m
 	}
 	res.Settings.record(&m)

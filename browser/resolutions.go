@@ -26,7 +26,7 @@ func CaptureResolutions(ctx context.Context, b *Browser) (m probes.Measurement) 
 			Error  string `json:"error"`
 		} `json:"sizes"`
 	}
-	ev, err := b.call(ctx, Task{Name: "resolutions", Arg: map[string]any{"sizes": Resolutions}}, &res, b.mediaPermission())
+	ev, err := b.call(ctx, Task{Name: PageResolutions, Arg: map[string]any{"sizes": Resolutions}}, &res, b.mediaPermission())
 	m = probes.Measurement{}
 	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {

@@ -136,11 +136,11 @@ func (r PageResult) Decode(name string, out any) error {
 func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult, []probes.Evidence, error) {
 	name := t.Name
 	start := time.Now()
-	if capturing[name] {
-		if err := lockCamera(ctx, &b.camera, name == "resolutions"); err != nil {
+	if pc, _ := LookupPageCheck(name); pc.Captures {
+		if err := lockCamera(ctx, &b.camera, name == PageResolutions); err != nil {
 			return PageResult{}, nil, &TimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
 		}
-		defer unlockCamera(&b.camera, name == "resolutions")
+		defer unlockCamera(&b.camera, name == PageResolutions)
 	}
 	arg := t.Arg
 	if arg == nil {
@@ -219,10 +219,6 @@ func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permissi
 	}
 	return raw, nil
 }
-
-// capturing lists the page checks that open the camera or microphone.
-var capturing = map[string]bool{"devices": true, "getUserMedia": true, "resolutions": true,
-	"videoQuality": true, "audioQuality": true, "loopback": true, "interop": true}
 
 // lockCamera takes l (exclusively or shared) unless ctx ends first.
 func lockCamera(ctx context.Context, l *sync.RWMutex, exclusive bool) error {

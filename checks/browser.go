@@ -10,6 +10,7 @@ import (
 	"github.com/pion/stun/v4"
 
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -413,7 +414,7 @@ func browserInteropSubjects(p *Plan) []Subject {
 // browserCallSubjects: one call with all candidates, and one relay-only call per
 // TURN server and transport a browser speaks.
 func browserCallSubjects(p *Plan) []Subject {
-	out := []Subject{{Name: "all candidates"}}
+	out := []Subject{{Name: "all candidates", Path: result.AllCandidates}}
 	for _, s := range p.Servers {
 		if !s.IsTURN() {
 			continue
@@ -422,7 +423,8 @@ func browserCallSubjects(p *Plan) []Subject {
 			if !browserSpeaks(s, tr) {
 				continue
 			}
-			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Target: probes.Target{Server: s, Transport: tr, TLS: p.TLS}})
+			out = append(out, Subject{Name: "relay-only via " + browserSubjectName(s, tr), Path: result.RelayOnly,
+				Target: probes.Target{Server: s, Transport: tr, TLS: p.TLS}})
 		}
 	}
 	return out

@@ -88,6 +88,9 @@ type Subject struct {
 	// WHIP and WHEP are the media server endpoints of the WHIP/WHEP and
 	// broadcast checks (tokens included: never shown).
 	WHIP, WHEP probes.Endpoint
+	// Path is a call check's: with all candidates, or relay-only through
+	// Target.
+	Path result.Path
 	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
 	// a stun: or turn: URI, which mean UDP): when it fails because the
 	// server cannot be reached that way, it warns instead of failing, and
@@ -98,7 +101,7 @@ type Subject struct {
 // Kept is what a result keeps of the subject. A browser's engine is known
 // once the session has looked for its binary, which it does on creation.
 func (s Subject) Kept() result.Subject {
-	k := result.Subject{Target: s.Target}
+	k := result.Subject{Target: s.Target, Path: s.Path}
 	if s.Browser != nil {
 		k.Engine = string(s.Browser.Engine())
 	}
@@ -110,7 +113,7 @@ func (s Subject) Kept() result.Subject {
 func (c *Check) Judge(s Subject, m probes.Measurement, took time.Duration, thresholds []Threshold) Result {
 	r := Result{
 		CheckID: c.ID, Title: c.Title, Target: s.Name, Subject: s.Kept(), Status: Pass, Duration: took,
-		Metrics: m.Metrics, Evidence: m.Evidence, Observations: m.Observations, Series: m.Series, Cause: m.Err,
+		Metrics: m.Metrics, Evidence: m.Evidence, Observations: m.Observations, Series: m.Series, Summary: m.Summary, Cause: m.Err,
 	}
 	r.KeyMetrics = c.KeyMetrics(m.Metrics)
 	switch {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -132,13 +130,9 @@ func classifyCell(r probes.CellResult) CellOutcome {
 		local   *probes.LocalRefusalError
 	)
 	c.Proxy = r.Cell.Target.ProxyName()
-	for _, e := range m.Evidence {
-		if e.Name == "relayed_address" || e.Name == "peer_relayed_address" {
-			if _, port, err := net.SplitHostPort(e.Value); err == nil {
-				if n, err := strconv.Atoi(port); err == nil {
-					c.RelayPorts = append(c.RelayPorts, n)
-				}
-			}
+	if sum, ok := m.Summary.(*probes.TURNSummary); ok {
+		for _, a := range sum.Relayed {
+			c.RelayPorts = append(c.RelayPorts, int(a.Port()))
 		}
 	}
 	_, connected := m.Metrics["connect_ms"]
@@ -168,7 +162,7 @@ func classifyCell(r probes.CellResult) CellOutcome {
 	case errors.As(err, &stray):
 		c.Outcome, c.Detail = OutcomeAnswered, "answered with a transaction ID that matches no request"
 	case errors.As(err, &proxy) && proxy.Status != "":
-		c.Outcome, c.Detail = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status
+		c.Outcome, c.Detail, c.ProxyRefused = OutcomeRefused, "proxy refused CONNECT: "+proxy.Status, proxy.Status
 	case errors.As(err, &proxy):
 		c.Outcome, c.Detail = OutcomeError, proxy.Error()
 	case errors.As(err, &tlsErr):
@@ -176,14 +170,14 @@ func classifyCell(r probes.CellResult) CellOutcome {
 	case errors.As(err, &local):
 		c.Outcome, c.Detail = OutcomeRejected, "this machine's own firewall refused to send it"
 	case errors.As(err, &unreach) && unreach.ICMP != nil && unreach.ICMP.Prohibited():
-		c.Outcome, c.Detail, c.RejectedBy = OutcomeRejected, icmpDetail(unreach.ICMP), unreach.ICMP.From
+		c.Outcome, c.Detail, c.RejectedBy, c.ICMPKnown = OutcomeRejected, icmpDetail(unreach.ICMP), unreach.ICMP.From, true
 	case errors.As(err, &unreach) && unreach.ICMP != nil:
-		c.Outcome, c.Detail = OutcomeUnreachable, icmpDetail(unreach.ICMP)
+		c.Outcome, c.Detail, c.ICMPKnown = OutcomeUnreachable, icmpDetail(unreach.ICMP), true
 	case errors.As(err, &unreach):
 		c.Outcome, c.Detail = OutcomeUnreachable, unreach.Err.Error()
 	case errors.As(err, &refused) && refused.ICMP != nil && refused.ICMP.From != "" && refused.ICMP.From != c.host(r):
 		// A router's REJECT answers port unreachable in its own name.
-		c.Outcome, c.Detail, c.RejectedBy = OutcomeRejected, icmpDetail(refused.ICMP), refused.ICMP.From
+		c.Outcome, c.Detail, c.RejectedBy, c.ICMPKnown = OutcomeRejected, icmpDetail(refused.ICMP), refused.ICMP.From, true
 	case errors.As(err, &timeout) && timeout.Stage == probes.StageTLS:
 		c.Outcome, c.Detail = OutcomeTLS, "handshake stalled after TCP connected"
 	case errors.As(err, &timeout) && connected:
@@ -193,16 +187,16 @@ func classifyCell(r probes.CellResult) CellOutcome {
 	case errors.As(err, &timeout) && c.Transport.Network() == "udp" && probes.RefusedRecently(r.Cell.Target.Addr()):
 		// Another probe of this run was refused by the same address; this
 		// one's ICMP answer was rate-limited.
-		c.Outcome, c.Detail = OutcomeRefused, "ICMP port unreachable to another probe of this port; this one's was rate-limited"
+		c.Outcome, c.Detail, c.ICMPKnown = OutcomeRefused, "ICMP port unreachable to another probe of this port; this one's was rate-limited", true
 	case errors.As(err, &timeout):
 		c.Outcome, c.Detail = OutcomeDropped, fmt.Sprintf("no answer in %s", timeout.After.Round(100*time.Millisecond))
 	case errors.As(err, &refused):
 		c.Outcome, c.Detail = OutcomeRefused, "TCP RST"
 		switch {
 		case refused.RateLimited:
-			c.Detail = "ICMP port unreachable to another probe of this port; this one's was rate-limited"
+			c.Detail, c.ICMPKnown = "ICMP port unreachable to another probe of this port; this one's was rate-limited", true
 		case c.Transport.Network() == "udp":
-			c.Detail = "ICMP port unreachable"
+			c.Detail, c.ICMPKnown = "ICMP port unreachable", true
 		}
 	case errors.As(err, &dnsErr):
 		c.Outcome, c.Detail = OutcomeDNS, dnsErr.Error()

@@ -53,9 +53,9 @@ func followUpSilentUDP(ctx context.Context, cells []CellOutcome, todo []probes.C
 			case OutcomeDropped:
 				cells[j].Detail += "; a follow-up after a pause: no answer either"
 			case OutcomeRefused:
-				cells[j].Outcome, cells[j].Detail = OutcomeRefused, "ICMP port unreachable to a follow-up probe after a pause (the host rate-limits its ICMP errors)"
+				cells[j].Outcome, cells[j].Detail, cells[j].ICMPKnown = OutcomeRefused, "ICMP port unreachable to a follow-up probe after a pause (the host rate-limits its ICMP errors)", true
 			default:
-				cells[j].Outcome, cells[j].Detail, cells[j].RejectedBy = got.Outcome, got.Detail+", to a follow-up probe after a pause", got.RejectedBy
+				cells[j].Outcome, cells[j].Detail, cells[j].RejectedBy, cells[j].ICMPKnown = got.Outcome, got.Detail+", to a follow-up probe after a pause", got.RejectedBy, got.ICMPKnown
 			}
 		}
 	}

@@ -51,10 +51,18 @@ type CellOutcome struct {
 	RTTms     float64 // ok cells only
 	Detail    string  // the reason in words for cells that are not ok
 	Proxy     string  // the HTTP proxy the cell went through, if any
+	// ProxyRefused is the proxy's answer when it refused to CONNECT to
+	// the cell's port ("403 Forbidden"): the proxy's rule, not the
+	// server's firewall, closed the path.
+	ProxyRefused string
 	// RelayPorts are the relayed ports a TURN cell was given.
 	RelayPorts []int
 	// RejectedBy is the address whose ICMP error rejected the cell.
 	RejectedBy string
+	// ICMPKnown is true when the cell's outcome rests on an ICMP error
+	// known by its kind (Detail names it), not only by the errno of a
+	// failed socket call.
+	ICMPKnown bool
 }
 
 // Name is "STUN/UDP 3478".
@@ -229,7 +237,7 @@ func extraAdvice(host string, cells []CellOutcome) string {
 		case OutcomeAuth:
 			out = append(out, fmt.Sprintf("%s reached the server (path open) but the credentials were rejected (%s): fix the username and password.", c.Name(), c.Detail))
 		case OutcomeRefused:
-			if strings.HasPrefix(c.Detail, "proxy refused") {
+			if c.ProxyRefused != "" {
 				out = append(out, fmt.Sprintf("The HTTP proxy refuses CONNECT to port %d (%s): ask its admin to allow that port, or use TURN over TLS on 443, which proxies usually tunnel.", c.Port, c.Detail))
 			}
 		}
@@ -247,27 +255,24 @@ func extraAdvice(host string, cells []CellOutcome) string {
 func settleICMP(cells []CellOutcome) {
 	answered := map[int]CellOutcome{}
 	for _, c := range cells {
-		if a, seen := answered[c.Port]; c.Transport.Network() == "udp" && icmpAnswered(c) && (!seen || !namesICMP(a) && namesICMP(c)) {
+		if a, seen := answered[c.Port]; c.Transport.Network() == "udp" && icmpAnswered(c) && (!seen || !a.ICMPKnown && c.ICMPKnown) {
 			answered[c.Port] = c
 		}
 	}
 	for i, c := range cells {
 		a, ok := answered[c.Port]
-		if ok && c.Transport.Network() == "udp" && c.Outcome == a.Outcome && !namesICMP(c) && namesICMP(a) {
+		if ok && c.Transport.Network() == "udp" && c.Outcome == a.Outcome && !c.ICMPKnown && a.ICMPKnown {
 			// The same answer, told by the errno alone (another socket
 			// read the ICMP error's details): the details are the port's.
-			cells[i].Detail, cells[i].RejectedBy = a.Detail, a.RejectedBy
+			cells[i].Detail, cells[i].RejectedBy, cells[i].ICMPKnown = a.Detail, a.RejectedBy, true
 			continue
 		}
 		if c.Transport.Network() == "udp" && c.Outcome == OutcomeDropped && ok {
-			cells[i].Outcome, cells[i].RejectedBy = a.Outcome, a.RejectedBy
+			cells[i].Outcome, cells[i].RejectedBy, cells[i].ICMPKnown = a.Outcome, a.RejectedBy, a.ICMPKnown
 			cells[i].Detail = strings.TrimSuffix(a.Detail, ", to a follow-up probe after a pause") + " to another probe of this port; this one's was rate-limited"
 		}
 	}
 }
-
-// namesICMP: the cell's detail names the ICMP error it got.
-func namesICMP(c CellOutcome) bool { return strings.HasPrefix(c.Detail, "ICMP ") }
 
 // icmpAnswered: the cell's outcome came from an ICMP error.
 func icmpAnswered(c CellOutcome) bool {

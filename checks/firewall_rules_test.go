@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ func TestFirewallVerdict(t *testing.T) {
 		summary  []string // substrings the summary must contain
 		advice   []string // substrings the advice must contain
 		noAdvice bool
+		noProxy  bool // the advice must not blame an HTTP proxy
 	}{
 		{name: "empty", class: "none", noAdvice: true},
 		{name: "everything open",
@@ -108,10 +111,16 @@ func TestFirewallVerdict(t *testing.T) {
 			advice: []string{"port 3478"}},
 		{name: "proxy refuses CONNECT to 3478",
 			cells: []CellOutcome{cell("STUN", udp, 3478, drop),
-				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 Access violation"},
+				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 Access violation", ProxyRefused: "403 Access violation"},
 				cell("STUN", tls, 443, ok)},
 			class:  "tls-443-only",
 			advice: []string{"The HTTP proxy refuses CONNECT to port 3478 (proxy refused CONNECT: 403 Access violation)"}},
+		{name: "refused, not by a proxy, in words that say proxy",
+			cells: []CellOutcome{cell("STUN", udp, 3478, drop),
+				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: ref, Detail: "proxy refused CONNECT: 403 (a server's own words)"},
+				cell("STUN", tls, 443, ok)},
+			class:   "tls-443-only",
+			noProxy: true},
 		{name: "name does not resolve",
 			cells:  []CellOutcome{cell("STUN", udp, 3478, dns), cell("STUN", tcp, 3478, dns)},
 			class:  "dns",
@@ -135,6 +144,9 @@ func TestFirewallVerdict(t *testing.T) {
 				if !strings.Contains(v.Advice, s) {
 					t.Errorf("advice %q lacks %q", v.Advice, s)
 				}
+			}
+			if tt.noProxy && strings.Contains(v.Advice, "HTTP proxy") {
+				t.Errorf("advice %q blames a proxy no cell went through", v.Advice)
 			}
 			if tt.noAdvice && v.Advice != "" {
 				t.Errorf("advice = %q, want none", v.Advice)
@@ -246,6 +258,17 @@ func TestClassifyCell(t *testing.T) {
 		{"unsupported", probes.TLS, probes.Failed(probes.ErrUnsupported), OutcomeSkipped, ""},
 		{"anything else", probes.UDP, probes.Failed(errors.New("boom")), OutcomeError, "boom"},
 	}
+	proxied := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "STUN", Target: probes.Target{Server: srv, Transport: probes.TCP}},
+		Measurement: probes.Failed(&probes.ProxyError{Status: "403 Access violation"})})
+	if proxied.ProxyRefused != "403 Access violation" {
+		t.Errorf("a proxy's refusal: %+v, want its status as ProxyRefused", proxied)
+	}
+	relayed := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "TURN", Target: probes.Target{Server: srv, Transport: probes.UDP}},
+		Measurement: probes.Measurement{Metrics: map[string]float64{"rtt_median_ms": 3}, Summary: &probes.TURNSummary{
+			Relayed: []netip.AddrPort{netip.MustParseAddrPort("198.51.100.7:50010"), netip.MustParseAddrPort("[2001:db8::7]:50990")}}}})
+	if !slices.Equal(relayed.RelayPorts, []int{50010, 50990}) {
+		t.Errorf("a TURN cell's relay ports: %v, want the relayed addresses' [50010 50990]", relayed.RelayPorts)
+	}
 	for _, tt := range tests {
 		c := classifyCell(probes.CellResult{Cell: probes.Cell{Kind: "STUN", Name: "STUN/" + tt.tr.Upper() + " 3478", Target: probes.Target{Server: srv, Transport: tt.tr}}, Measurement: tt.m})
 		if c.Outcome != tt.outcome || !strings.Contains(c.Detail, tt.detail) || c.Kind != "STUN" || c.Port != 3478 {
@@ -279,7 +302,10 @@ func TestSettleICMP(t *testing.T) {
 // alone takes the details another probe of the port read, and a silent
 // probe of a rejecting port is rejected by the same firewall.
 func TestSettleICMPDetails(t *testing.T) {
-	withDetail := func(c CellOutcome, detail, by string) CellOutcome { c.Detail, c.RejectedBy = detail, by; return c }
+	withDetail := func(c CellOutcome, detail, by string) CellOutcome {
+		c.Detail, c.RejectedBy, c.ICMPKnown = detail, by, strings.HasPrefix(detail, "ICMP ")
+		return c
+	}
 	cells := []CellOutcome{
 		withDetail(cell("STUN", probes.UDP, 3478, OutcomeUnreachable), "write udp …: network is unreachable", ""),
 		withDetail(cell("TURN", probes.UDP, 3478, OutcomeUnreachable), "ICMP net unreachable from 192.0.2.9", ""),

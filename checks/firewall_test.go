@@ -152,9 +152,11 @@ func TestFirewallMatrixProxy(t *testing.T) {
 		name     string
 		ports    []int
 		tcp, udp string
+		advice   string // what the verdict's advice says of the proxy
 	}{
 		{name: "tunnelled", tcp: "ok ", udp: "ok "},
-		{name: "refused by proxy", ports: []int{443}, tcp: "refused (proxy refused CONNECT: 403", udp: "ok "},
+		{name: "refused by proxy", ports: []int{443}, tcp: "refused (proxy refused CONNECT: 403", udp: "ok ",
+			advice: "The HTTP proxy refuses CONNECT to port " + port + " (proxy refused CONNECT: 403"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := netlab.StartTinyproxy(t, tt.ports...)
@@ -165,6 +167,15 @@ func TestFirewallMatrixProxy(t *testing.T) {
 			}
 			if got := evidenceOf(rs[0], "STUN/UDP "+port); !strings.HasPrefix(got, tt.udp) || strings.Contains(got, "proxy") {
 				t.Errorf("UDP cell = %q, want %q… without proxy", got, tt.udp)
+			}
+			// The matrix passes on UDP alone, so the result shows no
+			// advice; the verdict has it.
+			sum, _ := rs[0].Summary.(*MatrixSummary)
+			if sum == nil {
+				t.Fatalf("result summary %T, want the matrix's", rs[0].Summary)
+			}
+			if advice := sum.Verdict.Advice; !strings.Contains(advice, tt.advice) || tt.advice == "" && strings.Contains(advice, "HTTP proxy") {
+				t.Errorf("verdict advice = %q, want %q", advice, tt.advice)
 			}
 		})
 	}

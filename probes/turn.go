@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,19 @@ func (c TURNConfig) withDefaults() TURNConfig {
 
 // firstChannel is the lowest channel number a client may bind.
 const firstChannel = 0x4000
+
+// TURNSummary is what TURN found besides numbers and words, as data.
+type TURNSummary struct {
+	// Relayed are the relayed addresses granted: the first allocation's,
+	// then the peer allocation's when there was one.
+	Relayed []netip.AddrPort
+}
+
+// addrPort is a as a netip.AddrPort, an IPv4 address as such.
+func addrPort(a *net.UDPAddr) netip.AddrPort {
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
 
 // TURN allocates a relay on t with the server's credentials, allocates a
 // second relay on the same server, and sends packets from one relayed
@@ -126,6 +140,8 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	}
 	m.SetMetric("alloc_ms", ms(time.Since(allocStart)))
 	m.AddEvidence("relayed_address", allocA.Relayed.String())
+	sum := &TURNSummary{Relayed: []netip.AddrPort{addrPort(allocA.Relayed)}}
+	m.Summary = sum
 	noteGrant(allocA, &m)
 	if allocA.Mapped != nil {
 		m.AddEvidence("mapped_address", allocA.Mapped.String())
@@ -165,6 +181,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	}
 	defer b.Close()
 	m.AddEvidence("peer_relayed_address", allocB.Relayed.String())
+	sum.Relayed = append(sum.Relayed, addrPort(allocB.Relayed))
 
 	m.Err = relayTest(ctx, t, a, b, allocA, allocB, cfg, &m)
 	// Both relays go before the IPv6 probe allocates: never hold more of

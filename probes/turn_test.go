@@ -85,6 +85,9 @@ func TestTURNRelaysOverEveryTransport(t *testing.T) {
 			if ev["peer_relayed_address"] == ev["relayed_address"] {
 				t.Errorf("both relays are %s: the second allocation must be distinct", ev["relayed_address"])
 			}
+			if sum, ok := m.Summary.(*probes.TURNSummary); !ok || len(sum.Relayed) != 2 || sum.Relayed[0].String() != ev["relayed_address"] || sum.Relayed[1].String() != ev["peer_relayed_address"] {
+				t.Errorf("summary %+v, want both relayed addresses (%s, %s)", m.Summary, ev["relayed_address"], ev["peer_relayed_address"])
+			}
 			if !strings.HasPrefix(ev["channel"], "bound 0x4000") {
 				t.Errorf("channel = %q, want bound", ev["channel"])
 			}

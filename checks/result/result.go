@@ -25,6 +25,10 @@ type Result struct {
 	// step: what the cause is derived from.
 	Observations []probes.Observation
 	Series       []probes.Sample
+	// Summary is the probe's typed account beyond numbers and words
+	// (*browser.CallSummary, *probes.TURNSummary, …), for rules that
+	// read results: they judge data, not the evidence's words.
+	Summary any
 	// KeyMetrics are the few metrics a one-line summary shows.
 	KeyMetrics []string
 	// Cause is the probe's typed error, for rules that compare results;
@@ -91,7 +95,20 @@ type Subject struct {
 	// Engine is the browser a browser check ran in ("chromium",
 	// "firefox"); empty otherwise.
 	Engine string
+	// Path is how a call check's call gathered candidates; empty for
+	// checks that make no call.
+	Path Path
 }
+
+// Path is how a call gathered candidates. A relay-only call's TURN server
+// and transport are the subject's Target.
+type Path string
+
+// The paths a call check tries.
+const (
+	AllCandidates Path = "all candidates"
+	RelayOnly     Path = "relay-only"
+)
 
 // Group is the group of a check ID: "stun" for "stun.udp".
 func Group(id string) string { g, _, _ := strings.Cut(id, "."); return g }

@@ -53,6 +53,7 @@ func launchChromium(t *testing.T, f *fixture) *browser.Browser {
 // pageRun is what the page shows at the end.
 type pageRun struct {
 	State, Verdict, ReportID, Headline, Access string
+	Lines                                      string // the verdict's lines, one a line
 	Elapsed                                    time.Duration
 	console                                    []probes.Evidence
 }
@@ -80,6 +81,7 @@ func runPage(t *testing.T, b *browser.Browser, url string, deny bool) pageRun {
 			if (s !== 'done' && s !== 'error') return setTimeout(done, 100);
 			resolve({state: s, verdict: root.dataset.verdict || '', id: root.dataset.reportId || '', ms: root.dataset.elapsedMs || '',
 				headline: document.getElementById('headline').textContent,
+				lines: [...document.querySelectorAll('#lines li')].map((li) => li.textContent).join('\n'),
 				access: document.getElementById('access').hidden ? '' : document.getElementById('access').textContent,
 				failed: document.getElementById('failed-text').textContent});
 		};
@@ -93,7 +95,7 @@ func runPage(t *testing.T, b *browser.Browser, url string, deny bool) pageRun {
 	}
 	ms, _ := strconv.Atoi(out["ms"])
 	run := pageRun{State: out["state"], Verdict: out["verdict"], ReportID: out["id"], Headline: out["headline"], Access: out["access"],
-		Elapsed: time.Duration(ms) * time.Millisecond, console: lines()}
+		Lines: out["lines"], Elapsed: time.Duration(ms) * time.Millisecond, console: lines()}
 	if shot := os.Getenv("RTCPROBE_PRECALL_SCREENSHOT"); shot != "" && !deny {
 		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -135,6 +137,10 @@ func TestChromiumUser(t *testing.T) {
 			b := launchChromium(t, f)
 			run := runPage(t, b, f.url, false)
 			t.Logf("page to verdict: %s, verdict %s: %s", run.Elapsed, run.Verdict, run.Headline)
+			// On loopback the call with all candidates pairs host with host.
+			if want := "Calls connect directly between your browser and this server."; !strings.Contains(run.Lines, want) {
+				t.Errorf("the verdict's lines\n%s\nlack %q", run.Lines, want)
+			}
 			if run.Elapsed <= 0 || run.Elapsed > maxPageToVerdict {
 				t.Errorf("page to verdict took %s, want at most %s", run.Elapsed, maxPageToVerdict)
 			}

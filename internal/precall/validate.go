@@ -41,7 +41,8 @@ type postedTask struct {
 }
 
 // schemas are the compiled posted-results schema and one per page check
-// result ("api", "ice", …), compiled once.
+// result ("api", "ice", …; browser.PageChecks names their definitions),
+// compiled once.
 var schemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(resultsSchema))
 	if err != nil {
@@ -52,13 +53,14 @@ var schemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 		return nil, err
 	}
 	out := map[string]*jsonschema.Schema{}
-	for name, def := range map[string]string{"": "", "api": "api", "devices": "devices", "getUserMedia": "getUserMedia",
-		"videoQuality": "videoQuality", "audioQuality": "audioQuality", "codecs": "codecs_result", "ice": "ice", "interop": "interop"} {
-		loc := schemaURL
-		if def != "" {
-			loc += "#/$defs/" + def
+	if out[""], err = c.Compile(schemaURL); err != nil {
+		return nil, err
+	}
+	for _, pc := range browser.PageChecks() {
+		if pc.Schema == "" {
+			continue // never posted
 		}
-		if out[name], err = c.Compile(loc); err != nil {
+		if out[pc.Name], err = c.Compile(schemaURL + "#/$defs/" + pc.Schema); err != nil {
 			return nil, err
 		}
 	}

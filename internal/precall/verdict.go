@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -114,23 +115,25 @@ func device(name string, open, quality *result.Result) string {
 
 // connection says how calls between the browser and this server
 // connect: directly, only through the relay, only through some relay
-// transports, or not at all.
+// transports, or not at all. The calls' paths are their subjects', not
+// their names: a server may be called anything.
 func connection(calls []result.Result) string {
 	var all *result.Result
 	var relayOK, relayBad []string
 	for i, r := range calls {
-		if r.Target == "all candidates" {
+		switch r.Subject.Path {
+		case result.AllCandidates:
 			all = &calls[i]
-			continue
-		}
-		if r.Status == result.Pass || r.Status == result.Warn {
-			relayOK = append(relayOK, relayName(r.Target))
-		} else {
-			relayBad = append(relayBad, relayName(r.Target))
+		case result.RelayOnly:
+			if r.Status == result.Pass || r.Status == result.Warn {
+				relayOK = append(relayOK, relayName(r.Subject.Target))
+			} else {
+				relayBad = append(relayBad, relayName(r.Subject.Target))
+			}
 		}
 	}
 	switch {
-	case all == nil && len(calls) == 0:
+	case all == nil && len(relayOK)+len(relayBad) == 0:
 		return ""
 	case all != nil && (all.Status == result.Pass || all.Status == result.Warn):
 		line := "Calls connect directly between your browser and this server."
@@ -156,36 +159,14 @@ func connection(calls []result.Result) string {
 // viaRelay reports whether the browser's side of the call's selected pair
 // is a relay candidate.
 func viaRelay(r *result.Result) bool {
-	for _, e := range r.Evidence {
-		if e.Name == "browser pair" {
-			return strings.HasPrefix(e.Value, "relay ")
-		}
-	}
-	return false
+	sum, ok := r.Summary.(*browser.CallSummary)
+	return ok && sum.Pair != nil && sum.Pair.Relayed()
 }
 
-// relayName says "TURN over TCP to port 443" for a relay-only subject
-// ("relay-only via turn:host:443 (TCP)").
-func relayName(target string) string {
-	uri := strings.TrimPrefix(target, "relay-only via ")
-	tr := ""
-	if i := strings.Index(uri, " ("); i >= 0 {
-		tr, uri = strings.Trim(uri[i+2:], ")"), uri[:i]
-	}
-	s, err := probes.ParseServer(uri)
-	if err != nil {
-		return target
-	}
-	if tr == "" {
-		tr = strings.ToUpper(s.URI.Proto.String())
-		if s.URI.Scheme.String() == "turns" {
-			tr = "TLS"
-			if s.URI.Proto.String() == "udp" {
-				tr = "DTLS"
-			}
-		}
-	}
-	return fmt.Sprintf("TURN over %s to port %d", tr, s.URI.Port)
+// relayName says "TURN over TCP to port 443" for a relay-only call's
+// TURN server and transport.
+func relayName(t probes.Target) string {
+	return fmt.Sprintf("TURN over %s to port %d", t.Transport.Upper(), t.Server.URI.Port)
 }
 
 // servers says which STUN/TURN servers the browser could not use.
