@@ -10,16 +10,16 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARGS    ?=
 # Debian packages the tests drive for real, each with the tool that shows
 # it is installed (Node and npm come with the machine: see the list).
-DEB_LIST := internal/testenv/debian-packages.txt
+DEB_LIST := internal/testkit/testenv/debian-packages.txt
 DEB_PKGS := $(shell sed -e 's/\#.*//' -e '/^ *$$/d' -e 's/ .*//' $(DEB_LIST))
 # Third-party Node servers the conformance tests run (package-lock.json pins them).
-NODE_DIR := internal/conformance/node
+NODE_DIR := internal/testkit/conformance/node
 # The third-party WHIP server the media server tests run: meetecho's
 # simple-whip-server from its Debian package (unpacked, not installed: it
 # depends on Debian's nodejs, which conflicts with the Node installed
 # here), on the Node packages its package-lock.json pins, in front of
 # Debian's janus.
-MEDIA_DIR := internal/mediaserver/node
+MEDIA_DIR := internal/testkit/janus/node
 # Tests run in a fresh network namespace with only lo, so no packet can
 # leave loopback (needs root, or unprivileged user namespaces).
 # The packages whose tests drive browsers (which measure frame rates and
@@ -63,7 +63,7 @@ need-browser:
 # Resolves the whole package list (apt-get --simulate) on every machine,
 # then installs exactly the packages whose tool is missing (root).
 deps:
-	./internal/testenv/install-deps $(DEB_LIST)
+	./internal/testkit/testenv/install-deps $(DEB_LIST)
 	$(GO) mod download
 
 # The pinned Node servers, installed exactly as locked (before the tests
@@ -91,7 +91,7 @@ $(MEDIA_DIR)/simple-whip-server/src/server.js:
 # go vet, gofmt, a tidy go.mod, and staticcheck (pinned in go.mod as a tool).
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags mutants ./internal/mutants
+	$(GO) vet -tags mutants ./internal/testkit/mutants
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) tool staticcheck ./...

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -25,7 +25,7 @@ func BenchmarkLaunch(b *testing.B) {
 // call to "connected" (goal ≤ 500 ms), with all candidates and relay-only.
 func BenchmarkInteropConnected(b *testing.B) {
 	br := sharedBrowser(b)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -231,7 +231,7 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 		defer cancel()
 		if err := launchFirefox(start, b); err != nil {
 			if start.Err() != nil && ctx.Err() == nil {
-				err = &TimeoutError{Stage: "browser start", After: cfg.StartTimeout}
+				err = &StepTimeoutError{Stage: "browser start", After: cfg.StartTimeout}
 			}
 			_ = b.Close()
 			return nil, &LaunchError{Path: path, Err: err}
@@ -262,7 +262,7 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-timer.C:
-		err = &TimeoutError{Stage: "browser start", After: cfg.StartTimeout}
+		err = &StepTimeoutError{Stage: "browser start", After: cfg.StartTimeout}
 	}
 	if err != nil {
 		_ = b.Close()

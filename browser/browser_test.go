@@ -15,8 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -356,7 +356,7 @@ func TestICE(t *testing.T) {
 }
 
 func testICE(t *testing.T, b *Browser) {
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +440,7 @@ func TestInterop(t *testing.T) {
 
 func testInterop(t *testing.T, b *Browser) {
 	testenv.CheckGoroutines(t)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,9 +505,9 @@ func TestCheckDeadline(t *testing.T) {
 	eachEngine(t, func(t *testing.T, b *Browser) {
 		start := time.Now()
 		m := VideoQuality(testCtx(t, 300*time.Millisecond), b, QualityConfig{Duration: 5 * time.Second})
-		var te *TimeoutError
+		var te *StepTimeoutError
 		if !errors.As(m.Err, &te) {
-			t.Fatalf("err = %v, want a TimeoutError", m.Err)
+			t.Fatalf("err = %v, want a StepTimeoutError", m.Err)
 		}
 		if took := time.Since(start); took > 2*time.Second {
 			t.Errorf("took %s to honour a 300 ms deadline", took)
@@ -562,9 +562,9 @@ func testInteropDeadline(t *testing.T, b *Browser) {
 	testenv.CheckGoroutines(t)
 	for _, d := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond} {
 		m := Interop(testCtx(t, d), b, InteropConfig{})
-		var te *TimeoutError
+		var te *StepTimeoutError
 		if !errors.As(m.Err, &te) {
-			t.Fatalf("deadline %s: err = %v, want a TimeoutError", d, m.Err)
+			t.Fatalf("deadline %s: err = %v, want a StepTimeoutError", d, m.Err)
 		}
 	}
 }

@@ -28,13 +28,13 @@ func (e *DOMError) Error() string {
 	return msg
 }
 
-// TimeoutError means the browser did not finish a step in time.
-type TimeoutError struct {
+// StepTimeoutError means the browser did not finish a step in time.
+type StepTimeoutError struct {
 	Stage string
 	After time.Duration
 }
 
-func (e *TimeoutError) Error() string {
+func (e *StepTimeoutError) Error() string {
 	return fmt.Sprintf("browser: %s did not finish in %s", e.Stage, e.After.Round(time.Millisecond))
 }
 

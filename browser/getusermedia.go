@@ -79,7 +79,7 @@ func GetUserMediaFrom(kind Kind, r PageResult) (m probes.Measurement) {
 		first = "first_sample_ms"
 	}
 	if res.FirstMs == nil {
-		m.Err = &TimeoutError{Stage: "the first " + string(kind) + " data from " + res.Settings.Label, After: firstDataWait}
+		m.Err = &StepTimeoutError{Stage: "the first " + string(kind) + " data from " + res.Settings.Label, After: firstDataWait}
 		return m
 	}
 	m.SetMetric(first, *res.FirstMs)

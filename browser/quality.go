@@ -74,7 +74,7 @@ func VideoQualityFrom(cfg QualityConfig, r PageResult) (m probes.Measurement) {
 	res.Settings.record(&m)
 	m.SetMetric("frames", float64(res.Frames))
 	if res.Frames == 0 || len(res.Luma) == 0 {
-		m.Err = &TimeoutError{Stage: "the first video frame", After: time.Duration(cfg.durationMs()) * time.Millisecond}
+		m.Err = &StepTimeoutError{Stage: "the first video frame", After: time.Duration(cfg.durationMs()) * time.Millisecond}
 		return m
 	}
 	black, sum := 0, 0.0
@@ -134,7 +134,7 @@ func AudioQualityFrom(cfg QualityConfig, r PageResult) (m probes.Measurement) {
 	}
 	res.Settings.record(&m)
 	if res.Samples <= 0 {
-		m.Err = &TimeoutError{Stage: "the first audio samples", After: time.Duration(cfg.durationMs()) * time.Millisecond}
+		m.Err = &StepTimeoutError{Stage: "the first audio samples", After: time.Duration(cfg.durationMs()) * time.Millisecond}
 		return m
 	}
 	silent := 0

@@ -94,7 +94,7 @@ func (s *Session) Get(ctx context.Context) (*Browser, error) {
 	case <-s.ready:
 		return s.b, s.err
 	case <-ctx.Done():
-		return nil, &TimeoutError{Stage: "browser start", After: time.Since(start)}
+		return nil, &StepTimeoutError{Stage: "browser start", After: time.Since(start)}
 	}
 }
 

@@ -138,7 +138,7 @@ func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult,
 	start := time.Now()
 	if pc, _ := LookupPageCheck(name); pc.Captures {
 		if err := lockCamera(ctx, &b.camera, name == PageResolutions); err != nil {
-			return PageResult{}, nil, &TimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
+			return PageResult{}, nil, &StepTimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
 		}
 		defer unlockCamera(&b.camera, name == PageResolutions)
 	}
@@ -154,7 +154,7 @@ func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult,
 	// timedOut names the step the deadline interrupted, if it did.
 	timedOut := func(step string, err error) error {
 		if ctx.Err() != nil {
-			return &TimeoutError{Stage: "page check " + name + " (" + step + ")", After: time.Since(start)}
+			return &StepTimeoutError{Stage: "page check " + name + " (" + step + ")", After: time.Since(start)}
 		}
 		return fmt.Errorf("%s: %w", step, err)
 	}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/pion/stun/v4"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -27,7 +27,7 @@ func TestTrustedCertificate(t *testing.T) {
 }
 
 func testTrustedCertificate(t *testing.T, shared *Browser) {
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func testTrustedCertificate(t *testing.T, shared *Browser) {
 func TestConfigTrusts(t *testing.T) {
 	mine, other := testCA(t), testCA(t)
 	cfg := Config{TrustedCerts: []*x509.Certificate{mine.cert}}
-	leaf, err := embedded.Start(embedded.Config{})
+	leaf, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

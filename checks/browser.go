@@ -441,7 +441,7 @@ func browserSubjectName(s probes.Server, tr probes.Transport) string {
 func browserAdvice(r Result, m probes.Measurement) string {
 	var (
 		dom     *browser.DOMError
-		timeout *browser.TimeoutError
+		timeout *browser.StepTimeoutError
 		launch  *browser.LaunchError
 	)
 	switch {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // BenchmarkBrowserNonMedia times what `rtcprobe --checks
@@ -20,7 +20,7 @@ func BenchmarkBrowserNonMedia(b *testing.B) {
 	if _, err := browser.Find(""); err != nil {
 		testenv.Unavailable(b, "%v (%s)", err, browser.InstallHint)
 	}
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

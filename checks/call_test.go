@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/netsim"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -56,7 +56,7 @@ func TestCallThresholds(t *testing.T) {
 // `rtcprobe` with no arguments does, against the embedded server.
 func TestCallChecksEmbedded(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

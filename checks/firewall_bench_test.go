@@ -6,8 +6,8 @@ import (
 	"crypto/x509"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -37,7 +37,7 @@ func BenchmarkFirewallMatrix(b *testing.B) {
 		pool := x509.NewCertPool()
 		p := &Plan{}
 		for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
-			srv, err := embedded.Start(embedded.Config{Host: host})
+			srv, err := iceserver.Start(iceserver.Config{Host: host})
 			if err != nil {
 				b.Fatal(err)
 			}

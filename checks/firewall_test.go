@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -56,7 +56,7 @@ func freePort(t *testing.T, network string) int {
 // the client does not trust (tls failure).
 func TestFirewallMatrixLoopback(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // only tunnels to 443, the cell is refused by the proxy while UDP, which
 // never uses the proxy, stays ok.
 func TestFirewallMatrixProxy(t *testing.T) {
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

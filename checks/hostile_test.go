@@ -12,9 +12,9 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/hostile"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/hostile"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )

@@ -136,7 +136,7 @@ func peerCall(ctx context.Context, a, b *browser.Browser, s Subject, p *Plan) pr
 	}
 	v, ok := p.Memo.Run(ctx, func(ctx context.Context) any { return browser.PeerCall(ctx, a, b, cfg) })
 	if !ok {
-		return probes.Failed(&browser.TimeoutError{Stage: "waiting for a call slot", After: interopTimeout})
+		return probes.Failed(&browser.StepTimeoutError{Stage: "waiting for a call slot", After: interopTimeout})
 	}
 	return v.(probes.Measurement)
 }
@@ -153,7 +153,7 @@ func codecCell(ctx context.Context, a, b *browser.Browser, s Subject, p *Plan) p
 		return browser.CodecCall(ctx, a, b, *s.Call.Codec, browser.CodecCallConfig{Duration: codecCallDuration})
 	})
 	if !ok {
-		return probes.Failed(&browser.TimeoutError{Stage: "the " + s.Call.Codec.Name + " call", After: interopTimeout})
+		return probes.Failed(&browser.StepTimeoutError{Stage: "the " + s.Call.Codec.Name + " call", After: interopTimeout})
 	}
 	res := v.(browser.CodecCallResult)
 	if s.Call.Back {

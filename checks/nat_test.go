@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -49,7 +49,7 @@ func TestNATMeaning(t *testing.T) {
 // STUN server without OTHER-ADDRESS (skip, saying why).
 func TestNATCheckEmbedded(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ type Plan struct {
 	// Allowed, when set, says whether a check may send to an address a
 	// server named rather than the user (RFC 5780 OTHER-ADDRESS): an
 	// exporter module's allow-list covers those too. nil allows any.
-	Allowed func(config.Endpoint) bool
+	Allowed func(config.TargetParts) bool
 	// StragglerGrace is how long the runner waits past the run's
 	// deadline for a check that ignores it; 0 means StragglerGrace. A
 	// front end that must answer by a time (the exporter) counts it in.
@@ -76,7 +76,7 @@ func (p *Plan) follows(s probes.Server) func(*net.UDPAddr) bool {
 	return func(a *net.UDPAddr) bool {
 		derived := s
 		derived.URI.Host, derived.URI.Port = a.IP.String(), a.Port
-		return p.Allowed(config.ServerEndpoint(derived))
+		return p.Allowed(config.ServerTargetParts(derived))
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pion/stun/v4"
 
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 

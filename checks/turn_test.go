@@ -11,8 +11,8 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -131,7 +131,7 @@ func TestUDPBlockedAcross(t *testing.T) {
 // against the embedded server: every transport relays.
 func TestTURNChecksAgainstEmbedded(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestTURNChecksAgainstEmbedded(t *testing.T) {
 // the cross-transport advice.
 func TestTURNUDPBlockedAdvice(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

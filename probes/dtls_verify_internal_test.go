@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 )
 
 // TestVerifyLikeTLS: the DTLS certificate check matches names and IP SANs

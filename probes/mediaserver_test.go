@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/transport/v5/vnet"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -68,7 +68,7 @@ func natLab(t *testing.T, nat *vnet.NATType) (client *vnet.Net, server probes.Ta
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = wan.Stop() })
-	resp, err := embedded.StartNATResponder(srvNet, "203.0.113.10", "203.0.113.11")
+	resp, err := iceserver.StartNATResponder(srvNet, "203.0.113.10", "203.0.113.11")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestNATBehaviorNoNAT(t *testing.T) {
 // answers (timeout).
 func TestNATBehaviorLoopback(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	resp, err := embedded.StartNATResponder(nil, "127.0.0.1", "127.0.0.2")
+	resp, err := iceserver.StartNATResponder(nil, "127.0.0.1", "127.0.0.2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestNATBehaviorLoopback(t *testing.T) {
 		t.Errorf("loopback responder: err=%v evidence=%v", m.Err, m.Evidence)
 	}
 
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtcprobe/rtcprobe/internal/netsim"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 

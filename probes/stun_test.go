@@ -10,14 +10,14 @@ import (
 
 	"github.com/pion/stun/v4"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-func startEmbedded(t testing.TB) *embedded.Server {
+func startEmbedded(t testing.TB) *iceserver.Server {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestSTUNAgainstEmbeddedServer(t *testing.T) {
 func TestSTUNIPv6(t *testing.T) {
 	testenv.RequireIPv6Loopback(t)
 	// ::1 works here: a failure to start on it is ours.
-	srv, err := embedded.Start(embedded.Config{Host: "::1"})
+	srv, err := iceserver.Start(iceserver.Config{Host: "::1"})
 	if err != nil {
 		t.Fatalf("embedded server on ::1: %v", err)
 	}

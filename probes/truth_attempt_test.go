@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // The machine the tests run on has two cores shared with other work: a

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/internal/netsim"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
 
-	"github.com/rtcprobe/rtcprobe/internal/coturn"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/coturn"
 )
 
 // benchTargets starts the two servers the TURN benchmarks compare: pion/turn

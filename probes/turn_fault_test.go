@@ -17,8 +17,8 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -143,7 +143,7 @@ func listenTCP(t *testing.T, serve func(net.Conn)) net.Addr {
 // the server's own, still valid nonce): the probe must retry and succeed.
 func TestTURNStaleNonceRetriedOnce(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv := startTURNServer(t, embedded.Config{})
+	srv := startTURNServer(t, iceserver.Config{})
 	upstream := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.Port()}
 	front, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -195,7 +195,7 @@ func TestTURNStaleNonceRetriedOnce(t *testing.T) {
 				_ = nonce.GetFrom(msg)
 				resp, _ := stun.Build(stun.NewTransactionIDSetter(msg.TransactionID),
 					stun.NewType(stun.MethodAllocate, stun.ClassErrorResponse),
-					stun.CodeStaleNonce, stun.NewRealm(embedded.Realm), nonce, stun.Fingerprint)
+					stun.CodeStaleNonce, stun.NewRealm(iceserver.Realm), nonce, stun.Fingerprint)
 				_, _ = front.WriteTo(resp.Raw, from)
 				continue
 			}
@@ -260,7 +260,7 @@ func TestTURNRESTCredentials(t *testing.T) {
 	const secret = "shared-secret-for-test"
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
-	srv := startTURNServer(t, embedded.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
+	srv := startTURNServer(t, iceserver.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
 	for _, tc := range []struct {
 		name string
 		ttl  time.Duration
@@ -285,7 +285,7 @@ func TestTURNRESTCredentials(t *testing.T) {
 
 func TestTURNTLSCertificate(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv := startTURNServer(t, embedded.Config{})
+	srv := startTURNServer(t, iceserver.Config{})
 	for _, tr := range []probes.Transport{probes.TLS, probes.DTLS} {
 		base := turnTarget(t, srv, tr)
 		tests := []struct {
@@ -318,7 +318,7 @@ func TestTURNTLSCertificate(t *testing.T) {
 // DTLS handshake hears nothing, and the follow-up Binding to the same
 // port is answered, which the observations record.
 func TestDTLSSilentFollowUp(t *testing.T) {
-	srv := startTURNServer(t, embedded.Config{})
+	srv := startTURNServer(t, iceserver.Config{})
 	udp := turnTarget(t, srv, probes.UDP)
 	s := mustServer(t, "turns:"+udp.Addr()+"?transport=udp", "u", "p")
 	ctx, log := probes.Recording(context.Background())

@@ -12,13 +12,13 @@ import (
 
 	"github.com/pion/turn/v5"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 // turnTarget names the embedded server's TURN endpoint over tr.
-func turnTarget(t *testing.T, srv *embedded.Server, tr probes.Transport) probes.Target {
+func turnTarget(t *testing.T, srv *iceserver.Server, tr probes.Transport) probes.Target {
 	t.Helper()
 	var s probes.Server
 	for _, c := range srv.Servers() {
@@ -41,9 +41,9 @@ func containsTransport(ts []probes.Transport, tr probes.Transport) bool {
 	return false
 }
 
-func startTURNServer(t *testing.T, cfg embedded.Config) *embedded.Server {
+func startTURNServer(t *testing.T, cfg iceserver.Config) *iceserver.Server {
 	t.Helper()
-	srv, err := embedded.Start(cfg)
+	srv, err := iceserver.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ var fastTURN = probes.TURNConfig{Packets: 10, Interval: 2 * time.Millisecond, Ec
 
 func TestTURNRelaysOverEveryTransport(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv := startTURNServer(t, embedded.Config{})
+	srv := startTURNServer(t, iceserver.Config{})
 	for _, tr := range []probes.Transport{probes.UDP, probes.TCP, probes.TLS, probes.DTLS} {
 		t.Run(string(tr), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -118,7 +118,7 @@ func TestTURNServerErrors(t *testing.T) {
 	reject := func(*turn.RequestAttributes) (string, []byte, bool) { return "", nil, false }
 	tests := []struct {
 		name      string
-		cfg       embedded.Config
+		cfg       iceserver.Config
 		password  string // overrides the right one when set
 		wantCode  int
 		wantRealm string
@@ -127,10 +127,10 @@ func TestTURNServerErrors(t *testing.T) {
 	}{
 		// pion/turn since v5.1.3 answers refused credentials with 401, as
 		// coturn does; Authenticated tells it from a missing credential.
-		{name: "auth rejected", cfg: embedded.Config{AuthHandler: reject}, wantCode: 401, wantRealm: embedded.Realm, wantReq: "Allocate", wantAuth: true},
-		{name: "wrong password", password: "wrong", wantCode: 401, wantRealm: embedded.Realm, wantReq: "Allocate", wantAuth: true},
-		{name: "no credentials", password: "-", wantCode: 401, wantRealm: embedded.Realm, wantReq: "Allocate"},
-		{name: "peer denied", cfg: embedded.Config{PermissionHandler: func(net.Addr, net.IP) bool { return false }}, wantCode: 403, wantRealm: embedded.Realm, wantReq: "CreatePermission", wantAuth: true},
+		{name: "auth rejected", cfg: iceserver.Config{AuthHandler: reject}, wantCode: 401, wantRealm: iceserver.Realm, wantReq: "Allocate", wantAuth: true},
+		{name: "wrong password", password: "wrong", wantCode: 401, wantRealm: iceserver.Realm, wantReq: "Allocate", wantAuth: true},
+		{name: "no credentials", password: "-", wantCode: 401, wantRealm: iceserver.Realm, wantReq: "Allocate"},
+		{name: "peer denied", cfg: iceserver.Config{PermissionHandler: func(net.Addr, net.IP) bool { return false }}, wantCode: 403, wantRealm: iceserver.Realm, wantReq: "CreatePermission", wantAuth: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestTURNServerErrors(t *testing.T) {
 // rtcprobe held instead of failing on a quota it used up itself.
 func TestTURNQuotaOfOne(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv := startTURNServer(t, embedded.Config{QuotaHandler: quotaOf(1)})
+	srv := startTURNServer(t, iceserver.Config{QuotaHandler: quotaOf(1)})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	m := probes.TURN(ctx, turnTarget(t, srv, probes.UDP), fastTURN)
@@ -194,7 +194,7 @@ func TestTURNSendIndicationsWhenChannelRefused(t *testing.T) {
 	var calls atomic.Int32
 	// The probe creates both permissions before binding channels: allow
 	// the first two checks, refuse the rest.
-	srv := startTURNServer(t, embedded.Config{PermissionHandler: func(net.Addr, net.IP) bool { return calls.Add(1) <= 2 }})
+	srv := startTURNServer(t, iceserver.Config{PermissionHandler: func(net.Addr, net.IP) bool { return calls.Add(1) <= 2 }})
 	for _, tr := range []probes.Transport{probes.UDP, probes.TCP} {
 		calls.Store(0)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

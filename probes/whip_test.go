@@ -17,7 +17,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 

@@ -49,8 +49,8 @@ func (m *Module) Credentials(s probes.Server) probes.Server {
 	return s
 }
 
-// Endpoint is a probe target as the allow-list sees it.
-type Endpoint struct {
+// TargetParts is a probe target as the allow-list sees it.
+type TargetParts struct {
 	// URI is the target's canonical form without credentials or query
 	// values: "turn:turn.example.org:3478?transport=tcp",
 	// "wss://signal.example.org/ws".
@@ -64,9 +64,9 @@ type Endpoint struct {
 	Path string
 }
 
-// ServerEndpoint is a STUN/TURN server as an Endpoint.
-func ServerEndpoint(s probes.Server) Endpoint {
-	e := Endpoint{URI: s.String(), Scheme: s.URI.Scheme.String(), Host: normalHost(s.URI.Host), Port: s.URI.Port}
+// ServerTargetParts is a STUN/TURN server as an TargetParts.
+func ServerTargetParts(s probes.Server) TargetParts {
+	e := TargetParts{URI: s.String(), Scheme: s.URI.Scheme.String(), Host: normalHost(s.URI.Host), Port: s.URI.Port}
 	if s.IsTURN() && s.ExplicitTransport {
 		e.Transport = s.URI.Proto.String()
 	}
@@ -74,7 +74,7 @@ func ServerEndpoint(s probes.Server) Endpoint {
 }
 
 // Allows returns the first rule that lets e in, or false.
-func (m *Module) Allows(e Endpoint) (AllowRule, bool) {
+func (m *Module) Allows(e TargetParts) (AllowRule, bool) {
 	for _, r := range m.AllowedTargets {
 		if r.Allows(e) {
 			return r, true
@@ -106,7 +106,7 @@ type AllowRule struct {
 func (r AllowRule) String() string { return r.Text }
 
 // Allows reports whether the rule lets e in.
-func (r AllowRule) Allows(e Endpoint) bool {
+func (r AllowRule) Allows(e TargetParts) bool {
 	switch {
 	case r.any:
 		return true
@@ -187,7 +187,7 @@ type uriPattern struct {
 	path      *regexp.Regexp
 }
 
-func (p *uriPattern) allows(e Endpoint) bool {
+func (p *uriPattern) allows(e TargetParts) bool {
 	return strings.EqualFold(p.scheme, e.Scheme) && p.host.MatchString(e.Host) &&
 		(p.port == 0 || p.port == e.Port) &&
 		(p.transport == "" || p.transport == e.Transport) &&
@@ -303,13 +303,13 @@ func hostnameLike(h string) bool {
 	return len(h) <= 253
 }
 
-// URLEndpoint is a ws:// or wss:// URL as an Endpoint: without its query
+// URLEndpoint is a ws:// or wss:// URL as an TargetParts: without its query
 // (tokens ride there), with the scheme's default port.
-func URLEndpoint(u *url.URL) Endpoint {
+func URLEndpoint(u *url.URL) TargetParts {
 	port, _ := strconv.Atoi(u.Port())
 	if port == 0 {
 		port = map[string]int{"ws": 80, "wss": 443}[u.Scheme]
 	}
 	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	return Endpoint{URI: c.String(), Scheme: strings.ToLower(u.Scheme), Host: normalHost(u.Hostname()), Port: port, Path: u.Path}
+	return TargetParts{URI: c.String(), Scheme: strings.ToLower(u.Scheme), Host: normalHost(u.Hostname()), Port: port, Path: u.Path}
 }

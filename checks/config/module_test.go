@@ -50,14 +50,14 @@ func TestModulesParsed(t *testing.T) {
 }
 
 func TestAllowRules(t *testing.T) {
-	server := func(raw string) config.Endpoint {
+	server := func(raw string) config.TargetParts {
 		s, err := probes.ParseServer(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return config.ServerEndpoint(s)
+		return config.ServerTargetParts(s)
 	}
-	ws := func(raw string) config.Endpoint {
+	ws := func(raw string) config.TargetParts {
 		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +66,7 @@ func TestAllowRules(t *testing.T) {
 	}
 	tests := []struct {
 		rule   string
-		target config.Endpoint
+		target config.TargetParts
 		want   bool
 	}{
 		{"*", server("turn:anything.example:1"), true},

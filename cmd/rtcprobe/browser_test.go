@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 func TestBrowserFlags(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 func TestBadSimulateSpecExits2(t *testing.T) {
@@ -44,7 +44,7 @@ func TestBadSimulateSpecExits2(t *testing.T) {
 func TestStatsFile(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	const password = "pw-stats-4e1d-never-in-output"
-	addr := startServer(t, embedded.Config{AuthHandler: staticOrREST("alice", password, "unused-rest-secret")}).Servers()[0].Addr()
+	addr := startServer(t, iceserver.Config{AuthHandler: staticOrREST("alice", password, "unused-rest-secret")}).Servers()[0].Addr()
 	t.Setenv("RTCPROBE_TURN_PASSWORD", password)
 	path := filepath.Join(t.TempDir(), "stats.jsonl")
 	var stdout, stderr bytes.Buffer

@@ -16,8 +16,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/rtcprobe/rtcprobe/checks"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -32,7 +32,7 @@ func writeConfig(t *testing.T, text string) string {
 
 func startEmbedded(t *testing.T) string {
 	t.Helper()
-	return startServer(t, embedded.Config{}).Servers()[0].Addr()
+	return startServer(t, iceserver.Config{}).Servers()[0].Addr()
 }
 
 // A CI run: profile ci, every report format at once, against a real
@@ -44,7 +44,7 @@ func TestCIRunWritesEveryReportWithoutSecrets(t *testing.T) {
 	t.Setenv("RTCPROBE_TEST_REST", restSecret)
 	// A server that knows both credentials, so the TURN checks succeed:
 	// the secrets are used, and still never shown.
-	addr := startServer(t, embedded.Config{AuthHandler: staticOrREST("alice", password, restSecret)}).Servers()[0].Addr()
+	addr := startServer(t, iceserver.Config{AuthHandler: staticOrREST("alice", password, restSecret)}).Servers()[0].Addr()
 	cfg := writeConfig(t, fmt.Sprintf(`servers:
   - urls: [stun:%[1]s, turn:%[1]s]
     username: alice
@@ -314,7 +314,7 @@ func TestHelpListsReportFlagsOnce(t *testing.T) {
 // staticOrREST accepts user with password, and any username minted from
 // the TURN REST secret (coturn's use-auth-secret).
 func staticOrREST(user, password, secret string) turn.AuthHandler {
-	key := turn.GenerateAuthKey(user, embedded.Realm, password)
+	key := turn.GenerateAuthKey(user, iceserver.Realm, password)
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
 	rest := turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))

@@ -18,10 +18,10 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // TestMetricContract runs every check of the catalogue once, through the
@@ -70,7 +70,7 @@ func TestMetricContract(t *testing.T) {
 	}
 	// The default run names no stuns: server: the embedded server's TLS
 	// port answers Binding requests too.
-	emb, err := embedded.Start(embedded.Config{})
+	emb, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/pion/turn/v5"
 	"golang.org/x/net/websocket"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 )
 
 // Environment of the lab's child processes.
@@ -88,7 +88,7 @@ func labServer() error {
 	if err != nil {
 		return err
 	}
-	nat, err := embedded.StartNATResponder(nil, addr, os.Getenv(labAlt))
+	nat, err := iceserver.StartNATResponder(nil, addr, os.Getenv(labAlt))
 	if err != nil {
 		_ = srv.Close()
 		return err

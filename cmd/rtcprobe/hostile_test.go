@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/hostile"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/hostile"
 )
 
 // memoryHeadroom is how much more a run against a hostile server may
@@ -27,7 +27,7 @@ const memoryHeadroom = 64 << 20
 func TestHostileServersBoundTheProcess(t *testing.T) {
 	t.Parallel() // waits on its own servers: beside the others of its kind, after the timed tests
 	const deadline = time.Second
-	emb, err := embedded.Start(embedded.Config{})
+	emb, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // TestSaturatedMachineIsNamed: `rtcprobe --checks turn.udp` (100 relayed

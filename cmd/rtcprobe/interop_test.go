@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // TestInteropMatrix runs the codec matrix as a CI job does:

@@ -9,7 +9,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 )
 
 // TestBroadcastZeroConfig: `rtcprobe --checks broadcast` needs nothing
@@ -89,7 +89,7 @@ func TestBroadcastRelaysPastCredentialLifetime(t *testing.T) {
 	const secret = "rest-secret-for-the-fan-out"
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
-	srv := startServer(t, embedded.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
+	srv := startServer(t, iceserver.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
 	res := rtcprobe(t, "--json", "-", "--checks", "broadcast", "--viewers", "2", "--media-duration", "1s",
 		"--turn-secret", secret, "--turn-ttl", "1s", "--duration", "4s", fmt.Sprintf("turn:127.0.0.1:%d", srv.Port()))
 	var rep struct {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 )
 
 // TestAllSkipIsNoSuccess: a run in which every check skipped tested
@@ -17,7 +17,7 @@ import (
 // same server with a module selecting the same check answers
 // probe_success 0.
 func TestAllSkipIsNoSuccess(t *testing.T) {
-	srv := startServer(t, embedded.Config{})
+	srv := startServer(t, iceserver.Config{})
 	target := fmt.Sprintf("stun:127.0.0.1:%d", srv.Port())
 
 	res := rtcprobe(t, "--checks", "nat.behavior", "--json", "-", target)

@@ -15,10 +15,10 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks/result"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
-	"github.com/rtcprobe/rtcprobe/internal/pgtest"
 	"github.com/rtcprobe/rtcprobe/internal/store"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/pgtest"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 

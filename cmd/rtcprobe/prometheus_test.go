@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/coturn"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/coturn"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // prometheus is a real Prometheus (Debian's) the test started on a free
@@ -173,7 +173,7 @@ func writeCAFile(t *testing.T, pems ...[]byte) string {
 // and Prometheus' API has probe_success 1 and a round-trip series for
 // every module and target, and the exporter's own metrics.
 func TestPrometheusScrapesServe(t *testing.T) {
-	emb := startServer(t, embedded.Config{})
+	emb := startServer(t, iceserver.Config{})
 	user, password := emb.Credentials()
 	// One credential for both servers: a module presents one.
 	ct := coturn.Start(t, coturn.Config{User: user, Password: password, TLS: true})

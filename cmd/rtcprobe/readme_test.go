@@ -25,12 +25,12 @@ import (
 	"github.com/pion/turn/v5"
 	"golang.org/x/net/websocket"
 
-	"github.com/rtcprobe/rtcprobe/internal/coturn"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
-	"github.com/rtcprobe/rtcprobe/internal/pgtest"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/coturn"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/pgtest"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // readmeCase is what the test expects of one command line of the
@@ -210,7 +210,7 @@ func readmeShellLines(t *testing.T) []string {
 
 // readmeFixture holds the servers the README's example hosts stand for.
 type readmeFixture struct {
-	emb        *embedded.Server
+	emb        *iceserver.Server
 	pass       string // every user's TURN password
 	secret     string // the TURN REST secret
 	signaling  string // host:port of a wss:// echo
@@ -225,13 +225,13 @@ func startReadmeFixture(t *testing.T) *readmeFixture {
 	t.Helper()
 	const pass, secret = "readme-password", "readme-secret"
 	rest := turn.LongTermTURNRESTAuthHandler(secret, nil)
-	emb, err := embedded.Start(embedded.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+	emb, err := iceserver.Start(iceserver.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
 		// The README's users (alice, u, the example config's prober) all
 		// log in with the one password; REST names are minted from secret.
 		if _, err := strconv.Atoi(strings.SplitN(ra.Username, ":", 2)[0]); err == nil {
 			return rest(ra)
 		}
-		return ra.Username, turn.GenerateAuthKey(ra.Username, embedded.Realm, pass), true
+		return ra.Username, turn.GenerateAuthKey(ra.Username, iceserver.Realm, pass), true
 	}})
 	if err != nil {
 		t.Fatal(err)

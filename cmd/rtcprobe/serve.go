@@ -15,7 +15,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/precall"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 	"github.com/rtcprobe/rtcprobe/internal/serve/exporter"
@@ -121,9 +121,9 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	catalog := checks.Catalog()
-	var emb *embedded.Server
+	var emb *iceserver.Server
 	if f.config == "" {
-		if emb, err = embedded.Start(embedded.Config{}); err != nil {
+		if emb, err = iceserver.Start(iceserver.Config{}); err != nil {
 			fmt.Fprintf(stderr, "rtcprobe serve: %v\n", err)
 			return exitInternal
 		}

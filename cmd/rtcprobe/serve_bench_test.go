@@ -19,8 +19,8 @@ import (
 
 	"github.com/pion/stun/v4"
 
-	"github.com/rtcprobe/rtcprobe/internal/coturn"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/coturn"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // loadResult is what one load loop measured.

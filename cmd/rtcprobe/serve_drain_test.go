@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 )
 
 // TestServeSIGTERMClosesHeldConnections: 50 connections held open with

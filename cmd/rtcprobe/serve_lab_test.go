@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 )
 
 // TestPrometheusUDPBlockedLab: the TURN server sits in a namespace whose

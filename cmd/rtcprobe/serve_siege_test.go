@@ -28,7 +28,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/store"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 

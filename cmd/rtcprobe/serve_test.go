@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 )
 
 // serveProc is `rtcprobe serve` run as a process, the way an operator

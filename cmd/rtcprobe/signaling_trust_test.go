@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 )
 
 // TestSignalingOnlyRunKeepsTheUsersTrust: a run that names only a wss://

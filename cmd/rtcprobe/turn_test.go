@@ -12,14 +12,14 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
 
-	"github.com/rtcprobe/rtcprobe/internal/coturn"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/coturn"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-func startServer(t *testing.T, cfg embedded.Config) *embedded.Server {
+func startServer(t *testing.T, cfg iceserver.Config) *iceserver.Server {
 	t.Helper()
-	srv, err := embedded.Start(cfg)
+	srv, err := iceserver.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,13 +115,13 @@ func TestTURNSecretsNeverPrinted(t *testing.T) {
 		password = "pw-Zq8-never-printed"
 		secret   = "rest-secret-K2v-never-printed"
 	)
-	key := turn.GenerateAuthKey("alice", embedded.Realm, password)
-	static := startServer(t, embedded.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+	key := turn.GenerateAuthKey("alice", iceserver.Realm, password)
+	static := startServer(t, iceserver.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
 		return ra.Username, key, ra.Username == "alice"
 	}})
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
-	rest := startServer(t, embedded.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
+	rest := startServer(t, iceserver.Config{AuthHandler: turn.LongTermTURNRESTAuthHandler(secret, logs.NewLogger("test"))})
 	staticURI := fmt.Sprintf("turn:127.0.0.1:%d", static.Port())
 	restURI := fmt.Sprintf("turn:127.0.0.1:%d", rest.Port())
 
@@ -167,7 +167,7 @@ func TestTURNSecretsNeverPrinted(t *testing.T) {
 }
 
 func TestTURNOverTLSWithCAFile(t *testing.T) {
-	srv := startServer(t, embedded.Config{})
+	srv := startServer(t, iceserver.Config{})
 	user, pass := srv.Credentials()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, srv.CertPEM(), 0o600); err != nil {

@@ -26,8 +26,8 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -81,7 +81,7 @@ type Input struct {
 	// Embedded is an embedded server the front end keeps running: a run
 	// with nothing named to probe probes it instead of starting its own,
 	// every run trusts its certificate, and Close leaves it running.
-	Embedded *embedded.Server
+	Embedded *iceserver.Server
 }
 
 // Run is a prepared run: its plan and the resources it started.
@@ -89,7 +89,7 @@ type Run struct {
 	Plan     *checks.Plan
 	Resolved *checks.Resolved
 	// Embedded is the embedded STUN/TURN server when the run probes it.
-	Embedded *embedded.Server
+	Embedded *iceserver.Server
 	// ownEmbedded is true when the run started Embedded (and closes it).
 	ownEmbedded bool
 	// Fanout is the embedded WHIP/WHEP fan-out server the broadcast check
@@ -173,7 +173,7 @@ func Prepare(in Input) (*Run, error) {
 	}
 	if m := in.Module; m != nil {
 		// Addresses a server names are held to the module's allow-list too.
-		plan.Allowed = func(e config.Endpoint) bool { _, ok := m.Allows(e); return ok }
+		plan.Allowed = func(e config.TargetParts) bool { _, ok := m.Allows(e); return ok }
 	}
 	if cfg != nil {
 		plan.Servers = append(plan.Servers, cfg.Servers...)
@@ -284,7 +284,7 @@ func (r *Run) useEmbedded() error {
 	srv := r.in.Embedded
 	if srv == nil {
 		var err error
-		if srv, err = embedded.Start(embedded.Config{}); err != nil {
+		if srv, err = iceserver.Start(iceserver.Config{}); err != nil {
 			return &StartError{Err: err}
 		}
 		r.ownEmbedded = true
@@ -310,11 +310,11 @@ func (r *Run) browserTrusts() []*x509.Certificate {
 // embeddedTrust caches, per long-running embedded server, the system's
 // roots plus its certificate: cloning the system pool for every probe of
 // rtcprobe serve would cost more than the probe.
-var embeddedTrust sync.Map // *embedded.Server → *tls.Config
+var embeddedTrust sync.Map // *iceserver.Server → *tls.Config
 
 // trustEmbedded is trustAlso for a front end's embedded server, cached
 // when the base trust is the system's.
-func trustEmbedded(base *tls.Config, srv *embedded.Server) *tls.Config {
+func trustEmbedded(base *tls.Config, srv *iceserver.Server) *tls.Config {
 	if base != nil {
 		return trustAlso(base, srv.Certificate())
 	}

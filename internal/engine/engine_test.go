@@ -18,10 +18,10 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -151,7 +151,7 @@ func TestRESTCredentialsMintedPerRun(t *testing.T) {
 		names []string
 	)
 	verify := turn.LongTermTURNRESTAuthHandler(secret, nil)
-	srv, err := embedded.Start(embedded.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+	srv, err := iceserver.Start(iceserver.Config{AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
 		mu.Lock()
 		if !slices.Contains(names, ra.Username) {
 			names = append(names, ra.Username)
@@ -229,7 +229,7 @@ func TestBrowserTrustsTheEmbeddedServer(t *testing.T) {
 // servers; the front end's embedded server is trusted and left running.
 func TestModuleRun(t *testing.T) {
 	testenv.CheckGoroutines(t)
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

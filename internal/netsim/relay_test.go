@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // TestRelayDelaysEachWay: a datagram through the relay to an echo and

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/internal/pgtest"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/pgtest"
 )
 
 // postAPI posts a session's result with only the api check, secure or

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // worstBody is a post of just under 1 MiB that is nearly all tiny values,

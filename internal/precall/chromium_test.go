@@ -17,8 +17,8 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
-	"github.com/rtcprobe/rtcprobe/internal/pgtest"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/pgtest"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )

@@ -13,7 +13,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 )
@@ -27,7 +27,7 @@ type fixture struct {
 	url   string
 	srv   *serve.Server
 	pre   *Precall
-	emb   *embedded.Server
+	emb   *iceserver.Server
 	store store.Store
 }
 
@@ -50,7 +50,7 @@ precall:
 
 func startFixture(t testing.TB, fc fixtureConfig) *fixture {
 	t.Helper()
-	emb, err := embedded.Start(embedded.Config{})
+	emb, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 	"github.com/rtcprobe/rtcprobe/internal/store"
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -37,7 +37,7 @@ type Options struct {
 	// Store keeps the results; required.
 	Store store.Store
 	// Embedded is the server the page tests when the config names none.
-	Embedded *embedded.Server
+	Embedded *iceserver.Server
 	// TLS is the trust the pion peer dials TURN over TLS with.
 	TLS *tls.Config
 	// Retention, when set, deletes older results (it wins over the

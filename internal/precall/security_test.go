@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // apiResult is a plausible result of the api page check.

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 )
 
 // TestStalledStreamsLetGo: HTTP/2 clients that grant no flow-control

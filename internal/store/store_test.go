@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcprobe/rtcprobe/internal/pgtest"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/pgtest"
 )
 
 // backends are the stores every test runs against: SQLite in a temporary

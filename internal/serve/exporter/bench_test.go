@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 )
 
@@ -17,7 +17,7 @@ import (
 // server in one process (HTTP, routing, engine, probe, exposition),
 // against the embedded server, with parallel clients.
 func BenchmarkProbeInProcess(b *testing.B) {
-	srv, err := embedded.Start(embedded.Config{})
+	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

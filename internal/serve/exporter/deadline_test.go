@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 )
 
 // defaultModules are the modules of `rtcprobe serve` without a config:
@@ -53,7 +53,7 @@ modules:
 
 // DefaultModules are the documented modules bound to a running embedded
 // server.
-func DefaultModules(catalog []*checks.Check, srv *embedded.Server) (map[string]*config.Module, error) {
+func DefaultModules(catalog []*checks.Check, srv *iceserver.Server) (map[string]*config.Module, error) {
 	user, password := srv.Credentials()
 	vars := map[string]string{"PORT": strconv.Itoa(srv.Port()), "TLS_PORT": strconv.Itoa(srv.TLSPort()), "USER": user, "PASSWORD": password}
 	cfg, err := config.Parse("default modules", []byte(defaultModules), config.Env{Catalog: checks.Entries(catalog),

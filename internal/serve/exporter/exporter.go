@@ -18,7 +18,7 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
 )
 
@@ -30,7 +30,7 @@ type Options struct {
 	// Embedded is the embedded server serve runs without a config: the
 	// default modules probe it (and only it), and every probe trusts its
 	// certificate.
-	Embedded *embedded.Server
+	Embedded *iceserver.Server
 	// TLS is the client trust for stuns:, turns: and wss: targets; nil
 	// means the system's roots.
 	TLS *tls.Config

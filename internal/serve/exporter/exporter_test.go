@@ -22,10 +22,10 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
-	"github.com/rtcprobe/rtcprobe/internal/embedded"
-	"github.com/rtcprobe/rtcprobe/internal/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
-	"github.com/rtcprobe/rtcprobe/internal/testenv"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
 
 // fixture is the exporter mounted in the real server, served over
@@ -33,7 +33,7 @@ import (
 type fixture struct {
 	t      *testing.T
 	url    string
-	emb    *embedded.Server
+	emb    *iceserver.Server
 	srv    *serve.Server
 	logs   *netlab.SyncBuffer
 	config string // the config file's path; "" for the default modules
@@ -47,7 +47,7 @@ const testPassword = "pw-exporter-Zq81-never-shown"
 // ${TLS_PORT}, ${USER} and ${PASSWORD} are the embedded server's.
 func newFixture(t *testing.T, yml string, opt Options) *fixture {
 	t.Helper()
-	emb, err := embedded.Start(embedded.Config{})
+	emb, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 type target struct {
 	server   *probes.Server
 	url      *url.URL
-	endpoint config.Endpoint
+	endpoint config.TargetParts
 }
 
 // name is the target as shown anywhere (status page, logs, debug
@@ -49,7 +49,7 @@ func parseTarget(raw string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("invalid target parameter: %w", err)
 	}
-	return target{server: &s, endpoint: config.ServerEndpoint(s)}, nil
+	return target{server: &s, endpoint: config.ServerTargetParts(s)}, nil
 }
 
 // redactQuery drops everything after "?" (tokens ride there).
