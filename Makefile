@@ -116,10 +116,10 @@ truth:
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -p 1 -parallel 4 -timeout 20m -run "^TestTruth" ./probes'
 
 # Each deliberately wrong variant of the metric code must fail the tests
-# named for it (internal/mutants; the tree is never modified), after the
+# named for it (internal/testkit/mutants; the tree is never modified), after the
 # truth tests pass on the code as it is.
 mutants:
-	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/mutants'
+	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/testkit/mutants'
 
 # Quick loop while developing: no race detector, no installs; what needs
 # a browser, a third-party server, root or a namespace lab skips (-short),

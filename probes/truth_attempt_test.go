@@ -20,7 +20,7 @@ import (
 // an independent monitor saw a stall is run again (at most truthAttempts
 // in all); a failure on a quiet machine, or on the last attempt, stands.
 // A wrong number is wrong on every attempt, so this never excuses one.
-// The mutant check (internal/mutants) sets RTCPROBE_TRUTH_ATTEMPTS=1: a
+// The mutant check (internal/testkit/mutants) sets RTCPROBE_TRUTH_ATTEMPTS=1: a
 // deliberately wrong variant must fail its first attempt, which starts on
 // a quiet machine too.
 const (

@@ -42,8 +42,8 @@ var notOurs = map[string]string{
 	"browser/find.go:--version":                                           "the browser's own --version",
 	"browser/firefox.go:--profile":                                        "Firefox's --profile",
 	"checks/diagnosis_table.go:coturn README.turnserver: --realm, --user": "coturn's --user, in a reference to its README",
-	"internal/coturn/coturn.go:--db=":                                     "turnserver's --db, for the test server",
-	"internal/coturn/coturn.go:--user=":                                   "turnserver's --user, for the test server",
+	"internal/testkit/coturn/coturn.go:--db=":                             "turnserver's --db, for the test server",
+	"internal/testkit/coturn/coturn.go:--user=":                           "turnserver's --user, for the test server",
 }
 
 // Libraries name options by reference ({option:KEY}) and front ends word
