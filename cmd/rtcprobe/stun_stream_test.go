@@ -40,14 +40,22 @@ func TestSTUNOverTCPSplitAnswersCLI(t *testing.T) {
 		t.Fatalf("exit %d, report %v\n%s\n%s", res.code, err, res.stdout, res.stderr)
 	}
 	r := rep.Results[0]
-	if r.Status != "fail" || r.Metrics["responses"] < 2 || r.Metrics["rtt_min_ms"] < 700 {
+	if r.HostSaturated {
+		// With this machine's CPUs saturated the 700 ms pause may be partly
+		// the reader's own (a part read late), and the check says it
+		// cannot tell, as a warning; the split answer stays an observation.
+		t.Logf("this machine's CPUs were saturated: %s", r.Advice)
+		if r.Status != "warn" || r.Metrics["responses"] < 2 {
+			t.Errorf("%s on a saturated machine: %s, metrics %v: want warn, with the answers counted", r.CheckID, r.Status, r.Metrics)
+		}
+	} else if r.Status != "fail" || r.Metrics["responses"] < 2 || r.Metrics["rtt_min_ms"] < 700 {
 		t.Errorf("%s: %s, metrics %v, error %q: want fail on the 700 ms round trips, with the answers counted", r.CheckID, r.Status, r.Metrics, r.Error)
 	}
 	if r.Metrics["loss_pct"] != 0 {
 		t.Errorf("loss_pct = %v: the request the deadline cut short is not lost over TCP", r.Metrics["loss_pct"])
 	}
 	for _, w := range []string{"came in parts", "inside the stream, not on the path", "Cannot tell from here"} {
-		if !strings.Contains(r.Advice, w) {
+		if !r.HostSaturated && !strings.Contains(r.Advice, w) {
 			t.Errorf("advice lacks %q: %s", w, r.Advice)
 		}
 	}
