@@ -37,6 +37,9 @@ type turnClient struct {
 	// answered is true once any valid answer arrived: a later silence is
 	// a stalled exchange, not a filtered port.
 	answered bool
+	// released is true once the allocation was released (Close then
+	// holds a datagram socket's port a while: turn_release.go).
+	released bool
 }
 
 // initialRTO is the first UDP retransmission timeout. RFC 8489 suggests
@@ -126,9 +129,6 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 		}
 	}
 }
-
-// Close drops the connection without releasing the allocation.
-func (c *turnClient) Close() error { return c.conn.Close() }
 
 // allocate asks for a UDP relay. family is 0 (server's choice), 1 (IPv4)
 // or 2 (IPv6) for REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.10).

@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -23,7 +24,47 @@ const releaseGrace = time.Second
 // the server.
 func (c *turnClient) release(ctx context.Context) error {
 	_, err := c.request(ctx, stun.MethodRefresh, stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}})
+	if err == nil {
+		c.released = true
+	}
 	return err
+}
+
+// A released allocation is not gone from the server at once: coturn
+// answers a Refresh with LIFETIME 0 by giving it one more second, on a
+// timer of one-second ticks. Over UDP or DTLS the allocation is the
+// 5-tuple's, so a socket of rtcprobe's that the kernel gave the same
+// source port in that time would have its Allocate refused with 437
+// (Allocation Mismatch, "wrong transaction ID"), and a retry from a fresh
+// port can meet another such port: under probe load, a probe in a few
+// hundred failed so. So the socket of a released UDP allocation stays
+// open for releaseHold (DTLS: not yet, its connection runs goroutines),
+// keeping its port from the kernel until the server has let the
+// allocation go; at most maxHeld at once (a quarter
+// of the usual 20,000-file hard limit Go raises the soft one to; beyond
+// that a socket closes at once, and a 437 is retried from a fresh port).
+const (
+	releaseHold = 3 * time.Second
+	maxHeld     = 8192
+)
+
+var held atomic.Int64
+
+// Close drops the connection without releasing the allocation; the
+// socket of a released UDP allocation is closed releaseHold later.
+func (c *turnClient) Close() error {
+	if !c.released || c.t.Transport != UDP {
+		return c.conn.Close()
+	}
+	if held.Add(1) > maxHeld {
+		held.Add(-1)
+		return c.conn.Close()
+	}
+	time.AfterFunc(releaseHold, func() {
+		_ = c.conn.Close()
+		held.Add(-1)
+	})
+	return nil
 }
 
 // releaseQuietly releases c's allocation, even after ctx ended (within
