@@ -96,5 +96,27 @@ func init() {
 			New:  `m.SetMetric("paths_open", count(OutcomeOK))`,
 			Pkg:  "./checks", Run: `^TestMatrixMetrics$/^answered_and_auth_failure_are_open$`,
 		},
+		// Caught before issue #28's round; kept so they stay caught.
+		mutant{
+			Name: "address-dependent mapping read as address-and-port-dependent",
+			File: "probes/natbehavior.go",
+			Old:  `sameAddr(third.mapped, second.mapped) {`,
+			New:  `sameAddr(third.mapped, first.mapped) {`,
+			Pkg:  "./probes", Run: `^TestNATBehaviorVNet$/^mapping=address-dependent$/^filtering=endpoint-independent$`,
+		},
+		mutant{
+			Name: "address-dependent filtering read as endpoint-independent",
+			File: "probes/natbehavior.go",
+			Old:  `return AddressDependent, nil`,
+			New:  `return EndpointIndependent, nil`,
+			Pkg:  "./probes", Run: `^TestNATBehaviorVNet$/^mapping=endpoint-independent$/^filtering=address-dependent$`,
+		},
+		mutant{
+			Name: "UDP refused on one port and dropped on another reads as refused by the host",
+			File: "checks/firewall_rules.go",
+			Old:  `refused := all(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeRefused })`,
+			New:  `refused := slices.ContainsFunc(udp, func(c CellOutcome) bool { return c.Outcome == OutcomeRefused })`,
+			Pkg:  "./checks", Run: `^TestFirewallVerdict$/^udp_partly_dropped_partly_refused$`,
+		},
 	)
 }
