@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -62,6 +63,30 @@ func TestFirewallVerdict(t *testing.T) {
 			class:   "tls-443-only",
 			summary: []string{"only via TURN over TLS on 443"},
 			advice:  []string{"Use TURN over TLS", "turn(s): URIs on 443", "UDP to 198.51.100.7:3478,443"}},
+		{name: "only TLS on 5349 passes",
+			cells:   []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tcp, 3478, drop), cell("STUN", tls, 5349, ok)},
+			class:   "udp-blocked",
+			summary: []string{"only via TURN over TLS on 5349"},
+			advice:  []string{"Use TURN over TLS", "turn(s): URIs on 5349"}},
+		{name: "TLS on 443 and 5349 pass",
+			cells:   []CellOutcome{cell("STUN", udp, 3478, drop), cell("STUN", tls, 443, ok), cell("STUN", tls, 5349, ok)},
+			class:   "udp-blocked",
+			summary: []string{"only via TURN over TLS on 443,5349"}},
+		{name: "relay ports out of order",
+			cells: []CellOutcome{cell("STUN", udp, 3478, drop), cell("TURN", udp, 3478, drop),
+				{Kind: "TURN", Transport: tcp, Port: 3478, Outcome: ok, RelayPorts: []int{50990, 50010}},
+				{Kind: "TURN", Transport: tls, Port: 443, Outcome: ok, RelayPorts: []int{50500}}},
+			class:  "udp-blocked",
+			advice: []string{"UDP 50010-50990 (the relayed ports seen"}},
+		{name: "udp answered with a STUN error",
+			cells: []CellOutcome{{Kind: "STUN", Transport: udp, Port: 3478, Outcome: OutcomeAnswered, Detail: "error 420 Unknown Attribute"},
+				cell("STUN", tcp, 3478, drop)},
+			class:   "udp-open",
+			summary: []string{"UDP to 198.51.100.7 works (3478)", "not open: STUN/TCP 3478 dropped"}},
+		{name: "every path answered with an error",
+			cells: []CellOutcome{{Kind: "STUN", Transport: udp, Port: 3478, Outcome: OutcomeAnswered, Detail: "error 420 Unknown Attribute"},
+				{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: OutcomeAnswered, Detail: "not a STUN answer: garbage"}},
+			class: "all-open", noAdvice: true},
 		{name: "udp refused with ICMP, tcp works",
 			cells:   []CellOutcome{cell("STUN", udp, 3478, ref), cell("STUN", tcp, 3478, ok)},
 			class:   "udp-blocked",
@@ -278,23 +303,51 @@ func TestClassifyCell(t *testing.T) {
 }
 
 // TestSettleICMP: a UDP port that refused one probe refused them all; the
-// probes whose ICMP answer was rate-limited do not read as dropped.
+// probes whose ICMP answer was rate-limited do not read as dropped. Only
+// an ICMP answer to UDP settles UDP: a TCP RST on the same port says
+// nothing about UDP there, and another port's answer is that port's.
 func TestSettleICMP(t *testing.T) {
-	cells := []CellOutcome{
-		cell("STUN", probes.UDP, 3478, OutcomeRefused),
-		cell("TURN", probes.UDP, 3478, OutcomeDropped),
-		cell("STUN", probes.UDP, 5000, OutcomeDropped),
-		cell("STUN", probes.TCP, 3478, OutcomeDropped),
+	const (
+		udp, tcp, tls  = probes.UDP, probes.TCP, probes.TLS
+		drop, ref, rej = OutcomeDropped, OutcomeRefused, OutcomeRejected
+	)
+	tests := []struct {
+		name        string
+		cells       []CellOutcome
+		want        []Outcome
+		rateLimited []int // cells whose detail must say their ICMP answer was rate-limited
+	}{
+		{name: "ICMP to one UDP probe settles the port",
+			cells: []CellOutcome{cell("STUN", udp, 3478, ref), cell("TURN", udp, 3478, drop), cell("STUN", udp, 5000, drop), cell("STUN", tcp, 3478, drop)},
+			want:  []Outcome{ref, ref, drop, drop}, rateLimited: []int{1}},
+		{name: "TCP RST leaves dropped UDP dropped",
+			cells: []CellOutcome{cell("STUN", tcp, 3478, ref), cell("STUN", udp, 3478, drop), cell("TURN", udp, 3478, drop)},
+			want:  []Outcome{ref, drop, drop}},
+		{name: "TLS refused leaves dropped UDP dropped",
+			cells: []CellOutcome{cell("STUN", tls, 443, ref), cell("STUN", udp, 443, drop)},
+			want:  []Outcome{ref, drop}},
+		{name: "a rejected TCP port leaves dropped UDP dropped",
+			cells: []CellOutcome{{Kind: "STUN", Transport: tcp, Port: 3478, Outcome: rej, RejectedBy: "192.0.2.1", Detail: "ICMP communication administratively prohibited from 192.0.2.1"},
+				cell("STUN", udp, 3478, drop)},
+			want: []Outcome{rej, drop}},
+		{name: "ICMP on another UDP port leaves this one dropped",
+			cells: []CellOutcome{cell("STUN", udp, 5000, ref), cell("STUN", udp, 3478, drop)},
+			want:  []Outcome{ref, drop}},
 	}
-	settleICMP(cells)
-	want := []Outcome{OutcomeRefused, OutcomeRefused, OutcomeDropped, OutcomeDropped}
-	for i, c := range cells {
-		if c.Outcome != want[i] {
-			t.Errorf("%s: %s, want %s", c.Name(), c.Outcome, want[i])
-		}
-	}
-	if !strings.Contains(cells[1].Detail, "rate-limited") {
-		t.Errorf("detail %q does not say why", cells[1].Detail)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			settleICMP(tt.cells)
+			for i, c := range tt.cells {
+				if c.Outcome != tt.want[i] {
+					t.Errorf("%s: %s (%s), want %s", c.Name(), c.Outcome, c.Detail, tt.want[i])
+				}
+			}
+			for _, i := range tt.rateLimited {
+				if !strings.Contains(tt.cells[i].Detail, "rate-limited") {
+					t.Errorf("%s: detail %q does not say why", tt.cells[i].Name(), tt.cells[i].Detail)
+				}
+			}
+		})
 	}
 }
 
@@ -318,5 +371,43 @@ func TestSettleICMPDetails(t *testing.T) {
 	}
 	if cells[3].Outcome != OutcomeRejected || cells[3].RejectedBy != "192.0.2.1" || !strings.Contains(cells[3].Detail, "rate-limited") {
 		t.Errorf("silent cell of a rejecting port: %+v", cells[3])
+	}
+}
+
+// TestMatrixMetrics: the firewall matrix's metrics from its judged cells.
+// The transport metrics are set only for transports the matrix tested;
+// rtt_best_ms is the fastest ok cell's, absent when no cell was ok.
+func TestMatrixMetrics(t *testing.T) {
+	const udp, tcp, tls = probes.UDP, probes.TCP, probes.TLS
+	okIn := func(kind string, tr probes.Transport, port int, rtt float64) CellOutcome {
+		return CellOutcome{Kind: kind, Transport: tr, Port: port, Outcome: OutcomeOK, RTTms: rtt}
+	}
+	tests := []struct {
+		name  string
+		cells []CellOutcome
+		want  map[string]float64
+	}{
+		{name: "udp dropped, tcp and tls open",
+			cells: []CellOutcome{cell("STUN", udp, 3478, OutcomeDropped), okIn("STUN", tcp, 3478, 30), okIn("STUN", tls, 443, 12), okIn("TURN", tcp, 3478, 20)},
+			want: map[string]float64{"cells": 4, "cells_ok": 3, "cells_dropped": 1, "cells_refused": 0, "cells_tls_failed": 0, "cells_auth_failed": 0,
+				"paths_open": 3, "udp_open": 0, "tcp_open": 1, "tls_open": 1, "rtt_best_ms": 12}},
+		{name: "no UDP cell",
+			cells: []CellOutcome{okIn("STUN", tls, 5349, 7), cell("STUN", tcp, 443, OutcomeRefused)},
+			want: map[string]float64{"cells": 2, "cells_ok": 1, "cells_dropped": 0, "cells_refused": 1, "cells_tls_failed": 0, "cells_auth_failed": 0,
+				"paths_open": 1, "tcp_open": 0, "tls_open": 1, "rtt_best_ms": 7}},
+		{name: "answered and auth failure are open",
+			cells: []CellOutcome{{Kind: "STUN", Transport: udp, Port: 3478, Outcome: OutcomeAnswered, Detail: "error 420"},
+				cell("TURN", udp, 3478, OutcomeAuth), cell("STUN", tcp, 3478, OutcomeDropped), cell("STUN", tls, 5349, OutcomeTLS)},
+			want: map[string]float64{"cells": 4, "cells_ok": 0, "cells_dropped": 1, "cells_refused": 0, "cells_tls_failed": 1, "cells_auth_failed": 1,
+				"paths_open": 2, "udp_open": 1, "tcp_open": 0, "tls_open": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m probes.Measurement
+			matrixMetrics(&m, tt.cells)
+			if !maps.Equal(m.Metrics, tt.want) {
+				t.Errorf("metrics\n got %v\nwant %v", m.Metrics, tt.want)
+			}
+		})
 	}
 }

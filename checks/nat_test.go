@@ -2,8 +2,12 @@ package checks
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
 
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
@@ -65,4 +69,94 @@ func TestNATCheckEmbedded(t *testing.T) {
 	if len(rs) != 1 || rs[0].Status != Skip || !strings.Contains(rs[0].Error, "OTHER-ADDRESS") {
 		t.Fatalf("server without RFC 5780: %+v", rs)
 	}
+}
+
+// TestNATThresholds: each threshold of nat.behavior on both sides of its
+// boundary. Endpoint-independent mapping (level 1) passes; address-
+// dependent (2) and address-and-port-dependent (3) mean symmetric NAT and
+// warn; one inconclusive test warns.
+func TestNATThresholds(t *testing.T) {
+	c := catalogCheck(t, "nat.behavior")
+	for _, tc := range []struct {
+		name    string
+		metrics map[string]float64
+		want    Status
+	}{
+		{"mapping_level=1", map[string]float64{"mapping_level": 1, "tests_inconclusive": 0}, Pass},
+		{"mapping_level=2", map[string]float64{"mapping_level": 2, "tests_inconclusive": 0}, Warn},
+		{"mapping_level=3", map[string]float64{"mapping_level": 3, "tests_inconclusive": 0}, Warn},
+		{"tests_inconclusive=0", map[string]float64{"tests_inconclusive": 0}, Pass},
+		{"tests_inconclusive=1", map[string]float64{"tests_inconclusive": 1}, Warn},
+		{"tests_inconclusive=2", map[string]float64{"tests_inconclusive": 2}, Warn},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.Judge(Subject{Name: "stun:192.0.2.1:3478"}, probes.Measurement{Metrics: tc.metrics}, time.Millisecond, c.Thresholds)
+			if r.Status != tc.want {
+				t.Errorf("status %s, want %s (%s)", r.Status, tc.want, r.Error)
+			}
+		})
+	}
+}
+
+// TestNATCheckFilteringInconclusive runs nat.behavior against a server
+// that names an OTHER-ADDRESS but answers CHANGE-REQUEST from its primary
+// address: mapping is determined, filtering is not, and that one
+// inconclusive test is counted and warns.
+func TestNATCheckFilteringInconclusive(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	srv := ignoresChangeRequest(t)
+	p := &Plan{Servers: []probes.Server{srv}, Checks: MustSelect(Catalog(), "nat"), NATServers: []probes.Server{srv}}
+	rs := Run(context.Background(), p, nil)
+	if len(rs) != 1 {
+		t.Fatalf("%d results, want 1: %+v", len(rs), rs)
+	}
+	r := rs[0]
+	if r.Metrics["tests_inconclusive"] != 1 || r.Metrics["mapping_level"] != 1 {
+		t.Errorf("metrics %v, want tests_inconclusive 1 (filtering) and mapping_level 1", r.Metrics)
+	}
+	if r.Status != Warn || !strings.Contains(r.Error, "tests_inconclusive") {
+		t.Errorf("status %s (%s), want warn for the inconclusive test", r.Status, r.Error)
+	}
+	if f := evidenceOf(r, "filtering"); !strings.HasPrefix(f, "inconclusive: the server ignored CHANGE-REQUEST") {
+		t.Errorf("filtering %q, want inconclusive", f)
+	}
+}
+
+// ignoresChangeRequest is a loopback STUN server that claims RFC 5780 by
+// naming OTHER-ADDRESS 127.0.0.2 on another port, yet answers every
+// request, CHANGE-REQUEST or not, from its one socket.
+func ignoresChangeRequest(t *testing.T) probes.Server {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := conn.LocalAddr().(*net.UDPAddr)
+	done := make(chan struct{})
+	t.Cleanup(func() { _ = conn.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil {
+				continue
+			}
+			ua := from.(*net.UDPAddr)
+			resp, err := stun.Build(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: ua.IP, Port: ua.Port},
+				&stun.OtherAddress{IP: net.IPv4(127, 0, 0, 2), Port: self.Port + 1}, stun.Fingerprint)
+			if err == nil {
+				_, _ = conn.WriteTo(resp.Raw, from)
+			}
+		}
+	}()
+	s, err := probes.ParseServer("stun:" + self.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

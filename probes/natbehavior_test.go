@@ -81,12 +81,13 @@ func natLab(t *testing.T, nat *vnet.NATType) (client *vnet.Net, server probes.Ta
 func TestNATBehaviorVNet(t *testing.T) {
 	testenv.CheckGoroutines(t)
 	kinds := []struct {
-		vnet vnet.EndpointDependencyType
-		want string
+		vnet  vnet.EndpointDependencyType
+		want  string
+		level float64 // mapping_level and filtering_level
 	}{
-		{vnet.EndpointIndependent, probes.EndpointIndependent},
-		{vnet.EndpointAddrDependent, probes.AddressDependent},
-		{vnet.EndpointAddrPortDependent, probes.AddressAndPortDependent},
+		{vnet.EndpointIndependent, probes.EndpointIndependent, 1},
+		{vnet.EndpointAddrDependent, probes.AddressDependent, 2},
+		{vnet.EndpointAddrPortDependent, probes.AddressAndPortDependent, 3},
 	}
 	for _, mapping := range kinds {
 		for _, filtering := range kinds {
@@ -104,6 +105,12 @@ func TestNATBehaviorVNet(t *testing.T) {
 				}
 				if got := evidence(m, "filtering"); got != filtering.want {
 					t.Errorf("filtering = %q, want %q", got, filtering.want)
+				}
+				if got, ok := m.Metrics["mapping_level"]; !ok || got != mapping.level {
+					t.Errorf("mapping_level = %v (set %v), want %v", got, ok, mapping.level)
+				}
+				if got, ok := m.Metrics["filtering_level"]; !ok || got != filtering.level {
+					t.Errorf("filtering_level = %v (set %v), want %v", got, ok, filtering.level)
 				}
 				if m.Metrics["nat_present"] != 1 || !strings.HasPrefix(evidence(m, "mapped_address"), "203.0.113.100:") {
 					t.Errorf("NAT not seen: nat_present=%v mapped=%q", m.Metrics["nat_present"], evidence(m, "mapped_address"))
@@ -177,7 +184,9 @@ func TestNATBehaviorLoopback(t *testing.T) {
 // fakeRFC5780 is a STUN server that claims RFC 5780 support by sending
 // OTHER-ADDRESS other, yet answers everything from its one socket,
 // ignoring CHANGE-REQUEST: the servers that make discovery inconclusive.
-func fakeRFC5780(t *testing.T, other func(self *net.UDPAddr) *net.UDPAddr) probes.Target {
+// With onChange set, a request with CHANGE-REQUEST gets no answer and
+// onChange is called instead.
+func fakeRFC5780(t *testing.T, other func(self *net.UDPAddr) *net.UDPAddr, onChange func()) probes.Target {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -196,6 +205,10 @@ func fakeRFC5780(t *testing.T, other func(self *net.UDPAddr) *net.UDPAddr) probe
 			}
 			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
 			if req.Decode() != nil {
+				continue
+			}
+			if onChange != nil && req.Contains(stun.AttrChangeRequest) {
+				onChange()
 				continue
 			}
 			ua := from.(*net.UDPAddr)
@@ -234,7 +247,7 @@ func TestNATBehaviorInconclusive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := probes.NATBehavior(context.Background(), fakeRFC5780(t, tt.other), probes.NATConfig{RequestTimeout: 50 * time.Millisecond})
+			m := probes.NATBehavior(context.Background(), fakeRFC5780(t, tt.other, nil), probes.NATConfig{RequestTimeout: 50 * time.Millisecond})
 			if m.Err != nil {
 				t.Fatal(m.Err)
 			}
@@ -245,6 +258,37 @@ func TestNATBehaviorInconclusive(t *testing.T) {
 				t.Errorf("filtering = %q, want %q…", got, tt.filtering)
 			}
 		})
+	}
+}
+
+// TestNATBehaviorFilteringCutShort: the deadline expires while the
+// filtering test waits for the answers CHANGE-REQUEST asks for. Silence
+// cut short is no evidence of a filter: the test is inconclusive, not
+// address-and-port-dependent. The context ends the moment the server sees
+// the first CHANGE-REQUEST, so no timing decides the outcome.
+func TestNATBehaviorFilteringCutShort(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	other := func(self *net.UDPAddr) *net.UDPAddr {
+		return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: self.Port + 1}
+	}
+	m := probes.NATBehavior(ctx, fakeRFC5780(t, other, cancel), probes.NATConfig{RequestTimeout: 5 * time.Second})
+	if m.Err != nil {
+		t.Fatal(m.Err)
+	}
+	if got := evidence(m, "mapping"); got != probes.EndpointIndependent {
+		t.Errorf("mapping = %q, want %q (answered before the deadline)", got, probes.EndpointIndependent)
+	}
+	if got := evidence(m, "filtering"); got != "inconclusive: the deadline expired before the tests finished" {
+		t.Errorf("filtering = %q, want inconclusive: the deadline expired", got)
+	}
+	if v, ok := m.Metrics["filtering_level"]; ok {
+		t.Errorf("filtering_level = %v, want none for an inconclusive test", v)
+	}
+	sum, ok := m.Summary.(*probes.NATSummary)
+	if !ok || sum.Filtering != "" || sum.FilteringInconclusive == nil {
+		t.Errorf("summary = %+v, want filtering inconclusive", m.Summary)
 	}
 }
 
