@@ -36,6 +36,13 @@ func init() {
 			Pkg:  "./probes", Run: `^TestTURNLossPerDirection$`,
 		},
 		mutant{
+			Name: "TURN one-way loss_pct of the packets sent only",
+			File: "probes/turn.go",
+			Old:  `LossPct(e.want+e.atB, e.atB+e.echoed)`,
+			New:  `LossPct(e.sent+e.atB, e.atB+e.echoed)`,
+			Pkg:  "./probes", Run: `^TestTURNRelayDiesHalfWay$`,
+		},
+		mutant{
 			Name: "TURN b→a loss of 20 % never judged (its threshold on a→b again)",
 			File: "checks/turn.go",
 			Old:  `MustThreshold(Fail, "loss_ba_pct < 20",`,
