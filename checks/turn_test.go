@@ -27,6 +27,15 @@ func TestTURNJudge(t *testing.T) {
 		m[k] = v
 		return m
 	}
+	// oneWay is a run that lost ab % of 100 packets A → B and ba % of
+	// what B echoed back, with loss_pct, the one-way loss over both,
+	// about half the sum (under 20).
+	oneWay := func(ab, ba float64) map[string]float64 {
+		m := with("loss_ab_pct", ab)
+		m["loss_ba_pct"] = ba
+		m["loss_pct"] = (ab + ba) / 2
+		return m
+	}
 	tests := []struct {
 		name       string
 		m          probes.Measurement
@@ -36,6 +45,12 @@ func TestTURNJudge(t *testing.T) {
 		{"healthy", probes.Measurement{Metrics: ok}, Pass, ""},
 		{"all lost", probes.Measurement{Metrics: func() map[string]float64 { m := with("packets_received", 0); m["loss_pct"] = 100; return m }()}, Fail, "no relayed packet came back"},
 		{"some loss", probes.Measurement{Metrics: with("loss_pct", 5)}, Warn, "were lost"},
+		// One direction alone: the one-way loss over both stays under
+		// its fail limit, the direction's own limit is 20 %.
+		{"B → A loss just under 20 %", probes.Measurement{Metrics: oneWay(0, 19.9)}, Warn, "B → A 19.9 %"},
+		{"B → A loss 20 %", probes.Measurement{Metrics: oneWay(0, 20)}, Fail, "B → A 20 %"},
+		{"A → B loss just under 20 %", probes.Measurement{Metrics: oneWay(19.9, 0)}, Warn, "relay A → B 19.9 %, B → A 0 %"},
+		{"A → B loss 20 %", probes.Measurement{Metrics: oneWay(20, 0)}, Fail, "relay A → B 20 %, B → A 0 %"},
 		{"far relay", probes.Measurement{Metrics: with("rtt_p95_ms", 200)}, Warn, "closer"},
 		{"unusable relay", probes.Measurement{Metrics: with("rtt_p95_ms", 500)}, Fail, "closer"},
 		{"slow allocation", probes.Measurement{Metrics: with("alloc_ms", 900)}, Warn, "Allocation is slow"},
