@@ -263,3 +263,25 @@ func TestCodecStreamClockError(t *testing.T) {
 		})
 	}
 }
+
+// The 32-bit RTP timestamp wraps a quarter into the stream: the clock
+// rate still reads the codec's, and no frame goes back.
+func TestCodecStreamTimestampWrap(t *testing.T) {
+	for _, mime := range []string{"audio/opus", "video/VP8"} {
+		t.Run(mime, func(t *testing.T) {
+			pkts, at, clip := packetize(t, mime)
+			// Shift every timestamp so that the wrap comes at a quarter.
+			q := pkts[len(pkts)/4].Timestamp
+			s := probes.NewCodecStream(mime, clip.ClockRate)
+			for i, p := range pkts {
+				c := *p
+				c.Timestamp = p.Timestamp - q // 0 at the quarter
+				s.Add(&c, at[i])
+			}
+			st := s.Stats()
+			if math.Abs(st.ClockRateHz-float64(clip.ClockRate))/float64(clip.ClockRate) > 0.02 || st.TimestampsBack != 0 {
+				t.Errorf("across the timestamp wrap: clock rate %.0f Hz (want %d), %d timestamps back", st.ClockRateHz, clip.ClockRate, st.TimestampsBack)
+			}
+		})
+	}
+}

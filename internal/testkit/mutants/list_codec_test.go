@@ -106,5 +106,19 @@ func init() {
 			New:  `s.seqGaps += int(d)`,
 			Pkg:  "./probes", Run: `^TestCodecStreamFaults$/^lost_packet$`,
 		},
+		mutant{
+			Name: "the timestamp span taken unwrapped: after the 32-bit wrap it stops",
+			File: "probes/codecstream.go",
+			Old:  `if d := int32(p.Timestamp - s.lastTS); d > 0 {`,
+			New:  `if d := int64(p.Timestamp) - int64(s.lastTS); d > 0 {`,
+			Pkg:  "./probes", Run: `^TestCodecStreamTimestampWrap$`,
+		},
+		mutant{
+			Name: "frame timestamps compared unwrapped: the 32-bit wrap counts as going back",
+			File: "probes/codecstream.go",
+			Old:  `int32(p.Timestamp-s.frameTS) <= 0`,
+			New:  `p.Timestamp <= s.frameTS`,
+			Pkg:  "./probes", Run: `^TestCodecStreamTimestampWrap$`,
+		},
 	)
 }
