@@ -397,7 +397,7 @@ func pionReceived(c Codec, send codecPage, st probes.CodecStreamStats) (m probes
 	} else {
 		m.SetMetric("clock_rate_hz", st.ClockRateHz)
 		if st.Span >= 500*time.Millisecond {
-			m.SetMetric("clock_error_pct", 100*math.Abs(st.ClockRateHz-float64(c.ClockRate))/float64(c.ClockRate))
+			m.SetMetric("clock_error_pct", st.ClockErrorPct(c.ClockRate))
 		}
 		m.AddEvidence("received by pion", fmt.Sprintf("%s: %d packets, timestamps at %.0f Hz (codec clock %d Hz)", c.MimeType, st.Packets, st.ClockRateHz, c.ClockRate))
 	}

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -244,6 +245,15 @@ func (s *CodecStream) Stats() CodecStreamStats {
 		Span: s.lastAt.Sub(s.firstAt), Width: s.width, Height: s.height}
 	st.ClockRateHz = medianRate(s.clockAt)
 	return st
+}
+
+// ClockErrorPct is how far ClockRateHz is from the codec's clock rate,
+// in percent of it.
+func (st CodecStreamStats) ClockErrorPct(clockRate uint32) float64 {
+	if clockRate == 0 {
+		return 0
+	}
+	return 100 * math.Abs(st.ClockRateHz-float64(clockRate)) / float64(clockRate)
 }
 
 // medianRate is the median of the timestamp rates over every window that

@@ -251,6 +251,38 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) Measurement {
 	return m
 }
 
+// summariseViewers writes the connected viewers' figures across them:
+// first-frame time, loss and jitter as p50/p95/max, fps and bitrate as
+// p50/p5/min (less is worse). A viewer that received nothing counts as
+// 100 % loss and adds to viewers_silent; one without video plays at 0
+// fps. It returns the silent viewers.
+func summariseViewers(m *Measurement, stats []ViewerStats) (silent int) {
+	var first, loss, jitter, fps, rate Values
+	for _, s := range stats {
+		if s.Packets == 0 {
+			silent++
+			loss = append(loss, 100)
+			continue
+		}
+		first = append(first, ms(s.FirstFrame))
+		loss = append(loss, s.LossPct)
+		jitter = append(jitter, s.JitterMs)
+		rate = append(rate, s.BitrateKbps)
+		if s.Video {
+			fps = append(fps, s.FPS)
+		} else {
+			fps = append(fps, 0)
+		}
+	}
+	m.SetMetric("viewers_silent", float64(silent))
+	first.Record(m, "first_frame_ms", false)
+	loss.Record(m, "loss_pct", false)
+	jitter.Record(m, "jitter_ms", false)
+	fps.Record(m, "fps", true)
+	rate.Record(m, "bitrate_kbps", true)
+	return silent
+}
+
 // RampSteps are the viewer counts of a ramp: 1, 2, 4, … below max, then
 // max.
 func RampSteps(max int) []int {
@@ -306,32 +338,12 @@ func broadcastStep(ctx context.Context, cfg BroadcastConfig, pub *publisher, n i
 	}
 	sleepCtx(ctx, d)
 	now := time.Now()
-	var first, loss, jitter, fps, rate Values
-	silent := 0
-	for _, v := range viewers {
-		s := v.stats(now)
-		if s.Packets == 0 {
-			silent++
-			loss = append(loss, 100)
-			continue
-		}
-		first = append(first, ms(s.FirstFrame))
-		loss = append(loss, s.LossPct)
-		jitter = append(jitter, s.JitterMs)
-		rate = append(rate, s.BitrateKbps)
-		if s.Video {
-			fps = append(fps, s.FPS)
-		} else {
-			fps = append(fps, 0)
-		}
+	stats := make([]ViewerStats, len(viewers))
+	for i, v := range viewers {
+		stats[i] = v.stats(now)
 	}
-	m.SetMetric("viewers_silent", float64(silent))
+	silent := summariseViewers(&m, stats)
 	m.Evidence = append([]Evidence{{Name: "viewers", Value: fmt.Sprintf("%d of %d connected, %d received media", len(viewers), n, len(viewers)-silent)}}, m.Evidence...)
-	first.Record(&m, "first_frame_ms", false)
-	loss.Record(&m, "loss_pct", false)
-	jitter.Record(&m, "jitter_ms", false)
-	fps.Record(&m, "fps", true)
-	rate.Record(&m, "bitrate_kbps", true)
 	switch {
 	case len(viewers) == 0:
 		return m, fmt.Errorf("no viewer connected: %w", errs[0])

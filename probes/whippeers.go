@@ -358,9 +358,7 @@ func (v *viewer) stats(now time.Time) ViewerStats {
 			if !firstFrame.IsZero() {
 				out.Video = true
 				out.FirstFrame = firstFrame.Sub(v.start)
-				if span := lastFrame.Sub(firstFrame); frames > 1 && span > 0 {
-					out.FPS = round3(float64(frames-1) / span.Seconds())
-				}
+				out.FPS = frameRate(frames, firstFrame, lastFrame)
 			}
 		case webrtc.RTPCodecTypeAudio:
 			audioJitter, haveAudioJit = jitter*1000, true
@@ -385,6 +383,16 @@ func (v *viewer) stats(now time.Time) ViewerStats {
 		out.BitrateKbps = round3(float64(bytes) * 8 / span.Seconds() / 1000)
 	}
 	return out
+}
+
+// frameRate is the frames per second of frames that ended from first to
+// last: frames-1 intervals in that span; 0 below two frames.
+func frameRate(frames int, first, last time.Time) float64 {
+	span := last.Sub(first)
+	if frames < 2 || span <= 0 {
+		return 0
+	}
+	return round3(float64(frames-1) / span.Seconds())
 }
 
 // errNoMedia: connected, but nothing arrived from the server.
