@@ -8,14 +8,14 @@ import (
 	"testing"
 )
 
-// root is the module root (this file is internal/mutants/apply_test.go).
+// root is the module root (this file is internal/testkit/mutants/apply_test.go).
 func root(t testing.TB) string {
 	t.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("no caller information")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 // mutate returns File's text with the mutant applied; Old must occur
