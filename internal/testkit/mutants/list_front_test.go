@@ -33,5 +33,26 @@ func init() {
 			New:  `c.PassRate(result.Fail)`,
 			Pkg:  "./report", Run: `^TestRepeatPassRateFollowsFailOn$`,
 		},
+		mutant{
+			Name: "pre-call camera with black or frozen frames shown as working",
+			File: "internal/precall/verdict.go",
+			Old:  `(quality.Status == result.Fail || quality.Status == result.Error)`,
+			New:  `quality.Status == result.Error`,
+			Pkg:  "./internal/precall", Run: `^TestSummarizeBoundaries$`,
+		},
+		mutant{
+			Name: "pre-call errored ICE server not listed among the failed",
+			File: "internal/precall/verdict.go",
+			Old:  `r.Status == result.Fail || r.Status == result.Error`,
+			New:  `r.Status == result.Fail`,
+			Pkg:  "./internal/precall", Run: `^TestSummarizeBoundaries$`,
+		},
+		mutant{
+			Name: "pre-call relay transport that warned shown as not working",
+			File: "internal/precall/verdict.go",
+			Old:  `if r.Status == result.Pass || r.Status == result.Warn {`,
+			New:  `if r.Status == result.Pass {`,
+			Pkg:  "./internal/precall", Run: `^TestSummarizeBoundaries$`,
+		},
 	)
 }
