@@ -54,5 +54,33 @@ func init() {
 			New:  `if r.Status == result.Pass {`,
 			Pkg:  "./internal/precall", Run: `^TestSummarizeBoundaries$`,
 		},
+		mutant{
+			Name: "exporter probe_success 1 when every check skipped",
+			File: "internal/serve/exporter/probe.go",
+			Old:  `success := engine.OutcomeOf(rep).Success()`,
+			New:  `success := engine.OutcomeOf(rep) != engine.Failed`,
+			Pkg:  "./internal/serve/exporter", Run: `^TestAllSkippedIsNoSuccess$`,
+		},
+		mutant{
+			Name: "exporter duration histogram observes milliseconds",
+			File: "internal/serve/exporter/probe.go",
+			Old:  `Observe(took.Seconds())`,
+			New:  `Observe(float64(took.Milliseconds()))`,
+			Pkg:  "./internal/serve/exporter", Run: `^TestDurationHistogramInSeconds$`,
+		},
+		mutant{
+			Name: "exporter family ipv6 for an IPv4-mapped address",
+			File: "internal/serve/exporter/metrics.go",
+			Old:  `if ip.Unmap().Is4() {`,
+			New:  `if ip.Is4() {`,
+			Pkg:  "./internal/serve/exporter", Run: `^TestAddressFamily$`,
+		},
+		mutant{
+			Name: "exporter scrape timeout longer than the module's not capped by it",
+			File: "internal/serve/exporter/probe.go",
+			Old:  `d.limit = min(module, left-min(checks.StragglerGrace, left/4))`,
+			New:  `d.limit = left - min(checks.StragglerGrace, left/4)`,
+			Pkg:  "./internal/serve/exporter", Run: `^TestDeadlineCountsTheGrace$`,
+		},
 	)
 }
