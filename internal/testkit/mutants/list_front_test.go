@@ -82,5 +82,33 @@ func init() {
 			New:  `d.limit = left - min(checks.StragglerGrace, left/4)`,
 			Pkg:  "./internal/serve/exporter", Run: `^TestDeadlineCountsTheGrace$`,
 		},
+		mutant{
+			Name: "URI redaction ends the userinfo at its first @",
+			File: "probes/redact.go",
+			Old:  `at := strings.LastIndex(authority, "@")`,
+			New:  `at := strings.Index(authority, "@")`,
+			Pkg:  "./probes", Run: `^TestRedactURIPasswordWithAt$`,
+		},
+		mutant{
+			Name: "database URL redaction ends the userinfo at its first @",
+			File: "internal/store/store.go",
+			Old:  `strings.LastIndex(rest, "@")`,
+			New:  `strings.Index(rest, "@")`,
+			Pkg:  "./internal/store", Run: `^TestRedactPasswordWithAt$`,
+		},
+		mutant{
+			Name: "ReadJSON reads 128 MiB while saying it stops at 16",
+			File: "report/json.go",
+			Old:  `N: MaxJSONBytes + 1}`,
+			New:  `N: 8*MaxJSONBytes + 1}`,
+			Pkg:  "./report", Run: `^TestReadJSONReadsNoFurther$`,
+		},
+		mutant{
+			Name: "pong wait reads 16 MiB of a flood while the evidence says 1",
+			File: "probes/websocket.go",
+			Old:  `r := &io.LimitedReader{R: br, N: maxPingRead}`,
+			New:  `r := &io.LimitedReader{R: br, N: 16 * maxPingRead}`,
+			Pkg:  "./probes", Run: `^TestWSPingFloodBounded$`,
+		},
 	)
 }
