@@ -110,5 +110,14 @@ func init() {
 			New:  `r := &io.LimitedReader{R: br, N: 16 * maxPingRead}`,
 			Pkg:  "./probes", Run: `^TestWSPingFloodBounded$`,
 		},
+		// Caught through the built binary: needs the overlay to reach the
+		// binary TestMain builds.
+		mutant{
+			Name: "SIGINT exits 143 as if it were SIGTERM",
+			File: "cmd/rtcprobe/main.go",
+			Old:  `cancel(interrupt{sig.(syscall.Signal)})`,
+			New:  `cancel(interrupt{syscall.SIGTERM}); _ = sig`,
+			Pkg:  "./cmd/rtcprobe", Run: `^TestSIGINTExits130$`,
+		},
 	)
 }
