@@ -119,5 +119,12 @@ func init() {
 			New:  `cancel(interrupt{syscall.SIGTERM}); _ = sig`,
 			Pkg:  "./cmd/rtcprobe", Run: `^TestSIGINTExits130$`,
 		},
+		mutant{
+			Name: "soak outcome from the last iteration only",
+			File: "internal/engine/outcome.go",
+			Old:  `if rep.Repeat != nil && len(rep.Repeat.Iterations) > 0 {`,
+			New:  `if false && rep.Repeat != nil && len(rep.Repeat.Iterations) > 0 {`,
+			Pkg:  "./internal/engine", Run: `^TestOutcomeOf$`,
+		},
 	)
 }
