@@ -91,3 +91,19 @@ func TestParseProxyPortRange(t *testing.T) {
 		}
 	}
 }
+
+// A password may hold '@': the userinfo ends at the authority's last
+// '@', so no part of the password is shown.
+func TestRedactURIPasswordWithAt(t *testing.T) {
+	for raw, want := range map[string]string{
+		"turn:alice:p@ss@host:3478?transport=udp": "turn:xxxxx@host:3478?transport=udp",
+		"stun://alice:S3c@r@t@host":               "stun://xxxxx@host",
+		"turns:@S3cret@host":                      "turns:xxxxx@host",
+		"http://u:S3c@ret@proxy:3128/p@th":        "http://xxxxx@proxy:3128/p@th",
+	} {
+		got := probes.RedactURI(raw)
+		if got != want || strings.Contains(got, "ss@") || strings.Contains(got, "r@t") || strings.Contains(got, "S3c") {
+			t.Errorf("RedactURI(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -3,9 +3,13 @@ package probes
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A data frame of any announced size costs at most maxWSPayload: the rest
@@ -55,5 +59,39 @@ func TestQuoteCut(t *testing.T) {
 		if got := quoteCut([]byte(tt.in), tt.max); got != tt.want {
 			t.Errorf("quoteCut(%q, %d) = %s, want %s", tt.in, tt.max, got, tt.want)
 		}
+	}
+}
+
+// flood is an endless stream of 1 KiB binary frames, counting what was
+// read of it.
+type flood struct{ n int }
+
+func (f *flood) Read(p []byte) (int, error) {
+	frame := append([]byte{0x82, 126, 0x04, 0x00}, bytes.Repeat([]byte{'x'}, 1024)...)
+	for i := range p {
+		p[i] = frame[(f.n+i)%len(frame)]
+	}
+	f.n += len(p)
+	return len(p), nil
+}
+
+// The wait for a pong reads at most maxPingRead of a server that floods
+// the connection instead of answering (and a buffer's worth ahead), and
+// the evidence names that bound.
+func TestWSPingFloodBounded(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	go func() { _, _ = io.Copy(io.Discard, server) }() // the ping
+	f := &flood{}
+	br := bufio.NewReader(f)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := wsPing(ctx, client, br, time.Minute)
+	if out.err == nil || !strings.Contains(out.err.Error(), "none among the first 1 MiB") || out.rtt != 0 {
+		t.Errorf("err %v rtt %s, want no pong among the first 1 MiB", out.err, out.rtt)
+	}
+	if f.n > maxPingRead+br.Size() {
+		t.Errorf("read %d bytes of the flood, want at most %d", f.n, maxPingRead+br.Size())
 	}
 }

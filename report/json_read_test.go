@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -43,6 +45,38 @@ func TestReadJSONIsBounded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("err = %v, want the size bound", err)
 	}
+}
+
+// TestReadJSONReadsNoFurther: ReadJSON reads at most MaxJSONBytes and
+// one more of an endless report, and says the bound it stopped at. The
+// reader fails a mebibyte past the bound, so that reading further fails
+// fast.
+func TestReadJSONReadsNoFurther(t *testing.T) {
+	r := &countingReader{r: io.MultiReader(strings.NewReader(`{"schema":"`), infinite('A')), fail: MaxJSONBytes + 1<<20}
+	_, err := ReadJSON(r)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("larger than %d bytes", MaxJSONBytes)) {
+		t.Errorf("err = %v, want the size bound", err)
+	}
+	if r.n > MaxJSONBytes+1 {
+		t.Errorf("read %d bytes of an endless report, want at most %d", r.n, MaxJSONBytes+1)
+	}
+}
+
+// countingReader counts what is read from r, and fails once fail bytes
+// have been read.
+type countingReader struct {
+	r       io.Reader
+	n, fail int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n >= c.fail {
+		return 0, errors.New("read past the bound")
+	}
+	p = p[:min(len(p), c.fail-c.n)]
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // infinite is a reader of one byte repeated without end.

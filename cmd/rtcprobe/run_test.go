@@ -216,3 +216,26 @@ func TestSIGTERMWritesAnInterruptedReport(t *testing.T) {
 		t.Errorf("stderr %q: want one line saying the run was interrupted", stderr.String())
 	}
 }
+
+// SIGINT mid-run (Ctrl-C): exit 130, 128 + SIGINT's number, as shells
+// report it, with the report written and marked interrupted.
+func TestSIGINTExits130(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(binary, "--checks", "media.audio", "--media-duration", "30s", "--json", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // into the media sample
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("exit %v, want 130 (stderr %q)", err, stderr.String())
+	}
+	if data, err := os.ReadFile(out); err != nil || !strings.Contains(string(data), `"interrupted": true`) {
+		t.Errorf("the report does not say the run was interrupted: %v\n%s", err, data)
+	}
+}

@@ -171,3 +171,81 @@ func TestSummarizeJudgedCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizeBoundaries: each line of the verdict against the statuses
+// at its edges: a device that opens but delivers black or frozen frames
+// (quality failed or errored) does not "work"; a relay transport that
+// worked with a warning worked; an errored ICE server is among those the
+// browser could not use.
+func TestSummarizeBoundaries(t *testing.T) {
+	res := func(id, target string, st result.Status, advice string) result.Result {
+		return result.Result{CheckID: id, Target: target, Status: st, Advice: advice, Error: "cause"}
+	}
+	relay := func(uri string, st result.Status) result.Result {
+		s, err := probes.ParseServer(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res("browser.interop", "relay-only via "+uri, st, "")
+		r.Subject = result.Subject{Path: result.RelayOnly, Target: probes.Target{Server: s, Transport: s.Transports()[0]}}
+		return r
+	}
+	all := func(st result.Status) result.Result {
+		r := res("browser.interop", "all candidates", st, "ICE failed.")
+		r.Subject.Path = result.AllCandidates
+		return r
+	}
+	gum := func(st result.Status) result.Result {
+		return res("browser.getusermedia.video", "browser", st, "Permission denied: allow the camera.")
+	}
+	quality := func(st result.Status) result.Result {
+		return res("browser.video.quality", "browser", st, "The camera sends black frames.")
+	}
+	mic := func(st result.Status) result.Result { return res("browser.getusermedia.audio", "browser", st, "") }
+	micQuality := func(st result.Status) result.Result {
+		return res("browser.audio.quality", "browser", st, "The microphone sends silence.")
+	}
+	ice := func(target string, st result.Status) result.Result { return res("browser.ice", target, st, "") }
+	for _, tc := range []struct {
+		name    string
+		results []result.Result
+		want    string // a line of the verdict
+	}{
+		{"camera passes, quality passes", []result.Result{gum(result.Pass), quality(result.Pass)}, "Your camera works."},
+		{"camera passes, quality warns", []result.Result{gum(result.Pass), quality(result.Warn)}, "Your camera works, with a caveat: The camera sends black frames."},
+		{"camera passes, black frames", []result.Result{gum(result.Pass), quality(result.Fail)}, "Your camera opens, but what it delivers is unusable: The camera sends black frames."},
+		{"camera passes, quality errored", []result.Result{gum(result.Pass), quality(result.Error)}, "Your camera opens, but what it delivers is unusable: The camera sends black frames."},
+		{"camera warns, frozen frames", []result.Result{gum(result.Warn), quality(result.Fail)}, "Your camera opens, but what it delivers is unusable: The camera sends black frames."},
+		{"camera passes, quality skipped", []result.Result{gum(result.Pass), quality(result.Skip)}, "Your camera works."},
+		{"camera denied", []result.Result{gum(result.Fail), quality(result.Fail)}, "Your camera could not be used: Permission denied: allow the camera."},
+		{"microphone silent", []result.Result{mic(result.Pass), micQuality(result.Fail)}, "Your microphone opens, but what it delivers is unusable: The microphone sends silence."},
+		{"relay passes, direct fails", []result.Result{all(result.Fail), relay("turn:turn.example.com:3478?transport=udp", result.Pass)},
+			"Video calls will need the relay (TURN over UDP to port 3478) from this network: a direct call did not connect."},
+		{"relay warns, direct fails", []result.Result{all(result.Fail), relay("turn:turn.example.com:3478?transport=udp", result.Warn)},
+			"Video calls will need the relay (TURN over UDP to port 3478) from this network: a direct call did not connect."},
+		{"relay fails, direct fails", []result.Result{all(result.Fail), relay("turn:turn.example.com:3478?transport=udp", result.Fail)},
+			"Calls could not connect from this network: ICE failed."},
+		{"relay warns, direct passes", []result.Result{all(result.Pass), relay("turns:turn.example.com:443?transport=tcp", result.Warn)},
+			"Calls connect directly between your browser and this server."},
+		{"relay errored, direct passes", []result.Result{all(result.Pass), relay("turns:turn.example.com:443?transport=tcp", result.Error)},
+			"Calls connect directly between your browser and this server. The relay did not work over TURN over TLS to port 443."},
+		{"one server fails", []result.Result{ice("stun:a.example", result.Pass), ice("turn:b.example", result.Fail)},
+			"Your browser could not use 1 of 2 server connections: turn:b.example."},
+		{"one server errored", []result.Result{ice("stun:a.example", result.Pass), ice("turn:b.example", result.Error)},
+			"Your browser could not use 1 of 2 server connections: turn:b.example."},
+		{"failed and errored servers", []result.Result{ice("stun:a.example", result.Error), ice("turn:b.example", result.Warn), ice("turn:c.example", result.Fail)},
+			"Your browser could not use 2 of 3 server connections: stun:a.example, turn:c.example."},
+	} {
+		w := summarize(report.Report{Results: tc.results})
+		if !slices.Contains(w.Lines, tc.want) {
+			t.Errorf("%s: lines\n%s\nwant %q", tc.name, strings.Join(w.Lines, "\n"), tc.want)
+		}
+	}
+	// A server that only warned is no server the browser could not use.
+	w := summarize(report.Report{Results: []result.Result{ice("stun:a.example", result.Pass), ice("turn:b.example", result.Warn)}})
+	for _, l := range w.Lines {
+		if strings.Contains(l, "could not use") {
+			t.Errorf("warned servers listed as failed: %q", l)
+		}
+	}
+}

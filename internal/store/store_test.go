@@ -340,3 +340,15 @@ func TestEach(t *testing.T) {
 		}
 	})
 }
+
+// A password may hold '@': no part of it is shown.
+func TestRedactPasswordWithAt(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://alice:s3c@ret@db.example:5432/rtc":  "postgres://alice:xxxxx@db.example:5432/rtc",
+		"postgresql://alice:@s3cret@db.example/rtc?x=1": "postgresql://alice:xxxxx@db.example/rtc?…",
+	} {
+		if got := Redact(in); got != want || strings.Contains(got, "ret@") || strings.Contains(got, "s3c") {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
