@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"github.com/rtcprobe/rtcprobe/browser"
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -46,7 +47,7 @@ func judgeHostLoad(r *Result, m probes.Measurement) {
 		return
 	}
 	for _, v := range r.Broken {
-		if !isLoadSensitive(v.Metric) {
+		if !isLoadSensitive(v.Metric) && !(gatherTimedOut(m) && (v.Metric == "errors" || v.Metric == "complete")) {
 			return
 		}
 	}
@@ -56,4 +57,22 @@ func judgeHostLoad(r *Result, m probes.Measurement) {
 	r.Advice = "This machine's CPUs were saturated while the check ran (" + m.Host.String() + "): the times, frame rates and counts " +
 		"measured are partly this machine's own delays, so they tell nothing about the network or the browser. " +
 		"Run again on a quiet machine, or with fewer checks at once ({option:concurrency})."
+}
+
+// gatherTimedOut: browser ICE gathering whose only errors are 701 (a
+// request with no answer in time) from a server that did answer (a relay
+// or srflx candidate came). The server is reachable, so those errors and
+// an unfinished gathering are time: a saturated machine makes them with
+// nothing wrong on the path.
+func gatherTimedOut(m probes.Measurement) bool {
+	s, ok := m.Summary.(*browser.ICESummary)
+	if !ok || len(s.Errors) == 0 || m.Metrics["relay"]+m.Metrics["srflx"] == 0 {
+		return false
+	}
+	for _, e := range s.Errors {
+		if e.ErrorCode != 701 {
+			return false
+		}
+	}
+	return true
 }

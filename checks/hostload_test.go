@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -66,5 +67,45 @@ func TestSaturatedWarningDoesNotFailTheRun(t *testing.T) {
 	}
 	if !failed.FailsRun(Fail) || other.FailsRun(Fail) {
 		t.Error("fail-on fail changed")
+	}
+}
+
+// TestGatherTimeoutsOnASaturatedMachine: browser ICE gathering whose only
+// errors are 701 from a TURN server that did give a relay is time on a
+// saturated machine (a warn naming it), and a failure on a quiet one; any
+// other error code, or no candidate from the server, fails whatever the
+// load.
+func TestGatherTimeoutsOnASaturatedMachine(t *testing.T) {
+	c := catalogCheck(t, "browser.ice")
+	busy := probes.HostLoad{WaitPct: 90, Took: 3 * time.Second, Known: true}
+	quiet := probes.HostLoad{WaitPct: 10, Took: 3 * time.Second, Known: true}
+	server, err := probes.ParseServer("turn:127.0.0.1:3478")
+	if err != nil {
+		t.Fatal(err)
+	}
+	judge := func(relay float64, codes []int, host probes.HostLoad) Result {
+		s := &browser.ICESummary{}
+		for _, code := range codes {
+			s.Errors = append(s.Errors, browser.ICECandidateError{ErrorCode: code})
+		}
+		m := probes.Measurement{Metrics: map[string]float64{"host": 1, "srflx": 0, "relay": relay, "errors": float64(len(codes)),
+			"complete": 0, "gather_ms": 3356}, Host: host, Summary: s}
+		return c.Judge(Subject{Name: "x", Target: probes.Target{Server: server}}, m, time.Second, c.Thresholds)
+	}
+	for _, tc := range []struct {
+		name  string
+		relay float64
+		codes []int
+		host  probes.HostLoad
+		want  Status
+	}{
+		{"701 with a relay, saturated", 1, []int{701}, busy, Warn},
+		{"701 with a relay, quiet", 1, []int{701}, quiet, Fail},
+		{"701 without a relay, saturated", 0, []int{701}, busy, Fail},
+		{"401 with a relay, saturated", 1, []int{701, 401}, busy, Fail},
+	} {
+		if r := judge(tc.relay, tc.codes, tc.host); r.Status != tc.want {
+			t.Errorf("%s: %s (%s), want %s", tc.name, r.Status, r.Error, tc.want)
+		}
 	}
 }
