@@ -41,8 +41,12 @@ func TestMediaLoopback(t *testing.T) {
 			}
 			t.Logf("%v", m.Metrics)
 			got := m.Metrics
-			if got["packets_sent"] < 50 || got["packets_received"] != got["packets_sent"] {
-				t.Errorf("sent %v, received %v packets: want ≥ 50, all of them on loopback", got["packets_sent"], got["packets_received"])
+			// All of them on loopback, but for what was still in flight
+			// when the drain ended (500 ms: under the race detector on a
+			// loaded machine the receiver once ran that far behind); none
+			// of those counts as lost (loss_pct below).
+			if got["packets_sent"] < 50 || got["packets_received"] > got["packets_sent"] || got["packets_received"] < got["packets_sent"]-2 {
+				t.Errorf("sent %v, received %v packets: want ≥ 50, all of them on loopback (the last two may be in flight)", got["packets_sent"], got["packets_received"])
 			}
 			if got["loss_pct"] != 0 {
 				t.Errorf("loss_pct = %v on loopback", got["loss_pct"])
