@@ -216,7 +216,9 @@ func goBuildTest(t *testing.T, goBin, dir, overlay, pkg, bin string) (string, er
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "test", "-c", "-o", bin, pkg)
+	// No symbol table or DWARF: a quarter of each link, and the mutant
+	// binaries are run once and thrown away.
+	cmd := exec.CommandContext(ctx, goBin, "test", "-c", "-ldflags=-s -w", "-o", bin, pkg)
 	cmd.Dir = dir
 	cmd.Env = mutantEnv(overlay)
 	out, err := cmd.CombinedOutput()
