@@ -23,17 +23,12 @@ func clientFrom(ip string, conns int, timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: conns}}
 }
 
-// TestWrongPasswordFloodStarvesNoOne: 300 requests at a time with wrong
-// passwords (known and unknown users), from six addresses, each sent
-// again as soon as it is answered, to the routes basic auth guards, the
-// attack that once made them all 429 (every place in flight held by a
-// request queued for the one bcrypt at a time). A client with the right
-// password, from another address, gets in on its first request, and the
-// public page and health are served.
-func TestWrongPasswordFloodStarvesNoOne(t *testing.T) {
-	// The lowest cost keeps the race detector's bcrypt near 25 ms on a
-	// busy machine; each guess still costs the server a comparison, and
-	// the legitimate client's first one waits behind the guessers'.
+// serveAlice serves newPart with one user, alice (password s3cret-a),
+// and returns its base URL. The lowest bcrypt cost keeps the race
+// detector's comparison near 25 ms on a busy machine; each guess still
+// costs the server one.
+func serveAlice(t *testing.T) string {
+	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-a"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +47,19 @@ func TestWrongPasswordFloodStarvesNoOne(t *testing.T) {
 		<-served
 	})
 	base := "http://" + s.Addr().String()
+	return base
+}
+
+// TestWrongPasswordFloodStarvesNoOne: 300 requests at a time with wrong
+// passwords (known and unknown users), from six addresses, each sent
+// again as soon as it is answered, to the routes basic auth guards, the
+// attack that once made them all 429 (every place in flight held by a
+// request queued for the one bcrypt at a time). A client with the right
+// password, from another address, gets in on its first request, and the
+// public page and health are served.
+func TestWrongPasswordFloodStarvesNoOne(t *testing.T) {
+	// The legitimate client's first comparison waits behind the guessers'.
+	base := serveAlice(t)
 
 	stop := make(chan struct{})
 	var sent, unexpected atomic.Int64
@@ -138,24 +146,7 @@ func TestWrongPasswordFloodStarvesNoOne(t *testing.T) {
 // waiter per address, 200 addresses once queued it behind 200
 // comparisons (429 after 10 s), now it is answered 200.
 func TestGuessersBuyTheirNetworksBudget(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-a"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := filepath.Join(t.TempDir(), "web.yml")
-	if err := os.WriteFile(web, fmt.Appendf(nil, "basic_auth_users:\n  alice: %s\n", hash), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Addr: "127.0.0.1:0", WebConfigFile: web}, newPart())
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := serveOn(t, s)
-	t.Cleanup(func() {
-		_ = s.Shutdown(context.Background())
-		<-served
-	})
-	base := "http://" + s.Addr().String()
+	base := serveAlice(t)
 	stop := make(chan struct{})
 	var compared, refused atomic.Int64
 	var wg sync.WaitGroup
