@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/stun/v4"
-
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/hostile"
 	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -127,34 +126,10 @@ func TestNATCheckFilteringInconclusive(t *testing.T) {
 // request, CHANGE-REQUEST or not, from its one socket.
 func ignoresChangeRequest(t *testing.T) probes.Server {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	self := conn.LocalAddr().(*net.UDPAddr)
-	done := make(chan struct{})
-	t.Cleanup(func() { _ = conn.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := conn.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-			if req.Decode() != nil {
-				continue
-			}
-			ua := from.(*net.UDPAddr)
-			resp, err := stun.Build(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: ua.IP, Port: ua.Port},
-				&stun.OtherAddress{IP: net.IPv4(127, 0, 0, 2), Port: self.Port + 1}, stun.Fingerprint)
-			if err == nil {
-				_, _ = conn.WriteTo(resp.Raw, from)
-			}
-		}
-	}()
-	s, err := probes.ParseServer("stun:" + self.String())
+	addr := hostile.ChangeIgnorer(t, func(self *net.UDPAddr) *net.UDPAddr {
+		return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: self.Port + 1}
+	}, nil)
+	s, err := probes.ParseServer("stun:" + addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}

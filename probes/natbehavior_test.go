@@ -15,6 +15,7 @@ import (
 	"github.com/pion/transport/v5/vnet"
 
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/hostile"
 	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -188,39 +189,7 @@ func TestNATBehaviorLoopback(t *testing.T) {
 // onChange is called instead.
 func fakeRFC5780(t *testing.T, other func(self *net.UDPAddr) *net.UDPAddr, onChange func()) probes.Target {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	self := conn.LocalAddr().(*net.UDPAddr)
-	done := make(chan struct{})
-	t.Cleanup(func() { _ = conn.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := conn.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-			if req.Decode() != nil {
-				continue
-			}
-			if onChange != nil && req.Contains(stun.AttrChangeRequest) {
-				onChange()
-				continue
-			}
-			ua := from.(*net.UDPAddr)
-			oa := other(self)
-			resp, err := stun.Build(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: ua.IP, Port: ua.Port},
-				&stun.OtherAddress{IP: oa.IP, Port: oa.Port}, stun.Fingerprint)
-			if err == nil {
-				_, _ = conn.WriteTo(resp.Raw, from)
-			}
-		}
-	}()
-	s, err := probes.ParseServer("stun:" + self.String())
+	s, err := probes.ParseServer("stun:" + hostile.ChangeIgnorer(t, other, onChange).String())
 	if err != nil {
 		t.Fatal(err)
 	}
