@@ -92,27 +92,7 @@ func TestResultPostsHeap(t *testing.T) {
 		tokens[i] = tokenHeader(f.session(t))
 	}
 	body := worstBody() // one copy shared by every post
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	heapPeak := sampleHeap()
 	// From 16 addresses in 16 networks, 16 posts each: the server's fair
 	// shares per client address and network admit every one, so the
 	// budgets are what hold.
@@ -124,13 +104,11 @@ func TestResultPostsHeap(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	<-sampled
 	count := map[int]int{}
 	for _, c := range codes {
 		count[c]++
 	}
-	grew := int64(peak.Load()) - int64(base.HeapInuse)
+	grew := heapPeak()
 	t.Logf("%d posts of %d KiB: answers %v, heap in use grew by %d MiB at most", posts, len(body)>>10, count, grew>>20)
 	if count[http.StatusBadRequest] == 0 || count[http.StatusBadRequest]+count[http.StatusServiceUnavailable] != posts {
 		t.Errorf("answers %v: want each post parsed (400, the schema refuses it) or refused as busy (503), some parsed", count)
@@ -162,4 +140,35 @@ func postFrom(t *testing.T, ip, url string, body []byte, headers ...string) int 
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
+}
+
+// sampleHeap samples the heap in use every 5 ms from now on; the function
+// it returns stops sampling and says by how much the heap grew at most,
+// from a collected start.
+func sampleHeap() (grew func() int64) {
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-sampled
+		return int64(peak.Load()) - int64(base.HeapInuse)
+	}
 }

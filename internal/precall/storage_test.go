@@ -9,9 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,26 +187,7 @@ func TestExportHeapBounded(t *testing.T) {
 	rep = nil
 	for _, format := range []string{"json", "csv"} {
 		t.Run(format, func(t *testing.T) {
-			runtime.GC()
-			var before runtime.MemStats
-			runtime.ReadMemStats(&before)
-			var peak atomic.Uint64
-			stop, sampled := make(chan struct{}), make(chan struct{})
-			go func() {
-				defer close(sampled)
-				var m runtime.MemStats
-				for {
-					runtime.ReadMemStats(&m)
-					if m.HeapInuse > peak.Load() {
-						peak.Store(m.HeapInuse)
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(5 * time.Millisecond):
-					}
-				}
-			}()
+			heapPeak := sampleHeap()
 			req, _ := http.NewRequest("GET", f.url+"admin/export?format="+format, nil)
 			req.Header.Set("Authorization", "Bearer "+adminToken)
 			resp, err := http.DefaultClient.Do(req)
@@ -247,9 +226,7 @@ func TestExportHeapBounded(t *testing.T) {
 				failing = strings.Count(string(b), ",browser.ice\n")
 			}
 			resp.Body.Close()
-			close(stop)
-			<-sampled
-			grew := int64(peak.Load()) - int64(before.HeapInuse)
+			grew := heapPeak()
 			t.Logf("%s export: %d entries, %d KiB; heap in use grew by %d MiB at most", format, entries, n>>10, grew>>20)
 			if resp.StatusCode != 200 || entries != rows || failing != rows {
 				t.Fatalf("export = %d with %d entries (%d with their failing check), want %d", resp.StatusCode, entries, failing, rows)
