@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rtcprobe/rtcprobe/internal/engine"
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 )
 
@@ -34,5 +35,22 @@ func TestAllSkipIsNoSuccess(t *testing.T) {
 	code, body := p.get(t, probePath("nat", target))
 	if code != 200 || !strings.Contains(body, "\nprobe_success 0\n") || !strings.Contains(body, `status="skip",transport="udp"} 1`) {
 		t.Errorf("exporter: %d\n%s", code, body)
+	}
+}
+
+// TestOutcomeExitCodes: each outcome of a run has its own exit code, so a
+// CI job can tell the network's failure (1) from rtcprobe's own (3) and
+// from a run that tested nothing (4). No check the CLI runs errors unless
+// rtcprobe has a bug, so the rule is held here, where it is written.
+func TestOutcomeExitCodes(t *testing.T) {
+	for o, want := range map[engine.Outcome]int{
+		engine.Passed:         exitOK,
+		engine.Failed:         exitFail,
+		engine.Errored:        exitInternal,
+		engine.NothingChecked: exitNothing,
+	} {
+		if got := outcomeExitCode(o); got != want {
+			t.Errorf("%s exits %d, want %d", o, got, want)
+		}
 	}
 }

@@ -13,6 +13,12 @@ func init() {
 		New:  `return exitOK`,
 		Pkg:  "./cmd/rtcprobe", Run: `^TestAllSkipIsNoSuccess$`,
 	}, mutant{
+		Name: "rtcprobe's own error (a check in status error) exits 1, as a failure",
+		File: "cmd/rtcprobe/exit.go",
+		Old:  "case engine.Errored:\n\t\treturn exitInternal",
+		New:  "case engine.Errored:\n\t\treturn exitFail",
+		Pkg:  "./cmd/rtcprobe", Run: `^TestOutcomeExitCodes$`,
+	}, mutant{
 		// turn_udp probes fail with 437 now and then under load (0.5-0.7 %
 		// of 1500: the test fails all but once in about a thousand runs).
 		Name: "a released UDP allocation's socket closed at once",
