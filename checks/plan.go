@@ -39,6 +39,9 @@ type Plan struct {
 	// Memo shares a measurement between the results it gives (the two
 	// directions of an interop codec call); nil measures for each.
 	Memo *Memo
+	// Sockets lends the STUN probes over UDP the sockets earlier probes of
+	// the same server left (see probes.UDPSockets); nil: none.
+	Sockets *probes.UDPSockets
 	// WHIP and WHEP are the media server endpoints named (--whip,
 	// --whep, the config's whip: and whep:).
 	WHIP, WHEP *probes.Endpoint

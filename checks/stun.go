@@ -46,7 +46,7 @@ func stunChecks() []*Check {
 					return probes.STUN(ctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
 				}
 				pctx, cancel := leaveRoom(ctx, probes.ClassicBindingWait)
-				m := probes.STUN(pctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount})
+				m := probes.STUN(pctx, s.Target, probes.STUNConfig{Count: p.Settings.STUNCount, Sockets: p.Sockets})
 				cancel()
 				followUpClassic(ctx, s.Target, m)
 				return m

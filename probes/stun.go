@@ -17,6 +17,9 @@ type STUNConfig struct {
 	// RequestTimeout is how long to wait for each answer before counting it
 	// lost (default 500ms). The context deadline bounds the whole probe.
 	RequestTimeout time.Duration
+	// Sockets, when set, lends a probe over UDP the socket a clean probe
+	// of the same server left, and keeps this one's if it ends clean.
+	Sockets *UDPSockets
 }
 
 func (c STUNConfig) withDefaults() STUNConfig {
@@ -42,11 +45,16 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 		return Failed(fmt.Errorf("STUN over DTLS: %w", ErrUnsupported))
 	}
 	start := time.Now()
-	conn, err := dial(ctx, t)
+	conn, err := cfg.Sockets.dial(ctx, t)
 	if err != nil {
 		return Failed(err)
 	}
-	defer conn.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			_ = conn.Close()
+		}
+	}()
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 
@@ -116,6 +124,12 @@ func STUN(ctx context.Context, t Target, cfg STUNConfig) Measurement {
 	m.AddEvidence("mapped_address", net.JoinHostPort(mapped.IP.String(), fmt.Sprint(mapped.Port)))
 	m.AddEvidence("mapped_family", ipFamily(mapped.IP))
 	m.AddEvidence("local_address", conn.LocalAddr().String())
+	if cfg.Sockets != nil && t.Transport == UDP && len(rtts) == requests && requests == cfg.Count && x.stray == 0 && x.turnAnswers == nil && stop() {
+		// Nothing is outstanding on it: the next probe of this server may
+		// use it.
+		kept = true
+		cfg.Sockets.keep(conn)
+	}
 	return m
 }
 

@@ -82,6 +82,10 @@ type Input struct {
 	// with nothing named to probe probes it instead of starting its own,
 	// every run trusts its certificate, and Close leaves it running.
 	Embedded *iceserver.Server
+	// Sockets keeps UDP sockets between the runs of a front end that
+	// probes the same servers again and again (the exporter); nil: each
+	// probe dials afresh.
+	Sockets *probes.UDPSockets
 }
 
 // Run is a prepared run: its plan and the resources it started.
@@ -170,6 +174,7 @@ func Prepare(in Input) (*Run, error) {
 		SignalingURLs: in.Signaling,
 		// A module names its checks: stun_tcp asks for TCP.
 		ChecksAsked: in.Module != nil,
+		Sockets:     in.Sockets,
 	}
 	if m := in.Module; m != nil {
 		// Addresses a server names are held to the module's allow-list too.

@@ -20,6 +20,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/serve"
+	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 // Options configure the exporter; the zero value works.
@@ -54,6 +55,9 @@ type Exporter struct {
 	global  slots
 	metrics *selfMetrics
 	recent  *recentProbes
+	// sockets are the STUN probes' UDP sockets kept between scrapes, so a
+	// server probed every few seconds sees one client, not one a probe.
+	sockets *probes.UDPSockets
 
 	mu       sync.Mutex
 	closed   bool
@@ -93,7 +97,8 @@ func New(opt Options) *Exporter {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Exporter{opt: opt, log: opt.Logger, global: newSlots(opt.MaxConcurrent), metrics: newSelfMetrics(), recent: newRecentProbes(opt.Recent)}
+	e := &Exporter{opt: opt, log: opt.Logger, global: newSlots(opt.MaxConcurrent), metrics: newSelfMetrics(), recent: newRecentProbes(opt.Recent),
+		sockets: probes.NewUDPSockets()}
 	e.state.Store(&state{modules: map[string]*module{}})
 	return e
 }
@@ -145,6 +150,7 @@ func (e *Exporter) Close(ctx context.Context) error {
 	e.mu.Unlock()
 	done := make(chan struct{})
 	go func() { e.inFlight.Wait(); close(done) }()
+	defer e.sockets.Close()
 	select {
 	case <-done:
 		return nil

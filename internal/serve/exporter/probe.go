@@ -72,7 +72,7 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	defer m.slots.release()
 
 	in := engine.Input{Catalog: e.opt.Catalog, Module: m.Module, Embedded: e.opt.Embedded, TLS: e.opt.TLS, Version: e.opt.Version,
-		Words: moduleWords}
+		Words: moduleWords, Sockets: e.sockets}
 	if tgt.server != nil {
 		in.Servers = []probes.Server{m.Credentials(*tgt.server)}
 	} else {

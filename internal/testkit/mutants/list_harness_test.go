@@ -26,5 +26,24 @@ func init() {
 		Old:  `c.released = true`,
 		New:  `c.released = false`,
 		Pkg:  "./probes", Run: `^TestCoturnProbedAtRate$`,
+	}, mutant{
+		// coturn keeps a session (and its memory) per client address.
+		Name: "stun_udp probes never keep their socket: a session on the server per probe",
+		File: "probes/stun.go",
+		Old:  "kept = true\n\t\tcfg.Sockets.keep(conn)",
+		New:  "kept = false",
+		Pkg:  "./probes", Run: `^TestCoturnLeftAsItWasByStunProbes$`,
+	}, mutant{
+		Name: "a stun_udp socket kept with a request unanswered (its late answer a stray of the next probe)",
+		File: "probes/stun.go",
+		Old:  "t.Transport == UDP && len(rtts) == requests &&",
+		New:  "t.Transport == UDP &&",
+		Pkg:  "./probes", Run: `^TestUDPSocketsKeepOnlyCleanSockets$`,
+	}, mutant{
+		Name: "a kept socket lent without reading what came in since",
+		File: "probes/udp_sockets.go",
+		Old:  "if drained(c) && c.SetDeadline",
+		New:  "if c.SetDeadline",
+		Pkg:  "./probes", Run: `^TestUDPSocketsKeepOnlyCleanSockets$`,
 	})
 }
