@@ -31,13 +31,16 @@ type PageCheck struct {
 	// Captures is true when the check opens the camera or microphone:
 	// a tab running it holds the camera lock.
 	Captures bool
+	// CapturesAlone is true when no other capturing page may run beside
+	// it (exact-size constraints need the camera to itself).
+	CapturesAlone bool
 }
 
 var pageChecks = []PageCheck{
 	{Name: PageAPI, Schema: "api"},
 	{Name: PageDevices, Schema: "devices", Captures: true},
 	{Name: PageGetUserMedia, Schema: "getUserMedia", Captures: true},
-	{Name: PageResolutions, Captures: true},
+	{Name: PageResolutions, Captures: true, CapturesAlone: true},
 	{Name: PageVideoQuality, Schema: "videoQuality", Captures: true},
 	{Name: PageAudioQuality, Schema: "audioQuality", Captures: true},
 	{Name: PageCodecs, Schema: "codecs_result"},

@@ -136,11 +136,11 @@ func (r PageResult) Decode(name string, out any) error {
 func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult, []probes.Evidence, error) {
 	name := t.Name
 	start := time.Now()
-	if pc, _ := LookupPageCheck(name); pc.Captures {
-		if err := lockCamera(ctx, &b.camera, name == PageResolutions); err != nil {
+	if pc, _ := LookupPageCheck(name); pc.Captures && !cameraHeld(ctx, name) {
+		if err := lockCamera(ctx, &b.camera, pc.CapturesAlone); err != nil {
 			return PageResult{}, nil, &StepTimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
 		}
-		defer unlockCamera(&b.camera, name == PageResolutions)
+		defer unlockCamera(&b.camera, pc.CapturesAlone)
 	}
 	arg := t.Arg
 	if arg == nil {
@@ -218,35 +218,6 @@ func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permissi
 		return "", timedOut("running the check", err)
 	}
 	return raw, nil
-}
-
-// lockCamera takes l (exclusively or shared) unless ctx ends first.
-func lockCamera(ctx context.Context, l *sync.RWMutex, exclusive bool) error {
-	got := make(chan struct{})
-	go func() {
-		if exclusive {
-			l.Lock()
-		} else {
-			l.RLock()
-		}
-		close(got)
-	}()
-	select {
-	case <-got:
-		return nil
-	case <-ctx.Done():
-		// Release the lock once it is granted, since nobody will use it.
-		go func() { <-got; unlockCamera(l, exclusive) }()
-		return ctx.Err()
-	}
-}
-
-func unlockCamera(l *sync.RWMutex, exclusive bool) {
-	if exclusive {
-		l.Unlock()
-	} else {
-		l.RUnlock()
-	}
 }
 
 // measure runs a page check and turns its result into a measurement with

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -188,13 +189,13 @@ func joinName(parts ...string) string {
 }
 
 func browserChecks() []*Check {
-	one := func(id, title, desc string, metrics []string, th []Threshold, timeout time.Duration,
+	one := func(id, page, title, desc string, metrics []string, th []Threshold, timeout time.Duration,
 		measure func(ctx context.Context, b *browser.Browser, s Subject, p *Plan) probes.Measurement) *Check {
-		return &Check{ID: id, Title: title, Description: desc, Metrics: metrics, Timeout: timeout, TimeoutFor: browserTimeoutFor,
+		return &Check{ID: id, Page: page, Title: title, Description: desc, Metrics: metrics, Timeout: timeout, TimeoutFor: browserTimeoutFor,
 			Thresholds: th, Subjects: browserSubject, Run: browserRun(measure), Advice: browserAdvice}
 	}
 	gum := func(kind browser.Kind, first string, settings []string, th []Threshold) *Check {
-		c := one("browser.getusermedia."+string(kind), "getUserMedia "+string(kind),
+		c := one("browser.getusermedia."+string(kind), browser.PageGetUserMedia, "getUserMedia "+string(kind),
 			"Opens the "+map[browser.Kind]string{browser.Audio: "microphone", browser.Video: "camera"}[kind]+
 				" with getUserMedia: time to the first data, track settings and the device used.",
 			append([]string{first, "gum_ms"}, settings...), th, browserTimeout,
@@ -213,13 +214,13 @@ func browserChecks() []*Check {
 		codecs = append(codecs, f.Metric)
 	}
 	checks := []*Check{
-		one("browser.api", "Browser WebRTC APIs",
+		one("browser.api", browser.PageAPI, "Browser WebRTC APIs",
 			"Looks for RTCPeerConnection, getUserMedia, RTCDataChannel, enumerateDevices, getDisplayMedia, getCapabilities and encoded transforms; reports the browser version and warns below the support window.",
 			append([]string{"missing_apis", "version_major", "outdated_versions", "secure_context"}, browser.APIFeatures...), browserAPIThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.API(ctx, b)
 			}),
-		one("browser.devices", "Cameras, microphones, speakers",
+		one("browser.devices", browser.PageDevices, "Cameras, microphones, speakers",
 			"Lists media devices (enumerateDevices) with their labels and counts them per kind.",
 			browser.DeviceKinds, browserDevicesThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
@@ -227,32 +228,32 @@ func browserChecks() []*Check {
 			}),
 		gum(browser.Audio, "first_sample_ms", []string{"sample_rate", "channels"}, browserGUMAudioThresholds),
 		gum(browser.Video, "first_frame_ms", []string{"width", "height", "frame_rate"}, browserGUMVideoThresholds),
-		one("browser.resolutions", "Camera resolutions",
+		one("browser.resolutions", browser.PageResolutions, "Camera resolutions",
 			"Asks the camera for 320x240, 640x480, 1280x720 and 1920x1080 with exact constraints and records which it delivers.",
 			res, browserResolutionThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.CaptureResolutions(ctx, b)
 			}),
-		one("browser.video.quality", "Camera picture",
+		one("browser.video.quality", browser.PageVideoQuality, "Camera picture",
 			"Samples about 1.5 s of camera frames: black frames (mean luma), frozen frames (frame-to-frame difference) and the frame rate delivered.",
 			[]string{"fps", "black_frames_pct", "frozen_frames_pct", "luma_mean", "frames", "width", "height", "frame_rate", "still_frames_pct"}, browserVideoQualityThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.VideoQuality(ctx, b, browser.QualityConfig{})
 			}),
-		one("browser.audio.quality", "Microphone signal",
+		one("browser.audio.quality", browser.PageAudioQuality, "Microphone signal",
 			"Samples about 1.5 s of raw microphone audio: RMS level and peak in dBFS, silent chunks and clipped samples.",
 			[]string{"rms_dbfs", "peak_dbfs", "clipped_pct", "silent_pct", "samples", "channels", "sample_rate"}, browserAudioQualityThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.AudioQuality(ctx, b, browser.QualityConfig{})
 			}),
-		one("browser.codecs", "Browser codecs",
+		one("browser.codecs", browser.PageCodecs, "Browser codecs",
 			"Reads RTCRtpSender/RTCRtpReceiver capabilities: VP8, VP9, AV1, H.264 (profiles), Opus, G.711, G.722, RED, FEC.",
 			codecs, browserCodecThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.Codecs(ctx, b)
 			}),
 		{
-			ID: "browser.ice", Title: "Browser ICE gathering",
+			ID: "browser.ice", Page: browser.PageICE, Title: "Browser ICE gathering", Takes: time.Second,
 			Description: "Gathers ICE candidates in the browser with each configured server: host, srflx and relay candidates found, and icecandidateerror codes.",
 			Metrics:     []string{"relay", "srflx", "gather_ms", "host", "errors", "complete"},
 			Timeout:     browserTimeout, TimeoutFor: browserTimeoutFor, Thresholds: browserICEThresholds, Subjects: browserICESubjects,
@@ -273,14 +274,14 @@ func browserChecks() []*Check {
 			},
 			Advice: browserAdvice,
 		},
-		one("browser.loopback", "Browser loopback call",
+		one("browser.loopback", browser.PageLoopback, "Browser loopback call",
 			"Calls the page itself (two RTCPeerConnections over loopback) with the camera and mic, and reads getStats after 2 s: fps, bitrate, RTT, codec.",
 			[]string{"fps", "video_kbps", "rtt_ms", "audio_kbps", "frames_decoded", "connected_ms", "audio_packets_lost", "video_packets_lost"}, browserLoopbackThresholds, browserTimeout,
 			func(ctx context.Context, b *browser.Browser, _ Subject, _ *Plan) probes.Measurement {
 				return browser.Loopback(ctx, b, browser.LoopbackConfig{})
 			}),
 		{
-			ID: "browser.interop", Title: "Browser ↔ pion call",
+			ID: "browser.interop", Page: browser.PageInterop, Title: "Browser ↔ pion call", Takes: 4 * time.Second,
 			Description: "A real call between the browser and rtcprobe's pion/webrtc peer: media both ways, data channel echo; once with all candidates and once relay-only per TURN server.",
 			Metrics: []string{"connected_ms", "chrome_frames_decoded", "pion_video_frames", "pion_audio_packets", "chrome_audio_packets",
 				"dc_rtt_median_ms", "dc_lost", "relayed", "rtt_ms", "up_loss_pct", "down_loss_pct", "up_jitter_ms", "down_jitter_ms",
@@ -332,7 +333,14 @@ func browserChecks() []*Check {
 		},
 		"browser.audio.quality": {"sample_rate": "when the browser's track settings give it"},
 	}
+	// How long each page's work lasts on a quiet machine (Check.Takes):
+	// samples of a call or of the camera and microphone.
+	takes := map[string]time.Duration{
+		"browser.loopback": 2500 * time.Millisecond, "browser.video.quality": 2 * time.Second,
+		"browser.audio.quality": 2 * time.Second,
+	}
 	for _, c := range checks {
+		c.Takes = cmp.Or(c.Takes, takes[c.ID])
 		if r, ok := remote[c.ID]; ok {
 			c.Remote = r
 		}

@@ -44,6 +44,14 @@ type Check struct {
 	// runs may not share (a TURN user's allocation quota): runs with the
 	// same non-empty key, of any check, go one after another.
 	Serial func(s Subject) string
+	// Page is the browser page check a browser check runs (browser.Page*):
+	// the runner starts the subject's browser, and takes its camera when
+	// the page captures, before the check's slot and deadline
+	// (schedule.go).
+	Page string
+	// Takes is about how long the check's work lasts on a quiet machine:
+	// the runner starts the longest first (schedule.go).
+	Takes time.Duration
 	// Subjects expands the check into the runs the plan asks for; none
 	// means the check does not apply (no server of its kind).
 	Subjects func(p *Plan) []Subject

@@ -65,6 +65,7 @@ func mediaChecks() []*Check {
 			Metrics:     metricList(metrics, iceMetrics), // the call's set-up too
 			// Connecting, the sample itself, and the drain at the end.
 			TimeoutFor: func(p *Plan) time.Duration { return mediaDuration(p) + 10*time.Second },
+			Takes:      defaultMediaDuration,
 			Thresholds: thresholds,
 			Subjects:   callSubjects,
 			Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {

@@ -139,6 +139,7 @@ func mediaServerChecks() []*Check {
 		{
 			ID:    "broadcast.viewers",
 			Title: "One-to-many broadcast",
+			Takes: defaultMediaDuration,
 			Description: "One publisher (WHIP) and many viewers (WHEP) at once (the viewers option, default 10): per-viewer first-frame time, loss, jitter, " +
 				"fps and bitrate, summarised across viewers. With broadcast_ramp, rising viewer counts find where quality degrades past the thresholds " +
 				"(viewers_held). Against the WHIP/WHEP URLs given, else the embedded fan-out server on loopback; with turn: servers named, " +

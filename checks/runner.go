@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -30,24 +31,35 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 		ctx, cancel = context.WithTimeout(ctx, p.Settings.Timeout)
 		defer cancel()
 	}
+	begun := time.Now()
 	jobs := p.Jobs()
 	limit := p.Settings.Concurrency
-	serial := serialLocks(jobs)
 	if limit <= 0 {
 		limit = 8
 	}
 	results := make([]Result, len(jobs))
 	done := make([]bool, len(jobs))
 	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, limit)
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		sched = newScheduler(limit)
+		ranks = jobRanks(jobs)
 	)
 	var (
 		shared     sync.WaitGroup // the jobs that are not exclusive
 		sharedDone = make(chan struct{})
 		alone      sync.Mutex // held by the exclusive job that runs
 	)
+	tickets := make([]*ticket, len(jobs))
+	for i, j := range jobs {
+		if !j.Check.Exclusive {
+			var key string
+			if j.Check.Serial != nil {
+				key = j.Check.Serial(j.Subject)
+			}
+			tickets[i] = sched.enqueue(j, ranks[i], key)
+		}
+	}
 	finished := make(chan struct{})
 	for i, j := range jobs {
 		wg.Add(1)
@@ -56,6 +68,7 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 		}
 		go func() {
 			defer wg.Done()
+			runCtx := ctx
 			if j.Check.Exclusive {
 				select {
 				case <-sharedDone:
@@ -65,20 +78,23 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 				defer alone.Unlock()
 			} else {
 				defer shared.Done()
-				if lock := serial[i]; lock != nil {
-					select {
-					case lock <- struct{}{}:
-						defer func() { <-lock }()
-					case <-ctx.Done():
+				t := tickets[i]
+				// The browser starts before the check's turn, the job
+				// holding nothing; a browser that cannot start is the
+				// check's to report.
+				if needsBrowser(j) {
+					_, _ = j.Subject.Browser.Get(ctx)
+				}
+				if sched.acquire(ctx, t) {
+					defer sched.release(t)
+					if t.camera != nil {
+						runCtx = browser.WithCameraHeld(ctx, j.Check.Page)
 					}
 				}
-				select {
-				case sem <- struct{}{}:
-					defer func() { <-sem }()
-				case <-ctx.Done():
-				}
 			}
-			r := runOne(ctx, p, j.Check, j.Subject)
+			started := time.Since(begun)
+			r := runOne(runCtx, p, j.Check, j.Subject)
+			r.Started, r.Ended = started, time.Since(begun)
 			mu.Lock()
 			defer mu.Unlock()
 			if done[i] {
@@ -114,28 +130,6 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 	}
 	across(p, results)
 	return results
-}
-
-// serialLocks gives each job whose check declares a Serial key the lock
-// it shares with every other job of that key (nil: none), so those run
-// one after another.
-func serialLocks(jobs []Job) []chan struct{} {
-	locks := make([]chan struct{}, len(jobs))
-	byKey := map[string]chan struct{}{}
-	for i, j := range jobs {
-		if j.Check.Serial == nil {
-			continue
-		}
-		key := j.Check.Serial(j.Subject)
-		if key == "" {
-			continue
-		}
-		if byKey[key] == nil {
-			byKey[key] = make(chan struct{}, 1)
-		}
-		locks[i] = byKey[key]
-	}
-	return locks
 }
 
 // Job is one run of a check on one subject.

@@ -44,19 +44,19 @@ func fullFixture() Report {
 		Results: []result.Result{
 			{
 				CheckID: "stun.udp", Title: "STUN binding over UDP", Target: "stun:127.0.0.1:3478", Status: result.Pass,
-				Duration: 12300 * time.Microsecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
+				Duration: 12300 * time.Microsecond, Started: 200 * time.Microsecond, Ended: 12500 * time.Microsecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
 				Metrics:  map[string]float64{"rtt_median_ms": 0.21, "rtt_p95_ms": 0.34, "loss_pct": 0, "requests": 5, "responses": 5},
 				Evidence: []probes.Evidence{{Name: "mapped_address", Value: "127.0.0.1:51234"}},
 			},
 			{
 				CheckID: "stun.tcp", Title: "STUN binding over TCP", Target: "stun:127.0.0.1:3478", Status: result.Warn,
-				Duration: 310 * time.Millisecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
+				Duration: 310 * time.Millisecond, Started: 300 * time.Microsecond, Ended: 310300 * time.Microsecond, KeyMetrics: []string{"rtt_median_ms", "rtt_p95_ms", "loss_pct"},
 				Metrics: map[string]float64{"rtt_median_ms": 120, "rtt_p95_ms": 182.5, "loss_pct": 0},
 				Error:   "rtt_p95_ms is 182, want < 150 (warn)",
 			},
 			{
 				CheckID: "turn.udp", Title: "TURN allocation over UDP", Target: "turn:turn.example.com:3478?transport=udp", Status: result.Fail,
-				Duration: 2 * time.Second, Metrics: map[string]float64{},
+				Duration: 2 * time.Second, Started: 12600 * time.Microsecond, Ended: 2012600 * time.Microsecond, Metrics: map[string]float64{},
 				Error:  "401 Unauthorized <realm \"example.com\"> & more",
 				Advice: "The server wants credentials (realm \"example.com\"): the username or password is missing or wrong.",
 				Observations: []probes.Observation{
@@ -68,13 +68,13 @@ func fullFixture() Report {
 			},
 			{
 				CheckID: "media.audio", Title: "Audio round trip through TURN", Target: "turn:turn.example.com:3478?transport=udp", Status: result.Pass,
-				Duration:   12 * time.Second,
+				Duration: 12 * time.Second, Started: 1500 * time.Millisecond, Ended: 13500 * time.Millisecond,
 				KeyMetrics: []string{"mos", "rtt_p95_ms", "loss_pct"},
 				Metrics:    map[string]float64{"mos": 4.21, "rtt_p95_ms": 64, "loss_pct": 0.51, "bitrate_kbps": 812.5, "jitter_ms": 3.2},
 				Series:     series,
 			},
 			{
-				CheckID: "stun.tls", Title: "STUN binding over TLS", Target: "(no stuns: server)", Status: result.Skip,
+				CheckID: "stun.tls", Title: "STUN binding over TLS", Target: "(no stuns: server)", Status: result.Skip, Started: 100 * time.Microsecond, Ended: 150 * time.Microsecond,
 				Error: "not supported here: no stuns: server configured",
 			},
 			{

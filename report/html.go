@@ -38,6 +38,7 @@ func WriteHTML(w io.Writer, r Report) error {
 		SummaryLine: SummaryLine(r),
 		FailOnWarn:  r.FailOn == result.Warn,
 		Environment: environmentRows(r),
+		Timeline:    newTimeline(r.Results),
 	}
 	if !r.StartedAt.IsZero() {
 		page.Started = r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -96,6 +97,7 @@ type htmlPage struct {
 	Started     string
 	Counts      []htmlCount
 	Rows        []htmlRow
+	Timeline    *timeline
 	Environment [][2]string
 	// Repeat are the checks across a repeated run's iterations.
 	Repeat     []htmlRepeat

@@ -79,13 +79,17 @@ type jsonSummary struct {
 }
 
 type jsonCheck struct {
-	ID         string             `json:"id"`
-	Title      string             `json:"title"`
-	Target     string             `json:"target"`
-	Status     result.Status      `json:"status"`
-	DurationMS float64            `json:"duration_ms"`
-	Metrics    map[string]float64 `json:"metrics"`
-	Evidence   []probes.Evidence  `json:"evidence"`
+	ID         string        `json:"id"`
+	Title      string        `json:"title"`
+	Target     string        `json:"target"`
+	Status     result.Status `json:"status"`
+	DurationMS float64       `json:"duration_ms"`
+	// StartedMS and EndedMS place the check on the run's timeline; only
+	// written for checks the run itself ran.
+	StartedMS *float64           `json:"started_ms,omitempty"`
+	EndedMS   *float64           `json:"ended_ms,omitempty"`
+	Metrics   map[string]float64 `json:"metrics"`
+	Evidence  []probes.Evidence  `json:"evidence"`
 	// Observations are what the probe sent and what came back, per step.
 	Observations []probes.Observation `json:"observations"`
 	// Diagnosis is what the observations say about a failure.
@@ -156,12 +160,17 @@ func jsonChecks(results []result.Result) []jsonCheck {
 				metrics[k] = v
 			}
 		}
-		out = append(out, jsonCheck{
+		jc := jsonCheck{
 			ID: res.CheckID, Title: res.Title, Target: res.Target, Status: res.Status,
 			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence), Observations: nonNil(res.Observations), Diagnosis: res.Diagnosis,
 			Series: res.Series, Broken: violations(res.Broken), Interrupted: res.Interrupted,
 			Error: res.Error, Advice: res.Advice,
-		})
+		}
+		if res.Ended > 0 {
+			started, ended := millis(res.Started), millis(res.Ended)
+			jc.StartedMS, jc.EndedMS = &started, &ended
+		}
+		out = append(out, jc)
 	}
 	return out
 }
@@ -231,6 +240,9 @@ func readChecks(in []jsonCheck) []result.Result {
 	for _, c := range in {
 		res := result.Result{CheckID: c.ID, Title: c.Title, Target: c.Target, Status: c.Status, Duration: fromMillis(c.DurationMS),
 			Metrics: c.Metrics, Evidence: c.Evidence, Observations: c.Observations, Diagnosis: c.Diagnosis, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
+		if c.StartedMS != nil && c.EndedMS != nil {
+			res.Started, res.Ended = fromMillis(*c.StartedMS), fromMillis(*c.EndedMS)
+		}
 		for _, v := range c.Broken {
 			res.Broken = append(res.Broken, result.Violation{Threshold: result.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})
 		}

@@ -19,8 +19,14 @@ type Result struct {
 	Subject  Subject
 	Status   Status
 	Duration time.Duration
-	Metrics  map[string]float64
-	Evidence []probes.Evidence
+	// Started and Ended are when the check began its work and when it
+	// ended, from the run's start (the runner sets them; both zero for
+	// results judged from measurements taken elsewhere). The wait before
+	// Started (a runner slot, the browser's start, the camera) is not the
+	// check's: its deadline starts at Started.
+	Started, Ended time.Duration
+	Metrics        map[string]float64
+	Evidence       []probes.Evidence
 	// Observations are what the probe sent and what came back, step by
 	// step: what the cause is derived from.
 	Observations []probes.Observation

@@ -1,0 +1,31 @@
+package mutants
+
+// The runner's scheduler (checks/schedule.go): what a job waits for, and
+// in which order jobs are admitted.
+func init() {
+	mutants = append(mutants, mutant{
+		Name: "pages sharing the camera take it while the camera-alone page waits",
+		File: "checks/schedule.go",
+		Old:  "|| t.camera != nil && cameraWanted[t.camera] {",
+		New:  "{",
+		Pkg:  "./checks", Run: `^TestSchedulerCameraAloneNotOvertaken$`,
+	}, mutant{
+		Name: "jobs admitted in catalogue order, not the camera-alone page and the longest work first",
+		File: "checks/schedule.go",
+		Old:  "return 0, 0\n\t\t}\n\t\treturn 1, -j.Check.Takes",
+		New:  "return 1, 0\n\t\t}\n\t\treturn 1, 0",
+		Pkg:  "./checks", Run: `^TestSchedulerCamera$`,
+	}, mutant{
+		Name: "the camera-alone page admitted beside a page sharing the camera",
+		File: "checks/schedule.go",
+		Old:  "\t\treturn s.cameras[t.camera] == 0\n",
+		New:  "\t\treturn s.cameras[t.camera] >= 0\n",
+		Pkg:  "./checks", Run: `^TestSchedulerCameraAloneWaitsForReaders$`,
+	}, mutant{
+		Name: "jobs granted only as their goroutines come, not by rank from the start",
+		File: "checks/schedule.go",
+		Old:  "granted: make(chan struct{}), ready: !needsBrowser(j)}",
+		New:  "granted: make(chan struct{}), ready: false}",
+		Pkg:  "./checks", Run: `^TestSchedulerBlockedHoldNoSlot$`,
+	})
+}
