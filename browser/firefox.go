@@ -107,7 +107,7 @@ func userJS(media Media) []byte {
 
 // biDiListening is the line Firefox prints once WebDriver BiDi accepts
 // connections.
-var biDiListening = regexp.MustCompile(`WebDriver BiDi listening on (ws://[0-9.:\[\]]+)`)
+var biDiListening = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`WebDriver BiDi listening on (ws://[0-9.:\[\]]+)`) })
 
 // launchFirefox starts Firefox headless with a fresh profile in b.tmpDir
 // (also its HOME), in a process group of its own, and opens a WebDriver
@@ -156,7 +156,7 @@ func launchFirefox(ctx context.Context, b *Browser) error {
 			if b.cfg.Output != nil {
 				fmt.Fprintln(b.cfg.Output, line)
 			}
-			if m := biDiListening.FindStringSubmatch(line); m != nil {
+			if m := biDiListening().FindStringSubmatch(line); m != nil {
 				select {
 				case endpoint <- m[1]:
 				default:

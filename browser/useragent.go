@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // UserAgent is what a User-Agent string says about the browser and the
@@ -31,7 +32,7 @@ var uaBrowsers = []struct{ token, name string }{
 	{"Version/", "Safari"},
 }
 
-var uaVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*`)
+var uaVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9]+)*`) })
 
 // ParseUserAgent reads the browser and the OS from a User-Agent header
 // or navigator.userAgent. Only well-known tokens are read, so what comes
@@ -46,7 +47,7 @@ func ParseUserAgent(ua string) UserAgent {
 		if b.name == "Safari" && !strings.Contains(ua, "Safari/") {
 			continue
 		}
-		v := uaVersion.FindString(ua[i+len(b.token):])
+		v := uaVersion().FindString(ua[i+len(b.token):])
 		if v == "" {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks/result"
@@ -19,11 +20,13 @@ import (
 //go:embed html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"upper": func(s result.Status) string { return strings.ToUpper(string(s)) },
-	"dur":   durationText,
-	"join":  strings.Join,
-}).Parse(htmlSource))
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"upper": func(s result.Status) string { return strings.ToUpper(string(s)) },
+		"dur":   durationText,
+		"join":  strings.Join,
+	}).Parse(htmlSource))
+})
 
 // WriteHTML writes one self-contained page (inline CSS and SVG, nothing
 // fetched): the verdict, a row per result with its metrics and advice,
@@ -85,7 +88,7 @@ func WriteHTML(w io.Writer, r Report) error {
 			page.Repeat = append(page.Repeat, hr)
 		}
 	}
-	return htmlTemplate.Execute(w, page)
+	return htmlTemplate().Execute(w, page)
 }
 
 type htmlPage struct {

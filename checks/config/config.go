@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -212,12 +213,12 @@ func (p *configParser) errorf(n *yaml.Node, field, format string, args ...any) {
 	p.errs = append(p.errs, e)
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // yamlError locates a syntax error from the YAML library.
 func (p *configParser) yamlError(err error) *Error {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &Error{File: p.file, Line: line, Msg: "invalid YAML: " + m[2]}
 	}
@@ -444,8 +445,8 @@ func (c *credentials) done(n *yaml.Node) (username, password string, rest *probe
 	return c.username, c.password, nil
 }
 
-var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}]*)\}`) })
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // expand reads a scalar and replaces ${VAR} with the environment's value.
 func (p *configParser) expand(n *yaml.Node, field string) string {
@@ -459,9 +460,9 @@ func (p *configParser) expand(n *yaml.Node, field string) string {
 // expandRefs replaces each ${VAR} in n's value; a bad reference inside a
 // secret is reported without its text, which is part of the secret.
 func (p *configParser) expandRefs(n *yaml.Node, field string, secret bool) string {
-	return envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+	return envRef().ReplaceAllStringFunc(n.Value, func(ref string) string {
 		name := ref[2 : len(ref)-1]
-		if !envName.MatchString(name) {
+		if !envName().MatchString(name) {
 			if secret {
 				p.errorf(n, field, "invalid environment variable reference (want ${NAME})")
 			} else {
@@ -780,7 +781,7 @@ func (p *configParser) option(o *Option, n *yaml.Node, field string) (Assignment
 	fromEnv := false
 	switch {
 	case n.Kind == yaml.ScalarNode && n.Tag != "!!null":
-		text, fromEnv = p.expandRefs(n, field, o.Secret), envRef.MatchString(n.Value)
+		text, fromEnv = p.expandRefs(n, field, o.Secret), envRef().MatchString(n.Value)
 	case n.Kind == yaml.SequenceNode && len(n.Content) > 0:
 		parts := make([]string, 0, len(n.Content))
 		for _, it := range n.Content {
@@ -789,7 +790,7 @@ func (p *configParser) option(o *Option, n *yaml.Node, field string) (Assignment
 				return Assignment{}, false
 			}
 			parts = append(parts, p.expandRefs(it, field, o.Secret))
-			fromEnv = fromEnv || envRef.MatchString(it.Value)
+			fromEnv = fromEnv || envRef().MatchString(it.Value)
 		}
 		text = strings.Join(parts, ",")
 	default:

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Profile selects checks and adjusts thresholds and options for a purpose.
@@ -107,9 +108,9 @@ func profileNames(cfg *Config) []string {
 	return out
 }
 
-var profileName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+var profileName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`) })
 
-func validProfileName(s string) bool { return profileName.MatchString(s) }
+func validProfileName(s string) bool { return profileName().MatchString(s) }
 
 // ProfileError is a profile name that names no profile.
 type ProfileError struct {

@@ -3,6 +3,7 @@ package config
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rtcprobe/rtcprobe/checks/result"
 )
@@ -102,7 +103,7 @@ func keyWords(path, key, value string) string {
 	return path + ": " + value
 }
 
-var refPattern = regexp.MustCompile(`( \()?\{option:([a-z0-9_]+)(?:=([^{}]*))?\}(\))?`)
+var refPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`( \()?\{option:([a-z0-9_]+)(?:=([^{}]*))?\}(\))?`) })
 
 // Say words the references in s. A reference the front end has no words
 // for is dropped when it stands alone in parentheses, else named in plain
@@ -111,8 +112,8 @@ func (w Words) Say(s string) string {
 	if !strings.Contains(s, "{option:") {
 		return s
 	}
-	return refPattern.ReplaceAllStringFunc(s, func(m string) string {
-		g := refPattern.FindStringSubmatch(m)
+	return refPattern().ReplaceAllStringFunc(s, func(m string) string {
+		g := refPattern().FindStringSubmatch(m)
 		open, key, value, closing := g[1], g[2], g[3], g[4]
 		var name string
 		if w != nil {

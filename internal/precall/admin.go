@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -28,7 +29,7 @@ type filterError struct{ param, why string }
 
 func (e *filterError) Error() string { return "parameter " + e.param + ": " + e.why }
 
-var checkIDPattern = regexp.MustCompile(`^[a-z0-9_-]+\.[a-z0-9_.-]+$`)
+var checkIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]+\.[a-z0-9_.-]+$`) })
 
 // parseFilter reads the filters: verdict, since, until (RFC 3339 or
 // YYYY-MM-DD), browser, failing (a check ID), limit and offset.
@@ -69,7 +70,7 @@ func parseFilter(q url.Values, maxLimit int) (store.Filter, error) {
 		f.Browser = v
 	}
 	if v := q.Get("failing"); v != "" {
-		if !checkIDPattern.MatchString(v) {
+		if !checkIDPattern().MatchString(v) {
 			return f, &filterError{"failing", "want a check ID such as browser.ice"}
 		}
 		f.Failing = v
@@ -157,7 +158,7 @@ func (p *Precall) serveAPIList(w http.ResponseWriter, r *http.Request) {
 // report as it was stored.
 func (p *Precall) serveAPIResult(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !idPattern.MatchString(id) {
+	if !idPattern().MatchString(id) {
 		p.notFound(w, store.ErrNotFound)
 		return
 	}
@@ -291,7 +292,8 @@ func cell(s string) string {
 	return s
 }
 
-var adminPage = template.Must(template.New("admin").Parse(`<!doctype html>
+var adminPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("admin").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rtcprobe pre-call results</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -319,6 +321,7 @@ label { display: flex; flex-direction: column; font-size: 12px; color: #555; }
 {{if .Next}}<p><a href="admin?{{.Next}}">Older results</a></p>{{end}}
 </body></html>
 `))
+})
 
 // serveAdmin lists results with filters and links to each report and to
 // the exports.
@@ -359,5 +362,5 @@ func (p *Precall) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		page.Next = template.URL(next.Encode())
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = adminPage.Execute(w, page)
+	_ = adminPage().Execute(w, page)
 }

@@ -144,7 +144,7 @@ func TestChromiumUser(t *testing.T) {
 			if run.Elapsed <= 0 || run.Elapsed > maxPageToVerdict {
 				t.Errorf("page to verdict took %s, want at most %s", run.Elapsed, maxPageToVerdict)
 			}
-			if !idPattern.MatchString(run.ReportID) {
+			if !idPattern().MatchString(run.ReportID) {
 				t.Fatalf("report ID %q", run.ReportID)
 			}
 			row, err := f.store.Get(context.Background(), run.ReportID)

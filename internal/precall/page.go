@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/browser"
@@ -93,7 +94,7 @@ func serveFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name, typ str
 
 // idPattern is what report IDs look like (crypto/rand.Text: 26 base32
 // characters); anything else is not looked up.
-var idPattern = regexp.MustCompile(`^[A-Z2-7]{26}$`)
+var idPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z2-7]{26}$`) })
 
 // serveUserReport shows a user the report behind their link.
 func (p *Precall) serveUserReport(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +123,7 @@ func (p *Precall) serveReportHTML(w http.ResponseWriter, r *http.Request, id str
 // load reads a stored result and its report, with the key metrics the
 // JSON does not carry filled in from the catalogue.
 func (p *Precall) load(ctx context.Context, id string) (report.Report, store.Result, error) {
-	if !idPattern.MatchString(id) {
+	if !idPattern().MatchString(id) {
 		return report.Report{}, store.Result{}, store.ErrNotFound
 	}
 	row, err := p.opt.Store.Get(ctx, id)

@@ -1,20 +1,16 @@
 package precall
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-
 	"github.com/rtcprobe/rtcprobe/browser"
+	"github.com/rtcprobe/rtcprobe/internal/schemacheck"
 )
 
 // resultsSchema is the JSON Schema of what the page posts, with one
@@ -22,8 +18,6 @@ import (
 //
 //go:embed schema/results.schema.json
 var resultsSchema []byte
-
-const schemaURL = "https://github.com/rtcprobe/rtcprobe/internal/precall/schema/results.schema.json"
 
 // posted is what the page posts: the browser's user agent and each page
 // check's outcome, by task.
@@ -42,26 +36,19 @@ type postedTask struct {
 
 // schemas are the compiled posted-results schema and one per page check
 // result ("api", "ice", …; browser.PageChecks names their definitions),
-// compiled once.
-var schemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(resultsSchema))
+// compiled once, on the first post: not in every process that links this.
+var schemas = sync.OnceValues(func() (map[string]*schemacheck.Schema, error) {
+	root, err := schemacheck.Compile(resultsSchema)
 	if err != nil {
 		return nil, err
 	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, err
-	}
-	out := map[string]*jsonschema.Schema{}
-	if out[""], err = c.Compile(schemaURL); err != nil {
-		return nil, err
-	}
+	out := map[string]*schemacheck.Schema{"": root}
 	for _, pc := range browser.PageChecks() {
 		if pc.Schema == "" {
 			continue // never posted
 		}
-		if out[pc.Name], err = c.Compile(schemaURL + "#/$defs/" + pc.Schema); err != nil {
-			return nil, err
+		if out[pc.Name] = root.Def(pc.Schema); out[pc.Name] == nil {
+			return nil, fmt.Errorf("page check %s: no $defs/%s", pc.Name, pc.Schema)
 		}
 	}
 	return out, nil
@@ -81,7 +68,7 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 // against its page check's schema on that tree later (check), not parsed
 // again, since the tree costs some 50 times the body.
 func decodePosted(body []byte) (*posted, []any, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	doc, err := schemacheck.Parse(body)
 	if err != nil {
 		return nil, nil, &FieldError{Field: "(body)", Msg: "not JSON: " + err.Error()}
 	}
@@ -121,29 +108,11 @@ func validate(name, at string, v any) error {
 	if err == nil {
 		return nil
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
+	var se *schemacheck.Error
+	if !errors.As(err, &se) {
 		return &FieldError{Field: at, Msg: err.Error()}
 	}
-	leaf := firstLeaf(ve)
-	loc := leaf.InstanceLocation
-	msg := leaf.ErrorKind.LocalizedString(message.NewPrinter(language.English))
-	// Name the field itself, not the object that lacks or has it.
-	switch k := leaf.ErrorKind.(type) {
-	case *kind.Required:
-		loc, msg = append(loc, k.Missing[0]), "missing"
-	case *kind.AdditionalProperties:
-		loc, msg = append(loc, k.Properties[0]), "not allowed here"
-	}
-	return &FieldError{Field: fieldPath(at, loc), Msg: msg}
-}
-
-// firstLeaf is the most specific cause of a validation error.
-func firstLeaf(e *jsonschema.ValidationError) *jsonschema.ValidationError {
-	for len(e.Causes) > 0 {
-		e = e.Causes[0]
-	}
-	return e
+	return &FieldError{Field: fieldPath(at, se.Location), Msg: se.Msg}
 }
 
 // fieldPath writes a JSON location as results[2].result.gumMs.

@@ -4,27 +4,29 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks/config"
 )
 
 // statusPage is /status: the exporter's page (/ is the pre-call page).
-var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
-	"checks": func(ps []config.Pattern) string {
-		out := ""
-		for i, p := range ps {
-			if i > 0 {
-				out += ", "
+var statusPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("status").Funcs(template.FuncMap{
+		"checks": func(ps []config.Pattern) string {
+			out := ""
+			for i, p := range ps {
+				if i > 0 {
+					out += ", "
+				}
+				out += string(p)
 			}
-			out += string(p)
-		}
-		return out
-	},
-	"rules": rulesText,
-	"ms":    func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms" },
-	"when":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
-}).Parse(`<!doctype html>
+			return out
+		},
+		"rules": rulesText,
+		"ms":    func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms" },
+		"when":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rtcprobe exporter</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
 .ok{color:#070}.bad{color:#b00}code{font-size:90%}</style></head>
@@ -45,6 +47,7 @@ The exporter's own metrics are on <a href="metrics">/metrics</a>. Version {{.Ver
 {{else}}<tr><td colspan="6">No probes yet.</td></tr>{{end}}</table>
 </body></html>
 `))
+})
 
 func (e *Exporter) serveStatus(w http.ResponseWriter, _ *http.Request) {
 	st := e.state.Load()
@@ -53,7 +56,7 @@ func (e *Exporter) serveStatus(w http.ResponseWriter, _ *http.Request) {
 		mods = append(mods, st.modules[n].Module)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = statusPage.Execute(w, map[string]any{"Version": e.opt.Version, "Defaults": st.defaults, "Modules": mods, "Recent": e.recent.list()})
+	_ = statusPage().Execute(w, map[string]any{"Version": e.opt.Version, "Defaults": st.defaults, "Modules": mods, "Recent": e.recent.list()})
 }
 
 // serveRecent shows a recent probe's debug output.
