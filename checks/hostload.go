@@ -1,9 +1,10 @@
 package checks
 
 import (
-	"github.com/rtcprobe/rtcprobe/browser"
+	"fmt"
 	"strings"
 
+	"github.com/rtcprobe/rtcprobe/browser"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -37,26 +38,54 @@ func isLoadSensitive(metric string) bool {
 	return strings.HasSuffix(metric, "_ms") || loadSensitive[metric]
 }
 
-// judgeHostLoad: a result that broke only thresholds a saturated CPU
-// moves, measured while this machine's CPUs were saturated, cannot tell
-// whether the network or the browser is at fault. It says so, as a warn,
-// instead of the check's own advice (which names those causes). Loss and
-// every other observation keep their verdict.
+// judgeHostLoad: a result whose every broken threshold this machine
+// explains cannot tell whether the network or the browser is at fault. It
+// says so, as a warn, instead of the check's own advice (which names those
+// causes). This machine explains
+//   - a threshold a saturated CPU moves, measured while its CPUs were
+//     saturated;
+//   - a loss, when its kernel dropped UDP datagrams for a full socket
+//     receive buffer while the check ran: a datagram that arrived here and
+//     was not read in time (the counter is the namespace's, not one
+//     socket's, so the loss may be partly the network's: cannot tell).
+//
+// Every other observation (refusals, silence, errors) keeps its verdict.
 func judgeHostLoad(r *Result, m probes.Measurement) {
-	if r.Status != Warn && r.Status != Fail || m.Err != nil || len(r.Broken) == 0 || !saturated(m.Host) {
+	if r.Status != Warn && r.Status != Fail || m.Err != nil || len(r.Broken) == 0 {
 		return
 	}
+	cpu, drops := false, false
 	for _, v := range r.Broken {
-		if !isLoadSensitive(v.Metric) && !(gatherTimedOut(m) && (v.Metric == "errors" || v.Metric == "complete")) {
+		switch {
+		case saturated(m.Host) && (isLoadSensitive(v.Metric) || gatherTimedOut(m) && (v.Metric == "errors" || v.Metric == "complete")):
+			cpu = true
+		case m.Host.DropsKnown && m.Host.UDPDrops > 0 && isLossMetric(v.Metric):
+			drops = true
+		default:
 			return
 		}
 	}
 	r.HostSaturated = true
 	r.Status = Warn
-	r.Evidence = append(r.Evidence, probes.Evidence{Name: "host_cpu", Value: m.Host.String()})
-	r.Advice = "This machine's CPUs were saturated while the check ran (" + m.Host.String() + "): the times, frame rates and counts " +
-		"measured are partly this machine's own delays, so they tell nothing about the network or the browser. " +
+	var why []string
+	if cpu {
+		r.Evidence = append(r.Evidence, probes.Evidence{Name: "host_cpu", Value: m.Host.String()})
+		why = append(why, "this machine's CPUs were saturated while the check ran ("+m.Host.String()+"): the times, frame rates and counts "+
+			"measured are partly this machine's own delays")
+	}
+	if drops {
+		d := fmt.Sprintf("this machine's kernel dropped %d UDP datagrams for a full socket receive buffer while the check ran", m.Host.UDPDrops)
+		r.Evidence = append(r.Evidence, probes.Evidence{Name: "host_udp_drops", Value: d})
+		why = append(why, d+" (a socket here, rtcprobe's, the browser's or a local server's, was not read in time): "+
+			"the loss measured may be this machine's own, and cannot be told from the network's")
+	}
+	r.Advice = capitalize(strings.Join(why, "; and ")) + ", so they tell nothing about the network or the browser. " +
 		"Run again on a quiet machine, or with fewer checks at once ({option:concurrency})."
+}
+
+// isLossMetric: a share or count of packets or messages lost.
+func isLossMetric(metric string) bool {
+	return strings.Contains(metric, "loss") || strings.Contains(metric, "lost")
 }
 
 // gatherTimedOut: browser ICE gathering whose only errors are 701 (a

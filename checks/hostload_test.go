@@ -52,6 +52,45 @@ func TestJudgeHostLoad(t *testing.T) {
 	}
 }
 
+// TestJudgeLossWhileThisHostDropped: a loss measured while this machine's
+// kernel dropped UDP datagrams for full socket buffers cannot be told from
+// the network's: a warn naming the drops, saturated or not. No drops (or
+// drops unknown) keep the fail; so does a broken threshold the machine
+// does not explain (loss beside a refusal count, say).
+func TestJudgeLossWhileThisHostDropped(t *testing.T) {
+	turn := catalogCheck(t, "turn.udp")
+	judge := func(metrics map[string]float64, host probes.HostLoad) Result {
+		return turn.Judge(Subject{Name: "x"}, probes.Measurement{Metrics: metrics, Host: host}, time.Second, turn.Thresholds)
+	}
+	loss := map[string]float64{"loss_pct": 15, "loss_ab_pct": 25, "loss_ba_pct": 5, "rtt_p95_ms": 2}
+	dropped := probes.HostLoad{WaitPct: 10, Took: time.Second, Known: true, UDPDrops: 3, DropsKnown: true}
+	r := judge(loss, dropped)
+	if r.Status != Warn || !r.HostSaturated || !strings.Contains(evidenceOf(r, "host_udp_drops"), "dropped 3 UDP datagrams") ||
+		!strings.Contains(r.Advice, "cannot be told from the network's") || evidenceOf(r, "host_cpu") != "" {
+		t.Errorf("loss while this host dropped 3: %s %q %v", r.Status, r.Advice, r.Evidence)
+	}
+	for name, h := range map[string]probes.HostLoad{
+		"no drops":      {WaitPct: 10, Known: true, DropsKnown: true},
+		"drops unknown": {WaitPct: 10, Known: true, UDPDrops: 3},
+	} {
+		if r := judge(loss, h); r.Status != Fail || r.HostSaturated {
+			t.Errorf("%s: %s, want the loss's fail", name, r.Status)
+		}
+	}
+	// Loss and a slow round trip on a saturated machine that dropped: both
+	// explained, both said.
+	busy := dropped
+	busy.WaitPct = 80
+	slow := map[string]float64{"loss_pct": 15, "loss_ab_pct": 25, "loss_ba_pct": 5, "rtt_p95_ms": 819}
+	if r := judge(slow, busy); r.Status != Warn || evidenceOf(r, "host_cpu") == "" || evidenceOf(r, "host_udp_drops") == "" {
+		t.Errorf("loss and rtt on a saturated machine that dropped: %s %v", r.Status, r.Evidence)
+	}
+	// The slow round trip on a quiet machine is not the machine's doing.
+	if r := judge(slow, dropped); r.Status != Fail || r.HostSaturated {
+		t.Errorf("loss and an 819 ms round trip on a quiet machine that dropped: %s, want fail", r.Status)
+	}
+}
+
 // TestSaturatedWarningDoesNotFailTheRun: with fail-on warn, a warning that
 // only says the machine was saturated leaves the run passing; any other
 // warning, or a fail, still fails it.

@@ -24,6 +24,12 @@ type HostLoad struct {
 	Took     time.Duration
 	// Known is false where the kernel does not say (no PSI).
 	Known bool
+	// UDPDrops is how many UDP datagrams this machine's kernel dropped
+	// meanwhile for a full socket receive buffer, any socket's in this
+	// network namespace (a check's own, the browser's, a local server's);
+	// DropsKnown is false where the kernel does not say.
+	UDPDrops   uint64
+	DropsKnown bool
 }
 
 func (h HostLoad) String() string {
@@ -37,6 +43,8 @@ type HostLoadMeter struct {
 	waitUS       uint64
 	steal, total uint64
 	ok           bool
+	drops        uint64
+	dropsOK      bool
 }
 
 // StartHostLoad starts measuring this machine's CPU load.
@@ -46,12 +54,16 @@ func StartHostLoad() HostLoadMeter {
 	m.waitUS, okWait = cpuWaitMicros()
 	m.steal, m.total, okStat = cpuStealJiffies()
 	m.ok = okWait && okStat
+	m.drops, m.dropsOK = udpRcvbufDrops()
 	return m
 }
 
 // Stop gives the load since Start.
 func (m HostLoadMeter) Stop() HostLoad {
 	h := HostLoad{Took: time.Since(m.start)}
+	if drops, ok := udpRcvbufDrops(); ok && m.dropsOK && drops >= m.drops {
+		h.UDPDrops, h.DropsKnown = drops-m.drops, true
+	}
 	wait, okWait := cpuWaitMicros()
 	steal, total, okStat := cpuStealJiffies()
 	if !m.ok || !okWait || !okStat || h.Took <= 0 || wait < m.waitUS {
@@ -66,13 +78,15 @@ func (m HostLoadMeter) Stop() HostLoad {
 }
 
 // readProc reads a small /proc file, bounded.
-func readProc(path string) ([]byte, bool) {
+func readProc(path string) ([]byte, bool) { return readProcLimit(path, 4096) }
+
+func readProcLimit(path string, limit int64) ([]byte, bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, false
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	b, err := io.ReadAll(io.LimitReader(f, limit))
 	return b, err == nil
 }
 

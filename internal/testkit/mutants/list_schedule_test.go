@@ -29,3 +29,27 @@ func init() {
 		Pkg:  "./checks", Run: `^TestSchedulerBlockedHoldNoSlot$`,
 	})
 }
+
+// What this machine explains of a result (checks/hostload.go) and what
+// the meter counts (probes/hostdrops.go).
+func init() {
+	mutants = append(mutants, mutant{
+		Name: "a loss measured while this machine dropped UDP datagrams blamed on the network",
+		File: "checks/hostload.go",
+		Old:  "case m.Host.DropsKnown && m.Host.UDPDrops > 0 && isLossMetric(v.Metric):",
+		New:  "case false:",
+		Pkg:  "./checks", Run: `^TestJudgeLossWhileThisHostDropped$`,
+	}, mutant{
+		Name: "drops read where the kernel does not say",
+		File: "checks/hostload.go",
+		Old:  "case m.Host.DropsKnown && m.Host.UDPDrops > 0 && isLossMetric(v.Metric):",
+		New:  "case m.Host.UDPDrops > 0 && isLossMetric(v.Metric):",
+		Pkg:  "./checks", Run: `^TestJudgeLossWhileThisHostDropped$`,
+	}, mutant{
+		Name: "UDP drops over IPv6 not counted",
+		File: "probes/hostdrops.go",
+		Old:  "return v4 + v6, ok4 && ok6",
+		New:  "return v4, ok4 && ok6",
+		Pkg:  "./probes", Run: `^TestHostLoadCountsUDPDrops$`,
+	})
+}
