@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -17,12 +18,14 @@ import (
 // measures and the others read.
 const auditTimeout = 20 * time.Second
 
-// auditServers are the turn:/turns: servers an audit runs against, each
-// over the transport its URI names first.
+// auditServers are the TURN servers an audit runs against: the first
+// turn:/turns: URI of each host, over the transport it names first. A
+// server's relays follow one policy whichever transport a client comes
+// over, so a host is audited once.
 func auditServers(p *Plan) []probes.Target {
 	var out []probes.Target
 	for _, s := range p.Servers {
-		if s.IsTURN() {
+		if s.IsTURN() && !slices.ContainsFunc(out, func(t probes.Target) bool { return t.Server.URI.Host == s.URI.Host }) {
 			out = append(out, probes.Target{Server: s, Transport: s.Transports()[0], TLS: p.TLS, Proxy: p.Settings.Proxy})
 		}
 	}

@@ -206,6 +206,8 @@ func peerRow(rep *probes.AuditReport, class string, tcp bool, internal []netip.P
 		verdict, row.finding = "the server's answer only: "+grantedText(granted), "The server's answer only: "+grantedText(granted)+"."
 	case len(unclear) > 0:
 		verdict, row.finding = "cannot tell: "+unclearText(unclear), "Cannot tell: "+unclearText(unclear)+"."
+	case m.Metrics["asked"] == 0 && class == probes.ClassOwn:
+		verdict = "nothing asked here: the server's addresses fall in another class, whose row judges them"
 	case m.Metrics["asked"] == 0:
 		verdict = "no address of this class fits the relays allocated"
 	default:
@@ -297,17 +299,23 @@ func reachedText(as []probes.PeerAnswer) string {
 }
 
 func grantedText(as []probes.PeerAnswer) string {
-	var permitted, tried []string
+	var permitted, silent, tried []string
 	for _, a := range as {
-		if a.Outcome == probes.PeerConnectFailed {
+		switch {
+		case a.Outcome == probes.PeerConnectFailed:
 			tried = append(tried, a.Peer.String())
-		} else {
+		case a.Marker:
+			silent = append(silent, a.Peer.String())
+		default:
 			permitted = append(permitted, a.Peer.Addr().String())
 		}
 	}
 	var out []string
 	if len(permitted) > 0 {
-		out = append(out, "the server granted a permission to "+strings.Join(permitted, ", ")+" (it would relay there; arrival not observed)")
+		out = append(out, "the server granted a permission to "+strings.Join(unique(permitted), ", ")+" (it would relay there; arrival not observed)")
+	}
+	if len(silent) > 0 {
+		out = append(out, "the server granted a permission to "+strings.Join(silent, ", ")+", but the marker sent there did not come back from the witness: arrival not observed")
 	}
 	if len(tried) > 0 {
 		out = append(out, "the server tried to connect to "+strings.Join(tried, ", ")+" (its policy let it; the connection failed: 447)")
