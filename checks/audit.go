@@ -50,7 +50,7 @@ func auditOf(ctx context.Context, s Subject, p *Plan) (*probes.AuditReport, erro
 func auditChecks() []*Check {
 	return []*Check{
 		auditPeerCheck(false), auditPeerCheck(true),
-		auditAuthCheck(), auditUsersCheck(), auditRESTCheck(), auditSoftwareCheck(), auditAmplificationCheck(),
+		auditAuthCheck(), auditUsersCheck(), auditRESTCheck(), auditSoftwareCheck(), auditTLSCheck(), auditAmplificationCheck(),
 		auditSummaryCheck(),
 	}
 }

@@ -32,16 +32,17 @@ func auditSummaryCheck() *Check {
 	})
 }
 
-// auditGrade judges each summary row from the server's other audit rows.
+// auditGrade judges each summary row from the other audit rows of its
+// host (its turns: listeners' TLS rows among them).
 func auditGrade(mine []*Result, all []Result) {
 	for _, sum := range mine {
-		server := sum.Subject.Target.Server.String()
+		host := sum.Subject.Target.Server.URI.Host
 		counts := map[Status]int{}
 		var failed, warned []string
 		var lines, notes []string
 		worst := Pass
 		for _, r := range all {
-			if Group(r.CheckID) != "audit" || r.CheckID == "audit.summary" || r.Subject.Target.Server.String() != server {
+			if Group(r.CheckID) != "audit" || r.CheckID == "audit.summary" || r.Subject.Target.Server.URI.Host != host {
 				continue
 			}
 			counts[r.Status]++

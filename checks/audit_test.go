@@ -3,8 +3,11 @@ package checks
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +234,7 @@ func TestCoturnRange(t *testing.T) {
 func TestAuditGrade(t *testing.T) {
 	srv, _ := probes.ParseServer("turn:10.0.0.2:3478")
 	other, _ := probes.ParseServer("turn:10.0.0.3:3478")
+	tlsSrv, _ := probes.ParseServer("turns:10.0.0.2:5349")
 	row := func(id, target string, st Status, s probes.Server, f *auditFinding) Result {
 		return Result{CheckID: id, Target: target, Status: st, Subject: Subject{Target: probes.Target{Server: s}}.Kept(), Summary: f}
 	}
@@ -240,15 +244,16 @@ func TestAuditGrade(t *testing.T) {
 		row("audit.udp", "turn:10.0.0.2:3478 → private", Warn, srv, &auditFinding{coturn: []string{"denied-peer-ip=10.0.0.0-10.255.255.255"}}),
 		row("audit.udp", "turn:10.0.0.2:3478 → multicast", Pass, srv, &auditFinding{coturn: []string{"no-multicast-peers"}}),
 		row("audit.udp", "turn:10.0.0.3:3478 → loopback", Fail, other, nil),
+		row("audit.tls", "turns:10.0.0.2:5349", Warn, tlsSrv, &auditFinding{coturn: []string{"no-tlsv1"}}),
 		row("audit.summary", "turn:10.0.0.2:3478", Pass, srv, nil),
 	}
 	mine := []*Result{&all[len(all)-1]}
 	auditGrade(mine, all)
 	sum := *mine[0]
-	if sum.Status != Fail || sum.Metrics["rows_fail"] != 2 || sum.Metrics["rows_warn"] != 1 || sum.Metrics["rows_pass"] != 1 {
+	if sum.Status != Fail || sum.Metrics["rows_fail"] != 2 || sum.Metrics["rows_warn"] != 2 || sum.Metrics["rows_pass"] != 1 {
 		t.Errorf("summary %s %v", sum.Status, sum.Metrics)
 	}
-	for _, w := range []string{"udp loopback", "tcp loopback", "udp private"} {
+	for _, w := range []string{"udp loopback", "tcp loopback", "udp private", "tls"} {
 		if !strings.Contains(sum.Error, w) {
 			t.Errorf("grade %q lacks %q", sum.Error, w)
 		}
@@ -274,7 +279,9 @@ func TestAuditEmbeddedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer emb.Close()
-	p := &Plan{Servers: emb.Servers(), Checks: MustSelect(Catalog(), "audit"), Memo: NewMemo(0), TLS: &tls.Config{RootCAs: emb.CertPool(), MinVersion: tls.VersionTLS12},
+	// Not audit.tls: the embedded server's certificate lasts the run only,
+	// which that row rightly warns about.
+	p := &Plan{Servers: emb.Servers(), Checks: MustSelect(Catalog(), "audit.udp,audit.tcp,audit.auth,audit.users,audit.software,audit.amplification,audit.summary"), Memo: NewMemo(0), TLS: &tls.Config{RootCAs: emb.CertPool(), MinVersion: tls.VersionTLS12},
 		Settings: config.Settings{Timeout: 30 * time.Second, Concurrency: 8, AuditInternal: []netip.Prefix{netip.MustParsePrefix("10.99.0.0/16")}}}
 	results := Run(context.Background(), p, nil)
 	hosts := map[string]bool{}
@@ -325,5 +332,43 @@ func TestAuditCannotStart(t *testing.T) {
 		if r.Status != Fail || !errors.As(r.Cause, &se) || se.Code != 401 {
 			t.Errorf("%s %s: %s %v", r.CheckID, r.Target, r.Status, r.Cause)
 		}
+	}
+}
+
+// TestAuditTLSRow: old versions and static RSA warn, weak suites and a
+// certificate that does not verify fail, one about to expire warns.
+func TestAuditTLSRow(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "turn.example.org"}, NotAfter: now.Add(90 * 24 * time.Hour)}
+	offers := func(accepted ...uint16) []probes.TLSOffer {
+		var out []probes.TLSOffer
+		for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13} {
+			out = append(out, probes.TLSOffer{Version: v, Accepted: slices.Contains(accepted, v), Refusal: "refused with alert protocol version"})
+		}
+		return out
+	}
+	c := auditTLSCheck()
+	for _, tt := range []struct {
+		name   string
+		a      probes.TLSAudit
+		status Status
+		says   string
+	}{
+		{"modern", probes.TLSAudit{Versions: offers(tls.VersionTLS12, tls.VersionTLS13), Cert: cert}, Pass, "accepts TLS 1.2, TLS 1.3"},
+		{"TLS 1.0", probes.TLSAudit{Versions: offers(tls.VersionTLS10, tls.VersionTLS12), Cert: cert}, Warn, "no-tlsv1"},
+		{"TLS 1.1", probes.TLSAudit{Versions: offers(tls.VersionTLS11, tls.VersionTLS12), Cert: cert}, Warn, "no-tlsv1_1"},
+		{"3DES", probes.TLSAudit{Versions: offers(tls.VersionTLS12), Cert: cert, Weak: []string{"TLS_RSA_WITH_3DES_EDE_CBC_SHA"}}, Fail, "cipher-list="},
+		{"static RSA", probes.TLSAudit{Versions: offers(tls.VersionTLS12), Cert: cert, StaticRSA: "TLS_RSA_WITH_AES_128_GCM_SHA256"}, Warn, "static RSA"},
+		{"wrong name", probes.TLSAudit{Versions: offers(tls.VersionTLS12), Cert: cert, CertErr: errors.New("x509: certificate is valid for turn.example.org, not turn.example.com")}, Fail, "does not verify"},
+		{"expiring", probes.TLSAudit{Versions: offers(tls.VersionTLS12), Cert: &x509.Certificate{NotAfter: now.Add(5 * 24 * time.Hour)}}, Warn, "expires in 5 days"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tlsRow(tt.a, now)
+			r := c.Judge(Subject{}, m, time.Millisecond, c.Thresholds)
+			said := r.Error + " " + r.Advice + " " + evidence(m, "verdict")
+			if r.Status != tt.status || !strings.Contains(said, tt.says) {
+				t.Errorf("%s, want %s with %q: %s", r.Status, tt.status, tt.says, said)
+			}
+		})
 	}
 }

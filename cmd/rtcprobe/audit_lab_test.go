@@ -168,7 +168,8 @@ type auditRow struct {
 func (l *auditLab) audit(t *testing.T, ct *coturn.Server, extra ...string) auditRun {
 	t.Helper()
 	dir := t.TempDir()
-	args := append([]string{"audit", fmt.Sprintf("turn:%s:%d", l.ip(1, 1), ct.Port), "--user", "u", "--password", "p",
+	args := append([]string{"audit", fmt.Sprintf("turn:%s:%d", l.ip(1, 1), ct.Port), fmt.Sprintf("turns:%s:%d", l.ip(1, 1), ct.TLSPort),
+		"--ca", ct.CAFile, "--user", "u", "--password", "p",
 		"--witness", l.witnessArgs(), "--internal", fmt.Sprintf("192.168.%d.0/24", l.n),
 		"--json", filepath.Join(dir, "audit.json"), "--junit", filepath.Join(dir, "audit.xml"), "--html", filepath.Join(dir, "audit.html"),
 		"--no-color"}, extra...)
@@ -257,7 +258,9 @@ var hardenedArgs = func() []string {
 func TestAuditPermissiveCoturn(t *testing.T) {
 	l := newAuditLab(t)
 	ct := coturn.Start(t, coturn.Config{NS: l.server, ListenIPs: []string{l.ip(1, 1), l.v6()}, User: "u", Password: "p",
-		CLIPassword: "cli-secret", Software: true})
+		CLIPassword: "cli-secret", Software: true, TLS: true, CertHosts: []string{l.ip(1, 1)},
+		// OpenSSL's security level 0 lets TLS 1.0 and 1.1 and old suites back in.
+		Args: []string{"--cipher-list=ALL:@SECLEVEL=0"}})
 	run := l.audit(t, ct)
 	t.Logf("permissive coturn: exit %d in %s, %d packets to the server\n%s", run.code, run.took.Round(time.Millisecond), run.packets, run.table)
 	arrived := strings.Join(l.arrivals(), "\n")
@@ -280,6 +283,7 @@ func TestAuditPermissiveCoturn(t *testing.T) {
 		{"audit.tcp own", "fail", "succeeded", ""},
 		{"audit.udp internal", "fail", "permission granted (the server's answer only", ""},
 		{"audit.software", "warn", "Coturn-4.6.1", ""},
+		{"audit.tls", "warn", "accepted", ""},
 		{"audit.auth", "pass", "refused (401", ""},
 		{"audit.summary", "fail", "F: ", ""},
 	} {
@@ -299,11 +303,10 @@ func TestAuditPermissiveCoturn(t *testing.T) {
 		}
 	}
 	// The unusual forms are asked, whatever the server answers.
-	for _, form := range []string{"UDP/IPv4 relay → 0.0.0.0", "UDP/IPv6 relay → ::", "UDP/IPv6 relay → ::ffff:127.0.0.1", "TCP relay → 0.0.0.0"} {
+	for _, form := range []string{"UDP/IPv4 relay → 0.0.0.0", "UDP/IPv6 relay → ::", "UDP/IPv6 relay → ::ffff:127.0.0.1", "TCP relay → 0.0.0.0:5766"} {
 		found := false
 		for _, row := range run.rows {
-			_, found = row.Evidence[form]
-			if found {
+			if _, found = row.Evidence[form]; found {
 				break
 			}
 		}
@@ -328,7 +331,7 @@ func TestAuditPermissiveCoturn(t *testing.T) {
 func TestAuditHardenedCoturn(t *testing.T) {
 	l := newAuditLab(t)
 	ct := coturn.Start(t, coturn.Config{NS: l.server, ListenIPs: []string{l.ip(1, 1), l.v6()}, User: "u", Password: "p",
-		DenyLoopbackPeers: true, Args: hardenedArgs})
+		DenyLoopbackPeers: true, Args: hardenedArgs, TLS: true, CertHosts: []string{l.ip(1, 1)}})
 	run := l.audit(t, ct)
 	t.Logf("hardened coturn: exit %d in %s, %d packets to the server\n%s", run.code, run.took.Round(time.Millisecond), run.packets, run.table)
 	if run.code != exitOK {

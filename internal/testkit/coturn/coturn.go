@@ -327,7 +327,7 @@ func writeCert(t testing.TB, dir string, hosts []string) (certFile, keyFile, caF
 	if len(hosts) == 0 {
 		hosts = []string{"127.0.0.1", "::1", "localhost"}
 	}
-	cert, err := netlab.NewCert(time.Now().Add(time.Hour), hosts...)
+	cert, err := netlab.NewCert(time.Now().Add(30*24*time.Hour), hosts...)
 	if err != nil {
 		t.Fatal(err)
 	}
