@@ -262,6 +262,11 @@ func TestAuditGrade(t *testing.T) {
 		strings.Contains(sum.Advice, "no-multicast-peers") || !strings.Contains(sum.Advice, "Remove allow-loopback-peers.") {
 		t.Errorf("advice %q", sum.Advice)
 	}
+	warned := []Result{row("audit.udp", "turn:10.0.0.2:3478 → private", Warn, srv, nil), row("audit.summary", "turn:10.0.0.2:3478", Pass, srv, nil)}
+	auditGrade([]*Result{&warned[1]}, warned)
+	if warned[1].Status != Warn || !strings.HasPrefix(warned[1].Error, "B:") {
+		t.Errorf("a warning only: %s %q", warned[1].Status, warned[1].Error)
+	}
 	clean := []Result{row("audit.udp", "turn:10.0.0.2:3478 → loopback", Pass, srv, nil), row("audit.summary", "turn:10.0.0.2:3478", Pass, srv, nil)}
 	auditGrade([]*Result{&clean[1]}, clean)
 	if clean[1].Status != Pass || !strings.HasPrefix(clean[1].Evidence[0].Value, "A:") {

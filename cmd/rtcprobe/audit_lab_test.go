@@ -282,6 +282,7 @@ func TestAuditPermissiveCoturn(t *testing.T) {
 		{"audit.tcp private", "fail", "Connect to " + l.ip(2, 2) + ":7000 succeeded", "tcp " + l.ip(2, 2) + ":7000 from"},
 		{"audit.tcp own", "fail", "succeeded", ""},
 		{"audit.udp internal", "fail", "permission granted (the server's answer only", ""},
+		{"audit.udp ipv4-in-ipv6", "fail", "permission granted", ""},
 		{"audit.software", "warn", "Coturn-4.6.1", ""},
 		{"audit.tls", "warn", "accepted", ""},
 		{"audit.auth", "pass", "refused (401", ""},
@@ -313,6 +314,16 @@ func TestAuditPermissiveCoturn(t *testing.T) {
 		if !found {
 			t.Errorf("%s was not asked", form)
 		}
+	}
+	// ::ffff:127.0.0.1 goes as a 16-byte IPv6 address: coturn 4.6.1
+	// grants it on the IPv6 relay (CVE-2026-27624) and refuses the family
+	// on the IPv4 one.
+	mapped := run.rows["audit.udp ipv4-in-ipv6"].Evidence
+	if v6 := mapped["UDP/IPv6 relay → ::ffff:127.0.0.1"]; !strings.HasPrefix(v6, "permission granted") {
+		t.Errorf("::ffff:127.0.0.1 on the IPv6 relay: %q", v6)
+	}
+	if v4 := mapped["UDP/IPv4 relay → ::ffff:127.0.0.1"]; !strings.Contains(v4, "443") {
+		t.Errorf("::ffff:127.0.0.1 on the IPv4 relay: %q", v4)
 	}
 	if !strings.Contains(run.rows["audit.udp loopback"].Advice, "allow-loopback-peers") {
 		t.Errorf("loopback advice names no coturn fix: %s", run.rows["audit.udp loopback"].Advice)
