@@ -55,7 +55,7 @@ func auditGrade(mine []*Result, all []Result) {
 			case Warn:
 				warned = append(warned, rowName(r))
 			}
-			if f, ok := r.Summary.(*auditFinding); ok && (r.Status == Fail || r.Status == Warn) {
+			if f, ok := r.Summary.(*auditFinding); ok && f != nil && (r.Status == Fail || r.Status == Warn) {
 				for _, l := range f.coturn {
 					if !slices.Contains(lines, l) {
 						lines = append(lines, l)
