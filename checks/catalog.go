@@ -14,6 +14,7 @@ func Catalog() []*Check {
 	all = append(all, dataChannelChecks()...)
 	all = append(all, mediaServerChecks()...)
 	all = append(all, loadChecks()...)
+	all = append(all, auditChecks()...)
 	all = append(all, browserChecks()...)
 	all = append(all, interopChecks()...)
 	return all

@@ -99,6 +99,9 @@ type Subject struct {
 	// Path is a call check's: with all candidates, or relay-only through
 	// Target.
 	Path result.Path
+	// Part names the part of a shared measurement this subject reports:
+	// the peer address class of an audit row.
+	Part string
 	// Extra, when set, marks a diagnostic the URI did not ask for (TCP to
 	// a stun: or turn: URI, which mean UDP): when it fails because the
 	// server cannot be reached that way, it warns instead of failing, and

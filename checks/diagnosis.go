@@ -24,7 +24,7 @@ const (
 // FamilyOf is the family of a check by its group.
 func FamilyOf(checkID string) Family {
 	switch Group(checkID) {
-	case "stun", "turn", "nat", "load", "firewall":
+	case "stun", "turn", "nat", "load", "firewall", "audit":
 		return FamilySTUN
 	case "signaling":
 		return FamilyWebSocket

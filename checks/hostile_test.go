@@ -371,3 +371,29 @@ func evidenceValues(r checks.Result) []string {
 	}
 	return out
 }
+
+// TestAuditHostileServers runs the audit's rows against each misbehaviour
+// of the hostile fixture: every row ends by its deadline (the audit is
+// measured once, by the first row), no UDP row claims an arrival it could
+// not have seen (no witness is named; a TCP relay's Connect success is
+// proof of its own), and no report holds a control character or the
+// credentials.
+func TestAuditHostileServers(t *testing.T) {
+	testenv.CheckGoroutines(t)
+	for _, mode := range append([]hostile.Mode{hostile.Healthy}, hostile.Modes...) {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			srv := startHostile(t, mode)
+			plan := hostilePlan(t, srv, false)
+			plan.Checks = selectChecks(t, "audit")
+			plan.Memo = checks.NewMemo(0)
+			results := runHostile(t, plan)
+			for _, r := range results {
+				if r.CheckID == "audit.udp" && r.Metrics["reached"] > 0 {
+					t.Errorf("%s %s: reached %v with no witness named", r.CheckID, r.Target, r.Metrics["reached"])
+				}
+			}
+			assertReportsClean(t, results)
+		})
+	}
+}

@@ -62,7 +62,7 @@ func dialTURN(ctx context.Context, t Target) (*turnClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newTURNClient(conn, t, start), nil
+	return newTURNClient(counted(ctx, conn), t, start), nil
 }
 
 func newTURNClient(conn net.Conn, t Target, start time.Time) *turnClient {
@@ -133,7 +133,19 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 // allocate asks for a UDP relay. family is 0 (server's choice), 1 (IPv4)
 // or 2 (IPv6) for REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.10).
 func (c *turnClient) allocate(ctx context.Context, family byte) (allocation, error) {
-	setters := []stun.Setter{stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}}
+	return c.allocateRelay(ctx, relayUDP, family)
+}
+
+// The REQUESTED-TRANSPORT values: a UDP relay (RFC 8656 §18.7) or a TCP
+// relay (RFC 6062 §6.1), by IP protocol number.
+const (
+	relayUDP byte = 17
+	relayTCP byte = 6
+)
+
+// allocateRelay asks for a relay of protocol proto (relayUDP, relayTCP).
+func (c *turnClient) allocateRelay(ctx context.Context, proto, family byte) (allocation, error) {
+	setters := []stun.Setter{stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{proto, 0, 0, 0}}}
 	if family != 0 {
 		setters = append(setters, stun.RawAttribute{Type: stun.AttrRequestedAddressFamily, Value: []byte{family, 0, 0, 0}})
 	}

@@ -168,6 +168,12 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	audits := 0 // the audit's checks: opt-in, a profile of their own
+	for _, c := range cat {
+		if strings.HasPrefix(c.ID, "audit.") {
+			audits++
+		}
+	}
 	office := func(ids []string) bool { // the turn group without turn.tcp
 		for _, id := range ids {
 			if !strings.HasPrefix(id, "turn.") || id == "turn.tcp" {
@@ -186,8 +192,12 @@ func TestResolve(t *testing.T) {
 	}{
 		{name: "no profile runs everything", want: func(ids []string) bool { return len(ids) == len(cat) }, failOn: result.Fail},
 		{name: "ci runs everything but opt-in checks, strict", profile: "ci", want: func(ids []string) bool {
-			return len(ids) == len(cat)-3 && !slices.Contains(ids, "load.turn") && !slices.Contains(ids, "interop.codec") && !slices.Contains(ids, "interop.call")
+			return len(ids) == len(cat)-3-audits && !slices.Contains(ids, "load.turn") && !slices.Contains(ids, "interop.codec") && !slices.Contains(ids, "interop.call") &&
+				!slices.ContainsFunc(ids, func(id string) bool { return strings.HasPrefix(id, "audit.") })
 		}, failOn: result.Warn},
+		{name: "audit runs the audit alone", profile: "audit", want: func(ids []string) bool {
+			return len(ids) == audits && slices.Contains(ids, "audit.udp") && slices.Contains(ids, "audit.summary")
+		}, failOn: result.Fail},
 		{name: "firewall has no media", profile: "firewall", want: func(ids []string) bool {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "nat.behavior") && slices.Contains(ids, "signaling.websocket") &&
 				!slices.Contains(ids, "media.audio") && !slices.Contains(ids, "browser.devices") && !slices.Contains(ids, "ice.all")
@@ -200,7 +210,7 @@ func TestResolve(t *testing.T) {
 			return slices.Contains(ids, "stun.udp") && slices.Contains(ids, "turn.udp") && !slices.Contains(ids, "nat.behavior")
 		}, failOn: result.Warn},
 		{name: "profile defined in config", cfg: full, profile: "office", want: office, failOn: result.Warn},
-		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: ci, firewall, load, precall)`},
+		{name: "unknown profile", profile: "nosuch", err: `unknown profile "nosuch" (want one of: audit, ci, firewall, load, precall)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

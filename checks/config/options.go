@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -46,6 +47,8 @@ type Settings struct {
 	LoadInterval   time.Duration
 	LoadPacketSize int
 	LoadRamp       bool
+	AuditWitnesses []probes.Witness
+	AuditInternal  []netip.Prefix
 	Repeat         int
 	SoakDuration   time.Duration
 	SoakInterval   time.Duration
@@ -293,6 +296,14 @@ var optionTable = []*Option{
 	boolOption(&Option{Key: "load_ramp", Flag: "ramp",
 		Help: "TURN load: ramp up (10, 20, 40, … up to {option:load_calls}) and report the most calls that held the thresholds (calls_held)"},
 		func(s *Settings) *bool { return &s.LoadRamp }),
+	textOption(&Option{Key: "audit_witness", Flag: "witness", Arg: "LIST",
+		Help:  "TURN audit: listeners of yours (rtcprobe witness) where a marker sent through the relay proves arrival: udp:HOST:PORT or tcp:HOST:PORT, comma-separated",
+		Valid: []string{"udp:10.0.0.5:9999", "udp:127.0.0.1:7000,tcp:[fd00::5]:7000"}, Invalid: []string{"", "udp:10.0.0.5", "sctp:10.0.0.5:1", "udp:host.example:9"}},
+		probes.ParseWitnesses, func(s *Settings) *[]probes.Witness { return &s.AuditWitnesses }),
+	textOption(&Option{Key: "audit_internal", Flag: "internal", Arg: "LIST",
+		Help:  "TURN audit: address ranges behind the server that relays must not reach, comma-separated (10.0.0.0/8,fd12::/48)",
+		Valid: []string{"10.0.0.0/8", "10.20.0.0/16,fd12:3456::/48,192.0.2.7"}, Invalid: []string{"", "10.0.0.0/33", "intranet", "10.0.0.0/8,10.0.0.0/8"}},
+		probes.ParseInternalRanges, func(s *Settings) *[]netip.Prefix { return &s.AuditInternal }),
 	intOption(&Option{Key: "repeat", Flag: "repeat", Default: "1",
 		Help: "run the checks this many times; the report gives pass rates, percentiles across runs and flapping"}, 1, 10000,
 		func(s *Settings) *int { return &s.Repeat }),

@@ -64,6 +64,12 @@ var builtinProfiles = []*Profile{
 		BuiltIn:     true,
 	},
 	{
+		Name:        "audit",
+		Description: "TURN security audit: which peer addresses the turn: servers given relay to (loopback, private, metadata, their own), TCP relays, authentication, SOFTWARE, TLS, amplification (rtcprobe audit).",
+		Include:     []Pattern{"audit"},
+		BuiltIn:     true,
+	},
+	{
 		Name:        "precall",
 		Description: "Before a call: browser and devices, media quality, ICE connectivity, STUN and TURN.",
 		Include:     []Pattern{"browser", "media", "ice", "stun", "turn"},

@@ -211,7 +211,7 @@ func TestConfigErrorsExit2WithFileLineField(t *testing.T) {
 		{[]string{"list", "--config", bad}, bad + ":5:"},
 		{[]string{"--config", unknown}, unknown + `:1: checks[1]: unknown check "stun.quic"`},
 		{[]string{"--config", "/nonexistent/rtcprobe.yml"}, "/nonexistent/rtcprobe.yml"},
-		{[]string{"--profile", "nosuch"}, `unknown profile "nosuch" (want one of: ci, firewall, load, precall)`},
+		{[]string{"--profile", "nosuch"}, `unknown profile "nosuch" (want one of: audit, ci, firewall, load, precall)`},
 		{[]string{"--fail-on", "skip"}, `invalid --fail-on "skip"`},
 		{[]string{"validate"}, "missing --config FILE"},
 		{[]string{"--config", writeConfig(t, "checks: [stun.udp]\n"), "--checks", "stun.tcp"}, "no check selected"},

@@ -20,6 +20,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/internal/fanout"
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
+	"github.com/rtcprobe/rtcprobe/internal/testkit/coturn"
 	"github.com/rtcprobe/rtcprobe/internal/testkit/netlab"
 	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 )
@@ -36,7 +37,8 @@ import (
 // (whip, whep, broadcast), a ws:// echo (signaling), TURN load, every
 // browser check and the interop matrix in Chromium and Firefox (each
 // engine reports its own metrics), and stuns: on the embedded server's
-// TLS port. Not covered: the metrics the pre-call page reports
+// TLS port, the audit of the embedded server and a coturn's expired REST
+// credentials. Not covered: the metrics the pre-call page reports
 // (rtcprobe serve), declared as Sometimes where only it reports them.
 func TestMetricContract(t *testing.T) {
 	testenv.Heavy(t, "Chromium, Firefox and every check")
@@ -76,6 +78,15 @@ func TestMetricContract(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = emb.Close() })
 	for _, r := range contractRun(t, "--checks", "stun.tls", "--insecure", fmt.Sprintf("stuns:127.0.0.1:%d", emb.TLSPort())) {
+		byID[r.ID] = append(byID[r.ID], r)
+	}
+	// The audit, of the embedded server, and of a coturn that takes TURN
+	// REST credentials (the expired-credentials row needs the secret).
+	for _, r := range contractRun(t, "--checks", "audit") {
+		byID[r.ID] = append(byID[r.ID], r)
+	}
+	rest := coturn.Start(t, coturn.Config{AuthSecret: "contract-secret"})
+	for _, r := range contractRun(t, "--checks", "audit.rest", "--turn-secret", "contract-secret", rest.URI("turn", "127.0.0.1", rest.Port)) {
 		byID[r.ID] = append(byID[r.ID], r)
 	}
 	for _, c := range checks.Catalog() {

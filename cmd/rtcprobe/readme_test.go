@@ -106,6 +106,12 @@ var readmeCases = map[string]readmeCase{
 	"rtcprobe load turn:turn.example.com --turn-secret … --calls 500 --ramp": {
 		code: exitOK, want: []string{"load.turn"}, shorten: []string{"--calls", "8", "--load-duration", "1s"}},
 
+	"rtcprobe audit turn:turn.example.org:3478 --user alice --password …": {
+		code: exitOK, want: []string{"audit.udp", "audit.tcp", "audit.summary", "grade A"}},
+	"rtcprobe audit turn:turn.example.org:3478 turns:turn.example.org:5349 --user alice --password … --internal 10.0.0.0/8 --witness udp:10.0.0.5:9999,tcp:10.0.0.5:9999": {
+		skip: "the witnesses live in the admin's network: TestAuditPermissiveCoturn and TestAuditHardenedCoturn run this against coturn with witnesses in namespaces"},
+	"rtcprobe witness udp:10.0.0.5:9999,tcp:10.0.0.5:9999": {
+		skip: "a listener on a host of the admin's network: the audit lab tests run it in their namespaces"},
 	"rtcprobe --repeat 20 --json soak.json": {
 		code: exitOK, shorten: []string{"--repeat", "2", "--checks", "stun,turn"}, check: func(t *testing.T, _ *readmeFixture, dir string) {
 			raw, err := os.ReadFile(filepath.Join(dir, "soak.json"))

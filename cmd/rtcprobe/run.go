@@ -31,6 +31,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			args = append(firewallProfile(), args[1:]...)
 		case "load":
 			args = append([]string{"--profile", "load"}, args[1:]...)
+		case "audit":
+			args = append([]string{"--profile", "audit"}, args[1:]...)
+		case "witness":
+			return witnessCommand(ctx, args[1:], stdout, stderr)
 		}
 	}
 	c, err := parseFlags(args, stderr)

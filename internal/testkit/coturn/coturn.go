@@ -69,6 +69,13 @@ type Config struct {
 	// starts, e.g. {"-a", "-u", "u", "-r", "other.test", "-p", "p"} (a
 	// user of another realm); "-b DB" is added.
 	Admin [][]string
+	// CLIPassword, when set, keeps coturn's telnet CLI on (127.0.0.1,
+	// cli-port 5766) with that password instead of --no-cli; a server in a
+	// namespace of its own (NS) has the port to itself.
+	CLIPassword string
+	// Software keeps the SOFTWARE attribute (coturn's version) in answers
+	// instead of --no-software-attribute.
+	Software bool
 	// Args are more turnserver options, e.g. "--no-stun",
 	// "--channel-lifetime=5".
 	Args []string
@@ -119,10 +126,18 @@ func Start(t testing.TB, cfg Config) *Server {
 	}
 	args = append(args,
 		"--listening-port="+strconv.Itoa(s.Port), "--tls-listening-port="+strconv.Itoa(s.TLSPort),
-		"--no-cli", "--no-stdout-log", "--log-file=stdout", "--simple-log",
+		"--no-stdout-log", "--log-file=stdout", "--simple-log",
 		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--db="+filepath.Join(dir, "turndb"),
-		"--realm="+cfg.Realm, "--no-software-attribute",
+		"--realm="+cfg.Realm,
 	)
+	if cfg.CLIPassword != "" {
+		args = append(args, "--cli-ip=127.0.0.1", "--cli-password="+cfg.CLIPassword)
+	} else {
+		args = append(args, "--no-cli")
+	}
+	if !cfg.Software {
+		args = append(args, "--no-software-attribute")
+	}
 	if cfg.IPv6 {
 		args = append(args, "--listening-ip=::1", "--relay-ip=::1")
 	}
@@ -312,7 +327,7 @@ func writeCert(t testing.TB, dir string, hosts []string) (certFile, keyFile, caF
 	if len(hosts) == 0 {
 		hosts = []string{"127.0.0.1", "::1", "localhost"}
 	}
-	cert, err := netlab.NewCert(time.Now().Add(time.Hour), hosts...)
+	cert, err := netlab.NewCert(time.Now().Add(30*24*time.Hour), hosts...)
 	if err != nil {
 		t.Fatal(err)
 	}
