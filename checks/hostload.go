@@ -18,10 +18,6 @@ var loadSensitive = map[string]bool{
 	"chrome_audio_packets": true, "answerer_audio_packets": true, "offerer_audio_packets": true, "pion_audio_packets": true,
 	"decoded_pct": true, "incomplete_frames": true, "frozen_frames_pct": true, "concealed_pct": true, "samples": true,
 	"clock_error_pct": true, "packets_lost": true, "mos": true, "throughput_mbps": true,
-	// A capture pipeline starved of CPU fills the gaps with silence, as a
-	// starved camera repeats frames: the microphone's level and silent
-	// share then say nothing about the microphone.
-	"silent_pct": true, "rms_dbfs": true, "peak_dbfs": true,
 }
 
 // Saturation thresholds. A default run with browsers keeps two cores
