@@ -26,7 +26,7 @@ const (
 // a bare commit (no tag yet) → 0.0.0~gitabc, which sorts before any
 // release.
 func PackageVersion(v string) string {
-	if m := regexp.MustCompile(`^v?([0-9][0-9A-Za-z.]*)(.*)$`).FindStringSubmatch(v); m != nil {
+	if m := regexp.MustCompile(`^v?([0-9]+\.[0-9]+[0-9A-Za-z.]*)(.*)$`).FindStringSubmatch(v); m != nil {
 		return m[1] + strings.ReplaceAll(m[2], "-", ".")
 	}
 	return "0.0.0~git" + strings.ReplaceAll(v, "-", ".")
