@@ -32,25 +32,26 @@ func PackageVersion(v string) string {
 	return "0.0.0~git" + strings.ReplaceAll(v, "-", ".")
 }
 
-// debArch and rpmArch name a Go architecture as each format does.
-var (
-	debArch = map[string]string{"amd64": "amd64", "arm64": "arm64"}
-	rpmArch = map[string]string{"amd64": "x86_64", "arm64": "aarch64"}
-)
+// packageArch names the Go architectures packages are made for as each
+// format does.
+var packageArch = map[string]map[string]string{
+	"deb": {"amd64": "amd64", "arm64": "arm64"},
+	"rpm": {"amd64": "x86_64", "arm64": "aarch64"},
+}
 
 // Package writes the .deb or .rpm (format "deb" or "rpm") of the binary
 // bin built for t, to dir; it returns the file's path. root is the
 // module, whose examples/systemd holds the unit, the default config and
 // the maintainer scripts.
 func Package(root, format string, t Target, version, bin, dir string, mtime time.Time) (string, error) {
-	arch := map[string]map[string]string{"deb": debArch, "rpm": rpmArch}[format][t.Arch]
+	arch := packageArch[format][t.Arch]
 	if t.OS != "linux" || arch == "" {
 		return "", fmt.Errorf("no %s package for %s", format, t)
 	}
 	sys := filepath.Join(root, "examples", "systemd")
 	info := &nfpm.Info{
 		Name:          "rtcprobe",
-		Arch:          t.Arch,
+		Arch:          arch,
 		Platform:      "linux",
 		Version:       PackageVersion(version),
 		VersionSchema: "none",
@@ -86,9 +87,6 @@ func Package(root, format string, t Target, version, bin, dir string, mtime time
 			Deb: nfpm.Deb{Compression: "xz"},
 			RPM: nfpm.RPM{Compression: "xz", Group: "Applications/Internet"},
 		},
-	}
-	if format == "rpm" {
-		info.Arch = arch // nfpm maps amd64 itself, but says so explicitly here
 	}
 	pkgr, err := nfpm.Get(format)
 	if err != nil {
