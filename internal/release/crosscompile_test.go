@@ -11,7 +11,10 @@ import (
 // TestCrossCompile builds every package of the module for macOS and
 // Windows, as `make dist` does: the Linux-only code (the ICMP error
 // queue, parent-death signals, pidfds) must keep its build-tagged
-// fallbacks. One architecture each: build tags follow the OS.
+// fallbacks. One architecture each: build tags follow the OS. go vet
+// (tests included) covers the packages with fallbacks whose tests are not
+// Linux-only themselves (browser's and cmd/rtcprobe's start processes
+// with Linux attributes).
 func TestCrossCompile(t *testing.T) {
 	testenv.Heavy(t, "two builds of the whole module")
 	root, err := ModuleRoot(".")
@@ -25,6 +28,11 @@ func TestCrossCompile(t *testing.T) {
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH=arm64")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("GOOS=%s go build ./...: %v\n%s", goos, err, out)
+			}
+			vet := exec.Command("go", "vet", "./probes", "./internal/testkit/netlab", "./internal/testkit/pgtest", "./internal/release/...")
+			vet.Dir, vet.Env = root, cmd.Env
+			if out, err := vet.CombinedOutput(); err != nil {
+				t.Fatalf("GOOS=%s go vet: %v\n%s", goos, err, out)
 			}
 		})
 	}
