@@ -3,6 +3,8 @@
 #               installs Chromium first when no browser is found (as root)
 #   make test   install what the tests need, then run every test
 #   make bench  run the benchmarks
+#   make dist   release files in dist/: an archive per platform, .deb,
+#               .rpm, SHA256SUMS
 
 GO      ?= go
 BIN     := bin/rtcprobe
@@ -38,10 +40,16 @@ OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/
 TESTBIN := $(CURDIR)/bin/test
 INNS = $(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth" $(1)'
 
-.PHONY: build run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
+.PHONY: build dist run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
+
+# Release files, reproducible: every entry carries the last commit's time.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+dist:
+	rm -rf dist
+	$(GO) run ./internal/release/cmd/dist -version $(VERSION) -mtime $(SOURCE_DATE_EPOCH) -out dist
 
 run: build need-browser
 	./$(BIN) $(ARGS)
@@ -141,4 +149,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./checks
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -12,13 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/rtcprobe/rtcprobe/probes"
 )
@@ -135,7 +131,7 @@ func launchFirefox(ctx context.Context, b *Browser) error {
 	// A process group of its own, so Close ends the content processes
 	// too; the parent dies with rtcprobe (its content processes follow
 	// when their channel to it closes).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = groupProcAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -335,50 +331,9 @@ func (f *firefox) close() {
 	if f.conn != nil {
 		f.conn.close()
 	}
-	pgid := f.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	killGroup(f.cmd.Process)
 	<-f.exited
 	// Content processes that outlived the parent go with the group.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	waitExited(groupMembers(pgid), 3*time.Second)
-}
-
-// groupMembers lists the live processes of a process group.
-func groupMembers(pgid int) []int {
-	var out []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp …: the fields after the last ')'.
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-// waitExited waits (at most d in all) until the processes have exited,
-// through a pidfd each: they are not this process's children, so there
-// is nothing to wait(2) for.
-func waitExited(pids []int, d time.Duration) {
-	end := time.Now().Add(d)
-	for _, pid := range pids {
-		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			continue // gone already
-		}
-		left := time.Until(end)
-		if left > 0 {
-			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds()))
-		}
-		_ = unix.Close(fd)
-	}
+	killGroup(f.cmd.Process)
+	waitGroupGone(f.cmd.Process.Pid, 3*time.Second)
 }

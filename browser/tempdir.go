@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -39,7 +38,7 @@ func makeTempDir(base string) (dir string, lock *os.File, err error) {
 	}
 	lock, err = os.OpenFile(filepath.Join(dir, tempLockName), os.O_CREATE|os.O_RDWR, 0o600)
 	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) //nolint:gosec // a file descriptor fits an int
+		err = tryLock(lock)
 	}
 	if err != nil {
 		if lock != nil {
@@ -100,7 +99,7 @@ func abandonedRunDir(dir string) bool {
 	}
 	defer f.Close()
 	// Taking the lock proves its holder is gone; it is released on close.
-	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil //nolint:gosec // a file descriptor fits an int
+	return tryLock(f) == nil
 }
 
 // abandonedProfile is true when the profile's SingletonLock names a
@@ -121,7 +120,7 @@ func abandonedProfile(dir string) bool {
 	if me, _ := os.Hostname(); !ok || err != nil || pid <= 0 || host != me {
 		return false
 	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return processGone(pid)
 }
 
 func olderThan(path string, age time.Duration) bool {

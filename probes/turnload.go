@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -136,15 +135,6 @@ func (r *loadRx) add(seq int, sent time.Time, at time.Time, want int) bool {
 	r.transit, r.have = transit, true
 	r.received++
 	return true
-}
-
-// cpuTime is this process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadStep sets up n calls, runs them for the duration and releases them.

@@ -2,13 +2,9 @@ package probes
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // UDPSockets keeps the socket of a STUN probe over UDP that ended clean
@@ -151,33 +147,4 @@ func (s *UDPSockets) Close() {
 		}
 	}
 	s.idle, s.n, s.closed = map[string][]keptSocket{}, 0, true
-}
-
-// drained reads and drops whatever came in on c since it was kept,
-// without waiting; it reports whether c is still fit to use (an error
-// since then, an ICMP port unreachable say, makes it not).
-func drained(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	fit := false
-	buf := make([]byte, 1500)
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			_, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
-			switch {
-			case err == nil:
-				continue
-			case errors.Is(err, unix.EAGAIN):
-				fit = true
-			}
-			return true // done: nothing left, or an error
-		}
-	})
-	return err == nil && fit
 }

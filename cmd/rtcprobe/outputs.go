@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"syscall"
 
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -150,24 +149,6 @@ func openKeeping(path string) (f *os.File, created bool, err error) {
 	// created, and not removed on failure, since the link is the user's).
 	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
 	return f, false, err
-}
-
-// probeWrite makes a zero-length write: it costs nothing on files, pipes
-// and terminals, and fails at once on a device that refuses every write
-// (/dev/full).
-func probeWrite(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var werr error
-	if err := rc.Write(func(fd uintptr) bool {
-		_, werr = syscall.Write(int(fd), []byte{})
-		return true
-	}); err != nil {
-		return err
-	}
-	return werr
 }
 
 func unwrapPath(err error) error {

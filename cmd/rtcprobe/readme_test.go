@@ -62,6 +62,21 @@ var readmeCases = map[string]readmeCase{
 	"make run":  {code: exitOK, browsers: true, want: []string{"checks:", "PASS"}},
 	"make test": {skip: "this is the run make test started"},
 
+	// Install: these change the machine they run on, which a test never
+	// does; internal/release's tests build the same files and check them
+	// instead (TestSHA256SUMSChecks runs sha256sum -c; TestDebPackage
+	// unpacks the .deb into a throw-away root, runs the binary, validates
+	// the default config and has systemd-analyze verify the unit;
+	// TestRPMPackage reads the .rpm back with rpm), and
+	// examples/kubernetes' tests decode the manifests kubectl applies.
+	"sha256sum -c SHA256SUMS --ignore-missing":         {skip: "TestSHA256SUMSChecks (internal/release) checks SHA256SUMS with sha256sum -c"},
+	"sudo apt install ./rtcprobe_VERSION-1_amd64.deb":  {skip: "installs into this machine: TestDebPackage (internal/release) unpacks the .deb into a throw-away root"},
+	"sudo dnf install ./rtcprobe-VERSION-1.x86_64.rpm": {skip: "installs into this machine: TestRPMPackage (internal/release) reads the .rpm back with rpm"},
+	"sudoedit /etc/rtcprobe/rtcprobe.yml":              {skip: "an editor on this machine's config: TestDebPackage validates the packaged default"},
+	"sudo systemctl enable --now rtcprobe":             {skip: "starts a service on this machine: TestDebPackage has systemd-analyze verify the unit"},
+	"kubectl apply -f examples/kubernetes/configmap.yaml -f examples/kubernetes/deployment.yaml -f examples/kubernetes/service.yaml": {
+		skip: "needs a cluster: examples/kubernetes' tests decode the manifests strictly into the API types"},
+
 	"bin/rtcprobe stun:stun.example.org:3478 turn:turn.example.org:443?transport=tcp --user alice --password …": {
 		code: exitOK, browsers: true, want: []string{"turn.tcp", "PASS"}},
 	"bin/rtcprobe stun:127.0.0.1:9": {code: exitFail, browsers: true, want: []string{"127.0.0.1:9 refused UDP: ICMP port unreachable", "127.0.0.1:9 refused TCP"}},

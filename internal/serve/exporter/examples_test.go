@@ -144,3 +144,37 @@ func TestExampleQueriesNameRealMetrics(t *testing.T) {
 		t.Error("no query of the relayed round trip")
 	}
 }
+
+// TestDashboardFiltersByVantage: the dashboard has a vantage-point
+// variable and every query filters on it, so one exporter per node (or
+// per office) can be looked at on its own.
+func TestDashboardFiltersByVantage(t *testing.T) {
+	var dash struct {
+		Templating struct {
+			List []struct{ Name, Definition string }
+		}
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(examples, "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(dash.Templating.List, func(v struct{ Name, Definition string }) bool {
+		return v.Name == "vantage" && strings.Contains(v.Definition, "vantage")
+	}) {
+		t.Error("no vantage variable")
+	}
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			if !strings.Contains(tg.Expr, `vantage=~"$vantage"`) {
+				t.Errorf("panel %q: %s does not filter on $vantage", p.Title, tg.Expr)
+			}
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +58,7 @@ func startTinyproxy(t testing.TB, ns *NS, listen string, port int, allow string,
 	if ns != nil {
 		cmd = ns.Command(context.Background(), bin, "-d", "-c", path)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = diesWithTest()
 	out, err := cmd.StdoutPipe() // tinyproxy -d logs to stdout
 	if err != nil {
 		t.Fatal(err)

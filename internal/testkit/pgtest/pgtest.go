@@ -76,7 +76,7 @@ func Start(t testing.TB) *Cluster {
 	if err := os.Chown(dir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	cred := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, Pdeathsig: syscall.SIGKILL}
+	cred := asUser(uid, gid)
 	data := filepath.Join(dir, "data")
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "rtcprobe", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
 	initdb.SysProcAttr, initdb.Dir, initdb.Env = cred, dir, []string{"LANG=C", "HOME=" + dir}

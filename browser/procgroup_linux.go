@@ -1,0 +1,66 @@
+package browser
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// groupProcAttr starts the browser in a process group of its own, so
+// killGroup ends its content processes too; the parent dies with
+// rtcprobe (its content processes follow when their channel to it
+// closes).
+func groupProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killGroup kills the process group p leads.
+func killGroup(p *os.Process) { _ = syscall.Kill(-p.Pid, syscall.SIGKILL) }
+
+// waitGroupGone waits (at most d) until the group's processes have exited.
+func waitGroupGone(pgid int, d time.Duration) { waitExited(groupMembers(pgid), d) }
+
+// groupMembers lists the live processes of a process group.
+func groupMembers(pgid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp …: the fields after the last ')'.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// waitExited waits (at most d in all) until the processes have exited,
+// through a pidfd each: they are not this process's children, so there
+// is nothing to wait(2) for.
+func waitExited(pids []int, d time.Duration) {
+	end := time.Now().Add(d)
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue // gone already
+		}
+		left := time.Until(end)
+		if left > 0 {
+			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds()))
+		}
+		_ = unix.Close(fd)
+	}
+}

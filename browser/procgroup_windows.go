@@ -1,0 +1,15 @@
+package browser
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// Windows has no process groups to kill at once: the parent is killed,
+// and its content processes exit when their channel to it closes.
+func groupProcAttr() *syscall.SysProcAttr { return nil }
+
+func killGroup(p *os.Process) { _ = p.Kill() }
+
+func waitGroupGone(int, time.Duration) {}
