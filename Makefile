@@ -33,7 +33,11 @@ MEDIA_DIR := internal/testkit/janus/node
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -p 1 -parallel 4 -timeout 30m
 BROWSER_PKGS := ./browser ./checks ./cmd/rtcprobe ./internal/precall
-OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/rtcprobe|internal/precall)$$')
+# The release tests compile the module for other systems and package it:
+# minutes of CPU that would otherwise land on the timing tests beside
+# them, so they run after both groups.
+RELEASE_PKGS := ./internal/release
+OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/rtcprobe|internal/precall|internal/release)$$')
 # The rtcprobe binary the CLI and conformance tests run, built once, and
 # the test binaries, compiled on every core before any test runs (with
 # -p 1, go test would compile one package at a time between runs).
@@ -118,6 +122,7 @@ test: deps node-deps vet
 	$(call INNS,$(BROWSER_PKGS)); browsers=$$?; \
 	wait $$other; others=$$?; cat $(TESTBIN)/other.log; \
 	[ $$browsers = 0 ] && [ $$others = 0 ]
+	@$(call INNS,$(RELEASE_PKGS))
 	$(MAKE) mutants
 
 truth:

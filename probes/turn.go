@@ -529,6 +529,9 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 		lastEchoSeq atomic.Int64
 		reboundAt   = atomic.Int64{} // sequence number sent first after binding again; -1: not yet
 		stalledFor  atomic.Int64
+		// pacedUntil is when the last packet went (since base; 0: not yet)
+		// and echoWait how long its echo is waited for after it.
+		pacedUntil atomic.Int64
 	)
 	reboundAt.Store(-1)
 
@@ -546,6 +549,7 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 	go func() {
 		sent := 0
 		defer func() {
+			pacedUntil.Store(int64(time.Since(base)))
 			if wait := time.Now().Add(cfg.EchoWait); ctx.Err() == nil && (deadline.IsZero() || wait.Before(deadline)) {
 				_ = a.conn.SetReadDeadline(wait)
 			}
@@ -600,14 +604,29 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 		res  = echoResult{want: cfg.Packets}
 		seen = make([]bool, cfg.Packets)
 	)
+	var worst time.Duration // the longest round trip of an echo so far
 	for len(res.rtts) < cfg.Packets {
 		d, err := a.readData()
 		if err != nil {
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				res.err = err // the stream broke or the server is gone
+				break
 			}
-			break // else the echo wait is over or the context ended
+			// An echo is lost when it has not come within the echo wait,
+			// or twice the longest round trip seen, after the last packet:
+			// a path (or a machine) whose round trips reach a second
+			// brings its echoes late, not lost.
+			if paced := time.Duration(pacedUntil.Load()); ctx.Err() == nil && paced > 0 && 2*worst > cfg.EchoWait {
+				wait := base.Add(paced + 2*worst)
+				if !deadline.IsZero() && wait.After(deadline) {
+					wait = deadline
+				}
+				if time.Until(wait) > 0 && a.conn.SetReadDeadline(wait) == nil {
+					continue
+				}
+			}
+			break // the echo wait is over or the context ended
 		}
 		p := d.Payload
 		if len(p) < echoHeaderSize || !bytes.Equal(p[:8], token[:]) {
@@ -618,7 +637,9 @@ func relayEcho(ctx context.Context, a, b *turnClient, keep *keepAlive, cfg TURNC
 			continue
 		}
 		seen[seq] = true
-		res.rtts = append(res.rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))) //nolint:gosec // our own timestamp
+		rtt := time.Since(base) - time.Duration(binary.BigEndian.Uint64(p[12:20])) //nolint:gosec // our own timestamp
+		res.rtts = append(res.rtts, rtt)
+		worst = max(worst, rtt)
 		lastEchoAt.Store(int64(time.Since(base)))
 		lastEchoSeq.Store(max(lastEchoSeq.Load(), int64(seq)))
 		if r := reboundAt.Load(); r >= 0 && int64(seq) >= r {

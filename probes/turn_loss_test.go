@@ -126,3 +126,35 @@ func TestTURNRelayDiesHalfWay(t *testing.T) {
 		t.Errorf("loss_rtt_pct = %v, want %v: the %v packets never sent are lost to the round trip too", got, want, packets-sent)
 	}
 }
+
+// TestTURNLateEchoesAreNotLost: echoes that come back later than the
+// echo wait after the last packet, on a path whose round trips were
+// already that long, are late, not lost. B's echoes of the first five
+// packets are held 900 ms and of the last five 1,100 ms: with a fixed 1 s
+// wait after the last packet (sent at ~100 ms) the last five were counted
+// lost; the wait now stretches to twice the longest round trip seen.
+func TestTURNLateEchoesAreNotLost(t *testing.T) {
+	tt, _ := faultyTURN(t, func(d netsim.Datagram) netsim.Fault {
+		seq, ok := relayedSeq(d.Data, 8)
+		switch {
+		case !ok || !d.ToServer || d.Client != clientB:
+		case seq < 5:
+			return netsim.Fault{Extra: 900 * time.Millisecond}
+		case seq >= 15:
+			return netsim.Fault{Extra: 1100 * time.Millisecond}
+		}
+		return netsim.Fault{}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := probes.TURN(ctx, tt, probes.TURNConfig{Packets: 20, Interval: 5 * time.Millisecond, EchoWait: time.Second, SkipIPv6: true})
+	if m.Err != nil {
+		t.Fatal(m.Err)
+	}
+	if got := metric(m, "packets_received"); got != 20 || metric(m, "loss_ba_pct") != 0 {
+		t.Errorf("packets_received %v, loss_ba_pct %v: want 20 and 0 (late echoes are not lost)", got, metric(m, "loss_ba_pct"))
+	}
+	if rtt := metric(m, "rtt_max_ms"); rtt < 1100 {
+		t.Errorf("rtt_max_ms %v, want at least the 1,100 ms the echoes were held", rtt)
+	}
+}

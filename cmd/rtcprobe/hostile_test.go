@@ -12,6 +12,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/sanitize"
 	"github.com/rtcprobe/rtcprobe/internal/testkit/hostile"
+	"github.com/rtcprobe/rtcprobe/probes"
 )
 
 // memoryHeadroom is how much more a run against a hostile server may
@@ -99,11 +100,21 @@ func TestHostileServersBoundTheProcess(t *testing.T) {
 
 // runBounded runs the binary with a JSON report and checks what every
 // run must hold: each check within its deadline + 250 ms, the process
-// soon after, no secret and no control character in any output.
+// soon after, no secret and no control character in any output. On a
+// machine whose CPUs were saturated meanwhile (measured, as the checks
+// measure it) a process may get no CPU for a second at its deadline: the
+// slack is a second then, which still catches a check that ignores its
+// deadline (it runs into the next one, or the straggler grace).
 func runBounded(t *testing.T, args []string, deadline time.Duration) cliResult {
 	t.Helper()
 	jsonPath := filepath.Join(t.TempDir(), "report.json")
+	load := probes.StartHostLoad()
 	res := rtcprobeTimed(t, append(args, "--json", jsonPath, "--no-color")...)
+	slack := 250 * time.Millisecond
+	if h := load.Stop(); h.Known && h.WaitPct >= 60 {
+		slack = time.Second
+		t.Logf("the CPUs were saturated during the run (%s): %s of slack", h, slack)
+	}
 	raw, err := os.ReadFile(jsonPath)
 	if err != nil {
 		t.Fatalf("no JSON report (exit %d): %v\n%s", res.code, err, res.stderr)
@@ -113,13 +124,13 @@ func runBounded(t *testing.T, args []string, deadline time.Duration) cliResult {
 		t.Fatalf("JSON report: %v", err)
 	}
 	for _, c := range rep.Checks {
-		if took := time.Duration(c.Duration * float64(time.Millisecond)); took > deadline+250*time.Millisecond || c.Status == "error" {
+		if took := time.Duration(c.Duration * float64(time.Millisecond)); took > deadline+slack || c.Status == "error" {
 			t.Errorf("%s %s: %s after %s (deadline %s): %s", c.ID, c.Target, c.Status, took, deadline, c.Error)
 		}
 	}
 	// The TURN checks of one credential run one after another, the rest
 	// at once; starting the process and writing the reports come on top.
-	if res.took > 2*deadline+time.Second {
+	if res.took > 2*deadline+time.Second+slack {
 		t.Errorf("the run took %s with a %s check deadline", res.took, deadline)
 	}
 	for name, out := range map[string]string{"stdout": res.stdout, "stderr": res.stderr, "JSON": string(raw)} {

@@ -159,8 +159,8 @@ var mutants = []mutant{
 	{
 		Name: "TURN relayed RTT doubled",
 		File: "probes/turn.go",
-		Old:  `res.rtts = append(res.rtts, time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20])))`,
-		New:  `res.rtts = append(res.rtts, 2*(time.Since(base)-time.Duration(binary.BigEndian.Uint64(p[12:20]))))`,
+		Old:  `rtt := time.Since(base) - time.Duration(binary.BigEndian.Uint64(p[12:20]))`,
+		New:  `rtt := 2 * (time.Since(base) - time.Duration(binary.BigEndian.Uint64(p[12:20])))`,
 		Pkg:  "./probes", Run: `^TestTruthServerRTT$/^10ms$`,
 	},
 	{

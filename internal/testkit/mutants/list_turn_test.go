@@ -100,3 +100,13 @@ func init() {
 		},
 	)
 }
+
+func init() {
+	mutants = append(mutants, mutant{
+		Name: "late TURN echoes counted lost: the echo wait does not stretch to the round trips seen",
+		File: "probes/turn.go",
+		Old:  "paced > 0 && 2*worst > cfg.EchoWait {",
+		New:  "paced > 0 && false {",
+		Pkg:  "./probes", Run: `^TestTURNLateEchoesAreNotLost$`,
+	})
+}
