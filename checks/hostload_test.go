@@ -43,6 +43,16 @@ func TestJudgeHostLoad(t *testing.T) {
 			t.Errorf("wait %v %%, steal %v %%: judged saturated", h.WaitPct, h.StealPct)
 		}
 	}
+	// Only a warn-level threshold broken (a round trip of 200 ms: warn
+	// above 150, fail above 400): still the machine's, said so.
+	if r := judge(c, map[string]float64{"loss_pct": 0, "rtt_p95_ms": 200}, busy); r.Status != Warn || !r.HostSaturated {
+		t.Errorf("a warn-level round trip on a saturated machine: %s, saturated %v", r.Status, r.HostSaturated)
+	}
+	// Frozen frames: the camera's pipeline starved, not the camera.
+	cam := catalogCheck(t, "browser.video.quality")
+	if r := judge(cam, map[string]float64{"frozen_frames_pct": 80, "fps": 30}, busy); r.Status != Warn || !r.HostSaturated {
+		t.Errorf("frozen frames on a saturated machine: %s", r.Status)
+	}
 	loss := map[string]float64{"loss_pct": 60, "rtt_p95_ms": 1000}
 	if r := judge(c, loss, busy); r.Status != Fail || r.HostSaturated {
 		t.Errorf("60 %% loss on a saturated machine: %s (loss is no CPU's doing)", r.Status)
@@ -84,6 +94,12 @@ func TestJudgeLossWhileThisHostDropped(t *testing.T) {
 	slow := map[string]float64{"loss_pct": 15, "loss_ab_pct": 25, "loss_ba_pct": 5, "rtt_p95_ms": 819}
 	if r := judge(slow, busy); r.Status != Warn || evidenceOf(r, "host_cpu") == "" || evidenceOf(r, "host_udp_drops") == "" {
 		t.Errorf("loss and rtt on a saturated machine that dropped: %s %v", r.Status, r.Evidence)
+	}
+	// Data-channel messages lost (a count, "lost") are a loss too.
+	call := catalogCheck(t, "browser.interop")
+	dc := call.Judge(Subject{Name: "x"}, probes.Measurement{Metrics: map[string]float64{"dc_lost": 3}, Host: dropped}, time.Second, call.Thresholds)
+	if dc.Status != Warn || evidenceOf(dc, "host_udp_drops") == "" {
+		t.Errorf("3 data-channel messages lost while this host dropped: %s %v", dc.Status, dc.Evidence)
 	}
 	// The slow round trip on a quiet machine is not the machine's doing.
 	if r := judge(slow, dropped); r.Status != Fail || r.HostSaturated {

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,5 +169,28 @@ func TestBrowserChecksNameTheirPage(t *testing.T) {
 		if task := c.Remote.Task(s, &Plan{}, RemoteEnv{}); task.Name != c.Page {
 			t.Errorf("%s: names page %q, runs %q", c.ID, c.Page, task.Name)
 		}
+	}
+}
+
+// TestSchedulerHoldsConcurrency: --concurrency N runs at most N checks at
+// once, and does run N.
+func TestSchedulerHoldsConcurrency(t *testing.T) {
+	var (
+		mu        sync.Mutex
+		now, peak int
+	)
+	work := func(ctx context.Context, s Subject) probes.Measurement {
+		mu.Lock()
+		now++
+		peak = max(peak, now)
+		mu.Unlock()
+		defer func() { mu.Lock(); now--; mu.Unlock() }()
+		return workFor(50*time.Millisecond)(ctx, s)
+	}
+	p := &Plan{Checks: []*Check{fakeCheck("c.a", 4, work), fakeCheck("c.b", 4, work)}}
+	p.Settings.Concurrency = 3
+	byID(t, Run(context.Background(), p, nil))
+	if peak != 3 {
+		t.Errorf("%d checks ran at once with --concurrency 3", peak)
 	}
 }

@@ -22,6 +22,10 @@ func snmpUDP4RcvbufErrors() (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
+	return parseSNMPUDP4(b)
+}
+
+func parseSNMPUDP4(b []byte) (uint64, bool) {
 	var names [][]byte
 	for line := range bytes.Lines(b) {
 		rest, found := bytes.CutPrefix(line, []byte("Udp: "))
@@ -51,6 +55,10 @@ func snmpUDP6RcvbufErrors() (uint64, bool) {
 	if !ok {
 		return 0, true
 	}
+	return parseSNMP6UDP(b)
+}
+
+func parseSNMP6UDP(b []byte) (uint64, bool) {
 	for line := range bytes.Lines(b) {
 		f := bytes.Fields(line)
 		if len(f) == 2 && string(f[0]) == "Udp6RcvbufErrors" {

@@ -20,6 +20,8 @@ import (
 type bindingResponder struct {
 	pc     net.PacketConn
 	dropIn atomic.Int32
+	// strayWith: each answer comes with an answer to no request.
+	strayWith atomic.Bool
 }
 
 func startBindingResponder(t *testing.T) *bindingResponder {
@@ -42,6 +44,9 @@ func startBindingResponder(t *testing.T) *bindingResponder {
 				continue
 			}
 			r.answer(from, req.TransactionID)
+			if r.strayWith.Load() {
+				r.answer(from, stun.NewTransactionID())
+			}
 		}
 	}()
 	return r
@@ -92,7 +97,8 @@ func TestUDPSocketsKeepOnlyCleanSockets(t *testing.T) {
 		t.Fatalf("after a clean probe %d sockets are kept, want 1", kept.Len())
 	}
 	srv.strayTo(t, first)
-	m, second := probe("probe after a late answer")
+	srv.strayTo(t, first)
+	m, second := probe("probe after two late answers")
 	if second != first || m.Metrics["stray_answers"] != 0 || m.Metrics["loss_pct"] != 0 {
 		t.Errorf("second probe from %s (first %s): stray_answers %v loss_pct %v; want the kept socket, 0 and 0",
 			second, first, m.Metrics["stray_answers"], m.Metrics["loss_pct"])
@@ -111,10 +117,45 @@ func TestUDPSocketsKeepOnlyCleanSockets(t *testing.T) {
 		t.Errorf("the socket of the lossy probe (%s) was lent again", first)
 	}
 
+	srv.strayWith.Store(true)
+	m, _ = probe("probe hearing answers to no request")
+	srv.strayWith.Store(false)
+	if m.Metrics["stray_answers"] == 0 || kept.Len() != 0 {
+		t.Errorf("a probe that heard %v stray answers left its socket (%d kept): more may still come", m.Metrics["stray_answers"], kept.Len())
+	}
+
+	_, fourth = probe("a clean probe again")
 	kept.IdleFor = time.Nanosecond
 	time.Sleep(time.Millisecond)
 	if _, fifth := probe("probe after the socket expired"); fifth == fourth {
 		t.Errorf("an expired socket (%s) was lent", fourth)
+	}
+	if kept.Len() != 1 {
+		t.Errorf("after one socket expired and one was kept, %d are counted, want 1", kept.Len())
+	}
+	kept.Close()
+	probe("probe after Close")
+	if kept.Len() != 0 {
+		t.Errorf("a socket was kept after Close (%d)", kept.Len())
+	}
+}
+
+// TestUDPSocketsKeepAtMostMax: the set keeps at most Max sockets in all;
+// a clean probe's socket beyond that is closed, not kept.
+func TestUDPSocketsKeepAtMostMax(t *testing.T) {
+	kept := probes.NewUDPSockets()
+	t.Cleanup(kept.Close)
+	kept.Max = 1
+	for _, srv := range []*bindingResponder{startBindingResponder(t), startBindingResponder(t)} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		m := probes.STUN(ctx, target(t, "stun:"+srv.pc.LocalAddr().String(), probes.UDP), probes.STUNConfig{Count: 2, Sockets: kept})
+		cancel()
+		if m.Err != nil {
+			t.Fatal(m.Err)
+		}
+	}
+	if kept.Len() != 1 {
+		t.Errorf("%d sockets kept with Max 1", kept.Len())
 	}
 }
 
