@@ -60,7 +60,7 @@ func init() {
 			Name: "audit summary: the turns: listener's TLS row left out of its host's grade",
 			File: "checks/audit_summary.go",
 			Old:  `r.Subject.Target.Server.URI.Host != host {`,
-			New:  `r.Subject.Target.Server.String() != sum.Subject.Target.Server.String() {`,
+			New:  `r.Subject.Target.Server.String() != sum.Subject.Target.Server.String()+host[:0] {`,
 			Pkg:  "./checks", Run: `^TestAuditGrade$`,
 		},
 		mutant{
