@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -192,5 +193,24 @@ func TestSchedulerHoldsConcurrency(t *testing.T) {
 	byID(t, Run(context.Background(), p, nil))
 	if peak != 3 {
 		t.Errorf("%d checks ran at once with --concurrency 3", peak)
+	}
+}
+
+// TestJobRanks: the camera-alone page first, then the longest work, then
+// the catalogue's order.
+func TestJobRanks(t *testing.T) {
+	job := func(id, page string, takes time.Duration) Job {
+		return Job{Check: &Check{ID: id, Page: page, Takes: takes}}
+	}
+	jobs := []Job{
+		job("a.short", "", 0),
+		job("b.shared", browser.PageVideoQuality, 2*time.Second),
+		job("c.long", "", 5*time.Second),
+		job("d.alone", browser.PageResolutions, 0),
+		job("e.short", "", 0),
+	}
+	want := []int{3, 2, 1, 0, 4}
+	if got := jobRanks(jobs); !slices.Equal(got, want) {
+		t.Errorf("ranks %v, want %v (alone, long, shared, then catalogue order)", got, want)
 	}
 }

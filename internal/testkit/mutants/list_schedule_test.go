@@ -14,7 +14,7 @@ func init() {
 		File: "checks/schedule.go",
 		Old:  "return 0, 0\n\t\t}\n\t\treturn 1, -j.Check.Takes",
 		New:  "return 1, 0\n\t\t}\n\t\treturn 1, 0",
-		Pkg:  "./checks", Run: `^TestSchedulerCamera$`,
+		Pkg:  "./checks", Run: `^TestJobRanks$`,
 	}, mutant{
 		Name: "the camera-alone page admitted beside a page sharing the camera",
 		File: "checks/schedule.go",
