@@ -186,7 +186,7 @@ func TestSchedulerHoldsConcurrency(t *testing.T) {
 		peak = max(peak, now)
 		mu.Unlock()
 		defer func() { mu.Lock(); now--; mu.Unlock() }()
-		return workFor(50*time.Millisecond)(ctx, s)
+		return workFor(300*time.Millisecond)(ctx, s)
 	}
 	p := &Plan{Checks: []*Check{fakeCheck("c.a", 4, work), fakeCheck("c.b", 4, work)}}
 	p.Settings.Concurrency = 3
