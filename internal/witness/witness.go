@@ -11,6 +11,7 @@ package witness
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -31,6 +32,9 @@ type Arrival struct {
 	Marker string
 	// Echoed is true when the marker went back to the sender.
 	Echoed bool
+	// Unreported is how many arrivals just before this one were not
+	// reported: over reportsPerSecond, a flood is counted, not written.
+	Unreported int
 }
 
 func (a Arrival) String() string {
@@ -43,7 +47,38 @@ func (a Arrival) String() string {
 	default:
 		s += ": connection"
 	}
+	if a.Unreported > 0 {
+		s += fmt.Sprintf(" (and %d arrivals before it not shown: over %d a second)", a.Unreported, reportsPerSecond)
+	}
 	return s
+}
+
+// reportsPerSecond bounds the lines a listener writes: anyone who can
+// reach it could otherwise fill its log.
+const reportsPerSecond = 50
+
+// reporter hands at most reportsPerSecond arrivals a second to report,
+// one at a time, and counts the rest into the next one it hands on.
+type reporter struct {
+	mu      sync.Mutex
+	budget  *budget
+	skipped int
+	report  func(Arrival)
+}
+
+func newReporter(report func(Arrival)) *reporter {
+	return &reporter{budget: newBudget(reportsPerSecond), report: report}
+}
+
+func (r *reporter) say(a Arrival) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.budget.take() {
+		r.skipped++
+		return
+	}
+	a.Unreported, r.skipped = r.skipped, 0
+	r.report(a)
 }
 
 // echoesPerSecond bounds what one listener sends back: an audit sends a
@@ -58,6 +93,7 @@ func ServeUDP(ctx context.Context, pc net.PacketConn, report func(Arrival)) erro
 	defer pc.Close()
 	at := addrPortOf(pc.LocalAddr())
 	budget := newBudget(echoesPerSecond)
+	r := newReporter(report)
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := pc.ReadFrom(buf)
@@ -75,7 +111,7 @@ func ServeUDP(ctx context.Context, pc net.PacketConn, report func(Arrival)) erro
 			_, err := pc.WriteTo(buf[:n], from)
 			a.Echoed = err == nil
 		}
-		report(a)
+		r.say(a)
 	}
 }
 
@@ -97,7 +133,7 @@ func ServeTCP(ctx context.Context, l net.Listener, report func(Arrival)) error {
 	slots := make(chan struct{}, maxConns)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	var mu sync.Mutex // report is called from one goroutine at a time
+	r := newReporter(report)
 	for {
 		conn, err := l.Accept()
 		if err != nil {
@@ -118,12 +154,7 @@ func ServeTCP(ctx context.Context, l net.Listener, report func(Arrival)) error {
 			defer func() { <-slots }()
 			defer conn.Close()
 			a := Arrival{Network: "tcp", At: at, From: addrPortOf(conn.RemoteAddr())}
-			say := func(a Arrival) {
-				mu.Lock()
-				defer mu.Unlock()
-				report(a)
-			}
-			say(a) // the connection itself is the proof
+			r.say(a) // the connection itself is the proof
 			_ = conn.SetDeadline(time.Now().Add(markerWait))
 			buf := make([]byte, probes.MaxMarkerSize)
 			n, _ := conn.Read(buf)
@@ -131,7 +162,7 @@ func ServeTCP(ctx context.Context, l net.Listener, report func(Arrival)) error {
 				a.Marker = sanitize.Text(string(buf[:n]))
 				_, err := conn.Write(buf[:n])
 				a.Echoed = err == nil
-				say(a)
+				r.say(a)
 			}
 		}()
 	}

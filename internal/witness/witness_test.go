@@ -117,3 +117,56 @@ func TestTCPReportsConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReportsBounded: a flood of markers (anyone who reaches the witness
+// can send one) writes at most reportsPerSecond lines a second; the rest
+// are counted into the next line, so none is lost from the count.
+func TestReportsBounded(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu              sync.Mutex
+		lines, arrivals int
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- ServeUDP(ctx, pc, func(a Arrival) { mu.Lock(); lines++; arrivals += 1 + a.Unreported; mu.Unlock() })
+	}()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const flood = 1000
+	start := time.Now()
+	for range flood {
+		if _, err := c.Write([]byte(probes.AuditMarkerPrefix + "0123456789abcdef 3")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	got, elapsed := lines, time.Since(start)
+	mu.Unlock()
+	if limit := reportsPerSecond * (1 + int(elapsed/time.Second)); got > limit {
+		t.Errorf("%d lines for a flood of %d in %s, want at most %d", got, flood, elapsed, limit)
+	}
+	// One more after the second has passed carries the count of the rest.
+	time.Sleep(time.Second)
+	if _, err := c.Write([]byte(probes.AuditMarkerPrefix + "0123456789abcdef 4")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	// The kernel drops some of a flood on a full socket buffer; what was
+	// read and not written is in the count.
+	if arrivals <= lines || lines > 2*reportsPerSecond+1 {
+		t.Errorf("%d lines account for %d arrivals: the unwritten ones are not counted", lines, arrivals)
+	}
+}

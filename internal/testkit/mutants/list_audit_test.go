@@ -130,3 +130,13 @@ func init() {
 		},
 	)
 }
+
+func init() {
+	mutants = append(mutants, mutant{
+		Name: "a witness writes a line for every arrival of a flood",
+		File: "internal/witness/witness.go",
+		Old:  "\tif !r.budget.take() {\n\t\tr.skipped++\n\t\treturn\n\t}",
+		New:  "\tif false {\n\t\tr.skipped++\n\t\treturn\n\t}",
+		Pkg:  "./internal/witness", Run: `^TestReportsBounded$`,
+	})
+}
