@@ -133,6 +133,14 @@ func TestUDPSocketsKeepOnlyCleanSockets(t *testing.T) {
 	if kept.Len() != 1 {
 		t.Errorf("after one socket expired and one was kept, %d are counted, want 1", kept.Len())
 	}
+	kept.IdleFor = time.Minute
+	_, flooded := probe("a clean probe, whose socket is then flooded")
+	for range 100 {
+		srv.strayTo(t, flooded)
+	}
+	if _, next := probe("probe after the flood"); next == flooded {
+		t.Errorf("a socket that received 100 datagrams while kept (%s) was lent: it is still being sent to", flooded)
+	}
 	kept.Close()
 	probe("probe after Close")
 	if kept.Len() != 0 {

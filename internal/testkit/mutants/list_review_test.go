@@ -98,3 +98,13 @@ func init() {
 		},
 	)
 }
+
+func init() {
+	mutants = append(mutants, mutant{
+		Name: "a kept socket still being sent to lent after its drain",
+		File: "probes/udp_drain_unix.go",
+		Old:  "\t\treturn true // still receiving: not fit\n",
+		New:  "\t\tfit = true\n\t\treturn true // still receiving: not fit\n",
+		Pkg:  "./probes", Run: `^TestUDPSocketsKeepOnlyCleanSockets$`,
+	})
+}
