@@ -34,17 +34,21 @@ NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unsh
 TESTFLAGS ?= -race -count=1 -p 1 -parallel 4 -timeout 30m
 BROWSER_PKGS := ./browser ./checks ./cmd/rtcprobe ./internal/precall
 # The release tests compile the module for other systems and package it:
-# minutes of CPU that would otherwise land on the timing tests beside
-# them, so they run after both groups.
+# minutes of CPU, run at the lowest priority beside the groups (test-idle).
 RELEASE_PKGS := ./internal/release
+# cmd/rtcprobe's namespace labs drive no browser and judge no time: they
+# wait out kernel firewalls' deadlines beside the other packages, not
+# between the browser tests. (A test renamed out of this list runs with
+# the browser group.)
+CLI_LABS := ^(TestFirewallLab|TestPrometheusUDPBlockedLab|TestAuditHardenedCoturn|TestAuditPermissiveCoturn)$$
 OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/rtcprobe|internal/precall|internal/release)$$')
 # The rtcprobe binary the CLI and conformance tests run, built once, and
 # the test binaries, compiled on every core before any test runs (with
 # -p 1, go test would compile one package at a time between runs).
 TESTBIN := $(CURDIR)/bin/test
-INNS = $(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth" $(1)'
+INNS = $(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth$(2)" $(1)'
 
-.PHONY: build dist run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
+.PHONY: build dist run need-browser test test-idle test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
@@ -117,13 +121,24 @@ vet:
 test: deps node-deps vet
 	$(GO) build -o $(TESTBIN)/rtcprobe ./cmd/rtcprobe
 	$(GO) test -race -c -o $(TESTBIN)/ ./... >/dev/null
-	@echo "go test $(BROWSER_PKGS), and beside it the other packages (their output follows)"
-	@$(call INNS,$(OTHER_PKGS)) > $(TESTBIN)/other.log 2>&1 & other=$$!; \
-	$(call INNS,$(BROWSER_PKGS)); browsers=$$?; \
+	@echo "go test $(BROWSER_PKGS); beside it the other packages, and at the lowest CPU priority the release tests and the mutants' builds (their output follows)"
+	@nice -n 19 $(MAKE) --no-print-directory test-idle > $(TESTBIN)/idle.log 2>&1 & idle=$$!; \
+	{ $(call INNS,$(OTHER_PKGS)) && $(call INNS,-run "$(CLI_LABS)" ./cmd/rtcprobe); } > $(TESTBIN)/other.log 2>&1 & other=$$!; \
+	$(call INNS,$(BROWSER_PKGS),|$(CLI_LABS)); browsers=$$?; \
 	wait $$other; others=$$?; cat $(TESTBIN)/other.log; \
-	[ $$browsers = 0 ] && [ $$others = 0 ]
-	@$(call INNS,$(RELEASE_PKGS))
+	wait $$idle; release=$$?; cat $(TESTBIN)/idle.log; \
+	[ $$browsers = 0 ] && [ $$others = 0 ] && [ $$release = 0 ]
 	$(MAKE) mutants
+
+# The release tests (compiles for other systems, packaging) and the
+# mutants' test binaries: minutes of CPU that `make test` runs at the
+# lowest priority beside the timed tests, on the cycles they leave idle
+# (at nice 19 a compile gets about 1/70 of a core the tests want). A
+# mutant that does not build is reported by `make mutants`, after.
+test-idle:
+	@$(call INNS,$(RELEASE_PKGS)); rc=$$?; \
+	$(NETNS) sh -c 'ip link set lo up && $(MUTANTS_ENV) $(GO) test -tags mutants -count=1 -run "^TestMutantsBuild$$" ./internal/testkit/mutants' || true; \
+	exit $$rc
 
 truth:
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -p 1 -parallel 4 -timeout 20m -run "^TestTruth" ./probes'
@@ -131,8 +146,11 @@ truth:
 # Each deliberately wrong variant of the metric code must fail the tests
 # named for it (internal/testkit/mutants; the tree is never modified), after the
 # truth tests pass on the code as it is.
+# The mutants' binaries are kept in MUTANTS_DIR, each with a stamp of
+# what it was built from: a second run builds only what changed.
+MUTANTS_ENV = RTCPROBE_MUTANTS_DIR=$(TESTBIN)/mutants
 mutants:
-	$(NETNS) sh -c 'ip link set lo up && $(GO) test -tags mutants -count=1 -timeout 60m -run TestMutants -v ./internal/testkit/mutants'
+	$(NETNS) sh -c 'ip link set lo up && $(MUTANTS_ENV) $(GO) test -tags mutants -count=1 -timeout 60m -run "^TestMutants$$" -v ./internal/testkit/mutants'
 
 # Quick loop while developing: no race detector, no installs; what needs
 # a browser, a third-party server, root or a namespace lab skips (-short),

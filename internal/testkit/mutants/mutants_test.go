@@ -5,6 +5,7 @@ package mutants
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,17 +76,7 @@ func TestMutants(t *testing.T) {
 	// test is a truth test, which runs beside its sibling subtests in
 	// `make truth`: runMutants at a time is the same condition.
 	built := time.Now()
-	bins := make([]string, len(mutants))
-	overlays := make([]string, len(mutants))
-	forEach(len(mutants), buildMutants, func(i int) {
-		m := mutants[i]
-		overlays[i] = writeOverlay(t, dir, m)
-		bins[i] = filepath.Join(t.TempDir(), "mutant.test")
-		if out, err := goBuildTest(t, goBin, dir, overlays[i], m.Pkg, bins[i]); err != nil {
-			t.Errorf("mutant %q does not build: %v\n%s", m.Name, err, out)
-			bins[i] = ""
-		}
-	})
+	bins, overlays := buildAll(t, goBin, dir)
 	building := time.Since(built)
 	ran := time.Now()
 	var (
@@ -126,6 +117,95 @@ func TestMutants(t *testing.T) {
 	t.Logf("%d mutants, %d escaped %v", len(mutants), len(escaped), escaped)
 	t.Logf("total %s: baseline %s, building %s, running %s", time.Since(began).Round(time.Second),
 		baseline.Round(time.Second), building.Round(time.Second), time.Since(ran).Round(time.Second))
+}
+
+// TestMutantsBuild only builds every mutant's test binary, into
+// RTCPROBE_MUTANTS_DIR: `make test` runs it at the lowest CPU priority
+// beside the other tests, on the cycles they leave idle, so that
+// TestMutants after them finds each binary up to date (go links again
+// only when a binary's build ID no longer matches its inputs) and spends
+// its time running them.
+func TestMutantsBuild(t *testing.T) {
+	if os.Getenv(envDir) == "" {
+		t.Skip(envDir + " is not set: the binaries would be thrown away")
+	}
+	buildAll(t, testenv.LookPath(t, "go"), root(t))
+}
+
+// envDir names a directory that keeps each mutant's overlay and test
+// binary between runs, at a path of its own; unset, they go to a
+// temporary directory.
+const envDir = "RTCPROBE_MUTANTS_DIR"
+
+// buildAll writes every mutant's overlay and builds its test binary,
+// buildMutants at a time; a mutant that does not build is an error and
+// gets no binary ("").
+func buildAll(t *testing.T, goBin, dir string) (bins, overlays []string) {
+	keep := os.Getenv(envDir)
+	if keep != "" {
+		abs, err := filepath.Abs(keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep = abs
+	}
+	inputs := ""
+	if keep != "" {
+		inputs = inputsDigest(t, goBin, dir)
+	}
+	bins = make([]string, len(mutants))
+	overlays = make([]string, len(mutants))
+	forEach(len(mutants), buildMutants, func(i int) {
+		m := mutants[i]
+		at := t.TempDir()
+		if keep != "" {
+			// The index and the name: two mutants never share a path,
+			// and a path keeps its mutant while the list only grows.
+			at = filepath.Join(keep, fmt.Sprintf("%03d-%s", i, slug(m.Name)))
+			if err := os.MkdirAll(at, 0o755); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		overlays[i] = writeOverlay(t, dir, at, m)
+		bins[i] = filepath.Join(at, "mutant.test")
+		stamp := ""
+		if inputs != "" {
+			stamp = stampOf(inputs, overlays[i], filepath.Join(at, filepath.Base(m.File)))
+			if upToDate(bins[i], stamp) {
+				return
+			}
+			_ = os.Remove(bins[i] + ".stamp")
+		}
+		if out, err := goBuildTest(t, goBin, dir, overlays[i], m.Pkg, bins[i]); err != nil {
+			t.Errorf("mutant %q does not build: %v\n%s", m.Name, err, out)
+			bins[i] = ""
+			return
+		}
+		if stamp != "" {
+			if err := os.WriteFile(bins[i]+".stamp", []byte(stamp), 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	return bins, overlays
+}
+
+// slug is a mutant's name as a file name: letters and digits, the rest
+// dashes, at most 40 bytes.
+func slug(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case b.Len() >= 40:
+			return b.String()
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
 }
 
 // How many mutants build at once, and how many run at once.
@@ -238,10 +318,11 @@ func runTest(t *testing.T, bin, pkgDir, run string, env []string) (string, error
 	return string(out), err
 }
 
-// writeOverlay writes the mutated file and the overlay naming it.
-func writeOverlay(t *testing.T, dir string, m mutant) string {
+// writeOverlay writes the mutated file and the overlay naming it into
+// tmp (go keys its cache on their contents: rewriting the same bytes
+// keeps a kept binary up to date).
+func writeOverlay(t *testing.T, dir, tmp string, m mutant) string {
 	t.Helper()
-	tmp := t.TempDir()
 	mutated := filepath.Join(tmp, filepath.Base(m.File))
 	if err := os.WriteFile(mutated, []byte(m.mutate(t)), 0o600); err != nil {
 		t.Fatal(err)
