@@ -9,25 +9,31 @@ import (
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
-// LoadPart is one shard's load.turn result, as its report gives it back:
-// the Summary must be the run's *probes.LoadSummary.
-func LoadPart(results []Result) (Result, error) {
+// LoadParts are a shard report's load.turn results, one per server, as
+// the report gives them back: each Summary must be the run's
+// *probes.LoadSummary.
+func LoadParts(results []Result) ([]Result, error) {
 	var found []Result
 	for _, r := range results {
-		if r.CheckID == "load.turn" {
-			found = append(found, r)
+		if r.CheckID != "load.turn" {
+			continue
 		}
+		if s, ok := r.Summary.(*probes.LoadSummary); !ok || s == nil {
+			return nil, fmt.Errorf("its load.turn result for %s carries no load data (%s)", r.Target, noLoadWhy(r))
+		}
+		found = append(found, r)
 	}
-	switch {
-	case len(found) == 0:
-		return Result{}, errors.New("not a report of rtcprobe load: it has no load.turn result")
-	case len(found) > 1:
-		return Result{}, fmt.Errorf("load.turn results for %d servers: merge the reports of one server's run", len(found))
+	if len(found) == 0 {
+		return nil, errors.New("not a report of rtcprobe load: it has no load.turn result")
 	}
-	if s, ok := found[0].Summary.(*probes.LoadSummary); !ok || s == nil {
-		return Result{}, errors.New("its load.turn result carries no load data (a report of an rtcprobe without mergeable load reports, or edited)")
+	return found, nil
+}
+
+func noLoadWhy(r Result) string {
+	if r.Status == Skip || r.Status == Error {
+		return "it did not run: " + r.Error
 	}
-	return found[0], nil
+	return "written by an rtcprobe without mergeable load data, or edited"
 }
 
 // MergeLoad judges a run spread over shards as one: the shards' load.turn
