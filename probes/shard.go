@@ -24,10 +24,10 @@ func ParseShard(s string) (Shard, error) {
 		return Shard{}, fmt.Errorf("want I/N, like 0/3 (this process's index I of N)")
 	}
 	if n < 1 || n > MaxShards {
-		return Shard{}, fmt.Errorf("N is %d, want 1 to %d", n, MaxShards)
+		return Shard{}, fmt.Errorf("the count N is %d, want 1 to %d", n, MaxShards)
 	}
 	if i < 0 || i >= n {
-		return Shard{}, fmt.Errorf("I is %d, want 0 to %d (N-1)", i, n-1)
+		return Shard{}, fmt.Errorf("the index I is %d, want 0 to %d (N-1)", i, n-1)
 	}
 	return Shard{Index: i, Count: n}, nil
 }
