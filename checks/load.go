@@ -18,6 +18,26 @@ var loadThresholds = []Threshold{
 	MustThreshold(Warn, "alloc_p95_ms < 500", "slow allocations delay relay candidates and call setup"),
 }
 
+// loadTimeout is a load run's deadline: each step's slot
+// (probes.LoadStepSlot: set-up, sending, release), and the wait for the
+// start when one is set.
+func loadTimeout(p *Plan) time.Duration {
+	steps := []int{p.Settings.LoadCalls}
+	if p.Settings.LoadRamp {
+		steps = probes.LoadSteps(p.Settings.LoadCalls)
+	}
+	var d time.Duration
+	for range steps {
+		// Every step as long as the largest: the slots are shorter, but a
+		// step may overrun its own.
+		d += probes.LoadStepSlot(p.Settings.LoadCalls, p.Settings.LoadDuration)
+	}
+	if !p.Settings.LoadStartAt.IsZero() {
+		d += max(0, time.Until(p.Settings.LoadStartAt))
+	}
+	return d + 10*time.Second
+}
+
 func loadChecks() []*Check {
 	return []*Check{{
 		ID:    "load.turn",
@@ -29,17 +49,10 @@ func loadChecks() []*Check {
 		Metrics: []string{"calls_held", "loss_pct", "alloc_success_pct", "calls", "calls_ok", "loss_p50_pct", "loss_p95_pct", "loss_max_pct",
 			"jitter_p50_ms", "jitter_p95_ms", "jitter_max_ms", "alloc_p50_ms", "alloc_p95_ms", "alloc_p99_ms", "relayed_pps",
 			"packets_sent", "packets_received", "generator_cpu_pct", "cores"},
-		Sometimes: map[string]string{"calls_held": "with load_ramp"},
-		OptIn:     true,
-		Exclusive: true,
-		TimeoutFor: func(p *Plan) time.Duration {
-			steps := 1
-			if p.Settings.LoadRamp {
-				steps = len(probes.LoadSteps(p.Settings.LoadCalls))
-			}
-			setup := time.Duration(p.Settings.LoadCalls/16+1) * time.Second
-			return time.Duration(steps)*(p.Settings.LoadDuration+setup+3*time.Second) + 10*time.Second
-		},
+		Sometimes:  map[string]string{"calls_held": "with load_ramp"},
+		OptIn:      true,
+		Exclusive:  true,
+		TimeoutFor: loadTimeout,
 		Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 		Thresholds: loadThresholds,
 		Subjects: func(p *Plan) []Subject {
@@ -54,9 +67,17 @@ func loadChecks() []*Check {
 		},
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 			thresholds := rampThresholds(p, "load.turn", loadThresholds)
-			return probes.TURNLoad(ctx, s.Target, probes.LoadConfig{Calls: p.Settings.LoadCalls, Duration: p.Settings.LoadDuration,
+			m := probes.TURNLoad(ctx, s.Target, probes.LoadConfig{Calls: p.Settings.LoadCalls, Duration: p.Settings.LoadDuration,
 				Interval: p.Settings.LoadInterval, PacketSize: p.Settings.LoadPacketSize, Ramp: p.Settings.LoadRamp,
+				Shard: p.Settings.LoadShard, StartAt: p.Settings.LoadStartAt,
 				Held: func(m probes.Measurement) bool { return holds(thresholds, m) }})
+			if sum, ok := m.Summary.(*probes.LoadSummary); ok {
+				// A merge of the shards' reports judges by these.
+				for _, t := range thresholds {
+					sum.Run.Thresholds = append(sum.Run.Thresholds, string(t.Level)+": "+t.String())
+				}
+			}
+			return m
 		},
 		Advice: func(r Result, m probes.Measurement) string {
 			if m.Err != nil {

@@ -17,12 +17,15 @@ type ramp struct {
 	held  func(Measurement) bool
 	unit  string // "viewers", "calls"
 	why   string // why a step did not hold, when it had no error
+	// all runs every step even after one did not hold (held still
+	// counts only the steps before it).
+	all bool
 }
 
 // run calls step for each count; step returns skip when it did not run
 // (no time left), which ends the ramp.
 func (r ramp) run(ctx context.Context, m *Measurement, step func(i, n int) (sm Measurement, skip bool, err error)) {
-	held, ran := 0, false
+	held, ran, broke := 0, false, false
 	var (
 		last    Measurement
 		lastErr error
@@ -37,7 +40,8 @@ func (r ramp) run(ctx context.Context, m *Measurement, step func(i, n int) (sm M
 			m.Series = append(m.Series, Sample{At: time.Now(), Metrics: sm.Metrics})
 		}
 		last, lastErr, ran = sm, err, true
-		if !ok {
+		if !ok && !broke {
+			broke = true
 			if r.on {
 				why := r.why
 				if err != nil {
@@ -45,9 +49,13 @@ func (r ramp) run(ctx context.Context, m *Measurement, step func(i, n int) (sm M
 				}
 				m.AddEvidence("ramp", fmt.Sprintf("held up to %d %s; at %d: %s", held, r.unit, n, why))
 			}
+		}
+		if broke && !r.all {
 			break
 		}
-		held = n
+		if !broke {
+			held = n
+		}
 		if ctx.Err() != nil {
 			break
 		}

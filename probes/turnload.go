@@ -32,6 +32,13 @@ type LoadConfig struct {
 	Held func(Measurement) bool
 	// SetupConcurrency bounds allocations in flight (default 16).
 	SetupConcurrency int
+	// Shard, when set, runs only this process's share of every step's
+	// calls (Shard.Share); Calls and the steps stay the whole run's.
+	Shard Shard
+	// StartAt, when set, is when the first step begins; step i begins
+	// at StartAt plus the slots (LoadStepSlot) of the steps before it, so
+	// the steps of shards on different machines line up.
+	StartAt time.Time
 }
 
 func (c LoadConfig) withDefaults() LoadConfig {
@@ -74,6 +81,8 @@ func LoadSteps(max int) []int {
 // is one core busy; cores): when the generator is near its cores' limit,
 // loss is rtcprobe's, not the server's. With Ramp each step is a sample
 // of the series, and calls_held is the largest count whose step held.
+// The Summary is a *LoadSummary: every step's totals and histograms, the
+// percentiles' source, which the shards of a run merge into the fleet's.
 func TURNLoad(ctx context.Context, t Target, cfg LoadConfig) Measurement {
 	cfg = cfg.withDefaults()
 	var m Measurement
@@ -81,12 +90,53 @@ func TURNLoad(ctx context.Context, t Target, cfg LoadConfig) Measurement {
 	if cfg.Ramp {
 		steps = LoadSteps(cfg.Calls)
 	}
-	r := ramp{steps: steps, on: cfg.Ramp, held: cfg.Held, unit: "calls", why: "loss, jitter or allocations past the thresholds"}
-	r.run(ctx, &m, func(_, n int) (Measurement, bool, error) {
-		sm, err := loadStep(ctx, t, cfg, n)
+	sum := &LoadSummary{Run: LoadRun{Shard: cfg.Shard.Index, Shards: max(1, cfg.Shard.Count), Calls: cfg.Calls, Ramp: cfg.Ramp,
+		DurationMS: ms(cfg.Duration), IntervalMS: ms(cfg.Interval), PacketSize: cfg.PacketSize, Thresholds: []string{}}}
+	var notes []Evidence
+	slot := cfg.StartAt
+	if !slot.IsZero() {
+		at := slot.UTC()
+		sum.Run.StartAt = &at
+		if late := time.Since(slot); late > 0 {
+			notes = append(notes, Evidence{Name: "start_at", Value: fmt.Sprintf("%s had passed %s before the run: it started at once", at.Format(time.RFC3339), late.Round(time.Millisecond))})
+		}
+	}
+	// A shard's steps run whatever its part measured: whether a step
+	// held is the fleet's to say, once the shards' reports are merged.
+	r := ramp{steps: steps, on: cfg.Ramp, held: cfg.Held, unit: "calls", why: "loss, jitter or allocations past the thresholds", all: cfg.Shard.Sharded()}
+	r.run(ctx, &m, func(i, n int) (Measurement, bool, error) {
+		if !slot.IsZero() {
+			// Every shard begins step i at the same time: the start plus
+			// the slots of the steps before it.
+			if !sleepCtx(ctx, time.Until(slot)) {
+				return Measurement{}, true, nil
+			}
+			if late := time.Since(slot); i > 0 && late > time.Second {
+				notes = append(notes, Evidence{Name: "step_late", Value: fmt.Sprintf("the step of %d calls began %s after its slot: the one before overran it", n, late.Round(time.Millisecond))})
+			}
+			slot = slot.Add(LoadStepSlot(n, cfg.Duration))
+		}
+		sm, st, err := loadStep(ctx, t, cfg, cfg.Shard.Share(n), n)
+		sum.Steps = append(sum.Steps, st)
 		return sm, false, err
 	})
+	if len(sum.Steps) == 0 && m.Err == nil {
+		m.Err = fmt.Errorf("the run ended before its first step: %w", context.Cause(ctx))
+	}
+	m.Evidence = append(notes, m.Evidence...)
+	if cfg.Shard.Sharded() {
+		m.AddEvidence("shard", fmt.Sprintf("shard %s: this report holds this process's share of every step's calls; "+
+			"rtcprobe merge of all %d shards' reports gives the server's figures", cfg.Shard, cfg.Shard.Count))
+	}
+	m.Summary = sum
 	return m
+}
+
+// LoadStepSlot is the time a step of n calls (across all shards) has
+// when the shards start together: its set-up (16 allocations at a time),
+// the sending and 3 s to drain and release.
+func LoadStepSlot(n int, d time.Duration) time.Duration {
+	return time.Duration(n/16+1)*time.Second + d + 3*time.Second
 }
 
 // loadHeaderSize: a 12-byte RTP header (sequence number and SSRC) and the
@@ -137,18 +187,25 @@ func (r *loadRx) add(seq int, sent time.Time, at time.Time, want int) bool {
 	return true
 }
 
-// loadStep sets up n calls, runs them for the duration and releases them.
-func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement, error) {
+// loadStep sets up n calls (this process's part of a step of fleet
+// calls), runs them for the duration and releases them.
+func loadStep(ctx context.Context, t Target, cfg LoadConfig, n, fleet int) (Measurement, LoadStep, error) {
 	var (
 		m       Measurement
+		st      = newLoadStep(fleet)
 		mu      sync.Mutex
 		calls   []*loadCall
-		allocs  Durations
 		failed  int
 		firstEr error
 		wg      sync.WaitGroup
 		sem     = make(chan struct{}, cfg.SetupConcurrency)
 	)
+	st.Totals.Calls = n
+	if n == 0 {
+		m.Metrics = st.Metrics()
+		m.AddEvidence("sample", fmt.Sprintf("no call of the step of %d is this shard's", fleet))
+		return m, st, nil
+	}
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -168,7 +225,7 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 				took[e] = time.Since(start)
 				mu.Lock()
 				if err == nil {
-					allocs = append(allocs, took[e])
+					st.Alloc.Add(ms(took[e]))
 				} else {
 					failed++
 					if firstEr == nil {
@@ -196,16 +253,8 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 		}()
 	}
 	wg.Wait()
-	m.SetMetric("calls", float64(n))
-	m.SetMetric("calls_ok", float64(len(calls)))
-	if total := len(allocs) + failed; total > 0 {
-		m.SetMetric("alloc_success_pct", round3(float64(len(allocs))/float64(total)*100))
-	}
-	if len(allocs) > 0 {
-		m.SetMetric("alloc_p50_ms", allocs.Percentile(50))
-		m.SetMetric("alloc_p95_ms", allocs.Percentile(95))
-		m.SetMetric("alloc_p99_ms", allocs.Percentile(99))
-	}
+	st.Totals.CallsOK = len(calls)
+	st.Totals.AllocsOK, st.Totals.AllocsFailed = int(st.Alloc.Count), failed
 	if firstEr != nil {
 		m.AddEvidence("setup_error", fmt.Sprintf("%d of %d calls not set up; the first: %v", n-len(calls), n, firstEr))
 	}
@@ -213,7 +262,10 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 		if firstEr == nil {
 			firstEr = context.Cause(ctx)
 		}
-		return m, fmt.Errorf("no call could be set up: %w", firstEr)
+		err := fmt.Errorf("no call could be set up: %w", firstEr)
+		st.Error = err.Error()
+		m.Metrics = st.Metrics()
+		return m, st, err
 	}
 	d := cfg.Duration
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl)-2*time.Second < d {
@@ -225,13 +277,10 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 	if wall := time.Since(wall0); wall > 0 {
 		// The generator's own load while the calls ran: near cores × 100,
 		// the loss may be rtcprobe's, not the server's.
-		m.SetMetric("generator_cpu_pct", round3(float64(cpuTime()-cpu0)/float64(wall)*100))
-		m.SetMetric("cores", float64(runtime.NumCPU()))
+		st.Totals.GeneratorCPUPct = round3(float64(cpuTime()-cpu0) / float64(wall) * 100)
+		st.Totals.Cores = runtime.NumCPU()
 	}
-	var (
-		loss, jitter Values
-		got, want    int
-	)
+	var got, want int
 	for _, c := range calls {
 		var cg, cw int
 		var jit float64
@@ -245,18 +294,15 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 		}
 		got, want = got+cg, want+cw
 		if cw > 0 {
-			loss = append(loss, LossPct(cw, min(cg, cw)))
+			st.Loss.Add(LossPct(cw, min(cg, cw)))
 		}
-		jitter = append(jitter, round3(jit*1000))
+		st.Jitter.Add(jit * 1000)
 	}
-	loss.Record(&m, "loss_pct", false)
-	jitter.Record(&m, "jitter_ms", false)
-	m.SetMetric("loss_pct", LossPct(want, min(got, want)))
-	m.SetMetric("packets_sent", float64(want))
-	m.SetMetric("packets_received", float64(got))
+	st.Totals.PacketsSent, st.Totals.PacketsReceived = int64(want), int64(got)
 	if d > 0 {
-		m.SetMetric("relayed_pps", round3(float64(got)/d.Seconds()))
+		st.Totals.RelayedPPS = round3(float64(got) / d.Seconds())
 	}
+	m.Metrics = st.Metrics()
 	var rel sync.WaitGroup
 	for _, c := range calls {
 		rel.Add(1)
@@ -265,7 +311,7 @@ func loadStep(ctx context.Context, t Target, cfg LoadConfig, n int) (Measurement
 	rel.Wait()
 	// Calls that could not be set up are judged by the thresholds on
 	// alloc_success_pct and calls_ok, not as an error.
-	return m, nil
+	return m, st, nil
 }
 
 // connect opens permissions and binds a channel each way.

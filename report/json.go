@@ -96,6 +96,8 @@ type jsonCheck struct {
 	Diagnosis *result.Diagnosis `json:"diagnosis,omitempty"`
 	Series    []probes.Sample   `json:"series,omitempty"`
 	Broken    []jsonViolation   `json:"thresholds_broken,omitempty"`
+	// Load is a TURN capacity run's mergeable data (load.turn only).
+	Load *probes.LoadSummary `json:"load,omitempty"`
 	// Interrupted is only written when true.
 	Interrupted bool   `json:"interrupted,omitempty"`
 	Error       string `json:"error"`
@@ -165,6 +167,9 @@ func jsonChecks(results []result.Result) []jsonCheck {
 			DurationMS: millis(res.Duration), Metrics: metrics, Evidence: nonNil(res.Evidence), Observations: nonNil(res.Observations), Diagnosis: res.Diagnosis,
 			Series: res.Series, Broken: violations(res.Broken), Interrupted: res.Interrupted,
 			Error: res.Error, Advice: res.Advice,
+		}
+		if l, ok := res.Summary.(*probes.LoadSummary); ok {
+			jc.Load = l
 		}
 		if res.Ended > 0 {
 			started, ended := millis(res.Started), millis(res.Ended)
@@ -242,6 +247,9 @@ func readChecks(in []jsonCheck) []result.Result {
 			Metrics: c.Metrics, Evidence: c.Evidence, Observations: c.Observations, Diagnosis: c.Diagnosis, Series: c.Series, Interrupted: c.Interrupted, Error: c.Error, Advice: c.Advice}
 		if c.StartedMS != nil && c.EndedMS != nil {
 			res.Started, res.Ended = fromMillis(*c.StartedMS), fromMillis(*c.EndedMS)
+		}
+		if c.Load != nil {
+			res.Summary = c.Load
 		}
 		for _, v := range c.Broken {
 			res.Broken = append(res.Broken, result.Violation{Threshold: result.Threshold{Metric: v.Metric, Op: v.Op, Value: v.Limit, Level: v.Level}, Value: v.Value})

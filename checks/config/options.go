@@ -47,6 +47,8 @@ type Settings struct {
 	LoadInterval   time.Duration
 	LoadPacketSize int
 	LoadRamp       bool
+	LoadShard      probes.Shard
+	LoadStartAt    time.Time
 	AuditWitnesses []probes.Witness
 	AuditInternal  []netip.Prefix
 	Repeat         int
@@ -296,6 +298,14 @@ var optionTable = []*Option{
 	boolOption(&Option{Key: "load_ramp", Flag: "ramp",
 		Help: "TURN load: ramp up (10, 20, 40, … up to {option:load_calls}) and report the most calls that held the thresholds (calls_held)"},
 		func(s *Settings) *bool { return &s.LoadRamp }),
+	textOption(&Option{Key: "load_shard", Flag: "shard", Arg: "I/N",
+		Help:  "TURN load from N machines: this one runs its share I (0 to N-1) of every step's calls, the N shares adding up to {option:load_calls}; rtcprobe merge joins their reports (N up to 1000)",
+		Valid: []string{"0/1", "2/3", "999/1000"}, Invalid: []string{"3/3", "-1/2", "0/0", "0/1001", "1", ""}},
+		probes.ParseShard, func(s *Settings) *probes.Shard { return &s.LoadShard }),
+	textOption(&Option{Key: "load_start_at", Flag: "start-at", Arg: "TIME",
+		Help:  "TURN load: wait until this RFC 3339 time (at most 1h ahead; one past starts at once) so the steps of every shard line up",
+		Valid: []string{"2020-01-02T03:04:05Z", "2020-01-02T03:04:05.5+01:00"}, Invalid: []string{"2999-01-01T00:00:00Z", "tomorrow", "2020-01-02 03:04:05"}},
+		ParseStartAt, func(s *Settings) *time.Time { return &s.LoadStartAt }),
 	textOption(&Option{Key: "audit_witness", Flag: "witness", Arg: "LIST",
 		Help:  "TURN audit: listeners of yours (rtcprobe witness) where a marker sent through the relay proves arrival: udp:HOST:PORT or tcp:HOST:PORT, comma-separated",
 		Valid: []string{"udp:10.0.0.5:9999", "udp:127.0.0.1:7000,tcp:[fd00::5]:7000"}, Invalid: []string{"", "udp:10.0.0.5", "sctp:10.0.0.5:1", "udp:host.example:9"}},
@@ -448,4 +458,19 @@ func formatDuration(d time.Duration) string {
 		}
 	}
 	return s
+}
+
+// MaxStartAhead is how far ahead a load's start may be.
+const MaxStartAhead = time.Hour
+
+// ParseStartAt reads an RFC 3339 time no more than MaxStartAhead ahead.
+func ParseStartAt(t string) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(t))
+	if err != nil {
+		return time.Time{}, errors.New("want an RFC 3339 time, like 2026-05-04T12:00:00Z")
+	}
+	if time.Until(at) > MaxStartAhead {
+		return time.Time{}, fmt.Errorf("more than %s ahead", formatDuration(MaxStartAhead))
+	}
+	return at, nil
 }

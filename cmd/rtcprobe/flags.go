@@ -172,7 +172,8 @@ func usage(w io.Writer, fs *flag.FlagSet) {
        `+listSynopsis+`
        `+validateSynopsis+`
        rtcprobe firewall [flags] URI…   (= --profile firewall --ports 3478,5349,443)
-       rtcprobe load [flags] turn:…   (= --profile load: TURN capacity, --calls N [--ramp])
+       rtcprobe load [flags] turn:…   (= --profile load: TURN capacity, --calls N [--ramp] [--shard I/N --start-at TIME])
+       `+mergeSynopsis+`
        rtcprobe audit [flags] turn:… --user U --password P   (= --profile audit: is this TURN server a door into the network behind it?)
        `+witnessSynopsis+`
        rtcprobe serve [--config FILE] [--listen ADDR] [--web-config FILE]   (Prometheus exporter; see rtcprobe serve -h)

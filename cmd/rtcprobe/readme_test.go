@@ -121,6 +121,17 @@ var readmeCases = map[string]readmeCase{
 	"rtcprobe load turn:turn.example.com --turn-secret … --calls 500 --ramp": {
 		code: exitOK, want: []string{"load.turn"}, shorten: []string{"--calls", "8", "--load-duration", "1s"}},
 
+	"rtcprobe load turn:turn.example.com --turn-secret … --calls 3000 --ramp --shard 0/3 --start-at 2026-05-04T12:00:00Z --json shard-0.json": {
+		skip: "one of three machines, at a time of its own: TestLoadFleetMerge (internal/testkit/conformance) runs three shards in namespaces against coturn"},
+	"rtcprobe merge shard-0.json shard-1.json shard-2.json --format json -o fleet.json": {
+		skip: "needs the three machines' reports: TestLoadFleetMerge merges three shards' reports, TestMergeShards (here) two, through the binary"},
+	"kubectl apply -f examples/kubernetes/load-reports-pvc.yaml": {skip: "needs a cluster: examples/kubernetes' tests decode the manifests strictly into the API types"},
+	"sed \"s/2026-01-01T00:00:00Z/$(date -u -d '+5 min' +%Y-%m-%dT%H:%M:%SZ)/\" examples/kubernetes/load-job.yaml | kubectl apply -f -": {
+		skip: "needs a cluster: TestLoadJobs (examples/kubernetes) checks the Job's shards, start and reports"},
+	"kubectl -n monitoring wait --for=condition=complete --timeout=2h job/rtcprobe-load": {skip: "needs a cluster"},
+	"kubectl apply -f examples/kubernetes/load-merge-job.yaml":                           {skip: "needs a cluster: TestLoadJobs checks it merges the load Job's reports"},
+	"kubectl -n monitoring logs job/rtcprobe-load-merge":                                 {skip: "needs a cluster"},
+
 	"rtcprobe audit turn:turn.example.org:3478 --user alice --password …": {
 		code: exitOK, want: []string{"audit.udp", "audit.tcp", "audit.summary", "grade A"}},
 	"rtcprobe audit turn:turn.example.org:3478 turns:turn.example.org:5349 --user alice --password … --internal 10.0.0.0/8 --witness udp:10.0.0.5:9999,tcp:10.0.0.5:9999": {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"time"
 
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
@@ -35,6 +37,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			args = append([]string{"--profile", "audit"}, args[1:]...)
 		case "witness":
 			return witnessCommand(ctx, args[1:], stdout, stderr)
+		case "merge":
+			return mergeCommand(args[1:], stdout, stderr)
 		}
 	}
 	c, err := parseFlags(args, stderr)
@@ -64,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer r.Close()
+	sayStartAt(r.Plan, stderr)
 	files, err := c.outputs.openOutputs(stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
@@ -207,4 +212,18 @@ func interruptedCode(ctx context.Context) int {
 		return 128 + int(in.sig)
 	}
 	return 128 + 2 // SIGINT
+}
+
+// sayStartAt tells, for a load run given --start-at, that it waits, or
+// that the time has passed and it starts at once.
+func sayStartAt(p *checks.Plan, stderr io.Writer) {
+	at := p.Settings.LoadStartAt
+	if at.IsZero() || !slices.ContainsFunc(p.Checks, func(c *checks.Check) bool { return c.ID == "load.turn" }) {
+		return
+	}
+	if wait := time.Until(at); wait > 0 {
+		fmt.Fprintf(stderr, "rtcprobe: waiting %s, until --start-at %s, to start the load\n", wait.Round(time.Second), at.UTC().Format(time.RFC3339))
+		return
+	}
+	fmt.Fprintf(stderr, "rtcprobe: --start-at %s has passed: starting the load at once (the shards' steps may not line up)\n", at.UTC().Format(time.RFC3339))
 }

@@ -13,9 +13,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	kjson "sigs.k8s.io/json"
@@ -65,6 +67,9 @@ type manifests struct {
 	svc corev1.Service
 	sm  monitoringv1.ServiceMonitor
 	pr  monitoringv1.Probe
+	// The TURN load from several machines.
+	loadJob, mergeJob batchv1.Job
+	reports           corev1.PersistentVolumeClaim
 }
 
 func load(t *testing.T) *manifests {
@@ -75,6 +80,9 @@ func load(t *testing.T) *manifests {
 	decode(t, "service.yaml", "v1", "Service", &m.svc)
 	decode(t, "servicemonitor.yaml", "monitoring.coreos.com/v1", "ServiceMonitor", &m.sm)
 	decode(t, "probe.yaml", "monitoring.coreos.com/v1", "Probe", &m.pr)
+	decode(t, "load-job.yaml", "batch/v1", "Job", &m.loadJob)
+	decode(t, "load-merge-job.yaml", "batch/v1", "Job", &m.mergeJob)
+	decode(t, "load-reports-pvc.yaml", "v1", "PersistentVolumeClaim", &m.reports)
 	return m
 }
 
@@ -83,7 +91,8 @@ func load(t *testing.T) *manifests {
 func TestManifestsDecodeStrictly(t *testing.T) {
 	load(t)
 	files, _ := filepath.Glob("*.y*ml")
-	known := []string{"configmap.yaml", "deployment.yaml", "daemonset.yaml", "service.yaml", "servicemonitor.yaml", "probe.yaml", "prometheus-scrape.yml"}
+	known := []string{"configmap.yaml", "deployment.yaml", "daemonset.yaml", "service.yaml", "servicemonitor.yaml", "probe.yaml", "prometheus-scrape.yml",
+		"load-job.yaml", "load-merge-job.yaml", "load-reports-pvc.yaml"}
 	for _, f := range files {
 		if !slices.Contains(known, f) {
 			t.Errorf("%s is checked by no test", f)
@@ -110,20 +119,7 @@ func TestExporterPods(t *testing.T) {
 				t.Errorf("the Service selects %v, not the pods %v", m.svc.Spec.Selector, w.tmpl.Labels)
 			}
 			pod := w.tmpl.Spec
-			if psc := pod.SecurityContext; psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
-				t.Error("the pod may run as root: want runAsNonRoot and a non-zero runAsUser")
-			}
-			if len(pod.Containers) != 1 {
-				t.Fatalf("%d containers, want 1", len(pod.Containers))
-			}
-			c := pod.Containers[0]
-			sc := c.SecurityContext
-			if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-				t.Error("root filesystem not read-only")
-			}
-			if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
-				t.Error("want allowPrivilegeEscalation: false and every capability dropped")
-			}
+			c := hardened(t, pod)
 			if len(c.Args) == 0 || c.Args[0] != "serve" {
 				t.Fatalf("args %v, want serve …", c.Args)
 			}
@@ -192,6 +188,99 @@ func TestMonitorsName(t *testing.T) {
 	}
 	if st := m.pr.Spec.Targets.StaticConfig; st == nil || len(st.Targets) == 0 || st.Labels["vantage"] == "" {
 		t.Error("Probe has no static targets, or no vantage label for the dashboard")
+	}
+}
+
+// hardened checks a pod runs its one container as non-root, on a
+// read-only root, without privilege escalation or any capability, and
+// returns the container.
+func hardened(t *testing.T, pod corev1.PodSpec) corev1.Container {
+	t.Helper()
+	if psc := pod.SecurityContext; psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
+		t.Error("the pod may run as root: want runAsNonRoot and a non-zero runAsUser")
+	}
+	if len(pod.Containers) != 1 || len(pod.InitContainers) != 0 {
+		t.Fatalf("%d containers and %d init containers, want 1 and none", len(pod.Containers), len(pod.InitContainers))
+	}
+	c := pod.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Error("root filesystem not read-only")
+	}
+	if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Error("want allowPrivilegeEscalation: false and every capability dropped")
+	}
+	return c
+}
+
+// TestLoadJobs: the load Job is Indexed with N pods at once, each running
+// its shard I/N of the same run (one --start-at) and writing its report,
+// named by its index, to the shared volume; the merge Job reads exactly
+// those N reports from the same volume. Both hardened as the exporter.
+func TestLoadJobs(t *testing.T) {
+	m := load(t)
+	spec := m.loadJob.Spec
+	if spec.CompletionMode == nil || *spec.CompletionMode != batchv1.IndexedCompletion || spec.Completions == nil || spec.Parallelism == nil ||
+		*spec.Completions != *spec.Parallelism || *spec.Completions < 2 {
+		t.Fatalf("load Job: want completionMode Indexed and parallelism = completions = N > 1, got %v %v %v", spec.CompletionMode, spec.Completions, spec.Parallelism)
+	}
+	n := int(*spec.Completions)
+	c := hardened(t, spec.Template.Spec)
+	if len(c.Args) == 0 || c.Args[0] != "load" {
+		t.Fatalf("args %v, want load …", c.Args)
+	}
+	flags := map[string]string{}
+	for _, a := range c.Args {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			flags[k] = v
+		}
+	}
+	if want := fmt.Sprintf("$(JOB_COMPLETION_INDEX)/%d", n); flags["--shard"] != want {
+		t.Errorf("--shard=%s, want %s: each pod its index of the %d", flags["--shard"], want, n)
+	}
+	if _, err := time.Parse(time.RFC3339, flags["--start-at"]); err != nil {
+		t.Errorf("--start-at=%q: %v", flags["--start-at"], err)
+	}
+	report := flags["--json"]
+	if !strings.Contains(report, "$(JOB_COMPLETION_INDEX)") {
+		t.Errorf("--json=%q: each pod needs a file of its own", report)
+	}
+	claim := func(pod corev1.PodSpec, c corev1.Container, path string) string {
+		for _, vm := range c.VolumeMounts {
+			if strings.HasPrefix(path, vm.MountPath+"/") {
+				for _, v := range pod.Volumes {
+					if v.Name == vm.Name && v.PersistentVolumeClaim != nil {
+						return v.PersistentVolumeClaim.ClaimName
+					}
+				}
+			}
+		}
+		return ""
+	}
+	if got := claim(spec.Template.Spec, c, report); got != m.reports.Name {
+		t.Errorf("the reports go to claim %q, not %s", got, m.reports.Name)
+	}
+	if !slices.Contains(m.reports.Spec.AccessModes, corev1.ReadWriteMany) {
+		t.Error("the reports' volume is not ReadWriteMany: pods on several nodes write it")
+	}
+	mc := hardened(t, m.mergeJob.Spec.Template.Spec)
+	var files []string
+	for i := range n {
+		files = append(files, strings.ReplaceAll(report, "$(JOB_COMPLETION_INDEX)", fmt.Sprint(i)))
+	}
+	var got []string
+	for _, a := range mc.Args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			got = append(got, a)
+		}
+	}
+	if len(mc.Args) == 0 || mc.Args[0] != "merge" || !slices.Equal(got, files) {
+		t.Errorf("merge Job args %v, want merge %v", mc.Args, files)
+	}
+	for _, f := range files {
+		if cl := claim(m.mergeJob.Spec.Template.Spec, mc, f); cl != m.reports.Name {
+			t.Errorf("merge reads %s from claim %q, not %s", f, cl, m.reports.Name)
+		}
 	}
 }
 
