@@ -81,4 +81,3 @@ func Tidy(root string) error {
 	}
 	return errors.Join(errs...)
 }
-

@@ -41,6 +41,7 @@ func config(o Options, title, description string, env []string, ports []string) 
 		Architecture: o.Arch,
 		OS:           "linux",
 		Created:      v1.Time{Time: o.Created.UTC()},
+		RootFS:       v1.RootFS{Type: "layers"},
 		Config: v1.Config{
 			User:         id + ":" + id,
 			Entrypoint:   []string{"/usr/bin/rtcprobe"},

@@ -73,4 +73,3 @@ func Sizes(img v1.Image) (compressed, unpacked int64, err error) {
 	}
 	return compressed, unpacked, nil
 }
-
