@@ -11,8 +11,15 @@ import (
 	"strings"
 )
 
-// AptSource is a Debian archive: its mirror and suite.
-type AptSource struct{ Mirror, Suite string }
+// AptSource is a Debian archive: its mirror and suite, and where apt
+// finds that release's updates (SUITE-updates, SUITE-security).
+type AptSource struct {
+	Mirror, Suite string
+	Updates       []AptRepo
+}
+
+// AptRepo is one suite of one mirror.
+type AptRepo struct{ URI, Suite string }
 
 // maxSourcesFile bounds each apt sources file read.
 const maxSourcesFile = 1 << 20
@@ -22,9 +29,11 @@ const maxSourcesFile = 1 << 20
 // component whose suite debootstrap has a script for in scriptsDir
 // (normally /usr/share/debootstrap/scripts). That leaves out the other
 // suites of the same mirror (bookworm-updates, bookworm-security) and
-// third-party repositories. It reads sources.list, then
-// sources.list.d/*.list and *.sources (deb822), in the order apt does.
+// third-party repositories; those of the suite's updates are Updates.
+// It reads sources.list, then sources.list.d/*.list and *.sources
+// (deb822), in the order apt does.
 func FindAptSource(aptDir, scriptsDir string) (AptSource, error) {
+	var all []aptEntry
 	files := []string{filepath.Join(aptDir, "sources.list")}
 	d, _ := filepath.Glob(filepath.Join(aptDir, "sources.list.d", "*"))
 	slices.Sort(d)
@@ -49,19 +58,36 @@ func FindAptSource(aptDir, scriptsDir string) (AptSource, error) {
 			entries = parseDeb822(b)
 		}
 		for _, e := range entries {
-			if !slices.Contains(e.types, "deb") || !slices.Contains(e.components, "main") {
-				continue
+			if slices.Contains(e.types, "deb") && slices.Contains(e.components, "main") {
+				all = append(all, e)
 			}
-			for _, uri := range e.uris {
-				for _, suite := range e.suites {
-					if _, err := os.Stat(filepath.Join(scriptsDir, suite)); err == nil && !strings.ContainsAny(suite, "/") {
-						return AptSource{Mirror: uri, Suite: suite}, nil
-					}
+		}
+	}
+	for _, e := range all {
+		for _, uri := range e.uris {
+			for _, suite := range e.suites {
+				if _, err := os.Stat(filepath.Join(scriptsDir, suite)); err == nil && !strings.ContainsAny(suite, "/") {
+					return AptSource{Mirror: uri, Suite: suite, Updates: updates(all, suite)}, nil
 				}
 			}
 		}
 	}
 	return AptSource{}, fmt.Errorf("no Debian suite debootstrap knows (%s) among the apt sources in %s", scriptsDir, aptDir)
+}
+
+// updates are the entries of suite's -updates and -security suites.
+func updates(entries []aptEntry, suite string) []AptRepo {
+	var out []AptRepo
+	for _, e := range entries {
+		for _, uri := range e.uris {
+			for _, s := range e.suites {
+				if s == suite+"-updates" || s == suite+"-security" {
+					out = append(out, AptRepo{uri, s})
+				}
+			}
+		}
+	}
+	return out
 }
 
 type aptEntry struct{ types, uris, suites, components []string }

@@ -39,3 +39,29 @@ func Debootstrap(ctx context.Context, root string, src AptSource, packages []str
 	}
 	return nil
 }
+
+// Upgrade points the root's apt at src's suite and its updates (the
+// security suite carries the browsers' current releases) and upgrades
+// every package from them, in a chroot, without the new dependencies'
+// recommendations (video drivers, none of which a headless browser uses).
+func Upgrade(ctx context.Context, root string, src AptSource, log io.Writer) error {
+	var b strings.Builder
+	for _, r := range append([]AptRepo{{src.Mirror, src.Suite}}, src.Updates...) {
+		fmt.Fprintf(&b, "Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n", r.URI, r.Suite)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d/debian.sources"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(root, "etc/apt/sources.list")); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	for _, args := range [][]string{{"update"}, {"-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"}} {
+		cmd := exec.CommandContext(ctx, "chroot", append([]string{root, "apt-get", "-q"}, args...)...)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"}
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("apt-get %s in %s: %w", strings.Join(args, " "), root, err)
+		}
+	}
+	return nil
+}

@@ -108,6 +108,11 @@ func browsers(ctx context.Context, bin, work, rootfs string, o image.Options) (v
 		}
 		fmt.Printf("debootstrap took %s\n", time.Since(start).Round(time.Second))
 	}
+	start := time.Now()
+	if err := image.Upgrade(ctx, rootfs, src, os.Stderr); err != nil {
+		return nil, err
+	}
+	fmt.Printf("apt-get dist-upgrade from %d update suites took %s\n", len(src.Updates), time.Since(start).Round(time.Second))
 	if err := image.AddUser(rootfs); err != nil {
 		return nil, err
 	}
@@ -120,6 +125,11 @@ func browsers(ctx context.Context, bin, work, rootfs string, o image.Options) (v
 // write puts img in its layout and its archive and says what it wrote.
 func write(out, name, version string, img v1.Image) error {
 	layout, archive := filepath.Join(out, name), filepath.Join(out, name+".tar")
+	// A layout keeps every blob it was given: start afresh, so it holds
+	// this image alone.
+	if err := os.RemoveAll(layout); err != nil {
+		return err
+	}
 	if err := image.WriteLayout(layout, version, img); err != nil {
 		return err
 	}
