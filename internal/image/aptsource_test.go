@@ -31,11 +31,11 @@ func TestFindAptSource(t *testing.T) {
 		}, AptSource{"http://deb.debian.org/debian", "bookworm", []AptRepo{
 			{"http://deb.debian.org/debian", "bookworm-updates"}, {"http://deb.debian.org/debian-security", "bookworm-security"}}}, ""},
 		{"third party first", map[string]string{
-			"sources.list.d/a.sources":      "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\nComponents: main\n",
+			"sources.list.d/a.sources":     "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\nComponents: main\n",
 			"sources.list.d/b-debian.list": "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=amd64] http://mirror.example/debian trixie main contrib\n",
 		}, AptSource{"http://mirror.example/debian", "trixie", nil}, ""},
 		{"one-line sources.list, deb-src and disabled skipped", map[string]string{
-			"sources.list": "deb-src http://deb.debian.org/debian bookworm main\n# deb http://old.example/debian bookworm main\ndeb http://deb.debian.org/debian bookworm main\n",
+			"sources.list":               "deb-src http://deb.debian.org/debian bookworm main\n# deb http://old.example/debian bookworm main\ndeb http://deb.debian.org/debian bookworm main\n",
 			"sources.list.d/off.sources": "Types: deb\nURIs: http://off.example/debian\nSuites: trixie\nComponents: main\nEnabled: no\n",
 		}, AptSource{"http://deb.debian.org/debian", "bookworm", nil}, ""},
 		{"no main", map[string]string{"sources.list": "deb http://deb.debian.org/debian bookworm contrib\n"},
