@@ -64,7 +64,8 @@ dist:
 # rtcprobe-browsers, a Debian root made by debootstrap (root, and minutes
 # of downloads) with Chromium and Firefox. image-test runs the default
 # checks in rtcprobe-browsers, chrooted in namespaces of its own.
-IMAGE_FLAGS = -version $(VERSION) -revision "$(shell git rev-parse HEAD 2>/dev/null)" -mtime $(SOURCE_DATE_EPOCH) -out dist/image
+IMAGE_VERSION := $(VERSION)
+IMAGE_FLAGS = -version $(IMAGE_VERSION) -revision "$(shell git rev-parse HEAD 2>/dev/null)" -mtime $(SOURCE_DATE_EPOCH) -out dist/image
 image:
 	$(GO) run ./internal/image/cmd/image $(IMAGE_FLAGS)
 
@@ -72,7 +73,7 @@ image-browsers:
 	$(GO) run ./internal/image/cmd/image $(IMAGE_FLAGS) -images rtcprobe-browsers
 
 image-test: deps image-browsers
-	RTCPROBE_BROWSERS_IMAGE=$(CURDIR)/dist/image/rtcprobe-browsers:$(VERSION) $(GO) test -tags browsersimage -count=1 -timeout 30m -run TestBrowsersImage -v ./internal/image
+	RTCPROBE_BROWSERS_IMAGE=$(CURDIR)/dist/image/rtcprobe-browsers:$(IMAGE_VERSION) $(GO) test -tags browsersimage -count=1 -timeout 30m -run TestBrowsersImage -v ./internal/image
 
 run: build need-browser
 	./$(BIN) $(ARGS)
