@@ -5,6 +5,9 @@
 #   make bench  run the benchmarks
 #   make dist   release files in dist/: an archive per platform, .deb,
 #               .rpm, SHA256SUMS
+#   make image  the rtcprobe container image in dist/image (no daemon);
+#               make image-browsers adds rtcprobe-browsers (debootstrap),
+#               make image-test builds and runs it
 
 GO      ?= go
 BIN     := bin/rtcprobe
@@ -34,21 +37,22 @@ NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unsh
 TESTFLAGS ?= -race -count=1 -p 1 -parallel 4 -timeout 30m
 BROWSER_PKGS := ./browser ./checks ./cmd/rtcprobe ./internal/precall
 # The release tests compile the module for other systems and package it:
-# minutes of CPU, run at the lowest priority beside the groups (test-idle).
-RELEASE_PKGS := ./internal/release
+# minutes of CPU, run at the lowest priority beside the groups (test-idle);
+# and the images (the small one is built and run in a chroot).
+RELEASE_PKGS := ./internal/release ./internal/image
 # cmd/rtcprobe's namespace labs drive no browser and judge no time: they
 # wait out kernel firewalls' deadlines beside the other packages, not
 # between the browser tests. (A test renamed out of this list runs with
 # the browser group.)
 CLI_LABS := ^(TestFirewallLab|TestPrometheusUDPBlockedLab|TestAuditHardenedCoturn|TestAuditPermissiveCoturn)$$
-OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/rtcprobe|internal/precall|internal/release)$$')
+OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/rtcprobe|internal/precall|internal/release|internal/image)$$')
 # The rtcprobe binary the CLI and conformance tests run, built once, and
 # the test binaries, compiled on every core before any test runs (with
 # -p 1, go test would compile one package at a time between runs).
 TESTBIN := $(CURDIR)/bin/test
 INNS = $(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth$(2)" $(1)'
 
-.PHONY: build dist run need-browser test test-idle test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
+.PHONY: build dist image image-browsers image-test run need-browser test test-idle test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
@@ -58,6 +62,23 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 dist:
 	rm -rf dist
 	$(GO) run ./internal/release/cmd/dist -version $(VERSION) -mtime $(SOURCE_DATE_EPOCH) -out dist
+
+# Container images, built without a daemon, each as an OCI layout
+# dist/image/NAME (tagged $(VERSION)) and a docker-archive
+# dist/image/NAME.tar (podman load): rtcprobe, the static binary alone;
+# rtcprobe-browsers, a Debian root made by debootstrap (root, and minutes
+# of downloads) with Chromium and Firefox. image-test runs the default
+# checks in rtcprobe-browsers, chrooted in namespaces of its own.
+IMAGE_VERSION := $(VERSION)
+IMAGE_FLAGS = -version $(IMAGE_VERSION) -revision "$(shell git rev-parse HEAD 2>/dev/null)" -mtime $(SOURCE_DATE_EPOCH) -out dist/image
+image:
+	$(GO) run ./internal/image/cmd/image $(IMAGE_FLAGS)
+
+image-browsers:
+	$(GO) run ./internal/image/cmd/image $(IMAGE_FLAGS) -images rtcprobe-browsers
+
+image-test: deps image-browsers
+	RTCPROBE_BROWSERS_IMAGE=$(CURDIR)/dist/image/rtcprobe-browsers:$(IMAGE_VERSION) $(GO) test -tags browsersimage -count=1 -timeout 30m -run TestBrowsersImage -v ./internal/image
 
 run: build need-browser
 	./$(BIN) $(ARGS)

@@ -74,6 +74,14 @@ var readmeCases = map[string]readmeCase{
 	"sudo dnf install ./rtcprobe-VERSION-1.x86_64.rpm": {skip: "installs into this machine: TestRPMPackage (internal/release) reads the .rpm back with rpm"},
 	"sudoedit /etc/rtcprobe/rtcprobe.yml":              {skip: "an editor on this machine's config: TestDebPackage validates the packaged default"},
 	"sudo systemctl enable --now rtcprobe":             {skip: "starts a service on this machine: TestDebPackage has systemd-analyze verify the unit"},
+	"make image":                                       {skip: "TestSmallImageServesProbe and the other internal/image tests build the image as make image does"},
+	"podman load -i dist/image/rtcprobe.tar": {
+		skip: "needs podman: TestImageArchiveLoads (internal/image) loads the same archive with skopeo, the library podman load uses"},
+	"podman run --rm -p 9781:9781 ghcr.io/rtcprobe/rtcprobe:VERSION serve --listen :9781": {
+		skip: "needs podman: TestSmallImageServesProbe (internal/image) runs serve from the unpacked image, chrooted as its user"},
+	"skopeo copy oci:dist/image/rtcprobe:VERSION docker://registry.example.org/rtcprobe:VERSION": {
+		skip: "pushes to a registry: TestImageArchiveLoads and TestImageReproducible (internal/image) read the layout with skopeo"},
+	"make image-test": {skip: "minutes of downloads (debootstrap): run by hand, not by make test"},
 	"kubectl apply -f examples/kubernetes/configmap.yaml -f examples/kubernetes/deployment.yaml -f examples/kubernetes/service.yaml": {
 		skip: "needs a cluster: examples/kubernetes' tests decode the manifests strictly into the API types"},
 
