@@ -69,6 +69,12 @@ var readmeCases = map[string]readmeCase{
 	// the default config and has systemd-analyze verify the unit;
 	// TestRPMPackage reads the .rpm back with rpm), and
 	// examples/kubernetes' tests decode the manifests kubectl applies.
+	"curl -fLO https://github.com/rtcprobe/rtcprobe/releases/download/VERSION/rtcprobe_VERSION-1_amd64.deb": {
+		skip: "downloads from a public server, which no test here reaches: TestDebPackage (internal/release) builds and checks the same .deb"},
+	"curl -fLO https://github.com/rtcprobe/rtcprobe/releases/download/VERSION/SHA256SUMS": {
+		skip: "downloads from a public server, which no test here reaches: TestSHA256SUMSChecks (internal/release) writes and checks SHA256SUMS"},
+	"podman run --rm ghcr.io/rtcprobe/rtcprobe-browsers:VERSION": {
+		skip: "needs podman and a published image: TestBrowsersImageDefaultRun (internal/image, make image-test) runs the default run from the unpacked image, chrooted as its user"},
 	"sha256sum -c SHA256SUMS --ignore-missing":         {skip: "TestSHA256SUMSChecks (internal/release) checks SHA256SUMS with sha256sum -c"},
 	"sudo apt install ./rtcprobe_VERSION-1_amd64.deb":  {skip: "installs into this machine: TestDebPackage (internal/release) unpacks the .deb into a throw-away root"},
 	"sudo dnf install ./rtcprobe-VERSION-1.x86_64.rpm": {skip: "installs into this machine: TestRPMPackage (internal/release) reads the .rpm back with rpm"},
