@@ -341,7 +341,16 @@ func (p *Pair) RecordConnection(m *Measurement, connected bool) {
 }
 
 // SelectedPair is pc's selected candidate pair, or nil before there is one.
+// Not before ICE has started: pion's GetSelectedCandidatePair reads the
+// transport's gatherer without the lock its start writes it under, so a
+// call racing SetRemoteDescription (a call given up on early) is a data
+// race. The connection state is atomic and leaves "new" only after that
+// write: reading it first orders the two.
 func SelectedPair(pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
+	switch pc.ICEConnectionState() {
+	case webrtc.ICEConnectionStateUnknown, webrtc.ICEConnectionStateNew:
+		return nil
+	}
 	sctp := pc.SCTP()
 	if sctp == nil || sctp.Transport() == nil {
 		return nil

@@ -171,7 +171,7 @@ func buildAll(t *testing.T, goBin, dir string) (bins, overlays []string) {
 		bins[i] = filepath.Join(at, "mutant.test")
 		stamp := ""
 		if inputs != "" {
-			stamp = stampOf(inputs, overlays[i], filepath.Join(at, filepath.Base(m.File)))
+			stamp = stampOf(inputs, overlays[i], mutatedPath(at, m))
 			if upToDate(bins[i], stamp) {
 				return
 			}
@@ -318,12 +318,20 @@ func runTest(t *testing.T, bin, pkgDir, run string, env []string) (string, error
 	return string(out), err
 }
 
+// mutatedPath is where the mutated copy of m's file goes in dir: not
+// named .go, so that a kept directory inside the module (bin/test) is no
+// package to go build ./..., go vet or gofmt; go reads an overlay's
+// replacement by the name it replaces.
+func mutatedPath(dir string, m mutant) string {
+	return filepath.Join(dir, filepath.Base(m.File)+".mutated")
+}
+
 // writeOverlay writes the mutated file and the overlay naming it into
 // tmp (go keys its cache on their contents: rewriting the same bytes
 // keeps a kept binary up to date).
 func writeOverlay(t *testing.T, dir, tmp string, m mutant) string {
 	t.Helper()
-	mutated := filepath.Join(tmp, filepath.Base(m.File))
+	mutated := mutatedPath(tmp, m)
 	if err := os.WriteFile(mutated, []byte(m.mutate(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
