@@ -90,6 +90,11 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 					if t.camera != nil {
 						runCtx = browser.WithCameraHeld(ctx, j.Check.Page)
 					}
+					if t.serial != "" {
+						clock := newWorkClock()
+						runCtx = withWorkClock(runCtx, clock)
+						runCtx = probes.WithQuotaLease(runCtx, &jobLease{sched: sched, t: t, clock: clock})
+					}
 				}
 			}
 			started := time.Since(begun)
@@ -186,7 +191,7 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 	if err := ctx.Err(); err != nil {
 		return c.Judge(s, probes.Failed(errNotStarted), 0, nil)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeoutFor(c))
+	ctx, cancel := withWorkTimeout(ctx, p.timeoutFor(c))
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
@@ -201,4 +206,22 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 	m.Host = load.Stop()
 	m.Observations = append(log.Take(m.Err), m.Observations...)
 	return c.Judge(s, m, time.Since(start), p.ThresholdsFor(c))
+}
+
+// jobLease is a running job's serial key as the probes see it
+// (probes.QuotaLease): lent to the jobs waiting for it, and taken back
+// with the job's clock stopped, so the wait is not counted against its
+// deadline (the run's deadline still bounds it).
+type jobLease struct {
+	sched *scheduler
+	t     *ticket
+	clock *workClock
+}
+
+func (l *jobLease) Lend() { l.sched.lend(l.t) }
+
+func (l *jobLease) Reclaim(ctx context.Context) error {
+	l.clock.pause()
+	defer l.clock.resume()
+	return l.sched.reclaim(ctx, l.t)
 }
