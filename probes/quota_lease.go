@@ -50,10 +50,10 @@ func leaseOf(ctx context.Context) *leaseState {
 	return s
 }
 
-// lendQuota lends the check's lease while it has sent nothing
+// LendQuota lends the check's lease while it has sent nothing
 // authenticated: before the dial and the unauthenticated first Allocate,
 // which a silent server never answers. Without a lease it does nothing.
-func lendQuota(ctx context.Context) {
+func LendQuota(ctx context.Context) {
 	s := leaseOf(ctx)
 	if s == nil {
 		return
@@ -66,10 +66,10 @@ func lendQuota(ctx context.Context) {
 	}
 }
 
-// holdQuota is called before every authenticated request: the first one
+// HoldQuota is called before every authenticated request: the first one
 // takes the lease back (waiting while another check holds the quota) and
 // keeps it; concurrent ones wait for that.
-func holdQuota(ctx context.Context) error {
+func HoldQuota(ctx context.Context) error {
 	s := leaseOf(ctx)
 	if s == nil {
 		return nil

@@ -88,7 +88,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	// Nothing authenticated goes out before the 401 challenge is
 	// answered: until then this check holds none of the user's quota and
 	// lends its lease, so a silent server keeps no other check waiting.
-	lendQuota(ctx)
+	LendQuota(ctx)
 	a, err := dialTURN(ctx, t)
 	if tlsHandshakeUnanswered(ctx, t, err) {
 		tlsFollowUp(ctx, t)

@@ -203,7 +203,7 @@ func (c *turnClient) request(ctx context.Context, method stun.Method, setters ..
 			// quota, which this check's lease must hold (quota_lease.go).
 			// Requests posted later (post) come after an allocation.
 			held := time.Now()
-			if err := holdQuota(ctx); err != nil {
+			if err := HoldQuota(ctx); err != nil {
 				return nil, err
 			}
 			c.quotaWait += time.Since(held)
