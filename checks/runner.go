@@ -184,6 +184,16 @@ func across(p *Plan, results []Result) {
 // errNotStarted: the run's deadline came before the check's turn.
 var errNotStarted = errors.New("not started: the run's deadline expired first")
 
+// worked is how long the job under ctx has worked since start: the time
+// its clock stood still (waiting for a quota key another job held) is
+// not its own.
+func worked(ctx context.Context, start time.Time) time.Duration {
+	if c, _ := ctx.Value(workClockKey{}).(*workClock); c != nil {
+		return time.Since(start) - c.stood()
+	}
+	return time.Since(start)
+}
+
 // runOne runs one check on one subject under its deadline and judges it.
 // A panic in a probe becomes an error result, not a crash.
 func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
@@ -197,7 +207,7 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 		if v := recover(); v != nil {
 			m := probes.Failed(fmt.Errorf("%w: panic in %s: %v", errInternal, c.ID, v))
 			m.AddEvidence("stack", string(debug.Stack()))
-			r = c.Judge(s, m, time.Since(start), nil)
+			r = c.Judge(s, m, worked(ctx, start), nil)
 		}
 	}()
 	ctx, log := probes.Recording(ctx)
@@ -205,7 +215,7 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 	m := c.Run(ctx, s, p)
 	m.Host = load.Stop()
 	m.Observations = append(log.Take(m.Err), m.Observations...)
-	return c.Judge(s, m, time.Since(start), p.ThresholdsFor(c))
+	return c.Judge(s, m, worked(ctx, start), p.ThresholdsFor(c))
 }
 
 // jobLease is a running job's serial key as the probes see it

@@ -13,8 +13,9 @@ import (
 // The run's own deadline, a parent of every job's, never stands still.
 type workClock struct {
 	mu     sync.Mutex
-	paused int       // pauses under way
-	since  time.Time // when the first of them began
+	paused int           // pauses under way
+	since  time.Time     // when the first of them began
+	total  time.Duration // the pauses that ended
 	timers map[*workCtx]struct{}
 }
 
@@ -76,10 +77,22 @@ func (c *workClock) resume() {
 		return
 	}
 	stood := time.Since(c.since)
+	c.total += stood
 	for w := range c.timers {
 		w.deadline = w.deadline.Add(stood)
 		w.arm()
 	}
+}
+
+// stood is how long the clock has stood still.
+func (c *workClock) stood() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.total
+	if c.paused > 0 {
+		d += time.Since(c.since)
+	}
+	return d
 }
 
 // workCtx is a context whose deadline runs on a workClock.
