@@ -548,7 +548,7 @@ func TestFirewallLab(t *testing.T) {
 		}
 		byID := map[string]int{}
 		for i, c := range rep.Checks {
-			t.Logf("%-22s %-5s %6.0f–%6.0f ms %v", c.ID, c.Status, c.StartedMS, c.EndedMS, c.Metrics)
+			t.Logf("%-16s %-5s %6.0f–%6.0f ms", c.ID, c.Status, c.StartedMS, c.EndedMS)
 			byID[c.ID] = i
 		}
 		for _, id := range []string{"turn.udp", "turn.tcp", "turn.tls", "firewall.matrix"} {
