@@ -59,6 +59,9 @@ func auditChecks() []*Check {
 func auditCheck(c *Check) *Check {
 	c.OptIn = true
 	c.Timeout = auditTimeout
+	// The audit allocates many relays on purpose, from its first
+	// request on: it holds the quota key its whole run and never lends
+	// it (its probes never call the lease's Lend), unlike the TURN checks.
 	c.Serial = func(s Subject) string { return turnQuotaKey(s.Target.Server) }
 	c.Needs = "a turn: or turns: server (rtcprobe audit turn:HOST …)"
 	return c

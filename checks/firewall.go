@@ -306,14 +306,17 @@ func firewallChecks() []*Check {
 			return out
 		},
 		// The TURN cells allocate on the host's servers: they share the
-		// TURN checks' allocation quota.
+		// TURN checks' allocation quota. Like the TURN checks they lend
+		// it until their first authenticated request (probes.TURN).
 		Serial: func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 		Run: func(ctx context.Context, s Subject, p *Plan) probes.Measurement {
 			todo := matrixCells(hostServers(p, s.Target.Server.URI.Host), p)
 			if len(todo) == 0 {
 				return probes.Failed(fmt.Errorf("the URIs of %s offer only DTLS, which the matrix does not probe: %w", s.Name, probes.ErrUnsupported))
 			}
-			mctx, cancel := context.WithTimeout(ctx, matrixWait)
+			// On the job's clock: a TURN cell's wait for the quota is not
+			// the matrix's time.
+			mctx, cancel := withWorkTimeout(ctx, matrixWait)
 			defer cancel()
 			var cells []CellOutcome
 			for _, r := range probes.Matrix(mctx, todo) {

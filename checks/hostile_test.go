@@ -295,8 +295,8 @@ func runHostile(t *testing.T, plan *checks.Plan) []checks.Result {
 			t.Errorf("%s %s: %q does not say how long it waited", r.CheckID, r.Target, r.Error)
 		}
 	}
-	// The TURN checks of one credential run one after another, the rest
-	// at once.
+	// The TURN checks of one credential allocate one after another, the
+	// rest run at once.
 	if took > 2*plan.Settings.CheckTimeout+grace() {
 		t.Errorf("the run took %s with a %s deadline per check", took, plan.Settings.CheckTimeout)
 	}

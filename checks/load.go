@@ -53,6 +53,8 @@ func loadChecks() []*Check {
 		OptIn:      true,
 		Exclusive:  true,
 		TimeoutFor: loadTimeout,
+		// Load allocates many relays on purpose: it runs alone after the
+		// others and holds the quota its whole run, never lending it.
 		Serial:     func(s Subject) string { return turnQuotaKey(s.Target.Server) },
 		Thresholds: loadThresholds,
 		Subjects: func(p *Plan) []Subject {

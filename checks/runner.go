@@ -90,6 +90,11 @@ func Run(ctx context.Context, p *Plan, onResult func(Result)) []Result {
 					if t.camera != nil {
 						runCtx = browser.WithCameraHeld(ctx, j.Check.Page)
 					}
+					if t.serial != "" {
+						clock := newWorkClock()
+						runCtx = withWorkClock(runCtx, clock)
+						runCtx = probes.WithQuotaLease(runCtx, &jobLease{sched: sched, t: t, clock: clock})
+					}
 				}
 			}
 			started := time.Since(begun)
@@ -179,6 +184,16 @@ func across(p *Plan, results []Result) {
 // errNotStarted: the run's deadline came before the check's turn.
 var errNotStarted = errors.New("not started: the run's deadline expired first")
 
+// worked is how long the job under ctx has worked since start: the time
+// its clock stood still (waiting for a quota key another job held) is
+// not its own.
+func worked(ctx context.Context, start time.Time) time.Duration {
+	if c, _ := ctx.Value(workClockKey{}).(*workClock); c != nil {
+		return time.Since(start) - c.stood()
+	}
+	return time.Since(start)
+}
+
 // runOne runs one check on one subject under its deadline and judges it.
 // A panic in a probe becomes an error result, not a crash.
 func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
@@ -186,13 +201,13 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 	if err := ctx.Err(); err != nil {
 		return c.Judge(s, probes.Failed(errNotStarted), 0, nil)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeoutFor(c))
+	ctx, cancel := withWorkTimeout(ctx, p.timeoutFor(c))
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
 			m := probes.Failed(fmt.Errorf("%w: panic in %s: %v", errInternal, c.ID, v))
 			m.AddEvidence("stack", string(debug.Stack()))
-			r = c.Judge(s, m, time.Since(start), nil)
+			r = c.Judge(s, m, worked(ctx, start), nil)
 		}
 	}()
 	ctx, log := probes.Recording(ctx)
@@ -200,5 +215,23 @@ func runOne(ctx context.Context, p *Plan, c *Check, s Subject) (r Result) {
 	m := c.Run(ctx, s, p)
 	m.Host = load.Stop()
 	m.Observations = append(log.Take(m.Err), m.Observations...)
-	return c.Judge(s, m, time.Since(start), p.ThresholdsFor(c))
+	return c.Judge(s, m, worked(ctx, start), p.ThresholdsFor(c))
+}
+
+// jobLease is a running job's serial key as the probes see it
+// (probes.QuotaLease): lent to the jobs waiting for it, and taken back
+// with the job's clock stopped, so the wait is not counted against its
+// deadline (the run's deadline still bounds it).
+type jobLease struct {
+	sched *scheduler
+	t     *ticket
+	clock *workClock
+}
+
+func (l *jobLease) Lend() { l.sched.lend(l.t) }
+
+func (l *jobLease) Reclaim(ctx context.Context) error {
+	l.clock.pause()
+	defer l.clock.resume()
+	return l.sched.reclaim(ctx, l.t)
 }

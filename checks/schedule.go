@@ -2,6 +2,8 @@ package checks
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -24,6 +26,12 @@ import (
 // taken does not stop a later one that needs other things, except that a
 // waiting camera-alone job stops later ones from taking that camera (it
 // would wait for ever behind them).
+//
+// A job lends its serial key while it needs nothing of what the key
+// guards (a TURN check that has not yet sent an authenticated request:
+// probes.QuotaLease): the next job waiting for the key is admitted. It
+// takes the key back before it needs it again, before any job still
+// waiting for admission; the job's end gives it back if held.
 
 type scheduler struct {
 	mu      sync.Mutex
@@ -31,6 +39,9 @@ type scheduler struct {
 	serial  map[string]bool
 	cameras map[*browser.Session]int // readers, or -1 when held alone
 	waiting []*ticket                // best rank first
+	// reclaiming are running jobs taking back the key they lent, best
+	// rank first.
+	reclaiming []*ticket
 }
 
 // ticket is one job's claim. Every job's ticket is queued when the run
@@ -45,6 +56,12 @@ type ticket struct {
 	ready     bool
 	granted   chan struct{}
 	isGranted bool
+	// keyHeld: the job holds its serial key (granted and not lent).
+	// reclaimed is closed when a key taken back is held again. ended: the
+	// job gave back what it held.
+	keyHeld   bool
+	reclaimed chan struct{}
+	ended     bool
 }
 
 func newScheduler(slots int) *scheduler {
@@ -109,9 +126,12 @@ func (s *scheduler) release(t *ticket) {
 
 func (s *scheduler) releaseLocked(t *ticket) {
 	s.free++
-	if t.serial != "" {
+	t.ended = true
+	if t.keyHeld {
 		delete(s.serial, t.serial)
+		t.keyHeld = false
 	}
+	s.reclaiming = removeTicket(s.reclaiming, t)
 	if t.camera != nil {
 		if t.alone {
 			s.cameras[t.camera] = 0
@@ -122,8 +142,84 @@ func (s *scheduler) releaseLocked(t *ticket) {
 	s.dispatch()
 }
 
-// dispatch grants every waiting ticket that fits, best rank first.
+// lend frees the serial key t holds, admitting the next job waiting for
+// it, until t takes it back (reclaim).
+func (s *scheduler) lend(t *ticket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.keyHeld {
+		return
+	}
+	delete(s.serial, t.serial)
+	t.keyHeld = false
+	s.dispatch()
+}
+
+// reclaim waits until t's serial key is free and takes it back, before
+// any job waiting for admission; ctx's error when it ends first. A job
+// holding its key, or without one, has it at once.
+func (s *scheduler) reclaim(ctx context.Context, t *ticket) error {
+	s.mu.Lock()
+	if t.serial == "" || t.keyHeld {
+		s.mu.Unlock()
+		return nil
+	}
+	if t.ended {
+		s.mu.Unlock()
+		return errJobEnded
+	}
+	if t.reclaimed == nil {
+		t.reclaimed = make(chan struct{})
+		i := sort.Search(len(s.reclaiming), func(i int) bool { return s.reclaiming[i].rank > t.rank })
+		s.reclaiming = slices.Insert(s.reclaiming, i, t)
+	}
+	done := t.reclaimed
+	s.dispatch()
+	s.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.keyHeld {
+		return nil // granted meanwhile: the job's end gives it back
+	}
+	s.reclaiming = removeTicket(s.reclaiming, t)
+	t.reclaimed = nil
+	return ctx.Err()
+}
+
+// errJobEnded: a job asked for its key back after its end.
+var errJobEnded = errors.New("the job has ended")
+
+func removeTicket(ts []*ticket, t *ticket) []*ticket {
+	if i := slices.Index(ts, t); i >= 0 {
+		return slices.Delete(ts, i, i+1)
+	}
+	return ts
+}
+
+// dispatch gives keys back to the jobs reclaiming them, then grants every
+// waiting ticket that fits, best rank first.
 func (s *scheduler) dispatch() {
+	kept := s.reclaiming[:0]
+	for _, t := range s.reclaiming {
+		if s.serial[t.serial] {
+			kept = append(kept, t)
+			continue
+		}
+		s.serial[t.serial], t.keyHeld = true, true
+		close(t.reclaimed)
+		t.reclaimed = nil
+	}
+	clear(s.reclaiming[len(kept):])
+	s.reclaiming = kept
+	s.dispatchWaiting()
+}
+
+func (s *scheduler) dispatchWaiting() {
 	cameraWanted := map[*browser.Session]bool{} // by a better camera-alone waiter
 	kept := s.waiting[:0]
 	for _, t := range s.waiting {
@@ -136,7 +232,7 @@ func (s *scheduler) dispatch() {
 		}
 		s.free--
 		if t.serial != "" {
-			s.serial[t.serial] = true
+			s.serial[t.serial], t.keyHeld = true, true
 		}
 		if t.camera != nil {
 			if t.alone {

@@ -208,8 +208,11 @@ func askIPv6Elsewhere(t probes.Target) bool {
 }
 
 // turnQuotaKey names the allocation quota a TURN server's runs draw on:
-// the user on that host. Checks that allocate declare it, so their runs
-// go one after another instead of exhausting the quota themselves.
+// the user on that host. Checks that allocate declare it, so their
+// allocations come one check after another instead of exhausting the
+// quota themselves. A TURN check lends the key until its first
+// authenticated request (probes.QuotaLease): waiting on a silent server
+// it holds none of the quota.
 func turnQuotaKey(s probes.Server) string {
 	if !s.IsTURN() || s.Username == "" {
 		return ""

@@ -85,6 +85,10 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 	cfg = cfg.withDefaults()
 	var m Measurement
 
+	// Nothing authenticated goes out before the 401 challenge is
+	// answered: until then this check holds none of the user's quota and
+	// lends its lease, so a silent server keeps no other check waiting.
+	LendQuota(ctx)
 	a, err := dialTURN(ctx, t)
 	if tlsHandshakeUnanswered(ctx, t, err) {
 		tlsFollowUp(ctx, t)
@@ -102,10 +106,12 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		// once from a fresh port (RFC 8656 §7.2).
 		_ = a.Close()
 		m.AddEvidence("allocate_retry", "437 Allocation Mismatch on the first port; retried from a fresh one")
+		quotaWait := a.quotaWait
 		if a, err = dialTURN(ctx, t); err != nil {
 			m.Err = err
 			return m
 		}
+		a.quotaWait = quotaWait // still within alloc_ms
 		allocA, err = a.allocate(ctx, 0)
 	}
 	for waited := false; ; waited = true {
@@ -138,7 +144,7 @@ func TURN(ctx context.Context, t Target, cfg TURNConfig) Measurement {
 		m.Err = err
 		return m
 	}
-	m.SetMetric("alloc_ms", ms(time.Since(allocStart)))
+	m.SetMetric("alloc_ms", ms(time.Since(allocStart)-a.quotaWait))
 	m.AddEvidence("relayed_address", allocA.Relayed.String())
 	sum := &TURNSummary{Relayed: []netip.AddrPort{addrPort(allocA.Relayed)}}
 	m.Summary = sum

@@ -40,6 +40,9 @@ type turnClient struct {
 	// released is true once the allocation was released (Close then
 	// holds a datagram socket's port a while: turn_release.go).
 	released bool
+	// quotaWait is the time spent waiting for the quota lease, which
+	// another check of the same credential held: not the server's.
+	quotaWait time.Duration
 }
 
 // initialRTO is the first UDP retransmission timeout. RFC 8489 suggests
@@ -195,6 +198,16 @@ func (f setterFunc) AddTo(m *stun.Message) error { return f(m) }
 func (c *turnClient) request(ctx context.Context, method stun.Method, setters ...stun.Setter) (*stun.Message, error) {
 	challenged, refreshed := c.key != nil, false
 	for {
+		if c.key != nil {
+			// Authenticated: an Allocate may now take from the user's
+			// quota, which this check's lease must hold (quota_lease.go).
+			// Requests posted later (post) come after an allocation.
+			held := time.Now()
+			if err := HoldQuota(ctx); err != nil {
+				return nil, err
+			}
+			c.quotaWait += time.Since(held)
+		}
 		sent := time.Now()
 		msg, err := c.roundTrip(ctx, method, setters)
 		var se *STUNError

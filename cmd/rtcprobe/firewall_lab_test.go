@@ -118,12 +118,15 @@ type labReport struct {
 
 type labChecks struct {
 	Checks []struct {
-		ID       string             `json:"id"`
-		Target   string             `json:"target"`
-		Status   string             `json:"status"`
-		Advice   string             `json:"advice"`
-		Metrics  map[string]float64 `json:"metrics"`
-		Evidence []struct {
+		ID      string             `json:"id"`
+		Target  string             `json:"target"`
+		Status  string             `json:"status"`
+		Advice  string             `json:"advice"`
+		Metrics map[string]float64 `json:"metrics"`
+		// StartedMS and EndedMS are since the run began.
+		StartedMS float64 `json:"started_ms"`
+		EndedMS   float64 `json:"ended_ms"`
+		Evidence  []struct {
 			Name  string `json:"name"`
 			Value string `json:"value"`
 		} `json:"evidence"`
@@ -517,6 +520,53 @@ func TestFirewallLab(t *testing.T) {
 			if c.ID == "signaling.websocket" && (c.Status != "pass" || c.Metrics["proxy_used"] != 1 || c.Metrics["ping_rtt_ms"] <= 0 ||
 				strings.Contains(c.Target, "lab-secret")) {
 				t.Errorf("signaling.websocket: %s %q %v", c.Status, c.Target, c.Metrics)
+			}
+		}
+	})
+
+	// The TURN checks of one credential take turns on the user's
+	// allocation quota, but only for what the server counts: an
+	// authenticated Allocate. A check waiting on a server that never
+	// answers over UDP has allocated nothing, so the checks over TCP and
+	// TLS start and finish while it waits. The built binary, as typed.
+	t.Run("server drops UDP: TURN checks over TCP and TLS do not wait for UDP", func(t *testing.T) {
+		server.IPTables(t, "-F INPUT")
+		server.IPTables(t, "-A INPUT -i eth0 -p udp -j DROP")
+		t.Cleanup(func() { server.IPTables(t, "-F INPUT") })
+		args := []string{"firewall", "--json", "-", "--user", "lab", "--password", "lab-password",
+			"turn:" + ip(2, 2) + ":3478", "turns:" + ip(2, 2) + ":443"}
+		cmd := client.Command(ctx, binary, args...)
+		cmd.Env = netlab.Env("SSL_CERT_FILE=" + caFile)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		began := time.Now()
+		out, _ := cmd.Output()
+		t.Logf("rtcprobe %s: %s", strings.Join(args, " "), time.Since(began).Round(10*time.Millisecond))
+		var rep labReport
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatalf("rtcprobe in the client namespace: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
+		}
+		byID := map[string]int{}
+		for i, c := range rep.Checks {
+			t.Logf("%-16s %-5s %6.0f–%6.0f ms", c.ID, c.Status, c.StartedMS, c.EndedMS)
+			byID[c.ID] = i
+		}
+		for _, id := range []string{"turn.udp", "turn.tcp", "turn.tls", "firewall.matrix"} {
+			if _, ok := byID[id]; !ok {
+				t.Fatalf("no %s result", id)
+			}
+		}
+		udp := rep.Checks[byID["turn.udp"]]
+		if udp.Status == "pass" {
+			t.Fatalf("turn.udp passed with the server's UDP dropped")
+		}
+		for _, id := range []string{"turn.tcp", "turn.tls"} {
+			c := rep.Checks[byID[id]]
+			if c.Status != "pass" {
+				t.Errorf("%s %s, want pass", id, c.Status)
+			}
+			if c.StartedMS >= udp.EndedMS {
+				t.Errorf("%s started at %.0f ms, after turn.udp ended (%.0f ms): it waited for a check that allocated nothing", id, c.StartedMS, udp.EndedMS)
 			}
 		}
 	})

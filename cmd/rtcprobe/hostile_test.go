@@ -128,8 +128,8 @@ func runBounded(t *testing.T, args []string, deadline time.Duration) cliResult {
 			t.Errorf("%s %s: %s after %s (deadline %s): %s", c.ID, c.Target, c.Status, took, deadline, c.Error)
 		}
 	}
-	// The TURN checks of one credential run one after another, the rest
-	// at once; starting the process and writing the reports come on top.
+	// The TURN checks of one credential allocate one after another, the
+	// rest run at once; starting the process and writing the reports come on top.
 	if res.took > 2*deadline+time.Second+slack {
 		t.Errorf("the run took %s with a %s check deadline", res.took, deadline)
 	}
