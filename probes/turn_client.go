@@ -126,7 +126,10 @@ func dialAllocate(ctx context.Context, t Target, family byte) (c *turnClient, a 
 			return nil, a, retried, err
 		case hasCode(err, 437):
 			retried = true
-		case noRoom(err) && awaitOwnReleases(ctx, t):
+		case noRoom(err) && !(family == 2 && hasCode(err, 508)) && awaitOwnReleases(ctx, t):
+			// A 508 to an IPv6 relay is not waited out: the relays rtcprobe
+			// released are IPv4 and hold no IPv6 relay room (a server with
+			// no IPv6 relay address answers 508 to every such Allocate).
 		default:
 			return nil, a, retried, err
 		}
