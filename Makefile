@@ -72,10 +72,10 @@ dist:
 IMAGE_VERSION := $(VERSION)
 IMAGE_FLAGS = -version $(IMAGE_VERSION) -revision "$(shell git rev-parse HEAD 2>/dev/null)" -mtime $(SOURCE_DATE_EPOCH) -out dist/image
 image:
-	$(GO) run ./internal/image/cmd/image $(IMAGE_FLAGS)
+	$(GO) run ./internal/image/cmd/mkimage $(IMAGE_FLAGS)
 
 image-browsers:
-	$(GO) run ./internal/image/cmd/image $(IMAGE_FLAGS) -images rtcprobe-browsers
+	$(GO) run ./internal/image/cmd/mkimage $(IMAGE_FLAGS) -images rtcprobe-browsers
 
 image-test: deps image-browsers
 	RTCPROBE_BROWSERS_IMAGE=$(CURDIR)/dist/image/rtcprobe-browsers:$(IMAGE_VERSION) $(GO) test -tags browsersimage -count=1 -timeout 30m -run TestBrowsersImage -v ./internal/image

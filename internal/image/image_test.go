@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// smallImage builds internal/image/cmd/image and runs it once as `make
+// smallImage builds internal/image/cmd/mkimage and runs it once as `make
 // image` does, and returns the command and the directory it wrote the
 // rtcprobe image to.
 func smallImage(t *testing.T) (command, out string) {
@@ -50,8 +50,8 @@ func smallImage(t *testing.T) (command, out string) {
 			return
 		}
 		bin := filepath.Join(buildDir, "image")
-		if b, err := exec.Command("go", "build", "-o", bin, "./cmd/image").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./internal/image/cmd/image: %v\n%s", err, b)
+		if b, err := exec.Command("go", "build", "-o", bin, "./cmd/mkimage").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./internal/image/cmd/mkimage: %v\n%s", err, b)
 			return
 		}
 		_, buildErr = makeImage(bin, filepath.Join(buildDir, "small"))
