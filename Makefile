@@ -36,9 +36,14 @@ MEDIA_DIR := internal/testkit/janus/node
 NETNS := $(shell if [ "$$(id -u)" = 0 ]; then echo "unshare -n"; else echo "unshare -rn"; fi)
 TESTFLAGS ?= -race -count=1 -p 1 -parallel 4 -timeout 30m
 BROWSER_PKGS := ./browser ./checks ./cmd/rtcprobe ./internal/precall
-# The release tests compile the module for other systems and package it:
-# minutes of CPU, run at the lowest priority beside the groups (test-idle);
-# and the images (the small one is built and run in a chroot).
+# The release tests compile the module for other systems and package it,
+# and build the small image and run it in a chroot: minutes of CPU that
+# would land on the timing tests, so they run after both groups (beside
+# the mutants' builds: no test times anything then). Work beside the
+# timed tests at any CPU priority shows in the pressure stall figures the
+# checks judge this machine's load by (/proc/pressure/cpu counts waiting
+# tasks of every priority): it turns their time verdicts into "this
+# machine was saturated".
 RELEASE_PKGS := ./internal/release ./internal/image
 # cmd/rtcprobe's namespace labs drive no browser and judge no time: they
 # wait out kernel firewalls' deadlines beside the other packages, not
@@ -52,7 +57,7 @@ OTHER_PKGS = $(shell $(GO) list ./... | grep -vE '/rtcprobe/(browser|checks|cmd/
 TESTBIN := $(CURDIR)/bin/test
 INNS = $(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcprobe $(GO) test $(TESTFLAGS) -skip "^TestTruth$(2)" $(1)'
 
-.PHONY: build dist image image-browsers image-test run need-browser test test-idle test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
+.PHONY: build dist image image-browsers image-test run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
@@ -142,24 +147,16 @@ vet:
 test: deps node-deps vet
 	$(GO) build -o $(TESTBIN)/rtcprobe ./cmd/rtcprobe
 	$(GO) test -race -c -o $(TESTBIN)/ ./... >/dev/null
-	@echo "go test $(BROWSER_PKGS); beside it the other packages, and at the lowest CPU priority the release tests and the mutants' builds (their output follows)"
-	@nice -n 19 $(MAKE) --no-print-directory test-idle > $(TESTBIN)/idle.log 2>&1 & idle=$$!; \
-	{ $(call INNS,$(OTHER_PKGS)) && $(call INNS,-run "$(CLI_LABS)" ./cmd/rtcprobe); } > $(TESTBIN)/other.log 2>&1 & other=$$!; \
+	@echo "go test $(BROWSER_PKGS), and beside it the other packages (their output follows)"
+	@{ $(call INNS,$(OTHER_PKGS)) && $(call INNS,-run "$(CLI_LABS)" ./cmd/rtcprobe); } > $(TESTBIN)/other.log 2>&1 & other=$$!; \
 	$(call INNS,$(BROWSER_PKGS),|$(CLI_LABS)); browsers=$$?; \
 	wait $$other; others=$$?; cat $(TESTBIN)/other.log; \
-	wait $$idle; release=$$?; cat $(TESTBIN)/idle.log; \
-	[ $$browsers = 0 ] && [ $$others = 0 ] && [ $$release = 0 ]
+	[ $$browsers = 0 ] && [ $$others = 0 ]
+	@echo "go test $(RELEASE_PKGS), and beside it the mutants' test binaries are built"
+	@$(NETNS) sh -c 'ip link set lo up && $(MUTANTS_ENV) $(GO) test -tags mutants -count=1 -run "^TestMutantsBuild$$" ./internal/testkit/mutants' > $(TESTBIN)/mutants-build.log 2>&1 & built=$$!; \
+	$(call INNS,$(RELEASE_PKGS)); release=$$?; \
+	wait $$built; [ $$release = 0 ]
 	$(MAKE) mutants
-
-# The release tests (compiles for other systems, packaging) and the
-# mutants' test binaries: minutes of CPU that `make test` runs at the
-# lowest priority beside the timed tests, on the cycles they leave idle
-# (at nice 19 a compile gets about 1/70 of a core the tests want). A
-# mutant that does not build is reported by `make mutants`, after.
-test-idle:
-	@$(call INNS,$(RELEASE_PKGS)); rc=$$?; \
-	$(NETNS) sh -c 'ip link set lo up && $(MUTANTS_ENV) $(GO) test -tags mutants -count=1 -run "^TestMutantsBuild$$" ./internal/testkit/mutants' || true; \
-	exit $$rc
 
 truth:
 	$(NETNS) sh -c 'ip link set lo up && $(GO) test -count=1 -p 1 -parallel 4 -timeout 20m -run "^TestTruth" ./probes'

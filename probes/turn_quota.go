@@ -31,9 +31,11 @@ type ownReleases struct {
 
 var releases sync.Map // quotaKey → *ownReleases
 
-// quotaKey names one user on one server (host and port: two servers may
-// share a host).
-func quotaKey(t Target) string { return t.Server.Username + "@" + t.Server.Addr() }
+// quotaKey names one user on one server host: its listeners (3478 for
+// UDP and TCP, 5349 for TLS) count one quota, so a release over UDP is
+// still counted when the TLS check allocates. Two servers sharing a host
+// and a username only wait for each other's releases.
+func quotaKey(t Target) string { return t.Server.Username + "@" + t.Server.URI.Host }
 
 func releasesOf(t Target) *ownReleases {
 	v, _ := releases.LoadOrStore(quotaKey(t), &ownReleases{})

@@ -120,11 +120,9 @@ func TestMutants(t *testing.T) {
 }
 
 // TestMutantsBuild only builds every mutant's test binary, into
-// RTCPROBE_MUTANTS_DIR: `make test` runs it at the lowest CPU priority
-// beside the other tests, on the cycles they leave idle, so that
-// TestMutants after them finds each binary up to date (go links again
-// only when a binary's build ID no longer matches its inputs) and spends
-// its time running them.
+// RTCPROBE_MUTANTS_DIR: `make test` runs it beside the release tests, the
+// cores otherwise half idle, so that TestMutants after them finds each
+// binary up to date by its stamp and spends its time running them.
 func TestMutantsBuild(t *testing.T) {
 	if os.Getenv(envDir) == "" {
 		t.Skip(envDir + " is not set: the binaries would be thrown away")
