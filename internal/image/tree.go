@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -54,9 +53,9 @@ func writeTreeLayer(path, root string, mtime time.Time) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", rel, err)
 			}
-			st := fi.Sys().(*syscall.Stat_t)
+			st := statOf(fi)
 			h.Name, h.Uname, h.Gname = rel, "", ""
-			h.Uid, h.Gid = int(st.Uid), int(st.Gid)
+			h.Uid, h.Gid = st.uid, st.gid
 			h.ModTime = fi.ModTime().Truncate(time.Second)
 			if h.ModTime.After(mtime) {
 				h.ModTime = mtime
@@ -65,8 +64,8 @@ func writeTreeLayer(path, root string, mtime time.Time) error {
 			if fi.IsDir() {
 				h.Name += "/"
 			}
-			if fi.Mode().IsRegular() && st.Nlink > 1 {
-				key := inode{uint64(st.Dev), st.Ino}
+			if fi.Mode().IsRegular() && st.nlink > 1 {
+				key := inode{st.dev, st.ino}
 				if first, ok := seen[key]; ok {
 					h.Typeflag, h.Linkname, h.Size = tar.TypeLink, first, 0
 					return tw.WriteHeader(h)
@@ -88,4 +87,13 @@ func writeTreeLayer(path, root string, mtime time.Time) error {
 			return err
 		})
 	})
+}
+
+// fileStat is what a layer keeps of a file besides its mode and times:
+// its owner, and its inode when it has other hard links (statOf; off
+// Unix, root's and no links: the browsers image is built on Linux only).
+type fileStat struct {
+	uid, gid int
+	nlink    uint64
+	dev, ino uint64
 }

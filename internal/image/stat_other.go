@@ -1,0 +1,7 @@
+//go:build !unix
+
+package image
+
+import "io/fs"
+
+func statOf(fs.FileInfo) fileStat { return fileStat{} }
