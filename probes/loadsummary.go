@@ -109,6 +109,14 @@ func (s LoadStep) Metrics() map[string]float64 {
 	return m.Metrics
 }
 
+// MaxLoadCalls is the most calls a load run makes (--calls); a call sends
+// at most maxLoadPacketsPerCall packets in a step (both ends, the longest
+// --load-duration at the shortest --load-interval).
+const (
+	MaxLoadCalls          = 2000
+	maxLoadPacketsPerCall = 2 * int64(4*time.Minute/(5*time.Millisecond))
+)
+
 // Validate refuses a step that does not add up (read from a file).
 func (s LoadStep) Validate() error {
 	t := s.Totals
@@ -120,10 +128,17 @@ func (s LoadStep) Validate() error {
 	switch {
 	case s.Calls < 0 || t.Calls < 0 || t.Calls > s.Calls || t.CallsOK < 0 || t.CallsOK > t.Calls:
 		return fmt.Errorf("calls %d of the step's %d, %d of them set up", t.Calls, s.Calls, t.CallsOK)
+	case s.Calls > MaxLoadCalls:
+		return fmt.Errorf("a step of %d calls, more than the %d a run makes", s.Calls, MaxLoadCalls)
 	case t.AllocsOK < 0 || t.AllocsFailed < 0 || int64(t.AllocsOK) != s.Alloc.Count:
 		return fmt.Errorf("%d allocations, the histogram holds %d", t.AllocsOK, s.Alloc.Count)
+	case t.AllocsOK+t.AllocsFailed > 2*t.Calls:
+		return fmt.Errorf("%d allocations for %d calls: a call makes two", t.AllocsOK+t.AllocsFailed, t.Calls)
 	case t.PacketsSent < 0 || t.PacketsReceived < 0 || !(t.RelayedPPS >= 0) || math.IsInf(t.RelayedPPS, 0) || !(t.GeneratorCPUPct >= 0) || t.Cores < 0:
 		return errors.New("negative totals")
+	case t.PacketsSent > int64(t.Calls)*maxLoadPacketsPerCall || t.PacketsReceived > int64(t.Calls)*maxLoadPacketsPerCall:
+		// Bounded so that the shards' sums cannot wrap.
+		return fmt.Errorf("%d packets sent and %d received by %d calls: more than a call sends in the longest step", t.PacketsSent, t.PacketsReceived, t.Calls)
 	case s.Loss.Count > int64(t.CallsOK) || s.Jitter.Count > int64(t.CallsOK):
 		return fmt.Errorf("%d calls set up, but %d loss and %d jitter values", t.CallsOK, s.Loss.Count, s.Jitter.Count)
 	}

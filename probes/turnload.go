@@ -99,6 +99,9 @@ func TURNLoad(ctx context.Context, t Target, cfg LoadConfig) Measurement {
 		sum.Run.StartAt = &at
 		if late := time.Since(slot); late > 0 {
 			notes = append(notes, Evidence{Name: "start_at", Value: fmt.Sprintf("%s had passed %s before the run: it started at once", at.Format(time.RFC3339), late.Round(time.Millisecond))})
+			// The steps' slots count from now: else every step would
+			// seem to have been overrun by the one before.
+			slot = time.Now()
 		}
 	}
 	// A shard's steps run whatever its part measured: whether a step

@@ -283,7 +283,7 @@ var optionTable = []*Option{
 		Help: "the broadcast check adds viewers step by step (1, 2, 4, … up to {option:viewers}) and reports the most that held the thresholds"},
 		func(s *Settings) *bool { return &s.BroadcastRamp }),
 	intOption(&Option{Key: "load_calls", Flag: "calls", Default: "50",
-		Help: "TURN load: relayed calls at once (two allocations each; the most a ramp tries)"}, 1, 2000, func(s *Settings) *int { return &s.LoadCalls }),
+		Help: "TURN load: relayed calls at once (two allocations each; the most a ramp tries)"}, 1, probes.MaxLoadCalls, func(s *Settings) *int { return &s.LoadCalls }),
 	durationOption(&Option{Key: "load_duration", Flag: "load-duration", Default: "10s",
 		// Below the 5 minutes a TURN permission lasts, so no refresh is
 		// needed while the calls send.

@@ -26,6 +26,9 @@ func TestShardFlagsRefused(t *testing.T) {
 		{[]string{"load", "--shard", "-1/2"}, `invalid --shard "-1/2"`},
 		{[]string{"load", "--shard", "2"}, `invalid --shard "2": want I/N`},
 		{[]string{"load", "--start-at", "tomorrow"}, `invalid --start-at "tomorrow": want an RFC 3339 time`},
+		// A shard of several without a common start: its steps would not
+		// line up, and merge could not tell its run from another's.
+		{[]string{"load", "turn:127.0.0.1:9", "--user", "u", "--password", "p", "--shard", "0/3"}, "--shard 0/3 needs --start-at"},
 		{[]string{"load", "--start-at", time.Now().Add(61 * time.Minute).UTC().Format(time.RFC3339)}, "more than 1h ahead"},
 	} {
 		res := rtcprobe(t, tc.args...)

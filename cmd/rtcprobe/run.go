@@ -68,6 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer r.Close()
+	if err := shardsNeedStart(r.Plan); err != nil {
+		fmt.Fprintf(stderr, "rtcprobe: %v\n", err)
+		return exitUsage
+	}
 	sayStartAt(r.Plan, stderr)
 	files, err := c.outputs.openOutputs(stdout)
 	if err != nil {
@@ -212,6 +216,18 @@ func interruptedCode(ctx context.Context) int {
 		return 128 + int(in.sig)
 	}
 	return 128 + 2 // SIGINT
+}
+
+// shardsNeedStart refuses a load run of one shard of several without
+// --start-at: the shards' steps line up only from a common start, and it
+// is what tells one run's reports from another's when they are merged.
+func shardsNeedStart(p *checks.Plan) error {
+	s := p.Settings
+	if !s.LoadShard.Sharded() || !s.LoadStartAt.IsZero() || !slices.ContainsFunc(p.Checks, func(c *checks.Check) bool { return c.ID == "load.turn" }) {
+		return nil
+	}
+	return fmt.Errorf("--shard %d/%d needs --start-at TIME, the same for every shard: their steps line up from it, and rtcprobe merge tells one run's reports from another's by it",
+		s.LoadShard.Index, s.LoadShard.Count)
 }
 
 // sayStartAt tells, for a load run given --start-at, that it waits, or
