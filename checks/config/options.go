@@ -299,7 +299,7 @@ var optionTable = []*Option{
 		Help: "TURN load: ramp up (10, 20, 40, … up to {option:load_calls}) and report the most calls that held the thresholds (calls_held)"},
 		func(s *Settings) *bool { return &s.LoadRamp }),
 	textOption(&Option{Key: "load_shard", Flag: "shard", Arg: "I/N",
-		Help:  "TURN load from N machines: this one runs its share I (0 to N-1) of every step's calls, the N shares adding up to {option:load_calls}; rtcprobe merge joins their reports (N up to 1000)",
+		Help:  "TURN load from N machines: this one runs its share I (0 to N-1) of every step's calls, the N shares adding up to {option:load_calls}, all from one {option:load_start_at}; rtcprobe merge joins their reports (N up to 1000)",
 		Valid: []string{"0/1", "2/3", "999/1000"}, Invalid: []string{"3/3", "-1/2", "0/0", "0/1001", "1", ""}},
 		probes.ParseShard, func(s *Settings) *probes.Shard { return &s.LoadShard }),
 	textOption(&Option{Key: "load_start_at", Flag: "start-at", Arg: "TIME",
