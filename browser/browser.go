@@ -93,7 +93,8 @@ type Browser struct {
 	caps   *caps
 
 	// camera serialises browser.resolutions (exact sizes need the camera
-	// to itself) against the other capturing checks, which share it.
+	// to itself) against the other capturing checks, which share it,
+	// unless it has a camera of its own (Config.spareCamera).
 	camera sync.RWMutex
 
 	closeOnce sync.Once
@@ -143,7 +144,7 @@ func (cfg Config) flags() []chromedp.ExecAllocatorOption {
 		opts = append(opts, chromedp.Headless)
 	}
 	if cfg.Media != RealMedia {
-		opts = append(opts, chromedp.Flag("use-fake-device-for-media-stream", true))
+		opts = append(opts, chromedp.Flag("use-fake-device-for-media-stream", cfg.fakeDevices()))
 		if cfg.FakeVideoFile != "" {
 			opts = append(opts, chromedp.Flag("use-file-for-fake-video-capture", cfg.FakeVideoFile))
 		}
@@ -158,6 +159,24 @@ func (cfg Config) flags() []chromedp.ExecAllocatorOption {
 		opts = append(opts, chromedp.CombinedOutput(cfg.Output))
 	}
 	return opts
+}
+
+// spareCamera: Chrome's synthetic devices are asked for a second camera,
+// browser.resolutions' own. Exact sizes need a camera no other page holds
+// (an open camera keeps the size its first page asked for), so with one
+// camera that check would hold up every capturing page; with its own, it
+// runs beside them. A real camera, a clip (one device) and Firefox's
+// synthetic camera (one) have no spare.
+func (cfg Config) spareCamera() bool {
+	return cfg.Engine == Chromium && cfg.Media != RealMedia && cfg.FakeVideoFile == ""
+}
+
+// fakeDevices is the value of Chrome's --use-fake-device-for-media-stream.
+func (cfg Config) fakeDevices() any {
+	if cfg.spareCamera() {
+		return "device-count=2"
+	}
+	return true
 }
 
 // spkiList is Chrome's form of a set of public keys: the base64 SHA-256
@@ -222,6 +241,7 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	if engine == "" {
 		engine = EngineOf(path)
 	}
+	cfg.Engine = engine
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = map[Engine]time.Duration{Chromium: 15 * time.Second, Firefox: 30 * time.Second}[engine]
 	}

@@ -7,9 +7,10 @@ import (
 
 // The camera (and microphone) of one browser: the pages that capture
 // share it, except browser.resolutions, which asks for exact sizes and
-// needs it alone. A tab takes the lock for its page unless the run's
-// scheduler arranged the camera for the check (WithCameraHeld), so the
-// wait does not count against the check's deadline.
+// needs it alone, unless the browser has a spare camera for it
+// (Config.spareCamera). A tab takes the lock for its page unless the
+// run's scheduler arranged the camera for the check (WithCameraHeld), so
+// the wait does not count against the check's deadline.
 
 type cameraHeldKey struct{}
 
@@ -53,4 +54,21 @@ func unlockCamera(l *sync.RWMutex, exclusive bool) {
 	} else {
 		l.RUnlock()
 	}
+}
+
+// capturesAlone: page needs the camera alone in a browser started with
+// cfg: it asks for exact sizes (PageCheck.CapturesAlone) and there is no
+// spare camera for it.
+func (cfg Config) capturesAlone(page string) bool {
+	pc, _ := LookupPageCheck(page)
+	return pc.CapturesAlone && !cfg.spareCamera()
+}
+
+// CapturesAlone reports whether page needs the session's camera alone,
+// with no other capturing page beside it.
+func (s *Session) CapturesAlone(page string) bool {
+	<-s.identified
+	cfg := s.cfg
+	cfg.Engine = s.engine
+	return cfg.capturesAlone(page)
 }

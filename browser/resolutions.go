@@ -2,7 +2,9 @@ package browser
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rtcprobe/rtcprobe/probes"
@@ -24,14 +26,36 @@ func CaptureResolutions(ctx context.Context, b *Browser) (m probes.Measurement) 
 			OK     bool   `json:"ok"`
 			Got    []int  `json:"got"`
 			Error  string `json:"error"`
+			Camera string `json:"camera"`
 		} `json:"sizes"`
+		Spare string `json:"spare"`
 	}
-	ev, err := b.call(ctx, Task{Name: PageResolutions, Arg: map[string]any{"sizes": Resolutions}}, &res, b.mediaPermission())
+	spare := b.cfg.spareCamera()
+	ev, err := b.call(ctx, Task{Name: PageResolutions, Arg: map[string]any{"sizes": Resolutions, "spare": spare}}, &res, b.mediaPermission())
 	m = probes.Measurement{}
 	defer func() { m.Evidence = b.withContext(m.Evidence, ev) }()
 	if err != nil {
 		m.Err = err
 		return m
+	}
+	if spare && res.Spare == "" {
+		// The other pages may hold the one camera at their own size: what
+		// it would deliver here says nothing of the sizes it can give.
+		m.Err = errors.New("the browser showed no second synthetic camera for the exact sizes (asked for with --use-fake-device-for-media-stream=device-count=2)")
+		return m
+	}
+	var cameras []string // the cameras that delivered, as the tracks name them
+	for _, s := range res.Sizes {
+		if s.Camera != "" && !slices.Contains(cameras, s.Camera) {
+			cameras = append(cameras, s.Camera)
+		}
+	}
+	if len(cameras) > 0 {
+		note := ""
+		if spare {
+			note = fmt.Sprintf(" (asked for %q, a synthetic camera of its own: the other pages share the first)", res.Spare)
+		}
+		m.AddEvidence("camera", strings.Join(cameras, ", ")+note)
 	}
 	ok := 0
 	var delivered []string

@@ -137,10 +137,11 @@ func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult,
 	name := t.Name
 	start := time.Now()
 	if pc, _ := LookupPageCheck(name); pc.Captures && !cameraHeld(ctx, name) {
-		if err := lockCamera(ctx, &b.camera, pc.CapturesAlone); err != nil {
+		alone := b.cfg.capturesAlone(name)
+		if err := lockCamera(ctx, &b.camera, alone); err != nil {
 			return PageResult{}, nil, &StepTimeoutError{Stage: "waiting for the camera", After: time.Since(start)}
 		}
-		defer unlockCamera(&b.camera, pc.CapturesAlone)
+		defer unlockCamera(&b.camera, alone)
 	}
 	arg := t.Arg
 	if arg == nil {

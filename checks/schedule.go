@@ -52,6 +52,7 @@ type ticket struct {
 	serial string
 	camera *browser.Session // nil: the job does not capture
 	alone  bool
+	page   string
 	// ready is false while the job's browser starts.
 	ready     bool
 	granted   chan struct{}
@@ -75,7 +76,9 @@ func newScheduler(slots int) *scheduler {
 func (s *scheduler) enqueue(j Job, rank int, serial string) *ticket {
 	t := &ticket{rank: rank, serial: serial, granted: make(chan struct{}), ready: !needsBrowser(j)}
 	if pc, _ := browser.LookupPageCheck(j.Check.Page); pc.Captures && j.Subject.Browser != nil {
-		t.camera, t.alone = j.Subject.Browser, pc.CapturesAlone
+		// A page that may need the camera alone is taken to until its
+		// browser says (Session.CapturesAlone: it may have a camera spare).
+		t.camera, t.alone, t.page = j.Subject.Browser, pc.CapturesAlone, j.Check.Page
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,8 +95,9 @@ func needsBrowser(j Job) bool { return j.Check.Page != "" && j.Subject.Browser !
 // acquire waits until t is granted; false, holding nothing, when ctx ends
 // first.
 func (s *scheduler) acquire(ctx context.Context, t *ticket) bool {
+	alone := t.alone && t.camera.CapturesAlone(t.page) // known once the browser is found
 	s.mu.Lock()
-	t.ready = true
+	t.ready, t.alone = true, alone
 	s.dispatch()
 	s.mu.Unlock()
 	select {

@@ -45,7 +45,7 @@ func overlap(a, b Result) bool { return a.Started < b.Ended && b.Started < a.End
 // run side by side after it; each waited longer than its own deadline
 // and passed, since a check's deadline starts when it can work.
 func TestSchedulerCamera(t *testing.T) {
-	session := browser.NewSession(browser.Config{Path: "/nonexistent/chromium"})
+	session := browser.NewSession(browser.Config{Path: "/nonexistent/chromium", Media: browser.RealMedia}) // one camera
 	defer session.Close()
 	withBrowser := func(c *Check, page string) *Check {
 		c.Page, c.Timeout = page, 400*time.Millisecond
@@ -70,12 +70,35 @@ func TestSchedulerCamera(t *testing.T) {
 	}
 }
 
+// TestSchedulerSpareCamera: a browser with a camera spare for the exact
+// sizes (Chrome's synthetic devices) runs browser.resolutions beside the
+// pages that share the other.
+func TestSchedulerSpareCamera(t *testing.T) {
+	session := browser.NewSession(browser.Config{Path: "/nonexistent/chromium", Engine: browser.Chromium, Media: browser.FakeMedia})
+	defer session.Close()
+	on := func(c *Check, page string) *Check {
+		c.Page = page
+		c.Subjects = func(*Plan) []Subject { return []Subject{{Name: "b", Browser: session}} }
+		return c
+	}
+	p := &Plan{Checks: []*Check{
+		on(fakeCheck("v.one", 1, workFor(200*time.Millisecond)), browser.PageVideoQuality),
+		on(fakeCheck("v.sizes", 1, workFor(200*time.Millisecond)), browser.PageResolutions),
+	}}
+	p.Settings.Concurrency = 8
+	r := byID(t, Run(context.Background(), p, nil))
+	if !overlap(r["v.sizes"], r["v.one"]) {
+		t.Errorf("resolutions (%v–%v) waited for a page sharing the other camera (%v–%v)",
+			r["v.sizes"].Started, r["v.sizes"].Ended, r["v.one"].Started, r["v.one"].Ended)
+	}
+}
+
 // TestSchedulerCameraAloneNotOvertaken: a camera-alone page waiting for
 // something else (here a serial key another check holds) keeps the pages
 // that share the camera from taking it meanwhile: else they could keep it
 // from it for ever, one after another.
 func TestSchedulerCameraAloneNotOvertaken(t *testing.T) {
-	session := browser.NewSession(browser.Config{Path: "/nonexistent/chromium"})
+	session := browser.NewSession(browser.Config{Path: "/nonexistent/chromium", Media: browser.RealMedia}) // one camera
 	defer session.Close()
 	key := func(Subject) string { return "quota" }
 	holder := fakeCheck("k.holder", 1, workFor(200*time.Millisecond))
@@ -123,7 +146,7 @@ func TestSchedulerBlockedHoldNoSlot(t *testing.T) {
 // TestSchedulerCameraAloneWaitsForReaders: the camera-alone page is not
 // admitted while a page sharing the camera holds it, whatever the ranks.
 func TestSchedulerCameraAloneWaitsForReaders(t *testing.T) {
-	session := browser.NewSession(browser.Config{Path: "/nonexistent/chromium"})
+	session := browser.NewSession(browser.Config{Path: "/nonexistent/chromium", Media: browser.RealMedia}) // one camera
 	defer session.Close()
 	job := func(page string) Job {
 		return Job{Check: &Check{ID: "x", Page: page}, Subject: Subject{Browser: session}}

@@ -289,19 +289,29 @@ const rtcprobe = (() => {
     }
   };
 
-  checks.resolutions = async ({ sizes = [[320, 240], [640, 480], [1280, 720], [1920, 1080]] } = {}) => {
+  // resolutions asks for each size exactly, from the last camera when
+  // spare is set: a camera of its own, which no other page holds at a size
+  // of its choosing.
+  checks.resolutions = async ({ sizes = [[320, 240], [640, 480], [1280, 720], [1920, 1080]], spare = false } = {}) => {
     const out = [];
+    let camera;
+    if (spare) {
+      const cams = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+      camera = cams.length > 1 && cams[cams.length - 1].deviceId ? cams[cams.length - 1] : undefined;
+    }
+    const video = camera ? { deviceId: { exact: camera.deviceId } } : {};
     for (const [w, h] of sizes) {
       try {
-        const stream = await gum({ video: { width: { exact: w }, height: { exact: h } } });
-        const s = stream.getVideoTracks()[0].getSettings();
-        out.push({ width: w, height: h, ok: s.width === w && s.height === h, got: [s.width, s.height] });
+        const stream = await gum({ video: { ...video, width: { exact: w }, height: { exact: h } } });
+        const track = stream.getVideoTracks()[0];
+        const s = track.getSettings();
+        out.push({ width: w, height: h, ok: s.width === w && s.height === h, got: [s.width, s.height], camera: track.label });
         stopAll(stream);
       } catch (e) {
         out.push({ width: w, height: h, ok: false, error: e.name });
       }
     }
-    return { sizes: out };
+    return { sizes: out, spare: camera ? camera.label : undefined };
   };
 
   // videoQuality draws each frame small and records its mean luma and its

@@ -27,6 +27,24 @@ func init() {
 		Old:  "granted: make(chan struct{}), ready: !needsBrowser(j)}",
 		New:  "granted: make(chan struct{}), ready: false}",
 		Pkg:  "./checks", Run: `^TestSchedulerBlockedHoldNoSlot$`,
+	}, mutant{
+		Name: "browser.resolutions waits for the camera the others share though it has one of its own",
+		File: "checks/schedule.go",
+		Old:  "alone := t.alone && t.camera.CapturesAlone(t.page)",
+		New:  "alone := t.alone",
+		Pkg:  "./checks", Run: `^TestSchedulerSpareCamera$`,
+	}, mutant{
+		Name: "Chrome not asked for a spare camera",
+		File: "browser/browser.go",
+		Old:  "\t\treturn \"device-count=2\"\n",
+		New:  "\t\treturn true\n",
+		Pkg:  "./browser", Run: `^TestSpareCamera$`,
+	}, mutant{
+		Name: "a tab running browser.resolutions takes the camera alone though it has a spare",
+		File: "browser/camera.go",
+		Old:  "return pc.CapturesAlone && !cfg.spareCamera()",
+		New:  "return pc.CapturesAlone",
+		Pkg:  "./browser", Run: `^TestResolutionsBesideSharedCamera$`,
 	})
 }
 
