@@ -125,7 +125,10 @@ func (cfg Config) flags() []chromedp.ExecAllocatorOption {
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints,WebRtcHideLocalIpsWithMdns"),
+		// The omnibox popups are web pages a headless browser loads at
+		// start and never shows: a renderer busy for seconds beside the
+		// checks.
+		chromedp.Flag("disable-features", "Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints,WebRtcHideLocalIpsWithMdns,WebUIOmniboxPopup,WebUIOmniboxAimPopup"),
 		// Background tabs must keep running their timers and media.
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
