@@ -92,6 +92,9 @@ type Browser struct {
 	capsMu sync.Mutex
 	caps   *caps
 
+	// tabs are the Chrome tabs kept between page checks.
+	tabs tabPool
+
 	// camera serialises browser.resolutions (exact sizes need the camera
 	// to itself) against the other capturing checks, which share it,
 	// unless it has a camera of its own (Config.spareCamera).

@@ -16,7 +16,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
-	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -439,7 +438,7 @@ func TestInterop(t *testing.T) {
 }
 
 func testInterop(t *testing.T, b *Browser) {
-	testenv.CheckGoroutines(t)
+	checkGoroutines(t, b)
 	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -559,7 +558,7 @@ func TestInteropDeadline(t *testing.T) {
 }
 
 func testInteropDeadline(t *testing.T, b *Browser) {
-	testenv.CheckGoroutines(t)
+	checkGoroutines(t, b)
 	for _, d := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond} {
 		m := Interop(testCtx(t, d), b, InteropConfig{})
 		var te *StepTimeoutError

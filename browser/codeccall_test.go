@@ -13,7 +13,6 @@ import (
 
 	"github.com/rtcprobe/rtcprobe/internal/iceserver"
 	"github.com/rtcprobe/rtcprobe/internal/media"
-	"github.com/rtcprobe/rtcprobe/internal/testkit/testenv"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -24,7 +23,7 @@ import (
 // downloadable OpenH264 has no H.264).
 func TestCodecMatrix(t *testing.T) {
 	chrome, fx := sharedBrowser(t), sharedFirefox(t)
-	testenv.CheckGoroutines(t)
+	checkGoroutines(t, chrome, fx)
 	type cell struct {
 		pair  string
 		codec Codec
@@ -125,7 +124,7 @@ func TestCodecCallCorrupted(t *testing.T) {
 // all candidates and relay-only over UDP and TCP.
 func TestPeerCall(t *testing.T) {
 	chrome, fx := sharedBrowser(t), sharedFirefox(t)
-	testenv.CheckGoroutines(t)
+	checkGoroutines(t, chrome, fx)
 	srv, err := iceserver.Start(iceserver.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -163,3 +163,15 @@ func runChild() int {
 	}
 	return 0
 }
+
+// checkGoroutines is testenv.CheckGoroutines, the browsers' kept tabs
+// closed first: they outlive a test by design.
+func checkGoroutines(t *testing.T, bs ...*Browser) {
+	t.Helper()
+	testenv.CheckGoroutines(t)
+	t.Cleanup(func() {
+		for _, b := range bs {
+			b.tabs.closeIdle()
+		}
+	})
+}

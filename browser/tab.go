@@ -186,26 +186,42 @@ func (b *Browser) call(ctx context.Context, t Task, out any, perm permission) ([
 	return ev, res.Decode(t.Name, out)
 }
 
-// evaluateChrome runs expr (a promise of a string) in a fresh Chrome tab
-// on the check page and closes the tab.
+// evaluateChrome runs expr (a promise of a string) on the check page in a
+// Chrome tab: a kept tab of the default browser context (tabpool.go), or
+// a new tab in a browser context of its own for a permission override,
+// so that it never reaches the other checks' tabs.
 func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permission, con *console,
 	timedOut func(step string, err error) error) (string, error) {
-	// A permission override needs a browser context of its own, so it never
-	// reaches the other checks' tabs; without one, the default context is
-	// faster to open a tab in.
-	var opts []chromedp.ContextOption
-	if perm != permissionDefault {
-		opts = append(opts, chromedp.WithNewBrowserContext())
+	var tab context.Context
+	var closeTab context.CancelFunc
+	var kept *pooledTab
+	if perm == permissionDefault {
+		t, err := b.tabs.take(b.ctx)
+		if err != nil {
+			return "", timedOut("opening a tab", err)
+		}
+		kept, tab, closeTab = t, t.ctx, t.close
+		t.console.Store(con)
+	} else {
+		tab, closeTab = chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+		if err := chromedp.Listen(tab, con.listen); err != nil {
+			closeTab()
+			return "", timedOut("opening a tab", err)
+		}
 	}
-	tab, closeTab := chromedp.NewContext(b.ctx, opts...)
-	defer closeTab()
 	// The tab's own context is not derived from ctx (a chromedp quirk: a
 	// deadline on the first action would kill the tab); ctx ending closes it.
 	stop := context.AfterFunc(ctx, closeTab)
-	defer stop()
-	if err := chromedp.Listen(tab, con.listen); err != nil {
-		return "", timedOut("opening a tab", err)
+	raw, err := b.evaluateIn(tab, expr, perm, timedOut)
+	if stop() && err == nil && kept != nil {
+		b.tabs.put(kept)
+	} else {
+		closeTab()
 	}
+	return raw, err
+}
+
+func (b *Browser) evaluateIn(tab context.Context, expr string, perm permission, timedOut func(step string, err error) error) (string, error) {
 	if perm != permissionDefault {
 		if err := b.setPermission(tab, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
 			return "", timedOut("setting permissions", err)
