@@ -60,7 +60,7 @@ INNS = $(NETNS) sh -c 'ip link set lo up && RTCPROBE_TEST_BINARY=$(TESTBIN)/rtcp
 .PHONY: build dist image image-browsers image-test run need-browser test test-short truth mutants deps node-deps media-deps bench vet fmt fuzz clean
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rtcprobe
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/rtcprobe ./cmd/rtcprobe-serve
 
 # Release files, reproducible: every entry carries the last commit's time.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
@@ -145,7 +145,7 @@ vet:
 # `make mutants` runs them first, unmutated, as its baseline, then proves
 # that they bite: so `make test` runs them there.
 test: deps node-deps vet
-	$(GO) build -o $(TESTBIN)/rtcprobe ./cmd/rtcprobe
+	$(GO) build -o $(TESTBIN)/ ./cmd/rtcprobe ./cmd/rtcprobe-serve
 	$(GO) test -race -c -o $(TESTBIN)/ ./... >/dev/null
 	@echo "go test $(BROWSER_PKGS), and beside it the other packages (their output follows)"
 	@{ $(call INNS,$(OTHER_PKGS)) && $(call INNS,-run "$(CLI_LABS)" ./cmd/rtcprobe); } > $(TESTBIN)/other.log 2>&1 & other=$$!; \

@@ -12,6 +12,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
+	"github.com/rtcprobe/rtcprobe/internal/input"
 )
 
 // listCommand prints every check with its description, metrics and the
@@ -69,7 +70,7 @@ func loadAndResolve(path, profile string, catalog []*checks.Check) (*config.Conf
 	var cfg *config.Config
 	if path != "" {
 		var err error
-		if cfg, err = loadConfig(path, catalog); err != nil {
+		if cfg, err = input.LoadConfig(path, catalog); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
+	"github.com/rtcprobe/rtcprobe/internal/input"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -70,7 +71,7 @@ func mergeCommand(args []string, stdout, stderr io.Writer) int {
 	if *out != "-" {
 		f, err := os.Create(*out)
 		if err != nil {
-			fmt.Fprintf(stderr, "rtcprobe merge: -o: %v\n", unwrapPath(err))
+			fmt.Fprintf(stderr, "rtcprobe merge: -o: %v\n", input.UnwrapPath(err))
 			return exitUsage
 		}
 		w, closeOut = f, f.Close
@@ -145,7 +146,7 @@ func mergeReports(files []string) (report.Report, error) {
 func readShardReport(name string) (report.Report, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return report.Report{}, unwrapPath(err)
+		return report.Report{}, input.UnwrapPath(err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()

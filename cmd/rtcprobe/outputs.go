@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/rtcprobe/rtcprobe/internal/input"
 	"github.com/rtcprobe/rtcprobe/report"
 )
 
@@ -117,7 +118,7 @@ func (o *outputFlags) openOutputs(stdout io.Writer) ([]*openFile, error) {
 					_ = os.Remove(f.Name())
 				}
 			}
-			return fail(fmt.Errorf("--%s %s: %w", out.flag, *out.path, unwrapPath(err)))
+			return fail(fmt.Errorf("--%s %s: %w", out.flag, *out.path, input.UnwrapPath(err)))
 		}
 		opened = append(opened, &openFile{output: out, w: f, file: f, created: created})
 	}
@@ -128,7 +129,7 @@ func (o *outputFlags) openOutputs(stdout io.Writer) ([]*openFile, error) {
 		}
 		if fi, err := f.file.Stat(); err == nil && fi.Mode().IsRegular() {
 			if err := f.file.Truncate(0); err != nil {
-				return fail(fmt.Errorf("--%s %s: %w", f.flag, *f.path, unwrapPath(err)))
+				return fail(fmt.Errorf("--%s %s: %w", f.flag, *f.path, input.UnwrapPath(err)))
 			}
 		}
 	}
@@ -151,14 +152,6 @@ func openKeeping(path string) (f *os.File, created bool, err error) {
 	return f, false, err
 }
 
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 // writeReports writes every report destination; one that fails does not
 // stop the others. The errors name their flags.
 func writeReports(files []*openFile, rep report.Report) error {
@@ -173,7 +166,7 @@ func writeReports(files []*openFile, rep report.Report) error {
 			err = bw.Flush()
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("--%s: %w", f.flag, unwrapPath(err)))
+			errs = append(errs, fmt.Errorf("--%s: %w", f.flag, input.UnwrapPath(err)))
 		}
 	}
 	return errors.Join(errs...)
@@ -185,7 +178,7 @@ func closeOutputs(files []*openFile) error {
 	for _, f := range files {
 		if f.file != nil {
 			if err := f.file.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("--%s: %w", f.flag, unwrapPath(err)))
+				errs = append(errs, fmt.Errorf("--%s: %w", f.flag, input.UnwrapPath(err)))
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rtcprobe/rtcprobe/checks/config"
 	"github.com/rtcprobe/rtcprobe/checks/result"
 	"github.com/rtcprobe/rtcprobe/internal/engine"
+	"github.com/rtcprobe/rtcprobe/internal/input"
 	"github.com/rtcprobe/rtcprobe/probes"
 	"github.com/rtcprobe/rtcprobe/report"
 )
@@ -120,7 +121,7 @@ func (c *cli) input() (engine.Input, error) {
 	in := engine.Input{Catalog: catalog, Profile: c.profile, Options: c.options, Version: version, ConfigPath: c.configPath, Words: cliWords}
 	var err error
 	if c.configPath != "" {
-		if in.Config, err = loadConfig(c.configPath, catalog); err != nil {
+		if in.Config, err = input.LoadConfig(c.configPath, catalog); err != nil {
 			return in, err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -306,5 +307,38 @@ func TestValidateShowsModules(t *testing.T) {
 	res := rtcprobeEnv(t, []string{"TURN_PASSWORD=pw", "TURN_SECRET=s"}, "validate", "--config", "../../examples/prometheus/rtcprobe.yml")
 	if res.code != 0 || !strings.Contains(res.stdout, "module turn_udp: 1 check, 3 allowed target rules") || !strings.Contains(res.stdout, "module signaling: 1 check") {
 		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestServeRunsTheServerInPlace: `rtcprobe serve` becomes rtcprobe-serve
+// in the same process (the PID an operator or systemd holds, which SIGHUP
+// and SIGTERM reach), and without rtcprobe-serve beside it or on PATH it
+// says which program is missing and how to get it, exit 3.
+func TestServeRunsTheServerInPlace(t *testing.T) {
+	p := startServe(t, nil)
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(exe) != "rtcprobe-serve" || filepath.Dir(exe) != filepath.Dir(binary) {
+		t.Errorf("the serving process runs %s, want rtcprobe-serve beside %s", exe, binary)
+	}
+
+	alone := filepath.Join(t.TempDir(), "rtcprobe")
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(alone, "serve")
+	cmd.Env = []string{"PATH=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInternal ||
+		!strings.Contains(string(out), "rtcprobe-serve, the server, is neither beside rtcprobe nor on PATH") ||
+		!strings.Contains(string(out), "make build builds both") {
+		t.Errorf("rtcprobe serve without rtcprobe-serve: %v\n%s\nwant exit 3 naming the program and how to get it", err, out)
 	}
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"io"
-	"os"
 
+	"github.com/rtcprobe/rtcprobe/internal/input"
 	"github.com/rtcprobe/rtcprobe/probes"
 )
 
@@ -31,44 +29,12 @@ func (c *cli) credentials(s *probes.Server) error {
 	return nil
 }
 
-// maxCAFile bounds what --ca reads: a bundle of every public root is
-// about 200 KB.
-const maxCAFile = 4 << 20
-
 // tlsConfig builds the client TLS settings from --ca and --insecure; nil
 // means the system roots.
 func (c *cli) tlsConfig() (*tls.Config, error) {
-	switch {
-	case c.insecure:
-		return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, nil //nolint:gosec // asked for with --insecure
-	case c.caFile == "":
-		return nil, nil
-	}
-	pem, err := readFileLimited(c.caFile, maxCAFile)
+	cfg, err := input.ClientTLS(c.caFile, c.insecure)
 	if err != nil {
 		return nil, fmt.Errorf("--ca %s: %w", c.caFile, err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca %s: no PEM certificate in the file", c.caFile)
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
-}
-
-// readFileLimited reads a file of at most limit bytes; a bigger one is an
-// error that says so, without reading more than limit+1 bytes.
-func readFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d KiB", limit>>10)
-	}
-	return data, nil
+	return cfg, nil
 }

@@ -12,9 +12,9 @@ import (
 
 // Browsers builds the rtcprobe-browsers image from a Debian root file
 // system made by Debootstrap (AddUser and Tidy must have run on it) and
-// the static binary bin, writing its layers in work. Two layers: the
-// root file system, then the binary, the same layer as in the small
-// image.
+// the static programs in the directory bin, writing its layers in work.
+// Two layers: the root file system, then the programs, the same layer as
+// in the small image.
 func Browsers(root, bin, work string, src AptSource, o Options) (v1.Image, error) {
 	base := filepath.Join(work, "rtcprobe-browsers-rootfs.tar.gz")
 	if err := writeTreeLayer(base, root, o.Created); err != nil {

@@ -4,19 +4,23 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/rtcprobe/rtcprobe/internal/release"
 )
 
 // CACertificates is where Debian's ca-certificates keeps its bundle, the
 // first place Go's crypto/x509 looks on Linux.
 const CACertificates = "/etc/ssl/certs/ca-certificates.crt"
 
-// Small builds the rtcprobe image from the static binary bin, with the
+// Small builds the rtcprobe image from the static programs in the
+// directory bin (release.Programs, built for Linux), with the
 // CA bundle at caFile (the machine's own, normally CACertificates). Its
 // layers are written in work, which must outlive the image. Two layers:
 // the files around the binary (users, certificates, a home and /tmp),
-// then the binary, the same layer as in the browsers image.
+// then the programs, the same layer as in the browsers image.
 func Small(bin, caFile, work string, o Options) (v1.Image, error) {
 	base := filepath.Join(work, "rtcprobe-base.tar.gz")
 	if err := writeListLayer(base, baseFiles(caFile), o.Created); err != nil {
@@ -34,10 +38,11 @@ func Small(bin, caFile, work string, o Options) (v1.Image, error) {
 	})
 }
 
-// binaryLayer writes the layer holding rtcprobe in work.
+// binaryLayer writes the layer holding the programs in work.
 func binaryLayer(bin, work string, o Options) (layerFile, error) {
 	path := filepath.Join(work, "rtcprobe-binary.tar.gz")
-	return layerFile{path, "rtcprobe " + o.Version + " (/usr/bin/rtcprobe)"}, writeListLayer(path, binaryFiles(bin), o.Created)
+	return layerFile{path, "rtcprobe " + o.Version + " (/usr/bin/" + strings.Join(release.Programs, ", /usr/bin/") + ")"},
+		writeListLayer(path, binaryFiles(bin), o.Created)
 }
 
 // baseFiles are the small image's files besides the binary. There is no
@@ -60,11 +65,14 @@ func baseFiles(caFile string) []File {
 	}
 }
 
-// binaryFiles is the layer holding rtcprobe.
+// binaryFiles is the layer holding the programs built in bin.
 func binaryFiles(bin string) []File {
-	return []File{
+	files := []File{
 		{Name: "/usr", Mode: fs.ModeDir | 0o755},
 		{Name: "/usr/bin", Mode: fs.ModeDir | 0o755},
-		{Name: "/usr/bin/rtcprobe", Mode: 0o755, Src: bin},
 	}
+	for _, p := range release.Programs {
+		files = append(files, File{Name: "/usr/bin/" + p, Mode: 0o755, Src: filepath.Join(bin, p)})
+	}
+	return files
 }

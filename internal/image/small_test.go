@@ -164,7 +164,7 @@ func TestSmallImageContents(t *testing.T) {
 		"/etc/passwd -rw-r--r-- 0", "/etc/ssl drwxr-xr-x 0", "/etc/ssl/certs drwxr-xr-x 0",
 		"/etc/ssl/certs/ca-certificates.crt -rw-r--r-- 0", "/home drwxr-xr-x 0",
 		"/home/rtcprobe drwxr-xr-x 65532", "/tmp dtrwxrwxrwx 0", "/usr drwxr-xr-x 0",
-		"/usr/bin drwxr-xr-x 0", "/usr/bin/rtcprobe -rwxr-xr-x 0",
+		"/usr/bin drwxr-xr-x 0", "/usr/bin/rtcprobe -rwxr-xr-x 0", "/usr/bin/rtcprobe-serve -rwxr-xr-x 0",
 	}
 	if !slices.Equal(files, want) {
 		t.Errorf("the image's files:\n%s\nwant:\n%s", strings.Join(files, "\n"), strings.Join(want, "\n"))

@@ -13,12 +13,17 @@ type Target struct{ OS, Arch string }
 
 func (t Target) String() string { return t.OS + "/" + t.Arch }
 
-// Exe is the binary's file name on t.
-func (t Target) Exe() string {
+// Programs are the executables a release holds: the CLI, and the server
+// `rtcprobe serve` runs (a program of its own, so the CLI does not load the
+// exporter's and the databases' libraries).
+var Programs = []string{"rtcprobe", "rtcprobe-serve"}
+
+// Exe is program's file name on t.
+func (t Target) Exe(program string) string {
 	if t.OS == "windows" {
-		return "rtcprobe.exe"
+		return program + ".exe"
 	}
-	return "rtcprobe"
+	return program
 }
 
 // Targets are the platforms `make dist` builds.
@@ -28,18 +33,20 @@ var Targets = []Target{
 	{"windows", "amd64"}, {"windows", "arm64"},
 }
 
-// Build compiles cmd/rtcprobe of the module in root for t into out,
-// stamped with version. Pure Go (CGO_ENABLED=0), so it cross-compiles
-// without a C toolchain; -trimpath and an empty build ID keep the bytes
-// the same from one machine to another.
-func Build(ctx context.Context, root string, t Target, version, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath",
-		"-ldflags", "-s -w -buildid= -X main.version="+version,
-		"-o", out, "./cmd/rtcprobe")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.OS, "GOARCH="+t.Arch, "GOFLAGS=-mod=readonly")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build for %s: %v\n%s", t, err, b)
+// Build compiles every program (cmd/NAME of the module in root) for t
+// into dir, stamped with version. Pure Go (CGO_ENABLED=0), so it
+// cross-compiles without a C toolchain; -trimpath and an empty build ID
+// keep the bytes the same from one machine to another.
+func Build(ctx context.Context, root string, t Target, version, dir string) error {
+	for _, p := range Programs {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath",
+			"-ldflags", "-s -w -buildid= -X main.version="+version,
+			"-o", filepath.Join(dir, t.Exe(p)), "./cmd/"+p)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.OS, "GOARCH="+t.Arch, "GOFLAGS=-mod=readonly")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/%s for %s: %v\n%s", p, t, err, b)
+		}
 	}
 	return nil
 }

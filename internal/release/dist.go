@@ -39,7 +39,7 @@ func Dist(ctx context.Context, o Options) ([]string, error) {
 	}
 	var out []string
 	for _, t := range o.Targets {
-		bin := filepath.Join(work, t.OS+"_"+t.Arch, t.Exe())
+		bin := filepath.Join(work, t.OS+"_"+t.Arch)
 		if err := Build(ctx, o.Root, t, o.Version, bin); err != nil {
 			return nil, err
 		}
@@ -65,10 +65,15 @@ func Dist(ctx context.Context, o Options) ([]string, error) {
 }
 
 // archive writes rtcprobe_VERSION_OS_ARCH.tar.gz (.zip for Windows),
-// whose one top directory has the same name.
+// whose one top directory has the same name: the programs built in bin
+// and the docs.
 func archive(o Options, t Target, bin string, docs []Entry) (string, error) {
 	dir := fmt.Sprintf("rtcprobe_%s_%s_%s", o.Version, t.OS, t.Arch)
-	entries := append([]Entry{{Name: t.Exe(), Src: bin, Mode: 0o755}}, docs...)
+	var entries []Entry
+	for _, p := range Programs {
+		entries = append(entries, Entry{Name: t.Exe(p), Src: filepath.Join(bin, t.Exe(p)), Mode: 0o755})
+	}
+	entries = append(entries, docs...)
 	write, ext := WriteTarGz, ".tar.gz"
 	if t.OS == "windows" {
 		write, ext = WriteZip, ".zip"

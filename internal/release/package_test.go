@@ -39,7 +39,7 @@ func packages(t *testing.T) (deb, rpm string) {
 			return
 		}
 		tg := Target{"linux", runtime.GOARCH}
-		bin := filepath.Join(pkgDir, "rtcprobe")
+		bin := filepath.Join(pkgDir, "bin")
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		if pkgErr = Build(ctx, root, tg, testVersion, bin); pkgErr != nil {
@@ -89,7 +89,7 @@ func TestDebPackage(t *testing.T) {
 	for _, f := range []struct {
 		path string
 		mode os.FileMode
-	}{{BinaryPath, 0o755}, {UnitPath, 0o644}, {ConfigPath, 0o644}} {
+	}{{BinaryPath, 0o755}, {BinDir + "/rtcprobe-serve", 0o755}, {UnitPath, 0o644}, {ConfigPath, 0o644}} {
 		st, err := os.Stat(filepath.Join(root, f.path))
 		if err != nil {
 			t.Errorf("not installed: %v", err)
@@ -193,7 +193,7 @@ func TestRPMPackage(t *testing.T) {
 		t.Errorf("name version release arch = %q", got)
 	}
 	list := q("--queryformat", `[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]`)
-	for _, want := range []string{"-rwxr-xr-x root:root " + BinaryPath, "-rw-r--r-- root:root " + UnitPath, "-rw-r--r-- root:root " + ConfigPath} {
+	for _, want := range []string{"-rwxr-xr-x root:root " + BinaryPath, "-rwxr-xr-x root:root " + BinDir + "/rtcprobe-serve", "-rw-r--r-- root:root " + UnitPath, "-rw-r--r-- root:root " + ConfigPath} {
 		if !strings.Contains(list, want+"\n") {
 			t.Errorf("rpm lacks %q:\n%s", want, list)
 		}

@@ -18,7 +18,8 @@ import (
 const (
 	UnitPath   = "/usr/lib/systemd/system/rtcprobe.service"
 	ConfigPath = "/etc/rtcprobe/rtcprobe.yml"
-	BinaryPath = "/usr/bin/rtcprobe"
+	BinDir     = "/usr/bin" // every program (Programs)
+	BinaryPath = BinDir + "/rtcprobe"
 )
 
 // PackageVersion turns a `git describe` version into one dpkg and rpm
@@ -39,8 +40,8 @@ var packageArch = map[string]map[string]string{
 	"rpm": {"amd64": "x86_64", "arm64": "aarch64"},
 }
 
-// Package writes the .deb or .rpm (format "deb" or "rpm") of the binary
-// bin built for t, to dir; it returns the file's path. root is the
+// Package writes the .deb or .rpm (format "deb" or "rpm") of the programs
+// built for t in the directory bin, to dir; it returns the file's path. root is the
 // module, whose examples/systemd holds the unit, the default config and
 // the maintainer scripts.
 func Package(root, format string, t Target, version, bin, dir string, mtime time.Time) (string, error) {
@@ -68,14 +69,13 @@ func Package(root, format string, t Target, version, bin, dir string, mtime time
 		License:  "unspecified",
 		MTime:    mtime,
 		Overridables: nfpm.Overridables{
-			Contents: files.Contents{
-				{Source: bin, Destination: BinaryPath, FileInfo: &files.ContentFileInfo{Mode: 0o755, MTime: mtime}},
+			Contents: append(programFiles(t, bin, mtime), files.Contents{
 				{Source: filepath.Join(sys, "rtcprobe.service"), Destination: UnitPath, FileInfo: &files.ContentFileInfo{Mode: 0o644, MTime: mtime}},
 				// A conffile: an upgrade keeps the admin's edits.
 				{Source: filepath.Join(sys, "rtcprobe.yml"), Destination: ConfigPath, Type: files.TypeConfigNoReplace,
 					FileInfo: &files.ContentFileInfo{Mode: 0o644, MTime: mtime}},
 				{Destination: "/etc/rtcprobe", Type: files.TypeDir, FileInfo: &files.ContentFileInfo{Mode: 0o755, MTime: mtime}},
-			},
+			}...),
 			Scripts: nfpm.Scripts{
 				PostInstall: filepath.Join(sys, "postinstall.sh"),
 				PreRemove:   filepath.Join(sys, "preremove.sh"),
@@ -106,4 +106,14 @@ func Package(root, format string, t Target, version, bin, dir string, mtime time
 		return "", fmt.Errorf("%s: %w", format, err)
 	}
 	return name, f.Close()
+}
+
+// programFiles are the package's entries of the programs built in bin.
+func programFiles(t Target, bin string, mtime time.Time) files.Contents {
+	var c files.Contents
+	for _, p := range Programs {
+		c = append(c, &files.Content{Source: filepath.Join(bin, t.Exe(p)), Destination: BinDir + "/" + p,
+			FileInfo: &files.ContentFileInfo{Mode: 0o755, MTime: mtime}})
+	}
+	return c
 }

@@ -14,7 +14,8 @@ const EnvBinary = "RTCPROBE_TEST_BINARY"
 
 // Binary returns the rtcprobe binary the tests run end to end: the one
 // named by $RTCPROBE_TEST_BINARY, else one built now from this module
-// (cleanup removes it). For TestMain, before any test runs.
+// (cleanup removes it), with rtcprobe-serve beside it as installed (what
+// `rtcprobe serve` runs). For TestMain, before any test runs.
 func Binary() (path string, cleanup func(), err error) {
 	if p := os.Getenv(EnvBinary); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -26,10 +27,10 @@ func Binary() (path string, cleanup func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	path = filepath.Join(dir, "rtcprobe")
-	if out, err := exec.Command("go", "build", "-o", path, "github.com/rtcprobe/rtcprobe/cmd/rtcprobe").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", dir+"/", "github.com/rtcprobe/rtcprobe/cmd/rtcprobe",
+		"github.com/rtcprobe/rtcprobe/cmd/rtcprobe-serve").CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	return path, func() { os.RemoveAll(dir) }, nil
+	return filepath.Join(dir, "rtcprobe"), func() { os.RemoveAll(dir) }, nil
 }

@@ -62,7 +62,7 @@ func run(ctx context.Context, o image.Options, out string, want map[string]bool,
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "rtcprobe")
+	bin := filepath.Join(work, "bin")
 	if err := release.Build(ctx, root, release.Target{OS: "linux", Arch: o.Arch}, o.Version, bin); err != nil {
 		return err
 	}
