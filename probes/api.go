@@ -106,6 +106,12 @@ func NewAPI(cfg APIConfig) (*webrtc.API, error) {
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	} else {
+		n, err := newPeerNet()
+		if err != nil {
+			return nil, err
+		}
+		se.SetNet(n)
 	}
 	if cfg.TURNDialer != nil {
 		se.SetICEProxyDialer(cfg.TURNDialer)

@@ -71,3 +71,27 @@ func init() {
 		Pkg:  "./probes", Run: `^TestHostLoadCountsUDPDrops$`,
 	})
 }
+
+// What keeps a default run's own work from disturbing its numbers: kept
+// browser tabs, the peers' socket buffers.
+func init() {
+	mutants = append(mutants, mutant{
+		Name: "every check opens a tab of its own again",
+		File: "browser/tab.go",
+		Old:  "\t\tb.tabs.put(kept)\n",
+		New:  "\t\tcloseTab()\n",
+		Pkg:  "./browser", Run: `^TestTabsKept$`,
+	}, mutant{
+		Name: "a kept tab keeps the last check's page (its camera, its calls)",
+		File: "browser/tabpool.go",
+		Old:  `err := chromedp.Do(t.ctx, chromedp.Navigate("about:blank"))`,
+		New:  `err := error(nil)`,
+		Pkg:  "./browser", Run: `^TestTabsKept$`,
+	}, mutant{
+		Name: "the peers' UDP sockets keep the kernel's default receive buffer",
+		File: "probes/peernet.go",
+		Old:  "_ = c.SetReadBuffer(peerReadBuffer) //",
+		New:  "_ = c //",
+		Pkg:  "./probes", Run: `^TestPeerNetReadBuffer$`,
+	})
+}
