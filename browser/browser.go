@@ -337,11 +337,15 @@ func (b *Browser) Close() error {
 			_ = b.tmpLock.Close()
 			return
 		}
-		// Cancel needs a chromedp context: a deadline on the root one.
-		ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
-		defer cancel()
-		if err := chromedp.Cancel(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			b.closeErr = err
+		// Killed at once where the processes can be found (the profile
+		// is removed next: nothing to save), else closed over DevTools.
+		if b.profileDir == "" || !killProfile(b.profileDir, 3*time.Second) {
+			// Cancel needs a chromedp context: a deadline on the root one.
+			ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+			defer cancel()
+			if err := chromedp.Cancel(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				b.closeErr = err
+			}
 		}
 		b.cancel()
 		b.cancelAlloc() // kills the process if still there, waits, removes the profile

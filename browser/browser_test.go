@@ -56,24 +56,6 @@ func TestFind(t *testing.T) {
 	}
 }
 
-// processesUsing lists the PIDs whose command line mentions dir (Chrome
-// passes --user-data-dir to every child process).
-func processesUsing(dir string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), dir) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // waitGone waits until running lists no process (they exit on their own
 // schedule after a kill and are not this process's children).
 func waitGone(t *testing.T, running func() []int, within time.Duration) {

@@ -13,3 +13,7 @@ func groupProcAttr() *syscall.SysProcAttr { return nil }
 func killGroup(p *os.Process) { _ = p.Kill() }
 
 func waitGroupGone(int, time.Duration) {}
+
+// killProfile is Linux's (it finds the processes in /proc): here a browser
+// is closed the slow way.
+func killProfile(string, time.Duration) bool { return false }
