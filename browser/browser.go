@@ -386,7 +386,12 @@ func (b *Browser) Origin() string { return b.pages.origin }
 // setPermission sets camera and microphone for the check pages' origin in
 // one browser context ("" is the default one).
 func (b *Browser) setPermission(ctx context.Context, bc cdp.BrowserContextID, perm permission) error {
-	return b.setPermissionFor(ctx, b.pages.origin, bc, perm)
+	for _, origin := range []string{b.pages.origin, b.pages.ownSite} {
+		if err := b.setPermissionFor(ctx, origin, bc, perm); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *Browser) setPermissionFor(ctx context.Context, origin string, bc cdp.BrowserContextID, perm permission) error {

@@ -34,6 +34,10 @@ type PageCheck struct {
 	// CapturesAlone is true when no other capturing page may run beside
 	// it (exact-size constraints need the camera to itself).
 	CapturesAlone bool
+	// OwnRenderer is true when the check counts frames or audio chunks
+	// in the page's script: in Chrome it runs on a site of its own, so
+	// its main thread is not the one every other tab's script runs on.
+	OwnRenderer bool
 }
 
 var pageChecks = []PageCheck{
@@ -41,8 +45,8 @@ var pageChecks = []PageCheck{
 	{Name: PageDevices, Schema: "devices", Captures: true},
 	{Name: PageGetUserMedia, Schema: "getUserMedia", Captures: true},
 	{Name: PageResolutions, Captures: true, CapturesAlone: true},
-	{Name: PageVideoQuality, Schema: "videoQuality", Captures: true},
-	{Name: PageAudioQuality, Schema: "audioQuality", Captures: true},
+	{Name: PageVideoQuality, Schema: "videoQuality", Captures: true, OwnRenderer: true},
+	{Name: PageAudioQuality, Schema: "audioQuality", Captures: true, OwnRenderer: true},
 	{Name: PageCodecs, Schema: "codecs_result"},
 	{Name: PageICE, Schema: "ice"},
 	{Name: PageLoopback, Captures: true},

@@ -36,6 +36,12 @@ type pageServer struct {
 	srv    *http.Server
 	ln     net.Listener
 	origin string
+	// ownSite is the same server as another site (127.0.0.1, also a
+	// secure context), for the pages that count frames on their main
+	// thread (PageCheck.OwnRenderer): Chrome gives all the pages of a
+	// site one renderer (--process-per-site), and one main thread
+	// running every tab's script left those pages a share of it.
+	ownSite string
 
 	mu     sync.Mutex
 	peers  map[string]signalFunc
@@ -50,7 +56,8 @@ func startPageServer() (*pageServer, error) {
 	}
 	// localhost (not 127.0.0.1) makes the page a secure context, which
 	// getUserMedia requires; Chrome resolves it to loopback itself.
-	p := &pageServer{ln: ln, origin: fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port),
+	port := ln.Addr().(*net.TCPAddr).Port
+	p := &pageServer{ln: ln, origin: fmt.Sprintf("http://localhost:%d", port), ownSite: fmt.Sprintf("http://127.0.0.1:%d", port),
 		peers: map[string]signalFunc{}, relays: map[string]*relay{}, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(Pages()))

@@ -164,7 +164,11 @@ func (b *Browser) run(ctx context.Context, t Task, perm permission) (PageResult,
 	if b.fx != nil {
 		raw, err = b.fx.evaluate(ctx, b.pages.origin+"/index.html", expr, perm, &con, timedOut)
 	} else {
-		raw, err = b.evaluateChrome(ctx, expr, perm, &con, timedOut)
+		origin := b.pages.origin
+		if pc, _ := LookupPageCheck(name); pc.OwnRenderer {
+			origin = b.pages.ownSite
+		}
+		raw, err = b.evaluateChrome(ctx, origin, expr, perm, &con, timedOut)
 	}
 	if err != nil {
 		return PageResult{}, con.evidence(), err
@@ -186,11 +190,11 @@ func (b *Browser) call(ctx context.Context, t Task, out any, perm permission) ([
 	return ev, res.Decode(t.Name, out)
 }
 
-// evaluateChrome runs expr (a promise of a string) on the check page in a
-// Chrome tab: a kept tab of the default browser context (tabpool.go), or
-// a new tab in a browser context of its own for a permission override,
-// so that it never reaches the other checks' tabs.
-func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permission, con *console,
+// evaluateChrome runs expr (a promise of a string) on the check page of
+// origin in a Chrome tab: a kept tab of the default browser context
+// (tabpool.go), or a new tab in a browser context of its own for a
+// permission override, so that it never reaches the other checks' tabs.
+func (b *Browser) evaluateChrome(ctx context.Context, origin, expr string, perm permission, con *console,
 	timedOut func(step string, err error) error) (string, error) {
 	var tab context.Context
 	var closeTab context.CancelFunc
@@ -212,7 +216,7 @@ func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permissi
 	// The tab's own context is not derived from ctx (a chromedp quirk: a
 	// deadline on the first action would kill the tab); ctx ending closes it.
 	stop := context.AfterFunc(ctx, closeTab)
-	raw, err := b.evaluateIn(tab, expr, perm, timedOut)
+	raw, err := b.evaluateIn(tab, origin, expr, perm, timedOut)
 	if stop() && err == nil && kept != nil {
 		b.tabs.put(kept)
 	} else {
@@ -221,13 +225,13 @@ func (b *Browser) evaluateChrome(ctx context.Context, expr string, perm permissi
 	return raw, err
 }
 
-func (b *Browser) evaluateIn(tab context.Context, expr string, perm permission, timedOut func(step string, err error) error) (string, error) {
+func (b *Browser) evaluateIn(tab context.Context, origin, expr string, perm permission, timedOut func(step string, err error) error) (string, error) {
 	if perm != permissionDefault {
 		if err := b.setPermission(tab, chromedp.FromContext(tab).BrowserContextID, perm); err != nil {
 			return "", timedOut("setting permissions", err)
 		}
 	}
-	if err := chromedp.Do(tab, chromedp.Navigate(b.pages.origin+"/index.html")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(origin+"/index.html")); err != nil {
 		return "", timedOut("loading the check page", err)
 	}
 	raw, err := chromedp.Run(tab, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))

@@ -88,6 +88,12 @@ func init() {
 		New:  `err := error(nil)`,
 		Pkg:  "./browser", Run: `^TestTabsKept$`,
 	}, mutant{
+		Name: "the pages that count frames share the other pages' renderer",
+		File: "browser/pagechecks.go",
+		Old:  `{Name: PageVideoQuality, Schema: "videoQuality", Captures: true, OwnRenderer: true},`,
+		New:  `{Name: PageVideoQuality, Schema: "videoQuality", Captures: true},`,
+		Pkg:  "./browser", Run: `^TestQualityPagesOwnRenderer$`,
+	}, mutant{
 		Name: "the peers' UDP sockets keep the kernel's default receive buffer",
 		File: "probes/peernet.go",
 		Old:  "_ = c.SetReadBuffer(peerReadBuffer) //",
