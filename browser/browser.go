@@ -85,6 +85,7 @@ type Browser struct {
 	userAgent   string
 	pid         int
 	profileDir  string
+	exeDir      string // the browser executable's directory (Linux)
 	tmpDir      string
 	tmpLock     *os.File // holds tmpDir while this process lives
 
@@ -304,6 +305,7 @@ func Launch(ctx context.Context, cfg Config) (*Browser, error) {
 	if c := chromedp.FromContext(b.ctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		b.pid = c.Browser.Process().Pid
 		b.profileDir = profileDirOf(b.pid)
+		b.exeDir = exeDirOf(b.pid)
 	}
 	return b, nil
 }
@@ -339,7 +341,7 @@ func (b *Browser) Close() error {
 		}
 		// Killed at once where the processes can be found (the profile
 		// is removed next: nothing to save), else closed over DevTools.
-		if b.profileDir == "" || !killProfile(b.profileDir, 3*time.Second) {
+		if b.profileDir == "" || b.exeDir == "" || !killProfile(b.profileDir, b.exeDir, 3*time.Second) {
 			// Cancel needs a chromedp context: a deadline on the root one.
 			ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
 			defer cancel()

@@ -86,12 +86,30 @@ func processesUsing(dir string) []int {
 // killProfile kills every process of the browser whose profile is dir,
 // all at once, and waits (at most d) until they have exited: a closing
 // Chrome spends a quarter of a second shutting down a profile that is
-// thrown away next. True when it could (here, always).
-func killProfile(dir string, d time.Duration) bool {
-	pids := processesUsing(dir)
+// thrown away next. Only processes running an executable from exeDir (the
+// browser's own directory: its children and crash handler) are taken, so
+// another program that names the profile on its command line is left
+// alone. False when none was found (then the caller closes it the slow
+// way).
+func killProfile(dir, exeDir string, d time.Duration) bool {
+	var pids []int
+	for _, pid := range processesUsing(dir) {
+		if exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe")); err == nil && filepath.Dir(exe) == exeDir {
+			pids = append(pids, pid)
+		}
+	}
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	waitExited(pids, d)
-	return true
+	return len(pids) > 0
+}
+
+// exeDirOf is the directory of the executable process pid runs.
+func exeDirOf(pid int) string {
+	exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
+	if err != nil {
+		return ""
+	}
+	return filepath.Dir(exe)
 }

@@ -16,4 +16,7 @@ func waitGroupGone(int, time.Duration) {}
 
 // killProfile is Linux's (it finds the processes in /proc): here a browser
 // is closed the slow way.
-func killProfile(string, time.Duration) bool { return false }
+func killProfile(string, string, time.Duration) bool { return false }
+
+// exeDirOf is Linux's (/proc).
+func exeDirOf(int) string { return "" }

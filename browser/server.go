@@ -54,8 +54,8 @@ func startPageServer() (*pageServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("page server: %w", err)
 	}
-	// localhost (not 127.0.0.1) makes the page a secure context, which
-	// getUserMedia requires; Chrome resolves it to loopback itself.
+	// localhost is a secure context, which getUserMedia requires (so is
+	// 127.0.0.1, the second site); Chrome resolves it to loopback itself.
 	port := ln.Addr().(*net.TCPAddr).Port
 	p := &pageServer{ln: ln, origin: fmt.Sprintf("http://localhost:%d", port), ownSite: fmt.Sprintf("http://127.0.0.1:%d", port),
 		peers: map[string]signalFunc{}, relays: map[string]*relay{}, done: make(chan struct{})}

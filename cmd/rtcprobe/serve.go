@@ -29,7 +29,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 // findServe is rtcprobe-serve beside this executable (packages, images
-// and make build install both in one directory), else on PATH.
+// and make build install both in one directory), else on PATH; one beside
+// it that is not executable (its bits lost in an unzip) is passed over.
 func findServe() (string, error) {
 	name := serveProgram
 	if runtime.GOOS == "windows" {
@@ -37,7 +38,7 @@ func findServe() (string, error) {
 	}
 	if self, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(self), name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && (runtime.GOOS == "windows" || fi.Mode()&0o111 != 0) {
 			return p, nil
 		}
 	}

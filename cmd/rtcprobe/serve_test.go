@@ -341,4 +341,14 @@ func TestServeRunsTheServerInPlace(t *testing.T) {
 		!strings.Contains(string(out), "make build builds both") {
 		t.Errorf("rtcprobe serve without rtcprobe-serve: %v\n%s\nwant exit 3 naming the program and how to get it", err, out)
 	}
+
+	// One beside it that lost its execute bits is passed over for PATH's.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(alone), "rtcprobe-serve"), []byte("not a program"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(alone, "serve", "-h")
+	cmd.Env = []string{"PATH=" + filepath.Dir(binary)}
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage: rtcprobe serve") {
+		t.Errorf("rtcprobe serve -h with a non-executable rtcprobe-serve beside it and a good one on PATH: %v\n%s", err, out)
+	}
 }
