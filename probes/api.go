@@ -106,7 +106,7 @@ func NewAPI(cfg APIConfig) (*webrtc.API, error) {
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	} else {
+	} else if cfg.Loopback {
 		n, err := newPeerNet()
 		if err != nil {
 			return nil, err

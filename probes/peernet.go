@@ -18,7 +18,10 @@ import (
 const peerReadBuffer = 4 << 20
 
 // peerNet is the machine's network with larger socket receive buffers
-// for the peers' UDP sockets (ICE's host and server-reflexive ones).
+// for the peers' UDP sockets (ICE's host and server-reflexive ones). Only
+// peers kept on loopback get it: there the socket buffer, not a network,
+// is what limits two peers; elsewhere pion's own network stays, as the
+// firewall labs have it.
 type peerNet struct{ transport.Net }
 
 func newPeerNet() (transport.Net, error) {
