@@ -27,24 +27,27 @@ func waitGroupGone(pgid int, d time.Duration) { waitExited(groupMembers(pgid), d
 
 // groupMembers lists the live processes of a process group.
 func groupMembers(pgid int) []int {
-	var out []int
+	return processesWhere("stat", func(stat []byte) bool {
+		// pid (comm) state ppid pgrp …: the fields after the last ')'.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		return len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z"
+	})
+}
+
+// processesWhere lists the PIDs whose /proc/PID/file keep accepts.
+func processesWhere(file string, keep func([]byte) bool) []int {
+	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp …: the fields after the last ')'.
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
-			out = append(out, pid)
+		if data, err := os.ReadFile(filepath.Join("/proc", e.Name(), file)); err == nil && keep(data) {
+			pids = append(pids, pid)
 		}
 	}
-	return out
+	return pids
 }
 
 // waitExited waits (at most d in all) until the processes have exited,
@@ -68,19 +71,7 @@ func waitExited(pids []int, d time.Duration) {
 // processesUsing lists the PIDs whose command line mentions dir (Chrome
 // passes --user-data-dir to every child process).
 func processesUsing(dir string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), dir) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return processesWhere("cmdline", func(cmd []byte) bool { return strings.Contains(string(cmd), dir) })
 }
 
 // killProfile kills every process of the browser whose profile is dir,
